@@ -1,0 +1,6 @@
+//! ballast: keeps a KDE Plasma desktop inside a memory budget.
+//!
+//! Pure logic (`profile`, `budget`) takes data and returns data; readers in `sample`
+//! take an injectable root so tests point them at fixture trees.
+
+pub mod profile;

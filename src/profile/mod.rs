@@ -1,0 +1,404 @@
+//! The profile: budgets, the app catalog and tuning targets, in TOML.
+//!
+//! The embedded default describes the reference machine. A user file is an overlay:
+//! tables merge key by key, `[[category]]` and `[[app]]` entries merge by `id` (new ids
+//! are appended), any other array replaces the default's. The merged result is checked
+//! whole before it is used, so a bad file never half-applies.
+
+mod units;
+
+pub use units::{ByteSize, CpuQuota};
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+pub const DEFAULT_TOML: &str = include_str!("default.toml");
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub machine: Machine,
+    pub sample: SampleSettings,
+    pub budget: BudgetSettings,
+    pub zram: ZramTargets,
+    pub sysctl: SysctlTargets,
+    #[serde(rename = "category")]
+    pub categories: Vec<Category>,
+    #[serde(rename = "app")]
+    pub apps: Vec<App>,
+    pub tune: TuneTargets,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Machine {
+    pub name: String,
+    pub ram: ByteSize,
+    pub os_cores: u32,
+    pub workload_cores: u32,
+    pub threads_per_core: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SampleSettings {
+    pub tick_seconds: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetSettings {
+    pub idle_total: ByteSize,
+    pub workload_total: ByteSize,
+    pub workload_threshold: ByteSize,
+    pub near_fraction: f64,
+    pub leave_margin: f64,
+    pub leave_ticks: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZramTargets {
+    pub fraction: f64,
+    pub algorithm: String,
+    pub priority: i32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SysctlTargets {
+    pub swappiness: u32,
+    pub vfs_cache_pressure: u32,
+    pub dirty_ratio: u32,
+    pub dirty_background_ratio: u32,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CategorySource {
+    /// Kernel memory from /proc/meminfo (slab, stacks, page tables, per-CPU, vmalloc).
+    Kernel,
+    /// Buffers + page cache (minus shmem) + reclaimable slab: memory the kernel gives back.
+    Cache,
+    /// Units and processes picked by `units` and `exes` patterns.
+    #[default]
+    Match,
+}
+
+/// Which side of the profile's core split a category's CPU time counts against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CpuGroup {
+    Os,
+    Workload,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Category {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub source: CategorySource,
+    pub idle: ByteSize,
+    pub workload: ByteSize,
+    pub cpu: CpuGroup,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub units: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exes: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Toolkit {
+    Electron,
+    Cef,
+    Qt,
+    Native,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct App {
+    pub id: String,
+    pub name: String,
+    /// The real binary: a name looked up on PATH, or an absolute path.
+    pub exec: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+    pub toolkit: Toolkit,
+    /// The category whose budget this app's memory counts against (its own line there).
+    pub category: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub v8_heap_mb: Option<u32>,
+    pub memory_high: ByteSize,
+    pub memory_max: ByteSize,
+    pub cpu_quota: CpuQuota,
+    /// Extra process-name patterns beyond the basename of `exec`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exes: Vec<String>,
+}
+
+impl App {
+    /// The unit-name pattern of scopes that `ballast launch` starts for this app
+    /// (systemd desktop-environment spec: app-<launcher>-<appid>-<random>.scope).
+    pub fn scope_pattern(&self) -> String {
+        format!("app-ballast-{}-*.scope", self.id)
+    }
+
+    pub fn exec_basename(&self) -> &str {
+        self.exec.rsplit('/').next().unwrap_or(&self.exec)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TuneTargets {
+    pub kwin: KwinTargets,
+    pub baloo: BalooTargets,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KwinTargets {
+    pub backend: String,
+    pub gl_prefer_buffer_swap: String,
+    pub gl_texture_filter: u32,
+    pub windows_block_compositing: bool,
+    pub animation_duration_factor: f64,
+    pub effects_on: Vec<String>,
+    pub effects_off: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BalooTargets {
+    pub only_basic_indexing: bool,
+    pub index_hidden_folders: bool,
+    pub exclude_folders: Vec<String>,
+}
+
+/// Where the effective profile came from, for messages and `ballast profile`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    Embedded,
+    File(PathBuf),
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Embedded => f.write_str("embedded default profile"),
+            Origin::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum ProfileError {
+    #[error("cannot read profile {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{origin}{}: {message}", position.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default())]
+    Invalid { origin: Origin, position: Option<(usize, usize)>, message: String },
+}
+
+impl Profile {
+    pub fn embedded() -> Profile {
+        Profile::from_overlay("", &Origin::Embedded).expect("the embedded default profile is valid")
+    }
+
+    /// Parses a user overlay (possibly empty) over the embedded default.
+    pub fn from_overlay(text: &str, origin: &Origin) -> Result<Profile, ProfileError> {
+        let invalid = |span: Option<std::ops::Range<usize>>, message: String| ProfileError::Invalid {
+            origin: origin.clone(),
+            position: span.map(|s| line_column(text, s.start)),
+            message,
+        };
+        let mut merged: toml::Table = toml::from_str(DEFAULT_TOML).map_err(|e| {
+            ProfileError::Invalid { origin: Origin::Embedded, position: None, message: e.to_string() }
+        })?;
+        let overlay: toml::Table = toml::from_str(text)
+            .map_err(|e| invalid(e.span(), e.message().trim_end().to_string()))?;
+        merge_table(&mut merged, overlay);
+        let merged = toml::Value::Table(merged);
+        let profile: Profile = serde_path_to_error::deserialize(merged.clone()).map_err(|e| {
+            let keys = path_keys(e.path());
+            let key_path = e.path().to_string();
+            let message = format!("{key_path}: {}", e.into_inner().message().trim_end());
+            invalid(locate_keys(text, &merged, &keys), message)
+        })?;
+        profile
+            .validate()
+            .map_err(|(keys, message)| invalid(locate_keys(text, &merged, &keys), message))?;
+        Ok(profile)
+    }
+
+    pub fn category(&self, id: &str) -> Option<&Category> {
+        self.categories.iter().find(|c| c.id == id)
+    }
+
+    pub fn app(&self, id: &str) -> Option<&App> {
+        self.apps.iter().find(|a| a.id == id)
+    }
+
+    /// Cross-field rules serde cannot express. Errors carry the key path they concern.
+    fn validate(&self) -> Result<(), (Vec<PathKey>, String)> {
+        let cat = |i: usize, key: &str| vec![PathKey::Name("category".into()), PathKey::Index(i), PathKey::Name(key.into())];
+        let app = |i: usize, key: &str| vec![PathKey::Name("app".into()), PathKey::Index(i), PathKey::Name(key.into())];
+        for (i, category) in self.categories.iter().enumerate() {
+            if self.categories[..i].iter().any(|c| c.id == category.id) {
+                return Err((cat(i, "id"), format!("category id {:?} is used twice", category.id)));
+            }
+            if category.source != CategorySource::Match && !(category.units.is_empty() && category.exes.is_empty()) {
+                return Err((cat(i, "units"), format!("category {:?}: a {:?} category takes its figure from /proc/meminfo and cannot have units or exes", category.id, category.source)));
+            }
+        }
+        for (i, entry) in self.apps.iter().enumerate() {
+            if self.apps[..i].iter().any(|a| a.id == entry.id) {
+                return Err((app(i, "id"), format!("app id {:?} is used twice", entry.id)));
+            }
+            if entry.id.is_empty() || !entry.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.') {
+                return Err((app(i, "id"), format!("app id {:?} must be letters, digits, '-', '_' or '.' (it becomes part of a unit name)", entry.id)));
+            }
+            match self.category(&entry.category) {
+                Some(c) if c.source == CategorySource::Match => {}
+                _ => return Err((app(i, "category"), format!("app {:?}: category {:?} is not a units/exes category of this profile", entry.id, entry.category))),
+            }
+            if entry.memory_high > entry.memory_max {
+                return Err((app(i, "memory_high"), format!("app {:?}: memory_high {} is above memory_max {}", entry.id, entry.memory_high, entry.memory_max)));
+            }
+            if entry.v8_heap_mb.is_some() && entry.toolkit != Toolkit::Electron {
+                return Err((app(i, "v8_heap_mb"), format!("app {:?}: v8_heap_mb applies to Electron apps only (toolkit is {:?})", entry.id, entry.toolkit)));
+            }
+        }
+        let b = &self.budget;
+        if !(0.0..1.0).contains(&b.leave_margin) || !(0.0..=1.0).contains(&b.near_fraction) {
+            return Err((vec![PathKey::Name("budget".into()), PathKey::Name("leave_margin".into())], "budget.leave_margin must be in [0, 1) and near_fraction in [0, 1]".into()));
+        }
+        if self.sample.tick_seconds == 0 {
+            return Err((vec![PathKey::Name("sample".into()), PathKey::Name("tick_seconds".into())], "sample.tick_seconds must be at least 1".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Which file the effective profile comes from: `--profile`/`BALLAST_PROFILE` (must exist),
+/// else `$XDG_CONFIG_HOME/ballast/config.toml` (or ~/.config/...) when present.
+pub fn user_profile_path(explicit: Option<&Path>) -> Option<PathBuf> {
+    if let Some(path) = explicit {
+        return Some(path.to_path_buf());
+    }
+    let config_home = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    let path = config_home.join("ballast/config.toml");
+    path.exists().then_some(path)
+}
+
+/// Loads the effective profile (I/O edge of this module).
+pub fn load(explicit: Option<&Path>) -> Result<(Profile, Origin), ProfileError> {
+    match user_profile_path(explicit) {
+        None => Ok((Profile::embedded(), Origin::Embedded)),
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|source| ProfileError::Read { path: path.clone(), source })?;
+            let origin = Origin::File(path);
+            Ok((Profile::from_overlay(&text, &origin)?, origin))
+        }
+    }
+}
+
+fn merge_table(base: &mut toml::Table, overlay: toml::Table) {
+    for (key, value) in overlay {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(base_table)), toml::Value::Table(table)) => merge_table(base_table, table),
+            (Some(toml::Value::Array(base_items)), toml::Value::Array(items))
+                if key == "category" || key == "app" =>
+            {
+                merge_by_id(base_items, items)
+            }
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+fn merge_by_id(base: &mut Vec<toml::Value>, overlay: Vec<toml::Value>) {
+    let id_of = |v: &toml::Value| v.get("id").and_then(|id| id.as_str()).map(str::to_owned);
+    for item in overlay {
+        let existing = id_of(&item).and_then(|id| base.iter_mut().find(|b| id_of(b).as_deref() == Some(&id)));
+        match (existing, item) {
+            (Some(toml::Value::Table(base_table)), toml::Value::Table(table)) => merge_table(base_table, table),
+            (_, item) => base.push(item),
+        }
+    }
+}
+
+/// One step of a key path: a table key, or an index in an array.
+#[derive(Clone, Debug, PartialEq)]
+enum PathKey {
+    Name(String),
+    Index(usize),
+}
+
+fn path_keys(path: &serde_path_to_error::Path) -> Vec<PathKey> {
+    use serde_path_to_error::Segment;
+    path.iter()
+        .filter_map(|segment| match segment {
+            Segment::Map { key } => Some(PathKey::Name(key.clone())),
+            Segment::Seq { index } => Some(PathKey::Index(*index)),
+            Segment::Enum { variant } => Some(PathKey::Name(variant.clone())),
+            Segment::Unknown => None,
+        })
+        .collect()
+}
+
+/// Finds where a merged-profile key path is written in the user's overlay text. Array
+/// indices are those of the merged profile, so entries are found by the merged id instead:
+/// the overlay may list fewer entries than the merge produced.
+fn locate_keys(text: &str, merged: &toml::Value, keys: &[PathKey]) -> Option<std::ops::Range<usize>> {
+    use toml::de::{DeTable, DeValue};
+    let document = DeTable::parse(text).ok()?;
+    let mut merged_cursor = merged;
+    let mut cursor: &DeValue = &DeValue::Table(document.get_ref().clone());
+    let mut span = None;
+    for key in keys {
+        match key {
+            PathKey::Name(name) => {
+                let DeValue::Table(table) = cursor else { break };
+                let Some((found_key, value)) = table.iter().find(|(k, _)| k.get_ref().as_ref() == name) else { break };
+                span = Some(found_key.span());
+                cursor = value.get_ref();
+                merged_cursor = merged_cursor.get(name.as_str())?;
+            }
+            PathKey::Index(index) => {
+                let DeValue::Array(items) = cursor else { break };
+                let wanted_id = merged_cursor.get(*index)?.get("id")?.as_str()?.to_owned();
+                merged_cursor = merged_cursor.get(*index)?;
+                let Some(item) = items.iter().find(|item| match item.get_ref() {
+                    DeValue::Table(t) => t.iter().any(|(k, v)| {
+                        k.get_ref().as_ref() == "id" && matches!(v.get_ref(), DeValue::String(s) if s.as_ref() == wanted_id)
+                    }),
+                    _ => false,
+                }) else { break };
+                span = Some(item.span());
+                cursor = item.get_ref();
+            }
+        }
+    }
+    span
+}
+
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests;
