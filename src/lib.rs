@@ -4,3 +4,4 @@
 //! take an injectable root so tests point them at fixture trees.
 
 pub mod profile;
+pub mod sample;

@@ -1,0 +1,420 @@
+//! Readers of /proc, /sys and cgroupfs. Each takes its files below an injectable root
+//! (`Sampler::with_root("tests/fixtures/plasma-v2")`), so every parser runs on captured
+//! trees in tests and on `/` in production.
+
+pub mod cgroup;
+pub mod meminfo;
+pub mod pressure;
+pub mod process;
+pub mod zram;
+
+use serde::Serialize;
+use std::collections::HashMap;
+use std::fs;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+pub use cgroup::{MemoryEvents, UnitSample};
+pub use meminfo::MemInfo;
+pub use pressure::{Pressure, PressureLine};
+pub use zram::{MmStat, SwapArea, ZramDevice};
+
+/// A parse failure inside one file: the line (1-based, 0 for the whole file) and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Malformed {
+    pub line: usize,
+    pub reason: String,
+}
+
+impl Malformed {
+    pub fn at(line: usize, reason: impl Into<String>) -> Self {
+        Malformed { line, reason: reason.into() }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum SampleError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: io::Error },
+    #[error("{path}{}: {reason}", if *line > 0 { format!(":{line}") } else { String::new() })]
+    Malformed { path: PathBuf, line: usize, reason: String },
+}
+
+impl SampleError {
+    fn malformed(path: &Path, m: Malformed) -> Self {
+        SampleError::Malformed { path: path.to_path_buf(), line: m.line, reason: m.reason }
+    }
+}
+
+/// How the host's cgroups answer "how much memory does this unit use".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CgroupMode {
+    /// Unified hierarchy with the memory controller: read per unit.
+    V2,
+    /// Unified hierarchy without the memory controller enabled at the root.
+    V2NoMemory,
+    /// Legacy or hybrid hierarchy: per-process path.
+    V1,
+    /// No cgroup filesystem found.
+    None,
+}
+
+impl CgroupMode {
+    pub fn per_unit(self) -> bool {
+        self == CgroupMode::V2
+    }
+}
+
+/// Host-wide CPU time, to turn per-unit and per-process CPU counters into cores used.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CpuClock {
+    /// Sum of the aggregate "cpu" line of /proc/stat, in clock ticks, over all CPUs.
+    pub total_ticks: u64,
+    pub cpus: u32,
+    pub ticks_per_second: u64,
+}
+
+impl CpuClock {
+    /// Wall seconds between two clocks (CPU time of all CPUs over their count).
+    pub fn seconds_since(&self, earlier: &CpuClock) -> f64 {
+        let ticks = self.total_ticks.saturating_sub(earlier.total_ticks) as f64;
+        ticks / f64::from(self.cpus.max(1)) / self.ticks_per_second.max(1) as f64
+    }
+}
+
+/// How a process's memory figure was measured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProcessMemory {
+    /// Proportional set size from smaps_rollup: shared pages split fairly.
+    Pss,
+    /// Resident set from stat, where smaps_rollup is not readable (another user's process).
+    Rss,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ProcessSample {
+    pub pid: u32,
+    pub comm: String,
+    pub argv0: Option<String>,
+    pub cgroup: Option<String>,
+    pub memory: u64,
+    pub memory_kind: ProcessMemory,
+    pub cpu_ticks: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct PressureSet {
+    pub memory: Option<Pressure>,
+    pub cpu: Option<Pressure>,
+    pub io: Option<Pressure>,
+}
+
+/// Everything one sampling tick reads.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Sample {
+    pub meminfo: MemInfo,
+    pub clock: CpuClock,
+    pub pressure: PressureSet,
+    pub zram: Vec<ZramDevice>,
+    pub swaps: Vec<SwapArea>,
+    pub cgroup: CgroupMode,
+    /// Leaf units, on cgroup v2 with the memory controller.
+    pub units: Vec<UnitSample>,
+    /// Processes, where units cannot answer (cgroup v1, no memory controller).
+    pub processes: Vec<ProcessSample>,
+    /// Sources that could not be read this tick, each saying why.
+    pub problems: Vec<String>,
+}
+
+/// The sysctls that matter for memory behaviour; None where unreadable.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Sysctls {
+    pub swappiness: Option<u32>,
+    pub vfs_cache_pressure: Option<u32>,
+    pub dirty_ratio: Option<u32>,
+    pub dirty_background_ratio: Option<u32>,
+}
+
+/// What a process keeps between ticks: what does not change while its PID lives.
+struct ProcessIdentity {
+    start_ticks: u64,
+    argv0: Option<String>,
+    cgroup: Option<String>,
+    smaps_readable: bool,
+}
+
+pub struct Sampler {
+    root: PathBuf,
+    page_size: u64,
+    ticks_per_second: u64,
+    identities: HashMap<u32, ProcessIdentity>,
+    buffer: Vec<u8>,
+}
+
+impl Sampler {
+    pub fn new() -> Self {
+        Self::with_root("/")
+    }
+
+    pub fn with_root(root: impl Into<PathBuf>) -> Self {
+        // SAFETY: sysconf only reads process-wide constants.
+        let (page_size, ticks) = unsafe { (libc::sysconf(libc::_SC_PAGESIZE), libc::sysconf(libc::_SC_CLK_TCK)) };
+        Sampler {
+            root: root.into(),
+            page_size: u64::try_from(page_size).unwrap_or(4096),
+            ticks_per_second: u64::try_from(ticks).unwrap_or(100),
+            identities: HashMap::new(),
+            buffer: Vec::with_capacity(8192),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn path(&self, relative: &str) -> PathBuf {
+        self.root.join(relative)
+    }
+
+    /// Reads a file into the reusable buffer; returns it as text (lossy only for bad bytes).
+    fn read(&mut self, path: &Path) -> Result<&str, SampleError> {
+        self.buffer.clear();
+        fs::File::open(path)
+            .and_then(|mut f| f.read_to_end(&mut self.buffer))
+            .map_err(|source| SampleError::Read { path: path.to_path_buf(), source })?;
+        if std::str::from_utf8(&self.buffer).is_err() {
+            let text = String::from_utf8_lossy(&self.buffer).into_owned();
+            self.buffer = text.into_bytes();
+        }
+        Ok(std::str::from_utf8(&self.buffer).expect("made valid above"))
+    }
+
+    fn read_parsed<T>(&mut self, path: &Path, parse: impl FnOnce(&str) -> Result<T, Malformed>) -> Result<T, SampleError> {
+        let text = self.read(path)?;
+        parse(text).map_err(|m| SampleError::malformed(path, m))
+    }
+
+    /// One full sample. Only /proc/meminfo and /proc/stat are required; every other
+    /// source that fails is listed in `problems` and the rest still comes back.
+    pub fn sample(&mut self) -> Result<Sample, SampleError> {
+        let meminfo = self.read_parsed(&self.path("proc/meminfo"), meminfo::parse)?;
+        let clock = self.read_clock()?;
+        let mut problems = Vec::new();
+        let p = &mut problems;
+        let pressure = PressureSet {
+            memory: noted(p, self.read_parsed(&self.path("proc/pressure/memory"), pressure::parse)),
+            cpu: noted(p, self.read_parsed(&self.path("proc/pressure/cpu"), pressure::parse)),
+            io: noted(p, self.read_parsed(&self.path("proc/pressure/io"), pressure::parse)),
+        };
+        let zram = noted(p, self.read_zram()).unwrap_or_default();
+        let swaps = noted(p, self.read_parsed(&self.path("proc/swaps"), zram::parse_swaps)).unwrap_or_default();
+        let cgroup = self.cgroup_mode();
+        let (units, processes) = if cgroup.per_unit() {
+            (self.read_units(&mut problems), Vec::new())
+        } else {
+            (Vec::new(), self.read_processes(&mut problems))
+        };
+        Ok(Sample { meminfo, clock, pressure, zram, swaps, cgroup, units, processes, problems })
+    }
+
+    fn read_clock(&mut self) -> Result<CpuClock, SampleError> {
+        let ticks_per_second = self.ticks_per_second;
+        self.read_parsed(&self.path("proc/stat"), |text| {
+            let mut lines = text.lines();
+            let aggregate = lines.next().filter(|l| l.starts_with("cpu ")).ok_or_else(|| Malformed::at(1, "expected the aggregate `cpu` line first"))?;
+            // user nice system idle iowait irq softirq steal; guest time is already in user.
+            let total_ticks = aggregate
+                .split_whitespace()
+                .skip(1)
+                .take(8)
+                .map(|w| w.parse::<u64>().map_err(|_| Malformed::at(1, format!("bad CPU time {w:?}"))))
+                .sum::<Result<u64, _>>()?;
+            let cpus = lines.take_while(|l| l.starts_with("cpu")).count();
+            Ok(CpuClock { total_ticks, cpus: u32::try_from(cpus.max(1)).unwrap_or(1), ticks_per_second })
+        })
+    }
+
+    fn read_zram(&mut self) -> Result<Vec<ZramDevice>, SampleError> {
+        let block = self.path("sys/block");
+        let entries = match fs::read_dir(&block) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => return Err(SampleError::Read { path: block, source }),
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|name| name.starts_with("zram"))
+            .collect();
+        names.sort();
+        let mut devices = Vec::with_capacity(names.len());
+        for name in names {
+            let dir = block.join(&name);
+            let disksize = self.read_parsed(&dir.join("disksize"), cgroup::parse_current)?;
+            let mm = if disksize == 0 { MmStat::default() } else { self.read_parsed(&dir.join("mm_stat"), zram::parse_mm_stat)? };
+            let algorithm = self.read(&dir.join("comp_algorithm")).ok().and_then(zram::parse_comp_algorithm);
+            devices.push(ZramDevice { name, disksize, algorithm, mm });
+        }
+        Ok(devices)
+    }
+
+    pub fn cgroup_mode(&self) -> CgroupMode {
+        let top = self.path("sys/fs/cgroup");
+        match fs::read_to_string(top.join("cgroup.controllers")) {
+            Ok(controllers) if controllers.split_whitespace().any(|c| c == "memory") => CgroupMode::V2,
+            Ok(_) => CgroupMode::V2NoMemory,
+            Err(_) if top.join("memory").is_dir() => CgroupMode::V1,
+            Err(_) => CgroupMode::None,
+        }
+    }
+
+    fn read_units(&mut self, problems: &mut Vec<String>) -> Vec<UnitSample> {
+        let top = self.path("sys/fs/cgroup");
+        let mut units = Vec::new();
+        let mut pending = vec![top.clone()];
+        while let Some(dir) = pending.pop() {
+            let Ok(entries) = fs::read_dir(&dir) else { continue };
+            for entry in entries.flatten() {
+                let Ok(name) = entry.file_name().into_string() else { continue };
+                let is_unit = cgroup::is_unit_name(&name);
+                if !(is_unit || cgroup::is_slice_name(&name)) || !entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    continue;
+                }
+                let path = entry.path();
+                if cgroup::is_slice_name(&name) || has_unit_children(&path) {
+                    pending.push(path);
+                    continue;
+                }
+                let relative = path.strip_prefix(&top).unwrap_or(&path).to_string_lossy().into_owned();
+                match self.read_unit(&path, relative, &name) {
+                    Ok(unit) => units.push(unit),
+                    // A unit that stopped between listing and reading is simply gone.
+                    Err(SampleError::Read { source, .. }) if source.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => problems.push(e.to_string()),
+                }
+            }
+        }
+        units.sort_by(|a, b| a.path.cmp(&b.path));
+        units
+    }
+
+    fn read_unit(&mut self, dir: &Path, path: String, name: &str) -> Result<UnitSample, SampleError> {
+        let current = self.read_parsed(&dir.join("memory.current"), cgroup::parse_current)?;
+        // Page cache charged to a unit is reclaimable: keep it out of the unit's use
+        // (an indexer that reads many files would otherwise look huge).
+        let [file, shmem] = match self.read_parsed(&dir.join("memory.stat"), |t| cgroup::parse_keyed(t, ["file", "shmem"])) {
+            Ok(values) => values,
+            Err(SampleError::Read { .. }) => [0, 0],
+            Err(e) => return Err(e),
+        };
+        let cache = file.saturating_sub(shmem).min(current);
+        let [cpu_usec] = self.read_parsed(&dir.join("cpu.stat"), |t| cgroup::parse_keyed(t, ["usage_usec"])).unwrap_or([0]);
+        let mut unit = UnitSample { path, memory: current - cache, cache, cpu_usec, ..Default::default() };
+        if cgroup::is_app_unit(name) {
+            unit.memory_high = self.read_parsed(&dir.join("memory.high"), cgroup::parse_limit)?;
+            unit.memory_max = self.read_parsed(&dir.join("memory.max"), cgroup::parse_limit)?;
+            unit.events = Some(self.read_parsed(&dir.join("memory.events"), cgroup::parse_events)?);
+        }
+        Ok(unit)
+    }
+
+    fn read_processes(&mut self, problems: &mut Vec<String>) -> Vec<ProcessSample> {
+        let proc_dir = self.path("proc");
+        let mut pids: Vec<u32> = match fs::read_dir(&proc_dir) {
+            Ok(entries) => entries.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect(),
+            Err(source) => {
+                problems.push(SampleError::Read { path: proc_dir, source }.to_string());
+                return Vec::new();
+            }
+        };
+        pids.sort_unstable();
+        let mut processes = Vec::with_capacity(pids.len());
+        for &pid in &pids {
+            match self.read_process(pid) {
+                Ok(Some(process)) => processes.push(process),
+                Ok(None) => {}
+                // Processes exit between listing and reading; that is not a problem.
+                Err(SampleError::Read { .. }) => {}
+                Err(e) => problems.push(e.to_string()),
+            }
+        }
+        self.identities.retain(|pid, _| pids.binary_search(pid).is_ok());
+        processes
+    }
+
+    fn read_process(&mut self, pid: u32) -> Result<Option<ProcessSample>, SampleError> {
+        let dir = self.path(&format!("proc/{pid}"));
+        let stat = self.read_parsed(&dir.join("stat"), process::parse_stat)?;
+        if stat.rss_pages == 0 {
+            // Kernel threads and zombies hold no user memory.
+            return Ok(None);
+        }
+        let known = self.identities.get(&pid).is_some_and(|id| id.start_ticks == stat.start_ticks);
+        if !known {
+            let argv0 = fs::read(dir.join("cmdline")).ok().and_then(|b| process::parse_cmdline_argv0(&b));
+            let cgroup = self.read(&dir.join("cgroup")).ok().and_then(process::parse_cgroup);
+            let identity = ProcessIdentity { start_ticks: stat.start_ticks, argv0, cgroup, smaps_readable: true };
+            self.identities.insert(pid, identity);
+        }
+        let smaps_readable = self.identities[&pid].smaps_readable;
+        let pss = if smaps_readable {
+            match self.read_parsed(&dir.join("smaps_rollup"), process::parse_smaps_rollup) {
+                Ok(rollup) => Some(rollup.pss),
+                Err(_) => {
+                    // Another user's process, or a kernel without smaps_rollup: stop trying.
+                    self.identities.get_mut(&pid).expect("inserted above").smaps_readable = false;
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let identity = &self.identities[&pid];
+        let (memory, memory_kind) = match pss {
+            Some(pss) => (pss, ProcessMemory::Pss),
+            None => (stat.rss_pages * self.page_size, ProcessMemory::Rss),
+        };
+        Ok(Some(ProcessSample {
+            pid,
+            comm: stat.comm,
+            argv0: identity.argv0.clone(),
+            cgroup: identity.cgroup.clone(),
+            memory,
+            memory_kind,
+            cpu_ticks: stat.cpu_ticks,
+        }))
+    }
+
+    /// The memory sysctls; read on demand (status, doctor), not every tick.
+    pub fn sysctls(&mut self) -> Sysctls {
+        let mut value = |name: &str| self.read(&self.path(&format!("proc/sys/vm/{name}"))).ok().and_then(|t| t.trim().parse().ok());
+        Sysctls {
+            swappiness: value("swappiness"),
+            vfs_cache_pressure: value("vfs_cache_pressure"),
+            dirty_ratio: value("dirty_ratio"),
+            dirty_background_ratio: value("dirty_background_ratio"),
+        }
+    }
+}
+
+impl Default for Sampler {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Keeps a source's value, or records why it is missing.
+fn noted<T>(problems: &mut Vec<String>, result: Result<T, SampleError>) -> Option<T> {
+    result.map_err(|e| problems.push(e.to_string())).ok()
+}
+
+/// A unit with units or slices below it (user@1000.service) is a container, not a leaf.
+fn has_unit_children(dir: &Path) -> bool {
+    fs::read_dir(dir).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            e.file_name().to_str().is_some_and(|n| cgroup::is_unit_name(n) || cgroup::is_slice_name(n))
+        })
+    })
+}
