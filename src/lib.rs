@@ -5,3 +5,4 @@
 
 pub mod profile;
 pub mod sample;
+pub mod budget;

@@ -1,0 +1,180 @@
+use super::*;
+use crate::profile::Profile;
+use crate::sample::{MemInfo, MmStat, ProcessMemory, ProcessSample, UnitSample};
+
+const MIB: u64 = 1 << 20;
+const GIB: u64 = 1 << 30;
+const USER: &str = "user.slice/user-1000.slice/user@1000.service";
+
+fn meminfo(used: u64) -> MemInfo {
+    MemInfo {
+        total: 16 * GIB,
+        free: 16 * GIB - used - 3 * GIB,
+        available: 12 * GIB,
+        buffers: 100 * MIB,
+        cached: 2800 * MIB,
+        shmem: 300 * MIB,
+        s_reclaimable: 172 * MIB,
+        s_unreclaim: 100 * MIB,
+        kernel_stack: 20 * MIB,
+        page_tables: 60 * MIB,
+        percpu: 8 * MIB,
+        vmalloc_used: 40 * MIB,
+        ..Default::default()
+    }
+}
+
+fn unit(path: &str, memory: u64, cpu_usec: u64) -> UnitSample {
+    UnitSample { path: path.into(), memory, cpu_usec, ..Default::default() }
+}
+
+fn sample(used: u64, units: Vec<UnitSample>, total_ticks: u64) -> Sample {
+    Sample {
+        meminfo: meminfo(used),
+        clock: CpuClock { total_ticks, cpus: 8, ticks_per_second: 100 },
+        pressure: PressureSet::default(),
+        zram: Vec::new(),
+        swaps: Vec::new(),
+        cgroup: CgroupMode::V2,
+        units,
+        processes: Vec::new(),
+        problems: Vec::new(),
+    }
+}
+
+fn idle_units() -> Vec<UnitSample> {
+    vec![
+        unit("system.slice/dbus.service", 5 * MIB, 0),
+        unit(&format!("{USER}/session.slice/plasma-kwin_x11.service"), 180 * MIB, 0),
+        unit(&format!("{USER}/session.slice/plasma-plasmashell.service"), 350 * MIB, 0),
+        unit(&format!("{USER}/session.slice/pipewire.service"), 20 * MIB, 0),
+    ]
+}
+
+fn line<'a>(report: &'a Report, id: &str) -> &'a CategoryLine {
+    report.categories.iter().find(|c| c.id == id).unwrap()
+}
+
+#[test]
+fn categories_sum_units_and_meminfo() {
+    let mut budget = Budget::new(Profile::embedded());
+    let report = budget.evaluate(&sample(1500 * MIB, idle_units(), 0));
+    assert_eq!(report.state, LoadState::Idle);
+    assert_eq!(line(&report, "plasma").used, 530 * MIB);
+    assert_eq!(line(&report, "plasma").members, 2);
+    assert_eq!(line(&report, "services").used, 5 * MIB);
+    assert_eq!(line(&report, "audio").used, 20 * MIB);
+    assert_eq!(line(&report, "kernel").used, (100 + 20 + 60 + 8 + 40) * MIB);
+    assert_eq!(line(&report, "cache").used, (100 + 2800 - 300 + 172) * MIB);
+    assert!(line(&report, "cache").reclaimable);
+    assert_eq!(report.memory.used, 1500 * MIB);
+    assert_eq!(report.unclassified, 1500 * MIB - (530 + 5 + 20 + 228) * MIB);
+    // Plasma at 530M is over its 500M idle target.
+    assert_eq!(line(&report, "plasma").status, Status::Breach);
+    assert_eq!(report.breaches.iter().map(|b| b.id.as_str()).collect::<Vec<_>>(), ["plasma"]);
+    assert!(report.cpu.is_none(), "CPU use needs two samples");
+    assert!(report.gpu.is_none() && !report.gpu_reason.is_empty());
+}
+
+#[test]
+fn workload_state_switches_targets() {
+    let mut budget = Budget::new(Profile::embedded());
+    let mut units = idle_units();
+    units.push(UnitSample {
+        events: Some(MemoryEvents { high: 4, oom_kill: 1, ..Default::default() }),
+        ..unit(&format!("{USER}/app.slice/app-ballast-discord-3f9a1c.scope"), 1100 * MIB, 0)
+    });
+    units.push(unit(&format!("{USER}/app.slice/app-ballast-discord-77aa00.scope"), 100 * MIB, 0));
+    let report = budget.evaluate(&sample(4 * GIB, units, 0));
+    assert_eq!(report.state, LoadState::Workload);
+    let electron = line(&report, "electron");
+    assert_eq!(electron.used, 1200 * MIB);
+    assert_eq!(electron.limit, 4 * GIB);
+    assert_eq!(electron.apps.len(), 1);
+    let discord = &electron.apps[0];
+    assert_eq!((discord.id.as_str(), discord.used, discord.members), ("discord", 1200 * MIB, 2));
+    assert_eq!((discord.memory_high, discord.memory_max), (2 * GIB, 3 * GIB));
+    assert_eq!(discord.events.unwrap().oom_kill, 1);
+    // Plasma's 530M is inside its 800M workload limit.
+    assert_eq!(line(&report, "plasma").status, Status::Ok);
+    assert_eq!(report.total.limit, 10 * GIB);
+}
+
+#[test]
+fn near_is_reported_before_breach() {
+    let mut budget = Budget::new(Profile::embedded());
+    let units = vec![unit(&format!("{USER}/session.slice/plasma-plasmashell.service"), 460 * MIB, 0)];
+    let report = budget.evaluate(&sample(GIB, units, 0));
+    assert_eq!(line(&report, "plasma").status, Status::Near);
+}
+
+#[test]
+fn total_breach_holds_until_calm() {
+    let mut budget = Budget::new(Profile::embedded());
+    let statuses: Vec<Status> = [3600, 3400, 3300, 3300, 3300]
+        .iter()
+        .map(|mib| budget.evaluate(&sample(mib * MIB, Vec::new(), 0)).total.status)
+        .collect();
+    // 3.5G idle target, 5% margin (3404.8M), 3 calm ticks to leave.
+    assert_eq!(statuses, [Status::Breach, Status::Breach, Status::Breach, Status::Breach, Status::Near]);
+}
+
+#[test]
+fn cpu_split_from_unit_counters() {
+    let mut budget = Budget::new(Profile::embedded());
+    let kwin = format!("{USER}/session.slice/plasma-kwin_x11.service");
+    let firefox = format!("{USER}/app.slice/app-firefox-1.scope");
+    let first = vec![unit(&kwin, MIB, 1_000_000), unit(&firefox, MIB, 5_000_000)];
+    budget.evaluate(&sample(GIB, first, 10_000));
+    // 2 s later on 8 CPUs = 1600 ticks; kwin used 0.5 s, firefox 3 s of CPU.
+    let second = vec![unit(&kwin, MIB, 1_500_000), unit(&firefox, MIB, 8_000_000)];
+    let report = budget.evaluate(&sample(GIB, second, 11_600));
+    let cpu = report.cpu.clone().unwrap();
+    assert!((cpu.interval_seconds - 2.0).abs() < 1e-9);
+    assert!((cpu.os.used - 0.25).abs() < 1e-9, "{cpu:?}");
+    assert!((cpu.workload.used - 1.5).abs() < 1e-9, "{cpu:?}");
+    assert_eq!((cpu.os.budget, cpu.workload.budget), (4.0, 4.0));
+    assert!((line(&report, "browser").cpu.unwrap() - 1.5).abs() < 1e-9);
+}
+
+#[test]
+fn per_process_path_on_cgroup_v1() {
+    let mut budget = Budget::new(Profile::embedded());
+    let mut s = sample(2 * GIB, Vec::new(), 0);
+    s.cgroup = CgroupMode::V1;
+    let process = |pid, comm: &str, memory| ProcessSample {
+        pid,
+        comm: comm.into(),
+        argv0: Some(comm.into()),
+        cgroup: Some("/".into()),
+        memory,
+        memory_kind: ProcessMemory::Pss,
+        cpu_ticks: 0,
+    };
+    s.processes = vec![process(10, "Discord", 300 * MIB), process(11, "Discord", 200 * MIB), process(12, "kwin_x11", 150 * MIB)];
+    let report = budget.evaluate(&s);
+    assert_eq!(report.sources.attribution, "processes");
+    assert_eq!(line(&report, "electron").apps[0].used, 500 * MIB);
+    assert_eq!(line(&report, "electron").apps[0].members, 2);
+    assert_eq!(line(&report, "plasma").used, 150 * MIB);
+}
+
+#[test]
+fn zram_ratio_and_fill() {
+    let device = |name: &str, disksize, orig, compr| ZramDevice {
+        name: name.into(),
+        disksize,
+        algorithm: Some("zstd".into()),
+        mm: MmStat { orig_data: orig, compr_data: compr, mem_used: compr + MIB },
+    };
+    let swap = SwapArea { path: "/dev/zram0".into(), size: 12 * GIB, used: GIB, priority: 100 };
+    let report = zram_report(&[device("zram0", 12 * GIB, 1200 * MIB, 300 * MIB)], &[swap]);
+    assert_eq!(report.state, "active");
+    assert_eq!(report.ratio, Some(4.0));
+    assert_eq!(report.swap_priority, Some(100));
+    assert!((report.fill.unwrap() - 1200.0 / (12.0 * 1024.0)).abs() < 1e-9);
+
+    let unused = zram_report(&[device("zram0", 0, 0, 0)], &[]);
+    assert_eq!((unused.state, unused.ratio, unused.fill), ("unused", None, None));
+    assert_eq!(zram_report(&[], &[]).state, "absent");
+}
