@@ -6,3 +6,5 @@
 pub mod profile;
 pub mod sample;
 pub mod budget;
+pub mod render;
+pub mod doctor;

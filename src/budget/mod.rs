@@ -331,7 +331,8 @@ impl Budget {
 
         let attributed: u64 = categories.iter().filter(|c| !c.reclaimable).map(|c| c.used).sum();
         let cpu = interval.map(|interval_seconds| {
-            let side = |group: CpuGroup| categories.iter().filter(|c| c.cpu_group == group).filter_map(|c| c.cpu).sum::<f64>();
+            // `+ 0.0`: an empty f64 sum is -0.0, which would print as "-0.00".
+            let side = |group: CpuGroup| categories.iter().filter(|c| c.cpu_group == group).filter_map(|c| c.cpu).sum::<f64>() + 0.0;
             let threads = f64::from(profile.machine.threads_per_core);
             CpuSplit {
                 os: CpuShare { used: side(CpuGroup::Os), budget: f64::from(profile.machine.os_cores) * threads },

@@ -61,6 +61,17 @@ pub enum CgroupMode {
     None,
 }
 
+impl std::fmt::Display for CgroupMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CgroupMode::V2 => "v2",
+            CgroupMode::V2NoMemory => "v2 without memory controller",
+            CgroupMode::V1 => "v1",
+            CgroupMode::None => "none",
+        })
+    }
+}
+
 impl CgroupMode {
     pub fn per_unit(self) -> bool {
         self == CgroupMode::V2

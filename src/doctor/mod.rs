@@ -1,0 +1,273 @@
+//! `ballast doctor`: the validation checklist. `probe` gathers facts (I/O); `checks`
+//! turns facts into PASS/WARN/FAIL lines with fixes (pure).
+
+mod probe;
+
+pub use probe::{gather, run, CommandOutcome};
+
+use crate::budget::{LoadState, Report};
+use crate::profile::Profile;
+use crate::render::human;
+use crate::sample::{CgroupMode, Sysctls, UnitSample};
+use serde::Serialize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Verdict {
+    Pass,
+    Skip,
+    Warn,
+    Fail,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Check {
+    pub id: &'static str,
+    pub verdict: Verdict,
+    pub message: String,
+    /// What to do about it; None when there is nothing to do.
+    pub fix: Option<String>,
+}
+
+/// Everything the checks look at, gathered once by `probe::gather`.
+#[derive(Clone, Debug)]
+pub struct Facts {
+    pub report: Report,
+    pub units: Vec<UnitSample>,
+    pub sysctls: Sysctls,
+    pub systemd_user: CommandOutcome,
+    pub nvidia_version: Option<String>,
+    /// nvidia_drm's modeset parameter; None when the module is not loaded.
+    pub nvidia_modeset: Option<bool>,
+    pub vainfo: CommandOutcome,
+    pub vdpauinfo: CommandOutcome,
+    /// baloofilerc values as kreadconfig5 reads them: basic-only, hidden folders, excludes.
+    pub baloo: Result<BalooFacts, String>,
+    /// Kernel messages of this boot that mention a segfault; Err says why none were read.
+    pub segfaults: Result<Vec<String>, String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BalooFacts {
+    pub only_basic_indexing: Option<bool>,
+    pub index_hidden_folders: Option<bool>,
+    /// As kreadconfig5 prints them: `$HOME` already expanded.
+    pub exclude_folders: Vec<String>,
+    pub home: Option<String>,
+}
+
+fn check(id: &'static str, verdict: Verdict, message: impl Into<String>, fix: Option<&str>) -> Check {
+    Check { id, verdict, message: message.into(), fix: fix.map(str::to_owned) }
+}
+
+pub fn checks(profile: &Profile, facts: &Facts) -> Vec<Check> {
+    vec![
+        zram(profile, &facts.report),
+        sysctls(profile, &facts.sysctls),
+        idle_memory(&facts.report),
+        cgroup(facts.report.sources.cgroup),
+        systemd_user(&facts.systemd_user),
+        scope_limits(profile, facts.report.sources.cgroup, &facts.units),
+        nvidia(&facts.nvidia_version, facts.nvidia_modeset),
+        video_tool("vainfo", &facts.vainfo, "libva-utils (Debian) / libva-utils (Nix)", "nvidia", "LIBVA_DRIVER_NAME=nvidia and NVD_BACKEND=direct with nvidia-vaapi-driver installed"),
+        video_tool("vdpauinfo", &facts.vdpauinfo, "vdpauinfo", "nvidia", "VDPAU_DRIVER=nvidia (or the VA-API bridge)"),
+        baloo(profile, &facts.baloo),
+        segfaults(&facts.segfaults),
+    ]
+}
+
+fn zram(profile: &Profile, report: &Report) -> Check {
+    let z = &report.zram;
+    const FIX: &str = "enable zram swap: NixOS `zramSwap = { enable = true; algorithm = \"zstd\"; memoryPercent = 75; priority = 100; }` (or ballast's nixosModules.memory); Debian: apt install systemd-zram-generator and set zram-size = ram * 0.75, compression-algorithm = zstd in /etc/systemd/zram-generator.conf";
+    if z.state != "active" {
+        let found = if z.state == "unused" { "zram devices exist but none is an active swap" } else { "no zram swap" };
+        return check("zram", Verdict::Fail, found, Some(FIX));
+    }
+    let want_size = report.memory.total as f64 * profile.zram.fraction;
+    let mut problems = Vec::new();
+    if (z.disksize as f64 - want_size).abs() > want_size * 0.1 {
+        problems.push(format!("size {} (want {:.0}% of RAM = {})", human(z.disksize), profile.zram.fraction * 100.0, human(want_size as u64)));
+    }
+    let algorithms: Vec<&str> = z.devices.iter().filter_map(|d| d.algorithm.as_deref()).collect();
+    if !algorithms.contains(&profile.zram.algorithm.as_str()) {
+        problems.push(format!("algorithm {} (want {})", algorithms.join(","), profile.zram.algorithm));
+    }
+    if z.swap_priority != Some(profile.zram.priority) {
+        problems.push(format!("priority {:?} (want {})", z.swap_priority, profile.zram.priority));
+    }
+    if problems.is_empty() {
+        check("zram", Verdict::Pass, format!("zram swap {} {}, priority {}", human(z.disksize), algorithms.join(","), profile.zram.priority), None)
+    } else {
+        check("zram", Verdict::Warn, format!("zram swap active but {}", problems.join("; ")), Some(FIX))
+    }
+}
+
+fn sysctls(profile: &Profile, found: &Sysctls) -> Check {
+    let t = &profile.sysctl;
+    let wanted = [
+        ("vm.swappiness", found.swappiness, t.swappiness),
+        ("vm.vfs_cache_pressure", found.vfs_cache_pressure, t.vfs_cache_pressure),
+        ("vm.dirty_ratio", found.dirty_ratio, t.dirty_ratio),
+        ("vm.dirty_background_ratio", found.dirty_background_ratio, t.dirty_background_ratio),
+    ];
+    let off: Vec<String> = wanted
+        .iter()
+        .filter(|(_, have, want)| *have != Some(*want))
+        .map(|(name, have, want)| format!("{name}={} (want {want})", have.map_or("unreadable".into(), |v| v.to_string())))
+        .collect();
+    if off.is_empty() {
+        return check("sysctl", Verdict::Pass, "swappiness, vfs_cache_pressure and dirty ratios as the profile wants", None);
+    }
+    let fix = wanted.iter().map(|(name, _, want)| format!("{name}={want}")).collect::<Vec<_>>().join(" ");
+    check("sysctl", Verdict::Warn, off.join(", "), Some(&format!("sudo sysctl -w {fix} (persist: boot.kernel.sysctl on NixOS, /etc/sysctl.d/ on Debian)")))
+}
+
+fn idle_memory(report: &Report) -> Check {
+    let t = &report.total;
+    match report.state {
+        LoadState::Workload => check("idle-memory", Verdict::Skip, format!("a workload is running ({} used); the idle target is checked when idle", human(t.used)), None),
+        LoadState::Idle if t.used <= t.idle => check("idle-memory", Verdict::Pass, format!("{} used, under the {} idle target", human(t.used), human(t.idle)), None),
+        LoadState::Idle => {
+            let worst = report
+                .categories
+                .iter()
+                .filter(|c| !c.reclaimable && c.used > c.idle)
+                .map(|c| format!("{} {} (target {})", c.name, human(c.used), human(c.idle)))
+                .collect::<Vec<_>>();
+            check(
+                "idle-memory",
+                Verdict::Warn,
+                format!("{} used at idle, over the {} target; over: {}", human(t.used), human(t.idle), if worst.is_empty() { "no single category".into() } else { worst.join(", ") }),
+                Some("see `ballast status` for what uses it; `ballast tune` trims KWin and Baloo"),
+            )
+        }
+    }
+}
+
+fn cgroup(mode: CgroupMode) -> Check {
+    match mode {
+        CgroupMode::V2 => check("cgroup", Verdict::Pass, "cgroup v2 with the memory controller", None),
+        CgroupMode::V1 => check("cgroup", Verdict::Warn, "cgroup v1 (legacy or hybrid): memory is counted per process and MemoryHigh is not enforced", Some("boot with the unified hierarchy (systemd.unified_cgroup_hierarchy=1; the default on NixOS and Debian 11+)")),
+        CgroupMode::V2NoMemory => check("cgroup", Verdict::Fail, "cgroup v2 without the memory controller: scope limits cannot apply", Some("enable the memory controller (remove cgroup_disable=memory from the kernel command line)")),
+        CgroupMode::None => check("cgroup", Verdict::Fail, "no cgroup filesystem at /sys/fs/cgroup", Some("mount cgroup2 at /sys/fs/cgroup (systemd does this at boot)")),
+    }
+}
+
+fn systemd_user(outcome: &CommandOutcome) -> Check {
+    const FIX: &str = "log in to a systemd session (loginctl enable-linger $USER for a headless one) so `systemctl --user` reaches the user manager";
+    match outcome {
+        CommandOutcome::Ran { success: true, stdout, .. } if matches!(stdout.trim(), "running" | "degraded") => {
+            check("systemd-user", Verdict::Pass, format!("user manager reachable ({})", stdout.trim()), None)
+        }
+        CommandOutcome::Ran { stdout, stderr, .. } => check("systemd-user", Verdict::Fail, format!("user manager not usable: {}", first_line(stdout, stderr)), Some(FIX)),
+        CommandOutcome::Missing => check("systemd-user", Verdict::Fail, "systemctl is not installed: no systemd", Some(FIX)),
+        CommandOutcome::TimedOut => check("systemd-user", Verdict::Fail, "systemctl --user did not answer in time", Some(FIX)),
+    }
+}
+
+fn scope_limits(profile: &Profile, mode: CgroupMode, units: &[UnitSample]) -> Check {
+    if !mode.per_unit() {
+        return check("scope-limits", Verdict::Skip, "limits are read from cgroup v2 only", None);
+    }
+    let ours: Vec<&UnitSample> = units.iter().filter(|u| u.name().starts_with("app-ballast-")).collect();
+    if ours.is_empty() {
+        return check("scope-limits", Verdict::Pass, "no ballast app scope is running", None);
+    }
+    let mut wrong = Vec::new();
+    for unit in &ours {
+        let app = profile.apps.iter().find(|a| wildmatch::WildMatch::new(&a.scope_pattern()).matches(unit.name()));
+        let Some(app) = app else { continue };
+        // The kernel rounds limits down to whole pages.
+        let off = |have: Option<u64>, want: u64| have.is_none_or(|h| h > want || want - h >= 4096 * 2);
+        if off(unit.memory_high, app.memory_high.0) || off(unit.memory_max, app.memory_max.0) {
+            wrong.push(format!(
+                "{}: high {} max {} (catalog {} / {})",
+                unit.name(),
+                unit.memory_high.map_or("max".into(), human),
+                unit.memory_max.map_or("max".into(), human),
+                app.memory_high,
+                app.memory_max
+            ));
+        }
+    }
+    if wrong.is_empty() {
+        check("scope-limits", Verdict::Pass, format!("{} ballast scope(s) run with the catalog's limits", ours.len()), None)
+    } else {
+        check("scope-limits", Verdict::Warn, wrong.join("; "), Some("stop the app and launch it again with `ballast launch APP`"))
+    }
+}
+
+fn nvidia(version: &Option<String>, modeset: Option<bool>) -> Check {
+    match (version, modeset) {
+        (None, _) => check("nvidia", Verdict::Skip, "no NVIDIA driver loaded (no /proc/driver/nvidia/version)", None),
+        (Some(v), Some(true)) => check("nvidia", Verdict::Pass, format!("{v}, nvidia-drm.modeset=1"), None),
+        (Some(v), _) => check("nvidia", Verdict::Warn, format!("{v}, but nvidia-drm.modeset is not 1"), Some("add nvidia-drm.modeset=1 to the kernel command line (NixOS: hardware.nvidia.modesetting.enable = true)")),
+    }
+}
+
+fn video_tool(tool: &'static str, outcome: &CommandOutcome, package: &str, driver: &str, env_fix: &str) -> Check {
+    match outcome {
+        CommandOutcome::Missing => check(tool, Verdict::Warn, format!("{tool} is not installed: hardware video decode cannot be checked"), Some(&format!("install {package}"))),
+        CommandOutcome::TimedOut => check(tool, Verdict::Warn, format!("{tool} did not answer in time"), None),
+        CommandOutcome::Ran { stdout, stderr, .. } => {
+            let text = format!("{stdout}\n{stderr}").to_lowercase();
+            if text.contains(driver) && !text.contains("error") {
+                check(tool, Verdict::Pass, format!("{tool} reports the {driver} driver"), None)
+            } else {
+                check(tool, Verdict::Warn, format!("{tool} does not report the {driver} driver: {}", first_line(stdout, stderr)), Some(env_fix))
+            }
+        }
+    }
+}
+
+fn baloo(profile: &Profile, facts: &Result<BalooFacts, String>) -> Check {
+    let facts = match facts {
+        Ok(f) => f,
+        Err(why) => return check("baloo", Verdict::Skip, format!("Baloo settings not read: {why}"), None),
+    };
+    let t = &profile.tune.baloo;
+    let mut off = Vec::new();
+    if facts.only_basic_indexing != Some(t.only_basic_indexing) {
+        off.push(format!("only basic indexing={:?} (want {})", facts.only_basic_indexing, t.only_basic_indexing));
+    }
+    if facts.index_hidden_folders.unwrap_or(false) != t.index_hidden_folders {
+        off.push(format!("index hidden folders={:?} (want {})", facts.index_hidden_folders, t.index_hidden_folders));
+    }
+    let missing: Vec<String> = t
+        .exclude_folders
+        .iter()
+        .map(|want| match &facts.home {
+            Some(home) => want.replace("$HOME", home),
+            None => want.clone(),
+        })
+        .filter(|want| !facts.exclude_folders.iter().any(|have| have.trim_end_matches('/') == want.trim_end_matches('/')))
+        .collect();
+    if !missing.is_empty() {
+        off.push(format!("not excluded: {}", missing.join(", ")));
+    }
+    if off.is_empty() {
+        check("baloo", Verdict::Pass, "basic indexing only, no hidden folders, the profile's excludes", None)
+    } else {
+        check("baloo", Verdict::Warn, off.join("; "), Some("kwriteconfig5 --file baloofilerc --group General --key \"only basic indexing\" true, then add the excludes with `balooctl config add excludeFolders DIR` (and qdbus org.kde.baloo / org.kde.baloo.main.updateConfig)"))
+    }
+}
+
+fn segfaults(found: &Result<Vec<String>, String>) -> Check {
+    match found {
+        Err(why) => check("segfaults", Verdict::Skip, format!("journal not read: {why}"), None),
+        Ok(lines) if lines.is_empty() => check("segfaults", Verdict::Pass, "no segfault in this boot's kernel log", None),
+        Ok(lines) => check("segfaults", Verdict::Warn, format!("{} segfault(s) this boot, last: {}", lines.len(), lines.last().map(String::as_str).unwrap_or("")), Some("journalctl -b -k -g segfault shows them all; a crashing -march-built library is a likely cause")),
+    }
+}
+
+fn first_line(stdout: &str, stderr: &str) -> String {
+    stderr.lines().chain(stdout.lines()).map(str::trim).find(|l| !l.is_empty()).unwrap_or("no output").to_owned()
+}
+
+/// Exit code of `ballast doctor`: 0 unless a check failed.
+pub fn exit_code(checks: &[Check]) -> i32 {
+    i32::from(checks.iter().any(|c| c.verdict == Verdict::Fail))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,113 @@
+//! Gathers the doctor's facts: a sample, sysctls, and what external tools say.
+
+use super::{BalooFacts, Facts};
+use crate::budget::Budget;
+use crate::profile::Profile;
+use crate::sample::{SampleError, Sampler};
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CommandOutcome {
+    Missing,
+    TimedOut,
+    Ran { success: bool, stdout: String, stderr: String },
+}
+
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Runs a probe command with a deadline, so a hung tool cannot hang the doctor.
+pub fn run(program: &str, args: &[&str]) -> CommandOutcome {
+    let child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(_) => return CommandOutcome::Missing,
+    };
+    // Drain the pipes while waiting: a chatty tool would otherwise block on a full pipe.
+    let stdout = child.stdout.take().map(|pipe| std::thread::spawn(move || read_pipe(pipe)));
+    let stderr = child.stderr.take().map(|pipe| std::thread::spawn(move || read_pipe(pipe)));
+    let deadline = Instant::now() + COMMAND_TIMEOUT;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return CommandOutcome::TimedOut;
+            }
+        }
+    };
+    let collect = |reader: Option<std::thread::JoinHandle<String>>| reader.and_then(|r| r.join().ok()).unwrap_or_default();
+    CommandOutcome::Ran { success: status.success(), stdout: collect(stdout), stderr: collect(stderr) }
+}
+
+fn read_pipe(mut pipe: impl Read) -> String {
+    let mut bytes = Vec::new();
+    let _ = pipe.read_to_end(&mut bytes);
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+fn read_trimmed(path: &Path) -> Option<String> {
+    std::fs::read_to_string(path).ok().map(|s| s.trim().to_owned())
+}
+
+pub fn gather(sampler: &mut Sampler, profile: &Profile) -> Result<Facts, SampleError> {
+    let sample = sampler.sample()?;
+    let report = Budget::new(profile.clone()).evaluate(&sample);
+    let root = sampler.root().to_path_buf();
+    let nvidia_version = read_trimmed(&root.join("proc/driver/nvidia/version")).and_then(|v| v.lines().next().map(str::to_owned));
+    let nvidia_modeset = read_trimmed(&root.join("sys/module/nvidia_drm/parameters/modeset")).map(|v| v == "Y" || v == "1");
+    Ok(Facts {
+        report,
+        units: sample.units,
+        sysctls: sampler.sysctls(),
+        systemd_user: run("systemctl", &["--user", "show", "-p", "SystemState", "--value"]),
+        nvidia_version,
+        nvidia_modeset,
+        vainfo: run("vainfo", &[]),
+        vdpauinfo: run("vdpauinfo", &[]),
+        baloo: baloo_facts(),
+        segfaults: segfaults(),
+    })
+}
+
+/// Reads baloofilerc through kreadconfig5, so the values are exactly what KDE reads.
+fn baloo_facts() -> Result<BalooFacts, String> {
+    let read = |key: &str| match run("kreadconfig5", &["--file", "baloofilerc", "--group", "General", "--key", key]) {
+        CommandOutcome::Ran { success: true, stdout, .. } => Ok(stdout.trim().to_owned()),
+        CommandOutcome::Ran { stderr, .. } => Err(format!("kreadconfig5 failed: {}", stderr.trim())),
+        CommandOutcome::Missing => Err("kreadconfig5 is not installed (Debian: libkf5config-bin)".into()),
+        CommandOutcome::TimedOut => Err("kreadconfig5 did not answer in time".into()),
+    };
+    let flag = |value: String| match value.as_str() {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    };
+    Ok(BalooFacts {
+        only_basic_indexing: flag(read("only basic indexing")?),
+        index_hidden_folders: flag(read("index hidden folders")?),
+        exclude_folders: read("exclude folders")?.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        home: std::env::var("HOME").ok(),
+    })
+}
+
+fn segfaults() -> Result<Vec<String>, String> {
+    if !Path::new("/run/systemd/journal").exists() {
+        return Err("no journald on this system".into());
+    }
+    match run("journalctl", &["-b", "-k", "-q", "--no-pager", "-o", "cat", "-g", "segfault"]) {
+        // journalctl exits 1 when --grep matches nothing.
+        CommandOutcome::Ran { stdout, .. } => Ok(stdout.lines().filter(|l| l.contains("segfault")).map(str::to_owned).collect()),
+        CommandOutcome::Missing => Err("journalctl is not installed".into()),
+        CommandOutcome::TimedOut => Err("journalctl did not answer in time".into()),
+    }
+}

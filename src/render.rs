@@ -1,0 +1,222 @@
+//! The human-readable status table. Pure: Report in, text out.
+
+use crate::budget::{CategoryLine, LoadState, Report, Status};
+use crate::sample::{Pressure, PressureSet};
+use std::fmt::Write;
+
+/// Bytes as people read them in a memory table: "530M", "1.2G".
+pub fn human(bytes: u64) -> String {
+    const K: f64 = 1024.0;
+    let b = bytes as f64;
+    if b >= K * K * K {
+        format!("{:.1}G", b / (K * K * K))
+    } else if b >= K * K {
+        format!("{:.0}M", b / (K * K))
+    } else if b >= K {
+        format!("{:.0}K", b / K)
+    } else {
+        format!("{bytes}")
+    }
+}
+
+struct Style {
+    color: bool,
+}
+
+impl Style {
+    fn paint(&self, status: Status, text: &str) -> String {
+        if !self.color {
+            return text.to_owned();
+        }
+        let code = match status {
+            Status::Ok => "32",
+            Status::Near => "33",
+            Status::Breach => "1;31",
+        };
+        format!("\x1b[{code}m{text}\x1b[0m")
+    }
+
+    fn dim(&self, text: &str) -> String {
+        if self.color { format!("\x1b[2m{text}\x1b[0m") } else { text.to_owned() }
+    }
+}
+
+const BAR: usize = 20;
+
+/// A bar of `used` against `limit`; past the limit the bar is full and ends in '!'.
+fn bar(used: u64, limit: u64) -> String {
+    if limit == 0 {
+        return if used == 0 { format!("[{}]", "·".repeat(BAR)) } else { format!("[{}!]", "█".repeat(BAR - 1)) };
+    }
+    let filled = ((used as f64 / limit as f64) * BAR as f64).round() as usize;
+    if filled > BAR || used > limit {
+        format!("[{}!]", "█".repeat(BAR - 1))
+    } else {
+        format!("[{}{}]", "█".repeat(filled), "·".repeat(BAR - filled))
+    }
+}
+
+fn status_word(status: Status) -> &'static str {
+    match status {
+        Status::Ok => "ok",
+        Status::Near => "near",
+        Status::Breach => "OVER",
+    }
+}
+
+fn pressure_text(p: &Option<Pressure>) -> String {
+    match p {
+        Some(p) => match p.full {
+            Some(full) => format!("some {:.2} full {:.2}", p.some.avg10, full.avg10),
+            None => format!("some {:.2}", p.some.avg10),
+        },
+        None => "n/a".into(),
+    }
+}
+
+fn psi_line(psi: &PressureSet) -> String {
+    format!(
+        "memory {}  cpu {}  io {}  (% stalled, avg10)",
+        pressure_text(&psi.memory),
+        pressure_text(&psi.cpu),
+        pressure_text(&psi.io)
+    )
+}
+
+fn category_row(out: &mut String, style: &Style, c: &CategoryLine) {
+    let (bar_text, state) = if c.reclaimable {
+        (format!("{:<22}", "(reclaimable)"), style.dim("info"))
+    } else {
+        (bar(c.used, c.limit), style.paint(c.status, status_word(c.status)))
+    };
+    let cpu = c.cpu.map(|cpu| format!("  cpu {cpu:.2}")).unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "  {:<20} {:>7} {:>7} {:>9}  {bar_text} {state}{cpu}",
+        c.name,
+        human(c.used),
+        human(c.idle),
+        human(c.workload)
+    );
+    for app in &c.apps {
+        let events = app
+            .events
+            .filter(|e| e.high + e.max + e.oom_kill > 0)
+            .map(|e| format!("  events: high {} max {} oom_kill {}", e.high, e.max, e.oom_kill))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "    {:<18} {:>7}  high {} max {}  ({} {}){events}",
+            app.name,
+            human(app.used),
+            human(app.memory_high),
+            human(app.memory_max),
+            app.members,
+            if app.members == 1 { "member" } else { "members" }
+        );
+    }
+}
+
+pub fn status_text(report: &Report, color: bool) -> String {
+    let style = Style { color };
+    let mut out = String::new();
+    let state = match report.state {
+        LoadState::Idle => "idle",
+        LoadState::Workload => "workload",
+    };
+    let attribution = match report.sources.attribution {
+        "units" => "per systemd unit",
+        _ => "per process",
+    };
+    let _ = writeln!(
+        out,
+        "ballast · profile {} · {state} · cgroup {}, memory counted {attribution}",
+        report.profile, report.sources.cgroup
+    );
+    let t = &report.total;
+    let _ = writeln!(
+        out,
+        "RAM  used {} of {}, available {}   budget {} ({state})  {} {}",
+        human(t.used),
+        human(report.memory.total),
+        human(report.memory.available),
+        human(t.limit),
+        bar(t.used, t.limit),
+        style.paint(t.status, status_word(t.status))
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(out, "  {:<20} {:>7} {:>7} {:>9}", "category", "used", "idle", "workload");
+    for category in report.categories.iter().filter(|c| !c.reclaimable) {
+        category_row(&mut out, &style, category);
+    }
+    let _ = writeln!(out, "  {:<20} {:>7}", "unclassified", human(report.unclassified));
+    for category in report.categories.iter().filter(|c| c.reclaimable) {
+        category_row(&mut out, &style, category);
+    }
+    let _ = writeln!(out);
+    let z = &report.zram;
+    let zram = match z.state {
+        "active" => format!(
+            "{} stored in {} ({}), {} of {} used, priority {}",
+            human(z.orig_data),
+            human(z.mem_used),
+            z.ratio.map_or("nothing compressed yet".into(), |r| format!("{r:.1}x")),
+            z.fill.map_or("?".into(), |f| format!("{:.0}%", f * 100.0)),
+            human(z.disksize),
+            z.swap_priority.map_or("?".into(), |p| p.to_string())
+        ),
+        "unused" => format!("{} device(s) present but no zram swap is active", z.devices.len()),
+        _ => "no zram device".into(),
+    };
+    let _ = writeln!(out, "zram  {zram}");
+    let _ = writeln!(out, "swap  {} of {} used", human(report.memory.swap_used), human(report.memory.swap_total));
+    let _ = writeln!(out, "PSI   {}", psi_line(&report.psi));
+    match &report.cpu {
+        Some(cpu) => {
+            let _ = writeln!(
+                out,
+                "CPU   os+essentials {:.2} of {:.0} threads, workload {:.2} of {:.0} threads (over {:.1} s)",
+                cpu.os.used, cpu.os.budget, cpu.workload.used, cpu.workload.budget, cpu.interval_seconds
+            );
+        }
+        None => {
+            let _ = writeln!(out, "CPU   (needs a second sample)");
+        }
+    }
+    let _ = writeln!(out, "GPU   none: {}", report.gpu_reason);
+    for breach in &report.breaches {
+        let _ = writeln!(
+            out,
+            "{}",
+            style.paint(
+                Status::Breach,
+                &format!("OVER  {}: {} above its {} target", breach.id, human(breach.used), human(breach.limit))
+            )
+        );
+    }
+    for problem in &report.sources.problems {
+        let _ = writeln!(out, "{}", style.dim(&format!("note  {problem}")));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_sizes() {
+        assert_eq!(human(530 << 20), "530M");
+        assert_eq!(human(1288 << 20), "1.3G");
+        assert_eq!(human(0), "0");
+        assert_eq!(human(12 << 10), "12K");
+    }
+
+    #[test]
+    fn bars_fill_and_overflow() {
+        assert_eq!(bar(0, 100), format!("[{}]", "·".repeat(20)));
+        assert_eq!(bar(50, 100), format!("[{}{}]", "█".repeat(10), "·".repeat(10)));
+        assert_eq!(bar(101, 100), format!("[{}!]", "█".repeat(19)));
+        assert_eq!(bar(5, 0), format!("[{}!]", "█".repeat(19)));
+    }
+}
