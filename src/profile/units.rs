@@ -69,8 +69,9 @@ impl fmt::Display for ByteSize {
                     return write!(f, "{}{unit}", self.0 / scale);
                 }
                 // One decimal when exact (1.5G), the common way people write budgets.
-                if (self.0 * 10) % scale == 0 {
-                    return write!(f, "{}.{}{unit}", self.0 / scale, (self.0 * 10 / scale) % 10);
+                let tenths = u128::from(self.0) * 10;
+                if tenths % u128::from(scale) == 0 {
+                    return write!(f, "{}.{}{unit}", self.0 / scale, (tenths / u128::from(scale)) % 10);
                 }
             }
         }
