@@ -55,7 +55,7 @@ pub struct Report {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct MemoryTotals {
     pub total: u64,
-    /// As `free` counts it: neither free nor buffers/cache.
+    /// As `free` counts it: total - available.
     pub used: u64,
     pub available: u64,
     pub kernel: u64,

@@ -10,7 +10,7 @@ fn meminfo(used: u64) -> MemInfo {
     MemInfo {
         total: 16 * GIB,
         free: 16 * GIB - used - 3 * GIB,
-        available: 12 * GIB,
+        available: 16 * GIB - used,
         buffers: 100 * MIB,
         cached: 2800 * MIB,
         shmem: 300 * MIB,

@@ -36,9 +36,10 @@ impl MemInfo {
         (self.buffers + self.cached).saturating_sub(self.shmem) + self.s_reclaimable
     }
 
-    /// In use, as `free` counts it: total - free - buffers - cache - reclaimable slab.
+    /// In use, as `free` (procps-ng 4) counts it: total - available, the kernel's own
+    /// estimate of what cannot be had back without swapping.
     pub fn used(&self) -> u64 {
-        self.total.saturating_sub(self.free + self.buffers + self.cached + self.s_reclaimable)
+        self.total.saturating_sub(self.available)
     }
 }
 
@@ -109,7 +110,7 @@ mod tests {
         assert_eq!(m.total, kib(16303736));
         assert_eq!(m.kernel(), kib(100000 + 20000 + 60000 + 8000 + 40000));
         assert_eq!(m.cache(), kib(200000 + 6000000 - 500000 + 300000));
-        assert_eq!(m.used(), kib(16303736 - 1000000 - 200000 - 6000000 - 300000));
+        assert_eq!(m.used(), kib(16303736 - 9000000));
     }
 
     #[test]
