@@ -149,12 +149,37 @@ pub struct Sysctls {
     pub dirty_background_ratio: Option<u32>,
 }
 
-/// What a process keeps between ticks: what does not change while its PID lives.
+/// What a process keeps between ticks: what does not change while its PID lives, and
+/// its last proportional-set reading.
 struct ProcessIdentity {
     start_ticks: u64,
     argv0: Option<String>,
     cgroup: Option<String>,
-    smaps_readable: bool,
+    pss: PssReading,
+}
+
+/// smaps_rollup makes the kernel walk every mapping, so it is re-read only when the
+/// resident size moved by more than 1/8 since the last reading, or every
+/// `PSS_REFRESH_TICKS` ticks; in between, PSS follows RSS at the last measured ratio.
+#[derive(Clone, Copy)]
+enum PssReading {
+    Due,
+    Measured { pss: u64, rss: u64, age: u32 },
+    /// Another user's process, or a kernel without smaps_rollup.
+    Unreadable,
+}
+
+const PSS_REFRESH_TICKS: u32 = 15;
+
+impl PssReading {
+    fn fresh_enough(self, rss: u64) -> Option<u64> {
+        match self {
+            PssReading::Measured { pss, rss: then, age } if age < PSS_REFRESH_TICKS && rss.abs_diff(then) <= then / 8 => {
+                Some((pss as u128 * rss as u128 / then.max(1) as u128) as u64)
+            }
+            _ => None,
+        }
+    }
 }
 
 pub struct Sampler {
@@ -192,10 +217,7 @@ impl Sampler {
 
     /// Reads a file into the reusable buffer; returns it as text (lossy only for bad bytes).
     fn read(&mut self, path: &Path) -> Result<&str, SampleError> {
-        self.buffer.clear();
-        fs::File::open(path)
-            .and_then(|mut f| f.read_to_end(&mut self.buffer))
-            .map_err(|source| SampleError::Read { path: path.to_path_buf(), source })?;
+        read_small_file(path, &mut self.buffer).map_err(|source| SampleError::Read { path: path.to_path_buf(), source })?;
         if std::str::from_utf8(&self.buffer).is_err() {
             let text = String::from_utf8_lossy(&self.buffer).into_owned();
             self.buffer = text.into_bytes();
@@ -284,34 +306,37 @@ impl Sampler {
     fn read_units(&mut self, problems: &mut Vec<String>) -> Vec<UnitSample> {
         let top = self.path("sys/fs/cgroup");
         let mut units = Vec::new();
-        let mut pending = vec![top.clone()];
-        while let Some(dir) = pending.pop() {
+        let mut pending = vec![(top.clone(), false)];
+        while let Some((dir, is_unit)) = pending.pop() {
             let Ok(entries) = fs::read_dir(&dir) else { continue };
-            for entry in entries.flatten() {
-                let Ok(name) = entry.file_name().into_string() else { continue };
-                let is_unit = cgroup::is_unit_name(&name);
-                if !(is_unit || cgroup::is_slice_name(&name)) || !entry.file_type().is_ok_and(|t| t.is_dir()) {
-                    continue;
-                }
-                let path = entry.path();
-                if cgroup::is_slice_name(&name) || has_unit_children(&path) {
-                    pending.push(path);
-                    continue;
-                }
-                let relative = path.strip_prefix(&top).unwrap_or(&path).to_string_lossy().into_owned();
-                match self.read_unit(&path, relative, &name) {
-                    Ok(unit) => units.push(unit),
-                    // A unit that stopped between listing and reading is simply gone.
-                    Err(SampleError::Read { source, .. }) if source.kind() == io::ErrorKind::NotFound => {}
-                    Err(e) => problems.push(e.to_string()),
-                }
+            let children: Vec<(PathBuf, bool)> = entries
+                .flatten()
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .filter_map(|e| {
+                    let name = e.file_name();
+                    let name = name.to_str()?;
+                    let unit = cgroup::is_unit_name(name);
+                    (unit || cgroup::is_slice_name(name)).then(|| (e.path(), unit))
+                })
+                .collect();
+            // A unit with units or slices below it (user@1000.service) is a container.
+            if !is_unit || !children.is_empty() {
+                pending.extend(children);
+                continue;
+            }
+            let relative = dir.strip_prefix(&top).unwrap_or(&dir).to_string_lossy().into_owned();
+            match self.read_unit(&dir, relative) {
+                Ok(unit) => units.push(unit),
+                // A unit that stopped between listing and reading is simply gone.
+                Err(SampleError::Read { source, .. }) if source.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => problems.push(e.to_string()),
             }
         }
         units.sort_by(|a, b| a.path.cmp(&b.path));
         units
     }
 
-    fn read_unit(&mut self, dir: &Path, path: String, name: &str) -> Result<UnitSample, SampleError> {
+    fn read_unit(&mut self, dir: &Path, path: String) -> Result<UnitSample, SampleError> {
         let current = self.read_parsed(&dir.join("memory.current"), cgroup::parse_current)?;
         // Page cache charged to a unit is reclaimable: keep it out of the unit's use
         // (an indexer that reads many files would otherwise look huge).
@@ -323,7 +348,7 @@ impl Sampler {
         let cache = file.saturating_sub(shmem).min(current);
         let [cpu_usec] = self.read_parsed(&dir.join("cpu.stat"), |t| cgroup::parse_keyed(t, ["usage_usec"])).unwrap_or([0]);
         let mut unit = UnitSample { path, memory: current - cache, cache, cpu_usec, ..Default::default() };
-        if cgroup::is_app_unit(name) {
+        if cgroup::is_app_unit(unit.name()) {
             unit.memory_high = self.read_parsed(&dir.join("memory.high"), cgroup::parse_limit)?;
             unit.memory_max = self.read_parsed(&dir.join("memory.max"), cgroup::parse_limit)?;
             unit.events = Some(self.read_parsed(&dir.join("memory.events"), cgroup::parse_events)?);
@@ -366,27 +391,23 @@ impl Sampler {
         if !known {
             let argv0 = fs::read(dir.join("cmdline")).ok().and_then(|b| process::parse_cmdline_argv0(&b));
             let cgroup = self.read(&dir.join("cgroup")).ok().and_then(process::parse_cgroup);
-            let identity = ProcessIdentity { start_ticks: stat.start_ticks, argv0, cgroup, smaps_readable: true };
+            let identity = ProcessIdentity { start_ticks: stat.start_ticks, argv0, cgroup, pss: PssReading::Due };
             self.identities.insert(pid, identity);
         }
-        let smaps_readable = self.identities[&pid].smaps_readable;
-        let pss = if smaps_readable {
-            match self.read_parsed(&dir.join("smaps_rollup"), process::parse_smaps_rollup) {
-                Ok(rollup) => Some(rollup.pss),
-                Err(_) => {
-                    // Another user's process, or a kernel without smaps_rollup: stop trying.
-                    self.identities.get_mut(&pid).expect("inserted above").smaps_readable = false;
-                    None
-                }
+        let rss = stat.rss_pages * self.page_size;
+        let reading = self.identities[&pid].pss;
+        let (memory, memory_kind, reading) = match (reading, reading.fresh_enough(rss)) {
+            (PssReading::Unreadable, _) => (rss, ProcessMemory::Rss, PssReading::Unreadable),
+            (PssReading::Measured { pss, rss: then, age }, Some(estimate)) => {
+                (estimate, ProcessMemory::Pss, PssReading::Measured { pss, rss: then, age: age + 1 })
             }
-        } else {
-            None
+            _ => match self.read_parsed(&dir.join("smaps_rollup"), process::parse_smaps_rollup) {
+                Ok(rollup) => (rollup.pss, ProcessMemory::Pss, PssReading::Measured { pss: rollup.pss, rss: rollup.rss, age: 0 }),
+                Err(_) => (rss, ProcessMemory::Rss, PssReading::Unreadable),
+            },
         };
-        let identity = &self.identities[&pid];
-        let (memory, memory_kind) = match pss {
-            Some(pss) => (pss, ProcessMemory::Pss),
-            None => (stat.rss_pages * self.page_size, ProcessMemory::Rss),
-        };
+        let identity = self.identities.get_mut(&pid).expect("inserted above");
+        identity.pss = reading;
         Ok(Some(ProcessSample {
             pid,
             comm: stat.comm,
@@ -416,16 +437,40 @@ impl Default for Sampler {
     }
 }
 
+/// Reads a whole file into `buffer` in as few syscalls as possible: /proc, /sys and
+/// cgroupfs files fit one read, and a read that leaves room in the buffer is the end
+/// (where `read_to_end` would spend one more read to see 0). Syscalls are the cost of
+/// a sampling tick.
+fn read_small_file(path: &Path, buffer: &mut Vec<u8>) -> io::Result<()> {
+    let mut file = fs::File::open(path)?;
+    buffer.clear();
+    loop {
+        if buffer.capacity() - buffer.len() < 4096 {
+            buffer.reserve(8192);
+        }
+        let start = buffer.len();
+        buffer.resize(buffer.capacity(), 0);
+        match file.read(&mut buffer[start..]) {
+            Ok(0) => {
+                buffer.truncate(start);
+                return Ok(());
+            }
+            Ok(n) => {
+                buffer.truncate(start + n);
+                if buffer.len() < buffer.capacity() {
+                    return Ok(());
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => buffer.truncate(start),
+            Err(e) => {
+                buffer.truncate(start);
+                return Err(e);
+            }
+        }
+    }
+}
+
 /// Keeps a source's value, or records why it is missing.
 fn noted<T>(problems: &mut Vec<String>, result: Result<T, SampleError>) -> Option<T> {
     result.map_err(|e| problems.push(e.to_string())).ok()
-}
-
-/// A unit with units or slices below it (user@1000.service) is a container, not a leaf.
-fn has_unit_children(dir: &Path) -> bool {
-    fs::read_dir(dir).is_ok_and(|entries| {
-        entries.flatten().any(|e| {
-            e.file_name().to_str().is_some_and(|n| cgroup::is_unit_name(n) || cgroup::is_slice_name(n))
-        })
-    })
 }
