@@ -136,3 +136,20 @@ fn doctor_exit_code_follows_its_verdicts() {
         assert!(check["fix"].is_string(), "{check}");
     }
 }
+
+#[test]
+fn status_and_doctor_on_a_fixture_tree() {
+    let tree = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/plasma-v2");
+    let report = json(&ballast(&["--root", tree, "status", "--json"]));
+    assert_eq!(report["state"], "workload");
+    assert_eq!(report["sources"]["cgroup"], "v2");
+    assert_eq!(report["zram"]["state"], "active");
+
+    let out = ballast(&["--root", tree, "doctor", "--json"]);
+    let checks: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let verdict = |id: &str| checks.as_array().unwrap().iter().find(|c| c["id"] == id).unwrap()["verdict"].clone();
+    for id in ["zram", "sysctl", "cgroup", "scope-limits"] {
+        assert_eq!(verdict(id), "PASS", "{id}: {checks:#}");
+    }
+    assert_eq!(verdict("idle-memory"), "SKIP", "a workload runs in this tree");
+}

@@ -43,14 +43,16 @@ struct Rules {
 }
 
 impl Rules {
-    fn matches(&self, subject: &Subject) -> bool {
-        let unit = subject.unit_name().is_some_and(|name| self.unit_names.iter().any(|p| p.matches(name)));
-        let path = subject.cgroup_path.is_some_and(|path| self.unit_paths.iter().any(|p| p.matches(path)));
-        let exe = [subject.comm, subject.argv0]
-            .into_iter()
-            .flatten()
-            .any(|name| self.exes.iter().any(|p| p.matches(name)));
-        unit || path || exe
+    fn matches_unit_name(&self, subject: &Subject) -> bool {
+        subject.unit_name().is_some_and(|name| self.unit_names.iter().any(|p| p.matches(name)))
+    }
+
+    fn matches_unit_path(&self, subject: &Subject) -> bool {
+        subject.cgroup_path.is_some_and(|path| self.unit_paths.iter().any(|p| p.matches(path)))
+    }
+
+    fn matches_exe(&self, subject: &Subject) -> bool {
+        [subject.comm, subject.argv0].into_iter().flatten().any(|name| self.exes.iter().any(|p| p.matches(name)))
     }
 }
 
@@ -101,7 +103,12 @@ impl Classifier {
             *seen = true;
             return *owner;
         }
-        let owner = self.rules.iter().find(|r| r.matches(subject)).map_or(Owner::Unclassified, |r| r.owner);
+        // The most specific kind of pattern wins: a unit name (sddm.service) over a broad
+        // path (system.slice/*), and either over a process name.
+        let owner = [Rules::matches_unit_name, Rules::matches_unit_path, Rules::matches_exe]
+            .iter()
+            .find_map(|matches| self.rules.iter().find(|r| matches(r, subject)))
+            .map_or(Owner::Unclassified, |r| r.owner);
         self.cache.insert(key, (owner, true));
         owner
     }
@@ -152,6 +159,9 @@ mod tests {
         assert_eq!(unit(&format!("{USER}/session.slice/wireplumber.service")), "audio");
         assert_eq!(unit(&format!("{USER}/init.scope")), "services");
         assert_eq!(unit("system.slice/NetworkManager.service"), "services");
+        // The display server is part of the desktop, though its unit sits in system.slice.
+        assert_eq!(unit("system.slice/sddm.service"), "plasma");
+        assert_eq!(unit("system.slice/display-manager.service"), "plasma");
         assert_eq!(unit("init.scope"), "services");
         assert_eq!(unit("user.slice/user-1000.slice/session-2.scope"), "services");
         assert_eq!(unit(&format!("{USER}/app.slice/app-org.gnome.Mines-1.scope")), "-");
