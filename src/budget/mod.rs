@@ -38,8 +38,8 @@ pub struct Report {
     pub memory: MemoryTotals,
     pub total: TotalLine,
     pub categories: Vec<CategoryLine>,
-    /// Used memory no category accounts for (processes or units no pattern matched,
-    /// and what per-process figures cannot see). Never negative.
+    /// Used memory that neither a category nor zram's pool accounts for (units or
+    /// processes no pattern matched, and what per-process figures cannot see). Never negative.
     pub unclassified: u64,
     pub zram: ZramReport,
     pub psi: PressureSet,
@@ -329,7 +329,10 @@ impl Budget {
             }
         }
 
-        let attributed: u64 = categories.iter().filter(|c| !c.reclaimable).map(|c| c.used).sum();
+        // zram's compressed pool holds the apps' swapped-out memory: its own line (in
+        // `zram`), not the kernel's budget and not unclassified.
+        let zram = zram_report(&sample.zram, &sample.swaps);
+        let attributed: u64 = categories.iter().filter(|c| !c.reclaimable).map(|c| c.used).sum::<u64>() + zram.mem_used;
         let cpu = interval.map(|interval_seconds| {
             // `+ 0.0`: an empty f64 sum is -0.0, which would print as "-0.00".
             let side = |group: CpuGroup| categories.iter().filter(|c| c.cpu_group == group).filter_map(|c| c.cpu).sum::<f64>() + 0.0;
@@ -358,7 +361,7 @@ impl Budget {
             total,
             categories,
             unclassified: used.saturating_sub(attributed),
-            zram: zram_report(&sample.zram, &sample.swaps),
+            zram,
             psi: sample.pressure,
             cpu,
             breaches,

@@ -77,7 +77,8 @@ pub struct SysctlTargets {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CategorySource {
-    /// Kernel memory from /proc/meminfo (slab, stacks, page tables, per-CPU, vmalloc).
+    /// Kernel memory from /proc/meminfo (unreclaimable slab, stacks, page tables,
+    /// per-CPU, vmalloc).
     Kernel,
     /// Buffers + page cache (minus shmem) + reclaimable slab: memory the kernel gives back.
     Cache,

@@ -1,0 +1,30 @@
+# ballast: `make run` starts it, `make test` runs every test, `make bench` prints the figures.
+# Each target first installs the Debian packages it needs (scripts/deps.sh says which).
+
+CARGO ?= cargo
+
+.PHONY: run test bench deps-run deps-test deps-bench
+
+run: deps-run
+	$(CARGO) build --release
+	./target/release/ballast status --watch
+
+test: deps-test
+	$(CARGO) test --workspace --all-targets --locked
+	$(CARGO) test --workspace --doc --locked
+
+bench: deps-bench
+	$(CARGO) bench --locked --bench sample
+	$(CARGO) bench --locked --bench refresh
+	@echo
+	@echo "Footprint of the release binary:"
+	@$(CARGO) build --release --locked --quiet
+	@printf "  size %s bytes, Qt libraries linked: %s\n" \
+		"$$(stat -c %s target/release/ballast)" \
+		"$$(ldd target/release/ballast | grep -c Qt || true)"
+	@./target/release/ballast status --watch --json > /dev/null & pid=$$!; sleep 5; \
+		printf "  idle RSS of ballast status --watch: %s kB\n" "$$(ps -o rss= -p $$pid | tr -d ' ')"; \
+		kill $$pid
+
+deps-run deps-test deps-bench: deps-%:
+	@scripts/deps.sh $*
