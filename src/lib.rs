@@ -3,8 +3,8 @@
 //! Pure logic (`profile`, `budget`) takes data and returns data; readers in `sample`
 //! take an injectable root so tests point them at fixture trees.
 
-pub mod profile;
-pub mod sample;
 pub mod budget;
-pub mod render;
 pub mod doctor;
+pub mod profile;
+pub mod render;
+pub mod sample;

@@ -12,7 +12,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "ballast", version, about = "Keeps a KDE Plasma desktop inside a memory budget")]
+#[command(
+    name = "ballast",
+    version,
+    about = "Keeps a KDE Plasma desktop inside a memory budget"
+)]
 #[command(after_help = "Without a command, ballast shows `status --watch`.")]
 struct Cli {
     /// Profile file (an overlay on the embedded default). Default:
@@ -20,7 +24,13 @@ struct Cli {
     #[arg(long, global = true, env = "BALLAST_PROFILE", value_name = "FILE")]
     profile: Option<PathBuf>,
     /// Read /proc and /sys below DIR instead of / (for captured fixture trees).
-    #[arg(long, global = true, env = "BALLAST_ROOT", value_name = "DIR", default_value = "/")]
+    #[arg(
+        long,
+        global = true,
+        env = "BALLAST_ROOT",
+        value_name = "DIR",
+        default_value = "/"
+    )]
     root: PathBuf,
     #[command(subcommand)]
     command: Option<Command>,
@@ -50,7 +60,9 @@ enum Command {
 }
 
 fn main() {
-    match run(Cli::parse()) {
+    let cli = Cli::parse();
+    ballast::sample::raise_open_file_limit();
+    match run(cli) {
         Ok(code) => std::process::exit(code),
         Err(error) => {
             eprintln!("ballast: {error:#}");
@@ -61,9 +73,14 @@ fn main() {
 
 fn run(cli: Cli) -> Result<i32> {
     let (profile, origin) = profile::load(cli.profile.as_deref())?;
-    let command = cli.command.unwrap_or(Command::Status { json: false, watch: true });
+    let command = cli.command.unwrap_or(Command::Status {
+        json: false,
+        watch: true,
+    });
     match command {
-        Command::Status { json, watch } => status(profile, Sampler::with_root(&cli.root), json, watch),
+        Command::Status { json, watch } => {
+            status(profile, Sampler::with_root(&cli.root), json, watch)
+        }
         Command::Doctor { json } => {
             let mut sampler = Sampler::with_root(&cli.root);
             let facts = doctor::gather(&mut sampler, &profile).context("cannot sample memory")?;
@@ -121,7 +138,11 @@ fn status(profile: Profile, mut sampler: Sampler, json: bool, watch: bool) -> Re
             writeln!(stdout, "{}", serde_json::to_string(&report)?)?;
         } else if in_place {
             // Home the cursor and clear, so the table refreshes in place.
-            write!(stdout, "\x1b[H\x1b[2J{}", render::status_text(&report, color))?;
+            write!(
+                stdout,
+                "\x1b[H\x1b[2J{}",
+                render::status_text(&report, color)
+            )?;
         } else {
             writeln!(stdout, "{}", render::status_text(&report, false))?;
         }
@@ -141,7 +162,10 @@ fn doctor_text(checks: &[doctor::Check], color: bool) -> String {
             (true, doctor::Verdict::Warn) => format!("\x1b[33m{word}\x1b[0m"),
             (true, doctor::Verdict::Fail) => format!("\x1b[1;31m{word}\x1b[0m"),
         };
-        out.push_str(&format!("{painted:<4}  {:<13} {}\n", check.id, check.message));
+        out.push_str(&format!(
+            "{painted:<4}  {:<13} {}\n",
+            check.id, check.message
+        ));
         if let Some(fix) = &check.fix {
             out.push_str(&format!("      {:<13} fix: {fix}\n", ""));
         }

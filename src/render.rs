@@ -37,7 +37,11 @@ impl Style {
     }
 
     fn dim(&self, text: &str) -> String {
-        if self.color { format!("\x1b[2m{text}\x1b[0m") } else { text.to_owned() }
+        if self.color {
+            format!("\x1b[2m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
     }
 }
 
@@ -46,7 +50,11 @@ const BAR: usize = 20;
 /// A bar of `used` against `limit`; past the limit the bar is full and ends in '!'.
 fn bar(used: u64, limit: u64) -> String {
     if limit == 0 {
-        return if used == 0 { format!("[{}]", "·".repeat(BAR)) } else { format!("[{}!]", "█".repeat(BAR - 1)) };
+        return if used == 0 {
+            format!("[{}]", "·".repeat(BAR))
+        } else {
+            format!("[{}!]", "█".repeat(BAR - 1))
+        };
     }
     let filled = ((used as f64 / limit as f64) * BAR as f64).round() as usize;
     if filled > BAR || used > limit {
@@ -87,9 +95,15 @@ fn category_row(out: &mut String, style: &Style, c: &CategoryLine) {
     let (bar_text, state) = if c.reclaimable {
         (format!("{:<22}", "(reclaimable)"), style.dim("info"))
     } else {
-        (bar(c.used, c.limit), style.paint(c.status, status_word(c.status)))
+        (
+            bar(c.used, c.limit),
+            style.paint(c.status, status_word(c.status)),
+        )
     };
-    let cpu = c.cpu.map(|cpu| format!("  cpu {cpu:.2}")).unwrap_or_default();
+    let cpu = c
+        .cpu
+        .map(|cpu| format!("  cpu {cpu:.2}"))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
         "  {:<20} {:>7} {:>7} {:>9}  {bar_text} {state}{cpu}",
@@ -102,7 +116,12 @@ fn category_row(out: &mut String, style: &Style, c: &CategoryLine) {
         let events = app
             .events
             .filter(|e| e.high + e.max + e.oom_kill > 0)
-            .map(|e| format!("  events: high {} max {} oom_kill {}", e.high, e.max, e.oom_kill))
+            .map(|e| {
+                format!(
+                    "  events: high {} max {} oom_kill {}",
+                    e.high, e.max, e.oom_kill
+                )
+            })
             .unwrap_or_default();
         let _ = writeln!(
             out,
@@ -112,7 +131,11 @@ fn category_row(out: &mut String, style: &Style, c: &CategoryLine) {
             human(app.memory_high),
             human(app.memory_max),
             app.members,
-            if app.members == 1 { "member" } else { "members" }
+            if app.members == 1 {
+                "member"
+            } else {
+                "members"
+            }
         );
     }
 }
@@ -145,11 +168,20 @@ pub fn status_text(report: &Report, color: bool) -> String {
         style.paint(t.status, status_word(t.status))
     );
     let _ = writeln!(out);
-    let _ = writeln!(out, "  {:<20} {:>7} {:>7} {:>9}", "category", "used", "idle", "workload");
+    let _ = writeln!(
+        out,
+        "  {:<20} {:>7} {:>7} {:>9}",
+        "category", "used", "idle", "workload"
+    );
     for category in report.categories.iter().filter(|c| !c.reclaimable) {
         category_row(&mut out, &style, category);
     }
-    let _ = writeln!(out, "  {:<20} {:>7}", "unclassified", human(report.unclassified));
+    let _ = writeln!(
+        out,
+        "  {:<20} {:>7}",
+        "unclassified",
+        human(report.unclassified)
+    );
     for category in report.categories.iter().filter(|c| c.reclaimable) {
         category_row(&mut out, &style, category);
     }
@@ -160,16 +192,25 @@ pub fn status_text(report: &Report, color: bool) -> String {
             "{} stored in {} ({}), {} of {} used, priority {}",
             human(z.orig_data),
             human(z.mem_used),
-            z.ratio.map_or("nothing compressed yet".into(), |r| format!("{r:.1}x")),
+            z.ratio
+                .map_or("nothing compressed yet".into(), |r| format!("{r:.1}x")),
             z.fill.map_or("?".into(), |f| format!("{:.0}%", f * 100.0)),
             human(z.disksize),
             z.swap_priority.map_or("?".into(), |p| p.to_string())
         ),
-        "unused" => format!("{} device(s) present but no zram swap is active", z.devices.len()),
+        "unused" => format!(
+            "{} device(s) present but no zram swap is active",
+            z.devices.len()
+        ),
         _ => "no zram device".into(),
     };
     let _ = writeln!(out, "zram  {zram}");
-    let _ = writeln!(out, "swap  {} of {} used", human(report.memory.swap_used), human(report.memory.swap_total));
+    let _ = writeln!(
+        out,
+        "swap  {} of {} used",
+        human(report.memory.swap_used),
+        human(report.memory.swap_total)
+    );
     let _ = writeln!(out, "PSI   {}", psi_line(&report.psi));
     match &report.cpu {
         Some(cpu) => {
@@ -190,7 +231,12 @@ pub fn status_text(report: &Report, color: bool) -> String {
             "{}",
             style.paint(
                 Status::Breach,
-                &format!("OVER  {}: {} above its {} target", breach.id, human(breach.used), human(breach.limit))
+                &format!(
+                    "OVER  {}: {} above its {} target",
+                    breach.id,
+                    human(breach.used),
+                    human(breach.limit)
+                )
             )
         );
     }
@@ -215,7 +261,10 @@ mod tests {
     #[test]
     fn bars_fill_and_overflow() {
         assert_eq!(bar(0, 100), format!("[{}]", "·".repeat(20)));
-        assert_eq!(bar(50, 100), format!("[{}{}]", "█".repeat(10), "·".repeat(10)));
+        assert_eq!(
+            bar(50, 100),
+            format!("[{}{}]", "█".repeat(10), "·".repeat(10))
+        );
         assert_eq!(bar(101, 100), format!("[{}!]", "█".repeat(19)));
         assert_eq!(bar(5, 0), format!("[{}!]", "█".repeat(19)));
     }

@@ -56,8 +56,18 @@ pub struct BalooFacts {
     pub home: Option<String>,
 }
 
-fn check(id: &'static str, verdict: Verdict, message: impl Into<String>, fix: Option<&str>) -> Check {
-    Check { id, verdict, message: message.into(), fix: fix.map(str::to_owned) }
+fn check(
+    id: &'static str,
+    verdict: Verdict,
+    message: impl Into<String>,
+    fix: Option<&str>,
+) -> Check {
+    Check {
+        id,
+        verdict,
+        message: message.into(),
+        fix: fix.map(str::to_owned),
+    }
 }
 
 pub fn checks(profile: &Profile, facts: &Facts) -> Vec<Check> {
@@ -69,8 +79,20 @@ pub fn checks(profile: &Profile, facts: &Facts) -> Vec<Check> {
         systemd_user(&facts.systemd_user),
         scope_limits(profile, facts.report.sources.cgroup, &facts.units),
         nvidia(&facts.nvidia_version, facts.nvidia_modeset),
-        video_tool("vainfo", &facts.vainfo, "libva-utils (Debian) / libva-utils (Nix)", "nvidia", "LIBVA_DRIVER_NAME=nvidia and NVD_BACKEND=direct with nvidia-vaapi-driver installed"),
-        video_tool("vdpauinfo", &facts.vdpauinfo, "vdpauinfo", "nvidia", "VDPAU_DRIVER=nvidia (or the VA-API bridge)"),
+        video_tool(
+            "vainfo",
+            &facts.vainfo,
+            "libva-utils (Debian) / libva-utils (Nix)",
+            "nvidia",
+            "LIBVA_DRIVER_NAME=nvidia and NVD_BACKEND=direct with nvidia-vaapi-driver installed",
+        ),
+        video_tool(
+            "vdpauinfo",
+            &facts.vdpauinfo,
+            "vdpauinfo",
+            "nvidia",
+            "VDPAU_DRIVER=nvidia (or the VA-API bridge)",
+        ),
         baloo(profile, &facts.baloo),
         segfaults(&facts.segfaults),
     ]
@@ -80,25 +102,60 @@ fn zram(profile: &Profile, report: &Report) -> Check {
     let z = &report.zram;
     const FIX: &str = "enable zram swap: NixOS `zramSwap = { enable = true; algorithm = \"zstd\"; memoryPercent = 75; priority = 100; }` (or ballast's nixosModules.memory); Debian: apt install systemd-zram-generator and set zram-size = ram * 0.75, compression-algorithm = zstd in /etc/systemd/zram-generator.conf";
     if z.state != "active" {
-        let found = if z.state == "unused" { "zram devices exist but none is an active swap" } else { "no zram swap" };
+        let found = if z.state == "unused" {
+            "zram devices exist but none is an active swap"
+        } else {
+            "no zram swap"
+        };
         return check("zram", Verdict::Fail, found, Some(FIX));
     }
     let want_size = report.memory.total as f64 * profile.zram.fraction;
     let mut problems = Vec::new();
     if (z.disksize as f64 - want_size).abs() > want_size * 0.1 {
-        problems.push(format!("size {} (want {:.0}% of RAM = {})", human(z.disksize), profile.zram.fraction * 100.0, human(want_size as u64)));
+        problems.push(format!(
+            "size {} (want {:.0}% of RAM = {})",
+            human(z.disksize),
+            profile.zram.fraction * 100.0,
+            human(want_size as u64)
+        ));
     }
-    let algorithms: Vec<&str> = z.devices.iter().filter_map(|d| d.algorithm.as_deref()).collect();
+    let algorithms: Vec<&str> = z
+        .devices
+        .iter()
+        .filter_map(|d| d.algorithm.as_deref())
+        .collect();
     if !algorithms.contains(&profile.zram.algorithm.as_str()) {
-        problems.push(format!("algorithm {} (want {})", algorithms.join(","), profile.zram.algorithm));
+        problems.push(format!(
+            "algorithm {} (want {})",
+            algorithms.join(","),
+            profile.zram.algorithm
+        ));
     }
     if z.swap_priority != Some(profile.zram.priority) {
-        problems.push(format!("priority {:?} (want {})", z.swap_priority, profile.zram.priority));
+        problems.push(format!(
+            "priority {:?} (want {})",
+            z.swap_priority, profile.zram.priority
+        ));
     }
     if problems.is_empty() {
-        check("zram", Verdict::Pass, format!("zram swap {} {}, priority {}", human(z.disksize), algorithms.join(","), profile.zram.priority), None)
+        check(
+            "zram",
+            Verdict::Pass,
+            format!(
+                "zram swap {} {}, priority {}",
+                human(z.disksize),
+                algorithms.join(","),
+                profile.zram.priority
+            ),
+            None,
+        )
     } else {
-        check("zram", Verdict::Warn, format!("zram swap active but {}", problems.join("; ")), Some(FIX))
+        check(
+            "zram",
+            Verdict::Warn,
+            format!("zram swap active but {}", problems.join("; ")),
+            Some(FIX),
+        )
     }
 }
 
@@ -106,27 +163,73 @@ fn sysctls(profile: &Profile, found: &Sysctls) -> Check {
     let t = &profile.sysctl;
     let wanted = [
         ("vm.swappiness", found.swappiness, t.swappiness),
-        ("vm.vfs_cache_pressure", found.vfs_cache_pressure, t.vfs_cache_pressure),
+        (
+            "vm.vfs_cache_pressure",
+            found.vfs_cache_pressure,
+            t.vfs_cache_pressure,
+        ),
         ("vm.dirty_ratio", found.dirty_ratio, t.dirty_ratio),
-        ("vm.dirty_background_ratio", found.dirty_background_ratio, t.dirty_background_ratio),
+        (
+            "vm.dirty_background_ratio",
+            found.dirty_background_ratio,
+            t.dirty_background_ratio,
+        ),
     ];
     let off: Vec<String> = wanted
         .iter()
         .filter(|(_, have, want)| *have != Some(*want))
-        .map(|(name, have, want)| format!("{name}={} (want {want})", have.map_or("unreadable".into(), |v| v.to_string())))
+        .map(|(name, have, want)| {
+            format!(
+                "{name}={} (want {want})",
+                have.map_or("unreadable".into(), |v| v.to_string())
+            )
+        })
         .collect();
     if off.is_empty() {
-        return check("sysctl", Verdict::Pass, "swappiness, vfs_cache_pressure and dirty ratios as the profile wants", None);
+        return check(
+            "sysctl",
+            Verdict::Pass,
+            "swappiness, vfs_cache_pressure and dirty ratios as the profile wants",
+            None,
+        );
     }
-    let fix = wanted.iter().map(|(name, _, want)| format!("{name}={want}")).collect::<Vec<_>>().join(" ");
-    check("sysctl", Verdict::Warn, off.join(", "), Some(&format!("sudo sysctl -w {fix} (persist: boot.kernel.sysctl on NixOS, /etc/sysctl.d/ on Debian)")))
+    let fix = wanted
+        .iter()
+        .map(|(name, _, want)| format!("{name}={want}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    check(
+        "sysctl",
+        Verdict::Warn,
+        off.join(", "),
+        Some(&format!(
+            "sudo sysctl -w {fix} (persist: boot.kernel.sysctl on NixOS, /etc/sysctl.d/ on Debian)"
+        )),
+    )
 }
 
 fn idle_memory(report: &Report) -> Check {
     let t = &report.total;
     match report.state {
-        LoadState::Workload => check("idle-memory", Verdict::Skip, format!("a workload is running ({} used); the idle target is checked when idle", human(t.used)), None),
-        LoadState::Idle if t.used <= t.idle => check("idle-memory", Verdict::Pass, format!("{} used, under the {} idle target", human(t.used), human(t.idle)), None),
+        LoadState::Workload => check(
+            "idle-memory",
+            Verdict::Skip,
+            format!(
+                "a workload is running ({} used); the idle target is checked when idle",
+                human(t.used)
+            ),
+            None,
+        ),
+        LoadState::Idle if t.used <= t.idle => check(
+            "idle-memory",
+            Verdict::Pass,
+            format!(
+                "{} used, under the {} idle target",
+                human(t.used),
+                human(t.idle)
+            ),
+            None,
+        ),
         LoadState::Idle => {
             let worst = report
                 .categories
@@ -137,7 +240,16 @@ fn idle_memory(report: &Report) -> Check {
             check(
                 "idle-memory",
                 Verdict::Warn,
-                format!("{} used at idle, over the {} target; over: {}", human(t.used), human(t.idle), if worst.is_empty() { "no single category".into() } else { worst.join(", ") }),
+                format!(
+                    "{} used at idle, over the {} target; over: {}",
+                    human(t.used),
+                    human(t.idle),
+                    if worst.is_empty() {
+                        "no single category".into()
+                    } else {
+                        worst.join(", ")
+                    }
+                ),
                 Some("see `ballast status` for what uses it; `ballast tune` trims KWin and Baloo"),
             )
         }
@@ -156,29 +268,68 @@ fn cgroup(mode: CgroupMode) -> Check {
 fn systemd_user(outcome: &CommandOutcome) -> Check {
     const FIX: &str = "log in to a systemd session (loginctl enable-linger $USER for a headless one) so `systemctl --user` reaches the user manager";
     match outcome {
-        CommandOutcome::Ran { success: true, stdout, .. } if matches!(stdout.trim(), "running" | "degraded") => {
-            check("systemd-user", Verdict::Pass, format!("user manager reachable ({})", stdout.trim()), None)
-        }
-        CommandOutcome::Ran { stdout, stderr, .. } => check("systemd-user", Verdict::Fail, format!("user manager not usable: {}", first_line(stdout, stderr)), Some(FIX)),
-        CommandOutcome::Missing => check("systemd-user", Verdict::Fail, "systemctl is not installed: no systemd", Some(FIX)),
-        CommandOutcome::TimedOut => check("systemd-user", Verdict::Fail, "systemctl --user did not answer in time", Some(FIX)),
+        CommandOutcome::Ran {
+            success: true,
+            stdout,
+            ..
+        } if matches!(stdout.trim(), "running" | "degraded") => check(
+            "systemd-user",
+            Verdict::Pass,
+            format!("user manager reachable ({})", stdout.trim()),
+            None,
+        ),
+        CommandOutcome::Ran { stdout, stderr, .. } => check(
+            "systemd-user",
+            Verdict::Fail,
+            format!("user manager not usable: {}", first_line(stdout, stderr)),
+            Some(FIX),
+        ),
+        CommandOutcome::Missing => check(
+            "systemd-user",
+            Verdict::Fail,
+            "systemctl is not installed: no systemd",
+            Some(FIX),
+        ),
+        CommandOutcome::TimedOut => check(
+            "systemd-user",
+            Verdict::Fail,
+            "systemctl --user did not answer in time",
+            Some(FIX),
+        ),
     }
 }
 
 fn scope_limits(profile: &Profile, mode: CgroupMode, units: &[UnitSample]) -> Check {
     if !mode.per_unit() {
-        return check("scope-limits", Verdict::Skip, "limits are read from cgroup v2 only", None);
+        return check(
+            "scope-limits",
+            Verdict::Skip,
+            "limits are read from cgroup v2 only",
+            None,
+        );
     }
-    let ours: Vec<&UnitSample> = units.iter().filter(|u| u.name().starts_with("app-ballast-")).collect();
+    let ours: Vec<&UnitSample> = units
+        .iter()
+        .filter(|u| u.name().starts_with("app-ballast-"))
+        .collect();
     if ours.is_empty() {
-        return check("scope-limits", Verdict::Pass, "no ballast app scope is running", None);
+        return check(
+            "scope-limits",
+            Verdict::Pass,
+            "no ballast app scope is running",
+            None,
+        );
     }
     let mut wrong = Vec::new();
     for unit in &ours {
-        let app = profile.apps.iter().find(|a| wildmatch::WildMatch::new(&a.scope_pattern()).matches(unit.name()));
+        let app = profile
+            .apps
+            .iter()
+            .find(|a| wildmatch::WildMatch::new(&a.scope_pattern()).matches(unit.name()));
         let Some(app) = app else { continue };
         // The kernel rounds limits down to whole pages.
-        let off = |have: Option<u64>, want: u64| have.is_none_or(|h| h > want || want - h >= 4096 * 2);
+        let off =
+            |have: Option<u64>, want: u64| have.is_none_or(|h| h > want || want - h >= 4096 * 2);
         if off(unit.memory_high, app.memory_high.0) || off(unit.memory_max, app.memory_max.0) {
             wrong.push(format!(
                 "{}: high {} max {} (catalog {} / {})",
@@ -191,9 +342,22 @@ fn scope_limits(profile: &Profile, mode: CgroupMode, units: &[UnitSample]) -> Ch
         }
     }
     if wrong.is_empty() {
-        check("scope-limits", Verdict::Pass, format!("{} ballast scope(s) run with the catalog's limits", ours.len()), None)
+        check(
+            "scope-limits",
+            Verdict::Pass,
+            format!(
+                "{} ballast scope(s) run with the catalog's limits",
+                ours.len()
+            ),
+            None,
+        )
     } else {
-        check("scope-limits", Verdict::Warn, wrong.join("; "), Some("stop the app and launch it again with `ballast launch APP`"))
+        check(
+            "scope-limits",
+            Verdict::Warn,
+            wrong.join("; "),
+            Some("stop the app and launch it again with `ballast launch APP`"),
+        )
     }
 }
 
@@ -205,16 +369,45 @@ fn nvidia(version: &Option<String>, modeset: Option<bool>) -> Check {
     }
 }
 
-fn video_tool(tool: &'static str, outcome: &CommandOutcome, package: &str, driver: &str, env_fix: &str) -> Check {
+fn video_tool(
+    tool: &'static str,
+    outcome: &CommandOutcome,
+    package: &str,
+    driver: &str,
+    env_fix: &str,
+) -> Check {
     match outcome {
-        CommandOutcome::Missing => check(tool, Verdict::Warn, format!("{tool} is not installed: hardware video decode cannot be checked"), Some(&format!("install {package}"))),
-        CommandOutcome::TimedOut => check(tool, Verdict::Warn, format!("{tool} did not answer in time"), None),
+        CommandOutcome::Missing => check(
+            tool,
+            Verdict::Warn,
+            format!("{tool} is not installed: hardware video decode cannot be checked"),
+            Some(&format!("install {package}")),
+        ),
+        CommandOutcome::TimedOut => check(
+            tool,
+            Verdict::Warn,
+            format!("{tool} did not answer in time"),
+            None,
+        ),
         CommandOutcome::Ran { stdout, stderr, .. } => {
             let text = format!("{stdout}\n{stderr}").to_lowercase();
             if text.contains(driver) && !text.contains("error") {
-                check(tool, Verdict::Pass, format!("{tool} reports the {driver} driver"), None)
+                check(
+                    tool,
+                    Verdict::Pass,
+                    format!("{tool} reports the {driver} driver"),
+                    None,
+                )
             } else {
-                check(tool, Verdict::Warn, format!("{tool} does not report the {driver} driver: {}", first_line(stdout, stderr)), Some(env_fix))
+                check(
+                    tool,
+                    Verdict::Warn,
+                    format!(
+                        "{tool} does not report the {driver} driver: {}",
+                        first_line(stdout, stderr)
+                    ),
+                    Some(env_fix),
+                )
             }
         }
     }
@@ -223,15 +416,28 @@ fn video_tool(tool: &'static str, outcome: &CommandOutcome, package: &str, drive
 fn baloo(profile: &Profile, facts: &Result<BalooFacts, String>) -> Check {
     let facts = match facts {
         Ok(f) => f,
-        Err(why) => return check("baloo", Verdict::Skip, format!("Baloo settings not read: {why}"), None),
+        Err(why) => {
+            return check(
+                "baloo",
+                Verdict::Skip,
+                format!("Baloo settings not read: {why}"),
+                None,
+            )
+        }
     };
     let t = &profile.tune.baloo;
     let mut off = Vec::new();
     if facts.only_basic_indexing != Some(t.only_basic_indexing) {
-        off.push(format!("only basic indexing={:?} (want {})", facts.only_basic_indexing, t.only_basic_indexing));
+        off.push(format!(
+            "only basic indexing={:?} (want {})",
+            facts.only_basic_indexing, t.only_basic_indexing
+        ));
     }
     if facts.index_hidden_folders.unwrap_or(false) != t.index_hidden_folders {
-        off.push(format!("index hidden folders={:?} (want {})", facts.index_hidden_folders, t.index_hidden_folders));
+        off.push(format!(
+            "index hidden folders={:?} (want {})",
+            facts.index_hidden_folders, t.index_hidden_folders
+        ));
     }
     let missing: Vec<String> = t
         .exclude_folders
@@ -240,13 +446,23 @@ fn baloo(profile: &Profile, facts: &Result<BalooFacts, String>) -> Check {
             Some(home) => want.replace("$HOME", home),
             None => want.clone(),
         })
-        .filter(|want| !facts.exclude_folders.iter().any(|have| have.trim_end_matches('/') == want.trim_end_matches('/')))
+        .filter(|want| {
+            !facts
+                .exclude_folders
+                .iter()
+                .any(|have| have.trim_end_matches('/') == want.trim_end_matches('/'))
+        })
         .collect();
     if !missing.is_empty() {
         off.push(format!("not excluded: {}", missing.join(", ")));
     }
     if off.is_empty() {
-        check("baloo", Verdict::Pass, "basic indexing only, no hidden folders, the profile's excludes", None)
+        check(
+            "baloo",
+            Verdict::Pass,
+            "basic indexing only, no hidden folders, the profile's excludes",
+            None,
+        )
     } else {
         check("baloo", Verdict::Warn, off.join("; "), Some("kwriteconfig5 --file baloofilerc --group General --key \"only basic indexing\" true, then add the excludes with `balooctl config add excludeFolders DIR` (and qdbus org.kde.baloo / org.kde.baloo.main.updateConfig)"))
     }
@@ -261,7 +477,13 @@ fn segfaults(found: &Result<Vec<String>, String>) -> Check {
 }
 
 fn first_line(stdout: &str, stderr: &str) -> String {
-    stderr.lines().chain(stdout.lines()).map(str::trim).find(|l| !l.is_empty()).unwrap_or("no output").to_owned()
+    stderr
+        .lines()
+        .chain(stdout.lines())
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("no output")
+        .to_owned()
 }
 
 /// Exit code of `ballast doctor`: 0 unless a check failed.

@@ -13,7 +13,11 @@ use std::time::{Duration, Instant};
 pub enum CommandOutcome {
     Missing,
     TimedOut,
-    Ran { success: bool, stdout: String, stderr: String },
+    Ran {
+        success: bool,
+        stdout: String,
+        stderr: String,
+    },
 }
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
@@ -31,8 +35,14 @@ pub fn run(program: &str, args: &[&str]) -> CommandOutcome {
         Err(_) => return CommandOutcome::Missing,
     };
     // Drain the pipes while waiting: a chatty tool would otherwise block on a full pipe.
-    let stdout = child.stdout.take().map(|pipe| std::thread::spawn(move || read_pipe(pipe)));
-    let stderr = child.stderr.take().map(|pipe| std::thread::spawn(move || read_pipe(pipe)));
+    let stdout = child
+        .stdout
+        .take()
+        .map(|pipe| std::thread::spawn(move || read_pipe(pipe)));
+    let stderr = child
+        .stderr
+        .take()
+        .map(|pipe| std::thread::spawn(move || read_pipe(pipe)));
     let deadline = Instant::now() + COMMAND_TIMEOUT;
     let status = loop {
         match child.try_wait() {
@@ -45,8 +55,14 @@ pub fn run(program: &str, args: &[&str]) -> CommandOutcome {
             }
         }
     };
-    let collect = |reader: Option<std::thread::JoinHandle<String>>| reader.and_then(|r| r.join().ok()).unwrap_or_default();
-    CommandOutcome::Ran { success: status.success(), stdout: collect(stdout), stderr: collect(stderr) }
+    let collect = |reader: Option<std::thread::JoinHandle<String>>| {
+        reader.and_then(|r| r.join().ok()).unwrap_or_default()
+    };
+    CommandOutcome::Ran {
+        success: status.success(),
+        stdout: collect(stdout),
+        stderr: collect(stderr),
+    }
 }
 
 fn read_pipe(mut pipe: impl Read) -> String {
@@ -56,20 +72,27 @@ fn read_pipe(mut pipe: impl Read) -> String {
 }
 
 fn read_trimmed(path: &Path) -> Option<String> {
-    std::fs::read_to_string(path).ok().map(|s| s.trim().to_owned())
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_owned())
 }
 
 pub fn gather(sampler: &mut Sampler, profile: &Profile) -> Result<Facts, SampleError> {
     let sample = sampler.sample()?;
     let report = Budget::new(profile.clone()).evaluate(&sample);
     let root = sampler.root().to_path_buf();
-    let nvidia_version = read_trimmed(&root.join("proc/driver/nvidia/version")).and_then(|v| v.lines().next().map(str::to_owned));
-    let nvidia_modeset = read_trimmed(&root.join("sys/module/nvidia_drm/parameters/modeset")).map(|v| v == "Y" || v == "1");
+    let nvidia_version = read_trimmed(&root.join("proc/driver/nvidia/version"))
+        .and_then(|v| v.lines().next().map(str::to_owned));
+    let nvidia_modeset = read_trimmed(&root.join("sys/module/nvidia_drm/parameters/modeset"))
+        .map(|v| v == "Y" || v == "1");
     Ok(Facts {
         report,
         units: sample.units,
         sysctls: sampler.sysctls(),
-        systemd_user: run("systemctl", &["--user", "show", "-p", "SystemState", "--value"]),
+        systemd_user: run(
+            "systemctl",
+            &["--user", "show", "-p", "SystemState", "--value"],
+        ),
         nvidia_version,
         nvidia_modeset,
         vainfo: run("vainfo", &[]),
@@ -81,10 +104,21 @@ pub fn gather(sampler: &mut Sampler, profile: &Profile) -> Result<Facts, SampleE
 
 /// Reads baloofilerc through kreadconfig5, so the values are exactly what KDE reads.
 fn baloo_facts() -> Result<BalooFacts, String> {
-    let read = |key: &str| match run("kreadconfig5", &["--file", "baloofilerc", "--group", "General", "--key", key]) {
-        CommandOutcome::Ran { success: true, stdout, .. } => Ok(stdout.trim().to_owned()),
-        CommandOutcome::Ran { stderr, .. } => Err(format!("kreadconfig5 failed: {}", stderr.trim())),
-        CommandOutcome::Missing => Err("kreadconfig5 is not installed (Debian: libkf5config-bin)".into()),
+    let read = |key: &str| match run(
+        "kreadconfig5",
+        &["--file", "baloofilerc", "--group", "General", "--key", key],
+    ) {
+        CommandOutcome::Ran {
+            success: true,
+            stdout,
+            ..
+        } => Ok(stdout.trim().to_owned()),
+        CommandOutcome::Ran { stderr, .. } => {
+            Err(format!("kreadconfig5 failed: {}", stderr.trim()))
+        }
+        CommandOutcome::Missing => {
+            Err("kreadconfig5 is not installed (Debian: libkf5config-bin)".into())
+        }
         CommandOutcome::TimedOut => Err("kreadconfig5 did not answer in time".into()),
     };
     let flag = |value: String| match value.as_str() {
@@ -95,7 +129,11 @@ fn baloo_facts() -> Result<BalooFacts, String> {
     Ok(BalooFacts {
         only_basic_indexing: flag(read("only basic indexing")?),
         index_hidden_folders: flag(read("index hidden folders")?),
-        exclude_folders: read("exclude folders")?.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        exclude_folders: read("exclude folders")?
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
         home: std::env::var("HOME").ok(),
     })
 }
@@ -104,9 +142,25 @@ fn segfaults() -> Result<Vec<String>, String> {
     if !Path::new("/run/systemd/journal").exists() {
         return Err("no journald on this system".into());
     }
-    match run("journalctl", &["-b", "-k", "-q", "--no-pager", "-o", "cat", "-g", "segfault"]) {
+    match run(
+        "journalctl",
+        &[
+            "-b",
+            "-k",
+            "-q",
+            "--no-pager",
+            "-o",
+            "cat",
+            "-g",
+            "segfault",
+        ],
+    ) {
         // journalctl exits 1 when --grep matches nothing.
-        CommandOutcome::Ran { stdout, .. } => Ok(stdout.lines().filter(|l| l.contains("segfault")).map(str::to_owned).collect()),
+        CommandOutcome::Ran { stdout, .. } => Ok(stdout
+            .lines()
+            .filter(|l| l.contains("segfault"))
+            .map(str::to_owned)
+            .collect()),
         CommandOutcome::Missing => Err("journalctl is not installed".into()),
         CommandOutcome::TimedOut => Err("journalctl did not answer in time".into()),
     }

@@ -6,8 +6,17 @@ const GIB: u64 = 1 << 30;
 
 fn sample(zram: Vec<ZramDevice>, swaps: Vec<SwapArea>, used: u64) -> Sample {
     Sample {
-        meminfo: MemInfo { total: 16 * GIB, free: 16 * GIB - used, available: 16 * GIB - used, ..Default::default() },
-        clock: CpuClock { total_ticks: 0, cpus: 8, ticks_per_second: 100 },
+        meminfo: MemInfo {
+            total: 16 * GIB,
+            free: 16 * GIB - used,
+            available: 16 * GIB - used,
+            ..Default::default()
+        },
+        clock: CpuClock {
+            total_ticks: 0,
+            cpus: 8,
+            ticks_per_second: 100,
+        },
         pressure: PressureSet::default(),
         zram,
         swaps,
@@ -22,16 +31,39 @@ fn facts(sample: &Sample) -> Facts {
     Facts {
         report: Budget::new(Profile::embedded()).evaluate(sample),
         units: sample.units.clone(),
-        sysctls: Sysctls { swappiness: Some(10), vfs_cache_pressure: Some(50), dirty_ratio: Some(10), dirty_background_ratio: Some(5) },
-        systemd_user: CommandOutcome::Ran { success: true, stdout: "running\n".into(), stderr: String::new() },
+        sysctls: Sysctls {
+            swappiness: Some(10),
+            vfs_cache_pressure: Some(50),
+            dirty_ratio: Some(10),
+            dirty_background_ratio: Some(5),
+        },
+        systemd_user: CommandOutcome::Ran {
+            success: true,
+            stdout: "running\n".into(),
+            stderr: String::new(),
+        },
         nvidia_version: Some("NVRM version: NVIDIA UNIX x86_64 Kernel Module  580.95.05".into()),
         nvidia_modeset: Some(true),
-        vainfo: CommandOutcome::Ran { success: true, stdout: "vainfo: Driver version: VA-API NVDEC driver [direct backend]\nnvidia".into(), stderr: String::new() },
-        vdpauinfo: CommandOutcome::Ran { success: true, stdout: "Information string: NVIDIA VDPAU Driver Shared Library".into(), stderr: String::new() },
+        vainfo: CommandOutcome::Ran {
+            success: true,
+            stdout: "vainfo: Driver version: VA-API NVDEC driver [direct backend]\nnvidia".into(),
+            stderr: String::new(),
+        },
+        vdpauinfo: CommandOutcome::Ran {
+            success: true,
+            stdout: "Information string: NVIDIA VDPAU Driver Shared Library".into(),
+            stderr: String::new(),
+        },
         baloo: Ok(BalooFacts {
             only_basic_indexing: Some(true),
             index_hidden_folders: Some(false),
-            exclude_folders: Profile::embedded().tune.baloo.exclude_folders.iter().map(|f| f.replace("$HOME", "/home/u")).collect(),
+            exclude_folders: Profile::embedded()
+                .tune
+                .baloo
+                .exclude_folders
+                .iter()
+                .map(|f| f.replace("$HOME", "/home/u"))
+                .collect(),
             home: Some("/home/u".into()),
         }),
         segfaults: Ok(Vec::new()),
@@ -40,8 +72,21 @@ fn facts(sample: &Sample) -> Facts {
 
 fn reference_zram() -> (Vec<ZramDevice>, Vec<SwapArea>) {
     let size = 12 * GIB;
-    let device = ZramDevice { name: "zram0".into(), disksize: size, algorithm: Some("zstd".into()), mm: MmStat::default() };
-    (vec![device], vec![SwapArea { path: "/dev/zram0".into(), size, used: 0, priority: 100 }])
+    let device = ZramDevice {
+        name: "zram0".into(),
+        disksize: size,
+        algorithm: Some("zstd".into()),
+        mm: MmStat::default(),
+    };
+    (
+        vec![device],
+        vec![SwapArea {
+            path: "/dev/zram0".into(),
+            size,
+            used: 0,
+            priority: 100,
+        }],
+    )
 }
 
 fn verdicts(checks: &[Check]) -> Vec<(&'static str, Verdict)> {
@@ -52,7 +97,10 @@ fn verdicts(checks: &[Check]) -> Vec<(&'static str, Verdict)> {
 fn the_reference_desktop_passes_everything() {
     let (zram, swaps) = reference_zram();
     let checks = checks(&Profile::embedded(), &facts(&sample(zram, swaps, 2 * GIB)));
-    let failing: Vec<_> = checks.iter().filter(|c| c.verdict != Verdict::Pass).collect();
+    let failing: Vec<_> = checks
+        .iter()
+        .filter(|c| c.verdict != Verdict::Pass)
+        .collect();
     assert!(failing.is_empty(), "{failing:#?}");
     assert_eq!(exit_code(&checks), 0);
 }
@@ -64,11 +112,21 @@ fn every_check_has_a_fix_when_it_warns_or_fails() {
     f.systemd_user = CommandOutcome::Missing;
     f.nvidia_modeset = Some(false);
     f.vainfo = CommandOutcome::Missing;
-    f.vdpauinfo = CommandOutcome::Ran { success: false, stdout: String::new(), stderr: "Error creating VDPAU device: 1".into() };
+    f.vdpauinfo = CommandOutcome::Ran {
+        success: false,
+        stdout: String::new(),
+        stderr: "Error creating VDPAU device: 1".into(),
+    };
     f.baloo = Ok(BalooFacts::default());
-    f.segfaults = Ok(vec!["foo[123]: segfault at 0 ip 0 sp 0 error 4 in libz.so".into()]);
+    f.segfaults = Ok(vec![
+        "foo[123]: segfault at 0 ip 0 sp 0 error 4 in libz.so".into()
+    ]);
     let checks = checks(&Profile::embedded(), &f);
-    let passing: Vec<&str> = checks.iter().filter(|c| c.verdict == Verdict::Pass).map(|c| c.id).collect();
+    let passing: Vec<&str> = checks
+        .iter()
+        .filter(|c| c.verdict == Verdict::Pass)
+        .map(|c| c.id)
+        .collect();
     assert_eq!(passing, ["cgroup", "scope-limits"]);
     for c in &checks {
         if c.verdict >= Verdict::Warn {
@@ -92,24 +150,40 @@ fn zram_sized_wrong_is_a_warning() {
     zram[0].algorithm = Some("lzo-rle".into());
     let check = &checks(&Profile::embedded(), &facts(&sample(zram, swaps, GIB)))[0];
     assert_eq!(check.verdict, Verdict::Warn);
-    assert!(check.message.contains("size 4.0G") && check.message.contains("lzo-rle"), "{}", check.message);
+    assert!(
+        check.message.contains("size 4.0G") && check.message.contains("lzo-rle"),
+        "{}",
+        check.message
+    );
 }
 
 #[test]
 fn scope_limits_compare_with_the_catalog() {
     let profile = Profile::embedded();
     let unit = |high: Option<u64>, max: Option<u64>| crate::sample::UnitSample {
-        path: "user.slice/user-1000.slice/user@1000.service/app.slice/app-ballast-discord-1.scope".into(),
+        path: "user.slice/user-1000.slice/user@1000.service/app.slice/app-ballast-discord-1.scope"
+            .into(),
         memory_high: high,
         memory_max: max,
         ..Default::default()
     };
-    let right = scope_limits(&profile, CgroupMode::V2, &[unit(Some(2 * GIB), Some(3 * GIB))]);
+    let right = scope_limits(
+        &profile,
+        CgroupMode::V2,
+        &[unit(Some(2 * GIB), Some(3 * GIB))],
+    );
     assert_eq!(right.verdict, Verdict::Pass);
     let unlimited = scope_limits(&profile, CgroupMode::V2, &[unit(None, Some(3 * GIB))]);
     assert_eq!(unlimited.verdict, Verdict::Warn);
-    assert!(unlimited.message.contains("high max"), "{}", unlimited.message);
-    assert_eq!(scope_limits(&profile, CgroupMode::V1, &[]).verdict, Verdict::Skip);
+    assert!(
+        unlimited.message.contains("high max"),
+        "{}",
+        unlimited.message
+    );
+    assert_eq!(
+        scope_limits(&profile, CgroupMode::V1, &[]).verdict,
+        Verdict::Skip
+    );
 }
 
 #[test]

@@ -200,9 +200,16 @@ impl std::fmt::Display for Origin {
 #[derive(Debug, Error)]
 pub enum ProfileError {
     #[error("cannot read profile {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{origin}{}: {message}", position.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default())]
-    Invalid { origin: Origin, position: Option<(usize, usize)>, message: String },
+    Invalid {
+        origin: Origin,
+        position: Option<(usize, usize)>,
+        message: String,
+    },
 }
 
 impl Profile {
@@ -212,14 +219,18 @@ impl Profile {
 
     /// Parses a user overlay (possibly empty) over the embedded default.
     pub fn from_overlay(text: &str, origin: &Origin) -> Result<Profile, ProfileError> {
-        let invalid = |span: Option<std::ops::Range<usize>>, message: String| ProfileError::Invalid {
-            origin: origin.clone(),
-            position: span.map(|s| line_column(text, s.start)),
-            message,
-        };
-        let mut merged: toml::Table = toml::from_str(DEFAULT_TOML).map_err(|e| {
-            ProfileError::Invalid { origin: Origin::Embedded, position: None, message: e.to_string() }
-        })?;
+        let invalid =
+            |span: Option<std::ops::Range<usize>>, message: String| ProfileError::Invalid {
+                origin: origin.clone(),
+                position: span.map(|s| line_column(text, s.start)),
+                message,
+            };
+        let mut merged: toml::Table =
+            toml::from_str(DEFAULT_TOML).map_err(|e| ProfileError::Invalid {
+                origin: Origin::Embedded,
+                position: None,
+                message: e.to_string(),
+            })?;
         let overlay: toml::Table = toml::from_str(text)
             .map_err(|e| invalid(e.span(), e.message().trim_end().to_string()))?;
         merge_table(&mut merged, overlay);
@@ -246,13 +257,30 @@ impl Profile {
 
     /// Cross-field rules serde cannot express. Errors carry the key path they concern.
     fn validate(&self) -> Result<(), (Vec<PathKey>, String)> {
-        let cat = |i: usize, key: &str| vec![PathKey::Name("category".into()), PathKey::Index(i), PathKey::Name(key.into())];
-        let app = |i: usize, key: &str| vec![PathKey::Name("app".into()), PathKey::Index(i), PathKey::Name(key.into())];
+        let cat = |i: usize, key: &str| {
+            vec![
+                PathKey::Name("category".into()),
+                PathKey::Index(i),
+                PathKey::Name(key.into()),
+            ]
+        };
+        let app = |i: usize, key: &str| {
+            vec![
+                PathKey::Name("app".into()),
+                PathKey::Index(i),
+                PathKey::Name(key.into()),
+            ]
+        };
         for (i, category) in self.categories.iter().enumerate() {
             if self.categories[..i].iter().any(|c| c.id == category.id) {
-                return Err((cat(i, "id"), format!("category id {:?} is used twice", category.id)));
+                return Err((
+                    cat(i, "id"),
+                    format!("category id {:?} is used twice", category.id),
+                ));
             }
-            if category.source != CategorySource::Match && !(category.units.is_empty() && category.exes.is_empty()) {
+            if category.source != CategorySource::Match
+                && !(category.units.is_empty() && category.exes.is_empty())
+            {
                 return Err((cat(i, "units"), format!("category {:?}: a {:?} category takes its figure from /proc/meminfo and cannot have units or exes", category.id, category.source)));
             }
         }
@@ -260,26 +288,63 @@ impl Profile {
             if self.apps[..i].iter().any(|a| a.id == entry.id) {
                 return Err((app(i, "id"), format!("app id {:?} is used twice", entry.id)));
             }
-            if entry.id.is_empty() || !entry.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.') {
+            if entry.id.is_empty()
+                || !entry
+                    .id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+            {
                 return Err((app(i, "id"), format!("app id {:?} must be letters, digits, '-', '_' or '.' (it becomes part of a unit name)", entry.id)));
             }
             match self.category(&entry.category) {
                 Some(c) if c.source == CategorySource::Match => {}
-                _ => return Err((app(i, "category"), format!("app {:?}: category {:?} is not a units/exes category of this profile", entry.id, entry.category))),
+                _ => {
+                    return Err((
+                        app(i, "category"),
+                        format!(
+                            "app {:?}: category {:?} is not a units/exes category of this profile",
+                            entry.id, entry.category
+                        ),
+                    ))
+                }
             }
             if entry.memory_high > entry.memory_max {
-                return Err((app(i, "memory_high"), format!("app {:?}: memory_high {} is above memory_max {}", entry.id, entry.memory_high, entry.memory_max)));
+                return Err((
+                    app(i, "memory_high"),
+                    format!(
+                        "app {:?}: memory_high {} is above memory_max {}",
+                        entry.id, entry.memory_high, entry.memory_max
+                    ),
+                ));
             }
             if entry.v8_heap_mb.is_some() && entry.toolkit != Toolkit::Electron {
-                return Err((app(i, "v8_heap_mb"), format!("app {:?}: v8_heap_mb applies to Electron apps only (toolkit is {:?})", entry.id, entry.toolkit)));
+                return Err((
+                    app(i, "v8_heap_mb"),
+                    format!(
+                        "app {:?}: v8_heap_mb applies to Electron apps only (toolkit is {:?})",
+                        entry.id, entry.toolkit
+                    ),
+                ));
             }
         }
         let b = &self.budget;
         if !(0.0..1.0).contains(&b.leave_margin) || !(0.0..=1.0).contains(&b.near_fraction) {
-            return Err((vec![PathKey::Name("budget".into()), PathKey::Name("leave_margin".into())], "budget.leave_margin must be in [0, 1) and near_fraction in [0, 1]".into()));
+            return Err((
+                vec![
+                    PathKey::Name("budget".into()),
+                    PathKey::Name("leave_margin".into()),
+                ],
+                "budget.leave_margin must be in [0, 1) and near_fraction in [0, 1]".into(),
+            ));
         }
         if self.sample.tick_seconds == 0 {
-            return Err((vec![PathKey::Name("sample".into()), PathKey::Name("tick_seconds".into())], "sample.tick_seconds must be at least 1".into()));
+            return Err((
+                vec![
+                    PathKey::Name("sample".into()),
+                    PathKey::Name("tick_seconds".into()),
+                ],
+                "sample.tick_seconds must be at least 1".into(),
+            ));
         }
         Ok(())
     }
@@ -304,8 +369,10 @@ pub fn load(explicit: Option<&Path>) -> Result<(Profile, Origin), ProfileError> 
     match user_profile_path(explicit) {
         None => Ok((Profile::embedded(), Origin::Embedded)),
         Some(path) => {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|source| ProfileError::Read { path: path.clone(), source })?;
+            let text = std::fs::read_to_string(&path).map_err(|source| ProfileError::Read {
+                path: path.clone(),
+                source,
+            })?;
             let origin = Origin::File(path);
             Ok((Profile::from_overlay(&text, &origin)?, origin))
         }
@@ -315,7 +382,9 @@ pub fn load(explicit: Option<&Path>) -> Result<(Profile, Origin), ProfileError> 
 fn merge_table(base: &mut toml::Table, overlay: toml::Table) {
     for (key, value) in overlay {
         match (base.get_mut(&key), value) {
-            (Some(toml::Value::Table(base_table)), toml::Value::Table(table)) => merge_table(base_table, table),
+            (Some(toml::Value::Table(base_table)), toml::Value::Table(table)) => {
+                merge_table(base_table, table)
+            }
             (Some(toml::Value::Array(base_items)), toml::Value::Array(items))
                 if key == "category" || key == "app" =>
             {
@@ -331,9 +400,12 @@ fn merge_table(base: &mut toml::Table, overlay: toml::Table) {
 fn merge_by_id(base: &mut Vec<toml::Value>, overlay: Vec<toml::Value>) {
     let id_of = |v: &toml::Value| v.get("id").and_then(|id| id.as_str()).map(str::to_owned);
     for item in overlay {
-        let existing = id_of(&item).and_then(|id| base.iter_mut().find(|b| id_of(b).as_deref() == Some(&id)));
+        let existing =
+            id_of(&item).and_then(|id| base.iter_mut().find(|b| id_of(b).as_deref() == Some(&id)));
         match (existing, item) {
-            (Some(toml::Value::Table(base_table)), toml::Value::Table(table)) => merge_table(base_table, table),
+            (Some(toml::Value::Table(base_table)), toml::Value::Table(table)) => {
+                merge_table(base_table, table)
+            }
             (_, item) => base.push(item),
         }
     }
@@ -361,7 +433,11 @@ fn path_keys(path: &serde_path_to_error::Path) -> Vec<PathKey> {
 /// Finds where a merged-profile key path is written in the user's overlay text. Array
 /// indices are those of the merged profile, so entries are found by the merged id instead:
 /// the overlay may list fewer entries than the merge produced.
-fn locate_keys(text: &str, merged: &toml::Value, keys: &[PathKey]) -> Option<std::ops::Range<usize>> {
+fn locate_keys(
+    text: &str,
+    merged: &toml::Value,
+    keys: &[PathKey],
+) -> Option<std::ops::Range<usize>> {
     use toml::de::{DeTable, DeValue};
     let document = DeTable::parse(text).ok()?;
     let mut merged_cursor = merged;
@@ -371,7 +447,11 @@ fn locate_keys(text: &str, merged: &toml::Value, keys: &[PathKey]) -> Option<std
         match key {
             PathKey::Name(name) => {
                 let DeValue::Table(table) = cursor else { break };
-                let Some((found_key, value)) = table.iter().find(|(k, _)| k.get_ref().as_ref() == name) else { break };
+                let Some((found_key, value)) =
+                    table.iter().find(|(k, _)| k.get_ref().as_ref() == name)
+                else {
+                    break;
+                };
                 span = Some(found_key.span());
                 cursor = value.get_ref();
                 merged_cursor = merged_cursor.get(name.as_str())?;
@@ -382,10 +462,13 @@ fn locate_keys(text: &str, merged: &toml::Value, keys: &[PathKey]) -> Option<std
                 merged_cursor = merged_cursor.get(*index)?;
                 let Some(item) = items.iter().find(|item| match item.get_ref() {
                     DeValue::Table(t) => t.iter().any(|(k, v)| {
-                        k.get_ref().as_ref() == "id" && matches!(v.get_ref(), DeValue::String(s) if s.as_ref() == wanted_id)
+                        k.get_ref().as_ref() == "id"
+                            && matches!(v.get_ref(), DeValue::String(s) if s.as_ref() == wanted_id)
                     }),
                     _ => false,
-                }) else { break };
+                }) else {
+                    break;
+                };
                 span = Some(item.span());
                 cursor = item.get_ref();
             }

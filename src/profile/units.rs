@@ -17,9 +17,8 @@ impl ByteSize {
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .unwrap_or(trimmed.len());
         let (number, suffix) = trimmed.split_at(number_end);
-        let expected = || {
-            format!("a size like \"512M\", \"1.5G\" or \"4096\" (bytes), found {text:?}")
-        };
+        let expected =
+            || format!("a size like \"512M\", \"1.5G\" or \"4096\" (bytes), found {text:?}");
         let suffix = suffix.trim();
         let unit = suffix
             .strip_suffix("iB")
@@ -44,7 +43,11 @@ impl ByteSize {
             return Err(expected());
         }
         let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-        let whole: u64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| expected())? };
+        let whole: u64 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().map_err(|_| expected())?
+        };
         let scale = 1u128 << shift;
         let mut bytes = u128::from(whole) * scale;
         if !fraction.is_empty() {
@@ -71,7 +74,12 @@ impl fmt::Display for ByteSize {
                 // One decimal when exact (1.5G), the common way people write budgets.
                 let tenths = u128::from(self.0) * 10;
                 if tenths % u128::from(scale) == 0 {
-                    return write!(f, "{}.{}{unit}", self.0 / scale, (tenths / u128::from(scale)) % 10);
+                    return write!(
+                        f,
+                        "{}.{}{unit}",
+                        self.0 / scale,
+                        (tenths / u128::from(scale)) % 10
+                    );
                 }
             }
         }
@@ -173,12 +181,16 @@ mod tests {
             let err = ByteSize::parse(bad).unwrap_err();
             assert!(err.contains("512M"), "{bad:?}: {err}");
         }
-        assert!(ByteSize::parse("99999999999T").unwrap_err().contains("too large"));
+        assert!(ByteSize::parse("99999999999T")
+            .unwrap_err()
+            .contains("too large"));
     }
 
     #[test]
     fn sizes_print_short_and_exact() {
-        for text in ["2G", "1.5G", "512M", "400M", "3.5G", "4K", "1000", "0", "2.5G"] {
+        for text in [
+            "2G", "1.5G", "512M", "400M", "3.5G", "4K", "1000", "0", "2.5G",
+        ] {
             assert_eq!(ByteSize::parse(text).unwrap().to_string(), text);
         }
         assert_eq!(ByteSize(1536 << 20).to_string(), "1.5G");

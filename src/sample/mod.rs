@@ -3,6 +3,7 @@
 //! trees in tests and on `/` in production.
 
 pub mod cgroup;
+mod files;
 pub mod meminfo;
 pub mod pressure;
 pub mod process;
@@ -11,7 +12,7 @@ pub mod zram;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::fs;
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -29,7 +30,10 @@ pub struct Malformed {
 
 impl Malformed {
     pub fn at(line: usize, reason: impl Into<String>) -> Self {
-        Malformed { line, reason: reason.into() }
+        Malformed {
+            line,
+            reason: reason.into(),
+        }
     }
 }
 
@@ -38,12 +42,20 @@ pub enum SampleError {
     #[error("cannot read {path}: {source}")]
     Read { path: PathBuf, source: io::Error },
     #[error("{path}{}: {reason}", if *line > 0 { format!(":{line}") } else { String::new() })]
-    Malformed { path: PathBuf, line: usize, reason: String },
+    Malformed {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
 }
 
 impl SampleError {
     fn malformed(path: &Path, m: Malformed) -> Self {
-        SampleError::Malformed { path: path.to_path_buf(), line: m.line, reason: m.reason }
+        SampleError::Malformed {
+            path: path.to_path_buf(),
+            line: m.line,
+            reason: m.reason,
+        }
     }
 }
 
@@ -164,7 +176,11 @@ struct ProcessIdentity {
 #[derive(Clone, Copy)]
 enum PssReading {
     Due,
-    Measured { pss: u64, rss: u64, age: u32 },
+    Measured {
+        pss: u64,
+        rss: u64,
+        age: u32,
+    },
     /// Another user's process, or a kernel without smaps_rollup.
     Unreadable,
 }
@@ -174,7 +190,11 @@ const PSS_REFRESH_TICKS: u32 = 15;
 impl PssReading {
     fn fresh_enough(self, rss: u64) -> Option<u64> {
         match self {
-            PssReading::Measured { pss, rss: then, age } if age < PSS_REFRESH_TICKS && rss.abs_diff(then) <= then / 8 => {
+            PssReading::Measured {
+                pss,
+                rss: then,
+                age,
+            } if age < PSS_REFRESH_TICKS && rss.abs_diff(then) <= then / 8 => {
                 Some((pss as u128 * rss as u128 / then.max(1) as u128) as u64)
             }
             _ => None,
@@ -188,6 +208,8 @@ pub struct Sampler {
     ticks_per_second: u64,
     identities: HashMap<u32, ProcessIdentity>,
     buffer: Vec<u8>,
+    open_files: files::OpenFiles,
+    cgroup: Option<CgroupMode>,
 }
 
 impl Sampler {
@@ -197,13 +219,20 @@ impl Sampler {
 
     pub fn with_root(root: impl Into<PathBuf>) -> Self {
         // SAFETY: sysconf only reads process-wide constants.
-        let (page_size, ticks) = unsafe { (libc::sysconf(libc::_SC_PAGESIZE), libc::sysconf(libc::_SC_CLK_TCK)) };
+        let (page_size, ticks) = unsafe {
+            (
+                libc::sysconf(libc::_SC_PAGESIZE),
+                libc::sysconf(libc::_SC_CLK_TCK),
+            )
+        };
         Sampler {
             root: root.into(),
             page_size: u64::try_from(page_size).unwrap_or(4096),
             ticks_per_second: u64::try_from(ticks).unwrap_or(100),
             identities: HashMap::new(),
             buffer: Vec::with_capacity(8192),
+            open_files: files::OpenFiles::new(open_file_budget()),
+            cgroup: None,
         }
     }
 
@@ -217,7 +246,12 @@ impl Sampler {
 
     /// Reads a file into the reusable buffer; returns it as text (lossy only for bad bytes).
     fn read(&mut self, path: &Path) -> Result<&str, SampleError> {
-        read_small_file(path, &mut self.buffer).map_err(|source| SampleError::Read { path: path.to_path_buf(), source })?;
+        self.open_files
+            .read(path, &mut self.buffer)
+            .map_err(|source| SampleError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
         if std::str::from_utf8(&self.buffer).is_err() {
             let text = String::from_utf8_lossy(&self.buffer).into_owned();
             self.buffer = text.into_bytes();
@@ -225,7 +259,11 @@ impl Sampler {
         Ok(std::str::from_utf8(&self.buffer).expect("made valid above"))
     }
 
-    fn read_parsed<T>(&mut self, path: &Path, parse: impl FnOnce(&str) -> Result<T, Malformed>) -> Result<T, SampleError> {
+    fn read_parsed<T>(
+        &mut self,
+        path: &Path,
+        parse: impl FnOnce(&str) -> Result<T, Malformed>,
+    ) -> Result<T, SampleError> {
         let text = self.read(path)?;
         parse(text).map_err(|m| SampleError::malformed(path, m))
     }
@@ -238,35 +276,69 @@ impl Sampler {
         let mut problems = Vec::new();
         let p = &mut problems;
         let pressure = PressureSet {
-            memory: noted(p, self.read_parsed(&self.path("proc/pressure/memory"), pressure::parse)),
-            cpu: noted(p, self.read_parsed(&self.path("proc/pressure/cpu"), pressure::parse)),
-            io: noted(p, self.read_parsed(&self.path("proc/pressure/io"), pressure::parse)),
+            memory: noted(
+                p,
+                self.read_parsed(&self.path("proc/pressure/memory"), pressure::parse),
+            ),
+            cpu: noted(
+                p,
+                self.read_parsed(&self.path("proc/pressure/cpu"), pressure::parse),
+            ),
+            io: noted(
+                p,
+                self.read_parsed(&self.path("proc/pressure/io"), pressure::parse),
+            ),
         };
         let zram = noted(p, self.read_zram()).unwrap_or_default();
-        let swaps = noted(p, self.read_parsed(&self.path("proc/swaps"), zram::parse_swaps)).unwrap_or_default();
-        let cgroup = self.cgroup_mode();
+        let swaps = noted(
+            p,
+            self.read_parsed(&self.path("proc/swaps"), zram::parse_swaps),
+        )
+        .unwrap_or_default();
+        let cgroup = *self.cgroup.get_or_insert_with(|| cgroup_mode(&self.root));
         let (units, processes) = if cgroup.per_unit() {
             (self.read_units(&mut problems), Vec::new())
         } else {
             (Vec::new(), self.read_processes(&mut problems))
         };
-        Ok(Sample { meminfo, clock, pressure, zram, swaps, cgroup, units, processes, problems })
+        self.open_files.sweep();
+        Ok(Sample {
+            meminfo,
+            clock,
+            pressure,
+            zram,
+            swaps,
+            cgroup,
+            units,
+            processes,
+            problems,
+        })
     }
 
     fn read_clock(&mut self) -> Result<CpuClock, SampleError> {
         let ticks_per_second = self.ticks_per_second;
         self.read_parsed(&self.path("proc/stat"), |text| {
             let mut lines = text.lines();
-            let aggregate = lines.next().filter(|l| l.starts_with("cpu ")).ok_or_else(|| Malformed::at(1, "expected the aggregate `cpu` line first"))?;
+            let aggregate = lines
+                .next()
+                .filter(|l| l.starts_with("cpu "))
+                .ok_or_else(|| Malformed::at(1, "expected the aggregate `cpu` line first"))?;
             // user nice system idle iowait irq softirq steal; guest time is already in user.
             let total_ticks = aggregate
                 .split_whitespace()
                 .skip(1)
                 .take(8)
-                .map(|w| w.parse::<u64>().map_err(|_| Malformed::at(1, format!("bad CPU time {w:?}"))))
+                .map(|w| {
+                    w.parse::<u64>()
+                        .map_err(|_| Malformed::at(1, format!("bad CPU time {w:?}")))
+                })
                 .sum::<Result<u64, _>>()?;
             let cpus = lines.take_while(|l| l.starts_with("cpu")).count();
-            Ok(CpuClock { total_ticks, cpus: u32::try_from(cpus.max(1)).unwrap_or(1), ticks_per_second })
+            Ok(CpuClock {
+                total_ticks,
+                cpus: u32::try_from(cpus.max(1)).unwrap_or(1),
+                ticks_per_second,
+            })
         })
     }
 
@@ -275,7 +347,12 @@ impl Sampler {
         let entries = match fs::read_dir(&block) {
             Ok(entries) => entries,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(source) => return Err(SampleError::Read { path: block, source }),
+            Err(source) => {
+                return Err(SampleError::Read {
+                    path: block,
+                    source,
+                })
+            }
         };
         let mut names: Vec<String> = entries
             .filter_map(|e| e.ok()?.file_name().into_string().ok())
@@ -286,29 +363,46 @@ impl Sampler {
         for name in names {
             let dir = block.join(&name);
             let disksize = self.read_parsed(&dir.join("disksize"), cgroup::parse_current)?;
-            let mm = if disksize == 0 { MmStat::default() } else { self.read_parsed(&dir.join("mm_stat"), zram::parse_mm_stat)? };
-            let algorithm = self.read(&dir.join("comp_algorithm")).ok().and_then(zram::parse_comp_algorithm);
-            devices.push(ZramDevice { name, disksize, algorithm, mm });
+            let mm = if disksize == 0 {
+                MmStat::default()
+            } else {
+                self.read_parsed(&dir.join("mm_stat"), zram::parse_mm_stat)?
+            };
+            let algorithm = self
+                .read(&dir.join("comp_algorithm"))
+                .ok()
+                .and_then(zram::parse_comp_algorithm);
+            devices.push(ZramDevice {
+                name,
+                disksize,
+                algorithm,
+                mm,
+            });
         }
         Ok(devices)
     }
+}
 
-    pub fn cgroup_mode(&self) -> CgroupMode {
-        let top = self.path("sys/fs/cgroup");
-        match fs::read_to_string(top.join("cgroup.controllers")) {
-            Ok(controllers) if controllers.split_whitespace().any(|c| c == "memory") => CgroupMode::V2,
-            Ok(_) => CgroupMode::V2NoMemory,
-            Err(_) if top.join("memory").is_dir() => CgroupMode::V1,
-            Err(_) => CgroupMode::None,
-        }
+/// The cgroup setup is fixed at boot: detected once per sampler.
+fn cgroup_mode(root: &Path) -> CgroupMode {
+    let top = root.join("sys/fs/cgroup");
+    match fs::read_to_string(top.join("cgroup.controllers")) {
+        Ok(controllers) if controllers.split_whitespace().any(|c| c == "memory") => CgroupMode::V2,
+        Ok(_) => CgroupMode::V2NoMemory,
+        Err(_) if top.join("memory").is_dir() => CgroupMode::V1,
+        Err(_) => CgroupMode::None,
     }
+}
 
+impl Sampler {
     fn read_units(&mut self, problems: &mut Vec<String>) -> Vec<UnitSample> {
         let top = self.path("sys/fs/cgroup");
         let mut units = Vec::new();
         let mut pending = vec![(top.clone(), false)];
         while let Some((dir, is_unit)) = pending.pop() {
-            let Ok(entries) = fs::read_dir(&dir) else { continue };
+            let Ok(entries) = fs::read_dir(&dir) else {
+                continue;
+            };
             let children: Vec<(PathBuf, bool)> = entries
                 .flatten()
                 .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
@@ -324,11 +418,16 @@ impl Sampler {
                 pending.extend(children);
                 continue;
             }
-            let relative = dir.strip_prefix(&top).unwrap_or(&dir).to_string_lossy().into_owned();
+            let relative = dir
+                .strip_prefix(&top)
+                .unwrap_or(&dir)
+                .to_string_lossy()
+                .into_owned();
             match self.read_unit(&dir, relative) {
                 Ok(unit) => units.push(unit),
                 // A unit that stopped between listing and reading is simply gone.
-                Err(SampleError::Read { source, .. }) if source.kind() == io::ErrorKind::NotFound => {}
+                Err(SampleError::Read { source, .. })
+                    if source.kind() == io::ErrorKind::NotFound => {}
                 Err(e) => problems.push(e.to_string()),
             }
         }
@@ -340,14 +439,26 @@ impl Sampler {
         let current = self.read_parsed(&dir.join("memory.current"), cgroup::parse_current)?;
         // Page cache charged to a unit is reclaimable: keep it out of the unit's use
         // (an indexer that reads many files would otherwise look huge).
-        let [file, shmem] = match self.read_parsed(&dir.join("memory.stat"), |t| cgroup::parse_keyed(t, ["file", "shmem"])) {
+        let [file, shmem] = match self.read_parsed(&dir.join("memory.stat"), |t| {
+            cgroup::parse_keyed(t, ["file", "shmem"])
+        }) {
             Ok(values) => values,
             Err(SampleError::Read { .. }) => [0, 0],
             Err(e) => return Err(e),
         };
         let cache = file.saturating_sub(shmem).min(current);
-        let [cpu_usec] = self.read_parsed(&dir.join("cpu.stat"), |t| cgroup::parse_keyed(t, ["usage_usec"])).unwrap_or([0]);
-        let mut unit = UnitSample { path, memory: current - cache, cache, cpu_usec, ..Default::default() };
+        let [cpu_usec] = self
+            .read_parsed(&dir.join("cpu.stat"), |t| {
+                cgroup::parse_keyed(t, ["usage_usec"])
+            })
+            .unwrap_or([0]);
+        let mut unit = UnitSample {
+            path,
+            memory: current - cache,
+            cache,
+            cpu_usec,
+            ..Default::default()
+        };
         if cgroup::is_app_unit(unit.name()) {
             unit.memory_high = self.read_parsed(&dir.join("memory.high"), cgroup::parse_limit)?;
             unit.memory_max = self.read_parsed(&dir.join("memory.max"), cgroup::parse_limit)?;
@@ -359,9 +470,17 @@ impl Sampler {
     fn read_processes(&mut self, problems: &mut Vec<String>) -> Vec<ProcessSample> {
         let proc_dir = self.path("proc");
         let mut pids: Vec<u32> = match fs::read_dir(&proc_dir) {
-            Ok(entries) => entries.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect(),
+            Ok(entries) => entries
+                .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .collect(),
             Err(source) => {
-                problems.push(SampleError::Read { path: proc_dir, source }.to_string());
+                problems.push(
+                    SampleError::Read {
+                        path: proc_dir,
+                        source,
+                    }
+                    .to_string(),
+                );
                 return Vec::new();
             }
         };
@@ -376,7 +495,8 @@ impl Sampler {
                 Err(e) => problems.push(e.to_string()),
             }
         }
-        self.identities.retain(|pid, _| pids.binary_search(pid).is_ok());
+        self.identities
+            .retain(|pid, _| pids.binary_search(pid).is_ok());
         processes
     }
 
@@ -387,22 +507,56 @@ impl Sampler {
             // Kernel threads and zombies hold no user memory.
             return Ok(None);
         }
-        let known = self.identities.get(&pid).is_some_and(|id| id.start_ticks == stat.start_ticks);
+        let known = self
+            .identities
+            .get(&pid)
+            .is_some_and(|id| id.start_ticks == stat.start_ticks);
         if !known {
-            let argv0 = fs::read(dir.join("cmdline")).ok().and_then(|b| process::parse_cmdline_argv0(&b));
-            let cgroup = self.read(&dir.join("cgroup")).ok().and_then(process::parse_cgroup);
-            let identity = ProcessIdentity { start_ticks: stat.start_ticks, argv0, cgroup, pss: PssReading::Due };
+            let argv0 = fs::read(dir.join("cmdline"))
+                .ok()
+                .and_then(|b| process::parse_cmdline_argv0(&b));
+            let cgroup = self
+                .read(&dir.join("cgroup"))
+                .ok()
+                .and_then(process::parse_cgroup);
+            let identity = ProcessIdentity {
+                start_ticks: stat.start_ticks,
+                argv0,
+                cgroup,
+                pss: PssReading::Due,
+            };
             self.identities.insert(pid, identity);
         }
         let rss = stat.rss_pages * self.page_size;
         let reading = self.identities[&pid].pss;
         let (memory, memory_kind, reading) = match (reading, reading.fresh_enough(rss)) {
             (PssReading::Unreadable, _) => (rss, ProcessMemory::Rss, PssReading::Unreadable),
-            (PssReading::Measured { pss, rss: then, age }, Some(estimate)) => {
-                (estimate, ProcessMemory::Pss, PssReading::Measured { pss, rss: then, age: age + 1 })
-            }
+            (
+                PssReading::Measured {
+                    pss,
+                    rss: then,
+                    age,
+                },
+                Some(estimate),
+            ) => (
+                estimate,
+                ProcessMemory::Pss,
+                PssReading::Measured {
+                    pss,
+                    rss: then,
+                    age: age + 1,
+                },
+            ),
             _ => match self.read_parsed(&dir.join("smaps_rollup"), process::parse_smaps_rollup) {
-                Ok(rollup) => (rollup.pss, ProcessMemory::Pss, PssReading::Measured { pss: rollup.pss, rss: rollup.rss, age: 0 }),
+                Ok(rollup) => (
+                    rollup.pss,
+                    ProcessMemory::Pss,
+                    PssReading::Measured {
+                        pss: rollup.pss,
+                        rss: rollup.rss,
+                        age: 0,
+                    },
+                ),
                 Err(_) => (rss, ProcessMemory::Rss, PssReading::Unreadable),
             },
         };
@@ -421,7 +575,11 @@ impl Sampler {
 
     /// The memory sysctls; read on demand (status, doctor), not every tick.
     pub fn sysctls(&mut self) -> Sysctls {
-        let mut value = |name: &str| self.read(&self.path(&format!("proc/sys/vm/{name}"))).ok().and_then(|t| t.trim().parse().ok());
+        let mut value = |name: &str| {
+            self.read(&self.path(&format!("proc/sys/vm/{name}")))
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+        };
         Sysctls {
             swappiness: value("swappiness"),
             vfs_cache_pressure: value("vfs_cache_pressure"),
@@ -437,37 +595,32 @@ impl Default for Sampler {
     }
 }
 
-/// Reads a whole file into `buffer` in as few syscalls as possible: /proc, /sys and
-/// cgroupfs files fit one read, and a read that leaves room in the buffer is the end
-/// (where `read_to_end` would spend one more read to see 0). Syscalls are the cost of
-/// a sampling tick.
-fn read_small_file(path: &Path, buffer: &mut Vec<u8>) -> io::Result<()> {
-    let mut file = fs::File::open(path)?;
-    buffer.clear();
-    loop {
-        if buffer.capacity() - buffer.len() < 4096 {
-            buffer.reserve(8192);
-        }
-        let start = buffer.len();
-        buffer.resize(buffer.capacity(), 0);
-        match file.read(&mut buffer[start..]) {
-            Ok(0) => {
-                buffer.truncate(start);
-                return Ok(());
-            }
-            Ok(n) => {
-                buffer.truncate(start + n);
-                if buffer.len() < buffer.capacity() {
-                    return Ok(());
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => buffer.truncate(start),
-            Err(e) => {
-                buffer.truncate(start);
-                return Err(e);
-            }
+/// Raises this process's soft open-file limit to its hard limit, as programs that keep
+/// many files open are expected to (the soft limit is a compatibility default for
+/// select(2) users). Call once at startup, before creating a `Sampler`.
+pub fn raise_open_file_limit() {
+    // SAFETY: getrlimit/setrlimit read and write the struct they are given.
+    unsafe {
+        let mut limit = std::mem::zeroed::<libc::rlimit>();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
         }
     }
+}
+
+/// How many files the sampler keeps open: half the soft descriptor limit, at most 4096,
+/// leaving the rest to the program that samples.
+fn open_file_budget() -> usize {
+    // SAFETY: getrlimit fills the struct it is given.
+    let soft = unsafe {
+        let mut limit = std::mem::zeroed::<libc::rlimit>();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 0;
+        }
+        limit.rlim_cur
+    };
+    usize::try_from(soft / 2).unwrap_or(usize::MAX).min(4096)
 }
 
 /// Keeps a source's value, or records why it is missing.
