@@ -7,8 +7,8 @@ case "${1:-}" in
   run)   packages=(procps) ;;
   # procps: `free` and `ps`, the peers the live tests compare with.
   # libkf5config-bin: kreadconfig5/kwriteconfig5, the peers of the KConfig tests and of
-  # `ballast doctor`'s Baloo check.
-  test)  packages=(procps libkf5config-bin) ;;
+  # `ballast doctor`'s Baloo check. nix-bin: nix-instantiate, which parses the Nix files.
+  test)  packages=(procps libkf5config-bin nix-bin) ;;
   bench) packages=(procps) ;;
   *) echo "usage: $0 run|test|bench" >&2; exit 64 ;;
 esac
