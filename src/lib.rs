@@ -8,3 +8,4 @@ pub mod doctor;
 pub mod profile;
 pub mod render;
 pub mod sample;
+pub mod launch;

@@ -3,6 +3,7 @@
 use anyhow::{Context, Result};
 use ballast::budget::{Budget, Report};
 use ballast::doctor;
+use ballast::launch::{self, UserManager};
 use ballast::profile::{self, Origin, Profile};
 use ballast::render;
 use ballast::sample::Sampler;
@@ -57,6 +58,35 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List the app catalog with its limits and whether each binary is installed.
+    Apps {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start a catalog app in its own limited systemd user scope; prints the unit name.
+    Launch {
+        /// The app's id in the catalog (`ballast apps` lists them).
+        app: String,
+        /// Become the app in this terminal instead of starting it in the background.
+        #[arg(long)]
+        foreground: bool,
+        /// Internal: the background half of a launch.
+        #[arg(long, hide = true)]
+        detached_child: bool,
+        /// Arguments for the app, after `--`; passed as they are, no shell involved.
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+    /// Running app scopes (ours and other launchers') with use against their limits.
+    Scopes {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop a scope by unit name, or every scope ballast started for an app.
+    Stop {
+        /// A unit (app-ballast-discord-1a2b3c4d.scope) or a catalog app id (discord).
+        target: String,
+    },
 }
 
 fn main() {
@@ -92,6 +122,18 @@ fn run(cli: Cli) -> Result<i32> {
             }
             Ok(doctor::exit_code(&checks))
         }
+        Command::Apps { json } => apps(&profile, json),
+        Command::Launch { app, foreground, detached_child, args } => launch(&profile, cli.profile.as_deref(), &app, foreground, detached_child, &args),
+        Command::Scopes { json } => scopes(&profile, &cli.root, json),
+        Command::Stop { target } => block_on(async {
+            let manager = UserManager::connect().await?;
+            let running = manager.app_units().await?;
+            for unit in launch::units_to_stop(&profile, &target, &running)? {
+                manager.stop(&unit).await?;
+                println!("stopped {unit}");
+            }
+            Ok(0)
+        }),
         Command::Profile { json } => {
             if json {
                 println!("{}", serde_json::to_string_pretty(&profile)?);
@@ -171,4 +213,128 @@ fn doctor_text(checks: &[doctor::Check], color: bool) -> String {
         }
     }
     out
+}
+
+/// Runs async D-Bus work on a current-thread runtime, as the agent will.
+fn block_on<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(work)
+}
+
+fn apps(profile: &Profile, json: bool) -> Result<i32> {
+    let path = std::env::var("PATH").ok();
+    let rows: Vec<serde_json::Value> = profile
+        .apps
+        .iter()
+        .map(|app| {
+            let binary = launch::resolve_binary(&app.exec, path.as_deref(), launch::is_executable);
+            serde_json::json!({
+                "id": app.id, "name": app.name, "exec": app.exec, "toolkit": app.toolkit,
+                "category": app.category, "memory_high": app.memory_high, "memory_max": app.memory_max,
+                "cpu_quota": app.cpu_quota, "v8_heap_mb": app.v8_heap_mb, "oom_score_adj": app.oom_score_adj,
+                "installed": binary.is_some(), "binary": binary,
+            })
+        })
+        .collect();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(0);
+    }
+    println!("{:<15} {:<16} {:>6} {:>6} {:>5} {:>6}  {}", "app", "binary", "high", "max", "cpu", "v8 MB", "installed");
+    for (app, row) in profile.apps.iter().zip(&rows) {
+        let installed = row["binary"].as_str().map_or("no".to_owned(), |b| format!("yes ({b})"));
+        println!(
+            "{:<15} {:<16} {:>6} {:>6} {:>5} {:>6}  {installed}",
+            app.id,
+            app.exec,
+            app.memory_high.to_string(),
+            app.memory_max.to_string(),
+            app.cpu_quota.to_string(),
+            app.v8_heap_mb.map_or("-".to_owned(), |m| m.to_string()),
+        );
+    }
+    Ok(0)
+}
+
+fn launch(profile: &Profile, profile_file: Option<&std::path::Path>, id: &str, foreground: bool, detached_child: bool, args: &[String]) -> Result<i32> {
+    let spec = launch::prepare(profile, id, args)?;
+    if !(foreground || detached_child) {
+        return launch_detached(profile_file, id, args);
+    }
+    block_on(async {
+        let manager = UserManager::connect().await?;
+        manager.start_scope(&spec, std::process::id()).await?;
+        Ok(())
+    })?;
+    println!("{}", spec.unit);
+    std::io::stdout().flush()?;
+    if detached_child {
+        launch::redirect_output_to_journal(id);
+    }
+    Err(launch::exec_in_scope(&spec).into())
+}
+
+/// Starts `ballast launch --detached-child` in a new session and reports the unit name
+/// it prints once the scope exists (or its error, with its exit code).
+fn launch_detached(profile_file: Option<&std::path::Path>, id: &str, args: &[String]) -> Result<i32> {
+    use std::io::{BufRead, Read};
+    use std::os::unix::process::CommandExt;
+    let mut child = std::process::Command::new(std::env::current_exe()?);
+    if let Some(file) = profile_file {
+        child.arg("--profile").arg(file);
+    }
+    child.args(["launch", id, "--detached-child", "--"]).args(args);
+    child.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    // SAFETY: setsid is async-signal-safe; the app must outlive this terminal session.
+    unsafe {
+        child.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let mut child = child.spawn().context("cannot start the launch process")?;
+    let mut unit = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("piped")).read_line(&mut unit)?;
+    if !unit.trim().is_empty() {
+        println!("{}", unit.trim());
+        return Ok(0);
+    }
+    let mut error = String::new();
+    child.stderr.take().expect("piped").read_to_string(&mut error)?;
+    eprint!("{error}");
+    Ok(child.wait()?.code().unwrap_or(2))
+}
+
+fn scopes(profile: &Profile, root: &std::path::Path, json: bool) -> Result<i32> {
+    let mode = ballast::sample::cgroup_mode(root);
+    let statuses = block_on(async {
+        let manager = UserManager::connect().await?;
+        let mut statuses = Vec::new();
+        for unit in manager.app_units().await? {
+            statuses.push(launch::scope_status(&manager, profile, &unit, root, mode).await?);
+        }
+        Ok(statuses)
+    })?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&statuses)?);
+        return Ok(0);
+    }
+    if statuses.is_empty() {
+        println!("no app scope is running");
+        return Ok(0);
+    }
+    let size = |v: Option<u64>| v.map_or("-".to_owned(), render::human);
+    println!("{:<44} {:>7} {:>7} {:>7} {:>6} {:>8}  events (high/max/oom_kill)", "unit", "memory", "high", "max", "cpu", "cpu time");
+    for s in &statuses {
+        let events = s.events.map_or("-".to_owned(), |e| format!("{}/{}/{}", e.high, e.max, e.oom_kill));
+        println!(
+            "{:<44} {:>7} {:>7} {:>7} {:>6} {:>7.1}s  {events}",
+            s.unit,
+            size(s.memory_current),
+            size(s.memory_high),
+            size(s.memory_max),
+            s.cpu_quota.map_or("-".to_owned(), |q| format!("{q}%")),
+            s.cpu_usage_nsec.map_or(0.0, |n| n as f64 / 1e9),
+        );
+    }
+    Ok(0)
 }

@@ -25,9 +25,18 @@ pub struct Profile {
     pub sysctl: SysctlTargets,
     #[serde(rename = "category")]
     pub categories: Vec<Category>,
+    pub launch: LaunchSettings,
     #[serde(rename = "app")]
     pub apps: Vec<App>,
     pub tune: TuneTargets,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LaunchSettings {
+    pub slice: String,
+    pub gpu_flags_x11: Vec<String>,
+    pub gpu_flags_wayland: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -137,6 +146,9 @@ pub struct App {
     pub memory_high: ByteSize,
     pub memory_max: ByteSize,
     pub cpu_quota: CpuQuota,
+    /// Raises the app's OOM-killer score (1..=1000); it can only raise, never protect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oom_score_adj: Option<u16>,
     /// Extra process-name patterns beyond the basename of `exec`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exes: Vec<String>,
@@ -146,7 +158,7 @@ impl App {
     /// The unit-name pattern of scopes that `ballast launch` starts for this app
     /// (systemd desktop-environment spec: app-<launcher>-<appid>-<random>.scope).
     pub fn scope_pattern(&self) -> String {
-        format!("app-ballast-{}-*.scope", self.id)
+        format!("app-ballast-{}-*.scope", escape_unit_part(&self.id))
     }
 
     pub fn exec_basename(&self) -> &str {
@@ -179,6 +191,21 @@ pub struct BalooTargets {
     pub only_basic_indexing: bool,
     pub index_hidden_folders: bool,
     pub exclude_folders: Vec<String>,
+}
+
+/// Escapes a part of a unit name as systemd-escape does: '-' separates the parts of an
+/// app unit name, so it (and anything outside [A-Za-z0-9:_.]) becomes \xNN.
+pub fn escape_unit_part(part: &str) -> String {
+    let mut escaped = String::with_capacity(part.len());
+    for (index, byte) in part.bytes().enumerate() {
+        let plain = byte.is_ascii_alphanumeric() || byte == b':' || byte == b'_' || (byte == b'.' && index > 0);
+        if plain {
+            escaped.push(char::from(byte));
+        } else {
+            escaped.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    escaped
 }
 
 /// Where the effective profile came from, for messages and `ballast profile`.
@@ -316,6 +343,9 @@ impl Profile {
                         entry.id, entry.memory_high, entry.memory_max
                     ),
                 ));
+            }
+            if entry.oom_score_adj.is_some_and(|adj| adj == 0 || adj > 1000) {
+                return Err((app(i, "oom_score_adj"), format!("app {:?}: oom_score_adj must be 1..=1000 (it can only raise the OOM score)", entry.id)));
             }
             if entry.v8_heap_mb.is_some() && entry.toolkit != Toolkit::Electron {
                 return Err((

@@ -230,3 +230,20 @@ fn scope_pattern_follows_the_desktop_environment_spec() {
         "app-ballast-discord-*.scope"
     );
 }
+
+#[test]
+fn unit_name_parts_are_escaped_like_systemd_escape() {
+    assert_eq!(escape_unit_part("discord"), "discord");
+    assert_eq!(escape_unit_part("claude-desktop"), "claude\\x2ddesktop");
+    assert_eq!(escape_unit_part("a b/c"), "a\\x20b\\x2fc");
+    assert_eq!(escape_unit_part(".hidden"), "\\x2ehidden");
+    assert_eq!(Profile::embedded().app("claude-desktop").unwrap().scope_pattern(), "app-ballast-claude\\x2ddesktop-*.scope");
+}
+
+#[test]
+fn oom_score_adj_can_only_raise() {
+    assert_eq!(Profile::embedded().app("spotify").unwrap().oom_score_adj, Some(500));
+    let (_, message) = invalid("[[app]]\nid = \"discord\"\noom_score_adj = 0\n");
+    assert!(message.contains("only raise"), "{message}");
+    assert!(overlay("[[app]]\nid = \"discord\"\noom_score_adj = -5\n").is_err());
+}

@@ -384,7 +384,7 @@ impl Sampler {
 }
 
 /// The cgroup setup is fixed at boot: detected once per sampler.
-fn cgroup_mode(root: &Path) -> CgroupMode {
+pub fn cgroup_mode(root: &Path) -> CgroupMode {
     let top = root.join("sys/fs/cgroup");
     match fs::read_to_string(top.join("cgroup.controllers")) {
         Ok(controllers) if controllers.split_whitespace().any(|c| c == "memory") => CgroupMode::V2,

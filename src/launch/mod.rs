@@ -1,0 +1,129 @@
+//! Launching catalog apps into limited systemd user scopes, and watching those scopes.
+//!
+//! `ballast launch APP` is race-free the way `systemd-run --scope` is: the process that
+//! will become the app puts its own PID into the new scope, waits for systemd's job to
+//! finish, and only then execs the app. The default (detached) launch spawns that
+//! process in a new session and reports the unit name once the scope exists.
+
+mod exec;
+mod spec;
+mod systemd;
+mod watch;
+
+pub use exec::{exec_in_scope, redirect_output_to_journal};
+pub use spec::{resolve_binary, scope_spec, DisplayServer, ScopeSpec};
+pub use systemd::{ListedUnit, UserManager};
+pub use watch::{read_scope_events, scope_events, scope_status, EventKind, ScopeEvent, ScopeStatus};
+
+use crate::profile::Profile;
+use std::path::PathBuf;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum LaunchError {
+    #[error("unknown app \"{id}\"; the catalog has: {known} (add it as an [[app]] entry in your config)")]
+    UnknownApp { id: String, known: String },
+    #[error("{name}'s binary \"{exec}\" is not on PATH: install it, or set exec = \"/full/path\" in the [[app]] entry with id = \"{id}\"")]
+    MissingBinary { id: String, name: String, exec: String },
+    #[error("no D-Bus session bus ({detail}): run this inside your desktop session, or set DBUS_SESSION_BUS_ADDRESS")]
+    NoSessionBus { detail: String },
+    #[error("the systemd user manager does not answer on the session bus ({detail}): log in through a systemd session (for a headless one: loginctl enable-linger $USER)")]
+    NoUserManager { detail: String },
+    #[error("cannot start scope {unit}: {detail}")]
+    ScopeFailed { unit: String, detail: String },
+    #[error("cannot stop {unit}: {detail}")]
+    StopFailed { unit: String, detail: String },
+    #[error("no running app scope matches \"{what}\" (`ballast scopes` lists them)")]
+    NoSuchScope { what: String },
+    #[error("cannot run {binary}: {source}")]
+    Exec { binary: PathBuf, source: std::io::Error },
+}
+
+/// Builds the spec for a catalog app from the process environment (PATH, session type).
+pub fn prepare(profile: &Profile, id: &str, user_args: &[String]) -> Result<ScopeSpec, LaunchError> {
+    let app = profile.app(id).ok_or_else(|| LaunchError::UnknownApp {
+        id: id.to_owned(),
+        known: profile.apps.iter().map(|a| a.id.as_str()).collect::<Vec<_>>().join(", "),
+    })?;
+    let path = std::env::var("PATH").ok();
+    let binary = resolve_binary(&app.exec, path.as_deref(), is_executable).ok_or_else(|| LaunchError::MissingBinary {
+        id: app.id.clone(),
+        name: app.name.clone(),
+        exec: app.exec.clone(),
+    })?;
+    let display = DisplayServer::from_env(
+        std::env::var("XDG_SESSION_TYPE").ok().as_deref(),
+        std::env::var("WAYLAND_DISPLAY").ok().as_deref(),
+    );
+    Ok(scope_spec(app, &profile.launch, binary, display, user_args, random_suffix()))
+}
+
+pub fn is_executable(path: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// The spec's <RANDOM>: unique per launch without a random-number crate.
+fn random_suffix() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    hasher.finish() as u32
+}
+
+/// The app units a `ballast stop` argument names: a unit name as is, or every running
+/// scope ballast started for a catalog app id.
+pub fn units_to_stop(profile: &Profile, what: &str, running: &[ListedUnit]) -> Result<Vec<String>, LaunchError> {
+    let names: Vec<String> = if what.ends_with(".scope") || what.ends_with(".service") {
+        running.iter().filter(|u| u.name == what).map(|u| u.name.clone()).collect()
+    } else {
+        let app = profile.app(what).ok_or_else(|| LaunchError::NoSuchScope { what: what.to_owned() })?;
+        let pattern = wildmatch::WildMatch::new(&app.scope_pattern());
+        running.iter().filter(|u| pattern.matches(&u.name)).map(|u| u.name.clone()).collect()
+    };
+    if names.is_empty() {
+        return Err(LaunchError::NoSuchScope { what: what.to_owned() });
+    }
+    Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(name: &str) -> ListedUnit {
+        ListedUnit {
+            name: name.into(),
+            description: String::new(),
+            active_state: "active".into(),
+            path: zbus::zvariant::OwnedObjectPath::try_from("/org/freedesktop/systemd1/unit/x").unwrap(),
+        }
+    }
+
+    #[test]
+    fn stop_by_app_or_unit() {
+        let p = Profile::embedded();
+        let running = [unit("app-ballast-discord-1.scope"), unit("app-ballast-discord-2.scope"), unit("app-firefox-3.scope")];
+        assert_eq!(units_to_stop(&p, "discord", &running).unwrap(), ["app-ballast-discord-1.scope", "app-ballast-discord-2.scope"]);
+        assert_eq!(units_to_stop(&p, "app-firefox-3.scope", &running).unwrap(), ["app-firefox-3.scope"]);
+        assert!(matches!(units_to_stop(&p, "signal", &running), Err(LaunchError::NoSuchScope { .. })));
+        assert!(matches!(units_to_stop(&p, "nope", &running), Err(LaunchError::NoSuchScope { .. })));
+    }
+
+    #[test]
+    fn unknown_and_missing_apps_say_what_to_do() {
+        let p = Profile::embedded();
+        let err = prepare(&p, "winamp", &[]).unwrap_err().to_string();
+        assert!(err.contains("discord") && err.contains("[[app]]"), "{err}");
+        let mut p = Profile::embedded();
+        p.apps[0].exec = "/nonexistent/teams".into();
+        let err = prepare(&p, &p.apps[0].id.clone(), &[]).unwrap_err().to_string();
+        assert!(err.contains("\"/nonexistent/teams\" is not on PATH") && err.contains("exec ="), "{err}");
+    }
+
+    #[test]
+    fn random_suffixes_differ() {
+        assert_ne!(random_suffix(), random_suffix());
+    }
+}

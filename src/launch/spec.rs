@@ -1,0 +1,169 @@
+//! ScopeSpec: everything one launch needs, from a catalog entry and the user's arguments.
+//! Pure: the caller resolves the binary and says which display server runs.
+
+use crate::profile::{escape_unit_part, App, LaunchSettings, Toolkit};
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DisplayServer {
+    X11,
+    Wayland,
+}
+
+impl DisplayServer {
+    /// From the session's environment: Wayland when XDG_SESSION_TYPE says so or a
+    /// Wayland display is set, X11 otherwise.
+    pub fn from_env(session_type: Option<&str>, wayland_display: Option<&str>) -> Self {
+        match (session_type, wayland_display) {
+            (Some("wayland"), _) => DisplayServer::Wayland,
+            (Some("x11"), _) => DisplayServer::X11,
+            (_, Some(display)) if !display.is_empty() => DisplayServer::Wayland,
+            _ => DisplayServer::X11,
+        }
+    }
+}
+
+/// A transient scope and the command to run in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScopeSpec {
+    pub unit: String,
+    pub slice: String,
+    pub description: String,
+    pub memory_high: u64,
+    pub memory_max: u64,
+    /// systemd's CPUQuotaPerSecUSec.
+    pub cpu_quota_per_sec_usec: u64,
+    /// Failed scopes are collected too, so they do not pile up in `systemctl --user`.
+    pub collect_mode: &'static str,
+    /// An OOM kill of one process (a renderer) does not stop the whole app.
+    pub oom_policy: &'static str,
+    pub oom_score_adj: Option<u16>,
+    /// argv[0] is the resolved binary; no shell is involved, ever.
+    pub argv: Vec<String>,
+}
+
+/// Builds the spec. `binary` is `app.exec` resolved on PATH; `random` makes the unit
+/// name unique (the spec's <RANDOM>).
+pub fn scope_spec(
+    app: &App,
+    settings: &LaunchSettings,
+    binary: PathBuf,
+    display: DisplayServer,
+    user_args: &[String],
+    random: u32,
+) -> ScopeSpec {
+    let mut argv = vec![binary.to_string_lossy().into_owned()];
+    if matches!(app.toolkit, Toolkit::Electron | Toolkit::Cef) {
+        let flags = match display {
+            DisplayServer::X11 => &settings.gpu_flags_x11,
+            DisplayServer::Wayland => &settings.gpu_flags_wayland,
+        };
+        argv.extend(flags.iter().cloned());
+    }
+    if let (Toolkit::Electron, Some(heap)) = (app.toolkit, app.v8_heap_mb) {
+        argv.push(format!("--js-flags=--max-old-space-size={heap}"));
+    }
+    argv.extend(app.args.iter().cloned());
+    argv.extend(user_args.iter().cloned());
+    ScopeSpec {
+        unit: format!("app-ballast-{}-{random:08x}.scope", escape_unit_part(&app.id)),
+        slice: settings.slice.clone(),
+        description: format!("{} (launched by ballast)", app.name),
+        memory_high: app.memory_high.0,
+        memory_max: app.memory_max.0,
+        cpu_quota_per_sec_usec: app.cpu_quota.per_sec_usec(),
+        collect_mode: "inactive-or-failed",
+        oom_policy: "continue",
+        oom_score_adj: app.oom_score_adj,
+        argv,
+    }
+}
+
+/// Finds `exec` as the shell would, without a shell: a path is taken as is, a name is
+/// looked up in each PATH directory for an executable file.
+pub fn resolve_binary(exec: &str, path_var: Option<&str>, is_executable: impl Fn(&std::path::Path) -> bool) -> Option<PathBuf> {
+    if exec.contains('/') {
+        let path = PathBuf::from(exec);
+        return is_executable(&path).then_some(path);
+    }
+    path_var?
+        .split(':')
+        .filter(|dir| !dir.is_empty())
+        .map(|dir| PathBuf::from(dir).join(exec))
+        .find(|candidate| is_executable(candidate))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::Profile;
+
+    fn spec(id: &str, display: DisplayServer, user_args: &[&str]) -> ScopeSpec {
+        let profile = Profile::embedded();
+        let app = profile.app(id).unwrap();
+        let args: Vec<String> = user_args.iter().map(|a| a.to_string()).collect();
+        scope_spec(app, &profile.launch, PathBuf::from(format!("/usr/bin/{}", app.exec)), display, &args, 0x3f9a1c)
+    }
+
+    #[test]
+    fn discord_on_x11() {
+        let s = spec("discord", DisplayServer::X11, &["--start-minimized"]);
+        assert_eq!(s.unit, "app-ballast-discord-003f9a1c.scope");
+        assert_eq!(s.slice, "app.slice");
+        assert_eq!((s.memory_high, s.memory_max), (2 << 30, 3 << 30));
+        assert_eq!(s.cpu_quota_per_sec_usec, 1_500_000);
+        assert_eq!((s.collect_mode, s.oom_policy), ("inactive-or-failed", "continue"));
+        assert_eq!(s.argv[0], "/usr/bin/Discord");
+        assert!(s.argv.contains(&"--use-angle=gl".to_string()));
+        assert!(!s.argv.iter().any(|a| a == "--use-gl=desktop"), "desktop GL is gone from Chromium");
+        let heap = s.argv.iter().position(|a| a == "--js-flags=--max-old-space-size=1024").unwrap();
+        assert_eq!(s.argv.last().unwrap(), "--start-minimized", "user arguments come last");
+        assert!(heap < s.argv.len() - 1);
+    }
+
+    #[test]
+    fn wayland_gets_wayland_flags() {
+        let s = spec("signal", DisplayServer::Wayland, &[]);
+        assert!(s.argv.contains(&"--ozone-platform=wayland".to_string()));
+        assert!(!s.argv.contains(&"--use-angle=gl".to_string()));
+    }
+
+    #[test]
+    fn cef_gets_gpu_flags_but_no_v8_cap_and_qt_gets_neither() {
+        let spotify = spec("spotify", DisplayServer::X11, &[]);
+        assert!(spotify.argv.contains(&"--enable-gpu-rasterization".to_string()));
+        assert!(!spotify.argv.iter().any(|a| a.starts_with("--js-flags")));
+        assert_eq!(spotify.oom_score_adj, Some(500));
+        let zoom = spec("zoom", DisplayServer::X11, &["--url=zoommtg://x"]);
+        assert_eq!(zoom.argv, ["/usr/bin/zoom", "--url=zoommtg://x"]);
+    }
+
+    #[test]
+    fn user_arguments_pass_untouched() {
+        let tricky = ["; rm -rf ~", "$(whoami)", "two words", "--", ""];
+        let s = spec("codium", DisplayServer::X11, &tricky);
+        assert_eq!(&s.argv[s.argv.len() - tricky.len()..], tricky);
+    }
+
+    #[test]
+    fn ids_with_dashes_are_escaped_in_the_unit_name() {
+        assert_eq!(spec("claude-desktop", DisplayServer::X11, &[]).unit, "app-ballast-claude\\x2ddesktop-003f9a1c.scope");
+    }
+
+    #[test]
+    fn display_server_from_the_session() {
+        assert_eq!(DisplayServer::from_env(Some("wayland"), None), DisplayServer::Wayland);
+        assert_eq!(DisplayServer::from_env(Some("x11"), Some("wayland-0")), DisplayServer::X11);
+        assert_eq!(DisplayServer::from_env(None, Some("wayland-0")), DisplayServer::Wayland);
+        assert_eq!(DisplayServer::from_env(None, None), DisplayServer::X11);
+    }
+
+    #[test]
+    fn binaries_resolve_like_the_shell() {
+        let exists = |p: &std::path::Path| p == std::path::Path::new("/opt/bin/Discord");
+        assert_eq!(resolve_binary("Discord", Some("/usr/bin::/opt/bin"), exists), Some(PathBuf::from("/opt/bin/Discord")));
+        assert_eq!(resolve_binary("Discord", Some("/usr/bin"), exists), None);
+        assert_eq!(resolve_binary("/opt/bin/Discord", None, exists), Some(PathBuf::from("/opt/bin/Discord")));
+        assert_eq!(resolve_binary("Discord", None, exists), None);
+    }
+}

@@ -1,0 +1,159 @@
+//! The systemd user manager over D-Bus (org.freedesktop.systemd1 on the session bus).
+
+use super::spec::ScopeSpec;
+use super::LaunchError;
+use futures_util::StreamExt;
+use std::collections::HashMap;
+use std::time::Duration;
+use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
+
+#[zbus::proxy(
+    interface = "org.freedesktop.systemd1.Manager",
+    default_service = "org.freedesktop.systemd1",
+    default_path = "/org/freedesktop/systemd1"
+)]
+trait Manager {
+    fn subscribe(&self) -> zbus::Result<()>;
+
+    fn start_transient_unit(
+        &self,
+        name: &str,
+        mode: &str,
+        properties: &[(&str, Value<'_>)],
+        aux: &[(&str, &[(&str, Value<'_>)])],
+    ) -> zbus::Result<OwnedObjectPath>;
+
+    fn stop_unit(&self, name: &str, mode: &str) -> zbus::Result<OwnedObjectPath>;
+
+    #[allow(clippy::type_complexity)]
+    fn list_units_by_patterns(
+        &self,
+        states: &[&str],
+        patterns: &[&str],
+    ) -> zbus::Result<Vec<(String, String, String, String, String, String, OwnedObjectPath, u32, String, OwnedObjectPath)>>;
+
+    #[zbus(signal)]
+    fn job_removed(&self, id: u32, job: OwnedObjectPath, unit: String, result: String) -> zbus::Result<()>;
+}
+
+/// How long a scope job may take before we give up (systemd answers in milliseconds).
+const JOB_TIMEOUT: Duration = Duration::from_secs(15);
+
+pub struct UserManager {
+    connection: zbus::Connection,
+    manager: ManagerProxy<'static>,
+}
+
+/// A unit as ListUnitsByPatterns reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListedUnit {
+    pub name: String,
+    pub description: String,
+    pub active_state: String,
+    pub path: OwnedObjectPath,
+}
+
+impl UserManager {
+    /// Connects to the session bus and checks that a user manager answers on it.
+    pub async fn connect() -> Result<Self, LaunchError> {
+        let connection = zbus::Connection::session()
+            .await
+            .map_err(|e| LaunchError::NoSessionBus { detail: e.to_string() })?;
+        let manager = ManagerProxy::new(&connection)
+            .await
+            .map_err(|e| LaunchError::NoUserManager { detail: e.to_string() })?;
+        // Also makes the manager emit JobRemoved to us.
+        manager.subscribe().await.map_err(|e| LaunchError::NoUserManager { detail: e.to_string() })?;
+        Ok(UserManager { connection, manager })
+    }
+
+    pub fn connection(&self) -> &zbus::Connection {
+        &self.connection
+    }
+
+    /// Starts the scope with `pid` in it and waits until systemd has finished the job,
+    /// so the process runs no app code before it is limited.
+    pub async fn start_scope(&self, spec: &ScopeSpec, pid: u32) -> Result<(), LaunchError> {
+        let failed = |detail: String| LaunchError::ScopeFailed { unit: spec.unit.clone(), detail };
+        let mut removed = self.manager.receive_job_removed().await.map_err(|e| failed(e.to_string()))?;
+        let properties: Vec<(&str, Value)> = vec![
+            ("Description", Value::from(spec.description.as_str())),
+            ("Slice", Value::from(spec.slice.as_str())),
+            ("PIDs", Value::from(vec![pid])),
+            ("MemoryHigh", Value::from(spec.memory_high)),
+            ("MemoryMax", Value::from(spec.memory_max)),
+            ("CPUQuotaPerSecUSec", Value::from(spec.cpu_quota_per_sec_usec)),
+            ("CollectMode", Value::from(spec.collect_mode)),
+            ("OOMPolicy", Value::from(spec.oom_policy)),
+        ];
+        let job = self
+            .manager
+            .start_transient_unit(&spec.unit, "fail", &properties, &[])
+            .await
+            .map_err(|e| failed(dbus_message(&e)))?;
+        let wait = async {
+            while let Some(signal) = removed.next().await {
+                let Ok(args) = signal.args() else { continue };
+                if args.job.as_str() == job.as_str() {
+                    return Some(args.result.clone());
+                }
+            }
+            None
+        };
+        match tokio::time::timeout(JOB_TIMEOUT, wait).await {
+            Ok(Some(result)) if result == "done" => Ok(()),
+            Ok(Some(result)) => Err(failed(format!("the start job ended with \"{result}\""))),
+            Ok(None) => Err(failed("the bus connection closed while waiting for the job".into())),
+            Err(_) => Err(failed(format!("no answer from the user manager in {} s", JOB_TIMEOUT.as_secs()))),
+        }
+    }
+
+    pub async fn stop(&self, unit: &str) -> Result<(), LaunchError> {
+        self.manager
+            .stop_unit(unit, "replace")
+            .await
+            .map(|_| ())
+            .map_err(|e| LaunchError::StopFailed { unit: unit.to_owned(), detail: dbus_message(&e) })
+    }
+
+    /// Running app units: ours and those other launchers start (app-*.scope, app-*.service).
+    pub async fn app_units(&self) -> Result<Vec<ListedUnit>, LaunchError> {
+        let units = self
+            .manager
+            .list_units_by_patterns(&["active", "activating", "deactivating"], &["app-*.scope", "app-*.service"])
+            .await
+            .map_err(|e| LaunchError::NoUserManager { detail: dbus_message(&e) })?;
+        let mut listed: Vec<ListedUnit> = units
+            .into_iter()
+            .map(|(name, description, _load, active_state, _sub, _following, path, ..)| ListedUnit { name, description, active_state, path })
+            .collect();
+        listed.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(listed)
+    }
+
+    /// All properties of a unit's type interface (Scope or Service): ControlGroup,
+    /// MemoryCurrent, MemoryHigh, MemoryMax, CPUUsageNSec, CPUQuotaPerSecUSec...
+    pub async fn unit_properties(&self, unit: &ListedUnit) -> Result<HashMap<String, OwnedValue>, LaunchError> {
+        let interface = if unit.name.ends_with(".scope") { "org.freedesktop.systemd1.Scope" } else { "org.freedesktop.systemd1.Service" };
+        let properties = zbus::fdo::PropertiesProxy::builder(&self.connection)
+            .destination("org.freedesktop.systemd1")
+            .and_then(|b| b.path(unit.path.clone()))
+            .map_err(|e| LaunchError::NoUserManager { detail: e.to_string() })?
+            .build()
+            .await
+            .map_err(|e| LaunchError::NoUserManager { detail: e.to_string() })?;
+        let name = zbus::names::InterfaceName::try_from(interface).expect("a valid interface name");
+        properties
+            .get_all(name)
+            .await
+            .map_err(|e| LaunchError::NoUserManager { detail: e.to_string() })
+    }
+}
+
+/// The D-Bus error's own message, without zbus's wrapping.
+fn dbus_message(error: &zbus::Error) -> String {
+    match error {
+        zbus::Error::MethodError(name, Some(message), _) => format!("{message} ({})", name.as_str()),
+        other => other.to_string(),
+    }
+}

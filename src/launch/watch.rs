@@ -1,0 +1,171 @@
+//! Running app scopes: use against their limits, and memory events turned into words.
+
+use super::systemd::{ListedUnit, UserManager};
+use super::LaunchError;
+use crate::profile::Profile;
+use crate::render::human;
+use crate::sample::{cgroup, CgroupMode, MemoryEvents};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::Path;
+use zbus::zvariant::OwnedValue;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ScopeStatus {
+    pub unit: String,
+    /// The catalog app this unit belongs to, when it is one of ours.
+    pub app: Option<String>,
+    pub description: String,
+    pub control_group: Option<String>,
+    pub memory_current: Option<u64>,
+    pub memory_high: Option<u64>,
+    pub memory_max: Option<u64>,
+    /// CPU time used since the scope started, in nanoseconds.
+    pub cpu_usage_nsec: Option<u64>,
+    /// CPUQuota in percent of one CPU.
+    pub cpu_quota: Option<u64>,
+    /// Counters since the scope started; None where the cgroup cannot tell.
+    pub events: Option<MemoryEvents>,
+}
+
+/// systemd reports "no limit" and "not known" as u64::MAX.
+fn known(properties: &HashMap<String, OwnedValue>, key: &str) -> Option<u64> {
+    properties.get(key).and_then(|v| u64::try_from(v).ok()).filter(|v| *v != u64::MAX)
+}
+
+/// The status of one unit: systemd's accounting plus the cgroup's event counters.
+pub async fn scope_status(manager: &UserManager, profile: &Profile, unit: &ListedUnit, root: &Path, mode: CgroupMode) -> Result<ScopeStatus, LaunchError> {
+    let properties = manager.unit_properties(unit).await?;
+    let control_group = properties.get("ControlGroup").and_then(|v| String::try_from(v.clone()).ok()).filter(|s| !s.is_empty());
+    let app = profile
+        .apps
+        .iter()
+        .find(|a| wildmatch::WildMatch::new(&a.scope_pattern()).matches(&unit.name))
+        .map(|a| a.id.clone());
+    Ok(ScopeStatus {
+        unit: unit.name.clone(),
+        app,
+        description: unit.description.clone(),
+        events: control_group.as_deref().and_then(|cg| read_scope_events(root, mode, cg)),
+        control_group,
+        memory_current: known(&properties, "MemoryCurrent"),
+        memory_high: known(&properties, "MemoryHigh"),
+        memory_max: known(&properties, "MemoryMax"),
+        cpu_usage_nsec: known(&properties, "CPUUsageNSec"),
+        cpu_quota: known(&properties, "CPUQuotaPerSecUSec").map(|usec| usec / 10_000),
+    })
+}
+
+/// memory.events on cgroup v2. On v1 the closest counters: memory.failcnt (times the
+/// limit was hit: `max`) and memory.oom_control's oom_kill; v1 does not enforce
+/// MemoryHigh, so `high` stays 0.
+pub fn read_scope_events(root: &Path, mode: CgroupMode, control_group: &str) -> Option<MemoryEvents> {
+    let relative = control_group.trim_start_matches('/');
+    match mode {
+        CgroupMode::V2 => {
+            let text = std::fs::read_to_string(root.join("sys/fs/cgroup").join(relative).join("memory.events")).ok()?;
+            cgroup::parse_events(&text).ok()
+        }
+        CgroupMode::V1 => {
+            let dir = root.join("sys/fs/cgroup/memory").join(relative);
+            let failcnt = std::fs::read_to_string(dir.join("memory.failcnt")).ok()?;
+            let oom_control = std::fs::read_to_string(dir.join("memory.oom_control")).unwrap_or_default();
+            let [oom_kill] = cgroup::parse_keyed(&oom_control, ["oom_kill"]).ok()?;
+            Some(MemoryEvents { max: failcnt.trim().parse().ok()?, oom_kill, ..MemoryEvents::default() })
+        }
+        CgroupMode::V2NoMemory | CgroupMode::None => None,
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    HitHigh,
+    HitMax,
+    OomKill,
+}
+
+/// Something that happened to a scope between two looks at it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ScopeEvent {
+    pub unit: String,
+    pub kind: EventKind,
+    /// How many times since the last look.
+    pub count: u64,
+    pub message: String,
+}
+
+/// Events between two readings of a scope's counters. `who` names the app as people
+/// know it ("Discord"); the first reading of a scope is only a baseline.
+pub fn scope_events(who: &str, before: Option<&MemoryEvents>, status: &ScopeStatus) -> Vec<ScopeEvent> {
+    let (Some(before), Some(now)) = (before, status.events.as_ref()) else { return Vec::new() };
+    let limit = |value: Option<u64>| value.map_or("no".to_owned(), human);
+    let mut events = Vec::new();
+    let mut push = |kind, count: u64, message: String| {
+        if count > 0 {
+            events.push(ScopeEvent { unit: status.unit.clone(), kind, count, message });
+        }
+    };
+    push(EventKind::HitHigh, now.high.saturating_sub(before.high), format!("{who} hit its {} MemoryHigh", limit(status.memory_high)));
+    push(EventKind::HitMax, now.max.saturating_sub(before.max), format!("{who} hit its {} MemoryMax", limit(status.memory_max)));
+    let kills = now.oom_kill.saturating_sub(before.oom_kill);
+    let processes = if kills == 1 { String::new() } else { format!(" ({kills} processes)") };
+    push(EventKind::OomKill, kills, format!("{who} was OOM-killed inside its {} limit{processes}", limit(status.memory_max)));
+    events
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(events: MemoryEvents) -> ScopeStatus {
+        ScopeStatus {
+            unit: "app-ballast-discord-1.scope".into(),
+            app: Some("discord".into()),
+            description: String::new(),
+            control_group: None,
+            memory_current: Some(1 << 30),
+            memory_high: Some(2 << 30),
+            memory_max: Some(3 << 30),
+            cpu_usage_nsec: None,
+            cpu_quota: Some(150),
+            events: Some(events),
+        }
+    }
+
+    #[test]
+    fn counters_become_events() {
+        let before = MemoryEvents { high: 2, ..Default::default() };
+        let now = MemoryEvents { high: 5, max: 1, oom_kill: 1, ..Default::default() };
+        let messages: Vec<String> = scope_events("Discord", Some(&before), &status(now)).into_iter().map(|e| e.message).collect();
+        assert_eq!(messages, ["Discord hit its 2.0G MemoryHigh", "Discord hit its 3.0G MemoryMax", "Discord was OOM-killed inside its 3.0G limit"]);
+        let many = MemoryEvents { oom_kill: 3, ..Default::default() };
+        let events = scope_events("Discord", Some(&MemoryEvents::default()), &status(many));
+        assert_eq!((events[0].kind, events[0].count), (EventKind::OomKill, 3));
+        assert!(events[0].message.ends_with("(3 processes)"));
+    }
+
+    #[test]
+    fn first_reading_is_a_baseline() {
+        assert!(scope_events("Discord", None, &status(MemoryEvents { oom_kill: 4, ..Default::default() })).is_empty());
+        assert!(scope_events("Discord", Some(&MemoryEvents::default()), &status(MemoryEvents::default())).is_empty());
+    }
+
+    #[test]
+    fn v2_and_v1_counters_from_cgroupfs() {
+        let root = tempfile::tempdir().unwrap();
+        let v2 = root.path().join("sys/fs/cgroup/user.slice/app-x.scope");
+        std::fs::create_dir_all(&v2).unwrap();
+        std::fs::write(v2.join("memory.events"), "low 0\nhigh 7\nmax 2\noom 1\noom_kill 1\noom_group_kill 0\n").unwrap();
+        let events = read_scope_events(root.path(), CgroupMode::V2, "/user.slice/app-x.scope").unwrap();
+        assert_eq!((events.high, events.max, events.oom_kill), (7, 2, 1));
+
+        let v1 = root.path().join("sys/fs/cgroup/memory/t/mgr/app.slice/app-x.scope");
+        std::fs::create_dir_all(&v1).unwrap();
+        std::fs::write(v1.join("memory.failcnt"), "12\n").unwrap();
+        std::fs::write(v1.join("memory.oom_control"), "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n").unwrap();
+        let events = read_scope_events(root.path(), CgroupMode::V1, "/t/mgr/app.slice/app-x.scope").unwrap();
+        assert_eq!((events.high, events.max, events.oom_kill), (0, 12, 1));
+        assert_eq!(read_scope_events(root.path(), CgroupMode::V1, "/missing"), None);
+    }
+}
