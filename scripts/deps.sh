@@ -8,7 +8,9 @@ case "${1:-}" in
   # procps: `free` and `ps`, the peers the live tests compare with.
   # libkf5config-bin: kreadconfig5/kwriteconfig5, the peers of the KConfig tests and of
   # `ballast doctor`'s Baloo check. nix-bin: nix-instantiate, which parses the Nix files.
-  test)  packages=(procps libkf5config-bin nix-bin) ;;
+  # dbus, dbus-user-session, systemd: a real session bus and `systemd --user` manager for
+  # the launch tests.
+  test)  packages=(procps libkf5config-bin nix-bin dbus dbus-user-session systemd) ;;
   bench) packages=(procps) ;;
   *) echo "usage: $0 run|test|bench" >&2; exit 64 ;;
 esac
