@@ -5,12 +5,12 @@ use super::LaunchError;
 use crate::profile::Profile;
 use crate::render::human;
 use crate::sample::{cgroup, CgroupMode, MemoryEvents};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
 use zbus::zvariant::OwnedValue;
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ScopeStatus {
     pub unit: String,
     /// The catalog app this unit belongs to, when it is one of ours.

@@ -1,7 +1,7 @@
 //! cgroup v2 units under the systemd tree: memory and CPU per service and scope.
 
 use super::Malformed;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One leaf systemd unit (a .service or .scope with no units or slices below it).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -26,7 +26,7 @@ impl UnitSample {
 }
 
 /// memory.events counters since the cgroup was created.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemoryEvents {
     pub low: u64,
     pub high: u64,

@@ -1,0 +1,221 @@
+//! `ballast launch`, `scopes` and `stop` under a real systemd user manager (see
+//! tests/support/user_manager.rs), with a workload that allocates memory and burns CPU
+//! on request. One manager serves every case; the closing line counts them.
+
+#[path = "support/user_manager.rs"]
+mod user_manager;
+#[path = "support/workload.rs"]
+mod workload;
+
+use ballast::launch::{scope_events, ScopeStatus};
+use ballast::sample::MemoryEvents;
+use std::path::PathBuf;
+use std::process::Output;
+use std::time::{Duration, Instant};
+use user_manager::UserManager;
+
+struct Env {
+    manager: UserManager,
+    ballast: PathBuf,
+    profile: PathBuf,
+}
+
+const MIB: u64 = 1 << 20;
+
+impl Env {
+    fn ballast(&self, args: &[&str]) -> Output {
+        self.manager.command(&self.ballast).arg("--profile").arg(&self.profile).args(args).output().expect("ballast runs")
+    }
+
+    /// `ballast launch alloc [--foreground] -- ARGS`: the unit name, or the error.
+    fn launch(&self, foreground: bool, workload_args: &[&str]) -> Result<(String, String), String> {
+        let mut args = vec!["launch", "alloc"];
+        if foreground {
+            args.push("--foreground");
+        }
+        args.push("--");
+        args.extend(workload_args);
+        let out = self.ballast(&args);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        if !out.status.success() {
+            return Err(format!("launch failed ({}): {}{stdout}", out.status, String::from_utf8_lossy(&out.stderr)));
+        }
+        let unit = stdout.lines().next().unwrap_or("").to_owned();
+        Ok((unit, stdout))
+    }
+
+    fn scopes(&self) -> Result<Vec<ScopeStatus>, String> {
+        let out = self.ballast(&["scopes", "--json"]);
+        if !out.status.success() {
+            return Err(format!("scopes failed: {}", String::from_utf8_lossy(&out.stderr)));
+        }
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("scopes --json: {e}"))
+    }
+
+    fn scope(&self, unit: &str) -> Result<ScopeStatus, String> {
+        self.scopes()?.into_iter().find(|s| s.unit == unit).ok_or(format!("{unit} is not in `ballast scopes`"))
+    }
+
+    fn stop(&self, target: &str) -> Result<String, String> {
+        let out = self.ballast(&["stop", target]);
+        if !out.status.success() {
+            return Err(format!("stop {target}: {}", String::from_utf8_lossy(&out.stderr)));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+}
+
+fn check(condition: bool, message: impl FnOnce() -> String) -> Result<(), String> {
+    if condition { Ok(()) } else { Err(message()) }
+}
+
+fn poll<T>(timeout: Duration, mut attempt: impl FnMut() -> Result<Option<T>, String>) -> Result<Option<T>, String> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = attempt()? {
+            return Ok(Some(value));
+        }
+        if Instant::now() > deadline {
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn scope_has_requested_limits_and_holds_the_app(env: &Env) -> Result<(), String> {
+    let (unit, _) = env.launch(false, &["--hold", "20", "10"])?;
+    check(unit.starts_with("app-ballast-alloc-") && unit.ends_with(".scope"), || format!("unit name {unit:?}"))?;
+    let scope = env.scope(&unit)?;
+    check(scope.app.as_deref() == Some("alloc"), || format!("app of {scope:?}"))?;
+    check(scope.memory_high == Some(150 * MIB) && scope.memory_max == Some(200 * MIB), || format!("limits {scope:?}"))?;
+    check(scope.cpu_quota == Some(50), || format!("CPU quota {:?}", scope.cpu_quota))?;
+    let control_group = scope.control_group.clone().ok_or("no ControlGroup")?;
+    let memory_dir = env.manager.cgroup_dir("memory", &control_group);
+    let limit = std::fs::read_to_string(memory_dir.join("memory.limit_in_bytes")).map_err(|e| e.to_string())?;
+    check(limit.trim() == (200 * MIB).to_string(), || format!("memory.limit_in_bytes {limit}"))?;
+    let pids = std::fs::read_to_string(memory_dir.join("cgroup.procs")).map_err(|e| e.to_string())?;
+    let comms: Vec<String> = pids.lines().filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()).map(|c| c.trim().to_owned()).collect();
+    check(comms.iter().any(|c| c.starts_with("launch")), || format!("the app's process is in the scope's cgroup: {comms:?}"))?;
+    let stopped = env.stop(&unit)?;
+    check(stopped.trim() == format!("stopped {unit}"), || stopped.clone())?;
+    let gone = poll(Duration::from_secs(5), || Ok(env.scopes()?.iter().all(|s| s.unit != unit).then_some(())))?;
+    check(gone.is_some(), || format!("{unit} still listed after stop"))
+}
+
+fn app_code_runs_only_inside_its_scope(env: &Env) -> Result<(), String> {
+    let (unit, output) = env.launch(true, &["--cgroup", "1"])?;
+    let cgroup = output.lines().find_map(|l| l.strip_prefix("cgroup ")).ok_or(format!("no cgroup line in {output:?}"))?;
+    check(cgroup.ends_with(&format!("/app.slice/{unit}")), || format!("first instruction ran in {cgroup}, not in {unit}"))
+}
+
+fn two_launches_get_distinct_units(env: &Env) -> Result<(), String> {
+    let (first, _) = env.launch(false, &["--hold", "20", "1"])?;
+    let (second, _) = env.launch(false, &["--hold", "20", "1"])?;
+    check(first != second, || format!("both launches got {first}"))?;
+    let listed: Vec<String> = env.scopes()?.into_iter().map(|s| s.unit).collect();
+    check(listed.contains(&first) && listed.contains(&second), || format!("{listed:?}"))?;
+    let stopped = env.stop("alloc")?;
+    check(stopped.lines().count() == 2, || format!("stop by app id stops both: {stopped}"))
+}
+
+fn exceeding_memory_max_is_oom_killed_and_reported(env: &Env) -> Result<(), String> {
+    let (unit, output) = env.launch(true, &["--in-child", "400"])?;
+    check(output.contains("child killed by signal 9"), || format!("foreground launch output: {output}"))?;
+    let (unit_kept, _) = env.launch(false, &["--in-child", "--hold", "20", "400"])?;
+    check(unit != unit_kept, || "distinct units".into())?;
+    let status = poll(Duration::from_secs(10), || {
+        let status = env.scope(&unit_kept)?;
+        Ok(status.events.is_some_and(|e| e.oom_kill > 0).then_some(status))
+    })?
+    .ok_or(format!("no oom_kill counted for {unit_kept}"))?;
+    let events = scope_events("Allocator", Some(&MemoryEvents::default()), &status);
+    let messages: Vec<&str> = events.iter().map(|e| e.message.as_str()).collect();
+    check(messages.contains(&"Allocator was OOM-killed inside its 200M limit"), || format!("{messages:?}"))?;
+    env.stop(&unit_kept).map(|_| ())
+}
+
+fn cpu_quota_is_enforced(env: &Env) -> Result<(), String> {
+    let (_, output) = env.launch(true, &["--busy", "2", "1"])?;
+    let cpu: f64 = output.lines().find_map(|l| l.strip_prefix("cpu ")).and_then(|v| v.parse().ok()).ok_or(format!("no cpu line in {output:?}"))?;
+    // 50 % of one CPU over 2 s of wall time is 1 s; unlimited it would be 2 s.
+    check((0.7..1.4).contains(&cpu), || format!("{cpu} s of CPU in 2 s under CPUQuota=50%"))
+}
+
+fn other_launchers_units_are_listed(env: &Env) -> Result<(), String> {
+    let mut other = env
+        .manager
+        .command("systemd-run")
+        .args(["--user", "--scope", "--unit=app-org.example.Other-42.scope", "--quiet", "sleep", "20"])
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let listed = poll(Duration::from_secs(5), || Ok(env.scopes()?.into_iter().find(|s| s.unit == "app-org.example.Other-42.scope")));
+    let stop = env.stop("app-org.example.Other-42.scope");
+    let _ = other.wait();
+    let status = listed?.ok_or("a scope started by systemd-run is not listed")?;
+    check(status.app.is_none(), || format!("not ours: {status:?}"))?;
+    stop.map(|_| ())
+}
+
+fn stopping_nothing_is_a_clear_error(env: &Env) -> Result<(), String> {
+    let out = env.ballast(&["stop", "app-nothing-1.scope"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    check(out.status.code() == Some(2) && err.contains("no running app scope matches"), || format!("{:?} {err}", out.status))
+}
+
+fn setup() -> Result<Env, String> {
+    let manager = UserManager::start()?;
+    // The test user must be able to run both binaries, wherever the checkout lives.
+    let ballast = manager.home_dir().join("ballast");
+    let workload = manager.home_dir().join("launch-workload");
+    std::fs::copy(env!("CARGO_BIN_EXE_ballast"), &ballast).map_err(|e| e.to_string())?;
+    std::fs::copy(std::env::current_exe().map_err(|e| e.to_string())?, &workload).map_err(|e| e.to_string())?;
+    let profile = manager.home_dir().join("profile.toml");
+    let text = format!(
+        "[[app]]\nid = \"alloc\"\nname = \"Allocator\"\nexec = \"{}\"\nargs = [\"--workload\"]\ntoolkit = \"native\"\ncategory = \"devtools\"\nmemory_high = \"150M\"\nmemory_max = \"200M\"\ncpu_quota = \"50%\"\n",
+        workload.display()
+    );
+    std::fs::write(&profile, text).map_err(|e| e.to_string())?;
+    Ok(Env { manager, ballast, profile })
+}
+
+fn main() {
+    workload::run_if_requested();
+    let env = match setup() {
+        Ok(env) => env,
+        // CI runs as root with writable cgroups: there the manager must start.
+        Err(why) if std::env::var_os("CI").is_none() => {
+            println!("skipped: no real user manager here: {why}");
+            println!("0 passed, 0 failed");
+            return;
+        }
+        Err(why) => {
+            println!("launch tests cannot start a user manager: {why}");
+            println!("0 passed, 1 failed");
+            std::process::exit(1);
+        }
+    };
+    let cases: [(&str, fn(&Env) -> Result<(), String>); 7] = [
+        ("scope_has_requested_limits_and_holds_the_app", scope_has_requested_limits_and_holds_the_app),
+        ("app_code_runs_only_inside_its_scope", app_code_runs_only_inside_its_scope),
+        ("two_launches_get_distinct_units", two_launches_get_distinct_units),
+        ("exceeding_memory_max_is_oom_killed_and_reported", exceeding_memory_max_is_oom_killed_and_reported),
+        ("cpu_quota_is_enforced", cpu_quota_is_enforced),
+        ("other_launchers_units_are_listed", other_launchers_units_are_listed),
+        ("stopping_nothing_is_a_clear_error", stopping_nothing_is_a_clear_error),
+    ];
+    let mut failed = 0;
+    for (name, case) in cases {
+        match case(&env) {
+            Ok(()) => println!("test {name} ... ok"),
+            Err(why) => {
+                failed += 1;
+                println!("test {name} ... FAILED: {why}");
+            }
+        }
+    }
+    drop(env);
+    println!("{} passed, {failed} failed", cases.len() - failed);
+    if failed > 0 {
+        std::process::exit(1);
+    }
+}
