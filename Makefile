@@ -16,6 +16,7 @@ test: deps-test
 bench: deps-bench
 	$(CARGO) bench --locked --bench sample
 	$(CARGO) bench --locked --bench refresh
+	$(CARGO) bench --locked --bench launch
 	@echo
 	@echo "Footprint of the release binary:"
 	@$(CARGO) build --release --locked --quiet

@@ -1,0 +1,91 @@
+//! Launch overhead: time from the command to the app's first instruction, for
+//! `ballast launch --foreground`, the seed's `systemd-run --user --scope` wrapper, and a
+//! plain exec, in one run under a real user manager. Prints figures; asserts nothing.
+
+#[path = "../tests/support/user_manager.rs"]
+mod user_manager;
+#[path = "../tests/support/workload.rs"]
+mod workload;
+
+use std::process::Command;
+use user_manager::UserManager;
+
+fn monotonic_ns() -> u128 {
+    // SAFETY: clock_gettime fills the struct it is given.
+    let now = unsafe {
+        let mut now = std::mem::zeroed::<libc::timespec>();
+        libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now);
+        now
+    };
+    now.tv_sec as u128 * 1_000_000_000 + now.tv_nsec as u128
+}
+
+/// Milliseconds from spawning `command` to the workload's `started` stamp.
+fn time_to_first_instruction(mut command: Command) -> f64 {
+    let before = monotonic_ns();
+    let out = command.output().expect("the launcher runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let started: u128 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("started "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no stamp in {text:?} {}", String::from_utf8_lossy(&out.stderr)));
+    (started - before) as f64 / 1e6
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn main() {
+    workload::run_if_requested();
+    let runs = if std::env::args().any(|a| a == "--bench") { 30 } else { 2 };
+    let manager = match UserManager::start() {
+        Ok(manager) => manager,
+        Err(why) => {
+            println!("launch overhead: skipped, no real user manager here: {why}");
+            return;
+        }
+    };
+    let home = manager.home_dir();
+    let ballast = home.join("ballast");
+    let workload = home.join("launch-workload");
+    std::fs::copy(env!("CARGO_BIN_EXE_ballast"), &ballast).unwrap();
+    std::fs::copy(std::env::current_exe().unwrap(), &workload).unwrap();
+    let profile = home.join("profile.toml");
+    std::fs::write(
+        &profile,
+        format!("[[app]]\nid = \"alloc\"\nname = \"Allocator\"\nexec = \"{}\"\nargs = [\"--workload\"]\ntoolkit = \"native\"\ncategory = \"devtools\"\nmemory_high = \"150M\"\nmemory_max = \"200M\"\ncpu_quota = \"50%\"\n", workload.display()),
+    )
+    .unwrap();
+    let workload_args = ["--workload", "--stamp", "0"];
+    let plain = || {
+        let mut c = manager.command(&workload);
+        c.args(workload_args);
+        c
+    };
+    let seed = || {
+        let mut c = manager.command("systemd-run");
+        c.args(["--user", "--scope", "--quiet", "-p", "MemoryHigh=150M", "-p", "MemoryMax=200M", "-p", "CPUQuota=50%"]).arg(&workload).args(workload_args);
+        c
+    };
+    let ours = || {
+        let mut c = manager.command(&ballast);
+        c.arg("--profile").arg(&profile).args(["launch", "alloc", "--foreground", "--", "--stamp", "0"]);
+        c
+    };
+    let mut results: Vec<(&str, Vec<f64>)> = vec![("plain exec", vec![]), ("seed: systemd-run --user --scope", vec![]), ("ballast launch --foreground", vec![])];
+    for _ in 0..runs {
+        // Interleaved, so drift on a busy machine hits all three alike.
+        results[0].1.push(time_to_first_instruction(plain()));
+        results[1].1.push(time_to_first_instruction(seed()));
+        results[2].1.push(time_to_first_instruction(ours()));
+    }
+    let seed_median = median(results[1].1.clone());
+    println!("Launch overhead, command to the app's first instruction (median of {runs}):");
+    for (name, values) in results {
+        let m = median(values);
+        println!("  {name:<36} {m:>8.2} ms  {:>5.2}x the seed's wrapper", m / seed_median);
+    }
+}
