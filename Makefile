@@ -17,6 +17,7 @@ bench: deps-bench
 	$(CARGO) bench --locked --bench sample
 	$(CARGO) bench --locked --bench refresh
 	$(CARGO) bench --locked --bench launch
+	$(CARGO) bench --locked --bench kconfig
 	@echo
 	@echo "Footprint of the release binary:"
 	@$(CARGO) build --release --locked --quiet

@@ -9,3 +9,4 @@ pub mod profile;
 pub mod render;
 pub mod sample;
 pub mod launch;
+pub mod kconfig;
