@@ -10,3 +10,4 @@ pub mod render;
 pub mod sample;
 pub mod launch;
 pub mod kconfig;
+pub mod tune;

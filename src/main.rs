@@ -4,6 +4,7 @@ use anyhow::{Context, Result};
 use ballast::budget::{Budget, Report};
 use ballast::doctor;
 use ballast::launch::{self, UserManager};
+use ballast::tune;
 use ballast::profile::{self, Origin, Profile};
 use ballast::render;
 use ballast::sample::Sampler;
@@ -82,6 +83,35 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// KWin and Baloo settings: preview (default), apply, roll back, or show their state.
+    Tune {
+        #[arg(value_enum)]
+        target: tune::Target,
+        /// Show a unified diff of what --apply would change (the default).
+        #[arg(long, group = "action")]
+        dry_run: bool,
+        /// Back up, write the files atomically and tell the running programs.
+        #[arg(long, group = "action")]
+        apply: bool,
+        /// Restore the files of the latest backup byte for byte and tell the programs.
+        #[arg(long, group = "action")]
+        rollback: bool,
+        /// Each target setting: the value in its file and, where the program can tell, live.
+        #[arg(long, group = "action")]
+        status: bool,
+        /// With --rollback: the backup to restore (a name under $XDG_STATE_HOME/ballast/backups).
+        #[arg(long, requires = "rollback", value_name = "TIME")]
+        to: Option<String>,
+        /// With --rollback: restore even files changed since ballast wrote them.
+        #[arg(long, requires = "rollback")]
+        force: bool,
+        /// Plasma generation (default: from KDE_SESSION_VERSION, else the installed tools).
+        #[arg(long, value_parser = ["5", "6"])]
+        plasma: Option<String>,
+        /// With --status: print JSON.
+        #[arg(long, requires = "status")]
+        json: bool,
+    },
     /// Stop a scope by unit name, or every scope ballast started for an app.
     Stop {
         /// A unit (app-ballast-discord-1a2b3c4d.scope) or a catalog app id (discord).
@@ -123,6 +153,34 @@ fn run(cli: Cli) -> Result<i32> {
             Ok(doctor::exit_code(&checks))
         }
         Command::Apps { json } => apps(&profile, json),
+        Command::Tune { target, apply, rollback, status, to, force, plasma, json, dry_run: _ } => {
+            let plasma = match plasma.as_deref() {
+                Some("6") => tune::Plasma::Six,
+                Some(_) => tune::Plasma::Five,
+                None => tune::Plasma::detect(
+                    std::env::var("KDE_SESSION_VERSION").ok().as_deref(),
+                    ["balooctl6", "kwriteconfig6"].iter().any(|tool| {
+                        launch::resolve_binary(tool, std::env::var("PATH").ok().as_deref(), launch::is_executable).is_some()
+                    }),
+                ),
+            };
+            let places = tune::Places::from_env();
+            if apply {
+                tune_apply(&profile, target, plasma, &places)
+            } else if rollback {
+                tune_rollback(&places, target, to.as_deref(), force)
+            } else if status {
+                tune_status(&profile, target, plasma, &places, json)
+            } else {
+                let preview = tune::diff(&tune::plan(&profile, target, plasma, &places)?);
+                if preview.is_empty() {
+                    println!("nothing to change: {} is already tuned", target.name());
+                } else {
+                    print!("{preview}");
+                }
+                Ok(0)
+            }
+        }
         Command::Launch { app, foreground, detached_child, args } => launch(&profile, cli.profile.as_deref(), &app, foreground, detached_child, &args),
         Command::Scopes { json } => scopes(&profile, &cli.root, json),
         Command::Stop { target } => block_on(async {
@@ -335,6 +393,93 @@ fn scopes(profile: &Profile, root: &std::path::Path, json: bool) -> Result<i32> 
             s.cpu_quota.map_or("-".to_owned(), |q| format!("{q}%")),
             s.cpu_usage_nsec.map_or(0.0, |n| n as f64 / 1e9),
         );
+    }
+    Ok(0)
+}
+
+/// Tells running programs about changed files, or says why they were not told.
+fn tell_programs(changes: &[(&str, ballast::kconfig::ChangedKeys)]) {
+    let told = block_on(async {
+        let connection = zbus::Connection::session().await?;
+        Ok(tune::notify::tell_programs(&connection, changes).await)
+    });
+    match told {
+        Ok(outcome) => outcome.iter().for_each(|line| println!("  {line}")),
+        Err(e) => println!("  no session bus ({e}): running programs were not told; they read the files when they start"),
+    }
+}
+
+fn tune_apply(profile: &Profile, target: tune::Target, plasma: tune::Plasma, places: &tune::Places) -> Result<i32> {
+    let plans = tune::plan(profile, target, plasma, places)?;
+    let Some(backup) = tune::apply(&plans, target, places)? else {
+        println!("nothing to change: {} is already tuned", target.name());
+        return Ok(0);
+    };
+    for plan in plans.iter().filter(|p| p.changes_anything()) {
+        let keys: usize = plan.changed.values().map(|k| k.len()).sum();
+        println!("wrote {} ({keys} key(s))", plan.path.display());
+    }
+    println!("backup: {} (undo with `ballast tune {} --rollback`)", backup.dir.display(), target.name());
+    let changes: Vec<(&str, _)> = plans.iter().map(|p| (p.file, p.changed.clone())).collect();
+    tell_programs(&changes);
+    Ok(0)
+}
+
+fn tune_rollback(places: &tune::Places, target: tune::Target, to: Option<&str>, force: bool) -> Result<i32> {
+    let (backup, restored) = tune::rollback(places, target, to, force)?;
+    for file in &restored {
+        println!("restored {}", file.path.display());
+    }
+    println!("rolled back {}", backup.name);
+    let changes: Vec<(&str, _)> = restored.iter().map(|r| (r.file.as_str(), r.changed.clone())).collect();
+    tell_programs(&changes);
+    Ok(0)
+}
+
+fn tune_status(profile: &Profile, target: tune::Target, plasma: tune::Plasma, places: &tune::Places, json: bool) -> Result<i32> {
+    let settings = tune::settings(profile, target, plasma, places)?;
+    let status = tune::file_status(&settings, places)?;
+    let live = block_on(async {
+        let connection = zbus::Connection::session().await?;
+        let kwin = tune::notify::kwin_live(&connection).await;
+        let baloo = tune::notify::has_owner(&connection, "org.kde.baloo").await;
+        Ok((kwin, baloo))
+    })
+    .ok();
+    let (kwin, baloo_running) = live.unwrap_or((None, false));
+    let kwin_lines: Vec<String> = kwin
+        .as_ref()
+        .map(|(information, _)| {
+            information
+                .lines()
+                .map(str::trim)
+                .filter(|l| ["glSmoothScale:", "glPreferBufferSwap:", "windowsBlockCompositing:", "compositingMode:"].iter().any(|k| l.starts_with(k)))
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let effects = kwin.as_ref().map(|(_, effects)| effects.clone());
+    if json {
+        let value = serde_json::json!({
+            "settings": status,
+            "kwin": kwin.as_ref().map(|_| serde_json::json!({ "support_information": kwin_lines, "loaded_effects": effects })),
+            "baloo_running": baloo_running,
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(0);
+    }
+    for s in &status {
+        let mark = if s.matches { "ok " } else { "-> " };
+        println!("{mark} {:<12} [{}] {} = {}  (target {})", s.file, s.group.replace('\x1d', "]["), s.key, s.file_value.as_deref().unwrap_or("(unset)"), s.target);
+    }
+    if matches!(target, tune::Target::Kwin | tune::Target::All) {
+        match (&kwin_lines[..], &effects) {
+            (_, None) => println!("KWin: not running on this session bus (live values unknown)"),
+            (lines, Some(effects)) => println!("KWin live: {}; effects loaded: {}", lines.join(", "), effects.join(" ")),
+        }
+    }
+    if matches!(target, tune::Target::Baloo | tune::Target::All) {
+        println!("Baloo: {}", if baloo_running { "running" } else { "not running on this session bus" });
     }
     Ok(0)
 }

@@ -1,0 +1,133 @@
+//! Reading config files, writing them atomically, and the backups that make every
+//! change reversible byte for byte.
+
+use super::TuneError;
+use serde::{Deserialize, Serialize};
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// The file's bytes, or None when it does not exist.
+pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, TuneError> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(TuneError::Read { path: path.to_path_buf(), source }),
+    }
+}
+
+/// Writes through a temporary file in the same directory and renames it over the
+/// target, so a crash leaves the old file or the new one, never half of either. The
+/// new file keeps the old one's permissions (KConfig creates its files 0600).
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), TuneError> {
+    let failed = |source: std::io::Error| TuneError::Write { path: path.to_path_buf(), source };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(failed)?;
+    let mode = fs::metadata(path).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o600);
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temporary = dir.join(format!(".{name}.ballast-{}", std::process::id()));
+    let result = (|| {
+        let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temporary)?;
+        file.write_all(bytes)?;
+        file.set_permissions(fs::Permissions::from_mode(mode))?;
+        file.sync_all()?;
+        fs::rename(&temporary, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temporary);
+    }
+    result.map_err(failed)
+}
+
+/// One file of a backup: where it lives and what it held before and after our write.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct JournalFile {
+    pub file: String,
+    pub path: PathBuf,
+    /// False when we created the file: rolling back removes it.
+    pub existed: bool,
+}
+
+/// journal.json of one backup.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Journal {
+    pub created: String,
+    pub target: String,
+    pub files: Vec<JournalFile>,
+    pub rolled_back: bool,
+}
+
+/// A backup directory: journal.json, before/<file> and after/<file>.
+pub struct Backup {
+    pub name: String,
+    pub dir: PathBuf,
+    pub journal: Journal,
+}
+
+impl Backup {
+    pub fn before(&self, file: &str) -> PathBuf {
+        self.dir.join("before").join(file)
+    }
+
+    pub fn after(&self, file: &str) -> PathBuf {
+        self.dir.join("after").join(file)
+    }
+
+    /// Creates a new backup named after the current UTC time, holding each file's
+    /// current bytes (before) and the bytes about to be written (after).
+    pub fn create(backups: &Path, target: &str, files: &[(JournalFile, Option<&[u8]>, &[u8])]) -> Result<Backup, TuneError> {
+        let stamp: String = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string().chars().filter(|c| *c != '-' && *c != ':').collect();
+        let mut name = stamp.clone();
+        let mut attempt = 1;
+        while backups.join(&name).exists() {
+            attempt += 1;
+            name = format!("{stamp}-{attempt}");
+        }
+        let dir = backups.join(&name);
+        let write = |path: PathBuf, bytes: &[u8]| -> Result<(), TuneError> {
+            fs::create_dir_all(path.parent().expect("inside the backup")).map_err(|source| TuneError::Write { path: path.clone(), source })?;
+            fs::write(&path, bytes).map_err(|source| TuneError::Write { path, source })
+        };
+        let journal = Journal {
+            created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+            target: target.to_owned(),
+            files: files.iter().map(|(f, ..)| f.clone()).collect(),
+            rolled_back: false,
+        };
+        let backup = Backup { name, dir, journal };
+        for (file, before, after) in files {
+            if let Some(before) = before {
+                write(backup.before(&file.file), before)?;
+            }
+            write(backup.after(&file.file), after)?;
+        }
+        backup.save()?;
+        Ok(backup)
+    }
+
+    pub fn save(&self) -> Result<(), TuneError> {
+        let text = serde_json::to_string_pretty(&self.journal).expect("a journal serializes");
+        write_atomically(&self.dir.join("journal.json"), text.as_bytes())
+    }
+
+    fn load(dir: &Path) -> Result<Backup, TuneError> {
+        let path = dir.join("journal.json");
+        let text = fs::read_to_string(&path).map_err(|source| TuneError::Read { path: path.clone(), source })?;
+        let journal = serde_json::from_str(&text).map_err(|e| TuneError::Journal { path, detail: e.to_string() })?;
+        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        Ok(Backup { name, dir: dir.to_path_buf(), journal })
+    }
+
+    /// Every backup, oldest first (names sort by time).
+    pub fn list(backups: &Path) -> Result<Vec<Backup>, TuneError> {
+        let entries = match fs::read_dir(backups) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => return Err(TuneError::Read { path: backups.to_path_buf(), source }),
+        };
+        let mut dirs: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.join("journal.json").exists()).collect();
+        dirs.sort();
+        dirs.iter().map(|d| Backup::load(d)).collect()
+    }
+}

@@ -1,0 +1,238 @@
+//! `ballast tune`: KWin and Baloo settings written into their KConfig files, with a
+//! preview (unified diff), backups, atomic writes, rollback and notification of the
+//! running programs. `plan` is pure; `files` and `notify` are the edges.
+
+mod files;
+pub mod notify;
+mod plan;
+
+pub use files::{Backup, Journal, JournalFile};
+pub use plan::{apply_settings, baloo_settings, effect_config_name, kwin_settings, split_list, Plasma, Setting};
+
+use crate::kconfig::{changed_keys, ChangedKeys, Document, KconfigError};
+use crate::profile::Profile;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum TuneError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {source}")]
+    Kconfig { path: PathBuf, source: KconfigError },
+    #[error("backup journal {path} is unreadable: {detail}")]
+    Journal { path: PathBuf, detail: String },
+    #[error("no backup to roll back to in {dir}")]
+    NoBackup { dir: PathBuf },
+    #[error("no backup named {name}; there are: {available}")]
+    UnknownBackup { name: String, available: String },
+    #[error("changed since ballast wrote them: {files}; roll back anyway with --force (your edits to them are lost)")]
+    ChangedSinceApply { files: String },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Target {
+    Kwin,
+    Baloo,
+    All,
+}
+
+impl Target {
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Kwin => "kwin",
+            Target::Baloo => "baloo",
+            Target::All => "all",
+        }
+    }
+}
+
+/// Where the files are: XDG_CONFIG_HOME, XDG_STATE_HOME and HOME of this session.
+#[derive(Clone, Debug)]
+pub struct Places {
+    pub config_dir: PathBuf,
+    pub backups_dir: PathBuf,
+    pub home: String,
+}
+
+impl Places {
+    pub fn from_env() -> Places {
+        let home = std::env::var("HOME").unwrap_or_else(|_| "/".into());
+        let xdg = |name: &str, fallback: &str| {
+            std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from).unwrap_or_else(|| Path::new(&home).join(fallback))
+        };
+        Places { config_dir: xdg("XDG_CONFIG_HOME", ".config"), backups_dir: xdg("XDG_STATE_HOME", ".local/state").join("ballast/backups"), home }
+    }
+}
+
+/// One file's change: its bytes before and after, and the keys that differ.
+#[derive(Clone, Debug)]
+pub struct FilePlan {
+    pub file: &'static str,
+    pub path: PathBuf,
+    pub before: Option<Vec<u8>>,
+    pub after: Vec<u8>,
+    pub changed: ChangedKeys,
+}
+
+impl FilePlan {
+    pub fn changes_anything(&self) -> bool {
+        self.before.as_deref() != Some(&self.after[..])
+    }
+}
+
+/// The settings a target stands for (Baloo's excludes merge with the current file).
+pub fn settings(profile: &Profile, target: Target, plasma: Plasma, places: &Places) -> Result<Vec<Setting>, TuneError> {
+    let mut settings = Vec::new();
+    if matches!(target, Target::Kwin | Target::All) {
+        settings.extend(kwin_settings(&profile.tune.kwin, plasma));
+    }
+    if matches!(target, Target::Baloo | Target::All) {
+        let path = places.config_dir.join("baloofilerc");
+        let current = Document::parse(&files::read_optional(&path)?.unwrap_or_default());
+        settings.extend(baloo_settings(&profile.tune.baloo, &current, &places.home));
+    }
+    Ok(settings)
+}
+
+/// What applying `target` would do to each file.
+pub fn plan(profile: &Profile, target: Target, plasma: Plasma, places: &Places) -> Result<Vec<FilePlan>, TuneError> {
+    let settings = settings(profile, target, plasma, places)?;
+    let mut names: Vec<&'static str> = settings.iter().map(|s| s.file).collect();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|file| {
+            let path = places.config_dir.join(file);
+            let before = files::read_optional(&path)?;
+            let document = Document::parse(before.as_deref().unwrap_or_default());
+            let edited = apply_settings(&document, settings.iter().filter(|s| s.file == file))
+                .map_err(|source| TuneError::Kconfig { path: path.clone(), source })?;
+            Ok(FilePlan { file, changed: changed_keys(&document, &edited), after: edited.to_bytes(), path, before })
+        })
+        .collect()
+}
+
+/// A unified diff of every file the plans change; empty when nothing would change.
+pub fn diff(plans: &[FilePlan]) -> String {
+    let mut out = String::new();
+    for plan in plans.iter().filter(|p| p.changes_anything()) {
+        let before = String::from_utf8_lossy(plan.before.as_deref().unwrap_or_default()).into_owned();
+        let after = String::from_utf8_lossy(&plan.after).into_owned();
+        let shown = plan.path.display().to_string();
+        let old = if plan.before.is_some() { shown.clone() } else { "/dev/null".to_owned() };
+        out.push_str(&similar::TextDiff::from_lines(&before, &after).unified_diff().header(&old, &shown).to_string());
+    }
+    out
+}
+
+/// Writes the changing files after backing them up; None when nothing changes (applying
+/// twice changes nothing the second time).
+pub fn apply(plans: &[FilePlan], target: Target, places: &Places) -> Result<Option<Backup>, TuneError> {
+    let changing: Vec<&FilePlan> = plans.iter().filter(|p| p.changes_anything()).collect();
+    if changing.is_empty() {
+        return Ok(None);
+    }
+    let entries: Vec<(JournalFile, Option<&[u8]>, &[u8])> = changing
+        .iter()
+        .map(|p| (JournalFile { file: p.file.to_owned(), path: p.path.clone(), existed: p.before.is_some() }, p.before.as_deref(), &p.after[..]))
+        .collect();
+    let backup = Backup::create(&places.backups_dir, target.name(), &entries)?;
+    for plan in changing {
+        files::write_atomically(&plan.path, &plan.after)?;
+    }
+    Ok(Some(backup))
+}
+
+/// A file put back by a rollback, with the keys that changed back.
+pub struct Restored {
+    pub file: String,
+    pub path: PathBuf,
+    pub changed: ChangedKeys,
+}
+
+/// Restores the files of the latest backup of `target` not yet rolled back (any
+/// target's for `all`), or of the backup named `to`, byte for byte. Refuses, unless
+/// `force`, when a file differs from what ballast wrote.
+pub fn rollback(places: &Places, target: Target, to: Option<&str>, force: bool) -> Result<(Backup, Vec<Restored>), TuneError> {
+    let backups = Backup::list(&places.backups_dir)?;
+    let mut backup = match to {
+        Some(name) => backups.into_iter().find(|b| b.name == name).ok_or_else(|| TuneError::UnknownBackup {
+            name: name.to_owned(),
+            available: Backup::list(&places.backups_dir).map(|all| all.iter().map(|b| b.name.clone()).collect::<Vec<_>>().join(", ")).unwrap_or_default(),
+        })?,
+        None => backups
+            .into_iter()
+            .rev()
+            .find(|b| !b.journal.rolled_back && (target == Target::All || b.journal.target == target.name()))
+            .ok_or(TuneError::NoBackup { dir: places.backups_dir.clone() })?,
+    };
+    let mut current = Vec::new();
+    for entry in &backup.journal.files {
+        let now = files::read_optional(&entry.path)?;
+        let written = files::read_optional(&backup.after(&entry.file))?;
+        current.push((entry, now, written));
+    }
+    let changed_by_user: Vec<String> = current.iter().filter(|(_, now, written)| now != written).map(|(e, ..)| e.path.display().to_string()).collect();
+    if !changed_by_user.is_empty() && !force {
+        return Err(TuneError::ChangedSinceApply { files: changed_by_user.join(", ") });
+    }
+    let mut restored = Vec::new();
+    for (entry, now, _) in current {
+        let original = if entry.existed { files::read_optional(&backup.before(&entry.file))? } else { None };
+        match &original {
+            Some(bytes) => files::write_atomically(&entry.path, bytes)?,
+            None => match std::fs::remove_file(&entry.path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(TuneError::Write { path: entry.path.clone(), source }),
+            },
+        }
+        let changed = changed_keys(&Document::parse(now.as_deref().unwrap_or_default()), &Document::parse(original.as_deref().unwrap_or_default()));
+        restored.push(Restored { file: entry.file.clone(), path: entry.path.clone(), changed });
+    }
+    backup.journal.rolled_back = true;
+    backup.save()?;
+    Ok((backup, restored))
+}
+
+/// One target setting: what the file says now (as KDE reads it, `$HOME` expanded).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SettingStatus {
+    pub file: String,
+    pub group: String,
+    pub key: String,
+    pub target: String,
+    pub file_value: Option<String>,
+    pub matches: bool,
+}
+
+pub fn file_status(settings: &[Setting], places: &Places) -> Result<Vec<SettingStatus>, TuneError> {
+    let mut documents: std::collections::HashMap<&str, Document> = std::collections::HashMap::new();
+    let home = places.home.clone();
+    let env = move |name: &str| (name == "HOME").then(|| home.clone());
+    let mut status = Vec::new();
+    for setting in settings {
+        if !documents.contains_key(setting.file) {
+            let bytes = files::read_optional(&places.config_dir.join(setting.file))?.unwrap_or_default();
+            documents.insert(setting.file, Document::parse(&bytes));
+        }
+        let document = &documents[setting.file];
+        let file_value = document.get(&setting.group, &setting.key).map(|e| String::from_utf8_lossy(&e.expanded(&env)).into_owned());
+        let target = if setting.expandable { setting.value.replace("$HOME", &places.home) } else { setting.value.clone() };
+        status.push(SettingStatus {
+            file: setting.file.to_owned(),
+            group: setting.group.clone(),
+            key: setting.key.clone(),
+            matches: file_value.as_deref() == Some(target.as_str()),
+            target,
+            file_value,
+        });
+    }
+    Ok(status)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,76 @@
+//! Telling running programs about changed files: the org.kde.kconfig.notify signal that
+//! KConfig itself emits, KWin's reconfigure and Baloo's updateConfig.
+
+use crate::kconfig::ChangedKeys;
+use std::collections::HashMap;
+
+/// What became of each notification, in words, for the user.
+pub type Outcome = Vec<String>;
+
+/// Sends ConfigChanged for exactly the changed keys of each file, then asks KWin and
+/// Baloo to reread what concerns them. A program that is not running is not an error.
+pub async fn tell_programs(connection: &zbus::Connection, changes: &[(&str, ChangedKeys)]) -> Outcome {
+    let mut outcome = Vec::new();
+    for (file, keys) in changes.iter().filter(|(_, keys)| !keys.is_empty()) {
+        // a{saay}: group (nested groups joined by \x1d) -> changed key names as bytes.
+        let body: HashMap<String, Vec<Vec<u8>>> =
+            keys.iter().map(|(group, keys)| (String::from_utf8_lossy(group).into_owned(), keys.iter().cloned().collect())).collect();
+        let path = format!("/{file}");
+        match connection.emit_signal(None::<&str>, path.as_str(), "org.kde.kconfig.notify", "ConfigChanged", &(body,)).await {
+            Ok(()) => outcome.push(format!("{file}: ConfigChanged sent for {} key(s)", keys.values().map(|k| k.len()).sum::<usize>())),
+            Err(e) => outcome.push(format!("{file}: could not send ConfigChanged: {e}")),
+        }
+    }
+    let changed = |name: &str| changes.iter().any(|(file, keys)| *file == name && !keys.is_empty());
+    if changed("kwinrc") {
+        outcome.push(if has_owner(connection, "org.kde.KWin").await {
+            match reconfigure_kwin(connection).await {
+                Ok(()) => "KWin: reconfigure sent (the compositor restarts: a short flicker)".to_owned(),
+                Err(e) => format!("KWin: reconfigure failed: {e}"),
+            }
+        } else {
+            "KWin is not running: it reads the new settings when it starts".to_owned()
+        });
+    }
+    if changed("baloofilerc") {
+        outcome.push(if has_owner(connection, "org.kde.baloo").await {
+            match connection.call_method(Some("org.kde.baloo"), "/", Some("org.kde.baloo.main"), "updateConfig", &()).await {
+                Ok(_) => "Baloo: updateConfig done".to_owned(),
+                Err(e) => format!("Baloo: updateConfig failed: {e}"),
+            }
+        } else {
+            "Baloo is not running: it reads the new settings when it starts".to_owned()
+        });
+    }
+    outcome
+}
+
+pub async fn has_owner(connection: &zbus::Connection, name: &str) -> bool {
+    let Ok(dbus) = zbus::fdo::DBusProxy::new(connection).await else { return false };
+    let Ok(name) = zbus::names::BusName::try_from(name) else { return false };
+    dbus.name_has_owner(name).await.unwrap_or(false)
+}
+
+/// KWin's reconfigure is declared Q_NOREPLY: send it without waiting for an answer.
+async fn reconfigure_kwin(connection: &zbus::Connection) -> zbus::Result<()> {
+    let message = zbus::Message::method_call("/KWin", "reconfigure")?
+        .destination("org.kde.KWin")?
+        .interface("org.kde.KWin")?
+        .with_flags(zbus::message::Flags::NoReplyExpected)?
+        .build(&())?;
+    connection.send(&message).await
+}
+
+/// The live values KWin reports in supportInformation for the tuned settings.
+pub async fn kwin_live(connection: &zbus::Connection) -> Option<(String, Vec<String>)> {
+    let reply = connection.call_method(Some("org.kde.KWin"), "/KWin", Some("org.kde.KWin"), "supportInformation", &()).await.ok()?;
+    let information: String = reply.body().deserialize().ok()?;
+    let effects = connection
+        .call_method(Some("org.kde.KWin"), "/Effects", Some("org.freedesktop.DBus.Properties"), "Get", &("org.kde.kwin.Effects", "loadedEffects"))
+        .await
+        .ok()
+        .and_then(|reply| reply.body().deserialize::<zbus::zvariant::OwnedValue>().ok())
+        .and_then(|value| Vec::<String>::try_from(value).ok())
+        .unwrap_or_default();
+    Some((information, effects))
+}

@@ -1,0 +1,104 @@
+use super::*;
+use std::os::unix::fs::PermissionsExt;
+
+fn places(dir: &Path) -> Places {
+    Places { config_dir: dir.join("config"), backups_dir: dir.join("state/ballast/backups"), home: "/home/me".into() }
+}
+
+fn write(path: &Path, bytes: &[u8]) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+const KWINRC: &[u8] = b"# my kwinrc\r\n[Compositing]\r\nBackend=XRender\r\nOpenGLIsUnsafe=false\r\n\r\n[Plugins]\r\nwobblywindowsEnabled=true\r\n";
+
+#[test]
+fn preview_apply_twice_and_roll_back_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let places = places(dir.path());
+    let kwinrc = places.config_dir.join("kwinrc");
+    write(&kwinrc, KWINRC);
+    std::fs::set_permissions(&kwinrc, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let profile = Profile::embedded();
+
+    let plans = plan(&profile, Target::Kwin, Plasma::Five, &places).unwrap();
+    let preview = diff(&plans);
+    assert!(preview.contains("-Backend=XRender\r\n+Backend=OpenGL\r\n"), "{preview}");
+    assert!(preview.contains("--- /dev/null"), "kdeglobals does not exist yet: {preview}");
+    assert_eq!(std::fs::read(&kwinrc).unwrap(), KWINRC, "a preview writes nothing");
+
+    let backup = apply(&plans, Target::Kwin, &places).unwrap().expect("something changed");
+    let written = std::fs::read(&kwinrc).unwrap();
+    assert!(written.starts_with(b"# my kwinrc\r\n[Compositing]\r\nBackend=OpenGL\r\nOpenGLIsUnsafe=false\r\n"), "{}", String::from_utf8_lossy(&written));
+    assert_eq!(std::fs::metadata(&kwinrc).unwrap().permissions().mode() & 0o777, 0o644, "permissions kept");
+    assert_eq!(std::fs::read(backup.before("kwinrc")).unwrap(), KWINRC);
+    let kwin_keys = &plans.iter().find(|p| p.file == "kwinrc").unwrap().changed;
+    assert_eq!(kwin_keys[&b"Compositing".to_vec()].len(), 4);
+
+    let again = plan(&profile, Target::Kwin, Plasma::Five, &places).unwrap();
+    assert!(diff(&again).is_empty());
+    assert!(apply(&again, Target::Kwin, &places).unwrap().is_none(), "applying twice changes nothing");
+
+    let (rolled, restored) = rollback(&places, Target::Kwin, None, false).unwrap();
+    assert_eq!(rolled.name, backup.name);
+    assert_eq!(std::fs::read(&kwinrc).unwrap(), KWINRC, "byte-identical after rollback");
+    assert!(!places.config_dir.join("kdeglobals").exists(), "a file we created is removed again");
+    assert!(restored.iter().any(|r| r.file == "kdeglobals" && !r.changed.is_empty()));
+    assert!(matches!(rollback(&places, Target::Kwin, None, false), Err(TuneError::NoBackup { .. })), "nothing left to roll back");
+}
+
+#[test]
+fn a_file_edited_after_apply_is_not_overwritten_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let places = places(dir.path());
+    let kwinrc = places.config_dir.join("kwinrc");
+    write(&kwinrc, KWINRC);
+    let plans = plan(&Profile::embedded(), Target::Kwin, Plasma::Five, &places).unwrap();
+    apply(&plans, Target::Kwin, &places).unwrap();
+    let mut edited = std::fs::read(&kwinrc).unwrap();
+    edited.extend_from_slice(b"[Windows]\r\nBorderlessMaximizedWindows=true\r\n");
+    std::fs::write(&kwinrc, &edited).unwrap();
+
+    let err = rollback(&places, Target::Kwin, None, false).err().expect("refused").to_string();
+    assert!(err.contains(&kwinrc.display().to_string()) && err.contains("--force"), "{err}");
+    assert_eq!(std::fs::read(&kwinrc).unwrap(), edited, "the user's edit is still there");
+    rollback(&places, Target::Kwin, None, true).unwrap();
+    assert_eq!(std::fs::read(&kwinrc).unwrap(), KWINRC);
+}
+
+#[test]
+fn rollback_to_a_named_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let places = places(dir.path());
+    let err = rollback(&places, Target::Baloo, Some("20260101T000000Z"), false).err().unwrap();
+    assert!(matches!(err, TuneError::NoBackup { .. } | TuneError::UnknownBackup { .. }));
+    let plans = plan(&Profile::embedded(), Target::Baloo, Plasma::Five, &places).unwrap();
+    let backup = apply(&plans, Target::Baloo, &places).unwrap().unwrap();
+    let err = rollback(&places, Target::Baloo, Some("nope"), false).err().unwrap().to_string();
+    assert!(err.contains(&backup.name), "{err}");
+    rollback(&places, Target::Baloo, Some(&backup.name), false).unwrap();
+    assert!(!places.config_dir.join("baloofilerc").exists());
+}
+
+#[test]
+fn immutable_settings_are_refused_with_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let places = places(dir.path());
+    write(&places.config_dir.join("kwinrc"), b"[Compositing][$i]\nBackend=XRender\n");
+    let err = plan(&Profile::embedded(), Target::Kwin, Plasma::Five, &places).unwrap_err().to_string();
+    assert!(err.contains("kwinrc") && err.contains("immutable"), "{err}");
+}
+
+#[test]
+fn status_reads_files_as_kde_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let places = places(dir.path());
+    let profile = Profile::embedded();
+    let plans = plan(&profile, Target::All, Plasma::Five, &places).unwrap();
+    apply(&plans, Target::All, &places).unwrap();
+    let all = settings(&profile, Target::All, Plasma::Five, &places).unwrap();
+    let status = file_status(&all, &places).unwrap();
+    assert!(status.iter().all(|s| s.matches), "{status:#?}");
+    let excludes = status.iter().find(|s| s.key == "exclude folders").unwrap();
+    assert!(excludes.file_value.as_deref().unwrap().starts_with("/home/me/.cache/,"), "{excludes:?}");
+}
