@@ -11,3 +11,5 @@ pub mod sample;
 pub mod launch;
 pub mod kconfig;
 pub mod tune;
+pub mod tray;
+pub mod agent;

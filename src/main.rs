@@ -2,6 +2,7 @@
 
 use anyhow::{Context, Result};
 use ballast::budget::{Budget, Report};
+use ballast::agent;
 use ballast::doctor;
 use ballast::launch::{self, UserManager};
 use ballast::tune;
@@ -19,7 +20,7 @@ use std::time::Duration;
     version,
     about = "Keeps a KDE Plasma desktop inside a memory budget"
 )]
-#[command(after_help = "Without a command, ballast shows `status --watch`.")]
+#[command(after_help = "Without a command, ballast starts the agent, or shows `status --watch` where there is no desktop session.")]
 struct Cli {
     /// Profile file (an overlay on the embedded default). Default:
     /// $XDG_CONFIG_HOME/ballast/config.toml when it exists, else the embedded profile.
@@ -40,6 +41,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The tray agent: budget, notifications, D-Bus API (io.ballast.Agent1). One per session.
+    Agent,
+    /// Start the agent with the Plasma session (a systemd user unit, else XDG autostart).
+    Autostart {
+        #[arg(value_enum)]
+        action: AutostartAction,
+    },
+    /// Open the dashboard window (a separate Qt process that reads the agent's D-Bus API).
+    Dashboard,
     /// Memory by category against the budget, zram, pressure and the CPU split.
     Status {
         /// Print the report as JSON (schema: docs/status-json.md).
@@ -119,6 +129,13 @@ enum Command {
     },
 }
 
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum AutostartAction {
+    Enable,
+    Disable,
+    Status,
+}
+
 fn main() {
     let cli = Cli::parse();
     ballast::sample::raise_open_file_limit();
@@ -133,11 +150,38 @@ fn main() {
 
 fn run(cli: Cli) -> Result<i32> {
     let (profile, origin) = profile::load(cli.profile.as_deref())?;
-    let command = cli.command.unwrap_or(Command::Status {
-        json: false,
-        watch: true,
-    });
+    let Some(command) = cli.command else {
+        return match block_on_agent(cli.profile.clone(), cli.root.clone()) {
+            Err(e @ (agent::AgentError::NoGraphicalSession | agent::AgentError::NoSessionBus(_))) => {
+                eprintln!("ballast: {e}: showing `ballast status --watch` instead of the tray agent");
+                status(profile, Sampler::with_root(&cli.root), false, true)
+            }
+            other => finish_agent(other),
+        };
+    };
     match command {
+        Command::Agent => finish_agent(block_on_agent(cli.profile.clone(), cli.root.clone())),
+        Command::Autostart { action } => {
+            let places = agent::autostart::Places::from_env();
+            let use_systemd = agent::autostart::has_user_manager();
+            let lines = match action {
+                AutostartAction::Enable => agent::autostart::enable(&places, &std::env::current_exe()?, use_systemd)?,
+                AutostartAction::Disable => agent::autostart::disable(&places, use_systemd)?,
+                AutostartAction::Status => agent::autostart::status(&places, use_systemd),
+            };
+            lines.iter().for_each(|line| println!("{line}"));
+            Ok(0)
+        }
+        Command::Dashboard => {
+            use std::os::unix::process::CommandExt;
+            let beside = std::env::current_exe()?.with_file_name("ballast-dashboard");
+            let path = std::env::var("PATH").ok();
+            let binary = launch::is_executable(&beside)
+                .then_some(beside)
+                .or_else(|| launch::resolve_binary("ballast-dashboard", path.as_deref(), launch::is_executable))
+                .context("the dashboard is not installed (ballast-dashboard is built from dashboard/ in the source tree)")?;
+            Err(anyhow::Error::from(std::process::Command::new(&binary).exec()).context(format!("cannot run {}", binary.display())))
+        }
         Command::Status { json, watch } => {
             status(profile, Sampler::with_root(&cli.root), json, watch)
         }
@@ -482,4 +526,25 @@ fn tune_status(profile: &Profile, target: tune::Target, plasma: tune::Plasma, pl
         println!("Baloo: {}", if baloo_running { "running" } else { "not running on this session bus" });
     }
     Ok(0)
+}
+
+fn block_on_agent(profile_file: Option<std::path::PathBuf>, root: std::path::PathBuf) -> Result<(), agent::AgentError> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| agent::AgentError::Bus(e.to_string()))?;
+    runtime.block_on(agent::run(profile_file, root))
+}
+
+/// Exit codes of the agent: 0 when it ends or one already runs, 1 when it cannot run
+/// (so systemd's Restart=on-failure retries).
+fn finish_agent(result: Result<(), agent::AgentError>) -> Result<i32> {
+    match result {
+        Ok(()) => Ok(0),
+        Err(agent::AgentError::AlreadyRunning) => {
+            println!("ballast: the agent is already running in this session");
+            Ok(0)
+        }
+        Err(e) => {
+            eprintln!("ballast: {e}");
+            Ok(1)
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! The human-readable status table. Pure: Report in, text out.
 
-use crate::budget::{CategoryLine, LoadState, Report, Status};
+use crate::budget::{CategoryLine, Report, Status};
 use crate::sample::{Pressure, PressureSet};
 use std::fmt::Write;
 
@@ -143,10 +143,7 @@ fn category_row(out: &mut String, style: &Style, c: &CategoryLine) {
 pub fn status_text(report: &Report, color: bool) -> String {
     let style = Style { color };
     let mut out = String::new();
-    let state = match report.state {
-        LoadState::Idle => "idle",
-        LoadState::Workload => "workload",
-    };
+    let state = report.state.as_str();
     let attribution = match report.sources.attribution {
         "units" => "per systemd unit",
         _ => "per process",

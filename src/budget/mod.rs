@@ -24,6 +24,15 @@ pub enum LoadState {
     Workload,
 }
 
+impl LoadState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoadState::Idle => "idle",
+            LoadState::Workload => "workload",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
@@ -372,7 +381,12 @@ impl Budget {
             status: status_of(used, total_limit, since),
         };
         for line in &mut categories {
-            line.limit = pick(line.idle, line.workload);
+            // A workload category may use up to the threshold while the desktop counts
+            // as idle: past it the state is workload, and so is its limit.
+            line.limit = match (state, line.cpu_group) {
+                (LoadState::Idle, CpuGroup::Workload) => line.idle.max(threshold),
+                _ => pick(line.idle, line.workload),
+            };
             if line.reclaimable {
                 continue;
             }

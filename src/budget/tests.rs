@@ -259,3 +259,14 @@ fn zram_ratio_and_fill() {
     );
     assert_eq!(zram_report(&[], &[]).state, "absent");
 }
+
+#[test]
+fn a_little_workload_at_idle_is_no_breach() {
+    let mut budget = Budget::new(Profile::embedded());
+    let units = vec![unit(&format!("{USER}/app.slice/app-org.kde.konsole-1.scope"), 27 * MIB, 0)];
+    let report = budget.evaluate(&sample(GIB, units, 0));
+    assert_eq!(report.state, LoadState::Idle);
+    let devtools = line(&report, "devtools");
+    assert_eq!((devtools.limit, devtools.status), (256 * MIB, Status::Ok));
+    assert!(report.breaches.is_empty(), "{:?}", report.breaches);
+}

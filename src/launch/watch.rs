@@ -77,7 +77,7 @@ pub fn read_scope_events(root: &Path, mode: CgroupMode, control_group: &str) -> 
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     HitHigh,

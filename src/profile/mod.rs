@@ -26,9 +26,21 @@ pub struct Profile {
     #[serde(rename = "category")]
     pub categories: Vec<Category>,
     pub launch: LaunchSettings,
+    pub notify: NotifySettings,
     #[serde(rename = "app")]
     pub apps: Vec<App>,
     pub tune: TuneTargets,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifySettings {
+    /// PSI memory "some" avg10 (% of time stalled) that counts as pressure once sustained.
+    pub pressure_some_avg10: f64,
+    /// zram fill (stored / size) that counts as nearly full.
+    pub zram_full: f64,
+    /// Least time between two notices of the same limit hit on the same scope.
+    pub cooldown_seconds: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -1,0 +1,153 @@
+//! Which desktop notifications to show, update or close. Pure: reports and scope events
+//! in, changes out; the notifier sends them.
+
+use crate::budget::Report;
+use crate::launch::{EventKind, ScopeEvent};
+use crate::profile::NotifySettings;
+use crate::render::human;
+use std::collections::HashMap;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum AlertKey {
+    /// A category id, or "total".
+    Breach(String),
+    Pressure,
+    ZramFull,
+    Scope { unit: String, kind: EventKind },
+    /// The profile file failed to load; the previous profile stays in use.
+    Config,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Urgency {
+    Low = 0,
+    Normal = 1,
+    Critical = 2,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Alert {
+    pub key: AlertKey,
+    pub summary: String,
+    pub body: String,
+    pub urgency: Urgency,
+    /// The scope a "Stop app" action stops.
+    pub stop_unit: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AlertChange {
+    /// Show, or update in place when already shown.
+    Show(Alert),
+    /// The condition is over: close the notification.
+    Clear(AlertKey),
+}
+
+#[derive(Default)]
+pub struct AlertPolicy {
+    /// Conditions currently raised.
+    raised: HashMap<AlertKey, ()>,
+    /// Tick at which each scope event kind was last shown, for the cooldown.
+    last_shown: HashMap<AlertKey, u64>,
+    /// Events held back by the cooldown, shown with the next notification.
+    held: HashMap<AlertKey, u64>,
+    pressure_high_ticks: u32,
+    pressure_low_ticks: u32,
+    tick: u64,
+}
+
+/// Ticks a pressure reading must hold before it counts as sustained (or as over).
+const SUSTAINED_TICKS: u32 = 3;
+
+impl AlertPolicy {
+    pub fn update(&mut self, settings: &NotifySettings, tick_seconds: u32, report: &Report, events: &[ScopeEvent]) -> Vec<AlertChange> {
+        self.tick += 1;
+        let mut changes = Vec::new();
+
+        let mut wanted: Vec<Alert> = report
+            .breaches
+            .iter()
+            .map(|breach| {
+                let name = report.categories.iter().find(|c| c.id == breach.id).map_or("Total memory", |c| c.name.as_str());
+                Alert {
+                    key: AlertKey::Breach(breach.id.clone()),
+                    summary: format!("{name} over budget"),
+                    body: format!("{name} uses {}, above its {} target ({} state)", human(breach.used), human(breach.limit), report.state.as_str()),
+                    urgency: Urgency::Normal,
+                    stop_unit: None,
+                }
+            })
+            .collect();
+
+        let pressure = report.psi.memory.map(|p| p.some.avg10 as f64).unwrap_or(0.0);
+        if pressure >= settings.pressure_some_avg10 {
+            self.pressure_high_ticks += 1;
+            self.pressure_low_ticks = 0;
+        } else if pressure < settings.pressure_some_avg10 / 2.0 {
+            self.pressure_low_ticks += 1;
+            self.pressure_high_ticks = 0;
+        }
+        let pressure_raised = self.raised.contains_key(&AlertKey::Pressure);
+        if self.pressure_high_ticks >= SUSTAINED_TICKS || (pressure_raised && self.pressure_low_ticks < SUSTAINED_TICKS) {
+            wanted.push(Alert {
+                key: AlertKey::Pressure,
+                summary: "Memory pressure".into(),
+                body: format!("Tasks stalled on memory {pressure:.0}% of the time over the last 10 s (for {} s or more)", SUSTAINED_TICKS * tick_seconds),
+                urgency: Urgency::Normal,
+                stop_unit: None,
+            });
+        }
+
+        let fill = report.zram.fill.unwrap_or(0.0);
+        let zram_raised = self.raised.contains_key(&AlertKey::ZramFull);
+        if fill >= settings.zram_full || (zram_raised && fill >= settings.zram_full - 0.1) {
+            wanted.push(Alert {
+                key: AlertKey::ZramFull,
+                summary: "zram nearly full".into(),
+                body: format!("{} of {} compressed swap used ({:.0}%)", human(report.zram.orig_data), human(report.zram.disksize), fill * 100.0),
+                urgency: Urgency::Normal,
+                stop_unit: None,
+            });
+        }
+
+        // Conditions: show once when raised, close when over.
+        for alert in &wanted {
+            if self.raised.insert(alert.key.clone(), ()).is_none() {
+                changes.push(AlertChange::Show(alert.clone()));
+            }
+        }
+        let over: Vec<AlertKey> = self
+            .raised
+            .keys()
+            .filter(|key| !matches!(key, AlertKey::Scope { .. } | AlertKey::Config) && !wanted.iter().any(|a| &a.key == *key))
+            .cloned()
+            .collect();
+        for key in over {
+            self.raised.remove(&key);
+            changes.push(AlertChange::Clear(key));
+        }
+
+        // Scope events: one notification per scope and kind, updated in place; limit hits
+        // wait out the cooldown, OOM kills never do.
+        let cooldown_ticks = u64::from(settings.cooldown_seconds / tick_seconds.max(1));
+        for event in events {
+            let key = AlertKey::Scope { unit: event.unit.clone(), kind: event.kind };
+            let held = self.held.remove(&key).unwrap_or(0);
+            let waiting = self.last_shown.get(&key).is_some_and(|last| self.tick - last < cooldown_ticks);
+            if waiting && event.kind != EventKind::OomKill {
+                self.held.insert(key, held + event.count);
+                continue;
+            }
+            self.last_shown.insert(key.clone(), self.tick);
+            let total = held + event.count;
+            let (summary, urgency) = match event.kind {
+                EventKind::OomKill => ("App killed: out of memory", Urgency::Critical),
+                EventKind::HitMax => ("App at its memory limit", Urgency::Normal),
+                EventKind::HitHigh => ("App throttled: memory high", Urgency::Low),
+            };
+            let body = if total > event.count { format!("{} ({total} times since the last notice)", event.message) } else { event.message.clone() };
+            changes.push(AlertChange::Show(Alert { key, summary: summary.into(), body, urgency, stop_unit: Some(event.unit.clone()) }));
+        }
+        changes
+    }
+}

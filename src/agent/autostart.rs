@@ -1,0 +1,209 @@
+//! `ballast autostart`: a systemd user unit started with the Plasma session, or an XDG
+//! autostart entry where there is no systemd user session; plus the app's desktop entry
+//! and icon, so the application menu and notifications can show them.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum AutostartError {
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("cannot remove {path}: {source}")]
+    Remove { path: PathBuf, source: std::io::Error },
+    #[error("systemctl --user {args} failed: {detail}")]
+    Systemctl { args: String, detail: String },
+}
+
+/// The app id, reverse-DNS as the desktop entry spec recommends.
+pub const APP_ID: &str = "io.ballast.Ballast";
+pub const UNIT: &str = "ballast.service";
+const ICON: &[u8] = include_bytes!("../../icons/ballast.svg");
+
+/// The user unit: started with Plasma, stopped with the graphical session, restarted on
+/// failure, and itself held to a memory budget.
+pub fn unit_text(exe: &Path) -> String {
+    format!(
+        "[Unit]
+Description=ballast memory budget agent
+PartOf=graphical-session.target
+After=graphical-session.target plasma-plasmashell.service
+
+[Service]
+Type=dbus
+BusName=io.ballast.Agent
+ExecStart={exe} agent
+Restart=on-failure
+RestartSec=5
+Slice=background.slice
+MemoryHigh=24M
+MemoryMax=48M
+CPUWeight=20
+
+[Install]
+WantedBy=plasma-workspace.target
+",
+        exe = exe.display()
+    )
+}
+
+/// The application's desktop entry (menu entry, and the name notifications show).
+pub fn desktop_entry(exe: &Path, autostart: bool) -> String {
+    let mut text = format!(
+        "[Desktop Entry]
+Type=Application
+Name=ballast
+GenericName=Memory budget
+Comment=Keeps the desktop inside its memory budget
+Exec={exe} agent
+Icon=ballast
+Terminal=false
+Categories=System;Monitor;
+",
+        exe = exe.display()
+    );
+    if autostart {
+        text.push_str("X-KDE-autostart-phase=2\nNoDisplay=true\n");
+    }
+    text
+}
+
+pub struct Places {
+    pub config_home: PathBuf,
+    pub data_home: PathBuf,
+}
+
+impl Places {
+    pub fn from_env() -> Places {
+        let home = PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/".into()));
+        let xdg = |name: &str, fallback: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from).unwrap_or_else(|| home.join(fallback));
+        Places { config_home: xdg("XDG_CONFIG_HOME", ".config"), data_home: xdg("XDG_DATA_HOME", ".local/share") }
+    }
+
+    pub fn unit(&self) -> PathBuf {
+        self.config_home.join("systemd/user").join(UNIT)
+    }
+
+    pub fn autostart_entry(&self) -> PathBuf {
+        self.config_home.join("autostart").join(format!("{APP_ID}.desktop"))
+    }
+
+    pub fn app_entry(&self) -> PathBuf {
+        self.data_home.join("applications").join(format!("{APP_ID}.desktop"))
+    }
+
+    pub fn icon(&self) -> PathBuf {
+        self.data_home.join("icons/hicolor/scalable/apps/ballast.svg")
+    }
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), AutostartError> {
+    let failed = |source| AutostartError::Write { path: path.to_path_buf(), source };
+    fs::create_dir_all(path.parent().expect("a file path")).map_err(failed)?;
+    fs::write(path, bytes).map_err(failed)
+}
+
+fn remove(path: &Path) -> Result<bool, AutostartError> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(source) => Err(AutostartError::Remove { path: path.to_path_buf(), source }),
+    }
+}
+
+fn systemctl(args: &[&str]) -> Result<String, AutostartError> {
+    let out = std::process::Command::new("systemctl").arg("--user").args(args).output();
+    let joined = args.join(" ");
+    match out {
+        Ok(out) if out.status.success() => Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned()),
+        Ok(out) => Err(AutostartError::Systemctl { args: joined, detail: String::from_utf8_lossy(&out.stderr).trim().to_owned() }),
+        Err(e) => Err(AutostartError::Systemctl { args: joined, detail: e.to_string() }),
+    }
+}
+
+/// Whether a systemd user manager answers for this session.
+pub fn has_user_manager() -> bool {
+    systemctl(&["show", "-p", "SystemState", "--value"]).is_ok_and(|state| matches!(state.as_str(), "running" | "degraded" | "starting"))
+}
+
+/// Installs the desktop entry and icon, then the unit (enabled) or, without a systemd
+/// user session, the XDG autostart entry. Returns what was done, line by line.
+pub fn enable(places: &Places, exe: &Path, use_systemd: bool) -> Result<Vec<String>, AutostartError> {
+    let mut done = Vec::new();
+    write(&places.app_entry(), desktop_entry(exe, false).as_bytes())?;
+    write(&places.icon(), ICON)?;
+    done.push(format!("installed {} and {}", places.app_entry().display(), places.icon().display()));
+    if use_systemd {
+        write(&places.unit(), unit_text(exe).as_bytes())?;
+        systemctl(&["daemon-reload"])?;
+        systemctl(&["enable", UNIT])?;
+        done.push(format!("enabled {} (starts with plasma-workspace.target)", places.unit().display()));
+    } else {
+        write(&places.autostart_entry(), desktop_entry(exe, true).as_bytes())?;
+        done.push(format!("no systemd user session: wrote {} (XDG autostart)", places.autostart_entry().display()));
+    }
+    Ok(done)
+}
+
+pub fn disable(places: &Places, use_systemd: bool) -> Result<Vec<String>, AutostartError> {
+    let mut done = Vec::new();
+    if use_systemd && places.unit().exists() {
+        systemctl(&["disable", UNIT])?;
+    }
+    for path in [places.unit(), places.autostart_entry()] {
+        if remove(&path)? {
+            done.push(format!("removed {}", path.display()));
+        }
+    }
+    if use_systemd {
+        systemctl(&["daemon-reload"])?;
+    }
+    if done.is_empty() {
+        done.push("autostart was not enabled".into());
+    }
+    Ok(done)
+}
+
+pub fn status(places: &Places, use_systemd: bool) -> Vec<String> {
+    let mut lines = Vec::new();
+    if places.unit().exists() {
+        let enabled = if use_systemd { systemctl(&["is-enabled", UNIT]).unwrap_or_else(|e| e.to_string()) } else { "no user manager to ask".into() };
+        lines.push(format!("systemd unit {}: {enabled}", places.unit().display()));
+    }
+    if places.autostart_entry().exists() {
+        lines.push(format!("XDG autostart entry {}", places.autostart_entry().display()));
+    }
+    if lines.is_empty() {
+        lines.push("autostart is not enabled (`ballast autostart enable`)".into());
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_unit_starts_with_plasma_and_limits_itself() {
+        let text = unit_text(Path::new("/usr/bin/ballast"));
+        for line in ["ExecStart=/usr/bin/ballast agent", "WantedBy=plasma-workspace.target", "PartOf=graphical-session.target", "Restart=on-failure", "MemoryMax=48M", "BusName=io.ballast.Agent"] {
+            assert!(text.contains(line), "{line} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn xdg_fallback_without_systemd() {
+        let dir = tempfile::tempdir().unwrap();
+        let places = Places { config_home: dir.path().join("config"), data_home: dir.path().join("data") };
+        let done = enable(&places, Path::new("/opt/ballast"), false).unwrap();
+        assert!(done.iter().any(|l| l.contains("XDG autostart")), "{done:?}");
+        let entry = fs::read_to_string(places.autostart_entry()).unwrap();
+        assert!(entry.contains("Exec=/opt/ballast agent") && entry.contains("X-KDE-autostart-phase=2"));
+        assert!(places.app_entry().exists() && places.icon().exists());
+        assert!(status(&places, false)[0].contains("XDG autostart"));
+        disable(&places, false).unwrap();
+        assert!(!places.autostart_entry().exists());
+        assert_eq!(disable(&places, false).unwrap(), ["autostart was not enabled"]);
+    }
+}

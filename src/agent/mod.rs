@@ -1,0 +1,320 @@
+//! The long-running agent: one sampling tick, the tray item, notifications, the D-Bus
+//! API. A tokio current-thread runtime drives it all; Qt never enters this process.
+
+mod actions;
+pub mod alerts;
+mod api;
+pub mod autostart;
+mod history;
+mod notifier;
+
+pub use api::{BUS_NAME, OBJECT_PATH};
+
+use crate::budget::Budget;
+use crate::launch::{self, ScopeStatus, UserManager};
+use crate::profile::{self, Profile};
+use crate::sample::{cgroup_mode, CgroupMode, MemoryEvents, Sampler};
+use crate::tray::{BallastTray, TrayCommand, TrayView, TuneAction};
+use alerts::{AlertChange, AlertKey, AlertPolicy, Urgency};
+use futures_util::StreamExt;
+use history::History;
+use ksni::TrayMethods;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum AgentError {
+    #[error("no graphical session (neither DISPLAY nor WAYLAND_DISPLAY is set)")]
+    NoGraphicalSession,
+    #[error("no D-Bus session bus ({0})")]
+    NoSessionBus(String),
+    #[error("the ballast agent is already running in this session")]
+    AlreadyRunning,
+    #[error("D-Bus: {0}")]
+    Bus(String),
+    #[error("cannot sample memory: {0}")]
+    Sample(String),
+}
+
+/// What the D-Bus API reads between ticks.
+pub struct Shared {
+    pub profile: Profile,
+    pub profile_file: Option<PathBuf>,
+    pub root: PathBuf,
+    pub report_json: String,
+    pub history: History,
+}
+
+pub fn now() -> u64 {
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// How often (in ticks) the catalog's binaries are looked up on PATH again.
+const INSTALLED_REFRESH_TICKS: u64 = 30;
+
+struct Agent {
+    profile: Profile,
+    profile_file: Option<PathBuf>,
+    profile_mtime: Option<SystemTime>,
+    budget: Budget,
+    sampler: Sampler,
+    mode: CgroupMode,
+    root: PathBuf,
+    connection: zbus::Connection,
+    manager: Option<UserManager>,
+    notifier: Option<notifier::Notifier>,
+    tray: Option<ksni::Handle<BallastTray>>,
+    shared: Arc<Mutex<Shared>>,
+    alerts: AlertPolicy,
+    scope_counters: HashMap<String, MemoryEvents>,
+    scopes: Vec<ScopeStatus>,
+    installed: Vec<bool>,
+    view: Option<TrayView>,
+    ticks: u64,
+}
+
+/// Runs the agent until Quit (tray) or the session bus goes away.
+pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), AgentError> {
+    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        return Err(AgentError::NoGraphicalSession);
+    }
+    let connection = zbus::Connection::session().await.map_err(|e| AgentError::NoSessionBus(e.to_string()))?;
+    let (profile, _) = profile::load(profile_file.as_deref()).map_err(|e| AgentError::Bus(e.to_string()))?;
+    let shared = Arc::new(Mutex::new(Shared {
+        profile: profile.clone(),
+        profile_file: profile_file.clone(),
+        root: root.clone(),
+        report_json: String::new(),
+        history: History::new(profile.sample.tick_seconds),
+    }));
+    connection
+        .object_server()
+        .at(OBJECT_PATH, api::Api { shared: shared.clone() })
+        .await
+        .map_err(|e| AgentError::Bus(e.to_string()))?;
+    match connection.request_name_with_flags(BUS_NAME, zbus::fdo::RequestNameFlags::DoNotQueue.into()).await {
+        Ok(zbus::fdo::RequestNameReply::PrimaryOwner) => {}
+        Ok(_) | Err(zbus::Error::NameTaken) => return Err(AgentError::AlreadyRunning),
+        Err(e) => return Err(AgentError::Bus(e.to_string())),
+    }
+
+    let (commands, mut command_queue) = tokio::sync::mpsc::unbounded_channel();
+    let manager = UserManager::connect().await.map_err(|e| eprintln!("ballast: {e}; launching and scope watching are off")).ok();
+    let notifier = notifier::Notifier::new(&connection).await.ok();
+    let mut actions = match &notifier {
+        Some(n) => Some(n.proxy().receive_action_invoked().await.map_err(|e| AgentError::Bus(e.to_string()))?),
+        None => None,
+    };
+    let mut agent = Agent {
+        budget: Budget::new(profile.clone()),
+        profile_mtime: profile_file_mtime(profile_file.as_deref()),
+        sampler: Sampler::with_root(&root),
+        mode: cgroup_mode(&root),
+        installed: installed(&profile),
+        profile,
+        profile_file,
+        root,
+        connection,
+        manager,
+        notifier,
+        tray: None,
+        shared,
+        alerts: AlertPolicy::default(),
+        scope_counters: HashMap::new(),
+        scopes: Vec::new(),
+        view: None,
+        ticks: 0,
+    };
+    agent.tick().await?;
+    let tray = BallastTray { view: agent.view.clone().expect("set by the first tick"), commands: commands.clone() };
+    // assume_sni_available: the agent may start before plasmashell's watcher.
+    agent.tray = tray.assume_sni_available(true).spawn().await.map_err(|e| eprintln!("ballast: no tray item ({e}); the agent runs on")).ok();
+
+    let mut ticker = tokio::time::interval(Duration::from_secs(u64::from(agent.profile.sample.tick_seconds)));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    ticker.tick().await;
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => agent.tick().await?,
+            Some(command) = command_queue.recv() => {
+                if command == TrayCommand::Quit {
+                    break;
+                }
+                agent.handle(command).await;
+            }
+            Some(signal) = async { match actions.as_mut() { Some(stream) => stream.next().await, None => std::future::pending().await } } => {
+                if let Ok(args) = signal.args() {
+                    let alert = agent.notifier.as_ref().and_then(|n| n.alert(args.id).cloned());
+                    match (args.action_key.as_str(), alert) {
+                        (notifier::STOP_APP, Some(alert)) => if let Some(unit) = alert.stop_unit { agent.handle(TrayCommand::Stop(unit)).await },
+                        (notifier::OPEN_DASHBOARD, _) => agent.handle(TrayCommand::Dashboard).await,
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    if let Some(tray) = agent.tray.take() {
+        tray.shutdown().await;
+    }
+    Ok(())
+}
+
+fn profile_file_mtime(file: Option<&Path>) -> Option<SystemTime> {
+    profile::user_profile_path(file).and_then(|path| std::fs::metadata(path).ok()?.modified().ok())
+}
+
+fn installed(profile: &Profile) -> Vec<bool> {
+    let path = std::env::var("PATH").ok();
+    profile.apps.iter().map(|app| launch::resolve_binary(&app.exec, path.as_deref(), launch::is_executable).is_some()).collect()
+}
+
+impl Agent {
+    async fn tick(&mut self) -> Result<(), AgentError> {
+        self.ticks += 1;
+        self.reload_profile_if_changed().await;
+        if self.ticks % INSTALLED_REFRESH_TICKS == 0 {
+            self.installed = installed(&self.profile);
+        }
+        let sample = self.sampler.sample().map_err(|e| AgentError::Sample(e.to_string()))?;
+        let report = self.budget.evaluate(&sample);
+        let events = self.watch_scopes().await;
+        let changes = self.alerts.update(&self.profile.notify, self.profile.sample.tick_seconds, &report, &events);
+        if let Some(notifier) = self.notifier.as_mut() {
+            for change in changes {
+                notifier.apply(change).await;
+            }
+        }
+        let report_json = serde_json::to_string(&report).expect("a report serializes");
+        {
+            let mut shared = self.shared.lock().expect("the agent's state lock is never poisoned");
+            shared.history.push(now(), &report);
+            shared.report_json = report_json.clone();
+        }
+        let view = TrayView::new(&report, &self.profile, &self.installed, &self.scopes);
+        if self.view.as_ref() != Some(&view) {
+            self.view = Some(view.clone());
+            if let Some(tray) = &self.tray {
+                tray.update(|tray| tray.view = view).await;
+            }
+            if let Ok(emitter) = zbus::object_server::SignalEmitter::new(&self.connection, OBJECT_PATH) {
+                let _ = api::Api::report_changed(&emitter, &report_json).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Running app scopes and what happened to them since the last tick.
+    async fn watch_scopes(&mut self) -> Vec<launch::ScopeEvent> {
+        let Some(manager) = &self.manager else { return Vec::new() };
+        let Ok(units) = manager.app_units().await else { return Vec::new() };
+        let mut statuses = Vec::with_capacity(units.len());
+        let mut events = Vec::new();
+        let mut counters = HashMap::new();
+        for unit in &units {
+            let Ok(status) = launch::scope_status(manager, &self.profile, unit, &self.root, self.mode).await else { continue };
+            let who = status.app.as_deref().and_then(|id| self.profile.app(id)).map_or(unit.description.clone(), |a| a.name.clone());
+            events.extend(launch::scope_events(&who, self.scope_counters.get(&unit.name), &status));
+            if let Some(now) = status.events {
+                counters.insert(unit.name.clone(), now);
+            }
+            statuses.push(status);
+        }
+        self.scope_counters = counters;
+        self.scopes = statuses;
+        events
+    }
+
+    /// Picks up an edited profile file; a bad edit keeps the old profile and says why.
+    async fn reload_profile_if_changed(&mut self) {
+        let mtime = profile_file_mtime(self.profile_file.as_deref());
+        if mtime == self.profile_mtime {
+            return;
+        }
+        self.profile_mtime = mtime;
+        match profile::load(self.profile_file.as_deref()) {
+            Ok((profile, _)) => {
+                self.budget = Budget::new(profile.clone());
+                self.installed = installed(&profile);
+                self.shared.lock().expect("the agent's state lock is never poisoned").profile = profile.clone();
+                self.profile = profile;
+                self.notify(AlertChange::Clear(AlertKey::Config)).await;
+            }
+            Err(e) => {
+                let alert = alerts::Alert {
+                    key: AlertKey::Config,
+                    summary: "ballast: config not loaded".into(),
+                    body: format!("{e}\nThe previous settings stay in use."),
+                    urgency: Urgency::Normal,
+                    stop_unit: None,
+                };
+                self.notify(AlertChange::Show(alert)).await;
+            }
+        }
+    }
+
+    async fn notify(&mut self, change: AlertChange) {
+        if let Some(notifier) = self.notifier.as_mut() {
+            notifier.apply(change).await;
+        }
+    }
+
+    /// Shows the outcome of something the user asked for.
+    async fn tell(&mut self, summary: &str, result: Result<String, String>) {
+        let (body, urgency) = match result {
+            Ok(text) => (text, Urgency::Low),
+            Err(text) => (text, Urgency::Normal),
+        };
+        let alert = alerts::Alert { key: AlertKey::Breach(format!("action:{summary}")), summary: summary.into(), body, urgency, stop_unit: None };
+        self.notify(AlertChange::Show(alert)).await;
+    }
+
+    async fn handle(&mut self, command: TrayCommand) {
+        match command {
+            TrayCommand::Launch(id) => {
+                let name = self.profile.app(&id).map_or(id.clone(), |a| a.name.clone());
+                let result = actions::launch_app(&self.profile, self.profile_file.as_deref(), &id, &[]).await;
+                if result.is_err() {
+                    self.tell(&format!("Cannot launch {name}"), result).await;
+                }
+            }
+            TrayCommand::Stop(unit) => {
+                let result = actions::stop_unit(self.manager.as_ref(), &unit).await;
+                if result.is_err() {
+                    self.tell("Cannot stop the app", result).await;
+                }
+            }
+            TrayCommand::Tune(target, action) => {
+                let result = actions::tune(&self.profile, &self.connection, target, action).await;
+                let verb = match action {
+                    TuneAction::Preview => "preview",
+                    TuneAction::Apply => "apply",
+                    TuneAction::Rollback => "roll back",
+                };
+                self.tell(&format!("Tune {}: {verb}", target.name()), result).await;
+            }
+            TrayCommand::Dashboard => {
+                if let Err(e) = actions::open_dashboard() {
+                    self.tell("Dashboard", Err(e)).await;
+                }
+            }
+            TrayCommand::Doctor => {
+                let result = actions::doctor_json(self.profile.clone(), self.root.clone()).await.and_then(|json| {
+                    let checks: Vec<serde_json::Value> = serde_json::from_str(&json).map_err(|e| e.to_string())?;
+                    let count = |verdict: &str| checks.iter().filter(|c| c["verdict"] == verdict).count();
+                    let problems: Vec<String> = checks
+                        .iter()
+                        .filter(|c| c["verdict"] == "FAIL" || c["verdict"] == "WARN")
+                        .map(|c| format!("{} {}: {}", c["verdict"].as_str().unwrap_or(""), c["id"].as_str().unwrap_or(""), c["message"].as_str().unwrap_or("")))
+                        .collect();
+                    Ok(format!("{} pass, {} warn, {} fail\n{}", count("PASS"), count("WARN"), count("FAIL"), problems.join("\n")))
+                });
+                self.tell("Doctor", result).await;
+            }
+            TrayCommand::Quit => {}
+        }
+    }
+}

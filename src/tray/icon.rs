@@ -1,0 +1,62 @@
+//! The tray icon: a ring gauge of used memory against the budget, coloured by state
+//! (Breeze green, amber, red), drawn into an ARGB32 pixmap.
+
+use crate::budget::Status;
+
+/// A `size`x`size` gauge filled to `percent` (clockwise from the top; full past 100).
+pub fn gauge(percent: u32, status: Status, size: i32) -> ksni::Icon {
+    let color: [u8; 3] = match status {
+        Status::Ok => [0x27, 0xae, 0x60],
+        Status::Near => [0xf6, 0x74, 0x00],
+        Status::Breach => [0xda, 0x44, 0x53],
+    };
+    let track = [0x7f, 0x8c, 0x8d];
+    let fill = (percent.min(100) as f64) / 100.0;
+    let center = size as f64 / 2.0;
+    let outer = center - 0.5;
+    let inner = outer * 0.58;
+    let mut data = Vec::with_capacity((size * size * 4) as usize);
+    for y in 0..size {
+        for x in 0..size {
+            // Sample the pixel centre; alpha fades over one pixel at the ring's edges.
+            let (dx, dy) = (x as f64 + 0.5 - center, y as f64 + 0.5 - center);
+            let distance = (dx * dx + dy * dy).sqrt();
+            let coverage = (outer - distance + 0.5).clamp(0.0, 1.0) * (distance - inner + 0.5).clamp(0.0, 1.0);
+            // Angle clockwise from 12 o'clock, as a fraction of the turn.
+            let turn = (dx.atan2(-dy) / std::f64::consts::TAU).rem_euclid(1.0);
+            let rgb = if turn < fill { color } else { track };
+            let alpha = (coverage * 255.0).round() as u8;
+            data.extend_from_slice(&[alpha, rgb[0], rgb[1], rgb[2]]);
+        }
+    }
+    ksni::Icon { width: size, height: size, data }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pixel(icon: &ksni::Icon, x: i32, y: i32) -> [u8; 4] {
+        let i = ((y * icon.width + x) * 4) as usize;
+        icon.data[i..i + 4].try_into().unwrap()
+    }
+
+    #[test]
+    fn the_gauge_fills_clockwise_in_the_state_colour() {
+        let icon = gauge(25, Status::Breach, 32);
+        assert_eq!(icon.data.len(), 32 * 32 * 4);
+        // Right of the centre (a quarter turn) is just inside 25 %... top-right is filled:
+        assert_eq!(pixel(&icon, 24, 6), [255, 0xda, 0x44, 0x53]);
+        // ...the left half is track.
+        assert_eq!(pixel(&icon, 3, 16), [255, 0x7f, 0x8c, 0x8d]);
+        // The centre and the corners are transparent.
+        assert_eq!(pixel(&icon, 16, 16)[0], 0);
+        assert_eq!(pixel(&icon, 0, 0)[0], 0);
+    }
+
+    #[test]
+    fn over_budget_is_a_full_ring() {
+        let icon = gauge(180, Status::Ok, 22);
+        assert_eq!(&pixel(&icon, 2, 11)[1..], [0x27, 0xae, 0x60]);
+    }
+}

@@ -1,0 +1,228 @@
+//! The tray item (StatusNotifierItem through ksni): a gauge icon drawn from the budget,
+//! a tooltip with the totals, and the menu. `TrayView` is what it shows, built purely from
+//! a report; the agent updates the item only when the view changes.
+
+mod icon;
+
+pub use icon::gauge;
+
+use crate::budget::{Report, Status};
+use crate::launch::ScopeStatus;
+use crate::profile::Profile;
+use crate::render::human;
+use crate::tune::Target;
+use tokio::sync::mpsc::UnboundedSender;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TuneAction {
+    Preview,
+    Apply,
+    Rollback,
+}
+
+/// What a menu entry asks the agent to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TrayCommand {
+    Launch(String),
+    Stop(String),
+    Tune(Target, TuneAction),
+    Dashboard,
+    Doctor,
+    Quit,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LaunchEntry {
+    pub id: String,
+    pub label: String,
+    pub installed: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunningEntry {
+    pub unit: String,
+    pub label: String,
+}
+
+/// Everything the item shows. Numbers are kept as the text shown, so a change the user
+/// cannot see does not redraw anything.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrayView {
+    pub status: Status,
+    /// Used memory against the current state's total budget, in percent (icon gauge).
+    pub percent: u32,
+    pub tooltip: String,
+    pub lines: Vec<String>,
+    pub launch: Vec<LaunchEntry>,
+    pub running: Vec<RunningEntry>,
+}
+
+impl TrayView {
+    pub fn new(report: &Report, profile: &Profile, installed: &[bool], scopes: &[ScopeStatus]) -> TrayView {
+        let total = &report.total;
+        let status = report.categories.iter().filter(|c| !c.reclaimable).map(|c| c.status).chain([total.status]).max().unwrap_or(Status::Ok);
+        let percent = if total.limit == 0 { 0 } else { ((total.used as f64 / total.limit as f64) * 100.0).round() as u32 };
+        let mut lines = vec![format!("Total {} of {} ({}, {})", human(total.used), human(total.limit), report.state.as_str(), status_word(total.status))];
+        lines.extend(report.categories.iter().filter(|c| !c.reclaimable).map(|c| {
+            format!("{}: {} of {}{}", c.name, human(c.used), human(c.limit), if c.status == Status::Ok { String::new() } else { format!(" ({})", status_word(c.status)) })
+        }));
+        lines.push(match report.zram.ratio {
+            Some(ratio) => format!("zram: {} in {} ({ratio:.1}x)", human(report.zram.orig_data), human(report.zram.mem_used)),
+            None => format!("zram: {}", report.zram.state),
+        });
+        lines.push(match report.psi.memory {
+            Some(p) => format!("Memory pressure: {:.1}%", p.some.avg10),
+            None => "Memory pressure: n/a".into(),
+        });
+        lines.push(format!("GPU: none ({})", report.gpu_reason));
+        let launch = profile
+            .apps
+            .iter()
+            .zip(installed)
+            .map(|(app, &installed)| LaunchEntry {
+                id: app.id.clone(),
+                label: format!("{} ({} / {}, {})", app.name, app.memory_high, app.memory_max, app.cpu_quota),
+                installed,
+            })
+            .collect();
+        let running = scopes
+            .iter()
+            .map(|s| {
+                let name = s.app.as_deref().and_then(|id| profile.app(id)).map_or(s.unit.as_str(), |a| a.name.as_str());
+                let used = s.memory_current.map_or("?".into(), human);
+                let max = s.memory_max.map_or("no limit".into(), human);
+                RunningEntry { unit: s.unit.clone(), label: format!("{name}: {used} of {max}") }
+            })
+            .collect();
+        TrayView {
+            status,
+            percent,
+            tooltip: format!("{} of {} used ({})", human(total.used), human(total.limit), report.state.as_str()),
+            lines,
+            launch,
+            running,
+        }
+    }
+}
+
+fn status_word(status: Status) -> &'static str {
+    match status {
+        Status::Ok => "ok",
+        Status::Near => "near",
+        Status::Breach => "over budget",
+    }
+}
+
+pub struct BallastTray {
+    pub view: TrayView,
+    pub commands: UnboundedSender<TrayCommand>,
+}
+
+impl BallastTray {
+    fn item(&self, label: &str, command: TrayCommand) -> ksni::MenuItem<Self> {
+        ksni::menu::StandardItem {
+            label: label.into(),
+            activate: Box::new(move |tray: &mut Self| {
+                let _ = tray.commands.send(command.clone());
+            }),
+            ..Default::default()
+        }
+        .into()
+    }
+
+    fn submenu(label: &str, submenu: Vec<ksni::MenuItem<Self>>) -> ksni::MenuItem<Self> {
+        ksni::menu::SubMenu { label: label.into(), enabled: !submenu.is_empty(), submenu, ..Default::default() }.into()
+    }
+}
+
+impl ksni::Tray for BallastTray {
+    fn id(&self) -> String {
+        "ballast".into()
+    }
+
+    fn title(&self) -> String {
+        "ballast".into()
+    }
+
+    fn category(&self) -> ksni::Category {
+        ksni::Category::SystemServices
+    }
+
+    fn status(&self) -> ksni::Status {
+        match self.view.status {
+            Status::Breach => ksni::Status::NeedsAttention,
+            _ => ksni::Status::Active,
+        }
+    }
+
+    fn icon_pixmap(&self) -> Vec<ksni::Icon> {
+        [22, 32, 64].into_iter().map(|size| gauge(self.view.percent, self.view.status, size)).collect()
+    }
+
+    fn tool_tip(&self) -> ksni::ToolTip {
+        ksni::ToolTip { title: "ballast".into(), description: self.view.tooltip.clone(), ..Default::default() }
+    }
+
+    fn activate(&mut self, _x: i32, _y: i32) {
+        let _ = self.commands.send(TrayCommand::Dashboard);
+    }
+
+    fn menu(&self) -> Vec<ksni::MenuItem<Self>> {
+        let mut menu: Vec<ksni::MenuItem<Self>> = self
+            .view
+            .lines
+            .iter()
+            .map(|line| ksni::menu::StandardItem { label: line.replace('_', "__"), enabled: false, ..Default::default() }.into())
+            .collect();
+        menu.push(ksni::MenuItem::Separator);
+        let launch = self
+            .view
+            .launch
+            .iter()
+            .map(|entry| {
+                let id = entry.id.clone();
+                ksni::menu::StandardItem {
+                    label: entry.label.replace('_', "__"),
+                    enabled: entry.installed,
+                    activate: Box::new(move |tray: &mut Self| {
+                        let _ = tray.commands.send(TrayCommand::Launch(id.clone()));
+                    }),
+                    ..Default::default()
+                }
+                .into()
+            })
+            .collect();
+        menu.push(Self::submenu("Launch", launch));
+        let running = self
+            .view
+            .running
+            .iter()
+            .map(|entry| Self::submenu(&entry.label.replace('_', "__"), vec![self.item("Stop", TrayCommand::Stop(entry.unit.clone()))]))
+            .collect();
+        menu.push(Self::submenu("Running", running));
+        let tune = [("KWin", Target::Kwin), ("Baloo", Target::Baloo)]
+            .into_iter()
+            .map(|(name, target)| {
+                Self::submenu(
+                    name,
+                    vec![
+                        self.item("Preview", TrayCommand::Tune(target, TuneAction::Preview)),
+                        self.item("Apply", TrayCommand::Tune(target, TuneAction::Apply)),
+                        self.item("Roll back", TrayCommand::Tune(target, TuneAction::Rollback)),
+                    ],
+                )
+            })
+            .collect();
+        menu.push(Self::submenu("Tune", tune));
+        menu.push(ksni::MenuItem::Separator);
+        menu.push(self.item("Dashboard", TrayCommand::Dashboard));
+        menu.push(self.item("Doctor", TrayCommand::Doctor));
+        menu.push(self.item("Quit", TrayCommand::Quit));
+        menu
+    }
+
+    fn watcher_offline(&self, _reason: ksni::OfflineReason) -> bool {
+        // Keep the item alive: it registers again when the watcher (plasmashell) returns.
+        true
+    }
+}
