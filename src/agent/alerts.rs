@@ -151,3 +151,101 @@ impl AlertPolicy {
         changes
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::budget::Budget;
+    use crate::profile::Profile;
+    use crate::sample::{PressureLine, Sampler};
+
+    fn report(mutate: impl FnOnce(&mut crate::sample::Sample)) -> Report {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/plasma-v2-idle");
+        let mut sample = Sampler::with_root(root).sample().unwrap();
+        mutate(&mut sample);
+        // Roomy category targets: these tests are about the total, pressure, zram, scopes.
+        let mut profile = Profile::embedded();
+        for category in &mut profile.categories {
+            category.idle = crate::profile::ByteSize(16 << 30);
+            category.workload = crate::profile::ByteSize(16 << 30);
+        }
+        Budget::new(profile).evaluate(&sample)
+    }
+
+    fn shown(changes: &[AlertChange]) -> Vec<String> {
+        changes
+            .iter()
+            .map(|c| match c {
+                AlertChange::Show(a) => format!("show {}", a.summary),
+                AlertChange::Clear(key) => format!("clear {key:?}"),
+            })
+            .collect()
+    }
+
+    fn settings() -> NotifySettings {
+        Profile::embedded().notify
+    }
+
+    #[test]
+    fn a_breach_is_shown_once_and_cleared_on_recovery() {
+        let mut policy = AlertPolicy::default();
+        let over = report(|s| s.meminfo.available = s.meminfo.total - (5 << 30));
+        let fine = report(|_| {});
+        assert_eq!(shown(&policy.update(&settings(), 2, &over, &[])), ["show Total memory over budget"]);
+        assert!(policy.update(&settings(), 2, &over, &[]).is_empty(), "never a flood");
+        assert_eq!(shown(&policy.update(&settings(), 2, &fine, &[])), ["clear Breach(\"total\")"]);
+    }
+
+    #[test]
+    fn pressure_must_be_sustained() {
+        let mut policy = AlertPolicy::default();
+        let pressed = report(|s| s.pressure.memory = Some(crate::sample::Pressure { some: PressureLine { avg10: 25.0, ..Default::default() }, full: None }));
+        let calm = report(|_| {});
+        let mut seen = Vec::new();
+        for r in [&pressed, &pressed, &pressed, &pressed, &calm, &calm, &calm] {
+            seen.push(shown(&policy.update(&settings(), 2, r, &[])));
+        }
+        assert_eq!(seen[..2], [Vec::<String>::new(), vec![]]);
+        assert_eq!(seen[2], ["show Memory pressure"]);
+        assert!(seen[3].is_empty() && seen[4].is_empty() && seen[5].is_empty());
+        assert_eq!(seen[6], ["clear Pressure"]);
+    }
+
+    fn event(kind: EventKind, count: u64) -> ScopeEvent {
+        ScopeEvent { unit: "app-ballast-discord-1.scope".into(), kind, count, message: format!("Discord {kind:?}") }
+    }
+
+    #[test]
+    fn limit_hits_wait_out_the_cooldown_and_oom_kills_do_not() {
+        let mut policy = AlertPolicy::default();
+        let fine = report(|_| {});
+        let first = policy.update(&settings(), 2, &fine, &[event(EventKind::HitHigh, 1)]);
+        assert_eq!(shown(&first), ["show App throttled: memory high"]);
+        let AlertChange::Show(alert) = &first[0] else { unreachable!() };
+        assert_eq!((alert.urgency, alert.stop_unit.as_deref()), (Urgency::Low, Some("app-ballast-discord-1.scope")));
+        assert!(policy.update(&settings(), 2, &fine, &[event(EventKind::HitHigh, 4)]).is_empty(), "held by the cooldown");
+        let kill = policy.update(&settings(), 2, &fine, &[event(EventKind::OomKill, 1)]);
+        let AlertChange::Show(alert) = &kill[0] else { unreachable!() };
+        assert_eq!(alert.urgency, Urgency::Critical);
+        for _ in 0..150 {
+            policy.update(&settings(), 2, &fine, &[]);
+        }
+        let later = policy.update(&settings(), 2, &fine, &[event(EventKind::HitHigh, 1)]);
+        let AlertChange::Show(alert) = &later[0] else { unreachable!() };
+        assert!(alert.body.contains("(5 times since the last notice)"), "{}", alert.body);
+    }
+
+    #[test]
+    fn zram_nearly_full_has_hysteresis() {
+        let mut policy = AlertPolicy::default();
+        let fill = |f: f64| {
+            report(move |s| {
+                s.zram[0].mm.orig_data = (s.zram[0].disksize as f64 * f) as u64;
+                s.zram[0].mm.compr_data = s.zram[0].mm.orig_data / 4;
+            })
+        };
+        assert_eq!(shown(&policy.update(&settings(), 2, &fill(0.95), &[])), ["show zram nearly full"]);
+        assert!(policy.update(&settings(), 2, &fill(0.85), &[]).is_empty());
+        assert_eq!(shown(&policy.update(&settings(), 2, &fill(0.5), &[])), ["clear ZramFull"]);
+    }
+}
