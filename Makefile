@@ -1,4 +1,4 @@
-# ballast: `make run` starts it, `make test` runs every test, `make bench` prints the figures.
+# ballast: `make run` starts the agent (or `status --watch` outside a desktop session), `make test` runs every test, `make bench` prints the figures.
 # Each target first installs the Debian packages it needs (scripts/deps.sh says which).
 
 CARGO ?= cargo
@@ -7,7 +7,7 @@ CARGO ?= cargo
 
 run: deps-run
 	$(CARGO) build --release
-	./target/release/ballast status --watch
+	./target/release/ballast
 
 test: deps-test
 	$(CARGO) test --workspace --all-targets --locked
