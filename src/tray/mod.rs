@@ -10,6 +10,17 @@ use crate::budget::{Report, Status};
 use crate::launch::ScopeStatus;
 use crate::profile::Profile;
 use crate::render::human;
+
+/// Sizes as the tray shows them: two significant figures, so that memory moving by a
+/// few megabytes does not redraw the item (and wake the panel) every tick.
+fn rough(bytes: u64) -> String {
+    const MIB: u64 = 1 << 20;
+    if bytes >= 1 << 30 || bytes < 100 * MIB {
+        human(bytes)
+    } else {
+        format!("{}M", (bytes + 5 * MIB) / (10 * MIB) * 10)
+    }
+}
 use crate::tune::Target;
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -61,20 +72,21 @@ impl TrayView {
     pub fn new(report: &Report, profile: &Profile, installed: &[bool], scopes: &[ScopeStatus]) -> TrayView {
         let total = &report.total;
         let status = report.categories.iter().filter(|c| !c.reclaimable).map(|c| c.status).chain([total.status]).max().unwrap_or(Status::Ok);
-        let percent = if total.limit == 0 { 0 } else { ((total.used as f64 / total.limit as f64) * 100.0).round() as u32 };
-        let mut lines = vec![format!("Total {} of {} ({}, {})", human(total.used), human(total.limit), report.state.as_str(), status_word(total.status))];
+        // In steps of 5 %: finer than the gauge can show is only a redraw.
+        let percent = if total.limit == 0 { 0 } else { ((total.used as f64 / total.limit as f64) * 20.0).round() as u32 * 5 };
+        let mut lines = vec![format!("Total {} of {} ({}, {})", rough(total.used), rough(total.limit), report.state.as_str(), status_word(total.status))];
         lines.extend(report.categories.iter().filter(|c| !c.reclaimable).map(|c| {
-            format!("{}: {} of {}{}", c.name, human(c.used), human(c.limit), if c.status == Status::Ok { String::new() } else { format!(" ({})", status_word(c.status)) })
+            format!("{}: {} of {}{}", c.name, rough(c.used), rough(c.limit), if c.status == Status::Ok { String::new() } else { format!(" ({})", status_word(c.status)) })
         }));
         lines.push(match report.zram.ratio {
-            Some(ratio) => format!("zram: {} in {} ({ratio:.1}x)", human(report.zram.orig_data), human(report.zram.mem_used)),
+            Some(ratio) => format!("zram: {} in {} ({ratio:.1}x)", rough(report.zram.orig_data), rough(report.zram.mem_used)),
             None => format!("zram: {}", report.zram.state),
         });
         lines.push(match report.psi.memory {
-            Some(p) => format!("Memory pressure: {:.1}%", p.some.avg10),
+            Some(p) => format!("Memory pressure: {:.0}%", p.some.avg10),
             None => "Memory pressure: n/a".into(),
         });
-        lines.push(format!("GPU: none ({})", report.gpu_reason));
+        lines.push("GPU: none".into());
         let launch = profile
             .apps
             .iter()
@@ -89,7 +101,7 @@ impl TrayView {
             .iter()
             .map(|s| {
                 let name = s.app.as_deref().and_then(|id| profile.app(id)).map_or(s.unit.as_str(), |a| a.name.as_str());
-                let used = s.memory_current.map_or("?".into(), human);
+                let used = s.memory_current.map_or("?".into(), rough);
                 let max = s.memory_max.map_or("no limit".into(), human);
                 RunningEntry { unit: s.unit.clone(), label: format!("{name}: {used} of {max}") }
             })
@@ -97,7 +109,7 @@ impl TrayView {
         TrayView {
             status,
             percent,
-            tooltip: format!("{} of {} used ({})", human(total.used), human(total.limit), report.state.as_str()),
+            tooltip: format!("{} of {} used ({})", rough(total.used), rough(total.limit), report.state.as_str()),
             lines,
             launch,
             running,
@@ -224,5 +236,50 @@ impl ksni::Tray for BallastTray {
     fn watcher_offline(&self, _reason: ksni::OfflineReason) -> bool {
         // Keep the item alive: it registers again when the watcher (plasmashell) returns.
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::budget::Budget;
+    use crate::sample::Sampler;
+
+    fn view(mutate: impl FnOnce(&mut crate::sample::Sample)) -> TrayView {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/plasma-v2");
+        let mut sample = Sampler::with_root(root).sample().unwrap();
+        mutate(&mut sample);
+        let profile = Profile::embedded();
+        let installed: Vec<bool> = profile.apps.iter().map(|a| a.id == "discord").collect();
+        TrayView::new(&Budget::new(profile.clone()).evaluate(&sample), &profile, &installed, &[])
+    }
+
+    #[test]
+    fn the_view_shows_the_budget_and_the_catalog() {
+        let v = view(|_| {});
+        assert_eq!(v.lines[0], "Total 7.9G of 10.0G (workload, ok)");
+        assert!(v.lines.iter().any(|l| l == "Plasma desktop: 700M of 800M"), "{:?}", v.lines);
+        assert!(v.lines.iter().any(|l| l.starts_with("zram: 1.1G in 310M (4.1x)")), "{:?}", v.lines);
+        assert_eq!(v.percent, 80);
+        let discord = v.launch.iter().find(|l| l.id == "discord").unwrap();
+        assert_eq!((discord.label.as_str(), discord.installed), ("Discord (2G / 3G, 150%)", true));
+        assert!(!v.launch.iter().find(|l| l.id == "zoom").unwrap().installed);
+    }
+
+    #[test]
+    fn a_few_megabytes_do_not_change_the_view() {
+        let base = view(|_| {});
+        let moved = view(|s| s.meminfo.available -= 3 << 20);
+        assert_eq!(base, moved);
+        let grown = view(|s| s.meminfo.available -= 600 << 20);
+        assert_ne!(base, grown);
+    }
+
+    #[test]
+    fn rough_sizes() {
+        assert_eq!(rough(584 << 20), "580M");
+        assert_eq!(rough(586 << 20), "590M");
+        assert_eq!(rough(45 << 20), "45M");
+        assert_eq!(rough(3 << 30), "3.0G");
     }
 }
