@@ -1,0 +1,72 @@
+//! `ballast tune` as a user runs it, on a private XDG_CONFIG_HOME (the live KWin and Baloo
+//! are in tests/tune_live.rs).
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn ballast(home: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ballast"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_STATE_HOME", home.join(".local/state"))
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .output()
+        .unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+const KDEGLOBALS: &[u8] = b"[General]\r\nColorScheme=BreezeDark\r\n\r\n[KDE]\r\n# faster please\r\nAnimationDurationFactor=1\r\nSingleClick=false\r\n";
+
+#[test]
+fn preview_apply_status_rollback() {
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join(".config");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(config.join("kdeglobals"), KDEGLOBALS).unwrap();
+
+    let preview = stdout(&ballast(home.path(), &["tune", "kwin"]));
+    assert!(preview.contains("-AnimationDurationFactor=1\r\n+AnimationDurationFactor=0.5\r\n"), "{preview}");
+    assert_eq!(std::fs::read(config.join("kdeglobals")).unwrap(), KDEGLOBALS);
+
+    let applied = stdout(&ballast(home.path(), &["tune", "kwin", "--apply"]));
+    assert!(applied.contains("backup: ") && applied.contains("no session bus"), "{applied}");
+    let tuned = std::fs::read(config.join("kdeglobals")).unwrap();
+    assert_eq!(tuned, b"[General]\r\nColorScheme=BreezeDark\r\n\r\n[KDE]\r\n# faster please\r\nAnimationDurationFactor=0.5\r\nSingleClick=false\r\n");
+    assert!(stdout(&ballast(home.path(), &["tune", "kwin", "--apply"])).contains("already tuned"));
+
+    let status: serde_json::Value = serde_json::from_str(&stdout(&ballast(home.path(), &["tune", "kwin", "--status", "--json"]))).unwrap();
+    assert!(status["settings"].as_array().unwrap().iter().all(|s| s["matches"] == true), "{status:#}");
+    assert!(status["kwin"].is_null(), "no KWin on this bus");
+
+    let rolled = stdout(&ballast(home.path(), &["tune", "kwin", "--rollback"]));
+    assert!(rolled.contains("rolled back"), "{rolled}");
+    assert_eq!(std::fs::read(config.join("kdeglobals")).unwrap(), KDEGLOBALS, "byte for byte");
+    assert!(!config.join("kwinrc").exists(), "the kwinrc ballast created is gone again");
+
+    let nothing = ballast(home.path(), &["tune", "kwin", "--rollback"]);
+    assert_eq!(nothing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&nothing.stderr).contains("no backup to roll back to"));
+}
+
+#[test]
+fn rollback_refuses_to_overwrite_a_users_edit() {
+    let home = tempfile::tempdir().unwrap();
+    stdout(&ballast(home.path(), &["tune", "baloo", "--apply"]));
+    let baloofilerc = home.path().join(".config/baloofilerc");
+    let mut edited = std::fs::read(&baloofilerc).unwrap();
+    edited.extend_from_slice(b"folders[$e]=$HOME/Documents/\n");
+    std::fs::write(&baloofilerc, &edited).unwrap();
+    let refused = ballast(home.path(), &["tune", "baloo", "--rollback"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--force"));
+    assert_eq!(std::fs::read(&baloofilerc).unwrap(), edited);
+    stdout(&ballast(home.path(), &["tune", "baloo", "--rollback", "--force"]));
+    assert!(!baloofilerc.exists());
+}
