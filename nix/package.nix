@@ -1,18 +1,73 @@
-{ lib, rustPlatform }:
+# ballast: the agent binary, its desktop entry and icon, and its systemd user unit.
+#
+# The agent never links Qt (DESIGN.md). The Qt dashboard is a separate workspace member
+# (dashboard/); once it exists it is built with Qt 6 (qtbase, qtdeclarative), wrapped by
+# wrapQtAppsHook, and linked with lld (cxx-qt's build asks for gold when `ld` is bfd, which
+# fails: FACTS.md). Until then none of that is pulled in.
+{ lib
+, rustPlatform
+, qt6
+, lld
+, withDashboard ? builtins.pathExists ../dashboard/Cargo.toml
+  # A hardware profile's cpu (ballast.lib.profiles.shoshin.cpu) to build for that CPU only
+  # (-C target-cpu=its march); null builds for any x86-64.
+, cpu ? null
+}:
 
+let
+  ballastLib = import ./lib;
+  exe = "${placeholder "out"}/bin/ballast";
+  fs = lib.fileset;
+in
 rustPlatform.buildRustPackage {
   pname = "ballast";
-  version = "0.1.0";
+  inherit (ballastLib) version;
 
-  src = lib.cleanSource ../.;
+  # Only what cargo reads: no target/, no .git, no Nix files (editing them rebuilds nothing).
+  src = fs.toSource {
+    root = ../.;
+    fileset = fs.unions ([
+      ../Cargo.toml
+      ../Cargo.lock
+      ../src
+      ../benches
+      ../tests
+      ../icons
+      (fs.maybeMissing ../build.rs)
+      (fs.maybeMissing ../qml)
+    ] ++ lib.optional withDashboard ../dashboard);
+  };
+
   cargoLock.lockFile = ../Cargo.lock;
 
-  # The test suite reads the live host and talks to KDE programs (kreadconfig5, ...):
-  # `make test` runs it; the build sandbox has neither.
+  cargoBuildFlags = lib.optionals withDashboard [ "--workspace" ];
+
+  nativeBuildInputs = lib.optionals withDashboard [ qt6.wrapQtAppsHook lld ];
+  buildInputs = lib.optionals withDashboard [ qt6.qtbase qt6.qtdeclarative ];
+  # Only the dashboard is a Qt program; the agent must not be wrapped with Qt's environment.
+  dontWrapQtApps = true;
+
+  env = lib.optionalAttrs (cpu != null) {
+    RUSTFLAGS = ballastLib.flags.rustflags cpu;
+  };
+
+  # The test suite reads the live host and talks to KDE programs and a systemd user
+  # manager: `make test` runs it; the build sandbox has none of them.
   doCheck = false;
+
+  # Text from nix/lib/systemd.nix, equal to what `ballast autostart enable` writes.
+  agentUnit = ballastLib.systemd.agentUnitText exe;
+  desktopEntry = ballastLib.systemd.desktopEntryText exe;
+  passAsFile = [ "agentUnit" "desktopEntry" ];
 
   postInstall = ''
     install -Dm644 icons/ballast.svg $out/share/icons/hicolor/scalable/apps/ballast.svg
+    install -Dm644 "$desktopEntryPath" $out/share/applications/${ballastLib.systemd.appId}.desktop
+    install -Dm644 "$agentUnitPath" $out/lib/systemd/user/${ballastLib.systemd.unitName}
+  '' + lib.optionalString withDashboard ''
+    for program in $out/bin/*; do
+      [ "$(basename "$program")" = ballast ] || wrapQtApp "$program"
+    done
   '';
 
   meta = {

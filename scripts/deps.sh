@@ -10,7 +10,9 @@ case "${1:-}" in
   # `ballast doctor`'s Baloo check. nix-bin: nix-instantiate, which parses the Nix files.
   # dbus, dbus-user-session, systemd: a real session bus and `systemd --user` manager for
   # the launch tests.
-  test)  packages=(procps libkf5config-bin nix-bin dbus dbus-user-session systemd) ;;
+  # xvfb, kwin-x11, baloo-kf5, dunst, libnotify-bin, kded5, plasma-workspace: the real
+  # KWin, Baloo, notification server and tray watcher the tune and agent tests run against.
+  test)  packages=(procps libkf5config-bin nix-bin dbus dbus-user-session systemd passwd xvfb kwin-x11 baloo-kf5 dunst libnotify-bin kded5 plasma-workspace) ;;
   bench) packages=(procps) ;;
   *) echo "usage: $0 run|test|bench" >&2; exit 64 ;;
 esac

@@ -60,13 +60,12 @@ fn rollback_refuses_to_overwrite_a_users_edit() {
     let home = tempfile::tempdir().unwrap();
     stdout(&ballast(home.path(), &["tune", "baloo", "--apply"]));
     let baloofilerc = home.path().join(".config/baloofilerc");
-    let mut edited = std::fs::read(&baloofilerc).unwrap();
-    edited.extend_from_slice(b"folders[$e]=$HOME/Documents/\n");
+    let edited = String::from_utf8(std::fs::read(&baloofilerc).unwrap()).unwrap().replace("only basic indexing=true", "only basic indexing=false");
     std::fs::write(&baloofilerc, &edited).unwrap();
     let refused = ballast(home.path(), &["tune", "baloo", "--rollback"]);
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--force"));
-    assert_eq!(std::fs::read(&baloofilerc).unwrap(), edited);
+    assert_eq!(std::fs::read_to_string(&baloofilerc).unwrap(), edited);
     stdout(&ballast(home.path(), &["tune", "baloo", "--rollback", "--force"]));
     assert!(!baloofilerc.exists());
 }

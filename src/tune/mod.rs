@@ -7,7 +7,7 @@ pub mod notify;
 mod plan;
 
 pub use files::{Backup, Journal, JournalFile};
-pub use plan::{apply_settings, baloo_settings, effect_config_name, kwin_settings, split_list, Plasma, Setting};
+pub use plan::{apply_settings, baloo_settings, effect_config_name, kwin_settings, reversal, split_list, Plasma, Reversal, Setting};
 
 use crate::kconfig::{changed_keys, ChangedKeys, Document, KconfigError};
 use crate::profile::Profile;
@@ -28,8 +28,8 @@ pub enum TuneError {
     NoBackup { dir: PathBuf },
     #[error("no backup named {name}; there are: {available}")]
     UnknownBackup { name: String, available: String },
-    #[error("changed since ballast wrote them: {files}; roll back anyway with --force (your edits to them are lost)")]
-    ChangedSinceApply { files: String },
+    #[error("settings ballast wrote were changed since: {keys}; roll back anyway with --force (those edits are lost)")]
+    ChangedSinceApply { keys: String },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -154,8 +154,9 @@ pub struct Restored {
 }
 
 /// Restores the files of the latest backup of `target` not yet rolled back (any
-/// target's for `all`), or of the backup named `to`, byte for byte. Refuses, unless
-/// `force`, when a file differs from what ballast wrote.
+/// target's for `all`), or of the backup named `to`: byte for byte when nobody touched
+/// them since; only ballast's keys when others changed other keys; and, when someone
+/// changed keys ballast had set, not at all unless `force` (then byte for byte).
 pub fn rollback(places: &Places, target: Target, to: Option<&str>, force: bool) -> Result<(Backup, Vec<Restored>), TuneError> {
     let backups = Backup::list(&places.backups_dir)?;
     let mut backup = match to {
@@ -169,20 +170,30 @@ pub fn rollback(places: &Places, target: Target, to: Option<&str>, force: bool) 
             .find(|b| !b.journal.rolled_back && (target == Target::All || b.journal.target == target.name()))
             .ok_or(TuneError::NoBackup { dir: places.backups_dir.clone() })?,
     };
-    let mut current = Vec::new();
+    // Decide for every file before writing any, so a conflict leaves all of them alone.
+    let mut decided = Vec::new();
+    let mut conflicts = Vec::new();
     for entry in &backup.journal.files {
         let now = files::read_optional(&entry.path)?;
-        let written = files::read_optional(&backup.after(&entry.file))?;
-        current.push((entry, now, written));
+        let before = if entry.existed { files::read_optional(&backup.before(&entry.file))? } else { None };
+        let after = files::read_optional(&backup.after(&entry.file))?.unwrap_or_default();
+        let parse = |bytes: &Option<Vec<u8>>| Document::parse(bytes.as_deref().unwrap_or_default());
+        let way = reversal(&parse(&before), &Document::parse(&after), &parse(&now)).map_err(|source| TuneError::Kconfig { path: entry.path.clone(), source })?;
+        if let Reversal::Conflict(keys) = &way {
+            conflicts.extend(keys.iter().map(|k| format!("{} {k}", entry.file)));
+        }
+        decided.push((entry, now, before, way));
     }
-    let changed_by_user: Vec<String> = current.iter().filter(|(_, now, written)| now != written).map(|(e, ..)| e.path.display().to_string()).collect();
-    if !changed_by_user.is_empty() && !force {
-        return Err(TuneError::ChangedSinceApply { files: changed_by_user.join(", ") });
+    if !conflicts.is_empty() && !force {
+        return Err(TuneError::ChangedSinceApply { keys: conflicts.join(", ") });
     }
     let mut restored = Vec::new();
-    for (entry, now, _) in current {
-        let original = if entry.existed { files::read_optional(&backup.before(&entry.file))? } else { None };
-        match &original {
+    for (entry, now, before, way) in decided {
+        let result = match way {
+            Reversal::Keys(document) => Some(document.to_bytes()),
+            Reversal::Whole | Reversal::Conflict(_) => before,
+        };
+        match &result {
             Some(bytes) => files::write_atomically(&entry.path, bytes)?,
             None => match std::fs::remove_file(&entry.path) {
                 Ok(()) => {}
@@ -190,7 +201,7 @@ pub fn rollback(places: &Places, target: Target, to: Option<&str>, force: bool) 
                 Err(source) => return Err(TuneError::Write { path: entry.path.clone(), source }),
             },
         }
-        let changed = changed_keys(&Document::parse(now.as_deref().unwrap_or_default()), &Document::parse(original.as_deref().unwrap_or_default()));
+        let changed = changed_keys(&Document::parse(now.as_deref().unwrap_or_default()), &Document::parse(result.as_deref().unwrap_or_default()));
         restored.push(Restored { file: entry.file.clone(), path: entry.path.clone(), changed });
     }
     backup.journal.rolled_back = true;

@@ -154,6 +154,46 @@ pub fn apply_settings<'a>(document: &Document, settings: impl IntoIterator<Item 
     Ok(edited)
 }
 
+/// How a file ballast wrote goes back to what it was.
+#[derive(Debug)]
+pub enum Reversal {
+    /// Nobody touched it since: restore the backed-up bytes exactly.
+    Whole,
+    /// Others changed other keys (KWin rewrites kwinrc, for one): only the keys ballast
+    /// set go back, everything else stays as it is now.
+    Keys(Document),
+    /// Someone changed keys ballast had set ("[group] key" each); needs --force.
+    Conflict(Vec<String>),
+}
+
+pub fn reversal(before: &Document, after: &Document, now: &Document) -> Result<Reversal, KconfigError> {
+    if now.to_bytes() == after.to_bytes() {
+        return Ok(Reversal::Whole);
+    }
+    let ours = crate::kconfig::changed_keys(before, after);
+    let value = |doc: &Document, group: &[u8], key: &[u8]| doc.get(group, key).map(|e| e.value.into_owned());
+    let conflicts: Vec<String> = ours
+        .iter()
+        .flat_map(|(group, keys)| keys.iter().map(move |key| (group, key)))
+        .filter(|(group, key)| value(now, group, key) != value(after, group, key))
+        .map(|(group, key)| format!("[{}] {}", String::from_utf8_lossy(group).replace('\x1d', "]["), String::from_utf8_lossy(key)))
+        .collect();
+    if !conflicts.is_empty() {
+        return Ok(Reversal::Conflict(conflicts));
+    }
+    let mut reverted = now.clone();
+    for (group, keys) in &ours {
+        for key in keys {
+            match before.get(group, key) {
+                Some(entry) if entry.expand => reverted.set_expandable(group, key, &entry.value)?,
+                Some(entry) => reverted.set(group, key, &entry.value)?,
+                None => reverted.remove(group, key)?,
+            };
+        }
+    }
+    Ok(Reversal::Keys(reverted))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,6 +267,21 @@ mod tests {
         assert_eq!(split_list("a/,b\\,c/,d"), ["a/", "b,c/", "d"]);
         assert!(split_list("").is_empty());
         assert_eq!(join_list(&["b,c/".into(), "d".into()]), "b\\,c/,d");
+    }
+
+    #[test]
+    fn reversal_keeps_what_others_changed() {
+        let before = Document::parse(b"[Compositing]\nBackend=XRender\n");
+        let after = Document::parse(b"[Compositing]\nBackend=OpenGL\nGLTextureFilter=1\n");
+        assert!(matches!(reversal(&before, &after, &after).unwrap(), Reversal::Whole));
+        // KWin rewrote the file: added a group, kept our keys.
+        let rewritten = Document::parse(b"[Compositing]\nBackend=OpenGL\nGLTextureFilter=1\n\n[Desktops]\nNumber=1\n");
+        let Reversal::Keys(reverted) = reversal(&before, &after, &rewritten).unwrap() else { panic!("keys only") };
+        assert_eq!(reverted.to_bytes(), b"[Compositing]\nBackend=XRender\n\n[Desktops]\nNumber=1\n");
+        // The user changed one of ours.
+        let edited = Document::parse(b"[Compositing]\nBackend=OpenGL\nGLTextureFilter=2\n");
+        let Reversal::Conflict(keys) = reversal(&before, &after, &edited).unwrap() else { panic!("conflict") };
+        assert_eq!(keys, ["[Compositing] GLTextureFilter"]);
     }
 
     #[test]

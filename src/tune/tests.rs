@@ -55,15 +55,32 @@ fn a_file_edited_after_apply_is_not_overwritten_silently() {
     write(&kwinrc, KWINRC);
     let plans = plan(&Profile::embedded(), Target::Kwin, Plasma::Five, &places).unwrap();
     apply(&plans, Target::Kwin, &places).unwrap();
-    let mut edited = std::fs::read(&kwinrc).unwrap();
-    edited.extend_from_slice(b"[Windows]\r\nBorderlessMaximizedWindows=true\r\n");
+    let edited = String::from_utf8(std::fs::read(&kwinrc).unwrap()).unwrap().replace("GLTextureFilter=1", "GLTextureFilter=2");
     std::fs::write(&kwinrc, &edited).unwrap();
 
     let err = rollback(&places, Target::Kwin, None, false).err().expect("refused").to_string();
-    assert!(err.contains(&kwinrc.display().to_string()) && err.contains("--force"), "{err}");
-    assert_eq!(std::fs::read(&kwinrc).unwrap(), edited, "the user's edit is still there");
+    assert!(err.contains("kwinrc [Compositing] GLTextureFilter") && err.contains("--force"), "{err}");
+    assert_eq!(std::fs::read_to_string(&kwinrc).unwrap(), edited, "the user's edit is still there");
+    assert!(places.config_dir.join("kdeglobals").exists(), "a conflict in one file leaves every file alone");
     rollback(&places, Target::Kwin, None, true).unwrap();
     assert_eq!(std::fs::read(&kwinrc).unwrap(), KWINRC);
+}
+
+#[test]
+fn other_keys_changed_since_apply_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let places = places(dir.path());
+    let kwinrc = places.config_dir.join("kwinrc");
+    write(&kwinrc, KWINRC);
+    let plans = plan(&Profile::embedded(), Target::Kwin, Plasma::Five, &places).unwrap();
+    apply(&plans, Target::Kwin, &places).unwrap();
+    let mut rewritten = std::fs::read(&kwinrc).unwrap();
+    rewritten.extend_from_slice(b"\r\n[Desktops]\r\nNumber=2\r\n");
+    std::fs::write(&kwinrc, &rewritten).unwrap();
+    rollback(&places, Target::Kwin, None, false).unwrap();
+    let mut expected = KWINRC.to_vec();
+    expected.extend_from_slice(b"\r\n[Desktops]\r\nNumber=2\r\n");
+    assert_eq!(std::fs::read(&kwinrc).unwrap(), expected);
 }
 
 #[test]
