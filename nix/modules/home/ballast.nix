@@ -7,11 +7,10 @@ let
   ballastLib = import ../../lib;
   cfg = config.programs.ballast;
   exe = lib.getExe cfg.package;
-  configFile = config.xdg.configFile."ballast/config.toml".source or null;
   tune = ballastLib.tune.argv {
     ballast = exe;
     inherit (cfg.tune) kwin baloo;
-    profileFile = if configFile == null then null else toString configFile;
+    profileFile = if cfg.configFile == null then null else "${cfg.configFile}";
   };
 in
 {

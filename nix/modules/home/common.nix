@@ -69,6 +69,13 @@ in
       description = "Run `ballast --profile FILE profile` on the generated file at build time.";
     };
 
+    configFile = lib.mkOption {
+      type = lib.types.nullOr lib.types.package;
+      readOnly = true;
+      internal = true;
+      description = "The generated config file (null when there is nothing to write).";
+    };
+
     appExecs = lib.mkOption {
       type = lib.types.attrsOf lib.types.str;
       default = { };
@@ -77,7 +84,10 @@ in
     };
   };
 
-  config = lib.mkIf (cfg.enable && text != "") {
-    xdg.configFile."ballast/config.toml".source = if cfg.checkConfig then checked else raw;
-  };
+  config = lib.mkMerge [
+    { programs.ballast.configFile = if text == "" then null else if cfg.checkConfig then checked else raw; }
+    (lib.mkIf (cfg.enable && cfg.configFile != null) {
+      xdg.configFile."ballast/config.toml".source = cfg.configFile;
+    })
+  ];
 }

@@ -1,0 +1,115 @@
+//! The agent in a real session: private dbus-daemon, Xvfb, the kded5 StatusNotifierWatcher
+//! and dunst (tests/support/desktop.rs). Launching from the menu under a real systemd
+//! user manager is in tests/agent_launch.rs.
+
+#[path = "support/desktop.rs"]
+mod desktop;
+
+use desktop::Session;
+use std::time::Duration;
+
+const AGENT: &str = "io.ballast.Agent";
+const PATH: &str = "/io/ballast/Agent";
+
+fn agent_call(s: &Session, method: &str, args: &[&str]) -> Result<String, String> {
+    let member = format!("io.ballast.Agent1.{method}");
+    let mut call = vec![AGENT, PATH, member.as_str()];
+    call.extend_from_slice(args);
+    s.call(&call)
+}
+
+fn start(profile: &str) -> (Session, std::path::PathBuf) {
+    let mut s = Session::with_display().unwrap_or_else(|why| panic!("desktop session: {why}"));
+    s.start_notification_server().unwrap();
+    s.start_tray_watcher().unwrap();
+    let file = s.home().join("ballast.toml");
+    std::fs::write(&file, profile).unwrap();
+    let mut agent = s.command(env!("CARGO_BIN_EXE_ballast"));
+    agent.arg("--profile").arg(&file).arg("agent");
+    s.start_program("ballast", agent, "io.ballast.Agent is owned", |s| s.name_has_owner(AGENT)).unwrap();
+    (s, file)
+}
+
+/// The tray item's bus name, once the watcher lists it.
+fn tray_item(s: &Session) -> String {
+    let mut item = String::new();
+    s.wait_until("the ballast item is registered", || {
+        item = s.tray_items()?.into_iter().find(|i| i.ends_with("/StatusNotifierItem")).unwrap_or_default();
+        Ok(!item.is_empty())
+    })
+    .unwrap();
+    item.split('/').next().unwrap().to_owned()
+}
+
+const TINY_BUDGET: &str = "[sample]\ntick_seconds = 1\n\n[budget]\nidle_total = \"1M\"\nworkload_total = \"1M\"\n";
+const ROOMY_BUDGET: &str = "[sample]\ntick_seconds = 1\n\n[budget]\nidle_total = \"64G\"\nworkload_total = \"64G\"\n";
+
+#[test]
+fn tray_item_and_its_menu() {
+    let (mut s, _) = start(ROOMY_BUDGET);
+    let item = tray_item(&s);
+    let menu = s.property(&item, "/StatusNotifierItem", "org.kde.StatusNotifierItem", "Menu").unwrap();
+    let menu_path = menu.split_whitespace().last().unwrap().trim_matches('"').to_owned();
+    let layout = s.call(&[&item, &menu_path, "com.canonical.dbusmenu.GetLayout", "int32:0", "int32:-1", "array:string:"]).unwrap();
+    for label in ["Total ", "Plasma desktop: ", "zram: ", "Memory pressure", "GPU: ", "Launch", "Discord (2G / 3G, 150%)", "Running", "Tune", "KWin", "Baloo", "Preview", "Apply", "Roll back", "Dashboard", "Doctor", "Quit"] {
+        assert!(layout.contains(label), "menu has {label:?}:\n{layout}");
+    }
+    let icon = s.call(&[&item, "/StatusNotifierItem", "org.freedesktop.DBus.Properties.Get", "string:org.kde.StatusNotifierItem", "string:IconPixmap"]).unwrap();
+    assert!(icon.contains("int32 22") && icon.contains("int32 32"), "a drawn gauge icon: {}", &icon[..icon.len().min(300)]);
+    let tooltip = s.call(&[&item, "/StatusNotifierItem", "org.freedesktop.DBus.Properties.Get", "string:org.kde.StatusNotifierItem", "string:ToolTip"]).unwrap();
+    assert!(tooltip.contains("used ("), "{tooltip}");
+
+    // plasmashell restarts: the watcher goes away and comes back; the item registers again.
+    s.restart_tray_watcher().unwrap();
+    assert_eq!(tray_item(&s), item);
+
+    // One agent per session: a second start says so and exits 0.
+    let second = s.command(env!("CARGO_BIN_EXE_ballast")).arg("agent").output().unwrap();
+    assert_eq!(second.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&second.stdout).contains("already running"));
+}
+
+#[test]
+fn one_notification_per_breach_and_recovery_clears_it() {
+    let (s, file) = start(TINY_BUDGET);
+    let shown = s.wait_dunst_notifications(1).unwrap();
+    assert_eq!(shown[0].summary, "Total memory over budget");
+    assert_eq!((shown[0].urgency.as_str(), shown[0].app_name.as_str()), ("NORMAL", "ballast"));
+    assert!(shown[0].body.contains("above its 1M target (idle state)"), "{}", shown[0].body);
+    std::thread::sleep(Duration::from_secs(3));
+    let all = s.dunst_notifications();
+    assert_eq!(all.iter().filter(|n| n.summary == "Total memory over budget").count(), 1, "never a flood: {all:?}");
+
+    let changed = s.monitor("type='signal',interface='io.ballast.Agent1',member='ReportChanged'").unwrap();
+    std::fs::write(&file, ROOMY_BUDGET).unwrap();
+    s.wait_until("recovery closes the notification", || Ok(s.dunst_count()?.displayed == 0)).unwrap();
+    let signal = changed.wait_for("\"schema\":1").unwrap();
+    assert!(signal.contains("member=ReportChanged"), "{signal}");
+
+    // A bad edit keeps the old profile and says why.
+    std::fs::write(&file, "[budget]\nidle_total = \"lots\"\n").unwrap();
+    let shown = s.wait_dunst_notifications(2).unwrap();
+    let config = shown.iter().find(|n| n.summary == "ballast: config not loaded").expect("a config notification");
+    assert!(config.body.contains("ballast.toml:2:") && config.body.contains("previous settings"), "{}", config.body);
+    assert!(s.name_has_owner(AGENT).unwrap(), "the agent keeps running");
+}
+
+#[test]
+fn every_api_method_answers() {
+    let (s, _) = start(ROOMY_BUDGET);
+    let status: serde_json::Value = serde_json::from_str(&agent_call(&s, "Status", &[]).unwrap()).unwrap();
+    assert_eq!(status["schema"], 1);
+    s.wait_until("two ticks of history", || Ok(agent_call(&s, "History", &["uint32:60"])?.matches("\"time\"").count() >= 2)).unwrap();
+    let history: serde_json::Value = serde_json::from_str(&agent_call(&s, "History", &["uint32:60"]).unwrap()).unwrap();
+    assert!(history[0]["used"].as_u64().unwrap() > 0);
+    let unknown = agent_call(&s, "Launch", &["string:winamp", "array:string:"]).unwrap_err();
+    assert!(unknown.contains("unknown app \"winamp\""), "{unknown}");
+    let stop = agent_call(&s, "Stop", &["string:app-nothing-1.scope"]).unwrap_err();
+    assert!(stop.contains("systemd user manager") || stop.contains("no running app scope"), "{stop}");
+    let preview = agent_call(&s, "Tune", &["string:kwin", "string:preview"]).unwrap();
+    assert!(preview.contains("+Backend=OpenGL"), "{preview}");
+    let wrong = agent_call(&s, "Tune", &["string:kwin", "string:explode"]).unwrap_err();
+    assert!(wrong.contains("preview, apply or rollback"), "{wrong}");
+    let doctor: serde_json::Value = serde_json::from_str(&agent_call(&s, "Doctor", &[]).unwrap()).unwrap();
+    assert_eq!(doctor.as_array().unwrap().len(), 11);
+}
