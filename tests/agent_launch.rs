@@ -1,0 +1,146 @@
+//! Launching from the tray menu and through the D-Bus API, under a real systemd user
+//! manager (tests/support/user_manager.rs): the agent runs as the test user on that
+//! manager's session bus; dbusmenu's Event on the "Launch ▸ Allocator" entry must start
+//! the app in its limited scope.
+
+#[path = "support/user_manager.rs"]
+mod user_manager;
+#[path = "support/workload.rs"]
+mod workload;
+
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+use user_manager::UserManager;
+
+struct Env {
+    manager: UserManager,
+    ballast: std::path::PathBuf,
+    profile: std::path::PathBuf,
+    agent: Child,
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let _ = self.agent.kill();
+        let _ = self.agent.wait();
+    }
+}
+
+impl Env {
+    /// dbus-send on the manager's session bus, as the test user (root may not use it).
+    fn call(&self, args: &[&str]) -> Result<String, String> {
+        let out = self.manager.command("dbus-send").args(["--session", "--print-reply=literal", "--type=method_call"]).arg(format!("--dest={}", args[0])).args(&args[1..]).output().map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+
+    fn scopes(&self) -> Result<String, String> {
+        let out = self.manager.command(&self.ballast).arg("--profile").arg(&self.profile).args(["scopes", "--json"]).output().map_err(|e| e.to_string())?;
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    fn wait(&self, what: &str, mut done: impl FnMut() -> Result<bool, String>) -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let mut last = String::new();
+        while Instant::now() < deadline {
+            match done() {
+                Ok(true) => return Ok(()),
+                Ok(false) => {}
+                Err(e) => last = e,
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(format!("timed out waiting until {what} {last}"))
+    }
+}
+
+/// The dbusmenu id of the entry labelled `label`: GetLayout prints each entry's id as the
+/// nearest `int32 N` before its properties.
+fn menu_id(layout: &str, label: &str) -> Option<i32> {
+    let at = layout.find(label)?;
+    layout[..at].rsplit("int32 ").next()?.split_whitespace().next()?.parse().ok()
+}
+
+fn setup() -> Result<Env, String> {
+    let manager = UserManager::start()?;
+    let home = manager.home_dir().to_path_buf();
+    let ballast = home.join("ballast");
+    let workload = home.join("agent-workload");
+    std::fs::copy(env!("CARGO_BIN_EXE_ballast"), &ballast).map_err(|e| e.to_string())?;
+    std::fs::copy(std::env::current_exe().map_err(|e| e.to_string())?, &workload).map_err(|e| e.to_string())?;
+    let profile = home.join("profile.toml");
+    let text = format!(
+        "[sample]\ntick_seconds = 1\n\n[[app]]\nid = \"alloc\"\nname = \"Allocator\"\nexec = \"{}\"\nargs = [\"--workload\", \"--hold\", \"30\", \"1\"]\ntoolkit = \"native\"\ncategory = \"devtools\"\nmemory_high = \"150M\"\nmemory_max = \"200M\"\ncpu_quota = \"50%\"\n",
+        workload.display()
+    );
+    std::fs::write(&profile, text).map_err(|e| e.to_string())?;
+    // The agent only needs DISPLAY to be set: the tray item works without an X server.
+    let agent = manager.command(&ballast).arg("--profile").arg(&profile).arg("agent").env("DISPLAY", ":99").stdout(Stdio::null()).stderr(Stdio::null()).spawn().map_err(|e| e.to_string())?;
+    let env = Env { manager, ballast, profile, agent };
+    env.wait("the agent owns io.ballast.Agent", || Ok(env.call(&["org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner", "string:io.ballast.Agent"])?.contains("true")))?;
+    Ok(env)
+}
+
+fn launch_from_the_menu(env: &Env) -> Result<(), String> {
+    let names = env.call(&["org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus.ListNames"])?;
+    let item = names.split_whitespace().find(|n| n.starts_with("org.kde.StatusNotifierItem-")).ok_or(format!("no tray item on the bus: {names}"))?.to_owned();
+    let layout = env.call(&[&item, "/MenuBar", "com.canonical.dbusmenu.GetLayout", "int32:0", "int32:-1", "array:string:"])?;
+    let id = menu_id(&layout, "Allocator (150M / 200M, 50%)").ok_or(format!("no Allocator entry in\n{layout}"))?;
+    env.call(&[&item, "/MenuBar", "com.canonical.dbusmenu.Event", &format!("int32:{id}"), "string:clicked", "variant:int32:0", "uint32:0"])?;
+    env.wait("the menu's launch runs in a scope", || Ok(env.scopes()?.contains("\"app\": \"alloc\"")))?;
+    let scopes = env.scopes()?;
+    if !(scopes.contains(&(200u64 << 20).to_string()) && scopes.contains("\"cpu_quota\": 50")) {
+        return Err(format!("limits missing: {scopes}"));
+    }
+    Ok(())
+}
+
+fn launch_through_the_api(env: &Env) -> Result<(), String> {
+    let unit = env.call(&["io.ballast.Agent", "/io/ballast/Agent", "io.ballast.Agent1.Launch", "string:alloc", "array:string:"])?;
+    let unit = unit.trim().to_owned();
+    if !(unit.starts_with("app-ballast-alloc-") && unit.ends_with(".scope")) {
+        return Err(format!("Launch returned {unit:?}"));
+    }
+    env.wait("the unit is running", || Ok(env.scopes()?.contains(&unit)))?;
+    let stopped = env.call(&["io.ballast.Agent", "/io/ballast/Agent", "io.ballast.Agent1.Stop", &format!("string:{unit}")])?;
+    if !stopped.contains(&format!("stopped {unit}")) {
+        return Err(format!("Stop said {stopped:?}"));
+    }
+    env.wait("the unit is gone", || Ok(!env.scopes()?.contains(&unit)))
+}
+
+fn main() {
+    workload::run_if_requested();
+    let env = match setup() {
+        Ok(env) => env,
+        Err(why) if std::env::var_os("CI").is_none() => {
+            println!("skipped: no real user manager here: {why}");
+            println!("0 passed, 0 failed");
+            return;
+        }
+        Err(why) => {
+            println!("agent launch tests cannot start: {why}");
+            println!("0 passed, 1 failed");
+            std::process::exit(1);
+        }
+    };
+    let cases: [(&str, fn(&Env) -> Result<(), String>); 2] = [("launch_from_the_menu", launch_from_the_menu), ("launch_through_the_api", launch_through_the_api)];
+    let mut failed = 0;
+    for (name, case) in cases {
+        match case(&env) {
+            Ok(()) => println!("test {name} ... ok"),
+            Err(why) => {
+                failed += 1;
+                println!("test {name} ... FAILED: {why}");
+            }
+        }
+    }
+    drop(env);
+    println!("{} passed, {failed} failed", cases.len() - failed);
+    if failed > 0 {
+        std::process::exit(1);
+    }
+}
