@@ -256,7 +256,7 @@ fn run(cli: Cli) -> Result<i32> {
 const CPU_WINDOW: Duration = Duration::from_millis(250);
 
 fn status(profile: Profile, mut sampler: Sampler, json: bool, watch: bool) -> Result<i32> {
-    let tick = Duration::from_secs(u64::from(profile.sample.tick_seconds));
+    let tick = profile.sample.tick();
     let mut budget = Budget::new(profile);
     let color = !json && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let mut evaluate = |sampler: &mut Sampler| -> Result<Report> {

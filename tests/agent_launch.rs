@@ -112,6 +112,29 @@ fn launch_through_the_api(env: &Env) -> Result<(), String> {
     env.wait("the unit is gone", || Ok(!env.scopes()?.contains(&unit)))
 }
 
+/// `ballast autostart enable` writes a unit that systemd itself accepts and enables.
+fn autostart_unit_is_accepted_by_systemd(env: &Env) -> Result<(), String> {
+    let out = env.manager.command(&env.ballast).args(["autostart", "enable"]).output().map_err(|e| e.to_string())?;
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() || !said.contains("enabled") {
+        return Err(format!("autostart enable: {said}{}", String::from_utf8_lossy(&out.stderr)));
+    }
+    let unit = env.manager.home_dir().join(".config/systemd/user/ballast.service");
+    let verify = env.manager.command("systemd-analyze").args(["--user", "verify"]).arg(&unit).output().map_err(|e| e.to_string())?;
+    if !verify.status.success() {
+        return Err(format!("systemd-analyze --user verify: {}", String::from_utf8_lossy(&verify.stderr)));
+    }
+    let enabled = env.manager.command("systemctl").args(["--user", "is-enabled", "ballast.service"]).output().map_err(|e| e.to_string())?;
+    if String::from_utf8_lossy(&enabled.stdout).trim() != "enabled" {
+        return Err(format!("is-enabled: {}", String::from_utf8_lossy(&enabled.stdout)));
+    }
+    let out = env.manager.command(&env.ballast).args(["autostart", "disable"]).output().map_err(|e| e.to_string())?;
+    if unit.exists() || !String::from_utf8_lossy(&out.stdout).contains("removed") {
+        return Err(format!("autostart disable left {}", unit.display()));
+    }
+    Ok(())
+}
+
 fn main() {
     workload::run_if_requested();
     let env = match setup() {
@@ -127,7 +150,11 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let cases: [(&str, fn(&Env) -> Result<(), String>); 2] = [("launch_from_the_menu", launch_from_the_menu), ("launch_through_the_api", launch_through_the_api)];
+    let cases: [(&str, fn(&Env) -> Result<(), String>); 3] = [
+        ("launch_from_the_menu", launch_from_the_menu),
+        ("launch_through_the_api", launch_through_the_api),
+        ("autostart_unit_is_accepted_by_systemd", autostart_unit_is_accepted_by_systemd),
+    ];
     let mut failed = 0;
     for (name, case) in cases {
         match case(&env) {

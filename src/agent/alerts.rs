@@ -3,7 +3,7 @@
 
 use crate::budget::Report;
 use crate::launch::{EventKind, ScopeEvent};
-use crate::profile::NotifySettings;
+use crate::profile::{NotifySettings, SampleSettings};
 use crate::render::human;
 use std::collections::HashMap;
 
@@ -60,7 +60,7 @@ pub struct AlertPolicy {
 const SUSTAINED_TICKS: u32 = 3;
 
 impl AlertPolicy {
-    pub fn update(&mut self, settings: &NotifySettings, tick_seconds: u32, report: &Report, events: &[ScopeEvent]) -> Vec<AlertChange> {
+    pub fn update(&mut self, settings: &NotifySettings, sample: &SampleSettings, report: &Report, events: &[ScopeEvent]) -> Vec<AlertChange> {
         self.tick += 1;
         let mut changes = Vec::new();
 
@@ -92,7 +92,7 @@ impl AlertPolicy {
             wanted.push(Alert {
                 key: AlertKey::Pressure,
                 summary: "Memory pressure".into(),
-                body: format!("Tasks stalled on memory {pressure:.0}% of the time over the last 10 s (for {} s or more)", SUSTAINED_TICKS * tick_seconds),
+                body: format!("Tasks stalled on memory {pressure:.0}% of the time over the last 10 s (for {:.0} s or more)", f64::from(SUSTAINED_TICKS) * sample.tick_seconds),
                 urgency: Urgency::Normal,
                 stop_unit: None,
             });
@@ -129,7 +129,7 @@ impl AlertPolicy {
 
         // Scope events: one notification per scope and kind, updated in place; limit hits
         // wait out the cooldown, OOM kills never do.
-        let cooldown_ticks = u64::from(settings.cooldown_seconds / tick_seconds.max(1));
+        let cooldown_ticks = sample.ticks_in(f64::from(settings.cooldown_seconds));
         for event in events {
             let key = AlertKey::Scope { unit: event.unit.clone(), kind: event.kind };
             let held = self.held.remove(&key).unwrap_or(0);
@@ -191,9 +191,9 @@ mod tests {
         let mut policy = AlertPolicy::default();
         let over = report(|s| s.meminfo.available = s.meminfo.total - (5 << 30));
         let fine = report(|_| {});
-        assert_eq!(shown(&policy.update(&settings(), 2, &over, &[])), ["show Total memory over budget"]);
-        assert!(policy.update(&settings(), 2, &over, &[]).is_empty(), "never a flood");
-        assert_eq!(shown(&policy.update(&settings(), 2, &fine, &[])), ["clear Breach(\"total\")"]);
+        assert_eq!(shown(&policy.update(&settings(), &Profile::embedded().sample, &over, &[])), ["show Total memory over budget"]);
+        assert!(policy.update(&settings(), &Profile::embedded().sample, &over, &[]).is_empty(), "never a flood");
+        assert_eq!(shown(&policy.update(&settings(), &Profile::embedded().sample, &fine, &[])), ["clear Breach(\"total\")"]);
     }
 
     #[test]
@@ -203,7 +203,7 @@ mod tests {
         let calm = report(|_| {});
         let mut seen = Vec::new();
         for r in [&pressed, &pressed, &pressed, &pressed, &calm, &calm, &calm] {
-            seen.push(shown(&policy.update(&settings(), 2, r, &[])));
+            seen.push(shown(&policy.update(&settings(), &Profile::embedded().sample, r, &[])));
         }
         assert_eq!(seen[..2], [Vec::<String>::new(), vec![]]);
         assert_eq!(seen[2], ["show Memory pressure"]);
@@ -219,18 +219,18 @@ mod tests {
     fn limit_hits_wait_out_the_cooldown_and_oom_kills_do_not() {
         let mut policy = AlertPolicy::default();
         let fine = report(|_| {});
-        let first = policy.update(&settings(), 2, &fine, &[event(EventKind::HitHigh, 1)]);
+        let first = policy.update(&settings(), &Profile::embedded().sample, &fine, &[event(EventKind::HitHigh, 1)]);
         assert_eq!(shown(&first), ["show App throttled: memory high"]);
         let AlertChange::Show(alert) = &first[0] else { unreachable!() };
         assert_eq!((alert.urgency, alert.stop_unit.as_deref()), (Urgency::Low, Some("app-ballast-discord-1.scope")));
-        assert!(policy.update(&settings(), 2, &fine, &[event(EventKind::HitHigh, 4)]).is_empty(), "held by the cooldown");
-        let kill = policy.update(&settings(), 2, &fine, &[event(EventKind::OomKill, 1)]);
+        assert!(policy.update(&settings(), &Profile::embedded().sample, &fine, &[event(EventKind::HitHigh, 4)]).is_empty(), "held by the cooldown");
+        let kill = policy.update(&settings(), &Profile::embedded().sample, &fine, &[event(EventKind::OomKill, 1)]);
         let AlertChange::Show(alert) = &kill[0] else { unreachable!() };
         assert_eq!(alert.urgency, Urgency::Critical);
         for _ in 0..150 {
-            policy.update(&settings(), 2, &fine, &[]);
+            policy.update(&settings(), &Profile::embedded().sample, &fine, &[]);
         }
-        let later = policy.update(&settings(), 2, &fine, &[event(EventKind::HitHigh, 1)]);
+        let later = policy.update(&settings(), &Profile::embedded().sample, &fine, &[event(EventKind::HitHigh, 1)]);
         let AlertChange::Show(alert) = &later[0] else { unreachable!() };
         assert!(alert.body.contains("(5 times since the last notice)"), "{}", alert.body);
     }
@@ -244,8 +244,8 @@ mod tests {
                 s.zram[0].mm.compr_data = s.zram[0].mm.orig_data / 4;
             })
         };
-        assert_eq!(shown(&policy.update(&settings(), 2, &fill(0.95), &[])), ["show zram nearly full"]);
-        assert!(policy.update(&settings(), 2, &fill(0.85), &[]).is_empty());
-        assert_eq!(shown(&policy.update(&settings(), 2, &fill(0.5), &[])), ["clear ZramFull"]);
+        assert_eq!(shown(&policy.update(&settings(), &Profile::embedded().sample, &fill(0.95), &[])), ["show zram nearly full"]);
+        assert!(policy.update(&settings(), &Profile::embedded().sample, &fill(0.85), &[]).is_empty());
+        assert_eq!(shown(&policy.update(&settings(), &Profile::embedded().sample, &fill(0.5), &[])), ["clear ZramFull"]);
     }
 }

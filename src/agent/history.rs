@@ -23,8 +23,8 @@ pub struct History {
 pub const KEPT_SECONDS: u32 = 600;
 
 impl History {
-    pub fn new(tick_seconds: u32) -> History {
-        let capacity = (KEPT_SECONDS / tick_seconds.max(1)) as usize + 1;
+    pub fn new(settings: &crate::profile::SampleSettings) -> History {
+        let capacity = settings.ticks_in(f64::from(KEPT_SECONDS)) as usize + 1;
         History { points: VecDeque::with_capacity(capacity), capacity }
     }
 
@@ -57,7 +57,7 @@ mod tests {
     fn keeps_ten_minutes_and_answers_a_window() {
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/plasma-v2");
         let report = Budget::new(Profile::embedded()).evaluate(&Sampler::with_root(root).sample().unwrap());
-        let mut history = History::new(2);
+        let mut history = History::new(&Profile::embedded().sample);
         for t in 0..1000 {
             history.push(t * 2, &report);
         }

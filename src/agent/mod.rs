@@ -22,7 +22,7 @@ use ksni::TrayMethods;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -88,7 +88,7 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
         profile_file: profile_file.clone(),
         root: root.clone(),
         report_json: String::new(),
-        history: History::new(profile.sample.tick_seconds),
+        history: History::new(&profile.sample),
     }));
     connection
         .object_server()
@@ -133,7 +133,7 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
     // assume_sni_available: the agent may start before plasmashell's watcher.
     agent.tray = tray.assume_sni_available(true).spawn().await.map_err(|e| eprintln!("ballast: no tray item ({e}); the agent runs on")).ok();
 
-    let mut ticker = tokio::time::interval(Duration::from_secs(u64::from(agent.profile.sample.tick_seconds)));
+    let mut ticker = tokio::time::interval(agent.profile.sample.tick());
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     ticker.tick().await;
     loop {
@@ -182,7 +182,7 @@ impl Agent {
         let sample = self.sampler.sample().map_err(|e| AgentError::Sample(e.to_string()))?;
         let report = self.budget.evaluate(&sample);
         let events = self.watch_scopes().await;
-        let changes = self.alerts.update(&self.profile.notify, self.profile.sample.tick_seconds, &report, &events);
+        let changes = self.alerts.update(&self.profile.notify, &self.profile.sample, &report, &events);
         if let Some(notifier) = self.notifier.as_mut() {
             for change in changes {
                 notifier.apply(change).await;

@@ -64,7 +64,8 @@ pub struct Machine {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SampleSettings {
-    pub tick_seconds: u32,
+    /// Seconds between samples; fractions allowed (0.1 for soak tests), at least 0.05.
+    pub tick_seconds: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -251,6 +252,17 @@ pub enum ProfileError {
     },
 }
 
+impl SampleSettings {
+    pub fn tick(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.tick_seconds)
+    }
+
+    /// How many ticks make up `seconds` (at least one).
+    pub fn ticks_in(&self, seconds: f64) -> u64 {
+        ((seconds / self.tick_seconds).round() as u64).max(1)
+    }
+}
+
 impl Profile {
     pub fn embedded() -> Profile {
         Profile::from_overlay("", &Origin::Embedded).expect("the embedded default profile is valid")
@@ -379,13 +391,13 @@ impl Profile {
                 "budget.leave_margin must be in [0, 1) and near_fraction in [0, 1]".into(),
             ));
         }
-        if self.sample.tick_seconds == 0 {
+        if !(self.sample.tick_seconds >= 0.05) {
             return Err((
                 vec![
                     PathKey::Name("sample".into()),
                     PathKey::Name("tick_seconds".into()),
                 ],
-                "sample.tick_seconds must be at least 1".into(),
+                "sample.tick_seconds must be at least 0.05".into(),
             ));
         }
         Ok(())

@@ -16,7 +16,7 @@ fn embedded_default_is_the_reference_machine() {
     let p = Profile::embedded();
     assert_eq!(p.machine.ram, gib(16.0));
     assert_eq!((p.machine.os_cores, p.machine.workload_cores), (2, 2));
-    assert_eq!(p.sample.tick_seconds, 2);
+    assert_eq!(p.sample.tick_seconds, 2.0);
     assert_eq!(p.budget.idle_total, gib(3.5));
     assert_eq!(p.budget.workload_total, gib(10.0));
     let targets: Vec<(&str, String, String)> = p
@@ -212,7 +212,7 @@ fn semantic_errors_point_at_the_entry() {
     assert!(message.contains("Electron apps only"), "{message}");
 
     let (_, message) = invalid("[sample]\ntick_seconds = 0\n");
-    assert!(message.contains("at least 1"), "{message}");
+    assert!(message.contains("at least 0.05"), "{message}");
 }
 
 #[test]
