@@ -18,6 +18,7 @@ bench: deps-bench
 	$(CARGO) bench --locked --bench refresh
 	$(CARGO) bench --locked --bench launch
 	$(CARGO) bench --locked --bench kconfig
+	$(CARGO) bench --locked --bench agent
 	@echo
 	@echo "Footprint of the release binary:"
 	@$(CARGO) build --release --locked --quiet
