@@ -67,6 +67,7 @@ fn plasma_v2_units_are_the_leaves() {
         (Some(2147483648), Some(3221225472))
     );
     assert_eq!(discord.events.unwrap().high, 1843);
+    assert!(discord.pressure.is_some(), "app units carry their memory.pressure");
     let firefox = s
         .units
         .iter()

@@ -94,9 +94,10 @@ in
     let
       names = map (id: plan.${id}.name) (attrNames plan);
     in
-    filter (x: x != null) (map
-      (id: if base.count (n: n == plan.${id}.name) names > 1 then "two wrappers are called ${plan.${id}.name}" else null)
-      (attrNames plan))
+    filter (x: x != null)
+      (map
+        (id: if base.count (n: n == plan.${id}.name) names > 1 then "two wrappers are called ${plan.${id}.name}" else null)
+        (attrNames plan))
     ++ filter (x: x != null) (map
       (id: if plan.${id}.pinned == null && !(base.hasPrefix "ballast-" plan.${id}.name) then "${id}: its wrapper would shadow its own binary" else null)
       (attrNames plan));

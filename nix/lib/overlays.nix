@@ -34,9 +34,34 @@ let
   # libarchive, expat, libuv; python for meson: sqlite, expat, libffi) and the stdenv
   # bootstrap (grep's pcre2, gcc's gmp): never linked with mold.
   toolchain = [
-    "glibc" "zlib" "zstd" "lz4" "xz" "bzip2" "brotli" "openssl" "sqlite" "curl" "nghttp2"
-    "c-ares" "libssh2" "pcre2" "libunistring" "libidn2" "libuv" "libxml2" "expat"
-    "libarchive" "ncurses" "readline" "libffi" "gmp" "mpfr" "libmpc" "acl" "attr"
+    "glibc"
+    "zlib"
+    "zstd"
+    "lz4"
+    "xz"
+    "bzip2"
+    "brotli"
+    "openssl"
+    "sqlite"
+    "curl"
+    "nghttp2"
+    "c-ares"
+    "libssh2"
+    "pcre2"
+    "libunistring"
+    "libidn2"
+    "libuv"
+    "libxml2"
+    "expat"
+    "libarchive"
+    "ncurses"
+    "readline"
+    "libffi"
+    "gmp"
+    "mpfr"
+    "libmpc"
+    "acl"
+    "attr"
   ];
 
   # The NixOS systemLibs set: everything links glibc and nearly everything zlib, so this

@@ -4,7 +4,7 @@ use super::Malformed;
 use serde::{Deserialize, Serialize};
 
 /// One leaf systemd unit (a .service or .scope with no units or slices below it).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct UnitSample {
     /// Path below the cgroup root, e.g. "user.slice/user-1000.slice/user@1000.service/app.slice/app-x.scope".
     pub path: String,
@@ -17,6 +17,8 @@ pub struct UnitSample {
     pub memory_high: Option<u64>,
     pub memory_max: Option<u64>,
     pub events: Option<MemoryEvents>,
+    /// memory.pressure: how much this unit stalls on memory. Read for app units only.
+    pub pressure: Option<super::Pressure>,
 }
 
 impl UnitSample {

@@ -463,6 +463,7 @@ impl Sampler {
             unit.memory_high = self.read_parsed(&dir.join("memory.high"), cgroup::parse_limit)?;
             unit.memory_max = self.read_parsed(&dir.join("memory.max"), cgroup::parse_limit)?;
             unit.events = Some(self.read_parsed(&dir.join("memory.events"), cgroup::parse_events)?);
+            unit.pressure = self.read_parsed(&dir.join("memory.pressure"), pressure::parse).ok();
         }
         Ok(unit)
     }

@@ -112,8 +112,9 @@ let
     else throw "conflicting definitions of ${name}: ${toJSON chosen}";
 
   # An attribute set of options and/or freeform values. Declared options are always
-  # present (so a condition may read a sibling option); freeform values whose conditions
-  # are all false are left out.
+  # present, and so are the other names of a declared set (as `absent` when nothing defines
+  # them): deciding would mean evaluating conditions that may read the set itself. Within
+  # freeform sets, values whose conditions are all false are left out.
   node = path: declared: defs:
     let
       sets = filter (d: isValueNode d.value) defs;
@@ -122,6 +123,7 @@ let
         let
           decl = if declared == null then null else declared.${name} or null;
           defs' = concatMap (d: if d.value ? ${name} then flatten d.priority d.conditions d.value.${name} else [ ]) sets;
+          live = active defs';
         in
         if isOption decl then
           let
@@ -129,12 +131,23 @@ let
             applied = if decl ? apply then decl.apply value else value;
           in
           if isAbsent value then throw "option ${base.shellWords (path ++ [ name ])} is used but not defined" else applied
-        else if decl != null || all (d: isValueNode d.value) defs' then node (path ++ [ name ]) decl defs'
-        else leaf (path ++ [ name ]) defs';
+        else if decl != null then node (path ++ [ name ]) decl defs'
+        else if live == [ ] then absent
+        else if all (d: isValueNode d.value) live then node (path ++ [ name ]) null live
+        else leaf (path ++ [ name ]) live;
       values = listToAttrs (map (name: { inherit name; value = child name; }) names);
     in
     if declared == null then listToAttrs (map (name: { inherit name; value = values.${name}; }) (filter (name: !isAbsent values.${name}) names))
     else values;
+
+  # For comparing results: no `absent` markers, no empty sets.
+  prune = value:
+    if isValueNode value then
+      let
+        pruned = builtins.mapAttrs (_: prune) (removeAttrs value (filter (name: isAbsent value.${name}) (attrNames value)));
+      in
+      removeAttrs pruned (filter (name: pruned.${name} == { }) (attrNames pruned))
+    else value;
 
   load = m: if isPath m || isString m then { key = toString m; module = import m; } else { key = null; module = m; };
 
@@ -170,5 +183,5 @@ let
     };
 in
 {
-  inherit lib pkgs package evalModules store;
+  inherit lib pkgs package evalModules store prune;
 }
