@@ -16,6 +16,11 @@
       inherit (nixpkgs) lib;
       ballastLib = import ./nix/lib;
       profile = ballastLib.reference;
+      module = name: path: { _file = "${self}/flake.nix#${name}"; imports = [ path ]; };
+      # kreadconfig5, the peer of the KConfig tests, where this nixpkgs still has KF5.
+      kconfig5 =
+        let found = builtins.tryEval (pkgs.libsForQt5.kconfig or null);
+        in lib.optional (found.success && found.value != null) found.value;
     in
     {
       # Every decision the modules make, builtins only (nix/lib): profiles, flags, zram,
@@ -33,15 +38,18 @@
       };
 
       overlays = {
-        # pkgs.ballast
-        default = final: _prev: { ballast = final.callPackage ./nix/package.nix { }; };
+        # pkgs.ballast. `nix flake check` wants the arguments named final and prev.
+        # deadnix: skip
+        default = final: prev: { ballast = final.callPackage ./nix/package.nix { }; };
         # The 30+ libraries with the reference machine's flags (for NixOS's nixpkgs.overlays
         # when home-manager uses the system's pkgs); another machine:
         # ballast.lib.overlays.systemLibsOverlay { cpu = myProfile.cpu; }.
         systemLibs = ballastLib.overlays.systemLibsOverlay { inherit (profile) cpu; };
       };
 
-      nixosModules = {
+      # Each module file is imported by path (inside a small module), so importing two
+      # outputs that share a file (default and memory, say) declares its options once.
+      nixosModules = lib.mapAttrs module {
         default = ./nix/modules/nixos/default.nix;
         memory = ./nix/modules/nixos/memory.nix;
         cgroups = ./nix/modules/nixos/cgroups.nix;
@@ -49,7 +57,7 @@
         vaapi = ./nix/modules/nixos/vaapi.nix;
       };
 
-      homeManagerModules = {
+      homeManagerModules = lib.mapAttrs module {
         default = ./nix/modules/home/ballast.nix;
         electronApps = ./nix/modules/home/electron-apps.nix;
         systemLibs = ./nix/modules/home/system-libs.nix;
@@ -75,7 +83,7 @@
           nix
           deadnix
           nixpkgs-fmt
-        ] ++ lib.optional (pkgs ? libsForQt5) pkgs.libsForQt5.kconfig;
+        ] ++ kconfig5;
       };
 
       formatter.${system} = pkgs.nixpkgs-fmt;

@@ -183,7 +183,17 @@ fn run(cli: Cli) -> Result<i32> {
             Err(anyhow::Error::from(std::process::Command::new(&binary).exec()).context(format!("cannot run {}", binary.display())))
         }
         Command::Status { json, watch } => {
-            status(profile, Sampler::with_root(&cli.root), json, watch)
+            // The running agent already has a report (with CPU use over its last tick):
+            // ask it, unless this command was pointed at another profile or tree.
+            let own_view = cli.profile.is_some() || cli.root != std::path::Path::new("/");
+            let from_agent = if watch || own_view { None } else { report_from_agent() };
+            match from_agent {
+                Some(report) => {
+                    print_report(&report, json);
+                    Ok(0)
+                }
+                None => status(profile, Sampler::with_root(&cli.root), json, watch),
+            }
         }
         Command::Doctor { json } => {
             let mut sampler = Sampler::with_root(&cli.root);
@@ -266,12 +276,7 @@ fn status(profile: Profile, mut sampler: Sampler, json: bool, watch: bool) -> Re
     if !watch {
         evaluate(&mut sampler)?;
         std::thread::sleep(CPU_WINDOW);
-        let report = evaluate(&mut sampler)?;
-        if json {
-            println!("{}", serde_json::to_string_pretty(&report)?);
-        } else {
-            print!("{}", render::status_text(&report, color));
-        }
+        print_report(&evaluate(&mut sampler)?, json);
         return Ok(0);
     }
     let mut stdout = std::io::stdout().lock();
@@ -547,4 +552,28 @@ fn finish_agent(result: Result<(), agent::AgentError>) -> Result<i32> {
             Ok(1)
         }
     }
+}
+
+fn print_report(report: &Report, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report).expect("a report serializes"));
+    } else {
+        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        print!("{}", render::status_text(report, color));
+    }
+}
+
+/// The running agent's latest report, when an agent answers on the session bus.
+fn report_from_agent() -> Option<Report> {
+    block_on(async {
+        let connection = zbus::Connection::session().await?;
+        if !tune::notify::has_owner(&connection, agent::BUS_NAME).await {
+            return Ok(None);
+        }
+        let reply = connection.call_method(Some(agent::BUS_NAME), agent::OBJECT_PATH, Some("io.ballast.Agent1"), "Status", &()).await?;
+        let json: String = reply.body().deserialize()?;
+        Ok(serde_json::from_str(&json).ok())
+    })
+    .ok()
+    .flatten()
 }

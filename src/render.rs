@@ -144,7 +144,7 @@ pub fn status_text(report: &Report, color: bool) -> String {
     let style = Style { color };
     let mut out = String::new();
     let state = report.state.as_str();
-    let attribution = match report.sources.attribution {
+    let attribution = match report.sources.attribution.as_str() {
         "units" => "per systemd unit",
         _ => "per process",
     };
@@ -184,7 +184,7 @@ pub fn status_text(report: &Report, color: bool) -> String {
     }
     let _ = writeln!(out);
     let z = &report.zram;
-    let zram = match z.state {
+    let zram = match z.state.as_str() {
         "active" => format!(
             "{} stored in {} ({}), {} of {} used, priority {}",
             human(z.orig_data),

@@ -41,8 +41,9 @@ fn tray_item(s: &Session) -> String {
     item.split('/').next().unwrap().to_owned()
 }
 
-const TINY_BUDGET: &str = "[sample]\ntick_seconds = 1\n\n[budget]\nidle_total = \"1M\"\nworkload_total = \"1M\"\n";
-const ROOMY_BUDGET: &str = "[sample]\ntick_seconds = 1\n\n[budget]\nidle_total = \"64G\"\nworkload_total = \"64G\"\n";
+// The threshold keeps the state idle whatever else this machine runs (compilers, say).
+const TINY_BUDGET: &str = "[sample]\ntick_seconds = 1\n\n[budget]\nidle_total = \"1M\"\nworkload_total = \"1M\"\nworkload_threshold = \"64G\"\n";
+const ROOMY_BUDGET: &str = "[sample]\ntick_seconds = 1\n\n[budget]\nidle_total = \"64G\"\nworkload_total = \"64G\"\nworkload_threshold = \"64G\"\n";
 
 #[test]
 fn tray_item_and_its_menu() {
@@ -112,4 +113,12 @@ fn every_api_method_answers() {
     assert!(wrong.contains("preview, apply or rollback"), "{wrong}");
     let doctor: serde_json::Value = serde_json::from_str(&agent_call(&s, "Doctor", &[]).unwrap()).unwrap();
     assert_eq!(doctor.as_array().unwrap().len(), 11);
+
+    // The CLI asks the running agent: its report carries the agent's 64G budget, not the
+    // embedded 3.5G one this command would load by itself.
+    let out = s.command(env!("CARGO_BIN_EXE_ballast")).args(["status", "--json"]).output().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["total"]["idle"], 64u64 << 30);
+    let text = s.command(env!("CARGO_BIN_EXE_ballast")).arg("status").output().unwrap();
+    assert!(String::from_utf8_lossy(&text.stdout).contains("budget 64.0G (idle)"), "{}", String::from_utf8_lossy(&text.stdout));
 }

@@ -11,13 +11,13 @@ use crate::profile::{CategorySource, CpuGroup, Profile};
 use crate::sample::{
     CgroupMode, CpuClock, MemoryEvents, PressureSet, Sample, SwapArea, ZramDevice,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// Version of the `ballast status --json` schema; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LoadState {
     Idle,
@@ -33,7 +33,7 @@ impl LoadState {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Ok,
@@ -41,7 +41,7 @@ pub enum Status {
     Breach,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub schema: u32,
     pub profile: String,
@@ -63,7 +63,7 @@ pub struct Report {
     pub sources: Sources,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemoryTotals {
     pub total: u64,
     /// As `free` counts it: total - available.
@@ -76,7 +76,7 @@ pub struct MemoryTotals {
     pub swap_used: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TotalLine {
     pub used: u64,
     pub idle: u64,
@@ -86,7 +86,7 @@ pub struct TotalLine {
     pub status: Status,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CategoryLine {
     pub id: String,
     pub name: String,
@@ -105,7 +105,7 @@ pub struct CategoryLine {
     pub apps: Vec<AppLine>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AppLine {
     pub id: String,
     pub name: String,
@@ -119,10 +119,10 @@ pub struct AppLine {
     pub events: Option<MemoryEvents>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ZramReport {
     /// "active" (zram swap in use), "unused" (devices exist, none is swap), "absent".
-    pub state: &'static str,
+    pub state: String,
     pub devices: Vec<ZramDevice>,
     pub disksize: u64,
     pub orig_data: u64,
@@ -137,14 +137,14 @@ pub struct ZramReport {
     pub swaps: Vec<SwapArea>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CpuSplit {
     pub os: CpuShare,
     pub workload: CpuShare,
     pub interval_seconds: f64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CpuShare {
     /// Logical CPUs in use (1.0 = one thread busy all the time).
     pub used: f64,
@@ -152,7 +152,7 @@ pub struct CpuShare {
     pub budget: f64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Breach {
     /// "total" or a category id.
     pub id: String,
@@ -162,11 +162,11 @@ pub struct Breach {
     pub since_tick: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Sources {
     pub cgroup: CgroupMode,
     /// "units" (cgroup v2 per unit) or "processes" (per-process PSS/RSS).
-    pub attribution: &'static str,
+    pub attribution: String,
     pub problems: Vec<String>,
 }
 
@@ -461,11 +461,7 @@ impl Budget {
                 .into(),
             sources: Sources {
                 cgroup: sample.cgroup,
-                attribution: if sample.cgroup.per_unit() {
-                    "units"
-                } else {
-                    "processes"
-                },
+                attribution: if sample.cgroup.per_unit() { "units" } else { "processes" }.into(),
                 problems: sample.problems.clone(),
             },
         }
@@ -501,7 +497,8 @@ fn zram_report(devices: &[ZramDevice], swaps: &[SwapArea]) -> ZramReport {
             "absent"
         } else {
             "unused"
-        },
+        }
+        .into(),
         devices: devices.to_vec(),
         disksize,
         orig_data: orig,

@@ -254,7 +254,7 @@ fn zram_ratio_and_fill() {
 
     let unused = zram_report(&[device("zram0", 0, 0, 0)], &[]);
     assert_eq!(
-        (unused.state, unused.ratio, unused.fill),
+        (unused.state.as_str(), unused.ratio, unused.fill),
         ("unused", None, None)
     );
     assert_eq!(zram_report(&[], &[]).state, "absent");

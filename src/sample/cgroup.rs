@@ -4,7 +4,7 @@ use super::Malformed;
 use serde::{Deserialize, Serialize};
 
 /// One leaf systemd unit (a .service or .scope with no units or slices below it).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct UnitSample {
     /// Path below the cgroup root, e.g. "user.slice/user-1000.slice/user@1000.service/app.slice/app-x.scope".
     pub path: String,

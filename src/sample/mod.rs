@@ -9,7 +9,7 @@ pub mod pressure;
 pub mod process;
 pub mod zram;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fs;
 use std::io;
@@ -60,7 +60,7 @@ impl SampleError {
 }
 
 /// How the host's cgroups answer "how much memory does this unit use".
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CgroupMode {
     /// Unified hierarchy with the memory controller: read per unit.
@@ -91,7 +91,7 @@ impl CgroupMode {
 }
 
 /// Host-wide CPU time, to turn per-unit and per-process CPU counters into cores used.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CpuClock {
     /// Sum of the aggregate "cpu" line of /proc/stat, in clock ticks, over all CPUs.
     pub total_ticks: u64,
@@ -108,7 +108,7 @@ impl CpuClock {
 }
 
 /// How a process's memory figure was measured.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ProcessMemory {
     /// Proportional set size from smaps_rollup: shared pages split fairly.
@@ -128,7 +128,7 @@ pub struct ProcessSample {
     pub cpu_ticks: u64,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PressureSet {
     pub memory: Option<Pressure>,
     pub cpu: Option<Pressure>,

@@ -1,9 +1,9 @@
 //! Pressure stall information: /proc/pressure/* and cgroup memory.pressure.
 
 use super::Malformed;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PressureLine {
     pub avg10: f32,
     pub avg60: f32,
@@ -14,7 +14,7 @@ pub struct PressureLine {
 
 /// "some": at least one task stalled; "full": all non-idle tasks stalled
 /// (the kernel omits "full" for cpu before 5.13).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Pressure {
     pub some: PressureLine,
     pub full: Option<PressureLine>,

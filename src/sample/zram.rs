@@ -1,9 +1,9 @@
 //! zram devices (/sys/block/zram*) and active swap areas (/proc/swaps).
 
 use super::Malformed;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ZramDevice {
     pub name: String,
     /// Configured size (uncompressed); 0 means the device exists but is not set up.
@@ -13,7 +13,7 @@ pub struct ZramDevice {
 }
 
 /// The first fields of /sys/block/zramN/mm_stat, in bytes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MmStat {
     /// Uncompressed size of the data stored.
     pub orig_data: u64,
@@ -23,7 +23,7 @@ pub struct MmStat {
     pub mem_used: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SwapArea {
     pub path: String,
     pub size: u64,

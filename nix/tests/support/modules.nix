@@ -24,7 +24,7 @@ let
     meta.mainProgram = name;
   };
 
-  pkgs = listToAttrs
+  stubPkgs = listToAttrs
     (map (name: { inherit name; value = package name; }) [
       "ballast"
       "nvidia-vaapi-driver"
@@ -151,11 +151,14 @@ let
 
   load = m: if isPath m || isString m then { key = toString m; module = import m; } else { key = null; module = m; };
 
-  evalModules = { modules, specialArgs ? { } }:
+  # pkgs: the stand-in packages above, or another set (the stand-in nixpkgs of stubs/).
+  evalModules = { modules, specialArgs ? { }, pkgs ? stubPkgs }:
     let
       args = { inherit config lib pkgs options; } // specialArgs;
-      shape = r:
-        if r ? options || r ? config || r ? imports && attrNames r == [ "imports" ]
+      shape = module:
+        let r = removeAttrs module [ "_file" "key" ];
+        in
+        if r ? options || r ? config
         then { imports = r.imports or [ ]; options = r.options or { }; config = r.config or { }; }
         else { imports = r.imports or [ ]; options = { }; config = removeAttrs r [ "imports" ]; };
       collect = seen: done: todo:
@@ -183,5 +186,6 @@ let
     };
 in
 {
-  inherit lib pkgs package evalModules store prune;
+  inherit lib package evalModules store prune;
+  pkgs = stubPkgs;
 }

@@ -1,0 +1,14 @@
+# flake.nix of the stand-in home-manager that tests/nix_flake.rs assembles (with a copy of
+# nix/ beside it): homeManagerConfiguration is the stand-in module system of
+# ../support/modules.nix. Not home-manager.
+{
+  description = "stand-in home-manager for offline flake checks";
+
+  outputs = _:
+    let
+      modules = import ./nix/tests/support/modules.nix;
+    in
+    {
+      lib.homeManagerConfiguration = args: modules.evalModules { inherit (args) modules pkgs; };
+    };
+}

@@ -1,0 +1,18 @@
+# flake.nix of the stand-in nixpkgs that tests/nix_flake.rs assembles (with a copy of nix/
+# beside it) to run `nix flake show` and `nix flake check --no-build` offline. nixosSystem
+# is the stand-in module system of ../support/modules.nix. Not nixpkgs.
+{
+  description = "stand-in nixpkgs for offline flake checks";
+
+  outputs = _:
+    let
+      pkgs = import ./nix/tests/stubs/pkgs.nix { };
+      modules = import ./nix/tests/support/modules.nix;
+    in
+    {
+      lib = pkgs.lib // {
+        nixosSystem = args: modules.evalModules { inherit (args) modules; inherit pkgs; };
+      };
+      legacyPackages.x86_64-linux = pkgs;
+    };
+}
