@@ -491,11 +491,11 @@ fn tune_status(profile: &Profile, target: tune::Target, plasma: tune::Plasma, pl
     let live = block_on(async {
         let connection = zbus::Connection::session().await?;
         let kwin = tune::notify::kwin_live(&connection).await;
-        let baloo = tune::notify::has_owner(&connection, "org.kde.baloo").await;
+        let baloo = tune::notify::baloo_state(&connection).await;
         Ok((kwin, baloo))
     })
     .ok();
-    let (kwin, baloo_running) = live.unwrap_or((None, false));
+    let (kwin, baloo_state) = live.unwrap_or((None, None));
     let kwin_lines: Vec<String> = kwin
         .as_ref()
         .map(|(information, _)| {
@@ -512,7 +512,7 @@ fn tune_status(profile: &Profile, target: tune::Target, plasma: tune::Plasma, pl
         let value = serde_json::json!({
             "settings": status,
             "kwin": kwin.as_ref().map(|_| serde_json::json!({ "support_information": kwin_lines, "loaded_effects": effects })),
-            "baloo_running": baloo_running,
+            "baloo_state": baloo_state,
         });
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(0);
@@ -528,7 +528,10 @@ fn tune_status(profile: &Profile, target: tune::Target, plasma: tune::Plasma, pl
         }
     }
     if matches!(target, tune::Target::Baloo | tune::Target::All) {
-        println!("Baloo: {}", if baloo_running { "running" } else { "not running on this session bus" });
+        match &baloo_state {
+            Some(state) => println!("Baloo live: running, {state}"),
+            None => println!("Baloo: not running on this session bus"),
+        }
     }
     Ok(0)
 }

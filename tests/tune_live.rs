@@ -95,8 +95,9 @@ fn baloo_is_told_to_reread_its_config() {
     assert_eq!(basic.trim(), "true");
     let excludes = s.run("kreadconfig5", &["--file", "baloofilerc", "--group", "General", "--key", "exclude folders"]).unwrap();
     assert!(excludes.contains(&format!("{}/.cache/", s.home().display())), "{excludes}");
-    let state = s.property("org.kde.baloo", "/scheduler", "org.kde.baloo.scheduler", "state").unwrap();
-    assert!(state.starts_with("int32"), "{state}");
+    let status = stdout(&ballast(&s, &["tune", "baloo", "--status"]));
+    assert!(status.contains("Baloo live: running, "), "{status}");
+    assert!(status.contains("ok  baloofilerc  [General] only basic indexing = true"), "{status}");
 
     stdout(&ballast(&s, &["tune", "baloo", "--rollback"]));
     assert_eq!(std::fs::read(s.config_file("baloofilerc")).unwrap(), rc_before, "byte for byte");

@@ -74,3 +74,17 @@ pub async fn kwin_live(connection: &zbus::Connection) -> Option<(String, Vec<Str
         .unwrap_or_default();
     Some((information, effects))
 }
+
+/// Baloo's scheduler state (baloo's IndexerState), or None when Baloo does not answer.
+pub async fn baloo_state(connection: &zbus::Connection) -> Option<String> {
+    const STATES: [&str; 11] = [
+        "idle", "suspended", "first run", "new files", "modified files", "extended attributes",
+        "content indexing", "unindexed file check", "stale index cleanup", "low-power idle", "starting",
+    ];
+    let reply = connection
+        .call_method(Some("org.kde.baloo"), "/scheduler", Some("org.freedesktop.DBus.Properties"), "Get", &("org.kde.baloo.scheduler", "state"))
+        .await
+        .ok()?;
+    let state = i32::try_from(reply.body().deserialize::<zbus::zvariant::OwnedValue>().ok()?).ok()?;
+    Some(usize::try_from(state).ok().and_then(|i| STATES.get(i)).map_or(format!("state {state}"), |name| (*name).to_owned()))
+}
