@@ -13,3 +13,4 @@ pub mod kconfig;
 pub mod tune;
 pub mod tray;
 pub mod agent;
+pub mod gpu;

@@ -140,6 +140,32 @@ fn category_row(out: &mut String, style: &Style, c: &CategoryLine) {
     }
 }
 
+/// One line per GPU (unknown figures as "?", never 0), or why there is none.
+pub fn gpu_lines(gpu: &crate::budget::GpuLine) -> Vec<String> {
+    if gpu.report.devices.is_empty() {
+        return vec![format!("none: {}", gpu.report.reason.as_deref().unwrap_or("no GPU found"))];
+    }
+    let percent = |v: Option<u32>| v.map_or("?".to_owned(), |v| format!("{v}%"));
+    let size = |v: Option<u64>| v.map_or("?".to_owned(), human);
+    gpu.report
+        .devices
+        .iter()
+        .map(|d| {
+            let temperature = d.temperature_c.map(|t| format!(", {t}°C")).unwrap_or_default();
+            format!(
+                "{}: {} of {} VRAM, busy {}, video decode {}, encode {}{temperature}",
+                d.name.as_deref().unwrap_or("GPU"),
+                size(d.memory_used),
+                size(d.memory_total),
+                percent(d.utilization.gpu),
+                percent(d.utilization.decoder),
+                percent(d.utilization.encoder),
+            )
+        })
+        .chain(gpu.vram.as_ref().map(|v| format!("VRAM budget {}: {}", human(v.budget), status_word(v.status))))
+        .collect()
+}
+
 pub fn status_text(report: &Report, color: bool) -> String {
     let style = Style { color };
     let mut out = String::new();
@@ -221,7 +247,9 @@ pub fn status_text(report: &Report, color: bool) -> String {
             let _ = writeln!(out, "CPU   (needs a second sample)");
         }
     }
-    let _ = writeln!(out, "GPU   none: {}", report.gpu_reason);
+    for line in gpu_lines(&report.gpu) {
+        let _ = writeln!(out, "GPU   {line}");
+    }
     for breach in &report.breaches {
         let _ = writeln!(
             out,

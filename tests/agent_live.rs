@@ -84,7 +84,7 @@ fn one_notification_per_breach_and_recovery_clears_it() {
     let changed = s.monitor("type='signal',interface='io.ballast.Agent1',member='ReportChanged'").unwrap();
     std::fs::write(&file, ROOMY_BUDGET).unwrap();
     s.wait_until("recovery closes the notification", || Ok(s.dunst_count()?.displayed == 0)).unwrap();
-    let signal = changed.wait_for("\"schema\":1").unwrap();
+    let signal = changed.wait_for("\"schema\":2").unwrap();
     assert!(signal.contains("member=ReportChanged"), "{signal}");
 
     // A bad edit keeps the old profile and says why.
@@ -99,7 +99,7 @@ fn one_notification_per_breach_and_recovery_clears_it() {
 fn every_api_method_answers() {
     let (s, _) = start(ROOMY_BUDGET);
     let status: serde_json::Value = serde_json::from_str(&agent_call(&s, "Status", &[]).unwrap()).unwrap();
-    assert_eq!(status["schema"], 1);
+    assert_eq!(status["schema"], 2);
     s.wait_until("two ticks of history", || Ok(agent_call(&s, "History", &["uint32:60"])?.matches("\"time\"").count() >= 2)).unwrap();
     let history: serde_json::Value = serde_json::from_str(&agent_call(&s, "History", &["uint32:60"]).unwrap()).unwrap();
     assert!(history[0]["used"].as_u64().unwrap() > 0);

@@ -34,9 +34,11 @@ fn help_lists_the_commands() {
 #[test]
 fn status_json_has_the_documented_schema() {
     let report = json(&ballast(&["status", "--json"]));
-    assert_eq!(report["schema"], 1);
-    assert!(report["gpu"].is_null());
-    assert!(report["gpu_reason"].as_str().is_some_and(|r| !r.is_empty()));
+    assert_eq!(report["schema"], 2);
+    // No GPU on this machine: said so, with the reason, not as an error.
+    assert_eq!(report["gpu"]["source"], "none");
+    assert!(report["gpu"]["reason"].as_str().is_some_and(|r| r.contains("no GPU found")), "{}", report["gpu"]);
+    assert!(report["gpu"]["vram"].is_null());
     for key in [
         "total",
         "memory",

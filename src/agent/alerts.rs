@@ -68,7 +68,11 @@ impl AlertPolicy {
             .breaches
             .iter()
             .map(|breach| {
-                let name = report.categories.iter().find(|c| c.id == breach.id).map_or("Total memory", |c| c.name.as_str());
+                let name = match breach.id.as_str() {
+                    "total" => "Total memory",
+                    "vram" => "Video memory",
+                    id => report.categories.iter().find(|c| c.id == id).map_or(id, |c| c.name.as_str()),
+                };
                 Alert {
                     key: AlertKey::Breach(breach.id.clone()),
                     summary: format!("{name} over budget"),

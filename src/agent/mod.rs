@@ -111,7 +111,11 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
     let mut agent = Agent {
         budget: Budget::new(profile.clone()),
         profile_mtime: profile_file_mtime(profile_file.as_deref()),
-        sampler: Sampler::with_root(&root),
+        sampler: {
+            let mut sampler = Sampler::with_root(&root);
+            sampler.set_gpu_every(profile.gpu.sample_every_ticks);
+            sampler
+        },
         mode: cgroup_mode(&root),
         installed: installed(&profile),
         profile,

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// Version of the `ballast status --json` schema; bumped on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -57,9 +57,7 @@ pub struct Report {
     /// None on the first sample: CPU use needs two.
     pub cpu: Option<CpuSplit>,
     pub breaches: Vec<Breach>,
-    /// Always null until GPU sampling exists; `gpu_reason` says why.
-    pub gpu: Option<()>,
-    pub gpu_reason: String,
+    pub gpu: GpuLine,
     pub sources: Sources,
 }
 
@@ -102,6 +100,8 @@ pub struct CategoryLine {
     pub cpu: Option<f64>,
     /// Units (cgroup v2) or processes (per-process path) counted here.
     pub members: usize,
+    /// Video memory of the category's processes, where the GPU says per process.
+    pub gpu_memory: Option<u64>,
     pub apps: Vec<AppLine>,
 }
 
@@ -117,6 +117,7 @@ pub struct AppLine {
     pub memory_max: u64,
     /// memory.events summed over the app's running scopes (cgroup v2 only).
     pub events: Option<MemoryEvents>,
+    pub gpu_memory: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -170,6 +171,24 @@ pub struct Sources {
     pub problems: Vec<String>,
 }
 
+/// GPU figures as sampled (source, devices, processes; `reason` when there is none),
+/// and video memory against the profile's budget.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GpuLine {
+    #[serde(flatten)]
+    pub report: crate::gpu::GpuReport,
+    /// None when no device reports its memory use.
+    pub vram: Option<VramLine>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VramLine {
+    pub used: u64,
+    pub total: Option<u64>,
+    pub budget: u64,
+    pub status: Status,
+}
+
 /// CPU counters from one sample, per unit path or per process, to diff with the next.
 #[derive(Default)]
 struct CpuCounters {
@@ -216,6 +235,7 @@ impl Budget {
                 cpu_group: c.cpu,
                 cpu: None,
                 members: 0,
+                gpu_memory: None,
                 apps: Vec::new(),
             })
             .collect();
@@ -268,6 +288,7 @@ impl Budget {
                         memory_high: entry.memory_high.0,
                         memory_max: entry.memory_max.0,
                         events: None,
+                        gpu_memory: None,
                     });
                     app_line.used += memory;
                     app_line.members += 1;
@@ -307,6 +328,23 @@ impl Budget {
                 process.cpu_ticks as f64 / ticks_per_second,
             );
             attribute(owner, process.memory, cpu, None);
+        }
+        for owner in &sample.gpu.owners {
+            let memory: u64 = sample.gpu.report.processes.iter().filter(|p| p.pid == owner.pid).filter_map(|p| p.memory).sum();
+            let subject = Subject {
+                cgroup_path: owner.cgroup.as_deref().map(|p| p.trim_start_matches('/')),
+                comm: owner.comm.as_deref(),
+                argv0: owner.comm.as_deref(),
+            };
+            let (category, app) = match self.classifier.classify(&subject) {
+                Owner::App { app, category } => (category, Some(app)),
+                Owner::Category(category) => (category, None),
+                Owner::Unclassified => continue,
+            };
+            *categories[category].gpu_memory.get_or_insert(0) += memory;
+            if let Some(line) = app.and_then(|app| apps[app].as_mut()) {
+                *line.gpu_memory.get_or_insert(0) += memory;
+            }
         }
         self.classifier.sweep();
         self.previous = Some(counters);
@@ -373,6 +411,17 @@ impl Budget {
                 since_tick,
             });
         }
+        let devices = &sample.gpu.report.devices;
+        let vram_used: Option<u64> = if devices.is_empty() { None } else { devices.iter().map(|d| d.memory_used).sum() };
+        let vram = vram_used.map(|used| {
+            let budget = profile.gpu.vram_budget.0;
+            let since = self.tracker.observe(rule, "vram", used, budget);
+            if let Some(since_tick) = since {
+                breaches.push(Breach { id: "vram".into(), used, limit: budget, since_tick });
+            }
+            VramLine { used, total: devices.iter().map(|d| d.memory_total).sum(), budget, status: status_of(used, budget, since) }
+        });
+        let gpu = GpuLine { report: sample.gpu.report.clone(), vram };
         let total = TotalLine {
             used,
             idle: profile.budget.idle_total.0,
@@ -456,9 +505,7 @@ impl Budget {
             psi: sample.pressure,
             cpu,
             breaches,
-            gpu: None,
-            gpu_reason: "GPU sampling is not built yet (NVML and DRM fdinfo support are planned)"
-                .into(),
+            gpu,
             sources: Sources {
                 cgroup: sample.cgroup,
                 attribution: if sample.cgroup.per_unit() { "units" } else { "processes" }.into(),

@@ -48,6 +48,7 @@ fn sample(used: u64, units: Vec<UnitSample>, total_ticks: u64) -> Sample {
         units,
         processes: Vec::new(),
         problems: Vec::new(),
+        gpu: crate::sample::GpuSnapshot::none("no GPU in this test"),
     }
 }
 
@@ -101,7 +102,8 @@ fn categories_sum_units_and_meminfo() {
         ["plasma"]
     );
     assert!(report.cpu.is_none(), "CPU use needs two samples");
-    assert!(report.gpu.is_none() && !report.gpu_reason.is_empty());
+    assert_eq!(report.gpu.report.reason.as_deref(), Some("no GPU in this test"));
+    assert!(report.gpu.vram.is_none(), "no device, no VRAM line");
 }
 
 #[test]
@@ -269,4 +271,34 @@ fn a_little_workload_at_idle_is_no_breach() {
     let devtools = line(&report, "devtools");
     assert_eq!((devtools.limit, devtools.status), (256 * MIB, Status::Ok));
     assert!(report.breaches.is_empty(), "{:?}", report.breaches);
+}
+
+#[test]
+fn gpu_memory_goes_to_the_owners_category_and_vram_has_a_budget() {
+    use crate::gpu::{GpuDevice, GpuProcess, GpuReport};
+    use crate::sample::{GpuOwner, GpuSnapshot};
+    let gpu = |used: u64| GpuSnapshot {
+        report: GpuReport {
+            devices: vec![GpuDevice { name: Some("NVIDIA GeForce GTX 960".into()), memory_used: Some(used), memory_total: Some(4 * GIB), ..Default::default() }],
+            processes: vec![GpuProcess { pid: 4242, memory: Some(500 * MIB), ..Default::default() }],
+            ..GpuReport::none("")
+        },
+        owners: vec![GpuOwner { pid: 4242, cgroup: Some(format!("/{USER}/app.slice/app-ballast-discord-1.scope")), comm: Some("Discord".into()) }],
+    };
+    let units = vec![unit(&format!("{USER}/app.slice/app-ballast-discord-1.scope"), 900 * MIB, 0)];
+    let mut budget = Budget::new(Profile::embedded());
+    let mut s = sample(GIB, units.clone(), 0);
+    s.gpu = gpu(3 * GIB);
+    let report = budget.evaluate(&s);
+    let electron = line(&report, "electron");
+    assert_eq!(electron.gpu_memory, Some(500 * MIB));
+    assert_eq!(electron.apps[0].gpu_memory, Some(500 * MIB));
+    let vram = report.gpu.vram.clone().unwrap();
+    assert_eq!((vram.used, vram.total, vram.budget, vram.status), (3 * GIB, Some(4 * GIB), 4 * GIB, Status::Ok));
+
+    let mut s = sample(GIB, units, 0);
+    s.gpu = gpu(4 * GIB + MIB);
+    let report = budget.evaluate(&s);
+    assert_eq!(report.gpu.vram.unwrap().status, Status::Breach);
+    assert!(report.breaches.iter().any(|b| b.id == "vram"));
 }

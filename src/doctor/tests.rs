@@ -24,6 +24,7 @@ fn sample(zram: Vec<ZramDevice>, swaps: Vec<SwapArea>, used: u64) -> Sample {
         units: Vec::new(),
         processes: Vec::new(),
         problems: Vec::new(),
+        gpu: crate::sample::GpuSnapshot::none("no GPU in this test"),
     }
 }
 

@@ -27,9 +27,19 @@ pub struct Profile {
     pub categories: Vec<Category>,
     pub launch: LaunchSettings,
     pub notify: NotifySettings,
+    pub gpu: GpuSettings,
     #[serde(rename = "app")]
     pub apps: Vec<App>,
     pub tune: TuneTargets,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GpuSettings {
+    /// Video memory the desktop and its apps may use together before it counts as a breach.
+    pub vram_budget: ByteSize,
+    /// GPU figures are read every this many ticks (walking DRM fdinfo is not free).
+    pub sample_every_ticks: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -150,6 +150,29 @@ pub struct Sample {
     pub processes: Vec<ProcessSample>,
     /// Sources that could not be read this tick, each saying why.
     pub problems: Vec<String>,
+    /// The latest GPU reading (refreshed every `gpu_every` samples).
+    pub gpu: GpuSnapshot,
+}
+
+/// A GPU report and, for each process using the GPU, what the budget needs to put its
+/// memory into a category.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GpuSnapshot {
+    pub report: crate::gpu::GpuReport,
+    pub owners: Vec<GpuOwner>,
+}
+
+impl GpuSnapshot {
+    pub fn none(reason: &str) -> GpuSnapshot {
+        GpuSnapshot { report: crate::gpu::GpuReport::none(reason), owners: Vec::new() }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GpuOwner {
+    pub pid: u32,
+    pub cgroup: Option<String>,
+    pub comm: Option<String>,
 }
 
 /// The sysctls that matter for memory behaviour; None where unreadable.
@@ -210,6 +233,10 @@ pub struct Sampler {
     buffer: Vec<u8>,
     open_files: files::OpenFiles,
     cgroup: Option<CgroupMode>,
+    gpu: crate::gpu::GpuSampler,
+    /// GPU figures are read every this many samples (an fdinfo walk is not cheap).
+    gpu_every: u32,
+    gpu_last: Option<(u32, GpuSnapshot)>,
 }
 
 impl Sampler {
@@ -218,6 +245,7 @@ impl Sampler {
     }
 
     pub fn with_root(root: impl Into<PathBuf>) -> Self {
+        let root: PathBuf = root.into();
         // SAFETY: sysconf only reads process-wide constants.
         let (page_size, ticks) = unsafe {
             (
@@ -226,14 +254,48 @@ impl Sampler {
             )
         };
         Sampler {
-            root: root.into(),
+            root: root.clone(),
             page_size: u64::try_from(page_size).unwrap_or(4096),
             ticks_per_second: u64::try_from(ticks).unwrap_or(100),
             identities: HashMap::new(),
             buffer: Vec::with_capacity(8192),
             open_files: files::OpenFiles::new(open_file_budget()),
             cgroup: None,
+            gpu: crate::gpu::GpuSampler::new(root.clone()),
+            gpu_every: 1,
+            gpu_last: None,
         }
+    }
+
+    /// Reads GPU figures every `samples` samples instead of every one.
+    pub fn set_gpu_every(&mut self, samples: u32) {
+        self.gpu_every = samples.max(1);
+    }
+
+    fn gpu_snapshot(&mut self) -> GpuSnapshot {
+        match &mut self.gpu_last {
+            Some((age, snapshot)) if *age + 1 < self.gpu_every => {
+                *age += 1;
+                return snapshot.clone();
+            }
+            _ => {}
+        }
+        let report = self.gpu.sample();
+        let owners = report
+            .processes
+            .iter()
+            .map(|p| {
+                let dir = self.root.join(format!("proc/{}", p.pid));
+                GpuOwner {
+                    pid: p.pid,
+                    cgroup: fs::read_to_string(dir.join("cgroup")).ok().and_then(|t| process::parse_cgroup(&t)),
+                    comm: fs::read_to_string(dir.join("comm")).ok().map(|c| c.trim_end().to_owned()),
+                }
+            })
+            .collect();
+        let snapshot = GpuSnapshot { report, owners };
+        self.gpu_last = Some((0, snapshot.clone()));
+        snapshot
     }
 
     pub fn root(&self) -> &Path {
@@ -302,7 +364,9 @@ impl Sampler {
             (Vec::new(), self.read_processes(&mut problems))
         };
         self.open_files.sweep();
+        let gpu = self.gpu_snapshot();
         Ok(Sample {
+            gpu,
             meminfo,
             clock,
             pressure,

@@ -86,7 +86,7 @@ impl TrayView {
             Some(p) => format!("Memory pressure: {:.0}%", p.some.avg10),
             None => "Memory pressure: n/a".into(),
         });
-        lines.push("GPU: none".into());
+        lines.extend(crate::render::gpu_lines(&report.gpu).into_iter().map(|line| format!("GPU: {line}")));
         let launch = profile
             .apps
             .iter()
