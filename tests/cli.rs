@@ -209,6 +209,7 @@ fn doctor_exit_code_follows_its_verdicts() {
             "systemd-user",
             "scope-limits",
             "nvidia",
+            "vaapi-env",
             "vainfo",
             "vdpauinfo",
             "baloo",

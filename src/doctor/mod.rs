@@ -39,6 +39,9 @@ pub struct Facts {
     pub nvidia_version: Option<String>,
     /// nvidia_drm's modeset parameter; None when the module is not loaded.
     pub nvidia_modeset: Option<bool>,
+    /// LIBVA_DRIVER_NAME and NVD_BACKEND of this session.
+    pub libva_driver_name: Option<String>,
+    pub nvd_backend: Option<String>,
     pub vainfo: CommandOutcome,
     pub vdpauinfo: CommandOutcome,
     /// baloofilerc values as kreadconfig5 reads them: basic-only, hidden folders, excludes.
@@ -79,18 +82,20 @@ pub fn checks(profile: &Profile, facts: &Facts) -> Vec<Check> {
         systemd_user(&facts.systemd_user),
         scope_limits(profile, facts.report.sources.cgroup, &facts.units),
         nvidia(&facts.nvidia_version, facts.nvidia_modeset),
+        vaapi_env(facts.nvidia_version.is_some(), facts.libva_driver_name.as_deref(), facts.nvd_backend.as_deref()),
         video_tool(
             "vainfo",
             &facts.vainfo,
             "libva-utils (Debian) / libva-utils (Nix)",
-            "nvidia",
+            // nvidia-vaapi-driver calls itself "VA-API NVDEC driver".
+            &["nvidia", "nvdec"],
             "LIBVA_DRIVER_NAME=nvidia and NVD_BACKEND=direct with nvidia-vaapi-driver installed",
         ),
         video_tool(
             "vdpauinfo",
             &facts.vdpauinfo,
             "vdpauinfo",
-            "nvidia",
+            &["nvidia"],
             "VDPAU_DRIVER=nvidia (or the VA-API bridge)",
         ),
         baloo(profile, &facts.baloo),
@@ -373,7 +378,7 @@ fn video_tool(
     tool: &'static str,
     outcome: &CommandOutcome,
     package: &str,
-    driver: &str,
+    drivers: &[&str],
     env_fix: &str,
 ) -> Check {
     match outcome {
@@ -391,13 +396,11 @@ fn video_tool(
         ),
         CommandOutcome::Ran { stdout, stderr, .. } => {
             let text = format!("{stdout}\n{stderr}").to_lowercase();
-            if text.contains(driver) && !text.contains("error") {
-                check(
-                    tool,
-                    Verdict::Pass,
-                    format!("{tool} reports the {driver} driver"),
-                    None,
-                )
+            let driver = drivers[0];
+            if drivers.iter().any(|d| text.contains(d)) && !text.contains("error") {
+                let codecs = hardware_decoders(stdout);
+                let decodes = if codecs.is_empty() { String::new() } else { format!("; decodes in hardware: {}", codecs.join(", ")) };
+                check(tool, Verdict::Pass, format!("{tool} reports the {driver} driver{decodes}"), None)
             } else {
                 check(
                     tool,
@@ -410,6 +413,38 @@ fn video_tool(
                 )
             }
         }
+    }
+}
+
+/// Codecs vainfo lists with a decode (VLD) entry point, by the names people know.
+fn hardware_decoders(vainfo: &str) -> Vec<&'static str> {
+    const CODECS: [(&str, &str); 7] = [
+        ("VAProfileH264", "H.264"),
+        ("VAProfileHEVC", "HEVC"),
+        ("VAProfileVP8", "VP8"),
+        ("VAProfileVP9", "VP9"),
+        ("VAProfileAV1", "AV1"),
+        ("VAProfileMPEG2", "MPEG-2"),
+        ("VAProfileVC1", "VC-1"),
+    ];
+    let decodable: Vec<&str> = vainfo.lines().filter(|l| l.contains("VAEntrypointVLD")).map(str::trim).collect();
+    CODECS.iter().filter(|(profile, _)| decodable.iter().any(|l| l.starts_with(profile))).map(|(_, name)| *name).collect()
+}
+
+/// The environment nvidia-vaapi-driver needs, checked where the NVIDIA driver runs.
+fn vaapi_env(nvidia_loaded: bool, libva_driver: Option<&str>, nvd_backend: Option<&str>) -> Check {
+    const FIX: &str = "set LIBVA_DRIVER_NAME=nvidia and NVD_BACKEND=direct in the session (ballast's nixosModules.vaapi does)";
+    if !nvidia_loaded {
+        return check("vaapi-env", Verdict::Skip, "no NVIDIA driver loaded", None);
+    }
+    match (libva_driver, nvd_backend) {
+        (Some("nvidia"), Some("direct")) => check("vaapi-env", Verdict::Pass, "LIBVA_DRIVER_NAME=nvidia, NVD_BACKEND=direct", None),
+        (driver, backend) => check(
+            "vaapi-env",
+            Verdict::Warn,
+            format!("LIBVA_DRIVER_NAME={}, NVD_BACKEND={}", driver.unwrap_or("(unset)"), backend.unwrap_or("(unset)")),
+            Some(FIX),
+        ),
     }
 }
 

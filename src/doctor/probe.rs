@@ -95,6 +95,8 @@ pub fn gather(sampler: &mut Sampler, profile: &Profile) -> Result<Facts, SampleE
         ),
         nvidia_version,
         nvidia_modeset,
+        libva_driver_name: std::env::var("LIBVA_DRIVER_NAME").ok(),
+        nvd_backend: std::env::var("NVD_BACKEND").ok(),
         vainfo: run("vainfo", &[]),
         vdpauinfo: run("vdpauinfo", &[]),
         baloo: baloo_facts(),

@@ -45,9 +45,11 @@ fn facts(sample: &Sample) -> Facts {
         },
         nvidia_version: Some("NVRM version: NVIDIA UNIX x86_64 Kernel Module  580.95.05".into()),
         nvidia_modeset: Some(true),
+        libva_driver_name: Some("nvidia".into()),
+        nvd_backend: Some("direct".into()),
         vainfo: CommandOutcome::Ran {
             success: true,
-            stdout: "vainfo: Driver version: VA-API NVDEC driver [direct backend]\nnvidia".into(),
+            stdout: VAINFO_GTX960.into(),
             stderr: String::new(),
         },
         vdpauinfo: CommandOutcome::Ran {
@@ -128,7 +130,7 @@ fn every_check_has_a_fix_when_it_warns_or_fails() {
         .filter(|c| c.verdict == Verdict::Pass)
         .map(|c| c.id)
         .collect();
-    assert_eq!(passing, ["cgroup", "scope-limits"]);
+    assert_eq!(passing, ["cgroup", "scope-limits", "vaapi-env"]);
     for c in &checks {
         if c.verdict >= Verdict::Warn {
             assert!(c.fix.is_some(), "{c:?}");
@@ -204,4 +206,34 @@ fn missing_sources_are_skipped_not_failed() {
     assert!(v.contains(&("nvidia", Verdict::Skip)));
     assert!(v.contains(&("baloo", Verdict::Skip)));
     assert!(v.contains(&("segfaults", Verdict::Skip)));
+}
+
+/// vainfo on a GTX 960 with nvidia-vaapi-driver (Maxwell: no AV1 decode).
+const VAINFO_GTX960: &str = "vainfo: VA-API version: 1.20 (libva 2.12.0)
+vainfo: Driver version: VA-API NVDEC driver [direct backend]
+vainfo: Supported profile and entrypoints
+      VAProfileMPEG2Simple            :\tVAEntrypointVLD
+      VAProfileMPEG2Main              :\tVAEntrypointVLD
+      VAProfileVC1Simple              :\tVAEntrypointVLD
+      VAProfileH264Main               :\tVAEntrypointVLD
+      VAProfileH264High               :\tVAEntrypointVLD
+      VAProfileHEVCMain               :\tVAEntrypointVLD
+      VAProfileVP8Version0_3          :\tVAEntrypointVLD
+      VAProfileVP9Profile0            :\tVAEntrypointVLD
+";
+
+#[test]
+fn vainfo_names_the_hardware_decoders() {
+    let (zram, swaps) = reference_zram();
+    let all = checks(&Profile::embedded(), &facts(&sample(zram, swaps, GIB)));
+    let vainfo = all.iter().find(|c| c.id == "vainfo").unwrap();
+    assert_eq!(vainfo.message, "vainfo reports the nvidia driver; decodes in hardware: H.264, HEVC, VP8, VP9, MPEG-2, VC-1");
+}
+
+#[test]
+fn vaapi_environment_for_nvidia() {
+    assert_eq!(vaapi_env(true, Some("nvidia"), Some("direct")).verdict, Verdict::Pass);
+    let unset = vaapi_env(true, None, Some("egl"));
+    assert_eq!((unset.verdict, unset.message.as_str()), (Verdict::Warn, "LIBVA_DRIVER_NAME=(unset), NVD_BACKEND=egl"));
+    assert_eq!(vaapi_env(false, None, None).verdict, Verdict::Skip);
 }
