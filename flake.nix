@@ -35,6 +35,7 @@
       apps.${system}.default = {
         type = "app";
         program = lib.getExe self.packages.${system}.ballast;
+        meta.description = "the ballast agent (or `ballast status --watch` outside a desktop session)";
       };
 
       overlays = {

@@ -51,8 +51,15 @@ let
           settings = { budget.idle_total = "3G"; app.discord.memory_max = "2.5G"; };
           tune.kwin = true;
           kwin.sessionVariables.enable = true;
-          # free software, so the check needs no allowUnfree
-          electronApps = { enable = true; apps = [ "signal" "codium" ]; };
+          # Stand-in app packages: the pins need a bin/ entry, not a real Signal build.
+          electronApps = {
+            enable = true;
+            apps = [ "signal" "codium" ];
+            packages = {
+              signal = pkgs.writeShellScriptBin "signal-desktop" "exit 0";
+              codium = pkgs.writeShellScriptBin "codium" "exit 0";
+            };
+          };
         };
       }
     ];

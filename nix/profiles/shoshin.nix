@@ -44,6 +44,10 @@ let
       { id = "devtools"; name = "Dev tools"; source = "match"; idle = "0"; workload = "4G"; cpu = "workload"; }
       { id = "cache"; name = "Buffer / cache"; source = "cache"; idle = "2G"; workload = "1G"; cpu = "os"; }
     ];
+    gpu = {
+      vram_budget = "4G";
+      sample_every_ticks = 5;
+    };
     launch = {
       slice = "app.slice";
       gpu_flags_x11 = [

@@ -150,6 +150,17 @@ in
   electronUnknownApp = {
     throws = (home [{ programs.ballast = { enable = true; electronApps = { enable = true; apps = [ "winamp" ]; }; }; }]).config.home.packages;
   };
+  misspeltOptionIsReported = {
+    expr = (m.evalModules { modules = [ ../modules/nixos/default.nix { ballast.memory.enabel = true; } ]; }).undeclared;
+    expected = [ "ballast.memory.enabel" ];
+  };
+  modulesDefineOnlyDeclaredOptions = {
+    expr = [
+      (m.evalModules { modules = [ ../modules/nixos/default.nix { ballast = { memory.enable = true; cgroups.enable = true; systemLibs.enable = true; vaapi.enable = true; }; } ]; }).undeclared
+      (home [{ programs.ballast = { enable = true; tune.kwin = true; kwin.sessionVariables.enable = true; systemLibs.enable = true; electronApps = { enable = true; apps = [ "discord" ]; }; }; }]).undeclared
+    ];
+    expected = [ [ ] [ ] ];
+  };
   homeSystemLibs = {
     expr = builtins.length (hm { systemLibs.enable = true; }).nixpkgs.overlays;
     expected = 1;

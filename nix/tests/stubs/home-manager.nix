@@ -4,9 +4,9 @@
 {
   description = "stand-in home-manager for offline flake checks";
 
-  outputs = _:
+  outputs = { self }:
     let
-      modules = import ./nix/tests/support/modules.nix;
+      modules = import "${self}/nix/tests/support/modules.nix";
     in
     {
       lib.homeManagerConfiguration = args: modules.evalModules { inherit (args) modules pkgs; };

@@ -7,11 +7,12 @@ let
   modules = import ../support/modules.nix;
   system = "x86_64-linux";
 
-  drv = name: env: derivation ({
-    inherit name system;
-    builder = "/bin/sh";
-    args = [ "-c" "echo 'a stand-in package: not buildable'; exit 1" ];
-  } // env) // { meta.mainProgram = name; };
+  drv = name: env: derivation
+    ({
+      inherit name system;
+      builder = "/bin/sh";
+      args = [ "-c" "echo 'a stand-in package: not buildable'; exit 1" ];
+    } // env) // { meta.mainProgram = name; };
 
   lib = modules.lib // import ./lib.nix;
 
@@ -48,11 +49,12 @@ let
     qt6 = { qtbase = drv "qtbase" { }; qtdeclarative = drv "qtdeclarative" { }; wrapQtAppsHook = drv "wrapQtAppsHook" { }; };
     rustPlatform.buildRustPackage = attrs:
       drv "${attrs.pname}-${attrs.version}" { inherit (attrs) agentUnit desktopEntry postInstall; }
-      // { inherit (attrs) meta pname version; };
+        // { inherit (attrs) meta pname version; };
     callPackage = fn: args:
       let f = if builtins.isFunction fn then fn else import fn;
       in f (builtins.intersectAttrs (builtins.functionArgs f) self // args);
     writeText = name: text: drv name { inherit text; };
+    writeShellScriptBin = name: text: drv name { inherit text; };
     runCommand = name: env: script: drv name ((removeAttrs env [ "nativeBuildInputs" "passAsFile" ]) // { inherit script; });
     mkShell = attrs: drv "nix-shell" { packages = attrs.packages or [ ]; };
     formats.toml = _: { type = "toml"; };

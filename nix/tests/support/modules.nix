@@ -9,8 +9,8 @@
 # decisions to the right options; the flake's checks evaluate them with nixpkgs itself.
 let
   inherit (builtins)
-    all attrNames concatMap elem filter foldl' head isAttrs isFunction isList isPath
-    isString length listToAttrs tail toJSON;
+    all attrNames concatMap concatStringsSep elem filter foldl' head isAttrs isFunction
+    isList isPath isString length listToAttrs tail toJSON;
   base = import ../../lib/base.nix;
 
   store = name: "/nix/store/00000000000000000000000000000000-${name}";
@@ -149,6 +149,31 @@ let
       removeAttrs pruned (filter (name: pruned.${name} == { }) (attrNames pruned))
     else value;
 
+  # Below these paths every option is declared by ballast's modules: a definition of any
+  # other name is a mistake (a misspelt option), as the real module system would say.
+  strict = path:
+    builtins.any (prefix: builtins.length path >= builtins.length prefix && builtins.genList (i: builtins.elemAt path i) (builtins.length prefix) == prefix)
+      [ [ "ballast" ] [ "programs" "ballast" ] ];
+
+  # Definitions of names no module declares, below the strict paths (a misspelt option).
+  # Walks the definitions as written, mkIf contents included, without evaluating values.
+  undeclaredIn = path: declared: values:
+    concatMap
+      (value:
+        if !isValueNode value then [ ]
+        else
+          concatMap
+            (name:
+              let here = path ++ [ name ];
+              in
+              if declared ? ${name} then
+                (if isOption declared.${name} then [ ]
+                else undeclaredIn here declared.${name} (map (d: d.value) (flatten 100 [ ] value.${name})))
+              else if strict path then [ (concatStringsSep "." here) ]
+              else [ ])
+            (attrNames value))
+      values;
+
   load = m: if isPath m || isString m then { key = toString m; module = import m; } else { key = null; module = m; };
 
   # pkgs: the stand-in packages above, or another set (the stand-in nixpkgs of stubs/).
@@ -174,7 +199,10 @@ let
       mergeDecls = a: b: a // listToAttrs (map
         (name: {
           inherit name;
-          value = if a ? ${name} && !isOption a.${name} && !isOption b.${name} then mergeDecls a.${name} b.${name} else b.${name};
+          value =
+            if !(a ? ${name}) then b.${name}
+            else if isOption a.${name} || isOption b.${name} then throw "option ${name} is declared twice (a module imported twice?)"
+            else mergeDecls a.${name} b.${name};
         })
         (attrNames b));
       options = foldl' mergeDecls { } (map (m: m.options) all');
@@ -183,6 +211,7 @@ let
     {
       inherit config options;
       failedAssertions = map (a: a.message) (filter (a: !a.assertion) (config.assertions or [ ]));
+      undeclared = undeclaredIn [ ] options (map (d: d.value) (concatMap (m: flatten 100 [ ] m.config) all'));
     };
 in
 {
