@@ -208,7 +208,7 @@ enum PssReading {
     Unreadable,
 }
 
-const PSS_REFRESH_TICKS: u32 = 15;
+const PSS_REFRESH_TICKS: u32 = 150;
 
 impl PssReading {
     fn fresh_enough(self, rss: u64) -> Option<u64> {
