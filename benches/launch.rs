@@ -10,19 +10,9 @@ mod workload;
 use std::process::Command;
 use user_manager::UserManager;
 
-fn monotonic_ns() -> u128 {
-    // SAFETY: clock_gettime fills the struct it is given.
-    let now = unsafe {
-        let mut now = std::mem::zeroed::<libc::timespec>();
-        libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now);
-        now
-    };
-    now.tv_sec as u128 * 1_000_000_000 + now.tv_nsec as u128
-}
-
 /// Milliseconds from spawning `command` to the workload's `started` stamp.
 fn time_to_first_instruction(mut command: Command) -> f64 {
-    let before = monotonic_ns();
+    let before = workload::monotonic_ns();
     let out = command.output().expect("the launcher runs");
     let text = String::from_utf8_lossy(&out.stdout);
     let started: u128 = text
@@ -48,17 +38,8 @@ fn main() {
             return;
         }
     };
-    let home = manager.home_dir();
-    let ballast = home.join("ballast");
-    let workload = home.join("launch-workload");
-    std::fs::copy(env!("CARGO_BIN_EXE_ballast"), &ballast).unwrap();
-    std::fs::copy(std::env::current_exe().unwrap(), &workload).unwrap();
-    let profile = home.join("profile.toml");
-    std::fs::write(
-        &profile,
-        format!("[[app]]\nid = \"alloc\"\nname = \"Allocator\"\nexec = \"{}\"\nargs = [\"--workload\"]\ntoolkit = \"native\"\ncategory = \"devtools\"\nmemory_high = \"150M\"\nmemory_max = \"200M\"\ncpu_quota = \"50%\"\n", workload.display()),
-    )
-    .unwrap();
+    let (ballast, profile) = workload::install(manager.home_dir(), "", "").unwrap();
+    let workload = manager.home_dir().join("ballast-workload");
     let workload_args = ["--workload", "--stamp", "0"];
     let plain = || {
         let mut c = manager.command(&workload);

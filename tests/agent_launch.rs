@@ -3,6 +3,8 @@
 //! manager's session bus; dbusmenu's Event on the "Launch ▸ Allocator" entry must start
 //! the app in its limited scope.
 
+#[path = "support/cases.rs"]
+mod cases;
 #[path = "support/user_manager.rs"]
 mod user_manager;
 #[path = "support/workload.rs"]
@@ -66,17 +68,7 @@ fn menu_id(layout: &str, label: &str) -> Option<i32> {
 
 fn setup() -> Result<Env, String> {
     let manager = UserManager::start()?;
-    let home = manager.home_dir().to_path_buf();
-    let ballast = home.join("ballast");
-    let workload = home.join("agent-workload");
-    std::fs::copy(env!("CARGO_BIN_EXE_ballast"), &ballast).map_err(|e| e.to_string())?;
-    std::fs::copy(std::env::current_exe().map_err(|e| e.to_string())?, &workload).map_err(|e| e.to_string())?;
-    let profile = home.join("profile.toml");
-    let text = format!(
-        "[sample]\ntick_seconds = 1\n\n[[app]]\nid = \"alloc\"\nname = \"Allocator\"\nexec = \"{}\"\nargs = [\"--workload\", \"--hold\", \"30\", \"1\"]\ntoolkit = \"native\"\ncategory = \"devtools\"\nmemory_high = \"150M\"\nmemory_max = \"200M\"\ncpu_quota = \"50%\"\n",
-        workload.display()
-    );
-    std::fs::write(&profile, text).map_err(|e| e.to_string())?;
+    let (ballast, profile) = workload::install(manager.home_dir(), "[sample]\ntick_seconds = 1\n", ", \"--hold\", \"30\", \"1\"")?;
     // The agent only needs DISPLAY to be set: the tray item works without an X server.
     let agent = manager.command(&ballast).arg("--profile").arg(&profile).arg("agent").env("DISPLAY", ":99").stdout(Stdio::null()).stderr(Stdio::null()).spawn().map_err(|e| e.to_string())?;
     let env = Env { manager, ballast, profile, agent };
@@ -137,37 +129,13 @@ fn autostart_unit_is_accepted_by_systemd(env: &Env) -> Result<(), String> {
 
 fn main() {
     workload::run_if_requested();
-    let env = match setup() {
-        Ok(env) => env,
-        Err(why) if std::env::var_os("CI").is_none() => {
-            println!("skipped: no real user manager here: {why}");
-            println!("0 passed, 0 failed");
-            return;
-        }
-        Err(why) => {
-            println!("agent launch tests cannot start: {why}");
-            println!("0 passed, 1 failed");
-            std::process::exit(1);
-        }
-    };
-    let cases: [(&str, fn(&Env) -> Result<(), String>); 3] = [
-        ("launch_from_the_menu", launch_from_the_menu),
-        ("launch_through_the_api", launch_through_the_api),
-        ("autostart_unit_is_accepted_by_systemd", autostart_unit_is_accepted_by_systemd),
-    ];
-    let mut failed = 0;
-    for (name, case) in cases {
-        match case(&env) {
-            Ok(()) => println!("test {name} ... ok"),
-            Err(why) => {
-                failed += 1;
-                println!("test {name} ... FAILED: {why}");
-            }
-        }
-    }
-    drop(env);
-    println!("{} passed, {failed} failed", cases.len() - failed);
-    if failed > 0 {
-        std::process::exit(1);
-    }
+    cases::run(
+        "agent launch tests under a real user manager",
+        setup(),
+        &[
+            ("launch_from_the_menu", launch_from_the_menu),
+            ("launch_through_the_api", launch_through_the_api),
+            ("autostart_unit_is_accepted_by_systemd", autostart_unit_is_accepted_by_systemd),
+        ],
+    );
 }

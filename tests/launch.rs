@@ -2,6 +2,8 @@
 //! tests/support/user_manager.rs), with a workload that allocates memory and burns CPU
 //! on request. One manager serves every case; the closing line counts them.
 
+#[path = "support/cases.rs"]
+mod cases;
 #[path = "support/user_manager.rs"]
 mod user_manager;
 #[path = "support/workload.rs"]
@@ -95,7 +97,7 @@ fn scope_has_requested_limits_and_holds_the_app(env: &Env) -> Result<(), String>
     check(limit.trim() == (200 * MIB).to_string(), || format!("memory.limit_in_bytes {limit}"))?;
     let pids = std::fs::read_to_string(memory_dir.join("cgroup.procs")).map_err(|e| e.to_string())?;
     let comms: Vec<String> = pids.lines().filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()).map(|c| c.trim().to_owned()).collect();
-    check(comms.iter().any(|c| c.starts_with("launch")), || format!("the app's process is in the scope's cgroup: {comms:?}"))?;
+    check(comms.iter().any(|c| c.starts_with("ballast-workloa")), || format!("the app's process is in the scope's cgroup: {comms:?}"))?;
     let stopped = env.stop(&unit)?;
     check(stopped.trim() == format!("stopped {unit}"), || stopped.clone())?;
     let gone = poll(Duration::from_secs(5), || Ok(env.scopes()?.iter().all(|s| s.unit != unit).then_some(())))?;
@@ -164,58 +166,23 @@ fn stopping_nothing_is_a_clear_error(env: &Env) -> Result<(), String> {
 
 fn setup() -> Result<Env, String> {
     let manager = UserManager::start()?;
-    // The test user must be able to run both binaries, wherever the checkout lives.
-    let ballast = manager.home_dir().join("ballast");
-    let workload = manager.home_dir().join("launch-workload");
-    std::fs::copy(env!("CARGO_BIN_EXE_ballast"), &ballast).map_err(|e| e.to_string())?;
-    std::fs::copy(std::env::current_exe().map_err(|e| e.to_string())?, &workload).map_err(|e| e.to_string())?;
-    let profile = manager.home_dir().join("profile.toml");
-    let text = format!(
-        "[[app]]\nid = \"alloc\"\nname = \"Allocator\"\nexec = \"{}\"\nargs = [\"--workload\"]\ntoolkit = \"native\"\ncategory = \"devtools\"\nmemory_high = \"150M\"\nmemory_max = \"200M\"\ncpu_quota = \"50%\"\n",
-        workload.display()
-    );
-    std::fs::write(&profile, text).map_err(|e| e.to_string())?;
+    let (ballast, profile) = workload::install(manager.home_dir(), "", "")?;
     Ok(Env { manager, ballast, profile })
 }
 
 fn main() {
     workload::run_if_requested();
-    let env = match setup() {
-        Ok(env) => env,
-        // CI runs as root with writable cgroups: there the manager must start.
-        Err(why) if std::env::var_os("CI").is_none() => {
-            println!("skipped: no real user manager here: {why}");
-            println!("0 passed, 0 failed");
-            return;
-        }
-        Err(why) => {
-            println!("launch tests cannot start a user manager: {why}");
-            println!("0 passed, 1 failed");
-            std::process::exit(1);
-        }
-    };
-    let cases: [(&str, fn(&Env) -> Result<(), String>); 7] = [
-        ("scope_has_requested_limits_and_holds_the_app", scope_has_requested_limits_and_holds_the_app),
-        ("app_code_runs_only_inside_its_scope", app_code_runs_only_inside_its_scope),
-        ("two_launches_get_distinct_units", two_launches_get_distinct_units),
-        ("exceeding_memory_max_is_oom_killed_and_reported", exceeding_memory_max_is_oom_killed_and_reported),
-        ("cpu_quota_is_enforced", cpu_quota_is_enforced),
-        ("other_launchers_units_are_listed", other_launchers_units_are_listed),
-        ("stopping_nothing_is_a_clear_error", stopping_nothing_is_a_clear_error),
-    ];
-    let mut failed = 0;
-    for (name, case) in cases {
-        match case(&env) {
-            Ok(()) => println!("test {name} ... ok"),
-            Err(why) => {
-                failed += 1;
-                println!("test {name} ... FAILED: {why}");
-            }
-        }
-    }
-    drop(env);
-    println!("{} passed, {failed} failed", cases.len() - failed);
-    if failed > 0 {
-        std::process::exit(1);
-    }
+    cases::run(
+        "launch tests under a real user manager",
+        setup(),
+        &[
+            ("scope_has_requested_limits_and_holds_the_app", scope_has_requested_limits_and_holds_the_app),
+            ("app_code_runs_only_inside_its_scope", app_code_runs_only_inside_its_scope),
+            ("two_launches_get_distinct_units", two_launches_get_distinct_units),
+            ("exceeding_memory_max_is_oom_killed_and_reported", exceeding_memory_max_is_oom_killed_and_reported),
+            ("cpu_quota_is_enforced", cpu_quota_is_enforced),
+            ("other_launchers_units_are_listed", other_launchers_units_are_listed),
+            ("stopping_nothing_is_a_clear_error", stopping_nothing_is_a_clear_error),
+        ],
+    );
 }

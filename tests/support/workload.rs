@@ -44,7 +44,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
     Ok(options)
 }
 
-fn monotonic_ns() -> u128 {
+pub fn monotonic_ns() -> u128 {
     // SAFETY: clock_gettime fills the struct it is given.
     let now = unsafe {
         let mut now = std::mem::zeroed::<libc::timespec>();
@@ -124,4 +124,22 @@ pub fn run_if_requested() {
     }
     black_box(&memory);
     std::process::exit(0);
+}
+
+/// Copies ballast and this binary (the workload) into `home`, where the test user can run
+/// them wherever the checkout lives, and writes a profile whose catalog app `alloc` is the
+/// workload with `args` (TOML array items after "--workload"), limited to 150M/200M and
+/// 50 % CPU. `extra` is prepended to the profile. Returns (ballast, profile).
+pub fn install(home: &std::path::Path, extra: &str, args: &str) -> Result<(std::path::PathBuf, std::path::PathBuf), String> {
+    let ballast = home.join("ballast");
+    let workload = home.join("ballast-workload");
+    std::fs::copy(env!("CARGO_BIN_EXE_ballast"), &ballast).map_err(|e| format!("copy ballast: {e}"))?;
+    std::fs::copy(std::env::current_exe().map_err(|e| e.to_string())?, &workload).map_err(|e| format!("copy the workload: {e}"))?;
+    let profile = home.join("profile.toml");
+    let text = format!(
+        "{extra}\n[[app]]\nid = \"alloc\"\nname = \"Allocator\"\nexec = \"{}\"\nargs = [\"--workload\"{args}]\ntoolkit = \"native\"\ncategory = \"devtools\"\nmemory_high = \"150M\"\nmemory_max = \"200M\"\ncpu_quota = \"50%\"\n",
+        workload.display()
+    );
+    std::fs::write(&profile, text).map_err(|e| format!("write the profile: {e}"))?;
+    Ok((ballast, profile))
 }

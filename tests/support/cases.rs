@@ -1,0 +1,35 @@
+//! Named cases run one after another against one expensive environment (a real user
+//! manager), ending with the closing line CI reads: "N passed, N failed".
+
+/// Runs the cases, or says why there is no environment: skipped outside CI, a failure
+/// under CI=true (CI runs as root with writable cgroups, so the environment must start).
+pub fn run<E>(what: &str, environment: Result<E, String>, cases: &[(&str, fn(&E) -> Result<(), String>)]) {
+    let environment = match environment {
+        Ok(environment) => environment,
+        Err(why) if std::env::var_os("CI").is_none() => {
+            println!("skipped: {what}: {why}");
+            println!("0 passed, 0 failed");
+            return;
+        }
+        Err(why) => {
+            println!("{what} cannot start: {why}");
+            println!("0 passed, 1 failed");
+            std::process::exit(1);
+        }
+    };
+    let mut failed = 0;
+    for (name, case) in cases {
+        match case(&environment) {
+            Ok(()) => println!("test {name} ... ok"),
+            Err(why) => {
+                failed += 1;
+                println!("test {name} ... FAILED: {why}");
+            }
+        }
+    }
+    drop(environment);
+    println!("{} passed, {failed} failed", cases.len() - failed);
+    if failed > 0 {
+        std::process::exit(1);
+    }
+}
