@@ -52,6 +52,9 @@ pub fn now() -> u64 {
     SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
+/// How often (in ticks) systemd is asked about app scopes where cgroup v2 cannot tell.
+const DBUS_SCOPE_TICKS: u64 = 3;
+
 /// How often (in ticks) the catalog's binaries are looked up on PATH again.
 const INSTALLED_REFRESH_TICKS: u64 = 30;
 
@@ -185,7 +188,7 @@ impl Agent {
         }
         let sample = self.sampler.sample().map_err(|e| AgentError::Sample(e.to_string()))?;
         let report = self.budget.evaluate(&sample);
-        let events = self.watch_scopes().await;
+        let events = self.watch_scopes(&sample).await;
         let changes = self.alerts.update(&self.profile.notify, &self.profile.sample, &report, &events);
         if let Some(notifier) = self.notifier.as_mut() {
             for change in changes {
@@ -212,20 +215,34 @@ impl Agent {
     }
 
     /// Running app scopes and what happened to them since the last tick.
-    async fn watch_scopes(&mut self) -> Vec<launch::ScopeEvent> {
-        let Some(manager) = &self.manager else { return Vec::new() };
-        let Ok(units) = manager.app_units().await else { return Vec::new() };
-        let mut statuses = Vec::with_capacity(units.len());
+    /// On cgroup v2 the sample already holds every app unit; elsewhere systemd is asked
+    /// over D-Bus, every `DBUS_SCOPE_TICKS` ticks to keep idle wakeups down.
+    async fn watch_scopes(&mut self, sample: &crate::sample::Sample) -> Vec<launch::ScopeEvent> {
+        let statuses = if self.mode.per_unit() {
+            launch::statuses_from_units(&self.profile, &sample.units)
+        } else {
+            let Some(manager) = &self.manager else { return Vec::new() };
+            if self.ticks % DBUS_SCOPE_TICKS != 1 {
+                return Vec::new();
+            }
+            let Ok(units) = manager.app_units().await else { return Vec::new() };
+            let mut statuses = Vec::with_capacity(units.len());
+            for unit in &units {
+                if let Ok(mut status) = launch::scope_status(manager, &self.profile, unit, &self.root, self.mode).await {
+                    status.description = unit.description.clone();
+                    statuses.push(status);
+                }
+            }
+            statuses
+        };
         let mut events = Vec::new();
         let mut counters = HashMap::new();
-        for unit in &units {
-            let Ok(status) = launch::scope_status(manager, &self.profile, unit, &self.root, self.mode).await else { continue };
-            let who = status.app.as_deref().and_then(|id| self.profile.app(id)).map_or(unit.description.clone(), |a| a.name.clone());
-            events.extend(launch::scope_events(&who, self.scope_counters.get(&unit.name), &status));
+        for status in &statuses {
+            let who = status.app.as_deref().and_then(|id| self.profile.app(id)).map_or(status.unit.clone(), |a| a.name.clone());
+            events.extend(launch::scope_events(&who, self.scope_counters.get(&status.unit), status));
             if let Some(now) = status.events {
-                counters.insert(unit.name.clone(), now);
+                counters.insert(status.unit.clone(), now);
             }
-            statuses.push(status);
         }
         self.scope_counters = counters;
         self.scopes = statuses;

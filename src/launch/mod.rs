@@ -13,7 +13,7 @@ mod watch;
 pub use exec::{exec_in_scope, redirect_output_to_journal};
 pub use spec::{resolve_binary, scope_spec, DisplayServer, ScopeSpec};
 pub use systemd::{ListedUnit, UserManager};
-pub use watch::{read_scope_events, scope_events, scope_status, EventKind, ScopeEvent, ScopeStatus};
+pub use watch::{read_scope_events, scope_events, scope_status, statuses_from_units, EventKind, ScopeEvent, ScopeStatus};
 
 use crate::profile::Profile;
 use std::path::PathBuf;

@@ -28,6 +28,32 @@ pub struct ScopeStatus {
     pub events: Option<MemoryEvents>,
 }
 
+/// The catalog app whose scopes are named like `unit`.
+fn catalog_app(profile: &Profile, unit: &str) -> Option<String> {
+    profile.apps.iter().find(|a| wildmatch::WildMatch::new(&a.scope_pattern()).matches(unit)).map(|a| a.id.clone())
+}
+
+/// App scopes straight from a cgroup v2 sample, which already read their memory, limits
+/// and events: no D-Bus round trip per scope and tick.
+pub fn statuses_from_units(profile: &Profile, units: &[crate::sample::UnitSample]) -> Vec<ScopeStatus> {
+    units
+        .iter()
+        .filter(|u| cgroup::is_app_unit(u.name()))
+        .map(|u| ScopeStatus {
+            unit: u.name().to_owned(),
+            app: catalog_app(profile, u.name()),
+            description: String::new(),
+            control_group: Some(format!("/{}", u.path)),
+            memory_current: Some(u.memory + u.cache),
+            memory_high: u.memory_high,
+            memory_max: u.memory_max,
+            cpu_usage_nsec: Some(u.cpu_usec * 1000),
+            cpu_quota: None,
+            events: u.events,
+        })
+        .collect()
+}
+
 /// systemd reports "no limit" and "not known" as u64::MAX.
 fn known(properties: &HashMap<String, OwnedValue>, key: &str) -> Option<u64> {
     properties.get(key).and_then(|v| u64::try_from(v).ok()).filter(|v| *v != u64::MAX)
@@ -37,11 +63,7 @@ fn known(properties: &HashMap<String, OwnedValue>, key: &str) -> Option<u64> {
 pub async fn scope_status(manager: &UserManager, profile: &Profile, unit: &ListedUnit, root: &Path, mode: CgroupMode) -> Result<ScopeStatus, LaunchError> {
     let properties = manager.unit_properties(unit).await?;
     let control_group = properties.get("ControlGroup").and_then(|v| String::try_from(v.clone()).ok()).filter(|s| !s.is_empty());
-    let app = profile
-        .apps
-        .iter()
-        .find(|a| wildmatch::WildMatch::new(&a.scope_pattern()).matches(&unit.name))
-        .map(|a| a.id.clone());
+    let app = catalog_app(profile, &unit.name);
     Ok(ScopeStatus {
         unit: unit.name.clone(),
         app,
@@ -143,6 +165,19 @@ mod tests {
         let events = scope_events("Discord", Some(&MemoryEvents::default()), &status(many));
         assert_eq!((events[0].kind, events[0].count), (EventKind::OomKill, 3));
         assert!(events[0].message.ends_with("(3 processes)"));
+    }
+
+    #[test]
+    fn v2_units_give_scope_statuses_without_dbus() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/plasma-v2");
+        let sample = crate::sample::Sampler::with_root(root).sample().unwrap();
+        let statuses = statuses_from_units(&Profile::embedded(), &sample.units);
+        let names: Vec<&str> = statuses.iter().map(|s| s.unit.as_str()).collect();
+        assert_eq!(names.len(), 5, "{names:?}");
+        let discord = statuses.iter().find(|s| s.unit == "app-ballast-discord-3f9a1c.scope").unwrap();
+        assert_eq!((discord.app.as_deref(), discord.memory_current, discord.memory_max), (Some("discord"), Some(1123340288), Some(3221225472)));
+        assert_eq!(discord.events.unwrap().high, 1843);
+        assert!(statuses.iter().find(|s| s.unit.starts_with("app-firefox")).unwrap().app.is_none());
     }
 
     #[test]
