@@ -6,7 +6,7 @@ CARGO ?= cargo
 .PHONY: run test bench deps-run deps-test deps-bench
 
 run: deps-run
-	$(CARGO) build --release
+	$(CARGO) build --release --workspace
 	./target/release/ballast
 
 test: deps-test
@@ -19,6 +19,8 @@ bench: deps-bench
 	$(CARGO) bench --locked --bench launch
 	$(CARGO) bench --locked --bench kconfig
 	$(CARGO) bench --locked --bench agent
+	@$(CARGO) build --release --locked --quiet
+	$(CARGO) bench --locked -p ballast-dashboard --bench footprint
 	@echo
 	@echo "Footprint of the release binary:"
 	@$(CARGO) build --release --locked --quiet

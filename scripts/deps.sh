@@ -3,8 +3,14 @@
 # Usage: scripts/deps.sh run|test|bench
 set -euo pipefail
 
+# The dashboard (dashboard/, cxx-qt): a C++ compiler and Qt 6 to build it, and the QML
+# modules its window imports to run it.
+qt=(g++ pkg-config qt6-base-dev qt6-declarative-dev qml6-module-qtquick qml6-module-qtquick-controls
+    qml6-module-qtquick-templates qml6-module-qtquick-window qml6-module-qtquick-layouts
+    qml6-module-qtqml-workerscript)
+
 case "${1:-}" in
-  run)   packages=(procps) ;;
+  run)   packages=(procps "${qt[@]}") ;;
   # procps: `free` and `ps`, the peers the live tests compare with.
   # libkf5config-bin: kreadconfig5/kwriteconfig5 and kconf_update, the peers of the KConfig
   # tests and of `ballast doctor`'s Baloo check.
@@ -13,8 +19,8 @@ case "${1:-}" in
   # and test user for the launch tests.
   # xvfb, kwin-x11, baloo-kf5, dunst, libnotify-bin, kded5, plasma-workspace: the real KWin,
   # Baloo, notification server and tray watcher the tune and agent tests run against.
-  test)  packages=(procps libkf5config-bin nix-bin dbus dbus-user-session systemd passwd xvfb kwin-x11 baloo-kf5 dunst libnotify-bin kded5 plasma-workspace) ;;
-  bench) packages=(procps dbus dbus-user-session systemd passwd xvfb dunst kded5 plasma-workspace) ;;
+  test)  packages=(procps libkf5config-bin nix-bin dbus dbus-user-session systemd passwd xvfb kwin-x11 baloo-kf5 dunst libnotify-bin kded5 plasma-workspace "${qt[@]}") ;;
+  bench) packages=(procps dbus dbus-user-session systemd passwd xvfb dunst kded5 plasma-workspace "${qt[@]}") ;;
   *) echo "usage: $0 run|test|bench" >&2; exit 64 ;;
 esac
 

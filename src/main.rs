@@ -328,20 +328,7 @@ fn block_on<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> 
 }
 
 fn apps(profile: &Profile, json: bool) -> Result<i32> {
-    let path = std::env::var("PATH").ok();
-    let rows: Vec<serde_json::Value> = profile
-        .apps
-        .iter()
-        .map(|app| {
-            let binary = launch::resolve_binary(&app.exec, path.as_deref(), launch::is_executable);
-            serde_json::json!({
-                "id": app.id, "name": app.name, "exec": app.exec, "toolkit": app.toolkit,
-                "category": app.category, "memory_high": app.memory_high, "memory_max": app.memory_max,
-                "cpu_quota": app.cpu_quota, "v8_heap_mb": app.v8_heap_mb, "oom_score_adj": app.oom_score_adj,
-                "installed": binary.is_some(), "binary": binary,
-            })
-        })
-        .collect();
+    let rows = launch::catalog_json(profile, std::env::var("PATH").ok().as_deref());
     if json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(0);

@@ -121,4 +121,8 @@ fn every_api_method_answers() {
     assert_eq!(report["total"]["idle"], 64u64 << 30);
     let text = s.command(env!("CARGO_BIN_EXE_ballast")).arg("status").output().unwrap();
     assert!(String::from_utf8_lossy(&text.stdout).contains("budget 64.0G (idle)"), "{}", String::from_utf8_lossy(&text.stdout));
+    let apps: serde_json::Value = serde_json::from_str(&agent_call(&s, "Apps", &[]).unwrap()).unwrap();
+    assert!(apps.as_array().unwrap().iter().any(|app| app["id"] == "discord" && app["installed"].is_boolean()), "{apps}");
+    let scopes: serde_json::Value = serde_json::from_str(&agent_call(&s, "Scopes", &[]).unwrap()).unwrap();
+    assert!(scopes.is_array(), "{scopes}");
 }

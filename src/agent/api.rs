@@ -38,6 +38,18 @@ impl Api {
         self.snapshot(|s| serde_json::to_string(&s.history.since(super::now(), seconds)).unwrap_or_default())
     }
 
+    /// The app catalog as JSON: the `ballast apps --json` schema.
+    async fn apps(&self) -> String {
+        let profile = self.snapshot(|s| s.profile.clone());
+        serde_json::to_string(&crate::launch::catalog_json(&profile, std::env::var("PATH").ok().as_deref())).unwrap_or_default()
+    }
+
+    /// Running app scopes as JSON: unit, app (catalog id or null), description, control_group,
+    /// memory_current, memory_high, memory_max, cpu_usage_nsec, cpu_quota, events.
+    async fn scopes(&self) -> String {
+        self.snapshot(|s| serde_json::to_string(&s.scopes).unwrap_or_default())
+    }
+
     /// Launches a catalog app in its scope; returns the unit name.
     async fn launch(&self, app: String, args: Vec<String>) -> fdo::Result<String> {
         let (profile, file) = self.snapshot(|s| (s.profile.clone(), s.profile_file.clone()));

@@ -46,6 +46,8 @@ pub struct Shared {
     pub root: PathBuf,
     pub report_json: String,
     pub history: History,
+    /// Running app scopes as of the last tick, for Scopes().
+    pub scopes: Vec<ScopeStatus>,
 }
 
 pub fn now() -> u64 {
@@ -92,6 +94,7 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
         root: root.clone(),
         report_json: String::new(),
         history: History::new(&profile.sample),
+        scopes: Vec::new(),
     }));
     connection
         .object_server()
@@ -200,6 +203,7 @@ impl Agent {
             let mut shared = self.shared.lock().expect("the agent's state lock is never poisoned");
             shared.history.push(now(), &report);
             shared.report_json = report_json.clone();
+            shared.scopes = self.scopes.clone();
         }
         let view = TrayView::new(&report, &self.profile, &self.installed, &self.scopes);
         if self.view.as_ref() != Some(&view) {

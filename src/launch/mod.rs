@@ -58,6 +58,24 @@ pub fn prepare(profile: &Profile, id: &str, user_args: &[String]) -> Result<Scop
     Ok(scope_spec(app, &profile.launch, binary, display, user_args, random_suffix()))
 }
 
+/// The catalog as `ballast apps --json` and the agent's Apps() show it: each app's limits
+/// and whether its binary is on `path`.
+pub fn catalog_json(profile: &Profile, path: Option<&str>) -> Vec<serde_json::Value> {
+    profile
+        .apps
+        .iter()
+        .map(|app| {
+            let binary = resolve_binary(&app.exec, path, is_executable);
+            serde_json::json!({
+                "id": app.id, "name": app.name, "exec": app.exec, "toolkit": app.toolkit,
+                "category": app.category, "memory_high": app.memory_high, "memory_max": app.memory_max,
+                "cpu_quota": app.cpu_quota, "v8_heap_mb": app.v8_heap_mb, "oom_score_adj": app.oom_score_adj,
+                "installed": binary.is_some(), "binary": binary,
+            })
+        })
+        .collect()
+}
+
 pub fn is_executable(path: &std::path::Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)

@@ -1,0 +1,226 @@
+//! The agent client: its own thread with a tokio runtime, so no D-Bus call ever blocks the
+//! window. It follows io.ballast.Agent1 (a refresh every sampling tick and on ReportChanged),
+//! runs the window's requests, and posts what it learns back as `Update`s. Without an agent
+//! it says so and tries again every 2 s.
+
+use crate::report::{CatalogApp, DoctorCheck, HistoryPoint, Report, ScopeStatus};
+use crate::view::{self, Trends, View};
+use futures_util::StreamExt;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+use tokio::sync::mpsc;
+
+/// How often the window refreshes, and how often it looks for a missing agent.
+const REFRESH: Duration = Duration::from_secs(2);
+/// The catalog changes rarely (an app installed meanwhile): asked for this often.
+const CATALOG_REFRESH: Duration = Duration::from_secs(30);
+/// History() keeps at most ten minutes.
+const HISTORY_SECONDS: u32 = 600;
+
+#[zbus::proxy(interface = "io.ballast.Agent1", default_service = "io.ballast.Agent", default_path = "/io/ballast/Agent")]
+trait Agent {
+    fn status(&self) -> zbus::Result<String>;
+    fn history(&self, seconds: u32) -> zbus::Result<String>;
+    fn apps(&self) -> zbus::Result<String>;
+    fn scopes(&self) -> zbus::Result<String>;
+    fn launch(&self, app: &str, args: &[&str]) -> zbus::Result<String>;
+    fn stop(&self, unit: &str) -> zbus::Result<String>;
+    fn tune(&self, target: &str, action: &str) -> zbus::Result<String>;
+    fn doctor(&self) -> zbus::Result<String>;
+    #[zbus(signal)]
+    fn report_changed(&self, report: &str) -> zbus::Result<()>;
+}
+
+#[derive(Debug)]
+pub enum Request {
+    Launch(String),
+    Stop(String),
+    Tune { target: String, action: String },
+    Doctor,
+}
+
+pub enum Update {
+    /// state: "connecting", "live", "absent" or "fixture".
+    Agent { state: &'static str, message: String },
+    View(Box<View>),
+    Doctor(Result<Vec<DoctorCheck>, String>),
+    Tune(Result<String, String>),
+    /// The answer to a Launch or Stop.
+    Action(String),
+}
+
+pub type Requests = mpsc::UnboundedSender<Request>;
+type Post = Arc<dyn Fn(Update) + Send + Sync>;
+
+/// Starts the client thread; `post` is called on that thread with each update.
+pub fn spawn(post: impl Fn(Update) + Send + Sync + 'static) -> Requests {
+    let (requests, incoming) = mpsc::unbounded_channel();
+    let post: Post = Arc::new(post);
+    std::thread::Builder::new()
+        .name("agent-client".into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime starts");
+            runtime.block_on(follow_forever(post, incoming));
+        })
+        .expect("a thread starts");
+    requests
+}
+
+async fn follow_forever(post: Post, mut requests: mpsc::UnboundedReceiver<Request>) {
+    let mut bus: Option<zbus::Connection> = None;
+    let mut trends = Trends::default();
+    loop {
+        let reason = match &bus {
+            Some(connection) => follow(connection, &post, &mut requests, &mut trends).await,
+            None => match zbus::Connection::session().await {
+                Ok(connection) => {
+                    bus = Some(connection);
+                    continue;
+                }
+                Err(e) => Lost::Bus(format!("There is no session bus ({e}).")),
+            },
+        };
+        let message = match reason {
+            Lost::WindowClosed => return,
+            Lost::Agent(message) => message,
+            Lost::Bus(message) => {
+                bus = None;
+                message
+            }
+        };
+        post(Update::Agent { state: "absent", message: format!("{message} Trying again every {} s.", REFRESH.as_secs()) });
+        let retry = tokio::time::sleep(REFRESH);
+        tokio::pin!(retry);
+        loop {
+            tokio::select! {
+                _ = &mut retry => break,
+                request = requests.recv() => match request {
+                    Some(request) => refuse(&post, request),
+                    None => return,
+                },
+            }
+        }
+    }
+}
+
+enum Lost {
+    /// The agent is gone or failing; the bus is fine.
+    Agent(String),
+    Bus(String),
+    WindowClosed,
+}
+
+/// Follows a running agent until it goes away (or the window closes).
+async fn follow(connection: &zbus::Connection, post: &Post, requests: &mut mpsc::UnboundedReceiver<Request>, trends: &mut Trends) -> Lost {
+    let agent = match AgentProxy::new(connection).await {
+        Ok(agent) => agent,
+        Err(e) => return Lost::Bus(error_text(e)),
+    };
+    let mut changes = match agent.receive_report_changed().await {
+        Ok(changes) => changes,
+        Err(e) => return Lost::Bus(error_text(e)),
+    };
+    let mut catalog: Option<(Instant, Vec<CatalogApp>)> = None;
+    let mut live = false;
+    let mut ticker = tokio::time::interval(REFRESH);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            Some(_) = changes.next() => ticker.reset(),
+            request = requests.recv() => {
+                match request {
+                    Some(request) => {
+                        tokio::spawn(answer(agent.clone(), post.clone(), request));
+                        continue;
+                    }
+                    None => return Lost::WindowClosed,
+                }
+            }
+        }
+        if catalog.as_ref().is_none_or(|(asked, _)| asked.elapsed() >= CATALOG_REFRESH) {
+            // An older agent without Apps() still shows everything but the Launch buttons.
+            let apps = agent.apps().await.ok().and_then(|json| serde_json::from_str(&json).ok()).unwrap_or_default();
+            catalog = Some((Instant::now(), apps));
+        }
+        let apps = catalog.as_ref().map_or(&[][..], |(_, apps)| apps.as_slice());
+        match refresh(&agent, apps, trends).await {
+            Ok(view) => {
+                if !live {
+                    live = true;
+                    post(Update::Agent { state: "live", message: String::new() });
+                }
+                post(Update::View(Box::new(view)));
+            }
+            Err(lost) => return lost,
+        }
+    }
+}
+
+async fn refresh(agent: &AgentProxy<'_>, apps: &[CatalogApp], trends: &mut Trends) -> Result<View, Lost> {
+    let status = agent.status().await.map_err(lost)?;
+    let report: Report = serde_json::from_str(&status).map_err(|e| Lost::Agent(format!("The agent's report does not read: {e}.")))?;
+    let history: Vec<HistoryPoint> = serde_json::from_str(&agent.history(HISTORY_SECONDS).await.map_err(lost)?).unwrap_or_default();
+    let scopes: Vec<ScopeStatus> = agent.scopes().await.ok().and_then(|json| serde_json::from_str(&json).ok()).unwrap_or_default();
+    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    trends.observe(now, &report);
+    Ok(view::build(&view::Inputs { now, report: &report, history: &history, scopes: &scopes, apps, trends }))
+}
+
+/// Runs one request and posts its answer; the next refresh shows what it changed.
+async fn answer(agent: AgentProxy<'static>, post: Post, request: Request) {
+    let update = match request {
+        Request::Launch(app) => Update::Action(match agent.launch(&app, &[]).await {
+            Ok(unit) => format!("Started {app} in {unit}"),
+            Err(e) => format!("Could not start {app}: {}", error_text(e)),
+        }),
+        Request::Stop(unit) => Update::Action(match agent.stop(&unit).await {
+            Ok(_) => format!("Stopped {unit}"),
+            Err(e) => format!("Could not stop {unit}: {}", error_text(e)),
+        }),
+        Request::Tune { target, action } => Update::Tune(agent.tune(&target, &action).await.map_err(error_text)),
+        Request::Doctor => Update::Doctor(
+            agent
+                .doctor()
+                .await
+                .map_err(error_text)
+                .and_then(|json| serde_json::from_str(&json).map_err(|e| format!("The doctor's answer does not read: {e}"))),
+        ),
+    };
+    post(update);
+}
+
+fn refuse(post: &Post, request: Request) {
+    let absent = "the ballast agent is not running".to_owned();
+    post(match request {
+        Request::Launch(_) | Request::Stop(_) => Update::Action(format!("Not done: {absent}.")),
+        Request::Tune { .. } => Update::Tune(Err(absent)),
+        Request::Doctor => Update::Doctor(Err(absent)),
+    });
+}
+
+/// A failed call: the agent is not there (or broke), or the bus itself went away.
+fn lost(e: zbus::Error) -> Lost {
+    let not_running = match &e {
+        zbus::Error::MethodError(name, _, _) => name.as_str() == "org.freedesktop.DBus.Error.ServiceUnknown",
+        zbus::Error::FDO(fdo) => matches!(**fdo, zbus::fdo::Error::ServiceUnknown(_)),
+        _ => false,
+    };
+    match e {
+        _ if not_running => Lost::Agent("The ballast agent is not running in this session: start it with `ballast`.".into()),
+        zbus::Error::MethodError(..) | zbus::Error::FDO(_) => Lost::Agent(format!("The ballast agent did not answer: {}.", error_text(e))),
+        _ => Lost::Bus(format!("The session bus went away ({e}).")),
+    }
+}
+
+/// What a person needs from a D-Bus error: the agent's own message where it sent one.
+fn error_text(e: zbus::Error) -> String {
+    match e {
+        zbus::Error::MethodError(_, Some(message), _) => message,
+        zbus::Error::FDO(fdo) => match *fdo {
+            zbus::fdo::Error::Failed(message) => message,
+            other => other.to_string(),
+        },
+        other => other.to_string(),
+    }
+}
