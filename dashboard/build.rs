@@ -8,6 +8,7 @@ fn main() {
         "qml/CategoryTable.qml",
         "qml/HistoryChart.qml",
         "qml/ZramCard.qml",
+        "qml/GpuCard.qml",
         "qml/ScopesCard.qml",
         "qml/TuneCard.qml",
         "qml/DoctorCard.qml",

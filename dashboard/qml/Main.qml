@@ -305,28 +305,11 @@ ApplicationWindow {
                             }
                         }
 
-                        Card {
+                        GpuCard {
                             objectName: "gpuCard"
                             Layout.fillWidth: true
-                            title: "GPU"
-                            RowLayout {
-                                spacing: 10
-                                Label {
-                                    objectName: "gpuText"
-                                    text: dashboard.gpu.text
-                                    font.pointSize: Qt.application.font.pointSize * 1.3
-                                    font.weight: Font.DemiBold
-                                }
-                                Label {
-                                    objectName: "gpuReason"
-                                    Layout.fillWidth: true
-                                    text: dashboard.gpu.reason
-                                    opacity: 0.7
-                                    wrapMode: Text.WordWrap
-                                }
-                            }
+                            gpu: dashboard.gpu
                         }
-
                     }
                 }
 

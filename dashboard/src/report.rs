@@ -1,7 +1,8 @@
-//! What the agent sends over D-Bus, read back: the `status --json` report (docs/status-json.md),
-//! History(), Apps() and Doctor(). Only the fields the window shows; unknown fields are ignored
-//! so a newer agent (same schema) still reads.
+//! What the agent sends over D-Bus, read back: the `status --json` report (docs/status-json.md,
+//! schema 2, and schema 1 where it differs), History(), Apps(), Scopes() and Doctor(). Only the
+//! fields the window shows; unknown fields are ignored so a newer agent still reads.
 
+pub use ballast::gpu::GpuDevice;
 pub use ballast::launch::ScopeStatus;
 use serde::Deserialize;
 
@@ -18,11 +19,29 @@ pub struct Report {
     pub psi: Psi,
     pub cpu: Option<CpuSplit>,
     pub breaches: Vec<Breach>,
-    /// Null until the agent samples GPUs; `gpu_reason` says why.
-    pub gpu: Option<serde_json::Value>,
+    /// The GPU report (docs/gpu-json.md); null in schema 1, which said why in `gpu_reason`.
+    pub gpu: Option<Gpu>,
     #[serde(default)]
-    pub gpu_reason: String,
+    pub gpu_reason: Option<String>,
     pub sources: Sources,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Gpu {
+    /// "nvml", "drm-fdinfo" or "none".
+    pub source: String,
+    pub reason: Option<String>,
+    pub devices: Vec<GpuDevice>,
+    pub notes: Vec<String>,
+    /// All devices' memory against the profile's VRAM budget; null when no device reports it.
+    pub vram: Option<Vram>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Vram {
+    pub used: u64,
+    pub budget: u64,
+    pub status: String,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -53,12 +72,17 @@ pub struct Category {
     pub status: String,
     pub reclaimable: bool,
     pub cpu: Option<f64>,
+    /// Video memory of its processes where the GPU tells per process (schema 2).
+    #[serde(default)]
+    pub gpu_memory: Option<u64>,
     pub apps: Vec<AppLine>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct AppLine {
     pub name: String,
+    #[serde(default)]
+    pub gpu_memory: Option<u64>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

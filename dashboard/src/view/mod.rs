@@ -8,8 +8,8 @@ use std::collections::{HashMap, VecDeque};
 
 /// How far back the trend column looks.
 const TREND_SECONDS: u64 = 60;
-/// The `status --json` schema this window reads (docs/status-json.md).
-const SCHEMA: u32 = 1;
+/// The newest `status --json` schema this window reads (docs/status-json.md); it reads 1 too.
+const SCHEMA: u32 = 2;
 /// A change smaller than this over the trend window reads as steady.
 const STEADY_BYTES: i64 = 16 << 20;
 
@@ -122,9 +122,37 @@ pub struct ZramView {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GpuView {
-    /// "none" while the agent reports no GPU.
+    /// The devices' names, or "none".
     pub text: String,
+    /// Why there is no GPU figure, and what could not be read this tick.
     pub reason: String,
+    pub devices: Vec<GpuDeviceRow>,
+    /// "" without a VRAM figure.
+    pub vram_text: String,
+    pub vram_fraction: f64,
+    pub vram_status: String,
+    /// Video memory by category (and its apps) where the GPU tells per process.
+    pub memory: Vec<GpuMemoryRow>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GpuDeviceRow {
+    pub name: String,
+    pub memory_text: String,
+    pub memory_fraction: f64,
+    /// Each "" where the driver does not tell.
+    pub utilization_text: String,
+    pub video_text: String,
+    pub sensors_text: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GpuMemoryRow {
+    pub name: String,
+    pub memory_text: String,
+    pub apps_text: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -188,41 +216,6 @@ pub struct AppButton {
 }
 
 /// Sizes as Plasma's System Monitor writes them: binary units, one decimal from GiB up.
-/// Schema 2 carries the GPU report (docs/gpu-json.md); schema 1 had only `gpu_reason`.
-/// Unknown figures show as "?", never 0.
-fn gpu(report: &Report) -> GpuView {
-    let Some(gpu) = report.gpu.as_ref().filter(|g| g["source"] != "none") else {
-        let reason = report.gpu.as_ref().and_then(|g| g["reason"].as_str()).map_or(report.gpu_reason.clone(), str::to_owned);
-        return GpuView { text: "none".into(), reason };
-    };
-    let size = |v: &serde_json::Value| v.as_u64().map_or("?".to_owned(), size_text);
-    let percent = |v: &serde_json::Value| v.as_u64().map_or("?".to_owned(), |p| format!("{p} %"));
-    let devices: Vec<String> = gpu["devices"]
-        .as_array()
-        .map(|devices| {
-            devices
-                .iter()
-                .map(|d| {
-                    format!(
-                        "{}: {} of {} VRAM, busy {}, video decode {}",
-                        d["name"].as_str().unwrap_or("GPU"),
-                        size(&d["memory_used"]),
-                        size(&d["memory_total"]),
-                        percent(&d["utilization"]["gpu"]),
-                        percent(&d["utilization"]["decoder"])
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let vram = &gpu["vram"];
-    let reason = match vram["budget"].as_u64() {
-        Some(budget) => format!("VRAM budget {}: {}", size_text(budget), vram["status"].as_str().unwrap_or("?")),
-        None => String::new(),
-    };
-    GpuView { text: devices.join("\n"), reason }
-}
-
 pub fn size_text(bytes: u64) -> String {
     const KIB: f64 = 1024.0;
     let b = bytes as f64;
@@ -433,6 +426,53 @@ fn zram(report: &Report) -> ZramView {
     }
 }
 
+fn gpu(report: &Report) -> GpuView {
+    let Some(gpu) = report.gpu.as_ref().filter(|g| g.source != "none" && !g.devices.is_empty()) else {
+        let reason = report.gpu.as_ref().and_then(|g| g.reason.clone()).or_else(|| report.gpu_reason.clone());
+        return GpuView { text: "none".into(), reason: reason.unwrap_or_default(), ..GpuView::default() };
+    };
+    // No-break spaces keep a figure and its unit on one line when the text wraps.
+    let percent = |name: &str, value: Option<u32>| value.map(|v| format!("{name} {v}\u{a0}%"));
+    let joined = |parts: Vec<Option<String>>| parts.into_iter().flatten().collect::<Vec<_>>().join(" · ");
+    let devices: Vec<GpuDeviceRow> = gpu
+        .devices
+        .iter()
+        .map(|d| GpuDeviceRow {
+            name: d.name.clone().unwrap_or_else(|| format!("{} GPU {}", d.vendor.as_deref().unwrap_or(""), d.index).trim().to_owned()),
+            memory_text: match (d.memory_used, d.memory_total) {
+                (Some(used), Some(total)) => format!("{} of {}", size_text(used), size_text(total)),
+                (Some(used), None) => size_text(used),
+                _ => "memory use unknown".into(),
+            },
+            memory_fraction: match (d.memory_used, d.memory_total) {
+                (Some(used), Some(total)) => share(used, total).min(1.0),
+                _ => 0.0,
+            },
+            utilization_text: joined(vec![percent("busy", d.utilization.gpu), percent("memory", d.utilization.memory)]),
+            video_text: joined(vec![percent("decode", d.utilization.decoder), percent("encode", d.utilization.encoder)]),
+            sensors_text: joined(vec![d.temperature_c.map(|t| format!("{t}\u{a0}°C")), d.power_w.map(|w| format!("{w:.0}\u{a0}W"))]),
+        })
+        .collect();
+    let memory = report
+        .categories
+        .iter()
+        .filter_map(|c| {
+            let used = c.gpu_memory?;
+            let apps = c.apps.iter().filter_map(|a| Some(format!("{} {}", a.name, size_text(a.gpu_memory?)))).collect::<Vec<_>>();
+            Some(GpuMemoryRow { name: c.name.clone(), memory_text: size_text(used), apps_text: apps.join(", ") })
+        })
+        .collect();
+    GpuView {
+        text: devices.iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", "),
+        reason: gpu.reason.iter().chain(&gpu.notes).cloned().collect::<Vec<_>>().join("; "),
+        devices,
+        vram_text: gpu.vram.as_ref().map_or(String::new(), |v| format!("{} of the {} budget", size_text(v.used), size_text(v.budget))),
+        vram_fraction: gpu.vram.as_ref().map_or(0.0, |v| share(v.used, v.budget).min(1.0)),
+        vram_status: gpu.vram.as_ref().map_or(String::new(), |v| v.status.clone()),
+        memory,
+    }
+}
+
 fn pressure(report: &Report) -> PressureView {
     let row = |name: &str, line: &Option<PressureLine>| {
         line.as_ref().map(|l| PressureRow {
@@ -463,11 +503,13 @@ fn notices(report: &Report) -> Vec<Notice> {
     let name = |id: &str| {
         if id == "total" {
             "Total memory".to_owned()
+        } else if id == "vram" {
+            "Video memory".to_owned()
         } else {
             report.categories.iter().find(|c| c.id == id).map_or(id.to_owned(), |c| c.name.clone())
         }
     };
-    let schema = (report.schema != SCHEMA).then(|| Notice {
+    let schema = (report.schema > SCHEMA).then(|| Notice {
         level: "information".into(),
         text: format!("The agent sends report schema {}; this dashboard reads schema {SCHEMA}, so some figures may be missing.", report.schema),
     });

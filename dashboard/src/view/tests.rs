@@ -107,9 +107,38 @@ fn zram_shows_original_against_compressed() {
 
 #[test]
 fn no_gpu_says_none_and_why() {
-    let gpu = of_session(&session()).gpu;
+    let text = include_str!("../../tests/fixtures/report-plasma-v2.json");
+    let session = serde_json::from_str::<Fixture>(text).unwrap().into_session();
+    let gpu = of_session(&session).gpu;
     assert_eq!(gpu.text, "none");
-    assert!(gpu.reason.contains("GPU sampling"), "{}", gpu.reason);
+    assert!(gpu.reason.starts_with("no GPU found"), "{}", gpu.reason);
+    assert!(gpu.devices.is_empty() && gpu.vram_text.is_empty());
+}
+
+#[test]
+fn a_gpu_shows_memory_use_video_engines_and_memory_per_category() {
+    let gpu = of_session(&session()).gpu;
+    assert_eq!(gpu.text, "NVIDIA GeForce GTX 960");
+    let device = &gpu.devices[0];
+    assert_eq!(device.memory_text, "1.0 GiB of 4.0 GiB");
+    assert!((device.memory_fraction - 1112539136.0 / 4294967296.0).abs() < 1e-9);
+    assert_eq!((device.utilization_text.as_str(), device.video_text.as_str(), device.sensors_text.as_str()), ("busy 14\u{a0}% · memory 9\u{a0}%", "decode 23\u{a0}% · encode 0\u{a0}%", "41\u{a0}°C"));
+    assert_eq!((gpu.vram_text.as_str(), gpu.vram_status.as_str()), ("1.0 GiB of the 4.0 GiB budget", "ok"));
+    let names: Vec<&str> = gpu.memory.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["Plasma desktop", "Electron apps", "Browser"]);
+    assert_eq!(gpu.memory[1].apps_text, "Discord 180 MiB, Signal 70 MiB");
+}
+
+#[test]
+fn a_schema_1_report_says_why_there_is_no_gpu() {
+    let mut report: serde_json::Value = serde_json::from_str(include_str!("../../tests/fixtures/report-plasma-v2.json")).unwrap();
+    report["schema"] = 1.into();
+    report["gpu"] = serde_json::Value::Null;
+    report["gpu_reason"] = "GPU sampling is not built yet".into();
+    let session = serde_json::from_value::<Fixture>(report).unwrap().into_session();
+    let view = of_session(&session);
+    assert_eq!((view.gpu.text.as_str(), view.gpu.reason.as_str()), ("none", "GPU sampling is not built yet"));
+    assert!(view.notices.is_empty(), "an older schema reads without a notice");
 }
 
 #[test]
@@ -144,8 +173,8 @@ fn breaches_unread_sources_and_a_new_schema_become_notices() {
     assert_eq!(notices[0].text, "Plasma desktop is over budget: 900 MiB of 800 MiB");
     assert_eq!(notices[0].level, "error");
     assert_eq!(notices[1].text, "Not measured: /proc/pressure/io: permission denied");
-    s.report.schema = 2;
-    assert!(of_session(&s).notices[0].text.starts_with("The agent sends report schema 2"));
+    s.report.schema = 3;
+    assert!(of_session(&s).notices[0].text.starts_with("The agent sends report schema 3"));
 }
 
 #[test]
@@ -157,21 +186,3 @@ fn pressure_rows_and_the_cpu_split() {
     assert!(!view.pressure.cpu_known, "the fixture is a first sample");
 }
 
-#[test]
-fn schema_2_gpu_report_is_shown() {
-    let mut report: serde_json::Value = serde_json::from_str(include_str!("../../tests/fixtures/report-plasma-v2.json")).unwrap();
-    report["schema"] = 2.into();
-    report["gpu"] = serde_json::json!({
-        "source": "nvml", "reason": null, "notes": [], "processes": [],
-        "devices": [{"name": "NVIDIA GeForce GTX 960", "memory_used": 1073741824u64, "memory_total": 4294967296u64, "utilization": {"gpu": 12, "decoder": null}}],
-        "vram": {"used": 1073741824u64, "total": 4294967296u64, "budget": 4294967296u64, "status": "ok"}
-    });
-    let report: Report = serde_json::from_value(report).unwrap();
-    let gpu = super::gpu(&report);
-    assert_eq!(gpu.text, "NVIDIA GeForce GTX 960: 1.0 GiB of 4.0 GiB VRAM, busy 12 %, video decode ?");
-    assert_eq!(gpu.reason, "VRAM budget 4.0 GiB: ok");
-    let mut none: serde_json::Value = serde_json::from_str(include_str!("../../tests/fixtures/report-plasma-v2.json")).unwrap();
-    none["gpu"] = serde_json::json!({"source": "none", "reason": "no GPU found: no DRM device", "devices": [], "processes": [], "notes": [], "vram": null});
-    let none: Report = serde_json::from_value(none).unwrap();
-    assert_eq!((super::gpu(&none).text.as_str(), super::gpu(&none).reason.as_str()), ("none", "no GPU found: no DRM device"));
-}

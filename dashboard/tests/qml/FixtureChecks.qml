@@ -26,8 +26,9 @@ Checks {
             check(dashboard.history.times.length === 300, "history points: " + dashboard.history.times.length);
             check(find("historyCanvas").height > 100, "the chart has room");
 
-            check(find("gpuText").text === "none", "GPU: " + find("gpuText").text);
-            check(find("gpuReason").text.indexOf("GPU sampling") >= 0, "GPU reason: " + find("gpuReason").text);
+            check(find("gpuText").text === "NVIDIA GeForce GTX 960", "GPU: " + find("gpuText").text);
+            check(find("gpuDevice-0").memoryText === "1.0 GiB of 4.0 GiB", "VRAM of the device");
+            check(find("gpuVram").visible, "VRAM against its budget");
             check(find("zramRatio").text === "4.1×", "zram ratio: " + find("zramRatio").text);
 
             const discord = find("scope-app-ballast-discord-3f2a91c0.scope");

@@ -12,6 +12,7 @@ Checks {
             check(dashboard.scopes.length === 0 && dashboard.apps.length === 0, "no scopes, no catalog");
             check(dashboard.doctorChecks.length === 0, "no doctor results");
             check(find("gpuText").text === "none", "GPU: " + find("gpuText").text);
+            check(find("gpuReason").text.indexOf("no GPU found") === 0, "GPU reason: " + find("gpuReason").text);
             finish();
         }
     }
