@@ -16,6 +16,8 @@ pub enum AlertKey {
     Scope { unit: String, kind: EventKind },
     /// The profile file failed to load; the previous profile stays in use.
     Config,
+    /// The outcome of something the user asked for (launch, tune, doctor).
+    Action(String),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,7 +125,7 @@ impl AlertPolicy {
         let over: Vec<AlertKey> = self
             .raised
             .keys()
-            .filter(|key| !matches!(key, AlertKey::Scope { .. } | AlertKey::Config) && !wanted.iter().any(|a| &a.key == *key))
+            .filter(|key| !matches!(key, AlertKey::Scope { .. } | AlertKey::Config | AlertKey::Action(_)) && !wanted.iter().any(|a| &a.key == *key))
             .cloned()
             .collect();
         for key in over {

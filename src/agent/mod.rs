@@ -293,7 +293,7 @@ impl Agent {
             Ok(text) => (text, Urgency::Low),
             Err(text) => (text, Urgency::Normal),
         };
-        let alert = alerts::Alert { key: AlertKey::Breach(format!("action:{summary}")), summary: summary.into(), body, urgency, stop_unit: None };
+        let alert = alerts::Alert { key: AlertKey::Action(summary.to_owned()), summary: summary.into(), body, urgency, stop_unit: None };
         self.notify(AlertChange::Show(alert)).await;
     }
 
