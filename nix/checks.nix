@@ -93,8 +93,13 @@ in
 
   # The home-manager modules under home-manager.
   home-modules = expectations "ballast-home-modules" {
-    agent = { actual = home.systemd.user.services.ballast.Install.WantedBy; expected = "plasma-workspace.target"; };
-    execStart = { actual = home.systemd.user.services.ballast.Service.ExecStart; expected = "${lib.getExe ballast} agent"; };
+    # home-manager maps over WantedBy and reads ExecStart back as a list (apply = lib.toList).
+    agent = { actual = home.systemd.user.services.ballast.Install.WantedBy; expected = [ "graphical-session.target" ]; };
+    execStart = { actual = home.systemd.user.services.ballast.Service.ExecStart; expected = [ "${lib.getExe ballast} agent" ]; };
+    enabled = {
+      actual = home.xdg.configFile ? "systemd/user/graphical-session.target.wants/ballast.service";
+      expected = true;
+    };
     wrappers = {
       actual = lib.sort lib.lessThan (lib.filter (name: lib.hasPrefix "ballast-launch-" name) (map (p: p.name) home.home.packages));
       expected = [ "ballast-launch-codium" "ballast-launch-signal" ];

@@ -33,6 +33,7 @@ rustPlatform.buildRustPackage {
       ../benches
       ../tests
       ../icons
+      ../data
       (fs.maybeMissing ../build.rs)
       (fs.maybeMissing ../qml)
     ] ++ lib.optional withDashboard ../dashboard);
@@ -55,7 +56,7 @@ rustPlatform.buildRustPackage {
   # manager: `make test` runs it; the build sandbox has none of them.
   doCheck = false;
 
-  # Text from nix/lib/systemd.nix, equal to what `ballast autostart enable` writes.
+  # The templates of data/, as `ballast autostart enable` writes them (nix/lib/systemd.nix).
   agentUnit = ballastLib.systemd.agentUnitText exe;
   desktopEntry = ballastLib.systemd.desktopEntryText exe;
   passAsFile = [ "agentUnit" "desktopEntry" ];

@@ -42,7 +42,13 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// The tray agent: budget, notifications, D-Bus API (io.ballast.Agent1). One per session.
-    Agent,
+    Agent {
+        /// Exit at once when the session's systemd user manager starts ballast.service
+        /// itself (the unit is enabled): what the XDG autostart entry runs, so an
+        /// autostart entry and an enabled unit start one agent, not two.
+        #[arg(long)]
+        defer_to_unit: bool,
+    },
     /// Start the agent with the Plasma session (a systemd user unit, else XDG autostart).
     Autostart {
         #[arg(value_enum)]
@@ -160,7 +166,13 @@ fn run(cli: Cli) -> Result<i32> {
         };
     };
     match command {
-        Command::Agent => finish_agent(block_on_agent(cli.profile.clone(), cli.root.clone())),
+        Command::Agent { defer_to_unit } => {
+            if defer_to_unit && block_on(async { Ok(agent::autostart::unit_starts_agent().await) })? {
+                println!("ballast: the user manager starts {} in this session; the autostart entry defers to it", agent::autostart::UNIT);
+                return Ok(0);
+            }
+            finish_agent(block_on_agent(cli.profile.clone(), cli.root.clone()))
+        }
         Command::Autostart { action } => {
             let places = agent::autostart::Places::from_env();
             let use_systemd = agent::autostart::has_user_manager();

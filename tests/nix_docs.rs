@@ -65,14 +65,31 @@ fn module_examples_use_real_options() {
             let result = eval_json(&format!(
                 r#"let
                   m = import {support};
-                  e = m.evalModules {{ modules = [ (import {file}) ]; specialArgs.inputs.ballast = {flake}; }};
-                in {{ inherit (e) undeclared failedAssertions; config = builtins.deepSeq (m.prune e.config) true; }}"#,
+                  e = m.{eval} {{ modules = [ (import {file}) ]; specialArgs.inputs.ballast = {flake}; }};
+                  home = e.config.programs.ballast or {{ }};
+                in {{
+                  inherit (e) undeclared failedAssertions;
+                  config = builtins.deepSeq (m.prune e.config) true;
+                  wantedBy = if home.enable or false then e.config.systemd.user.services.ballast.Install.WantedBy else null;
+                  execs = home.appExecs or {{ }};
+                }}"#,
                 support = nix_path("nix/tests/support/modules.nix"),
+                // home-manager examples run with the home-manager options' real types.
+                eval = if kind == "home-manager" { "evalHome" } else { "evalModules" },
                 file = common::nix_abs(&file),
                 flake = flake_outputs(),
             ));
             assert_eq!(result["undeclared"], serde_json::json!([]), "{document}, example {}: options that do not exist:\n{block}", index + 1);
             assert_eq!(result["failedAssertions"], serde_json::json!([]), "{document}, example {}:\n{block}", index + 1);
+            if kind == "home-manager" {
+                // home-manager maps over WantedBy: a list, and the target that does not cycle.
+                assert_eq!(result["wantedBy"], serde_json::json!(["graphical-session.target"]), "{document}, example {}", index + 1);
+            }
+            if block.contains("pkgs.discord-ptb") {
+                // The pin is the package's own binary (meta.mainProgram), not the catalog's name.
+                let exec = result["execs"]["discord"].as_str().unwrap_or_default();
+                assert!(exec.ends_with("-discord-ptb/bin/DiscordPTB"), "{document}, example {}: discord pinned to {exec:?}", index + 1);
+            }
             if document == "docs/nix.md" {
                 kinds.push(kind);
             }

@@ -28,7 +28,7 @@ fn copy(from: &Path, to: &Path) {
 /// copy of nix/ (the stand-ins use nix/tests/support/modules.nix).
 fn assemble(dir: &Path) -> Vec<String> {
     let source = dir.join("source");
-    for part in ["flake.nix", "Cargo.toml", "Cargo.lock", "nix", "icons"] {
+    for part in ["flake.nix", "Cargo.toml", "Cargo.lock", "nix", "icons", "data"] {
         copy(&root().join(part), &source.join(part));
     }
     let mut overrides = Vec::new();

@@ -6,7 +6,7 @@
 #[path = "nix_common.rs"]
 mod common;
 
-use common::{ballast, ballast_json, differences, eval_json, eval_string, nix_path};
+use common::{ballast, ballast_json, differences, eval_json, eval_string, nix_command, nix_path};
 use serde_json::Value;
 use std::path::Path;
 
@@ -184,7 +184,12 @@ fn agent_unit_is_what_autostart_writes() {
             parsed.insert(section.clone(), Value::Object(Default::default()));
         } else {
             let (key, value) = line.split_once('=').unwrap();
-            parsed[&section].as_object_mut().unwrap().insert(key.to_owned(), Value::String(value.to_owned()));
+            // [Install] keys are lists of units, as home-manager maps over them.
+            let value = match key {
+                "WantedBy" | "RequiredBy" | "UpheldBy" | "Also" => Value::from(value.split_whitespace().collect::<Vec<_>>()),
+                _ => Value::String(value.to_owned()),
+            };
+            parsed[&section].as_object_mut().unwrap().insert(key.to_owned(), value);
         }
     }
     assert_eq!(attrs, Value::Object(parsed));
@@ -213,7 +218,7 @@ fn electron_wrapper_passes_arguments_to_ballast_launch() {
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
 
     let plan = eval_json(&format!(
-        r#"let l = {lib}; in l.apps.plan {{ catalog = l.reference.ballast.app; ballast = "{fake}"; wrapperDir = "/w"; choices.discord.package = "/nix/store/x-discord"; }}"#,
+        r#"let l = {lib}; in l.apps.plan {{ catalog = l.reference.ballast.app; ballast = "{fake}"; wrapperDir = "/w"; choices.discord.exe = "/nix/store/x-discord/bin/Discord"; }}"#,
         lib = lib(),
         fake = fake.display()
     ));
@@ -252,4 +257,38 @@ fn ballast_accepts_the_wrapper_command_line_and_the_pin() {
     let apps = ballast_json(&["--profile", file.to_str().unwrap(), "apps", "--json"], dir.path());
     let discord = apps.as_array().unwrap().iter().find(|a| a["id"] == "discord").unwrap();
     assert_eq!((&discord["binary"], &discord["installed"]), (&Value::from("/bin/sh"), &Value::from(true)));
+}
+
+/// The home module evaluated with the stand-in home-manager, `extra` added to the
+/// configuration, reading `what` of its config: the evaluation's stderr when it fails.
+fn home_manager_error(extra: &str, what: &str) -> String {
+    let expr = format!(
+        r#"let m = import {support}; in builtins.deepSeq ((m.evalHome {{ modules = [ {module} {{ programs.ballast = {{ enable = true; checkConfig = false; }}; }} {{ {extra} }} ]; }}).config.{what}) true"#,
+        support = nix_path("nix/tests/support/modules.nix"),
+        module = nix_path("nix/modules/home/ballast.nix"),
+    );
+    let out = nix_command("nix-instantiate").args(["--eval", "--strict", "--store", "dummy://", "-E", &expr]).output().expect("nix-instantiate runs");
+    assert!(!out.status.success(), "{extra} evaluated");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The stand-in home-manager fails where home-manager does: the unit ballast shipped before
+/// (WantedBy a string) breaks every switch with home-manager's own message.
+#[test]
+fn stand_in_home_manager_rejects_a_string_wanted_by() {
+    // `m` is the stand-in module system, in scope where `extra` lands.
+    let error = home_manager_error(r#"systemd.user.services.ballast.Install.WantedBy = m.lib.mkForce "plasma-workspace.target";"#, "xdg.configFile");
+    assert!(error.contains("value is a string while a list was expected"), "{error}");
+    let error = home_manager_error(r#"systemd.user.services.ballast.Service.ExecStart = m.lib.mkForce 5;"#, "systemd.user.services");
+    assert!(error.contains("systemd.user.services.ballast.Service.ExecStart' is not of type"), "{error}");
+}
+
+/// A wrong value in settings names its option and what a valid one looks like.
+#[test]
+fn a_wrong_app_limit_names_its_option() {
+    let apps = "programs.ballast.electronApps = { enable = true; apps = [ \"discord\" ]; };";
+    let error = home_manager_error(&format!("programs.ballast.settings.app.discord.cpu_quota = 150; {apps}"), "home.packages");
+    assert!(error.contains("programs.ballast.settings.app.discord.cpu_quota = 150: expected a CPU quota like \"150%\""), "{error}");
+    let error = home_manager_error(&format!("programs.ballast.settings.app.discord.memory_max = \"5 gigs\"; {apps}"), "home.packages");
+    assert!(error.contains("programs.ballast.settings.app.discord.memory_max = \"5 gigs\": expected a size like \"512M\""), "{error}");
 }

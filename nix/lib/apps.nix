@@ -3,9 +3,10 @@
 # running `ballast launch ID --foreground -- "$@"`, so the app menu, a terminal and the
 # tray's Launch menu all start the app in the same limited scope.
 let
-  inherit (builtins) attrNames concatStringsSep filter head listToAttrs;
+  inherit (builtins) attrNames concatStringsSep filter head isString listToAttrs toJSON tryEval;
   base = import ./base.nix;
   systemd = import ./systemd.nix;
+  units = import ./units.nix;
 
   # nixpkgs attribute of each catalog app's package (null: not packaged in nixpkgs), the
   # name of the package's own desktop file (ours takes the same name so it replaces it in
@@ -21,6 +22,17 @@ let
     obsidian = { package = "obsidian"; desktopId = "obsidian"; icon = "obsidian"; categories = [ "Office" ]; wmClass = "obsidian"; };
   };
 
+  # An app's limit as its menu entry shows it, or an error naming the option and what a valid
+  # value looks like. Sizes are strings ("2.5G") or whole numbers of bytes, as in the TOML.
+  limit = app: key:
+    let
+      value = app.${key};
+      shown = tryEval (if key == "cpu_quota" then (if isString value then units.formatQuota (units.parseQuota value) else throw "") else units.formatSize (units.parseSize value));
+      valid = if key == "cpu_quota" then "a CPU quota like \"150%\" (a string: percent of one CPU)" else "a size like \"512M\" or \"2.5G\", or a whole number of bytes";
+    in
+    if shown.success then shown.value
+    else throw "programs.ballast.settings.app.${app.id}.${key} = ${toJSON value}: expected ${valid}";
+
   fallback = app: { package = null; desktopId = "ballast-${app.id}"; icon = app.id; categories = [ "Utility" ]; wmClass = null; };
 
   findApp = catalog: id:
@@ -31,11 +43,11 @@ let
 
   argv = ballast: id: [ ballast "launch" id "--foreground" "--" ];
 
-  # What each wrapper is called. With the real binary pinned (its package given), the
-  # wrapper takes the binary's own name, so anything that runs `Discord` goes through
+  # What each wrapper is called. With the real binary pinned (`exe`, from its package), the
+  # wrapper takes the binary's own name, so anything that runs `DiscordPTB` goes through
   # ballast; ballast then runs the pinned absolute path and never finds the wrapper. Without
   # a pin ballast looks the binary up on PATH, so the wrapper must not shadow it.
-  wrapperName = { app, pinned }: if pinned then base.baseName app.exec else "ballast-${app.id}";
+  wrapperName = { app, exe }: if exe != null then base.baseName exe else "ballast-${app.id}";
 
   # The wrapper's shell code (writeShellScriptBin adds the #! line).
   wrapperBody = { ballast, id }: "exec ${base.shellWords (argv ballast id)} \"$@\"\n";
@@ -46,26 +58,27 @@ in
   # The nixpkgs attribute name for a catalog id, or null.
   packageAttr = id: (known.${id} or { package = null; }).package;
 
-  # One plan per chosen app: choices.<id> = { package = "/nix/store/...-discord" or null;
-  # desktop = { icon = ...; } overrides }. The real binary is the package's bin/ entry named
-  # as the catalog's `exec`. `wrapperDir` is where the wrapper lands (the module passes
-  # its derivation's `placeholder "out"`/bin).
+  # One plan per chosen app: choices.<id> = { exe = "/nix/store/...-discord-ptb/bin/DiscordPTB"
+  # or null; desktop = { icon = ...; } overrides }. `exe` is the package's own binary
+  # (lib.getExe: meta.mainProgram), never a name guessed from the catalog: discord-ptb's is
+  # DiscordPTB. `wrapperDir` is where the wrapper lands (the module passes its derivation's
+  # `placeholder "out"`/bin).
   plan = { catalog, ballast, choices, wrapperDir }:
     listToAttrs (map
       (id:
         let
           app = findApp catalog id;
           choice = choices.${id};
-          pinned = (choice.package or null) != null;
+          pinned = (choice.exe or null) != null;
           meta = (known.${id} or (fallback app)) // (choice.desktop or { });
-          name = wrapperName { inherit app pinned; };
+          name = wrapperName { inherit app; exe = choice.exe or null; };
           wrapper = "${wrapperDir}/${name}";
         in
         {
           name = id;
           value = {
             inherit name wrapper;
-            pinned = if pinned then { inherit id; exec = "${choice.package}/bin/${base.baseName app.exec}"; } else null;
+            pinned = if pinned then { inherit id; exec = choice.exe; } else null;
             body = wrapperBody { inherit ballast id; };
             desktopFile = "${meta.desktopId}.desktop";
             desktopText = systemd.render [{
@@ -74,7 +87,7 @@ in
                 [ "Type" "Application" ]
                 [ "Name" app.name ]
                 [ "GenericName" app.name ]
-                [ "Comment" "${app.name}, held to MemoryHigh ${app.memory_high}, MemoryMax ${app.memory_max}, CPUQuota ${app.cpu_quota} by ballast" ]
+                [ "Comment" "${app.name}, held to MemoryHigh ${limit app "memory_high"}, MemoryMax ${limit app "memory_max"}, CPUQuota ${limit app "cpu_quota"} by ballast" ]
                 [ "Exec" "${wrapper} %U" ]
                 [ "Icon" meta.icon ]
                 [ "Terminal" "false" ]

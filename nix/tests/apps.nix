@@ -7,8 +7,10 @@ let
   pinnedAll = a.plan {
     inherit catalog ballast;
     wrapperDir = "/out/bin";
-    choices = builtins.listToAttrs (map (id: { name = id; value = { package = "/nix/store/p-${id}"; }; }) ids);
+    # Packages whose binary (meta.mainProgram) is the catalog's exec.
+    choices = builtins.listToAttrs (map (app: { name = app.id; value = { exe = "/nix/store/p-${app.id}/bin/${app.exec}"; }; }) catalog);
   };
+  withApp = id: changes: map (app: if app.id == id then app // changes else app) catalog;
   unpinned = a.plan { inherit catalog ballast; wrapperDir = "/out/bin"; choices.discord = { }; };
 in
 {
@@ -35,6 +37,20 @@ in
     expr = a.execs pinnedAll;
     expected = builtins.listToAttrs (map (app: { name = app.id; value = "/nix/store/p-${app.id}/bin/${app.exec}"; }) catalog);
   };
+  # nixpkgs' discord-ptb: meta.mainProgram = "DiscordPTB" (FACTS.md).
+  pinnedPackagesOwnBinary = {
+    expr =
+      let p = (a.plan { inherit catalog ballast; wrapperDir = "/o"; choices.discord.exe = "/nix/store/p-discord-ptb/bin/DiscordPTB"; }).discord;
+      in [ p.name p.pinned.exec p.wrapper ];
+    expected = [ "DiscordPTB" "/nix/store/p-discord-ptb/bin/DiscordPTB" "/o/DiscordPTB" ];
+  };
+  # Whole numbers are bytes, as in ballast's TOML.
+  sizesAsBytes = {
+    expr = builtins.match ".*MemoryHigh 1M, MemoryMax 1.5G,.*" (a.plan { catalog = withApp "discord" { memory_high = 1048576; memory_max = 1610612736; }; inherit ballast; wrapperDir = "/o"; choices.discord = { }; }).discord.desktopText != null;
+    expected = true;
+  };
+  badSize = { throws = (a.plan { catalog = withApp "discord" { memory_max = "5 gigs"; }; inherit ballast; wrapperDir = "/o"; choices.discord = { }; }).discord.desktopText; };
+  quotaAsNumber = { throws = (a.plan { catalog = withApp "discord" { cpu_quota = 150; }; inherit ballast; wrapperDir = "/o"; choices.discord = { }; }).discord.desktopText; };
   unpinnedDoesNotShadow = { expr = unpinned.discord.name; expected = "ballast-discord"; };
   unpinnedLeavesExecAlone = { expr = a.execs unpinned; expected = { }; };
   noProblems = { expr = a.problems pinnedAll ++ a.problems unpinned; expected = [ ]; };

@@ -4,7 +4,7 @@ let
   m = import ./support/modules.nix;
   ballastLib = import ../lib;
   nixos = modules: m.prune (m.evalModules { modules = [ ../modules/nixos/default.nix ] ++ modules; }).config;
-  home = modules: m.evalModules { modules = [ ../modules/home/ballast.nix ] ++ modules; };
+  home = modules: m.evalHome { modules = [ ../modules/home/ballast.nix ] ++ modules; };
   hm = settings: m.prune (home [{ programs.ballast = { enable = true; } // settings; }]).config;
   exe = "${m.store "ballast"}/bin/ballast";
   names = packages: map (p: p.name) packages;
@@ -78,14 +78,35 @@ in
   };
   badProfileIsRefused = { throws = (nixos [{ ballast.profile = { name = "x"; }; ballast.memory.enable = true; }]).zramSwap; };
 
+  # As home-manager returns it: the declared options' defaults, ExecStart as a list.
   homeAgent = {
     expr = (hm { }).systemd.user.services.ballast;
-    expected = ballastLib.systemd.agentUnit exe;
+    expected = (import ../lib/base.nix).recursiveUpdate (ballastLib.systemd.agentUnit exe) {
+      Unit = { Documentation = [ ]; X-Reload-Triggers = [ ]; X-Restart-Triggers = [ ]; X-SwitchMethod = null; };
+      Service = { Environment = [ ]; ExecStart = [ "${exe} agent" ]; };
+    };
+  };
+  # What home-manager links into ~/.config/systemd/user: the unit and its enablement.
+  homeAgentFiles = {
+    expr = builtins.filter ((import ../lib/base.nix).hasPrefix "systemd/") (builtins.attrNames (hm { }).xdg.configFile);
+    expected = [ "systemd/user/ballast.service" "systemd/user/graphical-session.target.wants/ballast.service" ];
+  };
+  # The unit home-manager writes holds every line of ballast's own (its INI sorts them).
+  homeAgentText = {
+    expr =
+      let
+        lines = text: builtins.sort builtins.lessThan (builtins.filter (l: builtins.isString l && l != "") (builtins.split "\n" text));
+      in
+      lines (hm { }).xdg.configFile."systemd/user/ballast.service".source.text == lines (ballastLib.systemd.agentUnitText exe);
+    expected = true;
   };
   homePackage = { expr = names (hm { }).home.packages; expected = [ "ballast" ]; };
-  homeNothingToWrite = { expr = (hm { }) ? xdg; expected = false; };
-  homeAutostartOff = { expr = (hm { autostart = false; }) ? systemd; expected = false; };
-  homeDisabled = { expr = builtins.attrNames (m.prune (home [ ]).config); expected = [ "programs" ]; };
+  homeNothingToWrite = { expr = (hm { }).xdg.configFile ? "ballast/config.toml"; expected = false; };
+  homeAutostartOff = { expr = [ ((hm { autostart = false; }) ? systemd) ((hm { autostart = false; }) ? xdg) ]; expected = [ false false ]; };
+  homeDisabled = {
+    expr = let c = (home [ ]).config; in [ c.home.packages c.xdg.configFile c.systemd.user.services c.home.activation c.nixpkgs.overlays ];
+    expected = [ [ ] { } { } { } [ ] ];
+  };
   homeConfigFile = {
     expr = (hm { checkConfig = false; settings = { budget.idle_total = "3G"; app.discord.memory_max = "2.5G"; }; }).xdg.configFile."ballast/config.toml".source.text;
     expected = "[budget]\nidle_total = \"3G\"\n\n[[app]]\nid = \"discord\"\nmemory_max = \"2.5G\"\n";
@@ -135,7 +156,8 @@ in
   };
   electronPackageOverride = {
     expr = (home [{ programs.ballast = { enable = true; electronApps = { enable = true; apps = [ "discord" ]; packages.discord = m.pkgs.discord-ptb; }; }; }]).config.programs.ballast.appExecs;
-    expected = { discord = "${m.store "discord-ptb"}/bin/Discord"; };
+    # nixpkgs' discord-ptb: meta.mainProgram = "DiscordPTB" (the README's example).
+    expected = { discord = "${m.store "discord-ptb"}/bin/DiscordPTB"; };
   };
   electronOwnApp = {
     expr = names (home [{

@@ -11,7 +11,7 @@ in
       [Unit]
       Description=ballast memory budget agent
       PartOf=graphical-session.target
-      After=graphical-session.target plasma-plasmashell.service
+      After=plasma-plasmashell.service
 
       [Service]
       Type=dbus
@@ -25,13 +25,13 @@ in
       CPUWeight=20
 
       [Install]
-      WantedBy=plasma-workspace.target
+      WantedBy=graphical-session.target
     '';
   };
   unitForHomeManager = {
     expr = s.agentUnit exe;
     expected = {
-      Unit = { Description = "ballast memory budget agent"; PartOf = "graphical-session.target"; After = "graphical-session.target plasma-plasmashell.service"; };
+      Unit = { Description = "ballast memory budget agent"; PartOf = "graphical-session.target"; After = "plasma-plasmashell.service"; };
       Service = {
         Type = "dbus";
         BusName = "io.ballast.Agent";
@@ -43,7 +43,8 @@ in
         MemoryMax = "48M";
         CPUWeight = "20";
       };
-      Install.WantedBy = "plasma-workspace.target";
+      # A list: home-manager maps over it (FACTS.md, "home-manager, as it really evaluates").
+      Install.WantedBy = [ "graphical-session.target" ];
     };
   };
   # OOMScoreAdjust= is refused on scopes and an unprivileged user manager cannot lower it.
@@ -62,9 +63,14 @@ in
       Categories=System;Monitor;
     '';
   };
-  autostartEntryEndsWithPhase = {
-    expr = builtins.substring (builtins.stringLength (s.desktopEntryText exe)) 100 (s.autostartEntryText exe);
-    expected = "X-KDE-autostart-phase=2\nNoDisplay=true\n";
+  autostartEntry = {
+    expr = s.autostartEntryText exe;
+    expected = builtins.replaceStrings [ "Exec=${exe} agent\n" ] [ "Exec=${exe} agent --defer-to-unit\n" ] (s.desktopEntryText exe)
+      + "X-KDE-autostart-phase=2\nNoDisplay=true\n";
+  };
+  iniListKeys = {
+    expr = s.toAttrs [ "[Install]" "WantedBy=a.target  b.target" "Also=c.service" "[Unit]" "After=x y" ];
+    expected = { Install = { WantedBy = [ "a.target" "b.target" ]; Also = [ "c.service" ]; }; Unit.After = "x y"; };
   };
   names = { expr = [ s.appId s.unitName s.busName ]; expected = [ "io.ballast.Ballast" "ballast.service" "io.ballast.Agent" ]; };
 }

@@ -21,50 +21,41 @@ pub const APP_ID: &str = "io.ballast.Ballast";
 pub const UNIT: &str = "ballast.service";
 const ICON: &[u8] = include_bytes!("../../icons/ballast.svg");
 
-/// The user unit: started with Plasma, stopped with the graphical session, restarted on
-/// failure, and itself held to a memory budget.
-pub fn unit_text(exe: &Path) -> String {
-    format!(
-        "[Unit]
-Description=ballast memory budget agent
-PartOf=graphical-session.target
-After=graphical-session.target plasma-plasmashell.service
+/// The templates in data/: the one source of what `autostart enable`, the Nix package and
+/// the Nix modules install (nix/lib/systemd.nix reads the same files). `@exe@` stands for
+/// the binary's absolute path; full-line `#` comments are for this repository only.
+const UNIT_TEMPLATE: &str = include_str!("../../data/ballast.service");
+const DESKTOP_TEMPLATE: &str = include_str!("../../data/io.ballast.Ballast.desktop");
+const AUTOSTART_KEYS: &str = include_str!("../../data/io.ballast.Ballast-autostart.desktop");
 
-[Service]
-Type=dbus
-BusName=io.ballast.Agent
-ExecStart={exe} agent
-Restart=on-failure
-RestartSec=5
-Slice=background.slice
-MemoryHigh=24M
-MemoryMax=48M
-CPUWeight=20
-
-[Install]
-WantedBy=plasma-workspace.target
-",
-        exe = exe.display()
-    )
+/// A template as installed: comment lines dropped, `@exe@` replaced.
+fn installed(template: &str, exe: &Path) -> String {
+    let exe = exe.display().to_string();
+    template.lines().filter(|line| !line.starts_with('#')).map(|line| format!("{}\n", line.replace("@exe@", &exe))).collect()
 }
 
-/// The application's desktop entry (menu entry, and the name notifications show).
+/// The user unit (data/ballast.service): wanted by graphical-session.target and ordered
+/// after plasmashell, stopped with the graphical session, restarted on failure, and itself
+/// held to a memory budget.
+pub fn unit_text(exe: &Path) -> String {
+    installed(UNIT_TEMPLATE, exe)
+}
+
+/// The application's desktop entry (menu entry, and the name notifications show); with
+/// `autostart`, the XDG autostart entry: the keys of data/io.ballast.Ballast-autostart.desktop
+/// replace those of the same name, the others follow.
 pub fn desktop_entry(exe: &Path, autostart: bool) -> String {
-    let mut text = format!(
-        "[Desktop Entry]
-Type=Application
-Name=ballast
-GenericName=Memory budget
-Comment=Keeps the desktop inside its memory budget
-Exec={exe} agent
-Icon=ballast
-Terminal=false
-Categories=System;Monitor;
-",
-        exe = exe.display()
-    );
-    if autostart {
-        text.push_str("X-KDE-autostart-phase=2\nNoDisplay=true\n");
+    let entry = installed(DESKTOP_TEMPLATE, exe);
+    if !autostart {
+        return entry;
+    }
+    let overrides = installed(AUTOSTART_KEYS, exe);
+    let key = |line: &str| line.split_once('=').map(|(key, _)| key.to_owned());
+    let replacement = |line: &str| key(line).and_then(|k| overrides.lines().find(|o| key(o).as_deref() == Some(&k)));
+    let mut text: String = entry.lines().map(|line| format!("{}\n", replacement(line).unwrap_or(line))).collect();
+    for line in overrides.lines().filter(|o| !entry.lines().any(|line| key(line).is_some() && key(line) == key(o))) {
+        text.push_str(line);
+        text.push('\n');
     }
     text
 }
@@ -127,8 +118,15 @@ pub fn has_user_manager() -> bool {
     systemctl(&["show", "-p", "SystemState", "--value"]).is_ok_and(|state| matches!(state.as_str(), "running" | "degraded" | "starting"))
 }
 
+/// The targets whose start pulls the unit in (its `[Install] WantedBy=`).
+pub fn wanted_by() -> &'static str {
+    UNIT_TEMPLATE.lines().find_map(|line| line.strip_prefix("WantedBy=")).expect("data/ballast.service has WantedBy=")
+}
+
 /// Installs the desktop entry and icon, then the unit (enabled) or, without a systemd
-/// user session, the XDG autostart entry. Returns what was done, line by line.
+/// user session, the XDG autostart entry. With the unit, an XDG autostart entry written
+/// before (where no user manager ran) is removed, so one session starts one agent. Returns
+/// what was done, line by line.
 pub fn enable(places: &Places, exe: &Path, use_systemd: bool) -> Result<Vec<String>, AutostartError> {
     let mut done = Vec::new();
     write(&places.app_entry(), desktop_entry(exe, false).as_bytes())?;
@@ -138,12 +136,24 @@ pub fn enable(places: &Places, exe: &Path, use_systemd: bool) -> Result<Vec<Stri
         write(&places.unit(), unit_text(exe).as_bytes())?;
         systemctl(&["daemon-reload"])?;
         systemctl(&["enable", UNIT])?;
-        done.push(format!("enabled {} (starts with plasma-workspace.target)", places.unit().display()));
+        done.push(format!("enabled {} (starts with {}, after plasmashell)", places.unit().display(), wanted_by()));
+        if remove(&places.autostart_entry())? {
+            done.push(format!("removed {}: the unit starts the agent now", places.autostart_entry().display()));
+        }
     } else {
         write(&places.autostart_entry(), desktop_entry(exe, true).as_bytes())?;
         done.push(format!("no systemd user session: wrote {} (XDG autostart)", places.autostart_entry().display()));
     }
     Ok(done)
+}
+
+/// For `agent --defer-to-unit` (what the XDG autostart entry runs): true when this
+/// session's user manager starts ballast.service itself, because the unit is enabled
+/// (`autostart enable`, or home-manager's graphical-session.target.wants/ link). False
+/// without a user manager or when the unit is not enabled.
+pub async fn unit_starts_agent() -> bool {
+    let Ok(manager) = crate::launch::UserManager::connect().await else { return false };
+    manager.unit_file_state(UNIT).await.is_ok_and(|state| matches!(state.as_str(), "enabled" | "enabled-runtime"))
 }
 
 pub fn disable(places: &Places, use_systemd: bool) -> Result<Vec<String>, AutostartError> {
@@ -187,9 +197,31 @@ mod tests {
     #[test]
     fn the_unit_starts_with_plasma_and_limits_itself() {
         let text = unit_text(Path::new("/usr/bin/ballast"));
-        for line in ["ExecStart=/usr/bin/ballast agent", "WantedBy=plasma-workspace.target", "PartOf=graphical-session.target", "Restart=on-failure", "MemoryMax=48M", "BusName=io.ballast.Agent"] {
-            assert!(text.contains(line), "{line} in\n{text}");
+        for line in ["ExecStart=/usr/bin/ballast agent", "WantedBy=graphical-session.target", "After=plasma-plasmashell.service", "PartOf=graphical-session.target", "Restart=on-failure", "MemoryMax=48M", "BusName=io.ballast.Agent"] {
+            assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
         }
+        assert!(text.starts_with("[Unit]\n") && !text.contains('#') && !text.contains("@exe@"), "{text}");
+        assert_eq!(wanted_by(), "graphical-session.target");
+    }
+
+    /// Plasma's plasma-workspace.target is Before=graphical-session.target: a unit wanted by
+    /// it may not be After=graphical-session.target (an ordering cycle, FACTS.md).
+    #[test]
+    fn the_unit_is_not_ordered_after_the_target_that_wants_it() {
+        let text = unit_text(Path::new("/usr/bin/ballast"));
+        let after: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("After=")).flat_map(str::split_whitespace).collect();
+        assert!(!after.contains(&wanted_by()), "{after:?}");
+        assert!(!after.contains(&"graphical-session.target") && !wanted_by().contains("plasma-workspace.target"), "{text}");
+    }
+
+    #[test]
+    fn the_autostart_entry_replaces_exec_and_adds_keys() {
+        let entry = desktop_entry(Path::new("/opt/b"), true);
+        let execs: Vec<&str> = entry.lines().filter(|l| l.starts_with("Exec=")).collect();
+        assert_eq!(execs, ["Exec=/opt/b agent --defer-to-unit"]);
+        assert!(entry.ends_with("X-KDE-autostart-phase=2\nNoDisplay=true\n"), "{entry}");
+        let plain = desktop_entry(Path::new("/opt/b"), false);
+        assert_eq!(plain.lines().count() + 2, entry.lines().count(), "{plain}\n{entry}");
     }
 
     #[test]
@@ -199,7 +231,7 @@ mod tests {
         let done = enable(&places, Path::new("/opt/ballast"), false).unwrap();
         assert!(done.iter().any(|l| l.contains("XDG autostart")), "{done:?}");
         let entry = fs::read_to_string(places.autostart_entry()).unwrap();
-        assert!(entry.contains("Exec=/opt/ballast agent") && entry.contains("X-KDE-autostart-phase=2"));
+        assert!(entry.contains("Exec=/opt/ballast agent --defer-to-unit") && entry.contains("X-KDE-autostart-phase=2"));
         assert!(places.app_entry().exists() && places.icon().exists());
         assert!(status(&places, false)[0].contains("XDG autostart"));
         disable(&places, false).unwrap();

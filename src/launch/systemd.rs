@@ -25,6 +25,8 @@ trait Manager {
 
     fn stop_unit(&self, name: &str, mode: &str) -> zbus::Result<OwnedObjectPath>;
 
+    fn get_unit_file_state(&self, name: &str) -> zbus::Result<String>;
+
     #[allow(clippy::type_complexity)]
     fn list_units_by_patterns(
         &self,
@@ -65,6 +67,13 @@ impl UserManager {
         // Also makes the manager emit JobRemoved to us.
         manager.subscribe().await.map_err(|e| LaunchError::NoUserManager { detail: e.to_string() })?;
         Ok(UserManager { connection, manager })
+    }
+
+    /// A unit file's enablement as `systemctl is-enabled` prints it ("enabled", "disabled",
+    /// "static", "linked", "masked", ...; systemctl(1)), read from the unit files and their
+    /// [Install] links, whether the unit is loaded or not.
+    pub async fn unit_file_state(&self, unit: &str) -> Result<String, LaunchError> {
+        self.manager.get_unit_file_state(unit).await.map_err(|e| LaunchError::NoUserManager { detail: dbus_message(&e) })
     }
 
     pub fn connection(&self) -> &zbus::Connection {

@@ -1,5 +1,5 @@
 # programs.ballast: the package, the config file (common.nix), the agent as a systemd user
-# service started with Plasma, optional KWin/Baloo tuning, and the KWin session variables.
+# service started with the graphical session, optional KWin/Baloo tuning, and the KWin session variables.
 # Also brings the electronApps and systemLibs options (both off until enabled).
 { config, lib, ... }:
 
@@ -21,9 +21,10 @@ in
       type = lib.types.bool;
       default = true;
       description = ''
-        Run the agent as the systemd user service ballast.service, started with the Plasma
-        session (WantedBy=plasma-workspace.target): the unit `ballast autostart enable`
-        writes. Run `ballast autostart disable` first if you used that before.
+        Run the agent as the systemd user service ballast.service, started with the
+        graphical session right after plasmashell (WantedBy=graphical-session.target,
+        After=plasma-plasmashell.service): the unit `ballast autostart enable` writes, from
+        the same template. Run `ballast autostart disable` first if you used that before.
       '';
     };
 

@@ -23,7 +23,8 @@ let
     ballast = lib.getExe top.package;
     wrapperDir = "${builtins.placeholder "out"}/bin";
     choices = lib.genAttrs cfg.apps (id: {
-      package = let p = packageFor id; in if p == null then null else "${p}";
+      # The package's own binary (meta.mainProgram): discord-ptb's is DiscordPTB.
+      exe = let p = packageFor id; in if p == null then null else lib.getExe p;
       desktop = cfg.desktop.${id} or { };
     });
   };
@@ -72,7 +73,7 @@ in
       type = lib.types.attrsOf lib.types.package;
       default = { };
       example = lib.literalExpression "{ discord = pkgs.discord-ptb; }";
-      description = "Packages for catalog ids, instead of the nixpkgs default.";
+      description = "Packages for catalog ids, instead of the nixpkgs default. The wrapper and the pin take the package's own binary (`lib.getExe`: discord-ptb's is DiscordPTB).";
     };
 
     desktop = lib.mkOption {

@@ -12,7 +12,7 @@ let
       inherit name system;
       builder = "/bin/sh";
       args = [ "-c" "echo 'a stand-in package: not buildable'; exit 1" ];
-    } // env) // { meta.mainProgram = name; };
+    } // env) // { meta.mainProgram = (import ../support/main-programs.nix).${name} or name; };
 
   lib = modules.lib // import ./lib.nix;
 

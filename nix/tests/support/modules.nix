@@ -4,9 +4,13 @@
 # option defaults, definitions with priorities (mkDefault, mkForce), mkIf and mkMerge pushed
 # down to each value, lists concatenated, attribute sets merged.
 #
-# It is not the real thing: no type checking, and options of NixOS or home-manager are not
-# declared here, so any path may be defined. It checks that the modules hand the lib's
-# decisions to the right options; the flake's checks evaluate them with nixpkgs itself.
+# Types check as nixpkgs' lib.types do (listOf, attrsOf, either, oneOf, coercedTo, nullOr,
+# enum, submodule), and an option's `apply` runs on its merged value: a module that hands a
+# string to a list option fails here as it fails under the real module system. Options of
+# NixOS are not declared here, so any path may be defined there; the home-manager options
+# ballast's modules touch are declared, with home-manager's own types and behaviour, in
+# home-manager.nix beside this file. The flake's checks evaluate the modules with nixpkgs and
+# home-manager themselves.
 let
   inherit (builtins)
     all attrNames concatMap concatStringsSep elem filter foldl' head isAttrs isFunction
@@ -15,13 +19,13 @@ let
 
   store = name: "/nix/store/00000000000000000000000000000000-${name}";
 
-  # A package: enough for "${pkg}", lib.getExe and meta.priority.
+  # A package: enough for "${pkg}", lib.getExe and meta.priority, with nixpkgs' mainProgram.
   package = name: {
     type = "derivation";
     inherit name;
     pname = name;
     outPath = store name;
-    meta.mainProgram = name;
+    meta.mainProgram = (import ./main-programs.nix).${name} or name;
   };
 
   stubPkgs = listToAttrs
@@ -46,7 +50,18 @@ let
     runtimeShell = "${store "bash"}/bin/bash";
   };
 
-  type = name: { _type = "type"; inherit name; };
+  # A type: its description (as the real module system's error messages print it) and a check.
+  type = name: check: { _type = "type"; inherit name check; };
+  isPackage = v: isAttrs v && (v.type or null) == "derivation";
+  primitive = {
+    bool = type "boolean" builtins.isBool;
+    int = type "signed integer" builtins.isInt;
+    str = type "string" isString;
+    path = type "path" (v: isPath v || isPackage v || (isString v && builtins.substring 0 1 v == "/"));
+    attrs = type "attribute set" isAttrs;
+    package = type "package" isPackage;
+    anything = type "anything" (_: true);
+  };
 
   lib = rec {
     mkOption = attrs: attrs // { _type = "option"; };
@@ -57,23 +72,28 @@ let
     mkDefault = mkOverride 1000;
     mkForce = mkOverride 50;
     literalExpression = text: { _type = "literalExpression"; inherit text; };
-    types = {
-      bool = type "bool";
-      int = type "int";
-      str = type "str";
-      attrs = type "attrs";
-      package = type "package";
-      anything = type "anything";
-      ints.positive = type "positive int";
-      attrsOf = _: type "attrsOf";
-      listOf = _: type "listOf";
-      nullOr = _: type "nullOr";
-      enum = _: type "enum";
+    types = primitive // rec {
+      ints.positive = type "positive integer, meaning >0" (v: builtins.isInt v && v > 0);
+      lines = primitive.str;
+      attrsOf = t: type "attribute set of ${t.name}" (v: isAttrs v && all t.check (builtins.attrValues v)) // { elem = t; };
+      listOf = t: type "list of ${t.name}" (v: isList v && all t.check v);
+      nullOr = t: type "null or ${t.name}" (v: v == null || t.check v);
+      enum = values: type "one of ${concatStringsSep ", " (map toJSON values)}" (v: elem v values);
+      either = a: b: type "${a.name} or ${b.name}" (v: a.check v || b.check v);
+      oneOf = ts: foldl' either (head ts) (tail ts);
+      # A `from` value is converted with f before the definition is used.
+      coercedTo = from: f: to: type "${to.name} or ${from.name} convertible to it" (v: from.check v || to.check v)
+        // { coerce = v: if from.check v && !(to.check v) then f v else v; };
+      # Options inside each value; names the submodule does not declare are free-form.
+      submodule = m: type "submodule" isAttrs // { options = m.options or { }; };
     };
+    toList = v: if isList v then v else [ v ];
+    mkOptionType = { name, check, ... }: type name check;
+    filterAttrs = pred: attrs: listToAttrs (map (name: { inherit name; value = attrs.${name}; }) (filter (name: pred name attrs.${name}) (attrNames attrs)));
     inherit (builtins) mapAttrs;
     genAttrs = names: f: listToAttrs (map (name: { inherit name; value = f name; }) names);
     mapAttrsToList = f: attrs: map (name: f name attrs.${name}) (attrNames attrs);
-    getExe = drv: "${drv}/bin/${drv.meta.mainProgram}";
+    getExe = drv: "${drv}/bin/${drv.meta.mainProgram or drv.pname or drv.name}";
     hiPrio = drv: drv // { meta = drv.meta // { priority = -10; }; };
     escapeShellArgs = base.shellWords;
     inherit (base) optional optionalAttrs;
@@ -111,6 +131,15 @@ let
     else if all (v: v == head chosen) chosen then head chosen
     else throw "conflicting definitions of ${name}: ${toJSON chosen}";
 
+  # A merged option value checked against its type (and coerced, for coercedTo), failing as
+  # the real module system does.
+  checked = path: t: value:
+    if t == null || !(t ? check) then value
+    else if t.check value then (t.coerce or (v: v)) value
+    else
+      throw "A definition for option `${concatStringsSep "." path}' is not of type `${t.name}'. Definition values: ${
+        if isString value || builtins.isInt value || builtins.isBool value || isList value then toJSON value else builtins.typeOf value}";
+
   # An attribute set of options and/or freeform values. Declared options are always
   # present, and so are the other names of a declared set (as `absent` when nothing defines
   # them): deciding would mean evaluating conditions that may read the set itself. Within
@@ -125,12 +154,17 @@ let
           defs' = concatMap (d: if d.value ? ${name} then flatten d.priority d.conditions d.value.${name} else [ ]) sets;
           live = active defs';
         in
-        if isOption decl then
+        if isOption decl && (decl.type.elem.options or null) != null then
+        # attrsOf (submodule ...): each attribute is a node with the submodule's options.
+          let names' = base.unique (concatMap (d: if isValueNode d.value then attrNames d.value else [ ]) live);
+          in node (path ++ [ name ]) (listToAttrs (map (n: { name = n; value = decl.type.elem.options; }) names')) live
+        else if isOption decl then
           let
             value = leaf (path ++ [ name ]) (defs' ++ (if decl ? default then [{ priority = 1500; conditions = [ ]; value = decl.default; }] else [ ]));
-            applied = if decl ? apply then decl.apply value else value;
+            typed = checked (path ++ [ name ]) (decl.type or null) value;
           in
-          if isAbsent value then throw "option ${base.shellWords (path ++ [ name ])} is used but not defined" else applied
+          if isAbsent value then throw "option ${base.shellWords (path ++ [ name ])} is used but not defined"
+          else if decl ? apply then decl.apply typed else typed
         else if decl != null then node (path ++ [ name ]) decl defs'
         else if live == [ ] then absent
         else if all (d: isValueNode d.value) live then node (path ++ [ name ]) null live
@@ -213,8 +247,10 @@ let
       failedAssertions = map (a: a.message) (filter (a: !a.assertion) (config.assertions or [ ]));
       undeclared = undeclaredIn [ ] options (map (d: d.value) (concatMap (m: flatten 100 [ ] m.config) all'));
     };
+  # home-manager's configuration: ballast's modules with the home-manager options they touch.
+  evalHome = args: evalModules (args // { modules = args.modules ++ [ ./home-manager.nix ]; });
 in
 {
-  inherit lib package evalModules store prune;
+  inherit lib package evalModules evalHome store prune;
   pkgs = stubPkgs;
 }
