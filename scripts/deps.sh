@@ -50,6 +50,27 @@ if command -v dpkg-query >/dev/null 2>&1; then
   fi
 fi
 
+# The real-desktop guest (testbed/): qemu from bookworm-backports (this machine kind ships
+# backports' qemu-utils 10, which bookworm's qemu-system-x86 7.2 refuses to sit beside),
+# debootstrap to build the Debian trixie image.
+if [ "$1" = test ] && command -v dpkg-query >/dev/null 2>&1 \
+  && ! dpkg-query -W -f='${Status}' qemu-system-x86 2>/dev/null | grep -q "install ok installed"; then
+  sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  list=/etc/apt/sources.list.d/ballast-bookworm-backports.sources
+  if ! apt-cache policy 2>/dev/null | grep -q bookworm-backports; then
+    mirror="$(apt-get indextargets --format '$(REPO_URI)' 'Created-By: Packages' | grep -v -e security -e '^$' | head -n1)"
+    echo "ballast: adding bookworm-backports ($mirror) for qemu"
+    printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$mirror" \
+      | "${sudo[@]}" tee "$list" > /dev/null
+  fi
+  echo "ballast: installing qemu (bookworm-backports) and debootstrap"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -q
+  "${sudo[@]}" apt-get install -y -q --no-install-recommends -t bookworm-backports qemu-system-x86 qemu-utils ipxe-qemu
+  "${sudo[@]}" apt-get install -y -q --no-install-recommends debootstrap e2fsprogs
+fi
+
 # The Nix linters come from crates.io (Debian 12 has neither).
 if [ "$1" = test ]; then
   for tool in deadnix@1.3.1 nixpkgs-fmt@1.3.0; do

@@ -1,0 +1,226 @@
+//! The end-to-end suite in a real Plasma 6 session (Debian trixie guest: systemd 257 as PID 1,
+//! cgroup v2, SDDM autologin into Plasma Wayland). ballast is installed as a user has it: the
+//! binary in ~/.local/bin, `ballast autostart enable`, then a reboot, so the session's login
+//! starts the agent, not the test. Screenshots land in target/testbed/ for a person to see.
+//!
+//! The image is built once and cached (testbed/image.sh); each run boots a disposable overlay.
+//! Under CI=true a guest that cannot start is a failure with the reason; elsewhere the suite
+//! says why it skipped (no root, no qemu).
+
+#[path = "../../tests/support/cases.rs"]
+mod cases;
+
+use std::path::PathBuf;
+use std::time::Duration;
+use testbed::{build_image, default_cache, Output, Vm, GUEST_SHARE};
+
+const SESSION_TIMEOUT: Duration = Duration::from_secs(900);
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
+
+struct Env {
+    vm: Vm,
+    shots: PathBuf,
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let _ = self.vm.power_off();
+    }
+}
+
+impl Env {
+    /// A shell command as the session user; Err with its output unless it succeeds.
+    fn user(&self, script: &str) -> Result<String, String> {
+        let out = self.vm.exec_user(script, COMMAND_TIMEOUT).map_err(|e| e.to_string())?;
+        checked(script, out)
+    }
+
+    fn root(&self, argv: &[&str]) -> Result<String, String> {
+        let out = self.vm.exec(argv, COMMAND_TIMEOUT).map_err(|e| e.to_string())?;
+        checked(&argv.join(" "), out)
+    }
+
+    fn agent_pid(&self) -> Result<String, String> {
+        Ok(self.user("systemctl --user show -P MainPID ballast.service")?.trim().to_owned())
+    }
+}
+
+fn checked(what: &str, out: Output) -> Result<String, String> {
+    if out.success() {
+        Ok(out.stdout)
+    } else {
+        Err(format!("`{what}` exited with {}: {}{}", out.code, out.stdout, out.stderr))
+    }
+}
+
+/// target/ of this workspace (the test binary runs from target/debug/deps/).
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    exe.ancestors().nth(3).expect("target/debug/deps/<test>").to_path_buf()
+}
+
+fn prerequisites() -> Result<(), String> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Err("needs root (debootstrap, chroot, mkfs.ext4 -d)".into());
+    }
+    for program in ["qemu-system-x86_64", "qemu-img", "debootstrap", "mkfs.ext4"] {
+        let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()).chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")]).any(|d| d.join(program).is_file());
+        if !found {
+            return Err(format!("{program} is missing (`make test` installs it: scripts/deps.sh)"));
+        }
+    }
+    Ok(())
+}
+
+fn setup() -> Result<Env, String> {
+    prerequisites()?;
+    let ballast = target_dir().join("debug/ballast");
+    if !ballast.is_file() {
+        return Err(format!("{} is missing: build the workspace first (`cargo test --workspace` does)", ballast.display()));
+    }
+    let image = build_image(&default_cache()).map_err(|e| e.to_string())?;
+    let dir = target_dir().join("testbed/e2e");
+    let vm = Vm::boot(&image, &dir).map_err(|e| e.to_string())?;
+    let env = Env { vm, shots: target_dir().join("testbed") };
+    env.vm.wait_for_session(SESSION_TIMEOUT).map_err(|e| e.to_string())?;
+    std::fs::copy(&ballast, env.vm.share().join("ballast")).map_err(|e| e.to_string())?;
+    // As a user installs it: the binary in ~/.local/bin, autostart enabled, then a new login.
+    env.user(&format!("install -D -m 755 {GUEST_SHARE}/ballast ~/.local/bin/ballast && ~/.local/bin/ballast autostart enable"))?;
+    env.vm.reboot(SESSION_TIMEOUT).map_err(|e| e.to_string())?;
+    Ok(env)
+}
+
+/// The session started ballast.service at login, after plasmashell, and it runs.
+fn agent_is_started_by_the_session(env: &Env) -> Result<(), String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let state = env.user("systemctl --user is-active ballast.service").unwrap_or_else(|e| e);
+        if state.trim() == "active" {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            let status = env.user("systemctl --user status --no-pager ballast.service; journalctl --user -b -u ballast.service --no-pager | tail -20").unwrap_or_else(|e| e);
+            return Err(format!("ballast.service is {state:?} after login:\n{status}"));
+        }
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    let times = env.user("systemctl --user show -P ActiveEnterTimestampMonotonic ballast.service plasma-plasmashell.service")?;
+    let times: Vec<u64> = times.split_whitespace().filter_map(|t| t.parse().ok()).collect();
+    match times[..] {
+        [agent, shell] if shell > 0 && agent >= shell => Ok(()),
+        _ => Err(format!("ballast.service and plasmashell became active at {times:?} µs: not after plasmashell")),
+    }
+}
+
+/// kded6's StatusNotifierWatcher lists the agent's item, and its menu answers over dbusmenu.
+fn tray_item_is_registered_and_its_menu_answers(env: &Env) -> Result<(), String> {
+    let pid = env.agent_pid()?;
+    let items = env.user("busctl --user get-property org.kde.StatusNotifierWatcher /StatusNotifierWatcher org.kde.StatusNotifierWatcher RegisteredStatusNotifierItems")?;
+    let item = items
+        .split('"')
+        .find(|entry| entry.contains(&format!("-{pid}-")))
+        .ok_or(format!("no item of the agent (pid {pid}) in {items}"))?;
+    let service = item.split('/').next().unwrap_or(item);
+    // `--`: the -1 (the whole tree) is an argument, not an option.
+    let layout = env.user(&format!("busctl --user -- call {service} /MenuBar com.canonical.dbusmenu GetLayout iias 0 -1 0"))?;
+    if !layout.contains("label") {
+        return Err(format!("the menu's layout has no entries: {layout}"));
+    }
+    Ok(())
+}
+
+/// Categories come from the session's real units (cgroup v2, attribution by unit). PipeWire's
+/// units make the audio line: its figure lies between their anonymous memory and their
+/// memory.current (ballast counts memory.current less page cache). Plasma's units (the
+/// profile's globs) make the Plasma line: at least their anonymous memory, at most all of
+/// user.slice and the display manager.
+fn categories_come_from_the_session_units(env: &Env) -> Result<(), String> {
+    let report: serde_json::Value = serde_json::from_str(&env.user("~/.local/bin/ballast status --json")?).map_err(|e| e.to_string())?;
+    if report["sources"]["cgroup"] != "v2" || report["sources"]["attribution"] != "units" {
+        return Err(format!("sources {}", report["sources"]));
+    }
+    let used = |id: &str| report["categories"].as_array().into_iter().flatten().find(|c| c["id"] == id).and_then(|c| c["used"].as_u64());
+    // Σ anon and Σ memory.current over the cgroups named like the globs (find -name).
+    let sums = |names: &str| -> Result<(u64, u64), String> {
+        let script = format!(
+            "anon=0; current=0; for cg in $(find /sys/fs/cgroup -type d \\( {names} \\)); do current=$((current + $(cat $cg/memory.current))); anon=$((anon + $(awk '$1==\"anon\"{{print $2}}' $cg/memory.stat))); done; echo $anon $current"
+        );
+        let out = env.root(&["/bin/sh", "-c", &script])?;
+        match out.split_whitespace().filter_map(|n| n.parse().ok()).collect::<Vec<u64>>()[..] {
+            [anon, current] => Ok((anon, current)),
+            _ => Err(format!("{script}: {out}")),
+        }
+    };
+    let audio = used("audio").ok_or("no audio category")?;
+    let (anon, current) = sums("-name 'pipewire*.service' -o -name wireplumber.service")?;
+    // The reads are a moment apart: 10 % slack either way.
+    if !(anon > 0 && audio * 10 >= anon * 9 && audio * 10 <= current * 11) {
+        return Err(format!("audio: ballast says {audio} bytes, PipeWire's units have anon {anon} and memory.current {current}"));
+    }
+    let plasma = used("plasma").ok_or("no plasma category")?;
+    let (anon, _) = sums("-name 'plasma-*.service' -o -name 'kde-*.service' -o -name 'kwin*.service' -o -name 'kded*.service' -o -name 'baloo*.service'")?;
+    let (_, ceiling) = sums("-path /sys/fs/cgroup/user.slice -o -path /sys/fs/cgroup/system.slice/sddm.service")?;
+    if !(anon > 0 && plasma * 10 >= anon * 9 && plasma <= ceiling) {
+        return Err(format!("plasma: ballast says {plasma} bytes, Plasma's units have anon {anon}, user.slice + sddm {ceiling}"));
+    }
+    Ok(())
+}
+
+/// A budget breach gives exactly one notification through plasmashell's server, which
+/// answers Notify with an id; the popup is in a screenshot.
+fn a_breach_notifies_once_through_plasmashell(env: &Env) -> Result<(), String> {
+    let watch = "dbus-monitor --session --monitor \"type='method_call',interface='org.freedesktop.Notifications',member='Notify'\" \"type='method_return'\" > /tmp/notify.log 2>&1 & monitor=$!; sleep 2";
+    let tiny = "mkdir -p ~/.config/ballast && printf '[budget]\\nidle_total = \"100M\"\\nworkload_total = \"200M\"\\n' > ~/.config/ballast/config.toml && systemctl --user restart ballast.service";
+    let log = env.user(&format!("{watch}; {tiny}; sleep 25; kill $monitor; cat /tmp/notify.log"))?;
+    let total = log.matches("string \"Total memory over budget\"").count();
+    if total != 1 {
+        return Err(format!("{total} notifications for the total's breach, not 1:\n{log}"));
+    }
+    env.vm.screenshot(&env.shots.join("notification.png")).map_err(|e| e.to_string())?;
+    env.user("rm ~/.config/ballast/config.toml && systemctl --user restart ballast.service").map(|_| ())
+}
+
+/// The desktop with ballast's tray icon, for a person to look at. KWin may not have painted
+/// the output yet (an all-black frame is a 3 kB PNG): retried for up to 90 s.
+fn screenshot_of_the_desktop(env: &Env) -> Result<(), String> {
+    std::fs::create_dir_all(&env.shots).map_err(|e| e.to_string())?;
+    let png = env.shots.join("desktop.png");
+    let mut size = 0;
+    testbed::wait("a painted screen", Duration::from_secs(90), || {
+        env.vm.screenshot(&png)?;
+        let bytes = std::fs::read(&png).map_err(|source| testbed::TestbedError::File { path: png.clone(), source })?;
+        size = bytes.len();
+        Ok(bytes.starts_with(b"\x89PNG") && size > 10_000)
+    })
+    .map_err(|e| format!("{e}: {} is {size} bytes", png.display()))?;
+    println!("screenshot: {}", png.display());
+    Ok(())
+}
+
+/// The guest is the user's world: systemd as PID 1 and cgroup v2 with memory delegated.
+fn guest_runs_systemd_and_cgroup_v2(env: &Env) -> Result<(), String> {
+    let fs = env.root(&["/usr/bin/stat", "-f", "-c", "%T", "/sys/fs/cgroup"])?;
+    let controllers = env.root(&["/usr/bin/cat", "/sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service/cgroup.controllers"])?;
+    let init = env.root(&["/usr/bin/readlink", "/proc/1/exe"])?;
+    if fs.trim() == "cgroup2fs" && controllers.contains("memory") && init.trim().ends_with("systemd") {
+        Ok(())
+    } else {
+        Err(format!("cgroup fs {fs:?}, user@1000 controllers {controllers:?}, PID 1 {init:?}"))
+    }
+}
+
+fn main() {
+    cases::run(
+        "the real-desktop suite (Plasma 6 in a Debian trixie guest)",
+        setup(),
+        &[
+            ("guest_runs_systemd_and_cgroup_v2", guest_runs_systemd_and_cgroup_v2),
+            ("agent_is_started_by_the_session", agent_is_started_by_the_session),
+            ("tray_item_is_registered_and_its_menu_answers", tray_item_is_registered_and_its_menu_answers),
+            ("categories_come_from_the_session_units", categories_come_from_the_session_units),
+            ("a_breach_notifies_once_through_plasmashell", a_breach_notifies_once_through_plasmashell),
+            ("screenshot_of_the_desktop", screenshot_of_the_desktop),
+        ],
+    );
+}
