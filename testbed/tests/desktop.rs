@@ -93,7 +93,8 @@ fn setup() -> Result<Env, String> {
 
 /// The session started ballast.service at login, after plasmashell, and it runs.
 fn agent_is_started_by_the_session(env: &Env) -> Result<(), String> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    // Under TCG the agent's unit starts some 40 s after plasmashell (seen); allow 3 minutes.
+    let deadline = std::time::Instant::now() + Duration::from_secs(180);
     loop {
         let state = env.user("systemctl --user is-active ballast.service").unwrap_or_else(|e| e);
         if state.trim() == "active" {
@@ -116,7 +117,10 @@ fn agent_is_started_by_the_session(env: &Env) -> Result<(), String> {
 /// kded6's StatusNotifierWatcher lists the agent's item, and its menu answers over dbusmenu.
 fn tray_item_is_registered_and_its_menu_answers(env: &Env) -> Result<(), String> {
     let pid = env.agent_pid()?;
-    let items = env.user("busctl --user get-property org.kde.StatusNotifierWatcher /StatusNotifierWatcher org.kde.StatusNotifierWatcher RegisteredStatusNotifierItems")?;
+    let registered = || env.user("busctl --user get-property org.kde.StatusNotifierWatcher /StatusNotifierWatcher org.kde.StatusNotifierWatcher RegisteredStatusNotifierItems");
+    // The item registers right after the agent owns its bus name: give it 30 s.
+    let _ = testbed::wait("the agent's tray item", Duration::from_secs(30), || Ok(registered().is_ok_and(|items| items.contains(&format!("-{pid}-")))));
+    let items = registered()?;
     let item = items
         .split('"')
         .find(|entry| entry.contains(&format!("-{pid}-")))
@@ -168,17 +172,31 @@ fn categories_come_from_the_session_units(env: &Env) -> Result<(), String> {
 }
 
 /// A budget breach gives exactly one notification through plasmashell's server, which
-/// answers Notify with an id; the popup is in a screenshot.
+/// answers Notify with an id. target/testbed/notification.png is taken as the Notify is seen
+/// (under TCG the popup is often not drawn yet: asserting it is still to do).
 fn a_breach_notifies_once_through_plasmashell(env: &Env) -> Result<(), String> {
-    let watch = "dbus-monitor --session --monitor \"type='method_call',interface='org.freedesktop.Notifications',member='Notify'\" \"type='method_return'\" > /tmp/notify.log 2>&1 & monitor=$!; sleep 2";
+    let monitor = "systemd-run --user --quiet --unit=ballast-test-monitor -p StandardOutput=file:/tmp/notify.log dbus-monitor --session \"type='method_call',interface='org.freedesktop.Notifications',member='Notify'\" \"type='method_return'\"";
     let tiny = "mkdir -p ~/.config/ballast && printf '[budget]\\nidle_total = \"100M\"\\nworkload_total = \"200M\"\\n' > ~/.config/ballast/config.toml && systemctl --user restart ballast.service";
-    let log = env.user(&format!("{watch}; {tiny}; sleep 25; kill $monitor; cat /tmp/notify.log"))?;
-    let total = log.matches("string \"Total memory over budget\"").count();
-    if total != 1 {
-        return Err(format!("{total} notifications for the total's breach, not 1:\n{log}"));
-    }
+    env.user(&format!("{monitor} && sleep 2 && {tiny}"))?;
+    let summary = "string \"Total memory over budget\"";
+    testbed::wait("the breach's notification", Duration::from_secs(40), || Ok(env.vm.exec_user(&format!("grep -q '{summary}' /tmp/notify.log"), COMMAND_TIMEOUT)?.success()))
+        .map_err(|e| e.to_string())?;
     env.vm.screenshot(&env.shots.join("notification.png")).map_err(|e| e.to_string())?;
-    env.user("rm ~/.config/ballast/config.toml && systemctl --user restart ballast.service").map(|_| ())
+    // More ticks with the breach still on: no second notification.
+    std::thread::sleep(Duration::from_secs(20));
+    let log = env.user("systemctl --user stop ballast-test-monitor; cat /tmp/notify.log; rm ~/.config/ballast/config.toml; systemctl --user restart ballast.service")?;
+    // dbus-monitor prints one block per message, each starting at column 0.
+    let blocks: Vec<&str> = log.split("\nmethod ").collect();
+    let calls: Vec<&&str> = blocks.iter().filter(|b| b.starts_with("call") && b.contains("member=Notify") && b.contains(summary)).collect();
+    let [call] = calls[..] else {
+        return Err(format!("{} notifications for the total's breach, not 1:\n{log}", calls.len()));
+    };
+    let serial = call.split_whitespace().find_map(|w| w.strip_prefix("serial=")).unwrap_or("?");
+    let answered = blocks.iter().any(|b| b.starts_with("return") && b.contains(&format!("reply_serial={serial}\n")) && b.contains("uint32 "));
+    if !answered {
+        return Err(format!("plasmashell did not answer Notify (serial {serial}) with an id:\n{log}"));
+    }
+    Ok(())
 }
 
 /// The desktop with ballast's tray icon, for a person to look at. KWin may not have painted
@@ -218,9 +236,9 @@ fn main() {
             ("guest_runs_systemd_and_cgroup_v2", guest_runs_systemd_and_cgroup_v2),
             ("agent_is_started_by_the_session", agent_is_started_by_the_session),
             ("tray_item_is_registered_and_its_menu_answers", tray_item_is_registered_and_its_menu_answers),
+            ("screenshot_of_the_desktop", screenshot_of_the_desktop),
             ("categories_come_from_the_session_units", categories_come_from_the_session_units),
             ("a_breach_notifies_once_through_plasmashell", a_breach_notifies_once_through_plasmashell),
-            ("screenshot_of_the_desktop", screenshot_of_the_desktop),
         ],
     );
 }
