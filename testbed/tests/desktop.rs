@@ -199,6 +199,51 @@ fn a_breach_notifies_once_through_plasmashell(env: &Env) -> Result<(), String> {
     Ok(())
 }
 
+/// The dbusmenu id of the entry labelled `label` in a GetLayout answer printed by
+/// `busctl --json=short`: `{"data":[revision,[id,{props},[children]]]}`, children as variants.
+fn menu_id(node: &serde_json::Value, label: &str) -> Option<i64> {
+    let node = node.get("data").unwrap_or(node);
+    let (id, props, children) = (node.get(0)?, node.get(1)?, node.get(2)?);
+    if props["label"]["data"] == label {
+        return id.as_i64();
+    }
+    children.as_array()?.iter().find_map(|child| menu_id(child, label))
+}
+
+/// The tray menu's Launch entry of a catalog app starts it in its own scope in app.slice with
+/// the catalog's MemoryHigh, MemoryMax and CPUQuota in the real cgroup v2 files.
+fn a_launch_entry_starts_the_app_in_a_limited_scope(env: &Env) -> Result<(), String> {
+    let app = "[[app]]\\nid = \"hold\"\\nname = \"Hold\"\\nexec = \"/usr/bin/sleep\"\\nargs = [\"300\"]\\ntoolkit = \"native\"\\ncategory = \"devtools\"\\nmemory_high = \"150M\"\\nmemory_max = \"200M\"\\ncpu_quota = \"50%%\"\\n"; // printf's format: %% is a %
+    env.user(&format!("mkdir -p ~/.config/ballast && printf '{app}' > ~/.config/ballast/config.toml && systemctl --user restart ballast.service"))?;
+    let pid = env.agent_pid()?;
+    let mut layout = serde_json::Value::Null;
+    testbed::wait("the Launch entry in the agent's menu", Duration::from_secs(60), || {
+        let items = env.vm.exec_user("busctl --user get-property org.kde.StatusNotifierWatcher /StatusNotifierWatcher org.kde.StatusNotifierWatcher RegisteredStatusNotifierItems", COMMAND_TIMEOUT)?.stdout;
+        let Some(service) = items.split('"').find(|e| e.contains(&format!("-{pid}-"))).and_then(|e| e.split('/').next()) else { return Ok(false) };
+        let out = env.vm.exec_user(&format!("busctl --user --json=short -- call {service} /MenuBar com.canonical.dbusmenu GetLayout iias 0 -1 0"), COMMAND_TIMEOUT)?;
+        layout = serde_json::from_str(&out.stdout).unwrap_or_default();
+        layout["service"] = service.into();
+        Ok(menu_id(&layout["data"][1], "Hold (150M / 200M, 50%)").is_some())
+    })
+    .map_err(|e| e.to_string())?;
+    let id = menu_id(&layout["data"][1], "Hold (150M / 200M, 50%)").expect("found above");
+    let service = layout["service"].as_str().unwrap_or_default().to_owned();
+    env.user(&format!("busctl --user call {service} /MenuBar com.canonical.dbusmenu Event isvu {id} clicked i 0 0"))?;
+    let mut unit = String::new();
+    testbed::wait("the app's scope", Duration::from_secs(30), || {
+        unit = env.vm.exec_user("systemctl --user list-units --no-legend --plain 'app-ballast-hold-*.scope' | cut -d' ' -f1", COMMAND_TIMEOUT)?.stdout.trim().to_owned();
+        Ok(!unit.is_empty())
+    })
+    .map_err(|e| e.to_string())?;
+    let limits = env.user(&format!("cg=/sys/fs/cgroup$(systemctl --user show -P ControlGroup {unit}); cat $cg/memory.high $cg/memory.max $cg/cpu.max; echo $cg"))?;
+    let cleanup = env.user(&format!("systemctl --user stop {unit}; rm ~/.config/ballast/config.toml; systemctl --user restart ballast.service"));
+    let lines: Vec<&str> = limits.lines().collect();
+    match lines[..] {
+        ["157286400", "209715200", "50000 100000", cgroup] if cgroup.contains("/app.slice/") => cleanup.map(|_| ()),
+        _ => Err(format!("{unit}: memory.high, memory.max, cpu.max, cgroup = {lines:?}")),
+    }
+}
+
 /// The desktop with ballast's tray icon, for a person to look at. KWin may not have painted
 /// the output yet (an all-black frame is a 3 kB PNG): retried for up to 90 s.
 fn screenshot_of_the_desktop(env: &Env) -> Result<(), String> {
@@ -239,6 +284,7 @@ fn main() {
             ("screenshot_of_the_desktop", screenshot_of_the_desktop),
             ("categories_come_from_the_session_units", categories_come_from_the_session_units),
             ("a_breach_notifies_once_through_plasmashell", a_breach_notifies_once_through_plasmashell),
+            ("a_launch_entry_starts_the_app_in_a_limited_scope", a_launch_entry_starts_the_app_in_a_limited_scope),
         ],
     );
 }
