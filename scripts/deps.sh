@@ -19,7 +19,8 @@ case "${1:-}" in
   # and test user for the launch tests.
   # xvfb, kwin-x11, baloo-kf5, dunst, libnotify-bin, kded5, plasma-workspace: the real KWin,
   # Baloo, notification server and tray watcher the tune and agent tests run against.
-  test)  packages=(procps libkf5config-bin nix-bin dbus dbus-user-session systemd passwd xvfb kwin-x11 baloo-kf5 dunst libnotify-bin kded5 plasma-workspace "${qt[@]}") ;;
+  # debootstrap, e2fsprogs: build the real-desktop guest's image (testbed/image.sh).
+  test)  packages=(procps libkf5config-bin nix-bin dbus dbus-user-session systemd passwd xvfb kwin-x11 baloo-kf5 dunst libnotify-bin kded5 plasma-workspace debootstrap e2fsprogs "${qt[@]}") ;;
   bench) packages=(procps dbus dbus-user-session systemd passwd xvfb dunst kded5 plasma-workspace "${qt[@]}") ;;
   *) echo "usage: $0 run|test|bench" >&2; exit 64 ;;
 esac
@@ -29,6 +30,12 @@ if ! command -v cargo >/dev/null 2>&1; then
   echo "then run make again. Debian 12's own rustc (1.63) is too old." >&2
   exit 1
 fi
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+  sudo=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
 
 # Debian packages (elsewhere, e.g. NixOS, `nix develop` provides them).
 if command -v dpkg-query >/dev/null 2>&1; then
@@ -40,35 +47,24 @@ if command -v dpkg-query >/dev/null 2>&1; then
   done
   if [ ${#missing[@]} -gt 0 ]; then
     echo "ballast: installing Debian packages: ${missing[*]}"
-    sudo=()
-    if [ "$(id -u)" -ne 0 ]; then
-      sudo=(sudo)
-    fi
-    export DEBIAN_FRONTEND=noninteractive
     "${sudo[@]}" apt-get update -q
     "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
   fi
 fi
 
 # The real-desktop guest (testbed/): qemu from bookworm-backports (this machine kind ships
-# backports' qemu-utils 10, which bookworm's qemu-system-x86 7.2 refuses to sit beside),
-# debootstrap to build the Debian trixie image.
+# backports' qemu-utils 10, which bookworm's qemu-system-x86 7.2 refuses to sit beside).
 if [ "$1" = test ] && command -v dpkg-query >/dev/null 2>&1 \
   && ! dpkg-query -W -f='${Status}' qemu-system-x86 2>/dev/null | grep -q "install ok installed"; then
-  sudo=()
-  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-  list=/etc/apt/sources.list.d/ballast-bookworm-backports.sources
   if ! apt-cache policy 2>/dev/null | grep -q bookworm-backports; then
-    mirror="$(apt-get indextargets --format '$(REPO_URI)' 'Created-By: Packages' | grep -v -e security -e '^$' | head -n1)"
+    mirror="$("$(dirname "$0")/debian-mirror.sh")"
     echo "ballast: adding bookworm-backports ($mirror) for qemu"
     printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$mirror" \
-      | "${sudo[@]}" tee "$list" > /dev/null
+      | "${sudo[@]}" tee /etc/apt/sources.list.d/ballast-bookworm-backports.sources > /dev/null
   fi
-  echo "ballast: installing qemu (bookworm-backports) and debootstrap"
-  export DEBIAN_FRONTEND=noninteractive
+  echo "ballast: installing qemu (bookworm-backports)"
   "${sudo[@]}" apt-get update -q
   "${sudo[@]}" apt-get install -y -q --no-install-recommends -t bookworm-backports qemu-system-x86 qemu-utils ipxe-qemu
-  "${sudo[@]}" apt-get install -y -q --no-install-recommends debootstrap e2fsprogs
 fi
 
 # The Nix linters come from crates.io (Debian 12 has neither).

@@ -21,19 +21,7 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "${packages[*]}" ]; then
   exit 0
 fi
 
-# The Debian mirror this machine's apt already uses (its main archive, not security).
-mirror="$(apt-get indextargets --format '$(REPO_URI)' 'Created-By: Packages' 2>/dev/null \
-  | grep -v -e security -e '^$' | head -n1)"
-if [ -z "$mirror" ]; then
-  mirror="$(sed -n 's/^URIs: *//p; s/^deb \(\[[^]]*\] \)\?\([^ ]*\) .*/\2/p' /etc/apt/sources.list /etc/apt/sources.list.d/*.sources 2>/dev/null \
-    | grep -v security | head -n1)"
-fi
-if [ -z "$mirror" ]; then
-  echo "plasma6-units: no Debian mirror in this machine's apt configuration" >&2
-  exit 1
-fi
-mirror="${mirror%/}"
-mirror="${mirror%/dists/*}"
+mirror="$("$(dirname "$0")/debian-mirror.sh")"
 
 work="$cache/apt-trixie"
 mkdir -p "$work/lists/partial" "$work/archives/partial" "$work/etc/preferences.d" "$work/etc/apt.conf.d"

@@ -51,13 +51,14 @@ pub fn desktop_entry(exe: &Path, autostart: bool) -> String {
     }
     let overrides = installed(AUTOSTART_KEYS, exe);
     let key = |line: &str| line.split_once('=').map(|(key, _)| key.to_owned());
-    let replacement = |line: &str| key(line).and_then(|k| overrides.lines().find(|o| key(o).as_deref() == Some(&k)));
-    let mut text: String = entry.lines().map(|line| format!("{}\n", replacement(line).unwrap_or(line))).collect();
-    for line in overrides.lines().filter(|o| !entry.lines().any(|line| key(line).is_some() && key(line) == key(o))) {
-        text.push_str(line);
-        text.push('\n');
+    let mut lines: Vec<&str> = entry.lines().collect();
+    for line in overrides.lines() {
+        match lines.iter().position(|l| key(l).is_some() && key(l) == key(line)) {
+            Some(at) => lines[at] = line,
+            None => lines.push(line),
+        }
     }
-    text
+    lines.iter().map(|line| format!("{line}\n")).collect()
 }
 
 pub struct Places {

@@ -40,8 +40,23 @@ impl Env {
         checked(&argv.join(" "), out)
     }
 
-    fn agent_pid(&self) -> Result<String, String> {
-        Ok(self.user("systemctl --user show -P MainPID ballast.service")?.trim().to_owned())
+    /// The bus name of the agent's StatusNotifierItem (ksni names it after the agent's pid)
+    /// as kded6's watcher lists it; None until it is registered.
+    fn tray_service(&self) -> Result<Option<String>, String> {
+        let pid = self.user("systemctl --user show -P MainPID ballast.service")?.trim().to_owned();
+        let items = self.user("busctl --user get-property org.kde.StatusNotifierWatcher /StatusNotifierWatcher org.kde.StatusNotifierWatcher RegisteredStatusNotifierItems")?;
+        Ok(items.split('"').find(|entry| entry.contains(&format!("-{pid}-"))).and_then(|entry| entry.split('/').next()).map(str::to_owned))
+    }
+
+    /// Waits (at most `seconds`) for the agent's tray item.
+    fn wait_for_tray_service(&self, seconds: u64) -> Result<String, String> {
+        let mut service = None;
+        testbed::wait("the agent's tray item in kded6's watcher", Duration::from_secs(seconds), || {
+            service = self.tray_service().ok().flatten();
+            Ok(service.is_some())
+        })
+        .map_err(|e| e.to_string())?;
+        Ok(service.expect("found above"))
     }
 }
 
@@ -94,17 +109,10 @@ fn setup() -> Result<Env, String> {
 /// The session started ballast.service at login, after plasmashell, and it runs.
 fn agent_is_started_by_the_session(env: &Env) -> Result<(), String> {
     // Under TCG the agent's unit starts some 40 s after plasmashell (seen); allow 3 minutes.
-    let deadline = std::time::Instant::now() + Duration::from_secs(180);
-    loop {
-        let state = env.user("systemctl --user is-active ballast.service").unwrap_or_else(|e| e);
-        if state.trim() == "active" {
-            break;
-        }
-        if std::time::Instant::now() > deadline {
-            let status = env.user("systemctl --user status --no-pager ballast.service; journalctl --user -b -u ballast.service --no-pager | tail -20").unwrap_or_else(|e| e);
-            return Err(format!("ballast.service is {state:?} after login:\n{status}"));
-        }
-        std::thread::sleep(Duration::from_secs(2));
+    let active = || env.user("systemctl --user is-active ballast.service").is_ok_and(|state| state.trim() == "active");
+    if testbed::wait("ballast.service to be active", Duration::from_secs(180), || Ok(active())).is_err() {
+        let status = env.user("systemctl --user status --no-pager ballast.service; journalctl --user -b -u ballast.service --no-pager | tail -20").unwrap_or_else(|e| e);
+        return Err(format!("ballast.service is not active 3 minutes after login:\n{status}"));
     }
     let times = env.user("systemctl --user show -P ActiveEnterTimestampMonotonic ballast.service plasma-plasmashell.service")?;
     let times: Vec<u64> = times.split_whitespace().filter_map(|t| t.parse().ok()).collect();
@@ -116,16 +124,8 @@ fn agent_is_started_by_the_session(env: &Env) -> Result<(), String> {
 
 /// kded6's StatusNotifierWatcher lists the agent's item, and its menu answers over dbusmenu.
 fn tray_item_is_registered_and_its_menu_answers(env: &Env) -> Result<(), String> {
-    let pid = env.agent_pid()?;
-    let registered = || env.user("busctl --user get-property org.kde.StatusNotifierWatcher /StatusNotifierWatcher org.kde.StatusNotifierWatcher RegisteredStatusNotifierItems");
     // The item registers right after the agent owns its bus name: give it 30 s.
-    let _ = testbed::wait("the agent's tray item", Duration::from_secs(30), || Ok(registered().is_ok_and(|items| items.contains(&format!("-{pid}-")))));
-    let items = registered()?;
-    let item = items
-        .split('"')
-        .find(|entry| entry.contains(&format!("-{pid}-")))
-        .ok_or(format!("no item of the agent (pid {pid}) in {items}"))?;
-    let service = item.split('/').next().unwrap_or(item);
+    let service = env.wait_for_tray_service(30)?;
     // `--`: the -1 (the whole tree) is an argument, not an option.
     let layout = env.user(&format!("busctl --user -- call {service} /MenuBar com.canonical.dbusmenu GetLayout iias 0 -1 0"))?;
     if !layout.contains("label") {
@@ -215,19 +215,17 @@ fn menu_id(node: &serde_json::Value, label: &str) -> Option<i64> {
 fn a_launch_entry_starts_the_app_in_a_limited_scope(env: &Env) -> Result<(), String> {
     let app = "[[app]]\\nid = \"hold\"\\nname = \"Hold\"\\nexec = \"/usr/bin/sleep\"\\nargs = [\"300\"]\\ntoolkit = \"native\"\\ncategory = \"devtools\"\\nmemory_high = \"150M\"\\nmemory_max = \"200M\"\\ncpu_quota = \"50%%\"\\n"; // printf's format: %% is a %
     env.user(&format!("mkdir -p ~/.config/ballast && printf '{app}' > ~/.config/ballast/config.toml && systemctl --user restart ballast.service"))?;
-    let pid = env.agent_pid()?;
-    let mut layout = serde_json::Value::Null;
+    let label = "Hold (150M / 200M, 50%)";
+    let service = env.wait_for_tray_service(60)?;
+    let mut id = None;
     testbed::wait("the Launch entry in the agent's menu", Duration::from_secs(60), || {
-        let items = env.vm.exec_user("busctl --user get-property org.kde.StatusNotifierWatcher /StatusNotifierWatcher org.kde.StatusNotifierWatcher RegisteredStatusNotifierItems", COMMAND_TIMEOUT)?.stdout;
-        let Some(service) = items.split('"').find(|e| e.contains(&format!("-{pid}-"))).and_then(|e| e.split('/').next()) else { return Ok(false) };
         let out = env.vm.exec_user(&format!("busctl --user --json=short -- call {service} /MenuBar com.canonical.dbusmenu GetLayout iias 0 -1 0"), COMMAND_TIMEOUT)?;
-        layout = serde_json::from_str(&out.stdout).unwrap_or_default();
-        layout["service"] = service.into();
-        Ok(menu_id(&layout["data"][1], "Hold (150M / 200M, 50%)").is_some())
+        let layout: serde_json::Value = serde_json::from_str(&out.stdout).unwrap_or_default();
+        id = menu_id(&layout["data"][1], label);
+        Ok(id.is_some())
     })
     .map_err(|e| e.to_string())?;
-    let id = menu_id(&layout["data"][1], "Hold (150M / 200M, 50%)").expect("found above");
-    let service = layout["service"].as_str().unwrap_or_default().to_owned();
+    let id = id.expect("found above");
     env.user(&format!("busctl --user call {service} /MenuBar com.canonical.dbusmenu Event isvu {id} clicked i 0 0"))?;
     let mut unit = String::new();
     testbed::wait("the app's scope", Duration::from_secs(30), || {
