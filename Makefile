@@ -10,6 +10,7 @@ run: deps-run
 	./target/release/ballast
 
 test: deps-test
+	$(CARGO) build --release --workspace --locked
 	$(CARGO) test --workspace --all-targets --locked
 	$(CARGO) test --workspace --doc --locked
 
@@ -30,6 +31,10 @@ bench: deps-bench
 	@./target/release/ballast status --watch --json > /dev/null & pid=$$!; sleep 5; \
 		printf "  idle RSS of ballast status --watch: %s kB\n" "$$(ps -o rss= -p $$pid | tr -d ' ')"; \
 		kill $$pid
+	@echo
+	@echo "The agent in a real Plasma 6 session (the testbed guest; needs root, about 10 minutes):"
+	$(CARGO) build --release --locked --workspace --quiet
+	$(CARGO) run --release --locked --quiet -p testbed -- bench --dir target/testbed/bench
 
 deps-run deps-test deps-bench: deps-%:
 	@scripts/deps.sh $*

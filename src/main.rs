@@ -192,6 +192,11 @@ fn run(cli: Cli) -> Result<i32> {
                 .then_some(beside)
                 .or_else(|| launch::resolve_binary("ballast-dashboard", path.as_deref(), launch::is_executable))
                 .context("the dashboard is not installed (ballast-dashboard is built from dashboard/ in the source tree)")?;
+            // Its own scope, out of the caller's unit (the agent's, when the tray opens it).
+            let spec = launch::dashboard_spec(&profile.launch, binary.clone(), agent::autostart::APP_ID, launch::random_suffix());
+            if let Err(e) = block_on(async { Ok(UserManager::connect().await?.start_scope(&spec, std::process::id()).await?) }) {
+                eprintln!("ballast: the dashboard runs without a scope of its own: {e}");
+            }
             Err(anyhow::Error::from(std::process::Command::new(&binary).exec()).context(format!("cannot run {}", binary.display())))
         }
         Command::Status { json, watch } => {
@@ -429,17 +434,19 @@ fn scopes(profile: &Profile, root: &std::path::Path, json: bool) -> Result<i32> 
         return Ok(0);
     }
     let size = |v: Option<u64>| v.map_or("-".to_owned(), render::human);
-    println!("{:<44} {:>7} {:>7} {:>7} {:>6} {:>8}  events (high/max/oom_kill)", "unit", "memory", "high", "max", "cpu", "cpu time");
+    println!("{:<44} {:>7} {:>7} {:>7} {:>6} {:>8} {:>6}  events (high/max/oom_kill)", "unit", "memory", "high", "max", "cpu", "cpu time", "stall");
     for s in &statuses {
         let events = s.events.map_or("-".to_owned(), |e| format!("{}/{}/{}", e.high, e.max, e.oom_kill));
+        let held = if launch::held_at_high(&s.unit, s).is_some() { "  held at MemoryHigh" } else { "" };
         println!(
-            "{:<44} {:>7} {:>7} {:>7} {:>6} {:>7.1}s  {events}",
+            "{:<44} {:>7} {:>7} {:>7} {:>6} {:>7.1}s {:>6}  {events}{held}",
             s.unit,
             size(s.memory_current),
             size(s.memory_high),
             size(s.memory_max),
             s.cpu_quota.map_or("-".to_owned(), |q| format!("{q}%")),
             s.cpu_usage_nsec.map_or(0.0, |n| n as f64 / 1e9),
+            s.pressure.map_or("-".to_owned(), |p| format!("{:.0}%", p.some.avg10)),
         );
     }
     Ok(0)

@@ -22,7 +22,7 @@ ApplicationWindow {
     minimumWidth: 960
     minimumHeight: 600
     visible: true
-    title: "ballast — memory budget"
+    title: "Memory budget"
     color: palette.window
 
     // The application palette (set from Rust: Breeze, or the Plasma color scheme), given

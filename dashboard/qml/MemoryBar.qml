@@ -14,27 +14,26 @@ ColumnLayout {
 
     Item {
         id: marks
+        // Two targets close together (a large idle target, or a narrow window) would print
+        // one label over the other: then the workload's goes on a second line.
+        readonly property bool stacked: idleMark.x + idleMark.width + 8 > workloadMark.x && workloadMark.x + workloadMark.width + 8 > idleMark.x
         Layout.fillWidth: true
-        implicitHeight: idleLabel.implicitHeight + 2
+        implicitHeight: idleMark.implicitHeight * (stacked ? 2 : 1) + 2
 
-        Repeater {
-            model: [
-                { name: "idle", mark: bar.summary.idleMark, text: bar.summary.idleText },
-                { name: "workload", mark: bar.summary.workloadMark, text: bar.summary.workloadText }
-            ]
-            delegate: Label {
-                id: markLabel
-                required property var modelData
-                readonly property bool current: modelData.name === bar.summary.state
-                objectName: "mark-" + modelData.name
-                x: Math.max(0, Math.min(marks.width - width, modelData.mark * marks.width - width / 2))
-                text: modelData.name + " target " + modelData.text
-                font.weight: current ? Font.DemiBold : Font.Normal
-                opacity: current ? 1 : 0.65
-            }
-        }
-        // Only for its height: the marks' labels share one line.
-        Label { id: idleLabel; visible: false; text: "idle" }
+        MarkLabel { id: idleMark; name: "idle"; mark: bar.summary.idleMark || 0; value: bar.summary.idleText || "" }
+        MarkLabel { id: workloadMark; name: "workload"; mark: bar.summary.workloadMark || 0; value: bar.summary.workloadText || ""; y: marks.stacked ? idleMark.implicitHeight : 0 }
+    }
+
+    component MarkLabel: Label {
+        property string name
+        property real mark
+        property string value
+        readonly property bool current: name === bar.summary.state
+        objectName: "mark-" + name
+        x: Math.max(0, Math.min(marks.width - width, mark * marks.width - width / 2))
+        text: name + " target " + value
+        font.weight: current ? Font.DemiBold : Font.Normal
+        opacity: current ? 1 : 0.65
     }
 
     Rectangle {

@@ -56,7 +56,7 @@ pub fn run(qml: &str, options: &Options) -> Result<i32, String> {
     };
     app_ref.as_mut().set_application_name(&QString::from("ballast-dashboard"));
     app_ref.as_mut().set_application_display_name(&QString::from("ballast"));
-    QGuiApplication::set_desktop_file_name(&QString::from("io.ballast.Dashboard"));
+    QGuiApplication::set_desktop_file_name(&QString::from("io.ballast.Ballast"));
 
     // Where the build puts QML modules; Qt 6.5 searches it by default, 6.4 does not.
     engine_ref.as_mut().add_import_path(&QString::from("qrc:/qt/qml"));

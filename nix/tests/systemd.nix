@@ -57,7 +57,7 @@ in
       Name=ballast
       GenericName=Memory budget
       Comment=Keeps the desktop inside its memory budget
-      Exec=/nix/store/x-ballast/bin/ballast agent
+      Exec=/nix/store/x-ballast/bin/ballast dashboard
       Icon=ballast
       Terminal=false
       Categories=System;Monitor;
@@ -65,7 +65,7 @@ in
   };
   autostartEntry = {
     expr = s.autostartEntryText exe;
-    expected = builtins.replaceStrings [ "Exec=${exe} agent\n" ] [ "Exec=${exe} agent --defer-to-unit\n" ] (s.desktopEntryText exe)
+    expected = builtins.replaceStrings [ "Exec=${exe} dashboard\n" ] [ "Exec=${exe} agent --defer-to-unit\n" ] (s.desktopEntryText exe)
       + "X-KDE-autostart-phase=2\nNoDisplay=true\n";
   };
   iniListKeys = {

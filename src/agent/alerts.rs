@@ -2,7 +2,7 @@
 //! in, changes out; the notifier sends them.
 
 use crate::budget::Report;
-use crate::launch::{EventKind, ScopeEvent};
+use crate::launch::{EventKind, HeldAtHigh, ScopeEvent};
 use crate::profile::{NotifySettings, SampleSettings};
 use crate::render::human;
 use std::collections::HashMap;
@@ -14,6 +14,8 @@ pub enum AlertKey {
     Pressure,
     ZramFull,
     Scope { unit: String, kind: EventKind },
+    /// An app scope (the unit) held at its MemoryHigh.
+    HeldAtHigh(String),
     /// The profile file failed to load; the previous profile stays in use.
     Config,
     /// The outcome of something the user asked for (launch, tune, doctor).
@@ -52,7 +54,9 @@ pub struct AlertPolicy {
     /// Tick at which each scope event kind was last shown, for the cooldown.
     last_shown: HashMap<AlertKey, u64>,
     /// Events held back by the cooldown, shown with the next notification.
-    held: HashMap<AlertKey, u64>,
+    deferred: HashMap<AlertKey, u64>,
+    /// Consecutive ticks each app scope (by unit) has been held at its MemoryHigh.
+    held_ticks: HashMap<String, u32>,
     pressure_high_ticks: u32,
     pressure_low_ticks: u32,
     tick: u64,
@@ -62,7 +66,8 @@ pub struct AlertPolicy {
 const SUSTAINED_TICKS: u32 = 3;
 
 impl AlertPolicy {
-    pub fn update(&mut self, settings: &NotifySettings, sample: &SampleSettings, report: &Report, events: &[ScopeEvent]) -> Vec<AlertChange> {
+    /// `held`: the app scopes held at their MemoryHigh in this tick's reading.
+    pub fn update(&mut self, settings: &NotifySettings, sample: &SampleSettings, report: &Report, events: &[ScopeEvent], held: &[HeldAtHigh]) -> Vec<AlertChange> {
         self.tick += 1;
         let mut changes = Vec::new();
 
@@ -116,6 +121,8 @@ impl AlertPolicy {
             });
         }
 
+        wanted.extend(self.held_at_high(sample, held));
+
         // Conditions: show once when raised, close when over.
         for alert in &wanted {
             if self.raised.insert(alert.key.clone(), ()).is_none() {
@@ -138,14 +145,14 @@ impl AlertPolicy {
         let cooldown_ticks = sample.ticks_in(f64::from(settings.cooldown_seconds));
         for event in events {
             let key = AlertKey::Scope { unit: event.unit.clone(), kind: event.kind };
-            let held = self.held.remove(&key).unwrap_or(0);
+            let deferred = self.deferred.remove(&key).unwrap_or(0);
             let waiting = self.last_shown.get(&key).is_some_and(|last| self.tick - last < cooldown_ticks);
             if waiting && event.kind != EventKind::OomKill {
-                self.held.insert(key, held + event.count);
+                self.deferred.insert(key, deferred + event.count);
                 continue;
             }
             self.last_shown.insert(key.clone(), self.tick);
-            let total = held + event.count;
+            let total = deferred + event.count;
             let (summary, urgency) = match event.kind {
                 EventKind::OomKill => ("App killed: out of memory", Urgency::Critical),
                 EventKind::HitMax => ("App at its memory limit", Urgency::Normal),
@@ -155,6 +162,34 @@ impl AlertPolicy {
             changes.push(AlertChange::Show(Alert { key, summary: summary.into(), body, urgency, stop_unit: Some(event.unit.clone()) }));
         }
         changes
+    }
+
+    /// Apps held at MemoryHigh for `SUSTAINED_TICKS` readings in a row: the kernel will not
+    /// kill them, so the user has to choose (stop the app, or raise its limit).
+    fn held_at_high(&mut self, sample: &SampleSettings, held: &[HeldAtHigh]) -> Vec<Alert> {
+        self.held_ticks.retain(|unit, _| held.iter().any(|h| &h.unit == unit));
+        let mut alerts = Vec::new();
+        for scope in held {
+            let ticks = self.held_ticks.entry(scope.unit.clone()).or_default();
+            *ticks += 1;
+            if *ticks < SUSTAINED_TICKS {
+                continue;
+            }
+            alerts.push(Alert {
+                key: AlertKey::HeldAtHigh(scope.unit.clone()),
+                summary: format!("{} stuck at its memory limit", scope.who),
+                body: format!(
+                    "{} is held at its {} MemoryHigh and stalled {:.0}% of the last 10 s (for {:.0} s or more). It will not be killed: stop it, or raise its memory_high.",
+                    scope.who,
+                    human(scope.memory_high),
+                    scope.stall,
+                    f64::from(*ticks) * sample.tick_seconds
+                ),
+                urgency: Urgency::Normal,
+                stop_unit: Some(scope.unit.clone()),
+            });
+        }
+        alerts
     }
 }
 
@@ -192,14 +227,19 @@ mod tests {
         Profile::embedded().notify
     }
 
+    /// One tick with no app held at MemoryHigh.
+    fn tick(policy: &mut AlertPolicy, report: &Report, events: &[ScopeEvent]) -> Vec<AlertChange> {
+        policy.update(&settings(), &Profile::embedded().sample, report, events, &[])
+    }
+
     #[test]
     fn a_breach_is_shown_once_and_cleared_on_recovery() {
         let mut policy = AlertPolicy::default();
         let over = report(|s| s.meminfo.available = s.meminfo.total - (5 << 30));
         let fine = report(|_| {});
-        assert_eq!(shown(&policy.update(&settings(), &Profile::embedded().sample, &over, &[])), ["show Total memory over budget"]);
-        assert!(policy.update(&settings(), &Profile::embedded().sample, &over, &[]).is_empty(), "never a flood");
-        assert_eq!(shown(&policy.update(&settings(), &Profile::embedded().sample, &fine, &[])), ["clear Breach(\"total\")"]);
+        assert_eq!(shown(&tick(&mut policy, &over, &[])), ["show Total memory over budget"]);
+        assert!(tick(&mut policy, &over, &[]).is_empty(), "never a flood");
+        assert_eq!(shown(&tick(&mut policy, &fine, &[])), ["clear Breach(\"total\")"]);
     }
 
     #[test]
@@ -209,7 +249,7 @@ mod tests {
         let calm = report(|_| {});
         let mut seen = Vec::new();
         for r in [&pressed, &pressed, &pressed, &pressed, &calm, &calm, &calm] {
-            seen.push(shown(&policy.update(&settings(), &Profile::embedded().sample, r, &[])));
+            seen.push(shown(&tick(&mut policy, r, &[])));
         }
         assert_eq!(seen[..2], [Vec::<String>::new(), vec![]]);
         assert_eq!(seen[2], ["show Memory pressure"]);
@@ -225,18 +265,18 @@ mod tests {
     fn limit_hits_wait_out_the_cooldown_and_oom_kills_do_not() {
         let mut policy = AlertPolicy::default();
         let fine = report(|_| {});
-        let first = policy.update(&settings(), &Profile::embedded().sample, &fine, &[event(EventKind::HitHigh, 1)]);
+        let first = tick(&mut policy, &fine, &[event(EventKind::HitHigh, 1)]);
         assert_eq!(shown(&first), ["show App throttled: memory high"]);
         let AlertChange::Show(alert) = &first[0] else { unreachable!() };
         assert_eq!((alert.urgency, alert.stop_unit.as_deref()), (Urgency::Low, Some("app-ballast-discord-1.scope")));
-        assert!(policy.update(&settings(), &Profile::embedded().sample, &fine, &[event(EventKind::HitHigh, 4)]).is_empty(), "held by the cooldown");
-        let kill = policy.update(&settings(), &Profile::embedded().sample, &fine, &[event(EventKind::OomKill, 1)]);
+        assert!(tick(&mut policy, &fine, &[event(EventKind::HitHigh, 4)]).is_empty(), "held by the cooldown");
+        let kill = tick(&mut policy, &fine, &[event(EventKind::OomKill, 1)]);
         let AlertChange::Show(alert) = &kill[0] else { unreachable!() };
         assert_eq!(alert.urgency, Urgency::Critical);
         for _ in 0..150 {
-            policy.update(&settings(), &Profile::embedded().sample, &fine, &[]);
+            tick(&mut policy, &fine, &[]);
         }
-        let later = policy.update(&settings(), &Profile::embedded().sample, &fine, &[event(EventKind::HitHigh, 1)]);
+        let later = tick(&mut policy, &fine, &[event(EventKind::HitHigh, 1)]);
         let AlertChange::Show(alert) = &later[0] else { unreachable!() };
         assert!(alert.body.contains("(5 times since the last notice)"), "{}", alert.body);
     }
@@ -250,8 +290,31 @@ mod tests {
                 s.zram[0].mm.compr_data = s.zram[0].mm.orig_data / 4;
             })
         };
-        assert_eq!(shown(&policy.update(&settings(), &Profile::embedded().sample, &fill(0.95), &[])), ["show zram nearly full"]);
-        assert!(policy.update(&settings(), &Profile::embedded().sample, &fill(0.85), &[]).is_empty());
-        assert_eq!(shown(&policy.update(&settings(), &Profile::embedded().sample, &fill(0.5), &[])), ["clear ZramFull"]);
+        assert_eq!(shown(&tick(&mut policy, &fill(0.95), &[])), ["show zram nearly full"]);
+        assert!(tick(&mut policy, &fill(0.85), &[]).is_empty());
+        assert_eq!(shown(&tick(&mut policy, &fill(0.5), &[])), ["clear ZramFull"]);
+    }
+
+    #[test]
+    fn an_app_held_at_memory_high_is_told_once_and_cleared_when_it_moves() {
+        let mut policy = AlertPolicy::default();
+        let fine = report(|_| {});
+        let sample = Profile::embedded().sample;
+        let held = [HeldAtHigh { unit: "app-ballast-hold-1.scope".into(), who: "Hold".into(), memory_high: 150 << 20, stall: 98.0 }];
+        let mut seen = Vec::new();
+        for now in [&held[..], &held, &held, &held, &[]] {
+            seen.push(policy.update(&settings(), &sample, &fine, &[], now));
+        }
+        assert!(seen[0].is_empty() && seen[1].is_empty(), "one reading is not a trend");
+        assert_eq!(shown(&seen[2]), ["show Hold stuck at its memory limit"]);
+        let AlertChange::Show(alert) = &seen[2][0] else { unreachable!() };
+        assert_eq!(alert.stop_unit.as_deref(), Some("app-ballast-hold-1.scope"));
+        assert!(alert.body.contains("150M MemoryHigh") && alert.body.contains("stalled 98%"), "{}", alert.body);
+        assert!(seen[3].is_empty(), "never a flood");
+        assert_eq!(shown(&seen[4]), ["clear HeldAtHigh(\"app-ballast-hold-1.scope\")"]);
+        // A break in the readings starts the count again.
+        for now in [&held[..], &[], &held, &held] {
+            assert!(policy.update(&settings(), &sample, &fine, &[], now).is_empty());
+        }
     }
 }

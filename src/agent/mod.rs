@@ -191,8 +191,8 @@ impl Agent {
         }
         let sample = self.sampler.sample().map_err(|e| AgentError::Sample(e.to_string()))?;
         let report = self.budget.evaluate(&sample);
-        let events = self.watch_scopes(&sample).await;
-        let changes = self.alerts.update(&self.profile.notify, &self.profile.sample, &report, &events);
+        let (events, held) = self.watch_scopes(&sample).await;
+        let changes = self.alerts.update(&self.profile.notify, &self.profile.sample, &report, &events, &held);
         if let Some(notifier) = self.notifier.as_mut() {
             for change in changes {
                 notifier.apply(change).await;
@@ -218,18 +218,18 @@ impl Agent {
         Ok(())
     }
 
-    /// Running app scopes and what happened to them since the last tick.
-    /// On cgroup v2 the sample already holds every app unit; elsewhere systemd is asked
+    /// Running app scopes, what happened to them since the last tick, and which are held at
+    /// their MemoryHigh now. On cgroup v2 the sample already holds every app unit; elsewhere systemd is asked
     /// over D-Bus, every `DBUS_SCOPE_TICKS` ticks to keep idle wakeups down.
-    async fn watch_scopes(&mut self, sample: &crate::sample::Sample) -> Vec<launch::ScopeEvent> {
+    async fn watch_scopes(&mut self, sample: &crate::sample::Sample) -> (Vec<launch::ScopeEvent>, Vec<launch::HeldAtHigh>) {
         let statuses = if self.mode.per_unit() {
             launch::statuses_from_units(&self.profile, &sample.units)
         } else {
-            let Some(manager) = &self.manager else { return Vec::new() };
+            let Some(manager) = &self.manager else { return Default::default() };
             if self.ticks % DBUS_SCOPE_TICKS != 1 {
-                return Vec::new();
+                return Default::default();
             }
-            let Ok(units) = manager.app_units().await else { return Vec::new() };
+            let Ok(units) = manager.app_units().await else { return Default::default() };
             let mut statuses = Vec::with_capacity(units.len());
             for unit in &units {
                 if let Ok(mut status) = launch::scope_status(manager, &self.profile, unit, &self.root, self.mode).await {
@@ -239,18 +239,19 @@ impl Agent {
             }
             statuses
         };
-        let mut events = Vec::new();
+        let (mut events, mut held) = (Vec::new(), Vec::new());
         let mut counters = HashMap::new();
         for status in &statuses {
             let who = status.app.as_deref().and_then(|id| self.profile.app(id)).map_or(status.unit.clone(), |a| a.name.clone());
             events.extend(launch::scope_events(&who, self.scope_counters.get(&status.unit), status));
+            held.extend(launch::held_at_high(&who, status));
             if let Some(now) = status.events {
                 counters.insert(status.unit.clone(), now);
             }
         }
         self.scope_counters = counters;
         self.scopes = statuses;
-        events
+        (events, held)
     }
 
     /// Picks up an edited profile file; a bad edit keeps the old profile and says why.

@@ -11,9 +11,9 @@ mod systemd;
 mod watch;
 
 pub use exec::{exec_in_scope, redirect_output_to_journal};
-pub use spec::{resolve_binary, scope_spec, DisplayServer, ScopeSpec};
+pub use spec::{dashboard_spec, resolve_binary, scope_spec, DisplayServer, ScopeSpec};
 pub use systemd::{ListedUnit, UserManager};
-pub use watch::{read_scope_events, scope_events, scope_status, statuses_from_units, EventKind, ScopeEvent, ScopeStatus};
+pub use watch::{held_at_high, read_scope_events, scope_events, scope_status, statuses_from_units, EventKind, HeldAtHigh, ScopeEvent, ScopeStatus};
 
 use crate::profile::Profile;
 use std::path::PathBuf;
@@ -82,7 +82,7 @@ pub fn is_executable(path: &std::path::Path) -> bool {
 }
 
 /// The spec's <RANDOM>: unique per launch without a random-number crate.
-fn random_suffix() -> u32 {
+pub fn random_suffix() -> u32 {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u32(std::process::id());

@@ -79,6 +79,31 @@ pub fn scope_spec(
     }
 }
 
+/// The dashboard's MemoryHigh and MemoryMax (bytes): a QML window with Mesa's llvmpipe costs
+/// 136-149 MB (FACTS.md), so it gets room for that and a margin, not the whole machine.
+const DASHBOARD_MEMORY_HIGH: u64 = 256 << 20;
+const DASHBOARD_MEMORY_MAX: u64 = 512 << 20;
+
+/// The dashboard's own scope in `settings.slice`, named by ballast's desktop file id as the
+/// systemd desktop-environment spec names app scopes (`app-<launcher>-<ApplicationID>-<RANDOM>.scope`).
+/// Without it the dashboard would run in the unit that started it: ballast.service, whose
+/// MemoryHigh is sized for the agent alone, holds a dashboard at 24M (seen in Plasma 6).
+pub fn dashboard_spec(settings: &LaunchSettings, binary: PathBuf, app_id: &str, random: u32) -> ScopeSpec {
+    ScopeSpec {
+        unit: format!("app-ballast-{}-{random:08x}.scope", escape_unit_part(app_id)),
+        slice: settings.slice.clone(),
+        description: "ballast dashboard".into(),
+        memory_high: DASHBOARD_MEMORY_HIGH,
+        memory_max: DASHBOARD_MEMORY_MAX,
+        // systemd's "infinity": no CPU quota.
+        cpu_quota_per_sec_usec: u64::MAX,
+        collect_mode: "inactive-or-failed",
+        oom_policy: "stop",
+        oom_score_adj: None,
+        argv: vec![binary.to_string_lossy().into_owned()],
+    }
+}
+
 /// Finds `exec` as the shell would, without a shell: a path is taken as is, a name is
 /// looked up in each PATH directory for an executable file.
 pub fn resolve_binary(exec: &str, path_var: Option<&str>, is_executable: impl Fn(&std::path::Path) -> bool) -> Option<PathBuf> {
@@ -103,6 +128,14 @@ mod tests {
         let app = profile.app(id).unwrap();
         let args: Vec<String> = user_args.iter().map(|a| a.to_string()).collect();
         scope_spec(app, &profile.launch, PathBuf::from(format!("/usr/bin/{}", app.exec)), display, &args, 0x3f9a1c)
+    }
+
+    #[test]
+    fn the_dashboard_gets_its_own_scope_named_by_its_desktop_id() {
+        let spec = dashboard_spec(&Profile::embedded().launch, PathBuf::from("/usr/bin/ballast-dashboard"), "io.ballast.Ballast", 0x3f9a1c);
+        assert_eq!((spec.unit.as_str(), spec.slice.as_str()), ("app-ballast-io.ballast.Ballast-003f9a1c.scope", "app.slice"));
+        assert_eq!((spec.memory_high, spec.memory_max, spec.cpu_quota_per_sec_usec), (256 << 20, 512 << 20, u64::MAX));
+        assert_eq!(spec.argv, ["/usr/bin/ballast-dashboard"]);
     }
 
     #[test]

@@ -4,7 +4,7 @@ use super::systemd::{ListedUnit, UserManager};
 use super::LaunchError;
 use crate::profile::Profile;
 use crate::render::human;
-use crate::sample::{cgroup, CgroupMode, MemoryEvents};
+use crate::sample::{cgroup, pressure, CgroupMode, MemoryEvents, Pressure};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
@@ -26,6 +26,8 @@ pub struct ScopeStatus {
     pub cpu_quota: Option<u64>,
     /// Counters since the scope started; None where the cgroup cannot tell.
     pub events: Option<MemoryEvents>,
+    /// The scope's memory.pressure (cgroup v2 only): how much its tasks stall on memory.
+    pub pressure: Option<Pressure>,
 }
 
 /// The catalog app whose scopes are named like `unit`.
@@ -50,6 +52,7 @@ pub fn statuses_from_units(profile: &Profile, units: &[crate::sample::UnitSample
             cpu_usage_nsec: Some(u.cpu_usec * 1000),
             cpu_quota: None,
             events: u.events,
+            pressure: u.pressure,
         })
         .collect()
 }
@@ -69,6 +72,7 @@ pub async fn scope_status(manager: &UserManager, profile: &Profile, unit: &Liste
         app,
         description: unit.description.clone(),
         events: control_group.as_deref().and_then(|cg| read_scope_events(root, mode, cg)),
+        pressure: control_group.as_deref().filter(|_| mode == CgroupMode::V2).and_then(|cg| read_scope_pressure(root, cg)),
         control_group,
         memory_current: known(&properties, "MemoryCurrent"),
         memory_high: known(&properties, "MemoryHigh"),
@@ -97,6 +101,38 @@ pub fn read_scope_events(root: &Path, mode: CgroupMode, control_group: &str) -> 
         }
         CgroupMode::V2NoMemory | CgroupMode::None => None,
     }
+}
+
+/// memory.pressure of a cgroup v2 unit (kernel doc: Documentation/accounting/psi.rst).
+fn read_scope_pressure(root: &Path, control_group: &str) -> Option<Pressure> {
+    let path = root.join("sys/fs/cgroup").join(control_group.trim_start_matches('/')).join("memory.pressure");
+    pressure::parse(&std::fs::read_to_string(path).ok()?).ok()
+}
+
+/// How close to MemoryHigh counts as "at" it: memory.current at or above this share.
+const AT_HIGH: f64 = 0.9;
+/// memory.pressure `some avg10` (%) above which an app at MemoryHigh counts as held there.
+const HELD_STALL_PERCENT: f32 = 50.0;
+
+/// An app held at its MemoryHigh: the kernel throttles it there instead of killing it, and
+/// with nothing to reclaim (no swap, anonymous memory) it can sit stalled for minutes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HeldAtHigh {
+    pub unit: String,
+    /// The app's name as people know it.
+    pub who: String,
+    /// Bytes.
+    pub memory_high: u64,
+    /// memory.pressure `some avg10`: % of the last 10 s its tasks stalled on memory.
+    pub stall: f32,
+}
+
+/// Whether this scope is held at its MemoryHigh right now: memory.current within 10 % of
+/// memory.high and its tasks stalled on memory more than half the time. One reading; the
+/// alert policy asks for it to last.
+pub fn held_at_high(who: &str, status: &ScopeStatus) -> Option<HeldAtHigh> {
+    let (high, current, stall) = (status.memory_high?, status.memory_current?, status.pressure?.some.avg10);
+    (current as f64 >= high as f64 * AT_HIGH && stall >= HELD_STALL_PERCENT).then(|| HeldAtHigh { unit: status.unit.clone(), who: who.to_owned(), memory_high: high, stall })
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -152,7 +188,26 @@ mod tests {
             cpu_usage_nsec: None,
             cpu_quota: Some(150),
             events: Some(events),
+            pressure: None,
         }
+    }
+
+    fn stalled(avg10: f32) -> Option<Pressure> {
+        Some(Pressure { some: crate::sample::PressureLine { avg10, ..Default::default() }, full: None })
+    }
+
+    #[test]
+    fn held_at_high_needs_the_limit_reached_and_a_stall() {
+        let at_high = ScopeStatus { memory_current: Some(2 << 30), pressure: stalled(97.0), ..status(MemoryEvents::default()) };
+        let held = held_at_high("Discord", &at_high).unwrap();
+        assert_eq!((held.who.as_str(), held.memory_high, held.stall), ("Discord", 2 << 30, 97.0));
+        // Well below MemoryHigh: stalls come from elsewhere (the disk, other cgroups).
+        assert_eq!(held_at_high("Discord", &ScopeStatus { memory_current: Some(1 << 30), ..at_high.clone() }), None);
+        // At MemoryHigh but running freely: its cache is reclaimed as it goes.
+        assert_eq!(held_at_high("Discord", &ScopeStatus { pressure: stalled(10.0), ..at_high.clone() }), None);
+        // No MemoryHigh, or no PSI (cgroup v1): never held.
+        assert_eq!(held_at_high("Discord", &ScopeStatus { memory_high: None, ..at_high.clone() }), None);
+        assert_eq!(held_at_high("Discord", &ScopeStatus { pressure: None, ..at_high }), None);
     }
 
     #[test]

@@ -3,14 +3,21 @@
 
 use crate::budget::Status;
 
+/// The fill's RGB: Breeze's positive, neutral and negative colours (ok, near, over).
+pub const OK_RGB: [u8; 3] = [0x27, 0xae, 0x60];
+pub const NEAR_RGB: [u8; 3] = [0xf6, 0x74, 0x00];
+pub const BREACH_RGB: [u8; 3] = [0xda, 0x44, 0x53];
+/// The RGB of the ring's unfilled part.
+pub const TRACK_RGB: [u8; 3] = [0x7f, 0x8c, 0x8d];
+
 /// A `size`x`size` gauge filled to `percent` (clockwise from the top; full past 100).
 pub fn gauge(percent: u32, status: Status, size: i32) -> ksni::Icon {
-    let color: [u8; 3] = match status {
-        Status::Ok => [0x27, 0xae, 0x60],
-        Status::Near => [0xf6, 0x74, 0x00],
-        Status::Breach => [0xda, 0x44, 0x53],
+    let color = match status {
+        Status::Ok => OK_RGB,
+        Status::Near => NEAR_RGB,
+        Status::Breach => BREACH_RGB,
     };
-    let track = [0x7f, 0x8c, 0x8d];
+    let track = TRACK_RGB;
     let fill = (percent.min(100) as f64) / 100.0;
     let center = size as f64 / 2.0;
     let outer = center - 0.5;

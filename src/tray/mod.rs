@@ -2,7 +2,7 @@
 //! a tooltip with the totals, and the menu. `TrayView` is what it shows, built purely from
 //! a report; the agent updates the item only when the view changes.
 
-mod icon;
+pub mod icon;
 
 pub use icon::gauge;
 

@@ -9,7 +9,10 @@
 //! directory holds the disposable qcow2 overlay, the sockets, the serial console log, the
 //! share and qemu's pid.
 
+pub mod footprint;
+pub mod notifications;
 mod protocol;
+pub mod screen;
 
 use base64::Engine;
 use protocol::Channel;
@@ -29,6 +32,8 @@ pub enum TestbedError {
     Command { command: String, detail: String },
     #[error("{path}: {source}")]
     File { path: PathBuf, source: std::io::Error },
+    #[error("{path}: not a readable PNG: {reason}")]
+    Image { path: PathBuf, reason: String },
     #[error("timed out after {seconds} s waiting for {what}")]
     Timeout { what: String, seconds: u64 },
 }
@@ -191,6 +196,25 @@ impl Vm {
         let runtime = format!("XDG_RUNTIME_DIR=/run/user/{UID}");
         let bus = format!("DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/{UID}/bus");
         self.exec(&["/usr/sbin/runuser", "-u", USER, "--", "/usr/bin/env", &runtime, &bus, "systemd-run", "--user", "--quiet", "--wait", "--pipe", "--collect", "--", "/bin/bash", "-c", script], timeout)
+    }
+
+    /// Installs ballast as a user has it: `binaries` (ballast, ballast-dashboard) through the
+    /// share into ~/.local/bin, then `ballast autostart enable`. The next login starts it.
+    pub fn install_ballast(&self, binaries: &[&Path]) -> Result<(), TestbedError> {
+        let mut names = Vec::new();
+        for binary in binaries {
+            let name = binary.file_name().ok_or_else(|| TestbedError::File { path: binary.to_path_buf(), source: std::io::ErrorKind::InvalidInput.into() })?;
+            let copy = self.share().join(name);
+            std::fs::copy(binary, &copy).map_err(|source| TestbedError::File { path: copy, source })?;
+            names.push(format!("{GUEST_SHARE}/{}", name.to_string_lossy()));
+        }
+        let script = format!("install -D -m 755 -t ~/.local/bin {} && ~/.local/bin/ballast autostart enable", names.join(" "));
+        let out = self.exec_user(&script, Duration::from_secs(300))?;
+        if out.success() {
+            Ok(())
+        } else {
+            Err(TestbedError::Command { command: script, detail: format!("{}{}", out.stdout, out.stderr) })
+        }
     }
 
     /// Waits until Plasma's session is up: plasmashell owns org.freedesktop.Notifications and

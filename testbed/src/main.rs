@@ -7,7 +7,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
-use testbed::{build_image, default_cache, Vm};
+use testbed::{build_image, default_cache, footprint, wait, Vm};
 
 #[derive(Parser)]
 #[command(about = "ballast's real-desktop test world: Debian trixie with a Plasma 6 session in qemu")]
@@ -42,6 +42,15 @@ enum Command {
     Screenshot { png: PathBuf },
     /// Power the guest off.
     Down,
+    /// Boot a fresh guest, install ballast as a user has it (the release binaries), log in
+    /// anew, and measure the idle agent for SECONDS beside `top -b -d 2` (`make bench`).
+    Bench {
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Where ballast and ballast-dashboard are.
+        #[arg(long, value_name = "DIR", default_value = "target/release")]
+        binaries: PathBuf,
+    },
 }
 
 fn main() -> Result<()> {
@@ -74,11 +83,39 @@ fn main() -> Result<()> {
             vm.power_off()?;
             None
         }
+        Command::Bench { seconds, binaries } => {
+            bench(&cache, &cli.dir, &binaries, seconds)?;
+            None
+        }
     };
     if let Some(output) = output {
         print!("{}", output.stdout);
         eprint!("{}", output.stderr);
         std::process::exit(output.code.clamp(0, 255) as i32);
     }
+    Ok(())
+}
+
+/// `bench`: a fresh guest, ballast installed and started by a new login, then 30 s to settle
+/// before the measurement.
+fn bench(cache: &std::path::Path, dir: &std::path::Path, binaries: &std::path::Path, seconds: u64) -> Result<()> {
+    let image = build_image(cache)?;
+    eprintln!("testbed: booting a fresh guest; the session, a reboot and the measurement take about {} minutes under TCG", 8 + seconds / 60);
+    let vm = Vm::boot(&image, dir)?;
+    let measured = (|| -> Result<footprint::Footprint> {
+        vm.wait_for_session(Duration::from_secs(900))?;
+        vm.install_ballast(&[&binaries.join("ballast"), &binaries.join("ballast-dashboard")])?;
+        vm.reboot(Duration::from_secs(900))?;
+        wait("ballast.service to be active after login", Duration::from_secs(300), || {
+            Ok(vm.exec_user("systemctl --user is-active ballast.service", Duration::from_secs(30))?.stdout.trim() == "active")
+        })?;
+        std::thread::sleep(Duration::from_secs(30));
+        eprintln!("testbed: measuring the idle agent for {seconds} s");
+        let out = vm.exec_user(&footprint::script(seconds), Duration::from_secs(seconds + 120))?;
+        anyhow::ensure!(out.success(), "the measurement failed: {}{}", out.stdout, out.stderr);
+        footprint::parse(&out.stdout).map_err(anyhow::Error::msg)
+    })();
+    let _ = vm.power_off();
+    println!("{}", measured?);
     Ok(())
 }

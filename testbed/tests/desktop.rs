@@ -1,7 +1,7 @@
 //! The end-to-end suite in a real Plasma 6 session (Debian trixie guest: systemd 257 as PID 1,
 //! cgroup v2, SDDM autologin into Plasma Wayland). ballast is installed as a user has it: the
-//! binary in ~/.local/bin, `ballast autostart enable`, then a reboot, so the session's login
-//! starts the agent, not the test. Screenshots land in target/testbed/ for a person to see.
+//! release binaries in ~/.local/bin, `ballast autostart enable`, then a reboot, so the
+//! session's login starts the agent, not the test. Screenshots land in target/testbed/ for a person to see.
 //!
 //! The image is built once and cached (testbed/image.sh); each run boots a disposable overlay.
 //! Under CI=true a guest that cannot start is a failure with the reason; elsewhere the suite
@@ -10,21 +10,59 @@
 #[path = "../../tests/support/cases.rs"]
 mod cases;
 
-use std::path::PathBuf;
+use ballast::tray::icon::{BREACH_RGB, NEAR_RGB, OK_RGB, TRACK_RGB};
+use base64::{engine::general_purpose::STANDARD as BASE64, Engine};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
-use testbed::{build_image, default_cache, Output, Vm, GUEST_SHARE};
+use testbed::notifications::{self, Notification};
+use testbed::screen::{Region, Screen};
+use testbed::{build_image, default_cache, Output, Vm};
 
 const SESSION_TIMEOUT: Duration = Duration::from_secs(900);
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
+/// The dbus-monitor unit and its log of notification traffic.
+const NOTIFY_MONITOR: &str = "ballast-test-monitor";
+const NOTIFY_LOG: &str = "/tmp/notify.log";
+/// The tray gauge's colours (src/tray/icon.rs).
+const GAUGE: [[u8; 3]; 4] = [OK_RGB, NEAR_RGB, BREACH_RGB, TRACK_RGB];
+/// Two catalog apps that misbehave at once: Burst grows until its MemoryMax kills it (in a
+/// shell that stays, with a sleep beside it); Hog grows into its MemoryHigh and stays there.
+const MISBEHAVING_APPS: &str = r#"
+[[app]]
+id = "burst"
+name = "Burst"
+exec = "/bin/sh"
+args = ["-c", "sleep 600 & tail /dev/zero; wait"]
+toolkit = "native"
+category = "devtools"
+memory_high = "200M"
+memory_max = "200M"
+cpu_quota = "100%"
+
+[[app]]
+id = "hog"
+name = "Hog"
+exec = "/usr/bin/tail"
+args = ["/dev/zero"]
+toolkit = "native"
+category = "devtools"
+memory_high = "100M"
+memory_max = "400M"
+cpu_quota = "100%"
+"#;
 
 struct Env {
     vm: Vm,
     shots: PathBuf,
+    /// A guest this run attached to (BALLAST_TESTBED_ATTACH) stays up afterwards.
+    attached: bool,
 }
 
 impl Drop for Env {
     fn drop(&mut self) {
-        let _ = self.vm.power_off();
+        if !self.attached {
+            let _ = self.vm.power_off();
+        }
     }
 }
 
@@ -46,6 +84,64 @@ impl Env {
         let pid = self.user("systemctl --user show -P MainPID ballast.service")?.trim().to_owned();
         let items = self.user("busctl --user get-property org.kde.StatusNotifierWatcher /StatusNotifierWatcher org.kde.StatusNotifierWatcher RegisteredStatusNotifierItems")?;
         Ok(items.split('"').find(|entry| entry.contains(&format!("-{pid}-"))).and_then(|entry| entry.split('/').next()).map(str::to_owned))
+    }
+
+    /// Writes the user's ballast config (the agent picks it up within a tick); None removes it.
+    fn config(&self, toml: Option<&str>) -> Result<(), String> {
+        match toml {
+            Some(toml) => self.user(&format!("mkdir -p ~/.config/ballast && echo {} | base64 -d > ~/.config/ballast/config.toml", BASE64.encode(toml))),
+            None => self.user("rm -f ~/.config/ballast/config.toml"),
+        }
+        .map(|_| ())
+    }
+
+    /// Waits (at most `seconds`) until `check` holds for the notification traffic so far.
+    fn wait_for_notifications(&self, what: &str, seconds: u64, check: impl Fn(&[Notification], &[u32]) -> bool) -> Result<Vec<Notification>, String> {
+        let mut seen = (Vec::new(), Vec::new());
+        let waited = testbed::wait(what, Duration::from_secs(seconds), || {
+            let log = self.vm.exec_user(&format!("cat {NOTIFY_LOG}"), COMMAND_TIMEOUT)?.stdout;
+            seen = (notifications::notifications(&log), notifications::closed(&log));
+            Ok(check(&seen.0, &seen.1))
+        });
+        waited.map_err(|e| format!("{e}; seen {:?}, closed {:?}", seen.0, seen.1))?;
+        Ok(seen.0)
+    }
+
+    /// Runs `body` with dbus-monitor logging the session's notification traffic to
+    /// NOTIFY_LOG (a transient unit, stopped afterwards whatever `body` returns).
+    fn with_notify_log(&self, body: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
+        self.user(&format!("systemd-run --user --quiet --unit={NOTIFY_MONITOR} -p StandardOutput=file:{NOTIFY_LOG} dbus-monitor --session \"type='method_call',interface='org.freedesktop.Notifications'\" \"type='method_return'\" && sleep 2"))?;
+        let result = body();
+        let stopped = self.user(&format!("systemctl --user stop {NOTIFY_MONITOR}; rm -f {NOTIFY_LOG}"));
+        result.and(stopped.map(|_| ()))
+    }
+
+    /// Starts catalog app `id` with `ballast launch`; its scope's unit name.
+    fn launch(&self, id: &str) -> Result<String, String> {
+        Ok(self.user(&format!("~/.local/bin/ballast launch {id}"))?.trim().to_owned())
+    }
+
+    /// A file of the unit's cgroup (cgroup v2), trimmed.
+    fn cgroup_file(&self, unit: &str, file: &str) -> Result<String, String> {
+        Ok(self.user(&format!("cat /sys/fs/cgroup$(systemctl --user show -P ControlGroup {unit})/{file}"))?.trim().to_owned())
+    }
+
+    /// Pixels of the tray gauge's colours in the bottom-right of a new screenshot at `png`.
+    fn gauge_pixels(&self, png: &Path) -> Result<usize, testbed::TestbedError> {
+        self.vm.screenshot(png)?;
+        let screen = Screen::load(png)?;
+        Ok(screen.count_near(screen.tray_area(64), &GAUGE, 8))
+    }
+
+    /// Waits (at most `seconds`) for a running user unit named like `pattern`; its name.
+    fn wait_for_running_unit(&self, pattern: &str, seconds: u64) -> Result<String, String> {
+        let mut unit = String::new();
+        testbed::wait(&format!("a running {pattern}"), Duration::from_secs(seconds), || {
+            unit = self.vm.exec_user(&format!("systemctl --user list-units --no-legend --plain --state=running '{pattern}' | cut -d' ' -f1"), COMMAND_TIMEOUT)?.stdout.trim().to_owned();
+            Ok(!unit.is_empty())
+        })
+        .map_err(|e| e.to_string())?;
+        Ok(unit)
     }
 
     /// Waits (at most `seconds`) for the agent's tray item.
@@ -90,20 +186,32 @@ fn prerequisites() -> Result<(), String> {
 
 fn setup() -> Result<Env, String> {
     prerequisites()?;
-    let ballast = target_dir().join("debug/ballast");
-    if !ballast.is_file() {
-        return Err(format!("{} is missing: build the workspace first (`cargo test --workspace` does)", ballast.display()));
+    // The release binaries, as users run them (`make test` builds them first).
+    let (ballast, dashboard) = (target_dir().join("release/ballast"), target_dir().join("release/ballast-dashboard"));
+    if let Some(missing) = [&ballast, &dashboard].into_iter().find(|b| !b.is_file()) {
+        return Err(format!("{} is missing: build the release binaries first (`cargo build --release --workspace`; `make test` does)", missing.display()));
+    }
+    let shots = target_dir().join("testbed");
+    // A guest already up (`testbed up`), to work on cases without a boot: new binaries, the
+    // agent restarted, no new login.
+    if let Some(dir) = std::env::var_os("BALLAST_TESTBED_ATTACH") {
+        let env = Env { vm: Vm::attach(Path::new(&dir)), shots, attached: true };
+        install(&env, &ballast, &dashboard)?;
+        env.user("systemctl --user restart ballast.service")?;
+        return Ok(env);
     }
     let image = build_image(&default_cache()).map_err(|e| e.to_string())?;
     let dir = target_dir().join("testbed/e2e");
     let vm = Vm::boot(&image, &dir).map_err(|e| e.to_string())?;
-    let env = Env { vm, shots: target_dir().join("testbed") };
+    let env = Env { vm, shots, attached: false };
     env.vm.wait_for_session(SESSION_TIMEOUT).map_err(|e| e.to_string())?;
-    std::fs::copy(&ballast, env.vm.share().join("ballast")).map_err(|e| e.to_string())?;
-    // As a user installs it: the binary in ~/.local/bin, autostart enabled, then a new login.
-    env.user(&format!("install -D -m 755 {GUEST_SHARE}/ballast ~/.local/bin/ballast && ~/.local/bin/ballast autostart enable"))?;
+    install(&env, &ballast, &dashboard)?;
     env.vm.reboot(SESSION_TIMEOUT).map_err(|e| e.to_string())?;
     Ok(env)
+}
+
+fn install(env: &Env, ballast: &Path, dashboard: &Path) -> Result<(), String> {
+    env.vm.install_ballast(&[ballast, dashboard]).map_err(|e| e.to_string())
 }
 
 /// The session started ballast.service at login, after plasmashell, and it runs.
@@ -171,32 +279,26 @@ fn categories_come_from_the_session_units(env: &Env) -> Result<(), String> {
     Ok(())
 }
 
-/// A budget breach gives exactly one notification through plasmashell's server, which
-/// answers Notify with an id. target/testbed/notification.png is taken as the Notify is seen
-/// (under TCG the popup is often not drawn yet: asserting it is still to do).
-fn a_breach_notifies_once_through_plasmashell(env: &Env) -> Result<(), String> {
-    let monitor = "systemd-run --user --quiet --unit=ballast-test-monitor -p StandardOutput=file:/tmp/notify.log dbus-monitor --session \"type='method_call',interface='org.freedesktop.Notifications',member='Notify'\" \"type='method_return'\"";
-    let tiny = "mkdir -p ~/.config/ballast && printf '[budget]\\nidle_total = \"100M\"\\nworkload_total = \"200M\"\\n' > ~/.config/ballast/config.toml && systemctl --user restart ballast.service";
-    env.user(&format!("{monitor} && sleep 2 && {tiny}"))?;
-    let summary = "string \"Total memory over budget\"";
-    testbed::wait("the breach's notification", Duration::from_secs(40), || Ok(env.vm.exec_user(&format!("grep -q '{summary}' /tmp/notify.log"), COMMAND_TIMEOUT)?.success()))
-        .map_err(|e| e.to_string())?;
-    env.vm.screenshot(&env.shots.join("notification.png")).map_err(|e| e.to_string())?;
-    // More ticks with the breach still on: no second notification.
-    std::thread::sleep(Duration::from_secs(20));
-    let log = env.user("systemctl --user stop ballast-test-monitor; cat /tmp/notify.log; rm ~/.config/ballast/config.toml; systemctl --user restart ballast.service")?;
-    // dbus-monitor prints one block per message, each starting at column 0.
-    let blocks: Vec<&str> = log.split("\nmethod ").collect();
-    let calls: Vec<&&str> = blocks.iter().filter(|b| b.starts_with("call") && b.contains("member=Notify") && b.contains(summary)).collect();
-    let [call] = calls[..] else {
-        return Err(format!("{} notifications for the total's breach, not 1:\n{log}", calls.len()));
-    };
-    let serial = call.split_whitespace().find_map(|w| w.strip_prefix("serial=")).unwrap_or("?");
-    let answered = blocks.iter().any(|b| b.starts_with("return") && b.contains(&format!("reply_serial={serial}\n")) && b.contains("uint32 "));
-    if !answered {
-        return Err(format!("plasmashell did not answer Notify (serial {serial}) with an id:\n{log}"));
-    }
-    Ok(())
+/// A budget breach gives exactly one notification through plasmashell's server (Notify
+/// answered with an id), and raising the budget closes it (CloseNotification with that id).
+/// target/testbed/notification.png is taken while it shows.
+fn a_breach_notifies_once_and_recovery_closes_it(env: &Env) -> Result<(), String> {
+    const SUMMARY: &str = "Total memory over budget";
+    let ours = |all: &[Notification]| all.iter().filter(|n| n.summary == SUMMARY).cloned().collect::<Vec<_>>();
+    env.with_notify_log(|| {
+        env.config(Some("[budget]\nidle_total = \"100M\"\nworkload_total = \"200M\"\n"))?;
+        env.wait_for_notifications("the breach's notification", 60, |all, _| ours(all).iter().any(|n| n.id.is_some()))?;
+        env.vm.screenshot(&env.shots.join("notification.png")).map_err(|e| e.to_string())?;
+        // More ticks with the breach still on: no second notification.
+        std::thread::sleep(Duration::from_secs(20));
+        env.config(Some("[budget]\nidle_total = \"30G\"\nworkload_total = \"31G\"\n"))?;
+        let all = env.wait_for_notifications("the breach's notification to close", 60, |all, closed| ours(all).iter().any(|n| n.id.is_some_and(|id| closed.contains(&id))))?;
+        match ours(&all)[..] {
+            [_] => Ok(()),
+            ref many => Err(format!("{} notifications for the total's breach, not 1: {many:?}", many.len())),
+        }
+    })?;
+    env.config(None)
 }
 
 /// The dbusmenu id of the entry labelled `label` in a GetLayout answer printed by
@@ -227,12 +329,7 @@ fn a_launch_entry_starts_the_app_in_a_limited_scope(env: &Env) -> Result<(), Str
     .map_err(|e| e.to_string())?;
     let id = id.expect("found above");
     env.user(&format!("busctl --user call {service} /MenuBar com.canonical.dbusmenu Event isvu {id} clicked i 0 0"))?;
-    let mut unit = String::new();
-    testbed::wait("the app's scope", Duration::from_secs(30), || {
-        unit = env.vm.exec_user("systemctl --user list-units --no-legend --plain 'app-ballast-hold-*.scope' | cut -d' ' -f1", COMMAND_TIMEOUT)?.stdout.trim().to_owned();
-        Ok(!unit.is_empty())
-    })
-    .map_err(|e| e.to_string())?;
+    let unit = env.wait_for_running_unit("app-ballast-hold-*.scope", 30)?;
     let limits = env.user(&format!("cg=/sys/fs/cgroup$(systemctl --user show -P ControlGroup {unit}); cat $cg/memory.high $cg/memory.max $cg/cpu.max; echo $cg"))?;
     let cleanup = env.user(&format!("systemctl --user stop {unit}; rm ~/.config/ballast/config.toml; systemctl --user restart ballast.service"));
     let lines: Vec<&str> = limits.lines().collect();
@@ -242,21 +339,119 @@ fn a_launch_entry_starts_the_app_in_a_limited_scope(env: &Env) -> Result<(), Str
     }
 }
 
-/// The desktop with ballast's tray icon, for a person to look at. KWin may not have painted
-/// the output yet (an all-black frame is a 3 kB PNG): retried for up to 90 s.
-fn screenshot_of_the_desktop(env: &Env) -> Result<(), String> {
-    std::fs::create_dir_all(&env.shots).map_err(|e| e.to_string())?;
-    let png = env.shots.join("desktop.png");
-    let mut size = 0;
-    testbed::wait("a painted screen", Duration::from_secs(90), || {
-        env.vm.screenshot(&png)?;
-        let bytes = std::fs::read(&png).map_err(|source| testbed::TestbedError::File { path: png.clone(), source })?;
-        size = bytes.len();
-        Ok(bytes.starts_with(b"\x89PNG") && size > 10_000)
+/// plasmashell's system tray draws the agent's item: the gauge's colours appear in the
+/// panel's tray, and leave it when the agent stops. target/testbed/desktop.png is the desktop
+/// with the item. KWin may not have painted the output yet after a login, and plasmashell
+/// draws a new item seconds after it registers under TCG: both waits allow for that.
+fn tray_item_is_shown_in_plasmashells_panel(env: &Env) -> Result<(), String> {
+    let (shown, gone) = (env.shots.join("desktop.png"), env.shots.join("tray-without-ballast.png"));
+    let mut pixels = 0;
+    testbed::wait("the gauge in plasmashell's tray", Duration::from_secs(180), || {
+        pixels = env.gauge_pixels(&shown)?;
+        Ok(pixels >= 100)
     })
-    .map_err(|e| format!("{e}: {} is {size} bytes", png.display()))?;
-    println!("screenshot: {}", png.display());
-    Ok(())
+    .map_err(|e| format!("{e}: {pixels} gauge pixels in {}", shown.display()))?;
+    env.user("systemctl --user stop ballast.service")?;
+    let result = testbed::wait("the gauge to leave the tray", Duration::from_secs(90), || {
+        pixels = env.gauge_pixels(&gone)?;
+        Ok(pixels <= 10)
+    })
+    .map_err(|e| format!("{e}: {pixels} gauge pixels in {} with the agent stopped", gone.display()));
+    env.user("systemctl --user start ballast.service")?;
+    env.wait_for_tray_service(60)?;
+    println!("screenshot: {}", shown.display());
+    result
+}
+
+/// A launched app's MemoryMax kills inside its scope: the kernel kills the process that grew
+/// (memory.events oom_kill), OOMPolicy=continue keeps the scope and the rest of the app, and
+/// the agent says so in a critical notification and in `ballast scopes`.
+fn a_memory_max_kill_stays_in_the_scope_and_is_reported(env: &Env) -> Result<(), String> {
+    env.config(Some(MISBEHAVING_APPS))?;
+    let result = env.with_notify_log(|| {
+        let unit = env.launch("burst")?;
+        let mut events = String::new();
+        testbed::wait("an OOM kill in the scope", Duration::from_secs(90), || {
+            events = env.cgroup_file(&unit, "memory.events").unwrap_or_default();
+            Ok(events.lines().any(|l| l.strip_prefix("oom_kill ").is_some_and(|n| n != "0")))
+        })
+        .map_err(|e| format!("{e}: memory.events {events:?}"))?;
+        let state = env.user(&format!("systemctl --user is-active {unit}; for p in $(cat /sys/fs/cgroup$(systemctl --user show -P ControlGroup {unit})/cgroup.procs); do cat /proc/$p/comm; done"))?;
+        if !(state.starts_with("active") && state.contains("sleep") && !state.contains("tail")) {
+            return Err(format!("{unit} after the kill (state, processes): {state:?}"));
+        }
+        env.wait_for_notifications("the OOM kill's notification", 60, |all, _| all.iter().any(|n| n.summary == "App killed: out of memory" && n.body.starts_with("Burst was OOM-killed inside its 200M limit")))?;
+        let scopes: serde_json::Value = serde_json::from_str(&env.user("~/.local/bin/ballast scopes --json")?).map_err(|e| e.to_string())?;
+        let kills = scopes.as_array().into_iter().flatten().find(|s| s["unit"] == unit.as_str()).and_then(|s| s["events"]["oom_kill"].as_u64());
+        env.user(&format!("systemctl --user stop {unit}"))?;
+        match kills {
+            Some(n) if n >= 1 => Ok(()),
+            _ => Err(format!("`ballast scopes --json` shows oom_kill {kills:?} for {unit}:\n{scopes:#}")),
+        }
+    });
+    result.and(env.config(None))
+}
+
+/// An app that grows into its MemoryHigh with nothing to reclaim (no swap) is throttled there,
+/// not killed (memory.events `high` climbs). The agent tells the user it is stuck, `ballast
+/// scopes` marks it, and stopping the app closes the notification.
+fn an_app_stuck_at_memory_high_is_reported_until_it_stops(env: &Env) -> Result<(), String> {
+    env.config(Some(MISBEHAVING_APPS))?;
+    let result = env.with_notify_log(|| {
+        let unit = env.launch("hog")?;
+        let stuck = env.wait_for_notifications("the stuck app's notification", 120, |all, _| all.iter().any(|n| n.summary == "Hog stuck at its memory limit" && n.id.is_some()))?;
+        let id = stuck.iter().find(|n| n.summary == "Hog stuck at its memory limit").and_then(|n| n.id).expect("waited for above");
+        let events = env.cgroup_file(&unit, "memory.events")?;
+        let table = env.user("~/.local/bin/ballast scopes")?;
+        let held = table.lines().any(|l| l.starts_with(unit.as_str()) && l.ends_with("held at MemoryHigh"));
+        env.user(&format!("~/.local/bin/ballast stop {unit}"))?;
+        env.wait_for_notifications("the stuck app's notification to close", 30, |_, closed| closed.contains(&id))?;
+        let high: u64 = events.lines().find_map(|l| l.strip_prefix("high ")).and_then(|n| n.parse().ok()).unwrap_or(0);
+        if high == 0 || !held {
+            return Err(format!("memory.events {events:?}; `ballast scopes`:\n{table}"));
+        }
+        Ok(())
+    });
+    result.and(env.config(None))
+}
+
+/// Left-click on the tray item opens the dashboard in a scope of its own (not in the agent's
+/// unit, whose MemoryHigh is sized for the agent), and its window shows on the desktop, with
+/// the desktop's colours: Breeze, then Breeze Dark. The screenshots are
+/// target/testbed/dashboard-light.png and dashboard-dark.png.
+fn the_dashboard_opens_from_the_tray_in_light_and_dark(env: &Env) -> Result<(), String> {
+    let before = env.shots.join("before-dashboard.png");
+    env.vm.screenshot(&before).map_err(|e| e.to_string())?;
+    let service = env.wait_for_tray_service(60)?;
+    env.user(&format!("busctl --user call {service} /StatusNotifierItem org.kde.StatusNotifierItem Activate ii 0 0"))?;
+    let unit = env.wait_for_running_unit("app-ballast-io.ballast.Ballast-*.scope", 60)?;
+    // The desktop above the panel: where a new window goes.
+    let shot = |name: &str| -> Result<(Screen, Vec<usize>), testbed::TestbedError> {
+        let png = env.shots.join(name);
+        env.vm.screenshot(&png)?;
+        let (screen, before) = (Screen::load(&png)?, Screen::load(&before)?);
+        let changed = screen.changed_from(&before, Region { x: 0, y: 0, width: screen.width, height: screen.height - 64 }, 16);
+        Ok((screen, changed))
+    };
+    let mut light = None;
+    testbed::wait("the dashboard's window", Duration::from_secs(180), || {
+        let (screen, changed) = shot("dashboard-light.png")?;
+        let enough = changed.len() > (screen.width * screen.height / 10) as usize;
+        light = Some((screen, changed));
+        Ok(enough)
+    })
+    .map_err(|e| e.to_string())?;
+    let (light, window) = light.expect("waited for above");
+    env.user("plasma-apply-colorscheme BreezeDark")?;
+    let mut dark_luma = 0.0;
+    let darkened = testbed::wait("the dashboard in Breeze Dark", Duration::from_secs(90), || {
+        let (dark, _) = shot("dashboard-dark.png")?;
+        dark_luma = dark.mean_luma(&window);
+        Ok(dark_luma + 40.0 < light.mean_luma(&window))
+    });
+    let restored = env.user(&format!("plasma-apply-colorscheme BreezeLight; systemctl --user stop {unit}"));
+    darkened.map_err(|e| format!("{e}: the window's mean luma {:.0} in Breeze, {dark_luma:.0} in Breeze Dark", light.mean_luma(&window)))?;
+    restored.map(|_| ())
 }
 
 /// The guest is the user's world: systemd as PID 1 and cgroup v2 with memory delegated.
@@ -279,10 +474,13 @@ fn main() {
             ("guest_runs_systemd_and_cgroup_v2", guest_runs_systemd_and_cgroup_v2),
             ("agent_is_started_by_the_session", agent_is_started_by_the_session),
             ("tray_item_is_registered_and_its_menu_answers", tray_item_is_registered_and_its_menu_answers),
-            ("screenshot_of_the_desktop", screenshot_of_the_desktop),
+            ("tray_item_is_shown_in_plasmashells_panel", tray_item_is_shown_in_plasmashells_panel),
             ("categories_come_from_the_session_units", categories_come_from_the_session_units),
-            ("a_breach_notifies_once_through_plasmashell", a_breach_notifies_once_through_plasmashell),
+            ("a_breach_notifies_once_and_recovery_closes_it", a_breach_notifies_once_and_recovery_closes_it),
             ("a_launch_entry_starts_the_app_in_a_limited_scope", a_launch_entry_starts_the_app_in_a_limited_scope),
+            ("a_memory_max_kill_stays_in_the_scope_and_is_reported", a_memory_max_kill_stays_in_the_scope_and_is_reported),
+            ("an_app_stuck_at_memory_high_is_reported_until_it_stops", an_app_stuck_at_memory_high_is_reported_until_it_stops),
+            ("the_dashboard_opens_from_the_tray_in_light_and_dark", the_dashboard_opens_from_the_tray_in_light_and_dark),
         ],
     );
 }

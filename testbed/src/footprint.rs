@@ -1,0 +1,105 @@
+//! The agent's idle footprint in the guest's Plasma session, measured the way `top` and `ps`
+//! see it, and `top -b -d 2` on the same process over the same interval beside it.
+//!
+//! Sources (proc(5)): VmRSS and RssAnon from /proc/PID/status (kB); utime + stime from
+//! /proc/PID/stat (clock ticks, CLK_TCK per second); wakeups as the voluntary and involuntary
+//! context switches of every thread (/proc/PID/task/*/status): each time the agent wakes up
+//! it runs and then sleeps again, one switch at least.
+
+/// The shell script (run as the session user) that measures ballast.service's main process
+/// for `seconds`: `key value` lines, then `top` and top's lines for the process.
+pub fn script(seconds: u64) -> String {
+    let samples = seconds / 2 + 1;
+    format!(
+        r#"pid=$(systemctl --user show -P MainPID ballast.service)
+[ "${{pid:-0}}" -gt 0 ] || {{ echo "ballast.service is not running" >&2; exit 1; }}
+ticks() {{ awk '{{print $14 + $15}}' /proc/$pid/stat; }}
+switches() {{ cat /proc/$pid/task/*/status | awk '/ctxt_switches/ {{n += $2}} END {{print n}}'; }}
+t0=$(ticks); s0=$(switches); e0=$(date +%s.%N)
+top -b -d 2 -n {samples} -p $pid > /tmp/ballast-top.log
+t1=$(ticks); s1=$(switches); e1=$(date +%s.%N)
+echo "elapsed $(echo "$e1 $e0" | awk '{{print $1 - $2}}')"
+echo "clk_tck $(getconf CLK_TCK)"
+echo "cpu_ticks $((t1 - t0))"
+echo "switches $((s1 - s0))"
+awk '/^(VmRSS|RssAnon):/ {{print $1, $2}}' /proc/$pid/status
+echo top
+awk -v pid=$pid '$1 == pid' /tmp/ballast-top.log | tail -n +2
+"#
+    )
+}
+
+/// What the script measured.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Footprint {
+    /// Seconds the measurement took.
+    pub elapsed: f64,
+    /// KiB.
+    pub rss: u64,
+    /// KiB of anonymous memory (heap, stacks): what the process itself costs.
+    pub anon: u64,
+    /// % of one CPU over the interval.
+    pub cpu_percent: f64,
+    pub wakeups_per_second: f64,
+    /// top's %CPU for the process, one per 2 s sample after the first.
+    pub top_cpu: Vec<f64>,
+    /// top's RES column at the last sample, as top prints it (KiB, or with a unit suffix).
+    pub top_res: String,
+}
+
+/// Reads the script's output; Err names what is missing.
+pub fn parse(out: &str) -> Result<Footprint, String> {
+    let (head, top) = out.split_once("\ntop\n").ok_or("no `top` section in the output")?;
+    let value = |key: &str| -> Result<f64, String> {
+        head.lines().find_map(|l| l.strip_prefix(key)?.trim_start_matches(':').trim().parse().ok()).ok_or(format!("no {key} in the output"))
+    };
+    let elapsed = value("elapsed")?;
+    // top -b: PID USER PR NI VIRT RES SHR S %CPU %MEM TIME+ COMMAND
+    let rows: Vec<Vec<&str>> = top.lines().map(|l| l.split_whitespace().collect()).filter(|w: &Vec<&str>| w.len() >= 12).collect();
+    Ok(Footprint {
+        elapsed,
+        rss: value("VmRSS")? as u64,
+        anon: value("RssAnon")? as u64,
+        cpu_percent: value("cpu_ticks")? / value("clk_tck")? / elapsed * 100.0,
+        wakeups_per_second: value("switches")? / elapsed,
+        top_cpu: rows.iter().filter_map(|w| w[8].parse().ok()).collect(),
+        top_res: rows.last().map_or("-".into(), |w| w[5].to_owned()),
+    })
+}
+
+impl std::fmt::Display for Footprint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mean = if self.top_cpu.is_empty() { 0.0 } else { self.top_cpu.iter().sum::<f64>() / self.top_cpu.len() as f64 };
+        let max = self.top_cpu.iter().copied().fold(0.0, f64::max);
+        writeln!(f, "ballast agent, idle in the guest's Plasma 6 session, over {:.0} s:", self.elapsed)?;
+        writeln!(f, "  {:<28} {:>10} {:>12} {:>10} {:>12}", "", "RSS", "anon RSS", "CPU", "wakeups/s")?;
+        writeln!(f, "  {:<28} {:>7} KiB {:>8} KiB {:>9.2}% {:>12.1}", "ballast (/proc)", self.rss, self.anon, self.cpu_percent, self.wakeups_per_second)?;
+        write!(f, "  {:<28} {:>10} {:>12} {:>9.2}% {:>12}", format!("top -b -d 2 ({} samples)", self.top_cpu.len()), self.top_res, "-", mean, "-")?;
+        write!(f, "\n  (top's highest 2 s sample: {max:.1}%)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The script's output in the guest over 30 s (procps-ng's top), the debug agent idle
+    /// under TCG.
+    const OUT: &str = include_str!("../fixtures/footprint.out");
+
+    #[test]
+    fn figures_from_proc_and_top() {
+        let f = parse(OUT).unwrap();
+        assert_eq!((f.rss, f.anon, f.top_res.as_str()), (18868, 2948, "18868"));
+        assert!((f.cpu_percent - 458.0 / 100.0 / 31.0506 * 100.0).abs() < 1e-9);
+        assert!((f.wakeups_per_second - 998.0 / 31.0506).abs() < 1e-9);
+        assert_eq!((f.top_cpu.len(), f.top_cpu[0], f.top_cpu[14]), (15, 35.3, 12.4));
+        assert!(f.to_string().contains("ballast (/proc)"));
+    }
+
+    #[test]
+    fn missing_figures_are_named() {
+        assert_eq!(parse("elapsed 1\n"), Err("no `top` section in the output".into()));
+        assert_eq!(parse("elapsed 1\ntop\n"), Err("no VmRSS in the output".into()));
+    }
+}

@@ -1,0 +1,105 @@
+//! Desktop notifications as `dbus-monitor` prints them (dbus 1.16, the guest's): the
+//! org.freedesktop.Notifications calls a program made, with the ids the server answered.
+//!
+//! dbus-monitor prints one block per message, its header at column 0 (`method call ...
+//! serial=N ... member=Notify`, `method return ... reply_serial=N`) and each top-level argument
+//! on its own line indented by three spaces (`   string "..."`, `   uint32 7`); nested values
+//! are indented further.
+
+/// One Notify call (freedesktop Desktop Notifications spec 1.2, "Notify").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notification {
+    pub summary: String,
+    pub body: String,
+    /// replaces_id: 0 for a new notification, else the one it updates.
+    pub replaces: u32,
+    /// The id the server answered with; None when no answer was seen.
+    pub id: Option<u32>,
+}
+
+struct Block<'a> {
+    header: &'a str,
+    /// Top-level arguments: (type, value), strings without their quotes.
+    args: Vec<(&'a str, &'a str)>,
+}
+
+impl<'a> Block<'a> {
+    fn field(&self, name: &str) -> Option<&str> {
+        self.header.split([' ', ';']).find_map(|word| word.strip_prefix(name)?.strip_prefix('='))
+    }
+
+    fn values(&self, kind: &str) -> Vec<&'a str> {
+        self.args.iter().filter(|(k, _)| *k == kind).map(|(_, v)| *v).collect()
+    }
+
+    fn is_call(&self, member: &str) -> bool {
+        self.header.starts_with("method call ") && self.field("member") == Some(member)
+    }
+}
+
+fn blocks(log: &str) -> Vec<Block<'_>> {
+    let mut blocks: Vec<Block> = Vec::new();
+    for line in log.lines() {
+        if !line.starts_with(' ') {
+            blocks.push(Block { header: line, args: Vec::new() });
+        } else if let (Some(block), Some(arg)) = (blocks.last_mut(), line.strip_prefix("   ").filter(|a| !a.starts_with(' '))) {
+            let (kind, value) = arg.split_once(' ').unwrap_or((arg, ""));
+            block.args.push((kind, value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value)));
+        }
+    }
+    blocks
+}
+
+/// Every Notify call in the log, in order, with the server's answer.
+pub fn notifications(log: &str) -> Vec<Notification> {
+    let blocks = blocks(log);
+    let answer = |call: &Block| {
+        let (serial, sender) = (call.field("serial")?, call.field("sender")?);
+        let reply = blocks.iter().find(|b| b.header.starts_with("method return ") && b.field("reply_serial") == Some(serial) && b.field("destination") == Some(sender))?;
+        reply.values("uint32").first()?.parse().ok()
+    };
+    blocks
+        .iter()
+        .filter(|b| b.is_call("Notify"))
+        .filter_map(|call| {
+            // app_name, app_icon, summary, body are the top-level strings, in that order.
+            let strings: Vec<&str> = call.values("string");
+            let [_, _, summary, body, ..] = strings[..] else { return None };
+            Some(Notification { summary: summary.to_owned(), body: body.to_owned(), replaces: call.values("uint32").first()?.parse().ok()?, id: answer(call) })
+        })
+        .collect()
+}
+
+/// The ids in every CloseNotification call in the log.
+pub fn closed(log: &str) -> Vec<u32> {
+    blocks(log).iter().filter(|b| b.is_call("CloseNotification")).filter_map(|b| b.values("uint32").first()?.parse().ok()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// dbus-monitor in the guest while the agent raised a breach of a tiny total budget (and
+    /// the stock session's Plasma breach), then closed the first when the budget was raised:
+    /// the Notifications calls and their answers, cut from the whole log.
+    const LOG: &str = include_str!("../fixtures/notifications.dbus-monitor");
+
+    #[test]
+    fn notify_calls_with_the_servers_answers() {
+        let all = notifications(LOG);
+        let seen: Vec<(&str, u32, Option<u32>)> = all.iter().map(|n| (n.summary.as_str(), n.replaces, n.id)).collect();
+        assert_eq!(seen, [("Total memory over budget", 0, Some(2)), ("Plasma desktop over budget", 0, Some(3))]);
+        assert_eq!(all[0].body, "Total memory uses 1017M, above its 100M target (idle state)");
+        assert_eq!(closed(LOG), [2]);
+    }
+
+    #[test]
+    fn an_answer_goes_to_the_caller_only() {
+        // The same reply serial answered to another connection is not this call's id.
+        let elsewhere = LOG.replace("destination=:1.157 serial=383", "destination=:1.99 serial=383");
+        assert_eq!(notifications(&elsewhere)[0].id, None);
+        let cut = &LOG[..LOG.find("method return").unwrap()];
+        assert_eq!(notifications(cut)[0].id, None);
+        assert!(closed(cut).is_empty());
+    }
+}
