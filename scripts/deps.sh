@@ -21,7 +21,8 @@ case "${1:-}" in
   # Baloo, notification server and tray watcher the tune and agent tests run against.
   # debootstrap, e2fsprogs: build the real-desktop guest's image (testbed/image.sh).
   test)  packages=(procps libkf5config-bin nix-bin dbus dbus-user-session systemd passwd xvfb kwin-x11 baloo-kf5 dunst libnotify-bin kded5 plasma-workspace debootstrap e2fsprogs "${qt[@]}") ;;
-  bench) packages=(procps dbus dbus-user-session systemd passwd xvfb dunst kded5 plasma-workspace "${qt[@]}") ;;
+  # debootstrap, e2fsprogs (and qemu below): the guest `testbed bench` measures the agent in.
+  bench) packages=(procps dbus dbus-user-session systemd passwd xvfb dunst kded5 plasma-workspace debootstrap e2fsprogs "${qt[@]}") ;;
   *) echo "usage: $0 run|test|bench" >&2; exit 64 ;;
 esac
 
@@ -54,7 +55,7 @@ fi
 
 # The real-desktop guest (testbed/): qemu from bookworm-backports (this machine kind ships
 # backports' qemu-utils 10, which bookworm's qemu-system-x86 7.2 refuses to sit beside).
-if [ "$1" = test ] && command -v dpkg-query >/dev/null 2>&1 \
+if { [ "$1" = test ] || [ "$1" = bench ]; } && command -v dpkg-query >/dev/null 2>&1 \
   && ! dpkg-query -W -f='${Status}' qemu-system-x86 2>/dev/null | grep -q "install ok installed"; then
   if ! apt-cache policy 2>/dev/null | grep -q bookworm-backports; then
     mirror="$("$(dirname "$0")/debian-mirror.sh")"

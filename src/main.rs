@@ -243,12 +243,13 @@ fn run(cli: Cli) -> Result<i32> {
             } else if status {
                 tune_status(&profile, target, plasma, &places, json)
             } else {
-                let preview = tune::diff(&tune::plan(&profile, target, plasma, &places)?);
-                if preview.is_empty() {
+                let plans = tune::plan(&profile, target, plasma, &places)?;
+                let (preview, refusals) = (tune::diff(&plans), tune::refusals(&plans));
+                refusals.iter().for_each(|line| println!("{line}"));
+                if preview.is_empty() && refusals.is_empty() {
                     println!("nothing to change: {} is already tuned", target.name());
-                } else {
-                    print!("{preview}");
                 }
+                print!("{preview}");
                 Ok(0)
             }
         }
@@ -466,11 +467,16 @@ fn tell_programs(changes: &[(&str, ballast::kconfig::ChangedKeys)]) {
 
 fn tune_apply(profile: &Profile, target: tune::Target, plasma: tune::Plasma, places: &tune::Places) -> Result<i32> {
     let plans = tune::plan(profile, target, plasma, places)?;
+    let refusals = tune::refusals(&plans);
+    refusals.iter().for_each(|line| eprintln!("ballast: {line}"));
     let Some(backup) = tune::apply(&plans, target, places)? else {
+        if !refusals.is_empty() {
+            return Ok(1);
+        }
         println!("nothing to change: {} is already tuned", target.name());
         return Ok(0);
     };
-    for plan in plans.iter().filter(|p| p.changes_anything()) {
+    for plan in plans.iter().filter(|p| p.writes()) {
         let keys: usize = plan.changed.values().map(|k| k.len()).sum();
         println!("wrote {} ({keys} key(s))", plan.path.display());
     }

@@ -69,3 +69,26 @@ fn rollback_refuses_to_overwrite_a_users_edit() {
     stdout(&ballast(home.path(), &["tune", "baloo", "--rollback", "--force"]));
     assert!(!baloofilerc.exists());
 }
+
+/// home-manager's links (into the Nix store) are never written through: apply leaves them,
+/// says so with the plasma-manager settings to use instead, and fails when nothing was
+/// written; the preview shows the same.
+#[test]
+fn nix_managed_files_are_refused_with_the_nix_setting() {
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join(".config");
+    std::fs::create_dir_all(&config).unwrap();
+    for file in ["kwinrc", "kdeglobals"] {
+        std::os::unix::fs::symlink(format!("/nix/store/0000-home-manager-files/.config/{file}"), config.join(file)).unwrap();
+    }
+    let preview = stdout(&ballast(home.path(), &["tune", "kwin"]));
+    assert!(preview.contains("kdeglobals alone: it is a link into the Nix store"), "{preview}");
+    let applied = ballast(home.path(), &["tune", "kwin", "--apply"]);
+    let told = String::from_utf8_lossy(&applied.stderr);
+    assert_eq!(applied.status.code(), Some(1), "nothing could be applied: {told}");
+    assert!(told.contains("programs.plasma.configFile.kdeglobals.KDE.AnimationDurationFactor = \"0.5\";"), "{told}");
+    for file in ["kwinrc", "kdeglobals"] {
+        assert!(std::fs::symlink_metadata(config.join(file)).unwrap().file_type().is_symlink(), "{file} is still a link");
+    }
+    assert!(!home.path().join(".local/state/ballast/backups").exists(), "no backup of nothing");
+}

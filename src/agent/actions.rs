@@ -44,17 +44,18 @@ pub async fn tune(profile: &Profile, connection: &zbus::Connection, target: Targ
     match action {
         TuneAction::Preview => {
             let plans = tune::plan(profile, target, plasma, &places).map_err(text)?;
-            let diff = tune::diff(&plans);
-            Ok(if diff.is_empty() { format!("{} is already tuned: nothing to change", target.name()) } else { diff })
+            let (diff, refusals) = (tune::diff(&plans), tune::refusals(&plans));
+            Ok(if diff.is_empty() && refusals.is_empty() { format!("{} is already tuned: nothing to change", target.name()) } else { refusals.into_iter().chain([diff]).collect::<Vec<_>>().join("\n") })
         }
         TuneAction::Apply => {
             let plans = tune::plan(profile, target, plasma, &places).map_err(text)?;
+            let refusals = tune::refusals(&plans);
             let Some(backup) = tune::apply(&plans, target, &places).map_err(text)? else {
-                return Ok(format!("{} is already tuned: nothing to change", target.name()));
+                return if refusals.is_empty() { Ok(format!("{} is already tuned: nothing to change", target.name())) } else { Err(refusals.join("\n")) };
             };
             let changes: Vec<(&str, _)> = plans.iter().map(|p| (p.file, p.changed.clone())).collect();
             let told = tune::notify::tell_programs(connection, &changes).await;
-            Ok(format!("applied; backup {}\n{}", backup.name, told.join("\n")))
+            Ok(refusals.into_iter().chain([format!("applied; backup {}", backup.name)]).chain(told).collect::<Vec<_>>().join("\n"))
         }
         TuneAction::Rollback => {
             let (backup, restored) = tune::rollback(&places, target, None, false).map_err(text)?;

@@ -17,6 +17,48 @@ pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, TuneError> {
     }
 }
 
+/// Why ballast leaves a config file alone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// A symlink: something else owns the file (home-manager's `xdg.configFile` and
+    /// plasma-manager link into the read-only Nix store); writing would replace the link and
+    /// home-manager's next switch would refuse to clobber the plain file.
+    Symlink { target: PathBuf },
+    /// No write permission for anyone: someone made it read-only on purpose.
+    ReadOnly,
+}
+
+impl Refusal {
+    /// Whether the file is a link into the Nix store (home-manager, plasma-manager).
+    pub fn nix_managed(&self) -> bool {
+        matches!(self, Refusal::Symlink { target } if target.starts_with("/nix/store"))
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Symlink { target } if self.nix_managed() => write!(f, "it is a link into the Nix store ({}): home-manager manages it", target.display()),
+            Refusal::Symlink { target } => write!(f, "it is a symlink to {}: whatever made the link owns the file", target.display()),
+            Refusal::ReadOnly => write!(f, "it is read-only (no write permission for anyone)"),
+        }
+    }
+}
+
+/// Whether `path` may be written: None when it is a plain writable file or does not exist.
+pub fn refusal(path: &Path) -> Result<Option<Refusal>, TuneError> {
+    let metadata = match fs::symlink_metadata(path) {
+        Ok(metadata) => metadata,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(TuneError::Read { path: path.to_path_buf(), source }),
+    };
+    if metadata.file_type().is_symlink() {
+        let target = fs::read_link(path).map_err(|source| TuneError::Read { path: path.to_path_buf(), source })?;
+        return Ok(Some(Refusal::Symlink { target }));
+    }
+    Ok((metadata.permissions().mode() & 0o222 == 0).then_some(Refusal::ReadOnly))
+}
+
 /// Writes through a temporary file in the same directory and renames it over the
 /// target, so a crash leaves the old file or the new one, never half of either. The
 /// new file keeps the old one's permissions (KConfig creates its files 0600).

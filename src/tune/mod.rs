@@ -6,7 +6,7 @@ mod files;
 pub mod notify;
 mod plan;
 
-pub use files::{Backup, Journal, JournalFile};
+pub use files::{Backup, Journal, JournalFile, Refusal};
 pub use plan::{apply_settings, baloo_settings, effect_config_name, kwin_settings, reversal, split_list, Plasma, Reversal, Setting};
 
 use crate::kconfig::{changed_keys, ChangedKeys, Document, KconfigError};
@@ -75,11 +75,41 @@ pub struct FilePlan {
     pub before: Option<Vec<u8>>,
     pub after: Vec<u8>,
     pub changed: ChangedKeys,
+    /// The target's settings in this file.
+    pub settings: Vec<Setting>,
+    /// Why this file is left alone (a symlink, read-only); None when it can be written.
+    pub refused: Option<Refusal>,
 }
 
 impl FilePlan {
     pub fn changes_anything(&self) -> bool {
         self.before.as_deref() != Some(&self.after[..])
+    }
+
+    /// Whether applying writes this file: it changes and is ours to write.
+    pub fn writes(&self) -> bool {
+        self.changes_anything() && self.refused.is_none()
+    }
+
+    /// The same settings as plasma-manager's `programs.plasma.configFile`, for a file
+    /// home-manager manages (plasma-manager's README: values are bool, int, float or string;
+    /// `shellExpand` writes the `[$e]` flag).
+    pub fn nix_setting(&self) -> String {
+        let quote = |text: &str| format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\"").replace("${", "\\${"));
+        let attr = |name: &str| if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') && !name.starts_with(|c: char| c.is_ascii_digit() || c == '-') { name.to_owned() } else { quote(name) };
+        self.settings
+            .iter()
+            .map(|s| {
+                let value = match s.value.as_str() {
+                    "true" | "false" => s.value.clone(),
+                    v if v.parse::<i64>().is_ok() => s.value.clone(),
+                    v if s.expandable => format!("{{ value = {}; shellExpand = true; }}", quote(v)),
+                    v => quote(v),
+                };
+                format!("programs.plasma.configFile.{}.{}.{} = {value};", attr(self.file), attr(&s.group), attr(&s.key))
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }
 
@@ -108,17 +138,32 @@ pub fn plan(profile: &Profile, target: Target, plasma: Plasma, places: &Places) 
             let path = places.config_dir.join(file);
             let before = files::read_optional(&path)?;
             let document = Document::parse(before.as_deref().unwrap_or_default());
-            let edited = apply_settings(&document, settings.iter().filter(|s| s.file == file))
-                .map_err(|source| TuneError::Kconfig { path: path.clone(), source })?;
-            Ok(FilePlan { file, changed: changed_keys(&document, &edited), after: edited.to_bytes(), path, before })
+            let ours: Vec<Setting> = settings.iter().filter(|s| s.file == file).cloned().collect();
+            let edited = apply_settings(&document, ours.iter()).map_err(|source| TuneError::Kconfig { path: path.clone(), source })?;
+            let refused = files::refusal(&path)?;
+            Ok(FilePlan { file, changed: changed_keys(&document, &edited), after: edited.to_bytes(), path, before, settings: ours, refused })
         })
         .collect()
 }
 
-/// A unified diff of every file the plans change; empty when nothing would change.
+/// What to tell the user about each refused file that the target would change: the file,
+/// why it is left alone and, for a Nix-managed one, the same settings in Nix.
+pub fn refusals(plans: &[FilePlan]) -> Vec<String> {
+    plans
+        .iter()
+        .filter(|p| p.changes_anything())
+        .filter_map(|p| {
+            let why = p.refused.as_ref()?;
+            let nix = if why.nix_managed() { format!("\n  set them in your home-manager configuration instead (plasma-manager):\n    {}", p.nix_setting().replace('\n', "\n    ")) } else { String::new() };
+            Some(format!("left {} alone: {why}{nix}", p.path.display()))
+        })
+        .collect()
+}
+
+/// A unified diff of every file the plans write; empty when nothing would be written.
 pub fn diff(plans: &[FilePlan]) -> String {
     let mut out = String::new();
-    for plan in plans.iter().filter(|p| p.changes_anything()) {
+    for plan in plans.iter().filter(|p| p.writes()) {
         let before = String::from_utf8_lossy(plan.before.as_deref().unwrap_or_default()).into_owned();
         let after = String::from_utf8_lossy(&plan.after).into_owned();
         let shown = plan.path.display().to_string();
@@ -128,10 +173,11 @@ pub fn diff(plans: &[FilePlan]) -> String {
     out
 }
 
-/// Writes the changing files after backing them up; None when nothing changes (applying
-/// twice changes nothing the second time).
+/// Writes the changing files after backing them up, leaving refused files (symlinks,
+/// read-only) alone; None when nothing is written (applying twice writes nothing the second
+/// time).
 pub fn apply(plans: &[FilePlan], target: Target, places: &Places) -> Result<Option<Backup>, TuneError> {
-    let changing: Vec<&FilePlan> = plans.iter().filter(|p| p.changes_anything()).collect();
+    let changing: Vec<&FilePlan> = plans.iter().filter(|p| p.writes()).collect();
     if changing.is_empty() {
         return Ok(None);
     }

@@ -119,3 +119,48 @@ fn status_reads_files_as_kde_does() {
     let excludes = status.iter().find(|s| s.key == "exclude folders").unwrap();
     assert!(excludes.file_value.as_deref().unwrap().starts_with("/home/me/.cache/,"), "{excludes:?}");
 }
+
+#[test]
+fn a_symlinked_or_read_only_file_is_left_alone_and_the_rest_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let places = places(dir.path());
+    // As home-manager leaves it: ~/.config/kwinrc a link to a 0444 file elsewhere.
+    let store = dir.path().join("store/kwinrc");
+    write(&store, KWINRC);
+    std::fs::set_permissions(&store, std::fs::Permissions::from_mode(0o444)).unwrap();
+    std::fs::create_dir_all(&places.config_dir).unwrap();
+    std::os::unix::fs::symlink(&store, places.config_dir.join("kwinrc")).unwrap();
+    // And a kdeglobals someone made read-only.
+    let kdeglobals = places.config_dir.join("kdeglobals");
+    write(&kdeglobals, b"[KDE]\nAnimationDurationFactor=1\n");
+    std::fs::set_permissions(&kdeglobals, std::fs::Permissions::from_mode(0o444)).unwrap();
+    write(&places.config_dir.join("baloofilerc"), b"[Basic Settings]\nIndexing-Enabled=true\n");
+
+    let plans = plan(&Profile::embedded(), Target::All, Plasma::Five, &places).unwrap();
+    let refused = refusals(&plans);
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert!(refused[0].contains("kwinrc alone: it is a symlink to") && !refused[0].contains("Nix"), "{}", refused[0]);
+    assert!(refused.iter().any(|r| r.contains("kdeglobals alone: it is read-only")));
+    assert!(!diff(&plans).contains("kwinrc"), "a refused file is not previewed as written");
+
+    apply(&plans, Target::All, &places).unwrap().expect("baloofilerc is written");
+    assert_eq!(std::fs::read(&store).unwrap(), KWINRC, "the link's target is untouched");
+    assert!(std::fs::symlink_metadata(places.config_dir.join("kwinrc")).unwrap().file_type().is_symlink(), "the link stays a link");
+    assert_eq!(std::fs::read(&kdeglobals).unwrap(), b"[KDE]\nAnimationDurationFactor=1\n");
+    assert_ne!(std::fs::read(places.config_dir.join("baloofilerc")).unwrap(), b"[Basic Settings]\nIndexing-Enabled=true\n");
+}
+
+#[test]
+fn a_file_home_manager_links_gets_the_nix_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let places = places(dir.path());
+    std::fs::create_dir_all(&places.config_dir).unwrap();
+    std::os::unix::fs::symlink("/nix/store/0000-home-manager-files/.config/kwinrc", places.config_dir.join("kwinrc")).unwrap();
+    let plans = plan(&Profile::embedded(), Target::Kwin, Plasma::Five, &places).unwrap();
+    let kwinrc = plans.iter().find(|p| p.file == "kwinrc").unwrap();
+    assert!(kwinrc.refused.as_ref().is_some_and(Refusal::nix_managed));
+    let told = refusals(&plans).join("\n");
+    assert!(told.contains("home-manager manages it"), "{told}");
+    assert!(told.contains("programs.plasma.configFile.kwinrc.Compositing.GLTextureFilter = 1;"), "{told}");
+    assert!(told.contains("programs.plasma.configFile.kwinrc.Compositing.Backend = \"OpenGL\";"), "{told}");
+}
