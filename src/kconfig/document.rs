@@ -69,6 +69,10 @@ impl Document {
         Self { lines }
     }
 
+    pub(super) fn lines(&self) -> &[Line] {
+        &self.lines
+    }
+
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut bytes = Vec::with_capacity(self.lines.iter().map(|line| line.text.len()).sum());
         for line in &self.lines {

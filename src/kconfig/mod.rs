@@ -48,12 +48,14 @@
 //! # Ok::<(), ballast::kconfig::KconfigError>(())
 //! ```
 
+mod cascade;
 mod document;
 mod escape;
 mod expand;
 mod line;
 mod resolve;
 
+pub use cascade::{Cascade, Effective, Lock, LockLevel};
 pub use document::{changed_keys, ChangedKeys, Document, Entry};
 
 /// The group of the keys above the first header.

@@ -1,6 +1,9 @@
-//! What KF5's entry map holds after reading one file: which line gives each key its
-//! value, following `KEntryMap::setEntry` (last line wins, except over an immutable
-//! entry; a localized entry beats the plain one until a plain line overwrites it).
+//! What KF5's entry map holds after reading one file, or a stack of files the way
+//! `KConfigPrivate::parseConfigFiles` reads them (least important first, each into the same
+//! map): which line gives each key its value, following `KEntryMap::setEntry` (last line
+//! wins, except over an immutable entry; a localized entry beats the plain one until a plain
+//! line overwrites it). A group locked with `[G][$i]` in one file skips its sections in the
+//! files after it, and a file marked `[$i]` as a whole ends the reading.
 
 use std::collections::hash_map::Entry as MapEntry;
 use std::collections::{HashMap, HashSet};
@@ -40,6 +43,8 @@ impl<'a> Locale<'a> {
 /// The line a key's value currently comes from.
 #[derive(Clone, Copy)]
 pub(super) struct Stored<'d> {
+    /// Which file of the stack (0: the least important).
+    pub file: usize,
     pub index: usize,
     pub line: &'d Line,
     pub entry: &'d EntryLine,
@@ -71,27 +76,48 @@ pub(super) struct Resolved<'d> {
 }
 
 impl<'d> Resolved<'d> {
+    /// One file.
     pub fn new(lines: &'d [Line], locale: &Locale) -> Self {
+        Self::stack(&[lines], locale)
+    }
+
+    /// Files read one after another into one map, the least important first.
+    pub fn stack(files: &[&'d [Line]], locale: &Locale) -> Self {
         let mut resolved = Self {
             slots: HashMap::new(),
             order: Vec::new(),
             immutable_groups: HashSet::new(),
             file_immutable: false,
         };
+        // A group's own immutability while reading; a line with an empty key sets it.
+        let mut group_locks: HashMap<&[u8], bool> = HashMap::new();
+        for (file, lines) in files.iter().enumerate() {
+            resolved.read_file(file, lines, locale, &mut group_locks);
+            // KConfig stops at a file that is immutable as a whole.
+            if resolved.file_immutable {
+                break;
+            }
+        }
+        resolved.immutable_groups = group_locks
+            .into_iter()
+            .filter_map(|(group, locked)| locked.then_some(group))
+            .collect();
+        resolved
+    }
+
+    fn read_file(&mut self, file: usize, lines: &'d [Line], locale: &Locale, group_locks: &mut HashMap<&'d [u8], bool>) {
         let mut group: &[u8] = DEFAULT_GROUP.as_bytes();
         // KF5's groupOptionImmutable: entries under a `[G][$i]` header are immutable.
         let mut group_option_immutable = false;
         let mut immutable_headers = Vec::new();
-        // A group's own immutability while reading; a line with an empty key sets it.
-        let mut group_locks: HashMap<&[u8], bool> = HashMap::new();
         // KF5's groupSkip: a header of a group locked so far hides its section.
         let mut section_skipped = false;
         for (index, line) in lines.iter().enumerate() {
             match &line.kind {
                 LineKind::Header(header) => {
-                    group_option_immutable = resolved.file_immutable;
+                    group_option_immutable = self.file_immutable;
                     match header.mark {
-                        ImmutableMark::File => resolved.file_immutable = true,
+                        ImmutableMark::File => self.file_immutable = true,
                         ImmutableMark::Group => group_option_immutable = true,
                         ImmutableMark::None => {}
                     }
@@ -101,7 +127,7 @@ impl<'d> Resolved<'d> {
                         immutable_headers.push(group);
                     }
                 }
-                LineKind::BrokenHeader => group_option_immutable = resolved.file_immutable,
+                LineKind::BrokenHeader => group_option_immutable = self.file_immutable,
                 LineKind::Entry(_) if section_skipped => {}
                 LineKind::Entry(entry) => {
                     let tag = entry.locale_tag(line.content());
@@ -114,6 +140,7 @@ impl<'d> Resolved<'d> {
                         continue;
                     }
                     let stored = Stored {
+                        file,
                         index,
                         line,
                         entry,
@@ -121,18 +148,13 @@ impl<'d> Resolved<'d> {
                         localized_country: tag.is_some_and(|tag| tag.contains(&b'_')),
                     };
                     let group_locked = group_locks.get(group) == Some(&true);
-                    resolved.set_entry(group, &entry.key, stored, tag.is_some(), group_locked);
+                    self.set_entry(group, &entry.key, stored, tag.is_some(), group_locked);
                 }
                 LineKind::Blank | LineKind::Comment | LineKind::Ignored => {}
             }
         }
         // KF5 marks `[G][$i]` groups immutable only once the whole file is read.
         group_locks.extend(immutable_headers.into_iter().map(|group| (group, true)));
-        resolved.immutable_groups = group_locks
-            .into_iter()
-            .filter_map(|(group, locked)| locked.then_some(group))
-            .collect();
-        resolved
     }
 
     fn set_entry(
