@@ -530,8 +530,13 @@ fn tune_status(profile: &Profile, target: tune::Target, plasma: tune::Plasma, pl
         return Ok(0);
     }
     for s in &status {
-        let mark = if s.matches { "ok " } else { "-> " };
-        println!("{mark} {:<12} [{}] {} = {}  (target {})", s.file, s.group.replace('\x1d', "]["), s.key, s.file_value.as_deref().unwrap_or("(unset)"), s.target);
+        let mark = if s.matches { "ok " } else if s.locked_by.is_some() { "!! " } else { "-> " };
+        let from = match (&s.locked_by, &s.source) {
+            (Some(lock), _) => format!("; locked by {}", lock.display()),
+            (None, Some(source)) if !source.starts_with(&places.config_dir) => format!("; from {}", source.display()),
+            _ => String::new(),
+        };
+        println!("{mark} {:<12} [{}] {} = {}  (target {}{from})", s.file, s.group.replace('\x1d', "]["), s.key, s.file_value.as_deref().unwrap_or("(unset)"), s.target);
     }
     if matches!(target, tune::Target::Kwin | tune::Target::All) {
         match (&kwin_lines[..], &effects) {

@@ -4,17 +4,24 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-fn ballast(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ballast"))
-        .args(args)
+/// A command in `home`'s private environment: its own config home, and `home/xdg` as the
+/// only system config directory.
+fn in_home(program: &str, home: &Path) -> Command {
+    let mut command = Command::new(program);
+    command
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", home)
         .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_CONFIG_DIRS", home.join("xdg"))
         .env("XDG_STATE_HOME", home.join(".local/state"))
-        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
-        .output()
-        .unwrap()
+        .env("LC_ALL", "C")
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus");
+    command
+}
+
+fn ballast(home: &Path, args: &[&str]) -> Output {
+    in_home(env!("CARGO_BIN_EXE_ballast"), home).args(args).output().unwrap()
 }
 
 fn stdout(out: &Output) -> String {
@@ -91,4 +98,36 @@ fn nix_managed_files_are_refused_with_the_nix_setting() {
         assert!(std::fs::symlink_metadata(config.join(file)).unwrap().file_type().is_symlink(), "{file} is still a link");
     }
     assert!(!home.path().join(".local/state/ballast/backups").exists(), "no backup of nothing");
+}
+
+/// A system kwinrc that locks [Compositing] (as a kiosk setup or plasma-manager's
+/// `immutable = true` leaves /etc/xdg/kwinrc): apply names the lock and writes the rest, and
+/// status reads every setting as kreadconfig5 reads it, through the same cascade.
+#[test]
+fn locks_in_system_files_are_named_and_status_agrees_with_kreadconfig5() {
+    let home = tempfile::tempdir().unwrap();
+    let (xdg, config) = (home.path().join("xdg"), home.path().join(".config"));
+    std::fs::create_dir_all(&xdg).unwrap();
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(xdg.join("kwinrc"), "[Compositing][$i]\nGLTextureFilter=2\nBackend=XRender\n").unwrap();
+    std::fs::write(xdg.join("kdeglobals"), "[KDE]\nAnimationDurationFactor=0.75\n").unwrap();
+
+    let applied = ballast(home.path(), &["tune", "kwin", "--apply"]);
+    let told = String::from_utf8_lossy(&applied.stderr);
+    assert!(applied.status.success(), "the unlocked settings apply: {told}");
+    assert!(told.contains(&format!("kwinrc [Compositing] GLTextureFilter: locked by {}", xdg.join("kwinrc").display())), "{told}");
+
+    let status: serde_json::Value = serde_json::from_str(&stdout(&ballast(home.path(), &["tune", "kwin", "--status", "--json"]))).unwrap();
+    for setting in status["settings"].as_array().unwrap() {
+        let (file, group, key) = (setting["file"].as_str().unwrap(), setting["group"].as_str().unwrap(), setting["key"].as_str().unwrap());
+        let peer = in_home("kreadconfig5", home.path()).args(["--file", file, "--group", group, "--key", key, "--default", "\u{1}"]).output().expect("kreadconfig5 (libkf5config-bin)");
+        let peer = String::from_utf8_lossy(&peer.stdout).trim_end_matches('\n').to_owned();
+        let ours = setting["file_value"].as_str().unwrap_or("\u{1}");
+        assert_eq!(ours, peer, "[{group}] {key} in {file}");
+    }
+    let filter = status["settings"].as_array().unwrap().iter().find(|s| s["key"] == "GLTextureFilter").unwrap();
+    assert_eq!((filter["file_value"].as_str(), filter["matches"].as_bool()), (Some("2"), Some(false)));
+    assert_eq!(filter["locked_by"].as_str(), Some(xdg.join("kwinrc").to_str().unwrap()));
+    let factor = status["settings"].as_array().unwrap().iter().find(|s| s["key"] == "AnimationDurationFactor").unwrap();
+    assert_eq!((factor["file_value"].as_str(), factor["matches"].as_bool()), (Some("0.5"), Some(true)), "the user's value overrides an unlocked system one");
 }

@@ -9,7 +9,7 @@ mod plan;
 pub use files::{Backup, Journal, JournalFile, Refusal};
 pub use plan::{apply_settings, baloo_settings, effect_config_name, kwin_settings, reversal, split_list, Plasma, Reversal, Setting};
 
-use crate::kconfig::{changed_keys, ChangedKeys, Document, KconfigError};
+use crate::kconfig::{changed_keys, Cascade, ChangedKeys, Document, KconfigError, LockLevel};
 use crate::profile::Profile;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -49,10 +49,14 @@ impl Target {
     }
 }
 
-/// Where the files are: XDG_CONFIG_HOME, XDG_STATE_HOME and HOME of this session.
+/// Where the files are: XDG_CONFIG_HOME, XDG_CONFIG_DIRS, XDG_STATE_HOME and HOME of this
+/// session.
 #[derive(Clone, Debug)]
 pub struct Places {
     pub config_dir: PathBuf,
+    /// The system config directories, most important first (XDG Base Directory spec;
+    /// default /etc/xdg). NixOS sets several.
+    pub config_dirs: Vec<PathBuf>,
     pub backups_dir: PathBuf,
     pub home: String,
 }
@@ -63,7 +67,58 @@ impl Places {
         let xdg = |name: &str, fallback: &str| {
             std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from).unwrap_or_else(|| Path::new(&home).join(fallback))
         };
-        Places { config_dir: xdg("XDG_CONFIG_HOME", ".config"), backups_dir: xdg("XDG_STATE_HOME", ".local/state").join("ballast/backups"), home }
+        Places {
+            config_dir: xdg("XDG_CONFIG_HOME", ".config"),
+            config_dirs: config_dirs(std::env::var("XDG_CONFIG_DIRS").ok().as_deref()),
+            backups_dir: xdg("XDG_STATE_HOME", ".local/state").join("ballast/backups"),
+            home,
+        }
+    }
+
+    /// The existing files named `name` in the system config directories, least important
+    /// first: the order KConfig reads them in, below the user's own.
+    fn system_files(&self, name: &str) -> Result<Vec<(PathBuf, Document)>, TuneError> {
+        let mut found = Vec::new();
+        for dir in self.config_dirs.iter().rev() {
+            let path = dir.join(name);
+            if let Some(bytes) = files::read_optional(&path)? {
+                found.push((path, Document::parse(&bytes)));
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// $XDG_CONFIG_DIRS as the spec reads it: `:`-separated absolute paths, /etc/xdg when unset
+/// or empty; relative entries are ignored.
+fn config_dirs(value: Option<&str>) -> Vec<PathBuf> {
+    let dirs: Vec<PathBuf> = value.unwrap_or_default().split(':').filter(|d| d.starts_with('/')).map(PathBuf::from).collect();
+    if dirs.is_empty() {
+        vec![PathBuf::from("/etc/xdg")]
+    } else {
+        dirs
+    }
+}
+
+/// A setting a system file locks: KDE keeps reading that file's value, whatever the user's
+/// file says, so ballast does not write it.
+#[derive(Clone, Debug)]
+pub struct LockedSetting {
+    pub setting: Setting,
+    /// The locking file.
+    pub by: PathBuf,
+    pub level: LockLevel,
+}
+
+impl std::fmt::Display for LockedSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let group = format!("[{}]", self.setting.group.replace('\x1d', "]["));
+        let mark = match self.level {
+            LockLevel::File => "[$i] before any group: the whole file".to_owned(),
+            LockLevel::Group => format!("{group}[$i]"),
+            LockLevel::Key => format!("{}[$i]", self.setting.key),
+        };
+        write!(f, "{} {group} {}: locked by {} ({mark}); KDE keeps reading that file's value", self.setting.file, self.setting.key, self.by.display())
     }
 }
 
@@ -75,8 +130,10 @@ pub struct FilePlan {
     pub before: Option<Vec<u8>>,
     pub after: Vec<u8>,
     pub changed: ChangedKeys,
-    /// The target's settings in this file.
+    /// The target's settings in this file that it can take.
     pub settings: Vec<Setting>,
+    /// The target's settings in this file that a system file locks.
+    pub locked: Vec<LockedSetting>,
     /// Why this file is left alone (a symlink, read-only); None when it can be written.
     pub refused: Option<Refusal>,
 }
@@ -138,26 +195,33 @@ pub fn plan(profile: &Profile, target: Target, plasma: Plasma, places: &Places) 
             let path = places.config_dir.join(file);
             let before = files::read_optional(&path)?;
             let document = Document::parse(before.as_deref().unwrap_or_default());
-            let ours: Vec<Setting> = settings.iter().filter(|s| s.file == file).cloned().collect();
+            let system = places.system_files(file)?;
+            let cascade = Cascade::new(system.iter().map(|(_, d)| d).chain([&document]).collect());
+            let (mut ours, mut locked) = (Vec::new(), Vec::new());
+            for setting in settings.iter().filter(|s| s.file == file).cloned() {
+                match cascade.lock(&setting.group, &setting.key) {
+                    Some(lock) => locked.push(LockedSetting { setting, by: system[lock.file].0.clone(), level: lock.level }),
+                    None => ours.push(setting),
+                }
+            }
             let edited = apply_settings(&document, ours.iter()).map_err(|source| TuneError::Kconfig { path: path.clone(), source })?;
             let refused = files::refusal(&path)?;
-            Ok(FilePlan { file, changed: changed_keys(&document, &edited), after: edited.to_bytes(), path, before, settings: ours, refused })
+            Ok(FilePlan { file, changed: changed_keys(&document, &edited), after: edited.to_bytes(), path, before, settings: ours, locked, refused })
         })
         .collect()
 }
 
-/// What to tell the user about each refused file that the target would change: the file,
-/// why it is left alone and, for a Nix-managed one, the same settings in Nix.
+/// What to tell the user about what the target cannot change: each setting a system file
+/// locks (which file, which mark), and each refused file the target would change (why, and
+/// for a Nix-managed one the same settings in Nix).
 pub fn refusals(plans: &[FilePlan]) -> Vec<String> {
-    plans
-        .iter()
-        .filter(|p| p.changes_anything())
-        .filter_map(|p| {
-            let why = p.refused.as_ref()?;
-            let nix = if why.nix_managed() { format!("\n  set them in your home-manager configuration instead (plasma-manager):\n    {}", p.nix_setting().replace('\n', "\n    ")) } else { String::new() };
-            Some(format!("left {} alone: {why}{nix}", p.path.display()))
-        })
-        .collect()
+    let locked = plans.iter().flat_map(|p| &p.locked).map(LockedSetting::to_string);
+    let refused = plans.iter().filter(|p| p.changes_anything()).filter_map(|p| {
+        let why = p.refused.as_ref()?;
+        let nix = if why.nix_managed() { format!("\n  set them in your home-manager configuration instead (plasma-manager):\n    {}", p.nix_setting().replace('\n', "\n    ")) } else { String::new() };
+        Some(format!("left {} alone: {why}{nix}", p.path.display()))
+    });
+    locked.chain(refused).collect()
 }
 
 /// A unified diff of every file the plans write; empty when nothing would be written.
@@ -255,35 +319,49 @@ pub fn rollback(places: &Places, target: Target, to: Option<&str>, force: bool) 
     Ok((backup, restored))
 }
 
-/// One target setting: what the file says now (as KDE reads it, `$HOME` expanded).
+/// One target setting: the value KDE reads now (through the cascade, `$HOME` expanded), the
+/// file it comes from and the file that locks it, if any.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct SettingStatus {
     pub file: String,
     pub group: String,
     pub key: String,
     pub target: String,
+    /// The effective value; None when no file sets it.
     pub file_value: Option<String>,
+    /// The file the effective value comes from.
+    pub source: Option<PathBuf>,
+    /// The system file that locks the key against the user's file.
+    pub locked_by: Option<PathBuf>,
     pub matches: bool,
 }
 
 pub fn file_status(settings: &[Setting], places: &Places) -> Result<Vec<SettingStatus>, TuneError> {
-    let mut documents: std::collections::HashMap<&str, Document> = std::collections::HashMap::new();
+    // Per config name: the system files, least important first, then the user's.
+    let mut stacks: std::collections::HashMap<&str, Vec<(PathBuf, Document)>> = std::collections::HashMap::new();
     let home = places.home.clone();
     let env = move |name: &str| (name == "HOME").then(|| home.clone());
     let mut status = Vec::new();
     for setting in settings {
-        if !documents.contains_key(setting.file) {
-            let bytes = files::read_optional(&places.config_dir.join(setting.file))?.unwrap_or_default();
-            documents.insert(setting.file, Document::parse(&bytes));
+        if !stacks.contains_key(setting.file) {
+            let mut stack = places.system_files(setting.file)?;
+            let path = places.config_dir.join(setting.file);
+            let bytes = files::read_optional(&path)?.unwrap_or_default();
+            stack.push((path, Document::parse(&bytes)));
+            stacks.insert(setting.file, stack);
         }
-        let document = &documents[setting.file];
-        let file_value = document.get(&setting.group, &setting.key).map(|e| String::from_utf8_lossy(&e.expanded(&env)).into_owned());
+        let stack = &stacks[setting.file];
+        let cascade = Cascade::new(stack.iter().map(|(_, d)| d).collect());
+        let effective = cascade.get(&setting.group, &setting.key);
+        let file_value = effective.as_ref().map(|e| String::from_utf8_lossy(&e.entry.expanded(&env)).into_owned());
         let target = if setting.expandable { setting.value.replace("$HOME", &places.home) } else { setting.value.clone() };
         status.push(SettingStatus {
             file: setting.file.to_owned(),
             group: setting.group.clone(),
             key: setting.key.clone(),
             matches: file_value.as_deref() == Some(target.as_str()),
+            source: effective.map(|e| stack[e.file].0.clone()),
+            locked_by: cascade.lock(&setting.group, &setting.key).map(|lock| stack[lock.file].0.clone()),
             target,
             file_value,
         });

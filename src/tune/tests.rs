@@ -2,7 +2,7 @@ use super::*;
 use std::os::unix::fs::PermissionsExt;
 
 fn places(dir: &Path) -> Places {
-    Places { config_dir: dir.join("config"), backups_dir: dir.join("state/ballast/backups"), home: "/home/me".into() }
+    Places { config_dir: dir.join("config"), config_dirs: vec![dir.join("xdg")], backups_dir: dir.join("state/ballast/backups"), home: "/home/me".into() }
 }
 
 fn write(path: &Path, bytes: &[u8]) {
@@ -163,4 +163,37 @@ fn a_file_home_manager_links_gets_the_nix_setting() {
     assert!(told.contains("home-manager manages it"), "{told}");
     assert!(told.contains("programs.plasma.configFile.kwinrc.Compositing.GLTextureFilter = 1;"), "{told}");
     assert!(told.contains("programs.plasma.configFile.kwinrc.Compositing.Backend = \"OpenGL\";"), "{told}");
+}
+
+#[test]
+fn settings_a_system_file_locks_are_named_not_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let places = places(dir.path());
+    // /etc/xdg/kwinrc as a kiosk setup or plasma-manager's `immutable = true` leaves it.
+    write(&dir.path().join("xdg/kwinrc"), b"[Compositing][$i]\nGLTextureFilter=2\nBackend=XRender\n");
+    write(&places.config_dir.join("kwinrc"), KWINRC);
+    let plans = plan(&Profile::embedded(), Target::Kwin, Plasma::Five, &places).unwrap();
+    let kwinrc = plans.iter().find(|p| p.file == "kwinrc").unwrap();
+    let locked: Vec<&str> = kwinrc.locked.iter().map(|l| l.setting.key.as_str()).collect();
+    assert!(locked.contains(&"GLTextureFilter") && locked.contains(&"Backend"), "{locked:?}");
+    assert!(kwinrc.changed.get(&b"Compositing".to_vec()).is_none(), "no [Compositing] key is written: {:?}", kwinrc.changed);
+    let told = refusals(&plans).join("\n");
+    assert!(told.contains(&format!("kwinrc [Compositing] GLTextureFilter: locked by {} ([Compositing][$i])", dir.path().join("xdg/kwinrc").display())), "{told}");
+
+    // The rest applies; status shows what KDE reads and who locks it.
+    apply(&plans, Target::Kwin, &places).unwrap().expect("[Plugins] and kdeglobals change");
+    let status = file_status(&settings(&Profile::embedded(), Target::Kwin, Plasma::Five, &places).unwrap(), &places).unwrap();
+    let filter = status.iter().find(|s| s.key == "GLTextureFilter").unwrap();
+    assert_eq!((filter.file_value.as_deref(), filter.matches), (Some("2"), false));
+    assert_eq!(filter.locked_by.as_deref(), Some(dir.path().join("xdg/kwinrc").as_path()));
+    assert_eq!(filter.source.as_deref(), Some(dir.path().join("xdg/kwinrc").as_path()));
+    let plugins: Vec<_> = status.iter().filter(|s| s.group == "Plugins").collect();
+    assert!(plugins.iter().all(|s| s.matches && s.locked_by.is_none() && s.source.as_deref() == Some(places.config_dir.join("kwinrc").as_path())), "{plugins:#?}");
+}
+
+#[test]
+fn xdg_config_dirs_as_the_spec_reads_them() {
+    assert_eq!(config_dirs(None), [PathBuf::from("/etc/xdg")]);
+    assert_eq!(config_dirs(Some("")), [PathBuf::from("/etc/xdg")]);
+    assert_eq!(config_dirs(Some("/etc/profiles/per-user/me/etc/xdg:relative:/run/current-system/sw/etc/xdg")), [PathBuf::from("/etc/profiles/per-user/me/etc/xdg"), PathBuf::from("/run/current-system/sw/etc/xdg")]);
 }
