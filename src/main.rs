@@ -228,12 +228,7 @@ fn run(cli: Cli) -> Result<i32> {
             let plasma = match plasma.as_deref() {
                 Some("6") => tune::Plasma::Six,
                 Some(_) => tune::Plasma::Five,
-                None => tune::Plasma::detect(
-                    std::env::var("KDE_SESSION_VERSION").ok().as_deref(),
-                    ["balooctl6", "kwriteconfig6"].iter().any(|tool| {
-                        launch::resolve_binary(tool, std::env::var("PATH").ok().as_deref(), launch::is_executable).is_some()
-                    }),
-                ),
+                None => tune::Plasma::from_env(),
             };
             let places = tune::Places::from_env();
             if apply {

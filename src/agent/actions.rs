@@ -39,7 +39,7 @@ pub async fn stop_unit(manager: Option<&UserManager>, unit: &str) -> Result<Stri
 /// Preview, apply or roll back a tuning target; tells running programs on `connection`.
 pub async fn tune(profile: &Profile, connection: &zbus::Connection, target: Target, action: TuneAction) -> Result<String, String> {
     let places = tune::Places::from_env();
-    let plasma = tune::Plasma::detect(std::env::var("KDE_SESSION_VERSION").ok().as_deref(), false);
+    let plasma = tune::Plasma::from_env();
     let text = |e: tune::TuneError| e.to_string();
     match action {
         TuneAction::Preview => {

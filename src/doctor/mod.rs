@@ -499,7 +499,7 @@ fn baloo(profile: &Profile, facts: &Result<BalooFacts, String>) -> Check {
             None,
         )
     } else {
-        check("baloo", Verdict::Warn, off.join("; "), Some("kwriteconfig5 --file baloofilerc --group General --key \"only basic indexing\" true, then add the excludes with `balooctl config add excludeFolders DIR` (and qdbus org.kde.baloo / org.kde.baloo.main.updateConfig)"))
+        check("baloo", Verdict::Warn, off.join("; "), Some("ballast tune baloo --apply (writes only those keys, backs up baloofilerc and tells Baloo; on Plasma 5 and 6 alike)"))
     }
 }
 

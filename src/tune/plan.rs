@@ -21,6 +21,14 @@ impl Plasma {
             _ => Plasma::Five,
         }
     }
+
+    /// This session's Plasma: KDE_SESSION_VERSION, else whether Plasma 6's tools
+    /// (balooctl6, kwriteconfig6) are on PATH. The one detection the CLI and the agent use.
+    pub fn from_env() -> Plasma {
+        let path = std::env::var("PATH").ok();
+        let installed = |tool: &str| crate::launch::resolve_binary(tool, path.as_deref(), crate::launch::is_executable).is_some();
+        Plasma::detect(std::env::var("KDE_SESSION_VERSION").ok().as_deref(), ["balooctl6", "kwriteconfig6"].into_iter().any(installed))
+    }
 }
 
 /// One setting: `key` in `group` (nested groups joined by \x1d) of a config file.

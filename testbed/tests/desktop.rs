@@ -454,6 +454,34 @@ fn the_dashboard_opens_from_the_tray_in_light_and_dark(env: &Env) -> Result<(), 
     restored.map(|_| ())
 }
 
+/// `ballast tune` against the session's own KWin 6 (kwin_wayland) and Baloo 6: apply writes
+/// what kreadconfig6 then reads, status shows those values and KWin and Baloo answer on the
+/// session bus, and rollback gives every setting back the value it had (KWin rewrites
+/// kwinrc on its own, so the files are compared by what KDE reads, not byte for byte).
+fn tune_applies_and_rolls_back_against_kwin_wayland_and_baloo6(env: &Env) -> Result<(), String> {
+    let status = || -> Result<serde_json::Value, String> { serde_json::from_str(&env.user("~/.local/bin/ballast tune all --status --json")?).map_err(|e| e.to_string()) };
+    let values = |status: &serde_json::Value| -> Vec<serde_json::Value> { status["settings"].as_array().into_iter().flatten().map(|s| s["file_value"].clone()).collect() };
+    let before = values(&status()?);
+    env.user("~/.local/bin/ballast tune all --apply")?;
+    let applied = status()?;
+    for setting in applied["settings"].as_array().ok_or("no settings in the status")? {
+        let (file, group, key) = (setting["file"].as_str().unwrap_or(""), setting["group"].as_str().unwrap_or(""), setting["key"].as_str().unwrap_or(""));
+        let read = env.user(&format!("kreadconfig6 --file {file} --group '{group}' --key '{key}'"))?;
+        if setting["matches"] != true || setting["file_value"].as_str() != Some(read.trim_end_matches('\n')) {
+            return Err(format!("after apply, [{group}] {key} in {file}: kreadconfig6 reads {read:?}, ballast's status {setting}"));
+        }
+    }
+    if applied["kwin"].is_null() || applied["baloo_state"].is_null() {
+        return Err(format!("KWin or Baloo did not answer on the session bus: kwin {}, baloo_state {}", applied["kwin"], applied["baloo_state"]));
+    }
+    env.user("~/.local/bin/ballast tune all --rollback")?;
+    let after = values(&status()?);
+    if before != after {
+        return Err(format!("after rollback the settings read {after:?}, before apply {before:?}"));
+    }
+    Ok(())
+}
+
 /// The guest is the user's world: systemd as PID 1 and cgroup v2 with memory delegated.
 fn guest_runs_systemd_and_cgroup_v2(env: &Env) -> Result<(), String> {
     let fs = env.root(&["/usr/bin/stat", "-f", "-c", "%T", "/sys/fs/cgroup"])?;
@@ -481,6 +509,7 @@ fn main() {
             ("a_memory_max_kill_stays_in_the_scope_and_is_reported", a_memory_max_kill_stays_in_the_scope_and_is_reported),
             ("an_app_stuck_at_memory_high_is_reported_until_it_stops", an_app_stuck_at_memory_high_is_reported_until_it_stops),
             ("the_dashboard_opens_from_the_tray_in_light_and_dark", the_dashboard_opens_from_the_tray_in_light_and_dark),
+            ("tune_applies_and_rolls_back_against_kwin_wayland_and_baloo6", tune_applies_and_rolls_back_against_kwin_wayland_and_baloo6),
         ],
     );
 }
