@@ -75,6 +75,8 @@ struct Agent {
     shared: Arc<Mutex<Shared>>,
     alerts: AlertPolicy,
     scope_counters: HashMap<String, MemoryEvents>,
+    /// Whether the app scopes were looked at once: units that appear later are new.
+    scopes_watched: bool,
     scopes: Vec<ScopeStatus>,
     installed: Vec<bool>,
     view: Option<TrayView>,
@@ -134,6 +136,7 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
         shared,
         alerts: AlertPolicy::default(),
         scope_counters: HashMap::new(),
+        scopes_watched: false,
         scopes: Vec::new(),
         view: None,
         ticks: 0,
@@ -243,13 +246,18 @@ impl Agent {
         let mut counters = HashMap::new();
         for status in &statuses {
             let who = status.app.as_deref().and_then(|id| self.profile.app(id)).map_or(status.unit.clone(), |a| a.name.clone());
-            events.extend(launch::scope_events(&who, self.scope_counters.get(&status.unit), status));
+            // A scope that appears after the first look started counting at zero: a kill
+            // in its first seconds (before any tick saw it) is news too. Scopes running when
+            // the agent started are only a baseline.
+            let before = self.scope_counters.get(&status.unit).copied().or(self.scopes_watched.then_some(MemoryEvents::default()));
+            events.extend(launch::scope_events(&who, before.as_ref(), status));
             held.extend(launch::held_at_high(&who, status));
             if let Some(now) = status.events {
                 counters.insert(status.unit.clone(), now);
             }
         }
         self.scope_counters = counters;
+        self.scopes_watched = true;
         self.scopes = statuses;
         (events, held)
     }
