@@ -6,13 +6,15 @@ use std::path::PathBuf;
 use proptest::prelude::*;
 use proptest::sample::select;
 
-/// Every file under tests/fixtures/kconfig, by name, sorted.
+/// Every file directly under tests/fixtures/kconfig, by name, sorted (the cascade cases in
+/// its subdirectories have their own test, tests/kconfig_cascade.rs).
 pub fn fixtures() -> Vec<(String, Vec<u8>)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kconfig");
     let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
         .unwrap_or_else(|error| panic!("reading {}: {error}", dir.display()))
-        .map(|entry| {
-            let path = entry.expect("fixture directory entry").path();
+        .map(|entry| entry.expect("fixture directory entry").path())
+        .filter(|path| path.is_file())
+        .map(|path| {
             let name = path
                 .file_name()
                 .expect("fixture file name")
