@@ -121,9 +121,14 @@ enum Command {
         /// With --rollback: restore even files changed since ballast wrote them.
         #[arg(long, requires = "rollback")]
         force: bool,
-        /// Plasma generation (default: from KDE_SESSION_VERSION, else the installed tools).
+        /// Plasma generation (default: the running KWin's version, else KDE_SESSION_VERSION,
+        /// else the installed tools).
         #[arg(long, value_parser = ["5", "6"])]
         plasma: Option<String>,
+        /// The session to tune for (default: the running KWin's operation mode, else
+        /// XDG_SESSION_TYPE); keys that session's KWin does not use are not written.
+        #[arg(long, value_parser = ["x11", "wayland"])]
+        session: Option<String>,
         /// With --status: print JSON.
         #[arg(long, requires = "status")]
         json: bool,
@@ -224,23 +229,19 @@ fn run(cli: Cli) -> Result<i32> {
             Ok(doctor::exit_code(&checks))
         }
         Command::Apps { json } => apps(&profile, json),
-        Command::Tune { target, apply, rollback, status, to, force, plasma, json, dry_run: _ } => {
-            let plasma = match plasma.as_deref() {
-                Some("6") => tune::Plasma::Six,
-                Some(_) => tune::Plasma::Five,
-                None => tune::Plasma::from_env(),
-            };
+        Command::Tune { target, apply, rollback, status, to, force, plasma, session, json, dry_run: _ } => {
+            let session = tune_session(plasma.as_deref(), session.as_deref());
             let places = tune::Places::from_env();
             if apply {
-                tune_apply(&profile, target, plasma, &places)
+                tune_apply(&profile, target, &session, &places)
             } else if rollback {
                 tune_rollback(&places, target, to.as_deref(), force)
             } else if status {
-                tune_status(&profile, target, plasma, &places, json)
+                tune_status(&profile, target, &session, &places, json)
             } else {
-                let plans = tune::plan(&profile, target, plasma, &places)?;
+                let plans = tune::plan(&profile, target, &session, &places)?;
                 let (preview, refusals) = (tune::diff(&plans), tune::refusals(&plans));
-                refusals.iter().for_each(|line| println!("{line}"));
+                refusals.iter().chain(&tune::unread(&plans, &session)).for_each(|line| println!("{line}"));
                 if preview.is_empty() && refusals.is_empty() {
                     println!("nothing to change: {} is already tuned", target.name());
                 }
@@ -460,10 +461,29 @@ fn tell_programs(changes: &[(&str, ballast::kconfig::ChangedKeys)]) {
     }
 }
 
-fn tune_apply(profile: &Profile, target: tune::Target, plasma: tune::Plasma, places: &tune::Places) -> Result<i32> {
-    let plans = tune::plan(profile, target, plasma, places)?;
+/// The session `tune` plans for: the running one (tune::Session::probe), with the user's
+/// --plasma and --session in its place where given.
+fn tune_session(plasma: Option<&str>, display: Option<&str>) -> tune::Session {
+    let probed = block_on(async { Ok(tune::Session::probe(zbus::Connection::session().await.ok().as_ref()).await) });
+    let mut session = probed.unwrap_or_else(|_| tune::Session::detect(None, &tune::SessionEnv::from_env()));
+    match plasma {
+        Some("6") => session.plasma = tune::Plasma::Six,
+        Some(_) => session.plasma = tune::Plasma::Five,
+        None => {}
+    }
+    match display {
+        Some("wayland") => session.display = Some(launch::DisplayServer::Wayland),
+        Some(_) => session.display = Some(launch::DisplayServer::X11),
+        None => {}
+    }
+    session
+}
+
+fn tune_apply(profile: &Profile, target: tune::Target, session: &tune::Session, places: &tune::Places) -> Result<i32> {
+    let plans = tune::plan(profile, target, session, places)?;
     let refusals = tune::refusals(&plans);
     refusals.iter().for_each(|line| eprintln!("ballast: {line}"));
+    tune::unread(&plans, session).iter().for_each(|line| println!("{line}"));
     let Some(backup) = tune::apply(&plans, target, places)? else {
         if !refusals.is_empty() {
             return Ok(1);
@@ -492,9 +512,9 @@ fn tune_rollback(places: &tune::Places, target: tune::Target, to: Option<&str>, 
     Ok(0)
 }
 
-fn tune_status(profile: &Profile, target: tune::Target, plasma: tune::Plasma, places: &tune::Places, json: bool) -> Result<i32> {
-    let settings = tune::settings(profile, target, plasma, places)?;
-    let status = tune::file_status(&settings, places)?;
+fn tune_status(profile: &Profile, target: tune::Target, session: &tune::Session, places: &tune::Places, json: bool) -> Result<i32> {
+    let settings = tune::settings(profile, target, session.plasma, places)?;
+    let status = tune::file_status(&settings, session, places)?;
     let live = block_on(async {
         let connection = zbus::Connection::session().await?;
         let kwin = tune::notify::kwin_live(&connection).await;
@@ -517,6 +537,7 @@ fn tune_status(profile: &Profile, target: tune::Target, plasma: tune::Plasma, pl
     let effects = kwin.as_ref().map(|(_, effects)| effects.clone());
     if json {
         let value = serde_json::json!({
+            "session": session,
             "settings": status,
             "kwin": kwin.as_ref().map(|_| serde_json::json!({ "support_information": kwin_lines, "loaded_effects": effects })),
             "baloo_state": baloo_state,
@@ -524,11 +545,13 @@ fn tune_status(profile: &Profile, target: tune::Target, plasma: tune::Plasma, pl
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(0);
     }
+    println!("session: {} ({}, from {})", session.kwin(), session.kwin_version.as_deref().unwrap_or("version unknown"), session.source);
     for s in &status {
-        let mark = if s.matches { "ok " } else if s.locked_by.is_some() { "!! " } else { "-> " };
-        let from = match (&s.locked_by, &s.source) {
-            (Some(lock), _) => format!("; locked by {}", lock.display()),
-            (None, Some(source)) if !source.starts_with(&places.config_dir) => format!("; from {}", source.display()),
+        let mark = if s.unused.is_some() { "-- " } else if s.matches { "ok " } else if s.locked_by.is_some() { "!! " } else { "-> " };
+        let from = match (&s.unused, &s.locked_by, &s.source) {
+            (Some(why), _, _) => format!("; {why}"),
+            (None, Some(lock), _) => format!("; locked by {}", lock.display()),
+            (None, None, Some(source)) if !source.starts_with(&places.config_dir) => format!("; from {}", source.display()),
             _ => String::new(),
         };
         println!("{mark} {:<12} [{}] {} = {}  (target {}{from})", s.file, s.group.replace('\x1d', "]["), s.key, s.file_value.as_deref().unwrap_or("(unset)"), s.target);

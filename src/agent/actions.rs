@@ -39,23 +39,29 @@ pub async fn stop_unit(manager: Option<&UserManager>, unit: &str) -> Result<Stri
 /// Preview, apply or roll back a tuning target; tells running programs on `connection`.
 pub async fn tune(profile: &Profile, connection: &zbus::Connection, target: Target, action: TuneAction) -> Result<String, String> {
     let places = tune::Places::from_env();
-    let plasma = tune::Plasma::from_env();
+    let session = tune::Session::probe(Some(connection)).await;
     let text = |e: tune::TuneError| e.to_string();
     match action {
         TuneAction::Preview => {
-            let plans = tune::plan(profile, target, plasma, &places).map_err(text)?;
+            let plans = tune::plan(profile, target, &session, &places).map_err(text)?;
             let (diff, refusals) = (tune::diff(&plans), tune::refusals(&plans));
-            Ok(if diff.is_empty() && refusals.is_empty() { format!("{} is already tuned: nothing to change", target.name()) } else { refusals.into_iter().chain([diff]).collect::<Vec<_>>().join("\n") })
+            let last = match (diff.is_empty(), refusals.is_empty()) {
+                (false, _) => diff,
+                (true, true) => format!("{} is already tuned: nothing to change", target.name()),
+                (true, false) => String::new(),
+            };
+            Ok(refusals.into_iter().chain(tune::unread(&plans, &session)).chain([last]).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("\n"))
         }
         TuneAction::Apply => {
-            let plans = tune::plan(profile, target, plasma, &places).map_err(text)?;
+            let plans = tune::plan(profile, target, &session, &places).map_err(text)?;
             let refusals = tune::refusals(&plans);
             let Some(backup) = tune::apply(&plans, target, &places).map_err(text)? else {
                 return if refusals.is_empty() { Ok(format!("{} is already tuned: nothing to change", target.name())) } else { Err(refusals.join("\n")) };
             };
             let changes: Vec<(&str, _)> = plans.iter().map(|p| (p.file, p.changed.clone())).collect();
             let told = tune::notify::tell_programs(connection, &changes).await;
-            Ok(refusals.into_iter().chain([format!("applied; backup {}", backup.name)]).chain(told).collect::<Vec<_>>().join("\n"))
+            let notes = refusals.into_iter().chain(tune::unread(&plans, &session));
+            Ok(notes.chain([format!("applied; backup {}", backup.name)]).chain(told).collect::<Vec<_>>().join("\n"))
         }
         TuneAction::Rollback => {
             let (backup, restored) = tune::rollback(&places, target, None, false).map_err(text)?;

@@ -4,7 +4,8 @@
 use crate::profile::{escape_unit_part, App, LaunchSettings, Toolkit};
 use std::path::PathBuf;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum DisplayServer {
     X11,
     Wayland,

@@ -5,9 +5,11 @@
 mod files;
 pub mod notify;
 mod plan;
+mod session;
 
 pub use files::{Backup, Journal, JournalFile, Refusal};
 pub use plan::{apply_settings, baloo_settings, effect_config_name, kwin_settings, reversal, split_list, Plasma, Reversal, Setting};
+pub use session::{KwinIdentity, Session, SessionEnv};
 
 use crate::kconfig::{changed_keys, Cascade, ChangedKeys, Document, KconfigError, LockLevel};
 use crate::profile::Profile;
@@ -134,6 +136,9 @@ pub struct FilePlan {
     pub settings: Vec<Setting>,
     /// The target's settings in this file that a system file locks.
     pub locked: Vec<LockedSetting>,
+    /// The target's settings in this file that this session's KWin does not use, with why:
+    /// not written.
+    pub unread: Vec<(Setting, &'static str)>,
     /// Why this file is left alone (a symlink, read-only); None when it can be written.
     pub refused: Option<Refusal>,
 }
@@ -184,9 +189,9 @@ pub fn settings(profile: &Profile, target: Target, plasma: Plasma, places: &Plac
     Ok(settings)
 }
 
-/// What applying `target` would do to each file.
-pub fn plan(profile: &Profile, target: Target, plasma: Plasma, places: &Places) -> Result<Vec<FilePlan>, TuneError> {
-    let settings = settings(profile, target, plasma, places)?;
+/// What applying `target` would do to each file in `session`.
+pub fn plan(profile: &Profile, target: Target, session: &Session, places: &Places) -> Result<Vec<FilePlan>, TuneError> {
+    let settings = settings(profile, target, session.plasma, places)?;
     let mut names: Vec<&'static str> = settings.iter().map(|s| s.file).collect();
     names.dedup();
     names
@@ -197,16 +202,17 @@ pub fn plan(profile: &Profile, target: Target, plasma: Plasma, places: &Places) 
             let document = Document::parse(before.as_deref().unwrap_or_default());
             let system = places.system_files(file)?;
             let cascade = Cascade::new(system.iter().map(|(_, d)| d).chain([&document]).collect());
-            let (mut ours, mut locked) = (Vec::new(), Vec::new());
+            let (mut ours, mut locked, mut unread) = (Vec::new(), Vec::new(), Vec::new());
             for setting in settings.iter().filter(|s| s.file == file).cloned() {
-                match cascade.lock(&setting.group, &setting.key) {
-                    Some(lock) => locked.push(LockedSetting { setting, by: system[lock.file].0.clone(), level: lock.level }),
-                    None => ours.push(setting),
+                match (session.unread(&setting), cascade.lock(&setting.group, &setting.key)) {
+                    (Some(why), _) => unread.push((setting, why)),
+                    (None, Some(lock)) => locked.push(LockedSetting { setting, by: system[lock.file].0.clone(), level: lock.level }),
+                    (None, None) => ours.push(setting),
                 }
             }
             let edited = apply_settings(&document, ours.iter()).map_err(|source| TuneError::Kconfig { path: path.clone(), source })?;
             let refused = files::refusal(&path)?;
-            Ok(FilePlan { file, changed: changed_keys(&document, &edited), after: edited.to_bytes(), path, before, settings: ours, locked, refused })
+            Ok(FilePlan { file, changed: changed_keys(&document, &edited), after: edited.to_bytes(), path, before, settings: ours, locked, unread, refused })
         })
         .collect()
 }
@@ -222,6 +228,15 @@ pub fn refusals(plans: &[FilePlan]) -> Vec<String> {
         Some(format!("left {} alone: {why}{nix}", p.path.display()))
     });
     locked.chain(refused).collect()
+}
+
+/// The settings this session's KWin would not use, one line each: shown, not written.
+pub fn unread(plans: &[FilePlan], session: &Session) -> Vec<String> {
+    plans
+        .iter()
+        .flat_map(|p| &p.unread)
+        .map(|(s, why)| format!("{} [{}] {}: not written; {} does not use it: {why}", s.file, s.group, s.key, session.kwin()))
+        .collect()
 }
 
 /// A unified diff of every file the plans write; empty when nothing would be written.
@@ -333,10 +348,12 @@ pub struct SettingStatus {
     pub source: Option<PathBuf>,
     /// The system file that locks the key against the user's file.
     pub locked_by: Option<PathBuf>,
+    /// Why this session's KWin does not use the key (then ballast does not write it).
+    pub unused: Option<String>,
     pub matches: bool,
 }
 
-pub fn file_status(settings: &[Setting], places: &Places) -> Result<Vec<SettingStatus>, TuneError> {
+pub fn file_status(settings: &[Setting], session: &Session, places: &Places) -> Result<Vec<SettingStatus>, TuneError> {
     // Per config name: the system files, least important first, then the user's.
     let mut stacks: std::collections::HashMap<&str, Vec<(PathBuf, Document)>> = std::collections::HashMap::new();
     let home = places.home.clone();
@@ -362,6 +379,7 @@ pub fn file_status(settings: &[Setting], places: &Places) -> Result<Vec<SettingS
             matches: file_value.as_deref() == Some(target.as_str()),
             source: effective.map(|e| stack[e.file].0.clone()),
             locked_by: cascade.lock(&setting.group, &setting.key).map(|lock| stack[lock.file].0.clone()),
+            unused: session.unread(setting).map(|why| format!("{} does not use it: {why}", session.kwin())),
             target,
             file_value,
         });

@@ -61,10 +61,15 @@ async fn reconfigure_kwin(connection: &zbus::Connection) -> zbus::Result<()> {
     connection.send(&message).await
 }
 
+/// KWin's supportInformation text, or None when KWin does not answer on `connection`.
+pub async fn kwin_support_information(connection: &zbus::Connection) -> Option<String> {
+    let reply = connection.call_method(Some("org.kde.KWin"), "/KWin", Some("org.kde.KWin"), "supportInformation", &()).await.ok()?;
+    reply.body().deserialize().ok()
+}
+
 /// The live values KWin reports in supportInformation for the tuned settings.
 pub async fn kwin_live(connection: &zbus::Connection) -> Option<(String, Vec<String>)> {
-    let reply = connection.call_method(Some("org.kde.KWin"), "/KWin", Some("org.kde.KWin"), "supportInformation", &()).await.ok()?;
-    let information: String = reply.body().deserialize().ok()?;
+    let information = kwin_support_information(connection).await?;
     let effects = connection
         .call_method(Some("org.kde.KWin"), "/Effects", Some("org.freedesktop.DBus.Properties"), "Get", &("org.kde.kwin.Effects", "loadedEffects"))
         .await

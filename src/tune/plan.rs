@@ -3,32 +3,13 @@
 use crate::kconfig::{Document, KconfigError};
 use crate::profile::{BalooTargets, KwinTargets};
 
-/// The Plasma generation, which decides effect names and which keys still exist.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The Plasma generation, which decides effect names and which keys KWin still uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum Plasma {
+    #[serde(rename = "5")]
     Five,
+    #[serde(rename = "6")]
     Six,
-}
-
-impl Plasma {
-    /// From the session's KDE_SESSION_VERSION (Plasma sets it), else from which KDE
-    /// tools are installed.
-    pub fn detect(session_version: Option<&str>, has_plasma6_tools: bool) -> Plasma {
-        match session_version {
-            Some("6") => Plasma::Six,
-            Some("5") => Plasma::Five,
-            _ if has_plasma6_tools => Plasma::Six,
-            _ => Plasma::Five,
-        }
-    }
-
-    /// This session's Plasma: KDE_SESSION_VERSION, else whether Plasma 6's tools
-    /// (balooctl6, kwriteconfig6) are on PATH. The one detection the CLI and the agent use.
-    pub fn from_env() -> Plasma {
-        let path = std::env::var("PATH").ok();
-        let installed = |tool: &str| crate::launch::resolve_binary(tool, path.as_deref(), crate::launch::is_executable).is_some();
-        Plasma::detect(std::env::var("KDE_SESSION_VERSION").ok().as_deref(), ["balooctl6", "kwriteconfig6"].into_iter().any(installed))
-    }
 }
 
 /// One setting: `key` in `group` (nested groups joined by \x1d) of a config file.
@@ -65,18 +46,16 @@ pub fn effect_config_name(effect: &str, plasma: Plasma) -> String {
 }
 
 /// KWin: kwinrc [Compositing] and [Plugins], and the animation speed, which KWin reads
-/// from kdeglobals [KDE] since Plasma 5.18. No GLCore: KWin 5.27 does not read it.
+/// from kdeglobals [KDE] since Plasma 5.18. No GLCore: neither KWin 5.27 nor 6 reads it.
+/// Which of these a session's KWin uses is `Session::unread`'s business.
 pub fn kwin_settings(targets: &KwinTargets, plasma: Plasma) -> Vec<Setting> {
     let compositing = |key: &str, value: String| Setting::plain("kwinrc", "Compositing", key, value);
     let mut settings = vec![
         compositing("Backend", targets.backend.clone()),
+        compositing("GLPreferBufferSwap", targets.gl_prefer_buffer_swap.clone()),
         compositing("GLTextureFilter", targets.gl_texture_filter.to_string()),
         compositing("WindowsBlockCompositing", targets.windows_block_compositing.to_string()),
     ];
-    // Reported gone from Plasma 6, which always picks its own swap strategy.
-    if plasma == Plasma::Five {
-        settings.insert(1, compositing("GLPreferBufferSwap", targets.gl_prefer_buffer_swap.clone()));
-    }
     let effects = targets.effects_on.iter().map(|e| (e, true)).chain(targets.effects_off.iter().map(|e| (e, false)));
     settings.extend(effects.map(|(effect, on)| {
         Setting::plain("kwinrc", "Plugins", &format!("{}Enabled", effect_config_name(effect, plasma)), on.to_string())
@@ -233,22 +212,13 @@ mod tests {
     }
 
     #[test]
-    fn plasma6_drops_buffer_swap_and_effect_prefixes() {
+    fn plasma6_drops_effect_prefixes() {
         let mut targets = Profile::embedded().tune.kwin;
         targets.effects_off.push("kwin4_effect_scale".into());
         let six = keys(&kwin_settings(&targets, Plasma::Six));
-        assert!(!six.iter().any(|s| s.contains("GLPreferBufferSwap")));
         assert!(six.contains(&"kwinrc:Plugins/scaleEnabled=false".to_string()));
         let five = keys(&kwin_settings(&targets, Plasma::Five));
         assert!(five.contains(&"kwinrc:Plugins/kwin4_effect_scaleEnabled=false".to_string()));
-    }
-
-    #[test]
-    fn plasma_generation_from_the_session() {
-        assert_eq!(Plasma::detect(Some("6"), false), Plasma::Six);
-        assert_eq!(Plasma::detect(Some("5"), true), Plasma::Five);
-        assert_eq!(Plasma::detect(None, true), Plasma::Six);
-        assert_eq!(Plasma::detect(None, false), Plasma::Five);
     }
 
     #[test]

@@ -1,4 +1,5 @@
 use super::*;
+use crate::launch::DisplayServer;
 use std::os::unix::fs::PermissionsExt;
 
 fn places(dir: &Path) -> Places {
@@ -8,6 +9,15 @@ fn places(dir: &Path) -> Places {
 fn write(path: &Path, bytes: &[u8]) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, bytes).unwrap();
+}
+
+/// A session whose KWin says what it is: Plasma `plasma` on `display`.
+fn session(plasma: Plasma, display: DisplayServer) -> Session {
+    Session { plasma, display: Some(display), kwin_version: None, source: "test" }
+}
+
+fn x11_5() -> Session {
+    session(Plasma::Five, DisplayServer::X11)
 }
 
 const KWINRC: &[u8] = b"# my kwinrc\r\n[Compositing]\r\nBackend=XRender\r\nOpenGLIsUnsafe=false\r\n\r\n[Plugins]\r\nwobblywindowsEnabled=true\r\n";
@@ -21,7 +31,7 @@ fn preview_apply_twice_and_roll_back_byte_for_byte() {
     std::fs::set_permissions(&kwinrc, std::fs::Permissions::from_mode(0o644)).unwrap();
     let profile = Profile::embedded();
 
-    let plans = plan(&profile, Target::Kwin, Plasma::Five, &places).unwrap();
+    let plans = plan(&profile, Target::Kwin, &x11_5(), &places).unwrap();
     let preview = diff(&plans);
     assert!(preview.contains("-Backend=XRender\r\n+Backend=OpenGL\r\n"), "{preview}");
     assert!(preview.contains("--- /dev/null"), "kdeglobals does not exist yet: {preview}");
@@ -35,7 +45,7 @@ fn preview_apply_twice_and_roll_back_byte_for_byte() {
     let kwin_keys = &plans.iter().find(|p| p.file == "kwinrc").unwrap().changed;
     assert_eq!(kwin_keys[&b"Compositing".to_vec()].len(), 4);
 
-    let again = plan(&profile, Target::Kwin, Plasma::Five, &places).unwrap();
+    let again = plan(&profile, Target::Kwin, &x11_5(), &places).unwrap();
     assert!(diff(&again).is_empty());
     assert!(apply(&again, Target::Kwin, &places).unwrap().is_none(), "applying twice changes nothing");
 
@@ -53,7 +63,7 @@ fn a_file_edited_after_apply_is_not_overwritten_silently() {
     let places = places(dir.path());
     let kwinrc = places.config_dir.join("kwinrc");
     write(&kwinrc, KWINRC);
-    let plans = plan(&Profile::embedded(), Target::Kwin, Plasma::Five, &places).unwrap();
+    let plans = plan(&Profile::embedded(), Target::Kwin, &x11_5(), &places).unwrap();
     apply(&plans, Target::Kwin, &places).unwrap();
     let edited = String::from_utf8(std::fs::read(&kwinrc).unwrap()).unwrap().replace("GLTextureFilter=1", "GLTextureFilter=2");
     std::fs::write(&kwinrc, &edited).unwrap();
@@ -72,7 +82,7 @@ fn other_keys_changed_since_apply_are_kept() {
     let places = places(dir.path());
     let kwinrc = places.config_dir.join("kwinrc");
     write(&kwinrc, KWINRC);
-    let plans = plan(&Profile::embedded(), Target::Kwin, Plasma::Five, &places).unwrap();
+    let plans = plan(&Profile::embedded(), Target::Kwin, &x11_5(), &places).unwrap();
     apply(&plans, Target::Kwin, &places).unwrap();
     let mut rewritten = std::fs::read(&kwinrc).unwrap();
     rewritten.extend_from_slice(b"\r\n[Desktops]\r\nNumber=2\r\n");
@@ -89,7 +99,7 @@ fn rollback_to_a_named_backup() {
     let places = places(dir.path());
     let err = rollback(&places, Target::Baloo, Some("20260101T000000Z"), false).err().unwrap();
     assert!(matches!(err, TuneError::NoBackup { .. } | TuneError::UnknownBackup { .. }));
-    let plans = plan(&Profile::embedded(), Target::Baloo, Plasma::Five, &places).unwrap();
+    let plans = plan(&Profile::embedded(), Target::Baloo, &x11_5(), &places).unwrap();
     let backup = apply(&plans, Target::Baloo, &places).unwrap().unwrap();
     let err = rollback(&places, Target::Baloo, Some("nope"), false).err().unwrap().to_string();
     assert!(err.contains(&backup.name), "{err}");
@@ -102,7 +112,7 @@ fn immutable_settings_are_refused_with_the_path() {
     let dir = tempfile::tempdir().unwrap();
     let places = places(dir.path());
     write(&places.config_dir.join("kwinrc"), b"[Compositing][$i]\nBackend=XRender\n");
-    let err = plan(&Profile::embedded(), Target::Kwin, Plasma::Five, &places).unwrap_err().to_string();
+    let err = plan(&Profile::embedded(), Target::Kwin, &x11_5(), &places).unwrap_err().to_string();
     assert!(err.contains("kwinrc") && err.contains("immutable"), "{err}");
 }
 
@@ -111,10 +121,10 @@ fn status_reads_files_as_kde_does() {
     let dir = tempfile::tempdir().unwrap();
     let places = places(dir.path());
     let profile = Profile::embedded();
-    let plans = plan(&profile, Target::All, Plasma::Five, &places).unwrap();
+    let plans = plan(&profile, Target::All, &x11_5(), &places).unwrap();
     apply(&plans, Target::All, &places).unwrap();
     let all = settings(&profile, Target::All, Plasma::Five, &places).unwrap();
-    let status = file_status(&all, &places).unwrap();
+    let status = file_status(&all, &x11_5(), &places).unwrap();
     assert!(status.iter().all(|s| s.matches), "{status:#?}");
     let excludes = status.iter().find(|s| s.key == "exclude folders").unwrap();
     assert!(excludes.file_value.as_deref().unwrap().starts_with("/home/me/.cache/,"), "{excludes:?}");
@@ -136,7 +146,7 @@ fn a_symlinked_or_read_only_file_is_left_alone_and_the_rest_applied() {
     std::fs::set_permissions(&kdeglobals, std::fs::Permissions::from_mode(0o444)).unwrap();
     write(&places.config_dir.join("baloofilerc"), b"[Basic Settings]\nIndexing-Enabled=true\n");
 
-    let plans = plan(&Profile::embedded(), Target::All, Plasma::Five, &places).unwrap();
+    let plans = plan(&Profile::embedded(), Target::All, &x11_5(), &places).unwrap();
     let refused = refusals(&plans);
     assert_eq!(refused.len(), 2, "{refused:?}");
     assert!(refused[0].contains("kwinrc alone: it is a symlink to") && !refused[0].contains("Nix"), "{}", refused[0]);
@@ -156,7 +166,7 @@ fn a_file_home_manager_links_gets_the_nix_setting() {
     let places = places(dir.path());
     std::fs::create_dir_all(&places.config_dir).unwrap();
     std::os::unix::fs::symlink("/nix/store/0000-home-manager-files/.config/kwinrc", places.config_dir.join("kwinrc")).unwrap();
-    let plans = plan(&Profile::embedded(), Target::Kwin, Plasma::Five, &places).unwrap();
+    let plans = plan(&Profile::embedded(), Target::Kwin, &x11_5(), &places).unwrap();
     let kwinrc = plans.iter().find(|p| p.file == "kwinrc").unwrap();
     assert!(kwinrc.refused.as_ref().is_some_and(Refusal::nix_managed));
     let told = refusals(&plans).join("\n");
@@ -172,7 +182,7 @@ fn settings_a_system_file_locks_are_named_not_written() {
     // /etc/xdg/kwinrc as a kiosk setup or plasma-manager's `immutable = true` leaves it.
     write(&dir.path().join("xdg/kwinrc"), b"[Compositing][$i]\nGLTextureFilter=2\nBackend=XRender\n");
     write(&places.config_dir.join("kwinrc"), KWINRC);
-    let plans = plan(&Profile::embedded(), Target::Kwin, Plasma::Five, &places).unwrap();
+    let plans = plan(&Profile::embedded(), Target::Kwin, &x11_5(), &places).unwrap();
     let kwinrc = plans.iter().find(|p| p.file == "kwinrc").unwrap();
     let locked: Vec<&str> = kwinrc.locked.iter().map(|l| l.setting.key.as_str()).collect();
     assert!(locked.contains(&"GLTextureFilter") && locked.contains(&"Backend"), "{locked:?}");
@@ -182,7 +192,7 @@ fn settings_a_system_file_locks_are_named_not_written() {
 
     // The rest applies; status shows what KDE reads and who locks it.
     apply(&plans, Target::Kwin, &places).unwrap().expect("[Plugins] and kdeglobals change");
-    let status = file_status(&settings(&Profile::embedded(), Target::Kwin, Plasma::Five, &places).unwrap(), &places).unwrap();
+    let status = file_status(&settings(&Profile::embedded(), Target::Kwin, Plasma::Five, &places).unwrap(), &x11_5(), &places).unwrap();
     let filter = status.iter().find(|s| s.key == "GLTextureFilter").unwrap();
     assert_eq!((filter.file_value.as_deref(), filter.matches), (Some("2"), false));
     assert_eq!(filter.locked_by.as_deref(), Some(dir.path().join("xdg/kwinrc").as_path()));
@@ -196,4 +206,28 @@ fn xdg_config_dirs_as_the_spec_reads_them() {
     assert_eq!(config_dirs(None), [PathBuf::from("/etc/xdg")]);
     assert_eq!(config_dirs(Some("")), [PathBuf::from("/etc/xdg")]);
     assert_eq!(config_dirs(Some("/etc/profiles/per-user/me/etc/xdg:relative:/run/current-system/sw/etc/xdg")), [PathBuf::from("/etc/profiles/per-user/me/etc/xdg"), PathBuf::from("/run/current-system/sw/etc/xdg")]);
+}
+
+#[test]
+fn keys_a_wayland_kwin_6_ignores_are_named_not_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let places = places(dir.path());
+    write(&places.config_dir.join("kwinrc"), KWINRC);
+    let wayland = session(Plasma::Six, DisplayServer::Wayland);
+    let plans = plan(&Profile::embedded(), Target::Kwin, &wayland, &places).unwrap();
+    let kwinrc = plans.iter().find(|p| p.file == "kwinrc").unwrap();
+    let written = String::from_utf8(kwinrc.after.clone()).unwrap();
+    assert!(written.contains("Backend=OpenGL") && !written.contains("GLTextureFilter") && !written.contains("WindowsBlockCompositing") && !written.contains("GLPreferBufferSwap"), "{written}");
+    let told = unread(&plans, &wayland).join("\n");
+    assert!(told.contains("kwinrc [Compositing] WindowsBlockCompositing: not written; kwin_wayland 6 does not use it"), "{told}");
+    assert_eq!(told.lines().count(), 3, "{told}");
+
+    // On X11 the same KWin 6 swaps through GLX: GLPreferBufferSwap is written there.
+    let x11 = plan(&Profile::embedded(), Target::Kwin, &session(Plasma::Six, DisplayServer::X11), &places).unwrap();
+    assert!(String::from_utf8_lossy(&x11[0].after).contains("GLPreferBufferSwap=a"));
+
+    let status = file_status(&settings(&Profile::embedded(), Target::Kwin, Plasma::Six, &places).unwrap(), &wayland, &places).unwrap();
+    let filter = status.iter().find(|s| s.key == "GLTextureFilter").unwrap();
+    assert!(filter.unused.as_deref().is_some_and(|why| why.starts_with("kwin_wayland 6 does not use it")), "{filter:?}");
+    assert!(status.iter().filter(|s| s.group == "Plugins").all(|s| s.unused.is_none()));
 }

@@ -133,6 +133,77 @@ impl Env {
         Ok(screen.count_near(screen.tray_area(64), &GAUGE, 8))
     }
 
+    /// Waits (3 minutes at most) until a screenshot at `png` shows the gauge in the tray.
+    fn wait_for_gauge(&self, png: &Path) -> Result<(), String> {
+        let mut pixels = 0;
+        testbed::wait("the gauge in plasmashell's tray", Duration::from_secs(180), || {
+            pixels = self.gauge_pixels(png)?;
+            Ok(pixels >= 100)
+        })
+        .map_err(|e| format!("{e}: {pixels} gauge pixels in {}", png.display()))
+    }
+
+    /// KWin's supportInformation and its loaded effects (one per line), as it answers now.
+    fn kwin_live(&self) -> Result<String, String> {
+        self.user("qdbus6 org.kde.KWin /KWin org.kde.KWin.supportInformation && qdbus6 org.kde.KWin /Effects org.kde.kwin.Effects.loadedEffects")
+    }
+
+    /// `ballast tune kwin --status --json`.
+    fn tune_status(&self) -> Result<serde_json::Value, String> {
+        serde_json::from_str(&self.user("~/.local/bin/ballast tune kwin --status --json")?).map_err(|e| e.to_string())
+    }
+
+    /// `ballast tune kwin` with the tuning `profile`, in a `display` session: the status names
+    /// the session as KWin reports it and exactly `unused` as the keys its KWin does not use;
+    /// apply writes the rest as kreadconfig6 then reads them and none of `unused`; KWin takes
+    /// the new values live (`taken` comes to hold, having not held before), and rollback gives
+    /// every key its old value and KWin its old state (`taken` stops holding).
+    fn tune_kwin_round_trip(&self, profile: &str, display: &str, unused: &[&str], taken: impl Fn(&str) -> bool) -> Result<(), String> {
+        self.config(Some(profile))?;
+        let result = self.tune_kwin_checked(display, unused, &taken);
+        if result.is_err() {
+            // Undo a run that stopped between apply and rollback (none to undo is fine).
+            let _ = self.user("~/.local/bin/ballast tune kwin --rollback");
+        }
+        self.config(None)?;
+        result
+    }
+
+    fn tune_kwin_checked(&self, display: &str, unused: &[&str], taken: &dyn Fn(&str) -> bool) -> Result<(), String> {
+        let values = |status: &serde_json::Value| -> Vec<serde_json::Value> { status["settings"].as_array().into_iter().flatten().map(|s| s["file_value"].clone()).collect() };
+        let before = self.tune_status()?;
+        let session = &before["session"];
+        if session["plasma"] != "6" || session["display"] != display || session["source"] != "KWin" {
+            return Err(format!("status sees the session as {session}, not Plasma 6 on {display} from KWin"));
+        }
+        let settings = before["settings"].as_array().ok_or("no settings in the status")?;
+        let named: Vec<&str> = settings.iter().filter(|s| !s["unused"].is_null()).filter_map(|s| s["key"].as_str()).collect();
+        if named != unused {
+            return Err(format!("status names {named:?} as unused by this KWin, expected {unused:?}"));
+        }
+        if taken(&self.kwin_live()?) {
+            return Err("KWin already holds the tuned state before apply: the check proves nothing".into());
+        }
+        self.user("~/.local/bin/ballast tune kwin --apply")?;
+        let applied = self.tune_status()?;
+        for (setting, old) in applied["settings"].as_array().into_iter().flatten().zip(values(&before)) {
+            let (file, group, key) = (setting["file"].as_str().unwrap_or(""), setting["group"].as_str().unwrap_or(""), setting["key"].as_str().unwrap_or(""));
+            let read = self.user(&format!("kreadconfig6 --file {file} --group '{group}' --key '{key}'"))?;
+            let agrees = setting["file_value"].as_str().unwrap_or("") == read.trim_end_matches('\n');
+            let expected = if setting["unused"].is_null() { setting["matches"] == true } else { setting["file_value"] == old };
+            if !agrees || !expected {
+                return Err(format!("after apply, [{group}] {key} in {file}: kreadconfig6 reads {read:?}, ballast's status {setting}, before {old}"));
+            }
+        }
+        testbed::wait("KWin to take the tuning live", Duration::from_secs(90), || Ok(self.kwin_live().is_ok_and(|live| taken(&live)))).map_err(|e| e.to_string())?;
+        self.user("~/.local/bin/ballast tune kwin --rollback")?;
+        let after = values(&self.tune_status()?);
+        if after != values(&before) {
+            return Err(format!("after rollback the settings read {after:?}, before apply {:?}", values(&before)));
+        }
+        testbed::wait("KWin to return to its old state after the rollback", Duration::from_secs(90), || Ok(self.kwin_live().is_ok_and(|live| !taken(&live)))).map_err(|e| e.to_string())
+    }
+
     /// Waits (at most `seconds`) for a running user unit named like `pattern`; its name.
     fn wait_for_running_unit(&self, pattern: &str, seconds: u64) -> Result<String, String> {
         let mut unit = String::new();
@@ -345,13 +416,9 @@ fn a_launch_entry_starts_the_app_in_a_limited_scope(env: &Env) -> Result<(), Str
 /// draws a new item seconds after it registers under TCG: both waits allow for that.
 fn tray_item_is_shown_in_plasmashells_panel(env: &Env) -> Result<(), String> {
     let (shown, gone) = (env.shots.join("desktop.png"), env.shots.join("tray-without-ballast.png"));
-    let mut pixels = 0;
-    testbed::wait("the gauge in plasmashell's tray", Duration::from_secs(180), || {
-        pixels = env.gauge_pixels(&shown)?;
-        Ok(pixels >= 100)
-    })
-    .map_err(|e| format!("{e}: {pixels} gauge pixels in {}", shown.display()))?;
+    env.wait_for_gauge(&shown)?;
     env.user("systemctl --user stop ballast.service")?;
+    let mut pixels = 0;
     let result = testbed::wait("the gauge to leave the tray", Duration::from_secs(90), || {
         pixels = env.gauge_pixels(&gone)?;
         Ok(pixels <= 10)
@@ -454,38 +521,54 @@ fn the_dashboard_opens_from_the_tray_in_light_and_dark(env: &Env) -> Result<(), 
     restored.map(|_| ())
 }
 
-/// `ballast tune` against the session's own KWin 6 (kwin_wayland) and Baloo 6's files: apply
-/// writes what kreadconfig6 then reads, status shows those values and KWin answers with its
-/// live ones on the session bus, and rollback gives every setting back the value it had (KWin
-/// rewrites kwinrc on its own, so the files are compared by what KDE reads, not byte for
-/// byte). baloo_file itself does not run in the stock guest session (seen: no scheduler
-/// state on the bus), so Baloo's live side is not checked here yet.
+/// `ballast tune kwin` against the session's own kwin_wayland 6: only the keys it uses are
+/// written (GLPreferBufferSwap, GLTextureFilter and WindowsBlockCompositing are named, not
+/// written), KWin unloads blur live when the tuning turns it off, and rollback loads it again.
 fn tune_applies_and_rolls_back_against_kwin_wayland(env: &Env) -> Result<(), String> {
-    let status = || -> Result<serde_json::Value, String> { serde_json::from_str(&env.user("~/.local/bin/ballast tune all --status --json")?).map_err(|e| e.to_string()) };
-    let values = |status: &serde_json::Value| -> Vec<serde_json::Value> { status["settings"].as_array().into_iter().flatten().map(|s| s["file_value"].clone()).collect() };
-    let before = values(&status()?);
-    env.user("~/.local/bin/ballast tune all --apply")?;
-    let applied = status()?;
-    for setting in applied["settings"].as_array().ok_or("no settings in the status")? {
-        let (file, group, key) = (setting["file"].as_str().unwrap_or(""), setting["group"].as_str().unwrap_or(""), setting["key"].as_str().unwrap_or(""));
-        let read = env.user(&format!("kreadconfig6 --file {file} --group '{group}' --key '{key}'"))?;
-        if setting["matches"] != true || setting["file_value"].as_str() != Some(read.trim_end_matches('\n')) {
-            return Err(format!("after apply, [{group}] {key} in {file}: kreadconfig6 reads {read:?}, ballast's status {setting}"));
+    let blur_loaded = |live: &str| live.lines().any(|l| l.trim() == "blur");
+    env.tune_kwin_round_trip("[tune.kwin]\neffects_on = []\neffects_off = [\"blur\"]\n", "wayland", &["GLPreferBufferSwap", "GLTextureFilter", "WindowsBlockCompositing"], |live| !blur_loaded(live))
+}
+
+/// `ballast tune baloo` against the session's baloo_file 6, with indexing on as a Baloo user
+/// has it: a file Baloo found is dropped from its index once the tuning excludes its folder
+/// (updateConfig), and found again after the rollback.
+fn tune_reaches_baloo_6(env: &Env) -> Result<(), String> {
+    // Debian ships indexing off: baloo_file exits at login ("Baloo File Indexing has been disabled").
+    env.user("mkdir -p ~/scratch && echo probe > ~/scratch/ballastprobe7q.txt && balooctl6 enable >/dev/null && systemctl --user start kde-baloo.service")?;
+    let found = || env.user("baloosearch6 ballastprobe7q 2>/dev/null").is_ok_and(|out| out.contains("/scratch/ballastprobe7q.txt"));
+    let wait_found = |what: &str, want: bool| testbed::wait(what, Duration::from_secs(120), || Ok(found() == want)).map_err(|e| e.to_string());
+    wait_found("Baloo to index ~/scratch", true)?;
+    env.config(Some("[tune.baloo]\nexclude_folders = [\"$HOME/scratch/\"]\n"))?;
+    let applied = env.user("~/.local/bin/ballast tune baloo --apply");
+    let result = applied.and_then(|out| if out.contains("Baloo: updateConfig done") { Ok(()) } else { Err(format!("apply did not reach Baloo: {out}")) });
+    let result = result.and_then(|()| {
+        let status = env.user("~/.local/bin/ballast tune baloo --status")?;
+        if !status.contains("Baloo live: running") {
+            return Err(format!("status does not see Baloo running: {status}"));
         }
+        wait_found("Baloo to drop the excluded folder from its index", false)
+    });
+    let rolled = env.user("~/.local/bin/ballast tune baloo --rollback").and_then(|_| wait_found("Baloo to index ~/scratch again after the rollback", true));
+    env.config(None)?;
+    result.and(rolled)
+}
+
+/// The X11 session (SDDM autologin into plasmax11, a new login): the session starts the agent,
+/// its gauge is in plasmashell's tray (target/testbed/desktop-x11.png), and `ballast tune
+/// kwin` reaches kwin_x11 6, which takes GLPreferBufferSwap and WindowsBlockCompositing live
+/// (and leaves GLTextureFilter unused). Last: it changes the session for what follows.
+fn an_x11_session_runs_the_agent_and_tune_reaches_kwin_x11(env: &Env) -> Result<(), String> {
+    env.root(&["/usr/bin/sed", "-i", "s/^Session=.*/Session=plasmax11/", "/etc/sddm.conf.d/autologin.conf"])?;
+    env.vm.reboot(SESSION_TIMEOUT).map_err(|e| e.to_string())?;
+    let session_type = env.user("echo $XDG_SESSION_TYPE")?;
+    if session_type.trim() != "x11" {
+        return Err(format!("the new login is not an X11 session: XDG_SESSION_TYPE={session_type}"));
     }
-    // KWin answers with its live values. Whether it has taken GLTextureFilter=1 yet depends
-    // on when its reconfigure runs (seen under TCG: glSmoothScale 1 in one run, still 2 in
-    // the next), so the live value is not asserted here.
-    let live = applied["kwin"]["support_information"].as_array().into_iter().flatten().filter_map(|l| l.as_str()).collect::<Vec<_>>();
-    if !live.iter().any(|l| l.starts_with("glSmoothScale: ")) {
-        return Err(format!("KWin did not answer with its live values after apply: {}", applied["kwin"]));
-    }
-    env.user("~/.local/bin/ballast tune all --rollback")?;
-    let after = values(&status()?);
-    if before != after {
-        return Err(format!("after rollback the settings read {after:?}, before apply {before:?}"));
-    }
-    Ok(())
+    agent_is_started_by_the_session(env)?;
+    tray_item_is_registered_and_its_menu_answers(env)?;
+    env.wait_for_gauge(&env.shots.join("desktop-x11.png"))?;
+    let taken = |live: &str| live.contains("glPreferBufferSwap: CopyFrontBuffer") && live.contains("windowsBlockCompositing: false");
+    env.tune_kwin_round_trip("[tune.kwin]\ngl_prefer_buffer_swap = \"c\"\nwindows_block_compositing = false\n", "x11", &["GLTextureFilter"], taken)
 }
 
 /// The guest is the user's world: systemd as PID 1 and cgroup v2 with memory delegated.
@@ -516,6 +599,8 @@ fn main() {
             ("an_app_stuck_at_memory_high_is_reported_until_it_stops", an_app_stuck_at_memory_high_is_reported_until_it_stops),
             ("the_dashboard_opens_from_the_tray_in_light_and_dark", the_dashboard_opens_from_the_tray_in_light_and_dark),
             ("tune_applies_and_rolls_back_against_kwin_wayland", tune_applies_and_rolls_back_against_kwin_wayland),
+            ("tune_reaches_baloo_6", tune_reaches_baloo_6),
+            ("an_x11_session_runs_the_agent_and_tune_reaches_kwin_x11", an_x11_session_runs_the_agent_and_tune_reaches_kwin_x11),
         ],
     );
 }
