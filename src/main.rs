@@ -231,7 +231,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Apps { json } => apps(&profile, json),
         Command::Tune { target, apply, rollback, status, to, force, plasma, session, json, dry_run: _ } => {
             let session = tune_session(plasma.as_deref(), session.as_deref());
-            let places = tune::Places::from_env();
+            let places = tune::Places::from_env(session.plasma.kconfig());
             if apply {
                 tune_apply(&profile, target, &session, &places)
             } else if rollback {

@@ -1,5 +1,8 @@
 //! Our reads and edits checked against KDE's own kreadconfig5 and kwriteconfig5
-//! (Debian/Ubuntu package libkf5config-bin).
+//! (Debian/Ubuntu package libkf5config-bin). With BALLAST_KCONFIG_PEER=6 the same checks run
+//! against kreadconfig6 and kwriteconfig6 (KF6: libkf6config-bin); the real-desktop suite runs
+//! this binary that way in its Plasma 6 guest, with BALLAST_KCONFIG_FIXTURES pointing at a copy
+//! of the corpus.
 
 mod kconfig_support;
 
@@ -11,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ballast::kconfig::{Document, Entry, DEFAULT_GROUP, GROUP_SEPARATOR};
-use kconfig_support::{fixtures, kconfig_file};
+use kconfig_support::{fixtures, generation, kconfig_file, tool};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 /// What `--default` prints, to tell a missing key from an empty one.
@@ -32,14 +35,15 @@ struct Peer {
 impl Peer {
     /// `None` when kreadconfig5 is missing and BALLAST_SKIP_PEER=1.
     fn start() -> Option<Self> {
-        if let Err(error) = Command::new("kreadconfig5").arg("--help").output() {
+        if let Err(error) = Command::new(tool("kreadconfig")).arg("--help").output() {
             if std::env::var("BALLAST_SKIP_PEER").as_deref() == Ok("1") {
-                eprintln!("skipped: kreadconfig5 cannot run ({error}) and BALLAST_SKIP_PEER=1");
+                eprintln!("skipped: {} cannot run ({error}) and BALLAST_SKIP_PEER=1", tool("kreadconfig"));
                 return None;
             }
             panic!(
-                "kreadconfig5 cannot run ({error}): install libkf5config-bin \
-                 (apt-get install libkf5config-bin), or set BALLAST_SKIP_PEER=1 to skip"
+                "{} cannot run ({error}): install libkf5config-bin \
+                 (apt-get install libkf5config-bin), or set BALLAST_SKIP_PEER=1 to skip",
+                tool("kreadconfig")
             );
         }
         let dir = tempfile::tempdir().expect("temporary directory");
@@ -87,7 +91,7 @@ impl Peer {
 
     /// What kreadconfig5 prints for the key, without the newline; `None` if it has none.
     fn read(&self, file: &Path, group: &[u8], key: &[u8]) -> Option<Vec<u8>> {
-        let mut command = self.command("kreadconfig5");
+        let mut command = self.command(&tool("kreadconfig"));
         command.arg("--file").arg(file);
         for part in group_arguments(group) {
             command.arg("--group").arg(OsStr::from_bytes(part));
@@ -140,7 +144,7 @@ impl Peer {
 
     /// Every queryable key of the file where our read and kreadconfig5's differ.
     fn mismatches(&self, name: &str, bytes: &[u8]) -> Vec<String> {
-        let document = Document::parse(bytes);
+        let document = Document::parse_as(bytes, generation());
         let file = self.write(name, bytes);
         candidates(&document, bytes)
             .into_iter()
@@ -218,10 +222,11 @@ fn mismatch(
     let show =
         |value: Option<Vec<u8>>| value.map(|value| String::from_utf8_lossy(&value).into_owned());
     format!(
-        "{file} [{}] {:?}: ours {:?}, kreadconfig5 {:?}",
+        "{file} [{}] {:?}: ours {:?}, {} {:?}",
         String::from_utf8_lossy(group).replace(GROUP_SEPARATOR as char, "]["),
         String::from_utf8_lossy(key),
         show(ours),
+        tool("kreadconfig"),
         show(theirs),
     )
 }
@@ -229,8 +234,9 @@ fn mismatch(
 fn assert_no_mismatches(mismatches: &[String]) {
     assert!(
         mismatches.is_empty(),
-        "{} reads differ from kreadconfig5:\n{}",
+        "{} reads differ from {}:\n{}",
         mismatches.len(),
+        tool("kreadconfig"),
         mismatches
             .iter()
             .take(40)
@@ -349,7 +355,7 @@ fn edits_read_back_in_kreadconfig5_and_leave_other_keys_alone() {
     let Some(peer) = Peer::start() else { return };
     let mut mismatches = Vec::new();
     for (name, bytes) in fixtures() {
-        let before = Document::parse(&bytes);
+        let before = Document::parse_as(&bytes, generation());
         let mut after = before.clone();
         let mut applied = Vec::new();
         for edit in planned_edits(&before) {
@@ -417,7 +423,7 @@ fn new_keys_and_groups_are_written_as_kwriteconfig5_writes_them() {
     for group in groups {
         for value in values {
             let file = peer.write("kwriteconfig5.rc", b"");
-            let mut command = peer.command("kwriteconfig5");
+            let mut command = peer.command(&tool("kwriteconfig"));
             command.arg("--file").arg(&file);
             for part in group_arguments(group) {
                 command.arg("--group").arg(OsStr::from_bytes(part));
@@ -427,7 +433,7 @@ fn new_keys_and_groups_are_written_as_kwriteconfig5_writes_them() {
                 .status()
                 .expect("running kwriteconfig5");
             assert!(status.success());
-            let mut document = Document::parse(b"");
+            let mut document = Document::parse_as(b"", generation());
             document
                 .set(group, "k", value)
                 .expect("a new key in an empty file");

@@ -38,8 +38,8 @@ pub async fn stop_unit(manager: Option<&UserManager>, unit: &str) -> Result<Stri
 
 /// Preview, apply or roll back a tuning target; tells running programs on `connection`.
 pub async fn tune(profile: &Profile, connection: &zbus::Connection, target: Target, action: TuneAction) -> Result<String, String> {
-    let places = tune::Places::from_env();
     let session = tune::Session::probe(Some(connection)).await;
+    let places = tune::Places::from_env(session.plasma.kconfig());
     let text = |e: tune::TuneError| e.to_string();
     match action {
         TuneAction::Preview => {

@@ -44,7 +44,7 @@ pub struct Facts {
     pub nvd_backend: Option<String>,
     pub vainfo: CommandOutcome,
     pub vdpauinfo: CommandOutcome,
-    /// baloofilerc values as kreadconfig5 reads them: basic-only, hidden folders, excludes.
+    /// baloofilerc values as KDE reads them: basic-only, hidden folders, excludes.
     pub baloo: Result<BalooFacts, String>,
     /// Kernel messages of this boot that mention a segfault; Err says why none were read.
     pub segfaults: Result<Vec<String>, String>,
@@ -54,7 +54,7 @@ pub struct Facts {
 pub struct BalooFacts {
     pub only_basic_indexing: Option<bool>,
     pub index_hidden_folders: Option<bool>,
-    /// As kreadconfig5 prints them: `$HOME` already expanded.
+    /// As kreadconfig5/6 print them: `$HOME` already expanded.
     pub exclude_folders: Vec<String>,
     pub home: Option<String>,
 }

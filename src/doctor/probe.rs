@@ -104,39 +104,24 @@ pub fn gather(sampler: &mut Sampler, profile: &Profile) -> Result<Facts, SampleE
     })
 }
 
-/// Reads baloofilerc through kreadconfig5, so the values are exactly what KDE reads.
+/// Reads baloofilerc as KDE reads it (ballast's KConfig cascade, checked against
+/// kreadconfig5 and kreadconfig6), with no KDE tool needed: Plasma 6 has no kreadconfig5.
 fn baloo_facts() -> Result<BalooFacts, String> {
-    let read = |key: &str| match run(
-        "kreadconfig5",
-        &["--file", "baloofilerc", "--group", "General", "--key", key],
-    ) {
-        CommandOutcome::Ran {
-            success: true,
-            stdout,
-            ..
-        } => Ok(stdout.trim().to_owned()),
-        CommandOutcome::Ran { stderr, .. } => {
-            Err(format!("kreadconfig5 failed: {}", stderr.trim()))
-        }
-        CommandOutcome::Missing => {
-            Err("kreadconfig5 is not installed (Debian: libkf5config-bin)".into())
-        }
-        CommandOutcome::TimedOut => Err("kreadconfig5 did not answer in time".into()),
-    };
-    let flag = |value: String| match value.as_str() {
-        "true" => Some(true),
-        "false" => Some(false),
+    let session = crate::tune::Session::detect(None, &crate::tune::SessionEnv::from_env());
+    let places = crate::tune::Places::from_env(session.plasma.kconfig());
+    let keys = ["only basic indexing", "index hidden folders", "exclude folders"];
+    let mut values = crate::tune::read_values(&places, "baloofilerc", "General", &keys).map_err(|e| e.to_string())?.into_iter();
+    let (basic, hidden, excludes) = (values.next().flatten(), values.next().flatten(), values.next().flatten());
+    let flag = |value: Option<String>| match value.as_deref() {
+        Some("true") => Some(true),
+        Some("false") => Some(false),
         _ => None,
     };
     Ok(BalooFacts {
-        only_basic_indexing: flag(read("only basic indexing")?),
-        index_hidden_folders: flag(read("index hidden folders")?),
-        exclude_folders: read("exclude folders")?
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        home: std::env::var("HOME").ok(),
+        only_basic_indexing: flag(basic),
+        index_hidden_folders: flag(hidden),
+        exclude_folders: crate::tune::split_list(&excludes.unwrap_or_default()),
+        home: Some(places.home),
     })
 }
 

@@ -7,12 +7,14 @@ use super::escape::{escape, unescape, Field};
 use super::expand::expand;
 use super::line::{ImmutableMark, Line, LineKind};
 use super::resolve::{Locale, Resolved, Stored};
-use super::{KconfigError, DEFAULT_GROUP, GROUP_SEPARATOR};
+use super::{Generation, KconfigError, DEFAULT_GROUP, GROUP_SEPARATOR};
 
 /// A KConfig file as a list of lines, each kept byte for byte.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Document {
     lines: Vec<Line>,
+    /// The KConfig whose reading this models; edits are checked against it too.
+    generation: Generation,
 }
 
 /// A key's value as KConfig reads it.
@@ -60,13 +62,19 @@ enum Expansion {
 }
 
 impl Document {
-    /// Reads any bytes; nothing is rejected, since KConfig skips what it cannot read.
+    /// Reads any bytes as KF5 reads them; nothing is rejected, since KConfig skips what it
+    /// cannot read.
     pub fn parse(bytes: &[u8]) -> Self {
+        Self::parse_as(bytes, Generation::Kf5)
+    }
+
+    /// Reads any bytes as `generation`'s KConfig reads them.
+    pub fn parse_as(bytes: &[u8], generation: Generation) -> Self {
         let lines = bytes
             .split_inclusive(|&byte| byte == b'\n')
-            .map(|text| Line::parse(text.to_vec()))
+            .map(|text| Line::parse(text.to_vec(), generation))
             .collect();
-        Self { lines }
+        Self { lines, generation }
     }
 
     pub(super) fn lines(&self) -> &[Line] {
@@ -196,7 +204,7 @@ impl Document {
                 return Ok(false);
             }
             let (index, text) = (current.index, with_new_value(current, value, mark));
-            self.lines[index] = Line::parse(text);
+            self.lines[index] = Line::parse(text, self.generation);
             return Ok(true);
         }
         let text = self.entry_text(group, key, value, expansion)?;
@@ -247,7 +255,7 @@ impl Document {
         }
         text.push(b'=');
         text.extend_from_slice(&escape(value, Field::Value));
-        let line = Line::parse(text);
+        let line = Line::parse(text, self.generation);
         let reads_back = matches!(&line.kind, LineKind::Entry(entry)
             if entry.key == key && entry.locale.is_none() && !entry.deleted);
         if !reads_back {
@@ -265,24 +273,24 @@ impl Document {
         if index > 0 {
             self.terminate(index - 1);
         }
-        self.lines.insert(index, Line::parse(text));
+        self.lines.insert(index, Line::parse(text, self.generation));
     }
 
     /// A new group at the end of the file, after a blank line.
     fn append_group(&mut self, group: &[u8], entry_text: Vec<u8>) -> Result<(), KconfigError> {
-        let mut header = header_text(group).ok_or_else(|| KconfigError::UnwritableGroup {
+        let mut header = header_text(group, self.generation).ok_or_else(|| KconfigError::UnwritableGroup {
             group: group.to_vec(),
         })?;
         let newline = self.newline();
         if let Some(last) = self.lines.len().checked_sub(1) {
             self.terminate(last);
             if !matches!(self.lines[last].kind, LineKind::Blank) {
-                self.lines.push(Line::parse(newline.to_vec()));
+                self.lines.push(Line::parse(newline.to_vec(), self.generation));
             }
         }
         header.extend_from_slice(newline);
-        self.lines.push(Line::parse(header));
-        self.lines.push(Line::parse(entry_text));
+        self.lines.push(Line::parse(header, self.generation));
+        self.lines.push(Line::parse(entry_text, self.generation));
         Ok(())
     }
 
@@ -293,7 +301,7 @@ impl Document {
         if !line.has_terminator() {
             let mut text = std::mem::take(&mut line.text);
             text.extend_from_slice(newline);
-            *line = Line::parse(text);
+            *line = Line::parse(text, self.generation);
         }
     }
 
@@ -377,7 +385,7 @@ fn with_new_value(current: Stored, value: &[u8], mark_expand: bool) -> Vec<u8> {
 }
 
 /// `[A][B]` for the group `A\x1dB`, if KConfig reads it back as that group.
-fn header_text(group: &[u8]) -> Option<Vec<u8>> {
+fn header_text(group: &[u8], generation: Generation) -> Option<Vec<u8>> {
     let parts: Vec<&[u8]> = group.split(|&byte| byte == GROUP_SEPARATOR).collect();
     let mut text = Vec::new();
     for (index, part) in parts.iter().enumerate() {
@@ -395,7 +403,7 @@ fn header_text(group: &[u8]) -> Option<Vec<u8>> {
         }
         text.push(b']');
     }
-    let line = Line::parse(text);
+    let line = Line::parse(text, generation);
     let reads_back = matches!(&line.kind, LineKind::Header(header)
         if header.group == group && header.mark == ImmutableMark::None);
     reads_back.then_some(line.text)

@@ -3,19 +3,25 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-/// The bytes KConfig trims from lines, keys, values and group names.
-/// Not `\v` or `\f`: KF5's parser keeps those.
-fn is_blank(byte: u8) -> bool {
-    matches!(byte, b' ' | b'\t' | b'\r')
+use super::Generation;
+
+/// The bytes KConfig trims from lines, keys, values and group names: KF5's parser trims
+/// spaces and tabs but keeps `\v` and `\f`; KF6's trims all ASCII whitespace
+/// (QByteArrayView::trimmed).
+fn is_blank(byte: u8, generation: Generation) -> bool {
+    match generation {
+        Generation::Kf5 => matches!(byte, b' ' | b'\t' | b'\r'),
+        Generation::Kf6 => matches!(byte, b' ' | b'\t' | b'\r' | b'\n' | b'\x0b' | b'\x0c'),
+    }
 }
 
 /// `range` of `text` without blank bytes at either end.
-pub(super) fn trim_range(text: &[u8], range: Range<usize>) -> Range<usize> {
+pub(super) fn trim_range(text: &[u8], range: Range<usize>, generation: Generation) -> Range<usize> {
     let Range { mut start, mut end } = range;
-    while start < end && is_blank(text[start]) {
+    while start < end && is_blank(text[start], generation) {
         start += 1;
     }
-    while end > start && is_blank(text[end - 1]) {
+    while end > start && is_blank(text[end - 1], generation) {
         end -= 1;
     }
     start..end
@@ -29,7 +35,7 @@ pub(super) fn unescape(raw: &[u8]) -> Cow<'_, [u8]> {
     if !raw.contains(&b'\\') {
         return Cow::Borrowed(raw);
     }
-    let text = &raw[trim_range(raw, 0..raw.len())];
+    let text = &raw[trim_range(raw, 0..raw.len(), Generation::Kf5)];
     let mut out = Vec::with_capacity(text.len());
     let mut i = 0;
     while i < text.len() {
@@ -171,9 +177,10 @@ mod tests {
     #[test]
     fn trimming_leaves_vertical_tab_and_form_feed() {
         let text = b"\x0b\t x \r\x0c";
-        assert_eq!(&text[trim_range(text, 0..text.len())], b"\x0b\t x \r\x0c");
+        assert_eq!(&text[trim_range(text, 0..text.len(), Generation::Kf5)], b"\x0b\t x \r\x0c");
+        assert_eq!(&text[trim_range(text, 0..text.len(), Generation::Kf6)], b"x");
         let text = b" \t x \r";
-        assert_eq!(&text[trim_range(text, 0..text.len())], b"x");
+        assert_eq!(&text[trim_range(text, 0..text.len(), Generation::Kf5)], b"x");
     }
 
     #[test]

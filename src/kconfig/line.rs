@@ -1,9 +1,9 @@
-//! One line of a KConfig file: its exact bytes and what KF5's parser makes of them.
+//! One line of a KConfig file: its exact bytes and what KF5's or KF6's parser makes of them.
 
 use std::ops::Range;
 
 use super::escape::{trim_range, unescape};
-use super::GROUP_SEPARATOR;
+use super::{Generation, GROUP_SEPARATOR};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Line {
@@ -64,7 +64,7 @@ pub(super) struct EntryLine {
 }
 
 impl Line {
-    pub fn parse(text: Vec<u8>) -> Self {
+    pub fn parse(text: Vec<u8>, generation: Generation) -> Self {
         let ending_len = match text.strip_suffix(b"\n") {
             Some(body) => 1 + body.iter().rev().take_while(|&&byte| byte == b'\r').count(),
             None => 0,
@@ -74,7 +74,7 @@ impl Line {
         let body_without_cr = body
             .contains(&b'\r')
             .then(|| body.iter().copied().filter(|&byte| byte != b'\r').collect());
-        let kind = classify(body_without_cr.as_deref().unwrap_or(body));
+        let kind = classify(body_without_cr.as_deref().unwrap_or(body), generation);
         Self {
             text,
             body_len,
@@ -111,13 +111,13 @@ impl EntryLine {
     }
 }
 
-fn classify(content: &[u8]) -> LineKind {
-    let span = trim_range(content, 0..content.len());
+fn classify(content: &[u8], generation: Generation) -> LineKind {
+    let span = trim_range(content, 0..content.len(), generation);
     match content[span.clone()].first() {
         None => LineKind::Blank,
         Some(b'#') => LineKind::Comment,
         Some(b'[') => parse_header(&content[span]),
-        Some(_) => parse_entry(content, span),
+        Some(_) => parse_entry(content, span, generation),
     }
 }
 
@@ -155,17 +155,18 @@ fn parse_header(line: &[u8]) -> LineKind {
     }
 }
 
-/// `key[$ie][de_DE] = value`. Brackets are read right to left, as KF5 does; `[$d]` ends
-/// the reading there.
-fn parse_entry(content: &[u8], span: Range<usize>) -> LineKind {
+/// `key[$ie][de_DE] = value`. Brackets are read right to left, as KConfig does; `[$d]` ends
+/// the reading there. KF5 unescapes a deleted key once and every other key twice (`a\\sb`
+/// is the key `a b`); KF6 unescapes every key once (`a\sb`).
+fn parse_entry(content: &[u8], span: Range<usize>, generation: Generation) -> LineKind {
     let equals = content[span.clone()]
         .iter()
         .position(|&b| b == b'=')
         .map(|at| span.start + at);
     let (key_span, value) = match equals {
         Some(at) => (
-            trim_range(content, span.start..at),
-            trim_range(content, at + 1..span.end),
+            trim_range(content, span.start..at, generation),
+            trim_range(content, at + 1..span.end, generation),
         ),
         None => (span.clone(), span.end..span.end),
     };
@@ -185,7 +186,6 @@ fn parse_entry(content: &[u8], span: Range<usize>) -> LineKind {
                 match option {
                     b'i' => immutable = true,
                     b'e' => expand = true,
-                    // KF5 unescapes a deleted key once, every other key twice.
                     b'd' => {
                         return LineKind::Entry(EntryLine {
                             key: unescape(&content[key_text.start..open]).into_owned(),
@@ -210,8 +210,12 @@ fn parse_entry(content: &[u8], span: Range<usize>) -> LineKind {
     if equals.is_none() {
         return LineKind::Ignored;
     }
+    let key = match generation {
+        Generation::Kf5 => unescape(&unescape(&content[key_text])).into_owned(),
+        Generation::Kf6 => unescape(&content[key_text]).into_owned(),
+    };
     LineKind::Entry(EntryLine {
-        key: unescape(&unescape(&content[key_text])).into_owned(),
+        key,
         locale,
         immutable,
         expand,
@@ -226,7 +230,7 @@ mod tests {
     use super::*;
 
     fn kind(text: &[u8]) -> LineKind {
-        Line::parse(text.to_vec()).kind
+        Line::parse(text.to_vec(), Generation::Kf5).kind
     }
 
     fn header(text: &str) -> Option<(String, ImmutableMark)> {
@@ -243,7 +247,7 @@ mod tests {
 
     /// (key, locale, immutable, expand, deleted, value) of an entry line.
     fn entry(text: &str) -> Option<(String, Option<String>, bool, bool, bool, String)> {
-        let line = Line::parse(text.as_bytes().to_vec());
+        let line = Line::parse(text.as_bytes().to_vec(), Generation::Kf5);
         let LineKind::Entry(entry) = &line.kind else {
             return None;
         };
@@ -370,7 +374,7 @@ mod tests {
 
     #[test]
     fn key_end_and_value_span_point_into_the_content() {
-        let line = Line::parse(b"  key[$i] =  v a l  \r\n".to_vec());
+        let line = Line::parse(b"  key[$i] =  v a l  \r\n".to_vec(), Generation::Kf5);
         let LineKind::Entry(entry) = &line.kind else {
             panic!("an entry")
         };
@@ -394,7 +398,26 @@ mod tests {
             header("[A][$\ri]\r"),
             Some(("A".into(), ImmutableMark::Group))
         );
-        let line = Line::parse(b"k=a\rb\r".to_vec());
+        let line = Line::parse(b"k=a\rb\r".to_vec(), Generation::Kf5);
         assert_eq!((line.content(), line.ending()), (&b"k=ab"[..], &b""[..]));
+    }
+
+    /// As kreadconfig6 6.13 read them in the Plasma 6 guest (tests/kconfig_peer.rs there).
+    #[test]
+    fn kf6_trims_all_ascii_whitespace_and_unescapes_keys_once() {
+        let key = |text: &[u8], generation| match Line::parse(text.to_vec(), generation).kind {
+            LineKind::Entry(entry) => Some(String::from_utf8(entry.key).unwrap()),
+            _ => None,
+        };
+        assert_eq!(key(b"a\\\\sb=1", Generation::Kf5).as_deref(), Some("a b"));
+        assert_eq!(key(b"a\\\\sb=1", Generation::Kf6).as_deref(), Some("a\\sb"));
+        assert_eq!(key(b"\x0bvk\x0b=1", Generation::Kf6).as_deref(), Some("vk"));
+        assert_eq!(key(b"\x0bvk\x0b=1", Generation::Kf5).as_deref(), Some("\x0bvk\x0b"));
+        // KF5 reads `\\\\` as an empty key (a group marker); KF6 as the key `\\`.
+        assert_eq!(key(b"\\\\[$i]=x", Generation::Kf5).as_deref(), Some(""));
+        assert_eq!(key(b"\\\\[$i]=x", Generation::Kf6).as_deref(), Some("\\"));
+        let line = Line::parse(b"v=\x0b\x0c x \x0c\x0b".to_vec(), Generation::Kf6);
+        let LineKind::Entry(entry) = &line.kind else { panic!("an entry") };
+        assert_eq!(&line.content()[entry.value.clone()], b"x");
     }
 }

@@ -4,7 +4,9 @@
 //! bytes back: comments, blank lines, order, duplicates, CRLF, a BOM, broken lines and
 //! invalid UTF-8 all survive. Edits rewrite or insert only the lines they must.
 //!
-//! Reads follow KF5 5.103's parser, checked against kreadconfig5 (tests/kconfig_peer.rs):
+//! Reads follow KF5 5.103's parser, checked against kreadconfig5 (tests/kconfig_peer.rs), or
+//! with [`Generation::Kf6`] KF6's (checked against kreadconfig6 6.13 in the real-desktop
+//! guest), which differs in two places: it trims `\v` and `\f` too, and unescapes keys once.
 //! - Lines are split on `\n` and lose every `\r` (Qt reads the file in text mode, so CRLF
 //!   reads like LF and a stray `\r` vanishes). Lines, keys and values are trimmed of
 //!   spaces and tabs, not `\v` or `\f`. A line starting with `#` is a comment. Keys
@@ -57,6 +59,14 @@ mod resolve;
 
 pub use cascade::{Cascade, Effective, Lock, LockLevel};
 pub use document::{changed_keys, ChangedKeys, Document, Entry};
+
+/// Which KConfig reads the files: KDE Frameworks 5 (Plasma 5) or 6 (Plasma 6).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Generation {
+    #[default]
+    Kf5,
+    Kf6,
+}
 
 /// The group of the keys above the first header.
 pub const DEFAULT_GROUP: &str = "<default>";

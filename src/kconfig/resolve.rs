@@ -226,7 +226,7 @@ mod tests {
     fn lines(text: &str) -> Vec<Line> {
         text.as_bytes()
             .split_inclusive(|&byte| byte == b'\n')
-            .map(|line| Line::parse(line.to_vec()))
+            .map(|line| Line::parse(line.to_vec(), super::super::Generation::Kf5))
             .collect()
     }
 

@@ -11,7 +11,7 @@ pub use files::{Backup, Journal, JournalFile, Refusal};
 pub use plan::{apply_settings, baloo_settings, effect_config_name, kwin_settings, reversal, split_list, Plasma, Reversal, Setting};
 pub use session::{KwinIdentity, Session, SessionEnv};
 
-use crate::kconfig::{changed_keys, Cascade, ChangedKeys, Document, KconfigError, LockLevel};
+use crate::kconfig::{changed_keys, Cascade, ChangedKeys, Document, Generation, KconfigError, LockLevel};
 use crate::profile::Profile;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -61,10 +61,12 @@ pub struct Places {
     pub config_dirs: Vec<PathBuf>,
     pub backups_dir: PathBuf,
     pub home: String,
+    /// The KConfig that reads these files (the session's Plasma: KF5 or KF6).
+    pub kconfig: Generation,
 }
 
 impl Places {
-    pub fn from_env() -> Places {
+    pub fn from_env(kconfig: Generation) -> Places {
         let home = std::env::var("HOME").unwrap_or_else(|_| "/".into());
         let xdg = |name: &str, fallback: &str| {
             std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from).unwrap_or_else(|| Path::new(&home).join(fallback))
@@ -74,7 +76,13 @@ impl Places {
             config_dirs: config_dirs(std::env::var("XDG_CONFIG_DIRS").ok().as_deref()),
             backups_dir: xdg("XDG_STATE_HOME", ".local/state").join("ballast/backups"),
             home,
+            kconfig,
         }
+    }
+
+    /// `bytes` as this session's KConfig reads them.
+    fn parse(&self, bytes: &[u8]) -> Document {
+        Document::parse_as(bytes, self.kconfig)
     }
 
     /// The existing files named `name` in the system config directories, least important
@@ -84,7 +92,7 @@ impl Places {
         for dir in self.config_dirs.iter().rev() {
             let path = dir.join(name);
             if let Some(bytes) = files::read_optional(&path)? {
-                found.push((path, Document::parse(&bytes)));
+                found.push((path, self.parse(&bytes)));
             }
         }
         Ok(found)
@@ -183,7 +191,7 @@ pub fn settings(profile: &Profile, target: Target, plasma: Plasma, places: &Plac
     }
     if matches!(target, Target::Baloo | Target::All) {
         let path = places.config_dir.join("baloofilerc");
-        let current = Document::parse(&files::read_optional(&path)?.unwrap_or_default());
+        let current = places.parse(&files::read_optional(&path)?.unwrap_or_default());
         settings.extend(baloo_settings(&profile.tune.baloo, &current, &places.home));
     }
     Ok(settings)
@@ -199,7 +207,7 @@ pub fn plan(profile: &Profile, target: Target, session: &Session, places: &Place
         .map(|file| {
             let path = places.config_dir.join(file);
             let before = files::read_optional(&path)?;
-            let document = Document::parse(before.as_deref().unwrap_or_default());
+            let document = places.parse(before.as_deref().unwrap_or_default());
             let system = places.system_files(file)?;
             let cascade = Cascade::new(system.iter().map(|(_, d)| d).chain([&document]).collect());
             let (mut ours, mut locked, mut unread) = (Vec::new(), Vec::new(), Vec::new());
@@ -302,8 +310,8 @@ pub fn rollback(places: &Places, target: Target, to: Option<&str>, force: bool) 
         let now = files::read_optional(&entry.path)?;
         let before = if entry.existed { files::read_optional(&backup.before(&entry.file))? } else { None };
         let after = files::read_optional(&backup.after(&entry.file))?.unwrap_or_default();
-        let parse = |bytes: &Option<Vec<u8>>| Document::parse(bytes.as_deref().unwrap_or_default());
-        let way = reversal(&parse(&before), &Document::parse(&after), &parse(&now)).map_err(|source| TuneError::Kconfig { path: entry.path.clone(), source })?;
+        let parse = |bytes: &Option<Vec<u8>>| places.parse(bytes.as_deref().unwrap_or_default());
+        let way = reversal(&parse(&before), &places.parse(&after), &parse(&now)).map_err(|source| TuneError::Kconfig { path: entry.path.clone(), source })?;
         if let Reversal::Conflict(keys) = &way {
             conflicts.extend(keys.iter().map(|k| format!("{} {k}", entry.file)));
         }
@@ -326,7 +334,7 @@ pub fn rollback(places: &Places, target: Target, to: Option<&str>, force: bool) 
                 Err(source) => return Err(TuneError::Write { path: entry.path.clone(), source }),
             },
         }
-        let changed = changed_keys(&Document::parse(now.as_deref().unwrap_or_default()), &Document::parse(result.as_deref().unwrap_or_default()));
+        let changed = changed_keys(&places.parse(now.as_deref().unwrap_or_default()), &places.parse(result.as_deref().unwrap_or_default()));
         restored.push(Restored { file: entry.file.clone(), path: entry.path.clone(), changed });
     }
     backup.journal.rolled_back = true;
@@ -354,37 +362,56 @@ pub struct SettingStatus {
 }
 
 pub fn file_status(settings: &[Setting], session: &Session, places: &Places) -> Result<Vec<SettingStatus>, TuneError> {
-    // Per config name: the system files, least important first, then the user's.
     let mut stacks: std::collections::HashMap<&str, Vec<(PathBuf, Document)>> = std::collections::HashMap::new();
-    let home = places.home.clone();
-    let env = move |name: &str| (name == "HOME").then(|| home.clone());
     let mut status = Vec::new();
     for setting in settings {
         if !stacks.contains_key(setting.file) {
-            let mut stack = places.system_files(setting.file)?;
-            let path = places.config_dir.join(setting.file);
-            let bytes = files::read_optional(&path)?.unwrap_or_default();
-            stack.push((path, Document::parse(&bytes)));
-            stacks.insert(setting.file, stack);
+            stacks.insert(setting.file, places.stack(setting.file)?);
         }
         let stack = &stacks[setting.file];
         let cascade = Cascade::new(stack.iter().map(|(_, d)| d).collect());
-        let effective = cascade.get(&setting.group, &setting.key);
-        let file_value = effective.as_ref().map(|e| String::from_utf8_lossy(&e.entry.expanded(&env)).into_owned());
+        let effective = places.effective(&cascade, &setting.group, &setting.key);
         let target = if setting.expandable { setting.value.replace("$HOME", &places.home) } else { setting.value.clone() };
         status.push(SettingStatus {
             file: setting.file.to_owned(),
             group: setting.group.clone(),
             key: setting.key.clone(),
-            matches: file_value.as_deref() == Some(target.as_str()),
-            source: effective.map(|e| stack[e.file].0.clone()),
+            matches: effective.as_ref().map(|(value, _)| value) == Some(&target),
+            source: effective.as_ref().map(|(_, file)| stack[*file].0.clone()),
             locked_by: cascade.lock(&setting.group, &setting.key).map(|lock| stack[lock.file].0.clone()),
             unused: session.unread(setting).map(|why| format!("{} does not use it: {why}", session.kwin())),
             target,
-            file_value,
+            file_value: effective.map(|(value, _)| value),
         });
     }
     Ok(status)
+}
+
+/// The values KDE reads for `keys` of `group` in config `file` (the cascade, `$HOME`
+/// expanded, as kreadconfig5/6 print them); None where no file sets a key.
+pub fn read_values(places: &Places, file: &str, group: &str, keys: &[&str]) -> Result<Vec<Option<String>>, TuneError> {
+    let stack = places.stack(file)?;
+    let cascade = Cascade::new(stack.iter().map(|(_, d)| d).collect());
+    Ok(keys.iter().map(|key| places.effective(&cascade, group, key).map(|(value, _)| value)).collect())
+}
+
+impl Places {
+    /// Config `file` as KConfig stacks it: the system files, least important first, then the
+    /// user's (which may not exist).
+    fn stack(&self, file: &str) -> Result<Vec<(PathBuf, Document)>, TuneError> {
+        let mut stack = self.system_files(file)?;
+        let path = self.config_dir.join(file);
+        let bytes = files::read_optional(&path)?.unwrap_or_default();
+        stack.push((path, self.parse(&bytes)));
+        Ok(stack)
+    }
+
+    /// The effective value of `key` with `$HOME` expanded, and the index of the file it
+    /// comes from.
+    fn effective(&self, cascade: &Cascade, group: &str, key: &str) -> Option<(String, usize)> {
+        let env = |name: &str| (name == "HOME").then(|| self.home.clone());
+        cascade.get(group, key).map(|e| (String::from_utf8_lossy(&e.entry.expanded(&env)).into_owned(), e.file))
+    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,16 @@ pub enum Plasma {
     Six,
 }
 
+impl Plasma {
+    /// The KConfig this Plasma reads its files with.
+    pub fn kconfig(self) -> crate::kconfig::Generation {
+        match self {
+            Plasma::Five => crate::kconfig::Generation::Kf5,
+            Plasma::Six => crate::kconfig::Generation::Kf6,
+        }
+    }
+}
+
 /// One setting: `key` in `group` (nested groups joined by \x1d) of a config file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Setting {

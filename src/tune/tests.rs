@@ -3,7 +3,7 @@ use crate::launch::DisplayServer;
 use std::os::unix::fs::PermissionsExt;
 
 fn places(dir: &Path) -> Places {
-    Places { config_dir: dir.join("config"), config_dirs: vec![dir.join("xdg")], backups_dir: dir.join("state/ballast/backups"), home: "/home/me".into() }
+    Places { config_dir: dir.join("config"), config_dirs: vec![dir.join("xdg")], backups_dir: dir.join("state/ballast/backups"), home: "/home/me".into(), kconfig: Generation::Kf5 }
 }
 
 fn write(path: &Path, bytes: &[u8]) {

@@ -13,6 +13,7 @@ mod cases;
 use ballast::tray::icon::{BREACH_RGB, NEAR_RGB, OK_RGB, TRACK_RGB};
 use base64::{engine::general_purpose::STANDARD as BASE64, Engine};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 use testbed::notifications::{self, Notification};
 use testbed::screen::{Region, Screen};
@@ -571,6 +572,49 @@ fn an_x11_session_runs_the_agent_and_tune_reaches_kwin_x11(env: &Env) -> Result<
     env.tune_kwin_round_trip("[tune.kwin]\ngl_prefer_buffer_swap = \"c\"\nwindows_block_compositing = false\n", "x11", &["GLTextureFilter"], taken)
 }
 
+/// ballast's KConfig model in KF6 mode reads and writes as the session's kreadconfig6 and
+/// kwriteconfig6 6.13 do: tests/kconfig_peer.rs (the corpus under tests/fixtures/kconfig,
+/// generated files, edits, new keys) and tests/kconfig_cascade.rs (locks across
+/// $XDG_CONFIG_DIRS) run in the guest with BALLAST_KCONFIG_PEER=6.
+fn kconfig_reads_and_writes_as_kf6_does(env: &Env) -> Result<(), String> {
+    let share = env.vm.share();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/kconfig");
+    let _ = std::fs::remove_dir_all(share.join("kconfig"));
+    let copied = Command::new("cp").arg("-r").arg(&fixtures).arg(share.join("kconfig")).status().map_err(|e| e.to_string())?;
+    if !copied.success() {
+        return Err(format!("cannot copy {} into the guest's share", fixtures.display()));
+    }
+    for (name, binary) in peer_test_binaries()? {
+        std::fs::copy(&binary, share.join(&name)).map_err(|e| format!("{}: {e}", binary.display()))?;
+        // Under TCG each kreadconfig6 takes a while: the peer test runs for about 5 minutes.
+        let argv = ["/usr/bin/env", "PATH=/usr/bin:/bin", "BALLAST_KCONFIG_PEER=6", "BALLAST_KCONFIG_FIXTURES=/mnt/host/kconfig", &format!("/mnt/host/{name}")];
+        checked(&argv.join(" "), env.vm.exec(&argv, Duration::from_secs(900)).map_err(|e| e.to_string())?)?;
+    }
+    Ok(())
+}
+
+/// The kconfig_peer and kconfig_cascade test binaries of this workspace (built here if needed).
+fn peer_test_binaries() -> Result<Vec<(String, PathBuf)>, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["test", "-p", "ballast", "--test", "kconfig_peer", "--test", "kconfig_cascade", "--no-run", "--message-format=json"])
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!("building the kconfig tests failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    let binaries: Vec<(String, PathBuf)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter_map(|message| Some((message["target"]["name"].as_str()?.to_owned(), PathBuf::from(message["executable"].as_str()?))))
+        .collect();
+    if binaries.len() == 2 {
+        Ok(binaries)
+    } else {
+        Err(format!("expected the two kconfig test binaries from cargo, got {binaries:?}"))
+    }
+}
+
 /// The guest is the user's world: systemd as PID 1 and cgroup v2 with memory delegated.
 fn guest_runs_systemd_and_cgroup_v2(env: &Env) -> Result<(), String> {
     let fs = env.root(&["/usr/bin/stat", "-f", "-c", "%T", "/sys/fs/cgroup"])?;
@@ -600,6 +644,7 @@ fn main() {
             ("the_dashboard_opens_from_the_tray_in_light_and_dark", the_dashboard_opens_from_the_tray_in_light_and_dark),
             ("tune_applies_and_rolls_back_against_kwin_wayland", tune_applies_and_rolls_back_against_kwin_wayland),
             ("tune_reaches_baloo_6", tune_reaches_baloo_6),
+            ("kconfig_reads_and_writes_as_kf6_does", kconfig_reads_and_writes_as_kf6_does),
             ("an_x11_session_runs_the_agent_and_tune_reaches_kwin_x11", an_x11_session_runs_the_agent_and_tune_reaches_kwin_x11),
         ],
     );

@@ -6,10 +6,33 @@ use std::path::PathBuf;
 use proptest::prelude::*;
 use proptest::sample::select;
 
-/// Every file directly under tests/fixtures/kconfig, by name, sorted (the cascade cases in
-/// its subdirectories have their own test, tests/kconfig_cascade.rs).
+/// tests/fixtures/kconfig, or BALLAST_KCONFIG_FIXTURES for a test binary run elsewhere (the
+/// real-desktop suite runs the peer tests in its Plasma 6 guest).
+pub fn fixture_dir() -> PathBuf {
+    std::env::var_os("BALLAST_KCONFIG_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kconfig"))
+}
+
+/// The KDE tool `name` of the generation under test: kreadconfig5, or kreadconfig6 with
+/// BALLAST_KCONFIG_PEER=6.
+pub fn tool(name: &str) -> String {
+    let generation = std::env::var("BALLAST_KCONFIG_PEER").unwrap_or_else(|_| "5".into());
+    format!("{name}{generation}")
+}
+
+/// The KConfig whose reading is under test, as [`tool`] names it.
+pub fn generation() -> ballast::kconfig::Generation {
+    match tool("").as_str() {
+        "6" => ballast::kconfig::Generation::Kf6,
+        _ => ballast::kconfig::Generation::Kf5,
+    }
+}
+
+/// Every file directly under the corpus directory, by name, sorted (the cascade cases in its subdirectories have their
+/// own test, tests/kconfig_cascade.rs).
 pub fn fixtures() -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kconfig");
+    let dir = fixture_dir();
     let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
         .unwrap_or_else(|error| panic!("reading {}: {error}", dir.display()))
         .map(|entry| entry.expect("fixture directory entry").path())
