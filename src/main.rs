@@ -450,10 +450,10 @@ fn scopes(profile: &Profile, root: &std::path::Path, json: bool) -> Result<i32> 
 }
 
 /// Tells running programs about changed files, or says why they were not told.
-fn tell_programs(changes: &[(&str, ballast::kconfig::ChangedKeys)]) {
+fn tell_programs(changes: &[(&str, ballast::kconfig::ChangedKeys)], effects: &[(String, bool)]) {
     let told = block_on(async {
         let connection = zbus::Connection::session().await?;
-        Ok(tune::notify::tell_programs(&connection, changes).await)
+        Ok(tune::notify::tell_programs(&connection, changes, effects).await)
     });
     match told {
         Ok(outcome) => outcome.iter().for_each(|line| println!("  {line}")),
@@ -484,7 +484,8 @@ fn tune_apply(profile: &Profile, target: tune::Target, session: &tune::Session, 
     let refusals = tune::refusals(&plans);
     refusals.iter().for_each(|line| eprintln!("ballast: {line}"));
     tune::unread(&plans, session).iter().for_each(|line| println!("{line}"));
-    let Some(backup) = tune::apply(&plans, target, places)? else {
+    let loaded = block_on(async { Ok(tune::notify::loaded_effects(&zbus::Connection::session().await?).await) }).ok().flatten();
+    let Some(backup) = tune::apply(&plans, target, places, loaded)? else {
         if !refusals.is_empty() {
             return Ok(1);
         }
@@ -497,7 +498,7 @@ fn tune_apply(profile: &Profile, target: tune::Target, session: &tune::Session, 
     }
     println!("backup: {} (undo with `ballast tune {} --rollback`)", backup.dir.display(), target.name());
     let changes: Vec<(&str, _)> = plans.iter().map(|p| (p.file, p.changed.clone())).collect();
-    tell_programs(&changes);
+    tell_programs(&changes, &tune::applied_effects(&plans, places));
     Ok(0)
 }
 
@@ -508,7 +509,8 @@ fn tune_rollback(places: &tune::Places, target: tune::Target, to: Option<&str>, 
     }
     println!("rolled back {}", backup.name);
     let changes: Vec<(&str, _)> = restored.iter().map(|r| (r.file.as_str(), r.changed.clone())).collect();
-    tell_programs(&changes);
+    let effects: Vec<(String, bool)> = restored.iter().flat_map(|r| r.effects.clone()).collect();
+    tell_programs(&changes, &effects);
     Ok(0)
 }
 

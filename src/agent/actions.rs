@@ -55,18 +55,20 @@ pub async fn tune(profile: &Profile, connection: &zbus::Connection, target: Targ
         TuneAction::Apply => {
             let plans = tune::plan(profile, target, &session, &places).map_err(text)?;
             let refusals = tune::refusals(&plans);
-            let Some(backup) = tune::apply(&plans, target, &places).map_err(text)? else {
+            let loaded = tune::notify::loaded_effects(connection).await;
+            let Some(backup) = tune::apply(&plans, target, &places, loaded).map_err(text)? else {
                 return if refusals.is_empty() { Ok(format!("{} is already tuned: nothing to change", target.name())) } else { Err(refusals.join("\n")) };
             };
             let changes: Vec<(&str, _)> = plans.iter().map(|p| (p.file, p.changed.clone())).collect();
-            let told = tune::notify::tell_programs(connection, &changes).await;
+            let told = tune::notify::tell_programs(connection, &changes, &tune::applied_effects(&plans, &places)).await;
             let notes = refusals.into_iter().chain(tune::unread(&plans, &session));
             Ok(notes.chain([format!("applied; backup {}", backup.name)]).chain(told).collect::<Vec<_>>().join("\n"))
         }
         TuneAction::Rollback => {
             let (backup, restored) = tune::rollback(&places, target, None, false).map_err(text)?;
             let changes: Vec<(&str, _)> = restored.iter().map(|r| (r.file.as_str(), r.changed.clone())).collect();
-            let told = tune::notify::tell_programs(connection, &changes).await;
+            let effects: Vec<(String, bool)> = restored.iter().flat_map(|r| r.effects.clone()).collect();
+            let told = tune::notify::tell_programs(connection, &changes, &effects).await;
             Ok(format!("rolled back {}\n{}", backup.name, told.join("\n")))
         }
     }

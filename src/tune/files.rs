@@ -98,6 +98,11 @@ pub struct Journal {
     pub target: String,
     pub files: Vec<JournalFile>,
     pub rolled_back: bool,
+    /// KWin's loaded effects just before the apply (org.kde.kwin.Effects loadedEffects), so a
+    /// rollback that unsets an `<effect>Enabled` key can put the effect back as it was; None
+    /// when KWin did not answer (and in journals from before this field).
+    #[serde(default)]
+    pub loaded_effects: Option<Vec<String>>,
 }
 
 /// A backup directory: journal.json, before/<file> and after/<file>.
@@ -118,7 +123,7 @@ impl Backup {
 
     /// Creates a new backup named after the current UTC time, holding each file's
     /// current bytes (before) and the bytes about to be written (after).
-    pub fn create(backups: &Path, target: &str, files: &[(JournalFile, Option<&[u8]>, &[u8])]) -> Result<Backup, TuneError> {
+    pub fn create(backups: &Path, target: &str, files: &[(JournalFile, Option<&[u8]>, &[u8])], loaded_effects: Option<Vec<String>>) -> Result<Backup, TuneError> {
         let stamp: String = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string().chars().filter(|c| *c != '-' && *c != ':').collect();
         let mut name = stamp.clone();
         let mut attempt = 1;
@@ -136,6 +141,7 @@ impl Backup {
             target: target.to_owned(),
             files: files.iter().map(|(f, ..)| f.clone()).collect(),
             rolled_back: false,
+            loaded_effects,
         };
         let backup = Backup { name, dir, journal };
         for (file, before, after) in files {

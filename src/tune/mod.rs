@@ -263,7 +263,7 @@ pub fn diff(plans: &[FilePlan]) -> String {
 /// Writes the changing files after backing them up, leaving refused files (symlinks,
 /// read-only) alone; None when nothing is written (applying twice writes nothing the second
 /// time).
-pub fn apply(plans: &[FilePlan], target: Target, places: &Places) -> Result<Option<Backup>, TuneError> {
+pub fn apply(plans: &[FilePlan], target: Target, places: &Places, loaded_effects: Option<Vec<String>>) -> Result<Option<Backup>, TuneError> {
     let changing: Vec<&FilePlan> = plans.iter().filter(|p| p.writes()).collect();
     if changing.is_empty() {
         return Ok(None);
@@ -272,18 +272,44 @@ pub fn apply(plans: &[FilePlan], target: Target, places: &Places) -> Result<Opti
         .iter()
         .map(|p| (JournalFile { file: p.file.to_owned(), path: p.path.clone(), existed: p.before.is_some() }, p.before.as_deref(), &p.after[..]))
         .collect();
-    let backup = Backup::create(&places.backups_dir, target.name(), &entries)?;
+    let backup = Backup::create(&places.backups_dir, target.name(), &entries, loaded_effects)?;
     for plan in changing {
         files::write_atomically(&plan.path, &plan.after)?;
     }
     Ok(Some(backup))
 }
 
-/// A file put back by a rollback, with the keys that changed back.
+/// The effects an apply of `plans` switches (see [`effect_switches`]).
+pub fn applied_effects(plans: &[FilePlan], places: &Places) -> Vec<(String, bool)> {
+    plans.iter().filter(|p| p.file == "kwinrc" && p.writes()).flat_map(|p| effect_switches(&p.changed, &places.parse(&p.after), None)).collect()
+}
+
+/// A file put back by a rollback, with the keys that changed back and, for kwinrc, the
+/// effects to load or unload.
 pub struct Restored {
     pub file: String,
     pub path: PathBuf,
     pub changed: ChangedKeys,
+    pub effects: Vec<(String, bool)>,
+}
+
+/// The KWin effects to load (true) or unload (false) once kwinrc's `changed` keys read as in
+/// `now`: KWin 6 on Wayland does not act on [Plugins] after `reconfigure` (seen in the guest),
+/// so each changed `<effect>Enabled` key is carried out through org.kde.kwin.Effects. A key
+/// now unset puts its effect back as `loaded` (KWin's effects before the apply) had it; with
+/// no record, it is left to KWin's next start.
+pub fn effect_switches(changed: &ChangedKeys, now: &Document, loaded: Option<&[String]>) -> Vec<(String, bool)> {
+    let Some(keys) = changed.get(&b"Plugins".to_vec()) else { return Vec::new() };
+    keys.iter()
+        .filter_map(|key| {
+            let effect = String::from_utf8_lossy(key.strip_suffix(b"Enabled")?).into_owned();
+            let on = match now.get("Plugins", key).map(|e| e.value.into_owned()) {
+                Some(value) => value == b"true",
+                None => loaded?.contains(&effect),
+            };
+            Some((effect, on))
+        })
+        .collect()
 }
 
 /// Restores the files of the latest backup of `target` not yet rolled back (any
@@ -334,8 +360,10 @@ pub fn rollback(places: &Places, target: Target, to: Option<&str>, force: bool) 
                 Err(source) => return Err(TuneError::Write { path: entry.path.clone(), source }),
             },
         }
-        let changed = changed_keys(&places.parse(now.as_deref().unwrap_or_default()), &places.parse(result.as_deref().unwrap_or_default()));
-        restored.push(Restored { file: entry.file.clone(), path: entry.path.clone(), changed });
+        let result = places.parse(result.as_deref().unwrap_or_default());
+        let changed = changed_keys(&places.parse(now.as_deref().unwrap_or_default()), &result);
+        let effects = if entry.file == "kwinrc" { effect_switches(&changed, &result, backup.journal.loaded_effects.as_deref()) } else { Vec::new() };
+        restored.push(Restored { file: entry.file.clone(), path: entry.path.clone(), changed, effects });
     }
     backup.journal.rolled_back = true;
     backup.save()?;

@@ -8,8 +8,9 @@ use std::collections::HashMap;
 pub type Outcome = Vec<String>;
 
 /// Sends ConfigChanged for exactly the changed keys of each file, then asks KWin and
-/// Baloo to reread what concerns them. A program that is not running is not an error.
-pub async fn tell_programs(connection: &zbus::Connection, changes: &[(&str, ChangedKeys)]) -> Outcome {
+/// Baloo to reread what concerns them, and has KWin load or unload `effects` (name, load).
+/// A program that is not running is not an error.
+pub async fn tell_programs(connection: &zbus::Connection, changes: &[(&str, ChangedKeys)], effects: &[(String, bool)]) -> Outcome {
     let mut outcome = Vec::new();
     for (file, keys) in changes.iter().filter(|(_, keys)| !keys.is_empty()) {
         // a{saay}: group (nested groups joined by \x1d) -> changed key names as bytes.
@@ -31,6 +32,9 @@ pub async fn tell_programs(connection: &zbus::Connection, changes: &[(&str, Chan
         } else {
             "KWin is not running: it reads the new settings when it starts".to_owned()
         });
+        if !effects.is_empty() && has_owner(connection, "org.kde.KWin").await {
+            outcome.push(switch_effects(connection, effects).await);
+        }
     }
     if changed("baloofilerc") {
         outcome.push(if has_owner(connection, "org.kde.baloo").await {
@@ -43,6 +47,31 @@ pub async fn tell_programs(connection: &zbus::Connection, changes: &[(&str, Chan
         });
     }
     outcome
+}
+
+/// org.kde.kwin.Effects loadEffect / unloadEffect for each effect; one line for the user.
+async fn switch_effects(connection: &zbus::Connection, effects: &[(String, bool)]) -> String {
+    let mut done = Vec::new();
+    for (effect, load) in effects {
+        let method = if *load { "loadEffect" } else { "unloadEffect" };
+        let reply = connection.call_method(Some("org.kde.KWin"), "/Effects", Some("org.kde.kwin.Effects"), method, &(effect.as_str(),)).await;
+        done.push(match (reply, load) {
+            (Ok(_), true) => format!("loaded {effect}"),
+            (Ok(_), false) => format!("unloaded {effect}"),
+            (Err(e), _) => format!("could not {method} {effect}: {e}"),
+        });
+    }
+    format!("KWin effects: {}", done.join(", "))
+}
+
+/// KWin's loaded effects (org.kde.kwin.Effects loadedEffects), or None when KWin does not
+/// answer.
+pub async fn loaded_effects(connection: &zbus::Connection) -> Option<Vec<String>> {
+    let reply = connection
+        .call_method(Some("org.kde.KWin"), "/Effects", Some("org.freedesktop.DBus.Properties"), "Get", &("org.kde.kwin.Effects", "loadedEffects"))
+        .await
+        .ok()?;
+    Vec::<String>::try_from(reply.body().deserialize::<zbus::zvariant::OwnedValue>().ok()?).ok()
 }
 
 pub async fn has_owner(connection: &zbus::Connection, name: &str) -> bool {
@@ -70,14 +99,7 @@ pub async fn kwin_support_information(connection: &zbus::Connection) -> Option<S
 /// The live values KWin reports in supportInformation for the tuned settings.
 pub async fn kwin_live(connection: &zbus::Connection) -> Option<(String, Vec<String>)> {
     let information = kwin_support_information(connection).await?;
-    let effects = connection
-        .call_method(Some("org.kde.KWin"), "/Effects", Some("org.freedesktop.DBus.Properties"), "Get", &("org.kde.kwin.Effects", "loadedEffects"))
-        .await
-        .ok()
-        .and_then(|reply| reply.body().deserialize::<zbus::zvariant::OwnedValue>().ok())
-        .and_then(|value| Vec::<String>::try_from(value).ok())
-        .unwrap_or_default();
-    Some((information, effects))
+    Some((information, loaded_effects(connection).await.unwrap_or_default()))
 }
 
 /// Baloo's scheduler state (baloo's IndexerState), or None when Baloo does not answer.

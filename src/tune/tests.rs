@@ -37,7 +37,7 @@ fn preview_apply_twice_and_roll_back_byte_for_byte() {
     assert!(preview.contains("--- /dev/null"), "kdeglobals does not exist yet: {preview}");
     assert_eq!(std::fs::read(&kwinrc).unwrap(), KWINRC, "a preview writes nothing");
 
-    let backup = apply(&plans, Target::Kwin, &places).unwrap().expect("something changed");
+    let backup = apply(&plans, Target::Kwin, &places, None).unwrap().expect("something changed");
     let written = std::fs::read(&kwinrc).unwrap();
     assert!(written.starts_with(b"# my kwinrc\r\n[Compositing]\r\nBackend=OpenGL\r\nOpenGLIsUnsafe=false\r\n"), "{}", String::from_utf8_lossy(&written));
     assert_eq!(std::fs::metadata(&kwinrc).unwrap().permissions().mode() & 0o777, 0o644, "permissions kept");
@@ -47,7 +47,7 @@ fn preview_apply_twice_and_roll_back_byte_for_byte() {
 
     let again = plan(&profile, Target::Kwin, &x11_5(), &places).unwrap();
     assert!(diff(&again).is_empty());
-    assert!(apply(&again, Target::Kwin, &places).unwrap().is_none(), "applying twice changes nothing");
+    assert!(apply(&again, Target::Kwin, &places, None).unwrap().is_none(), "applying twice changes nothing");
 
     let (rolled, restored) = rollback(&places, Target::Kwin, None, false).unwrap();
     assert_eq!(rolled.name, backup.name);
@@ -64,7 +64,7 @@ fn a_file_edited_after_apply_is_not_overwritten_silently() {
     let kwinrc = places.config_dir.join("kwinrc");
     write(&kwinrc, KWINRC);
     let plans = plan(&Profile::embedded(), Target::Kwin, &x11_5(), &places).unwrap();
-    apply(&plans, Target::Kwin, &places).unwrap();
+    apply(&plans, Target::Kwin, &places, None).unwrap();
     let edited = String::from_utf8(std::fs::read(&kwinrc).unwrap()).unwrap().replace("GLTextureFilter=1", "GLTextureFilter=2");
     std::fs::write(&kwinrc, &edited).unwrap();
 
@@ -83,7 +83,7 @@ fn other_keys_changed_since_apply_are_kept() {
     let kwinrc = places.config_dir.join("kwinrc");
     write(&kwinrc, KWINRC);
     let plans = plan(&Profile::embedded(), Target::Kwin, &x11_5(), &places).unwrap();
-    apply(&plans, Target::Kwin, &places).unwrap();
+    apply(&plans, Target::Kwin, &places, None).unwrap();
     let mut rewritten = std::fs::read(&kwinrc).unwrap();
     rewritten.extend_from_slice(b"\r\n[Desktops]\r\nNumber=2\r\n");
     std::fs::write(&kwinrc, &rewritten).unwrap();
@@ -100,7 +100,7 @@ fn rollback_to_a_named_backup() {
     let err = rollback(&places, Target::Baloo, Some("20260101T000000Z"), false).err().unwrap();
     assert!(matches!(err, TuneError::NoBackup { .. } | TuneError::UnknownBackup { .. }));
     let plans = plan(&Profile::embedded(), Target::Baloo, &x11_5(), &places).unwrap();
-    let backup = apply(&plans, Target::Baloo, &places).unwrap().unwrap();
+    let backup = apply(&plans, Target::Baloo, &places, None).unwrap().unwrap();
     let err = rollback(&places, Target::Baloo, Some("nope"), false).err().unwrap().to_string();
     assert!(err.contains(&backup.name), "{err}");
     rollback(&places, Target::Baloo, Some(&backup.name), false).unwrap();
@@ -122,7 +122,7 @@ fn status_reads_files_as_kde_does() {
     let places = places(dir.path());
     let profile = Profile::embedded();
     let plans = plan(&profile, Target::All, &x11_5(), &places).unwrap();
-    apply(&plans, Target::All, &places).unwrap();
+    apply(&plans, Target::All, &places, None).unwrap();
     let all = settings(&profile, Target::All, Plasma::Five, &places).unwrap();
     let status = file_status(&all, &x11_5(), &places).unwrap();
     assert!(status.iter().all(|s| s.matches), "{status:#?}");
@@ -153,7 +153,7 @@ fn a_symlinked_or_read_only_file_is_left_alone_and_the_rest_applied() {
     assert!(refused.iter().any(|r| r.contains("kdeglobals alone: it is read-only")));
     assert!(!diff(&plans).contains("kwinrc"), "a refused file is not previewed as written");
 
-    apply(&plans, Target::All, &places).unwrap().expect("baloofilerc is written");
+    apply(&plans, Target::All, &places, None).unwrap().expect("baloofilerc is written");
     assert_eq!(std::fs::read(&store).unwrap(), KWINRC, "the link's target is untouched");
     assert!(std::fs::symlink_metadata(places.config_dir.join("kwinrc")).unwrap().file_type().is_symlink(), "the link stays a link");
     assert_eq!(std::fs::read(&kdeglobals).unwrap(), b"[KDE]\nAnimationDurationFactor=1\n");
@@ -191,7 +191,7 @@ fn settings_a_system_file_locks_are_named_not_written() {
     assert!(told.contains(&format!("kwinrc [Compositing] GLTextureFilter: locked by {} ([Compositing][$i])", dir.path().join("xdg/kwinrc").display())), "{told}");
 
     // The rest applies; status shows what KDE reads and who locks it.
-    apply(&plans, Target::Kwin, &places).unwrap().expect("[Plugins] and kdeglobals change");
+    apply(&plans, Target::Kwin, &places, None).unwrap().expect("[Plugins] and kdeglobals change");
     let status = file_status(&settings(&Profile::embedded(), Target::Kwin, Plasma::Five, &places).unwrap(), &x11_5(), &places).unwrap();
     let filter = status.iter().find(|s| s.key == "GLTextureFilter").unwrap();
     assert_eq!((filter.file_value.as_deref(), filter.matches), (Some("2"), false));
@@ -230,4 +230,23 @@ fn keys_a_wayland_kwin_6_ignores_are_named_not_written() {
     let filter = status.iter().find(|s| s.key == "GLTextureFilter").unwrap();
     assert!(filter.unused.as_deref().is_some_and(|why| why.starts_with("kwin_wayland 6 does not use it")), "{filter:?}");
     assert!(status.iter().filter(|s| s.group == "Plugins").all(|s| s.unused.is_none()));
+}
+
+#[test]
+fn effects_follow_the_plugins_keys_and_rollback_restores_what_was_loaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let places = places(dir.path());
+    write(&places.config_dir.join("kwinrc"), KWINRC);
+    let plans = plan(&Profile::embedded(), Target::Kwin, &x11_5(), &places).unwrap();
+    let switched = applied_effects(&plans, &places);
+    assert_eq!(switched, [("blurEnabled", true), ("contrastEnabled", false), ("magiclampEnabled", false), ("wobblywindowsEnabled", false)].map(|(k, on)| (k.trim_end_matches("Enabled").to_owned(), on)));
+    // KWin had contrast and wobbly windows loaded (KWINRC enables wobbly) before the apply.
+    let loaded = vec!["contrast".to_owned(), "wobblywindows".to_owned()];
+    apply(&plans, Target::Kwin, &places, Some(loaded)).unwrap().expect("kwinrc changes");
+    let (_, restored) = rollback(&places, Target::Kwin, None, false).unwrap();
+    let mut effects: Vec<(String, bool)> = restored.iter().flat_map(|r| r.effects.clone()).collect();
+    effects.sort();
+    // wobblywindowsEnabled=true comes back from the file; the others were unset, so they go
+    // back to how KWin had them.
+    assert_eq!(effects, [("blur", false), ("contrast", true), ("magiclamp", false), ("wobblywindows", true)].map(|(e, on)| (e.to_owned(), on)));
 }
