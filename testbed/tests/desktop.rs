@@ -144,6 +144,21 @@ impl Env {
         .map_err(|e| format!("{e}: {pixels} gauge pixels in {}", png.display()))
     }
 
+    /// Waits (a minute at most) for a notification popup in a new screenshot at `png`: where
+    /// plasmashell puts popups, above the panel's right end, a popup's worth of pixels (at least
+    /// 10,000; Breeze's popup is about 330 x 130) differ from the screenshot at `before`.
+    fn wait_for_popup(&self, before: &Path, png: &Path) -> Result<(), String> {
+        let mut changed = 0;
+        testbed::wait("plasmashell's notification popup", Duration::from_secs(60), || {
+            self.vm.screenshot(png)?;
+            let (screen, earlier) = (Screen::load(png)?, Screen::load(before)?);
+            let corner = Region { x: screen.width - 420, y: screen.height - 64 - 260, width: 420, height: 260 };
+            changed = screen.changed_from(&earlier, corner, 16).len();
+            Ok(changed >= 10_000)
+        })
+        .map_err(|e| format!("{e}: {changed} pixels changed above the panel's right end in {}", png.display()))
+    }
+
     /// KWin's supportInformation and its loaded effects (one per line), as it answers now.
     fn kwin_live(&self) -> Result<String, String> {
         self.user("qdbus6 org.kde.KWin /KWin org.kde.KWin.supportInformation && qdbus6 org.kde.KWin /Effects org.kde.kwin.Effects.loadedEffects")
@@ -352,15 +367,17 @@ fn categories_come_from_the_session_units(env: &Env) -> Result<(), String> {
 }
 
 /// A budget breach gives exactly one notification through plasmashell's server (Notify
-/// answered with an id), and raising the budget closes it (CloseNotification with that id).
-/// target/testbed/notification.png is taken while it shows.
+/// answered with an id), plasmashell shows a popup for it (target/testbed/notification.png),
+/// and raising the budget closes it (CloseNotification with that id).
 fn a_breach_notifies_once_and_recovery_closes_it(env: &Env) -> Result<(), String> {
     const SUMMARY: &str = "Total memory over budget";
     let ours = |all: &[Notification]| all.iter().filter(|n| n.summary == SUMMARY).cloned().collect::<Vec<_>>();
+    let before = env.shots.join("before-notification.png");
+    env.vm.screenshot(&before).map_err(|e| e.to_string())?;
     env.with_notify_log(|| {
         env.config(Some("[budget]\nidle_total = \"100M\"\nworkload_total = \"200M\"\n"))?;
         env.wait_for_notifications("the breach's notification", 60, |all, _| ours(all).iter().any(|n| n.id.is_some()))?;
-        env.vm.screenshot(&env.shots.join("notification.png")).map_err(|e| e.to_string())?;
+        env.wait_for_popup(&before, &env.shots.join("notification.png"))?;
         // More ticks with the breach still on: no second notification.
         std::thread::sleep(Duration::from_secs(20));
         env.config(Some("[budget]\nidle_total = \"30G\"\nworkload_total = \"31G\"\n"))?;
