@@ -3,7 +3,6 @@
 //! what. Cases under tests/fixtures/kconfig/cascade/<case>/: `home/` is `$XDG_CONFIG_HOME`,
 //! the `xdg*` directories the `$XDG_CONFIG_DIRS` entries (the order is in `CASES`).
 
-#[allow(dead_code)] // the corpus's place and the tool's name; its generators serve other tests
 mod kconfig_support;
 
 use std::path::Path;

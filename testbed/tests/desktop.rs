@@ -309,12 +309,27 @@ fn agent_is_started_by_the_session(env: &Env) -> Result<(), String> {
         let status = env.user("systemctl --user status --no-pager ballast.service; journalctl --user -b -u ballast.service --no-pager | tail -20").unwrap_or_else(|e| e);
         return Err(format!("ballast.service is not active 3 minutes after login:\n{status}"));
     }
-    let times = env.user("systemctl --user show -P ActiveEnterTimestampMonotonic ballast.service plasma-plasmashell.service")?;
-    let times: Vec<u64> = times.split_whitespace().filter_map(|t| t.parse().ok()).collect();
-    match times[..] {
-        [agent, shell] if shell > 0 && agent >= shell => Ok(()),
-        _ => Err(format!("ballast.service and plasmashell became active at {times:?} µs: not after plasmashell")),
+    // The first start of each in this boot: plasmashell may be restarted later (seen once in an
+    // X11 session), which moves its ActiveEnterTimestamp past the agent's.
+    let agent = first_journal_event(env, "ballast.service", &[UNIT_STARTED])?;
+    let shell = first_journal_event(env, "plasma-plasmashell.service", &[UNIT_STARTED, UNIT_FAILED])?;
+    match (agent, shell) {
+        (Some(agent), Some(shell)) if agent >= shell => Ok(()),
+        _ => Err(format!("ballast.service started at {agent:?} µs, plasmashell's first start ended at {shell:?} µs: not after plasmashell")),
     }
+}
+
+/// systemd's catalog: a unit's start job done, and failed.
+const UNIT_STARTED: &str = "39f53479d3a045ac8e11786248231fbf";
+const UNIT_FAILED: &str = "be02cf6855d2428ba40df7e9d022f03d";
+
+/// The monotonic time (µs) of the first message of this boot's user journal about `unit` with
+/// one of the MESSAGE_IDs `ids`.
+fn first_journal_event(env: &Env, unit: &str, ids: &[&str]) -> Result<Option<u64>, String> {
+    let matches: Vec<String> = ids.iter().map(|id| format!("MESSAGE_ID={id}")).collect();
+    let out = env.user(&format!("journalctl --user -b USER_UNIT={unit} {} -o json --output-fields=USER_UNIT | head -1", matches.join(" ")))?;
+    let Ok(event) = serde_json::from_str::<serde_json::Value>(out.trim()) else { return Ok(None) };
+    Ok(event["__MONOTONIC_TIMESTAMP"].as_str().and_then(|t| t.parse().ok()))
 }
 
 /// kded6's StatusNotifierWatcher lists the agent's item, and its menu answers over dbusmenu.
@@ -553,8 +568,10 @@ fn tune_applies_and_rolls_back_against_kwin_wayland(env: &Env) -> Result<(), Str
 /// has it: a file Baloo found is dropped from its index once the tuning excludes its folder
 /// (updateConfig), and found again after the rollback.
 fn tune_reaches_baloo_6(env: &Env) -> Result<(), String> {
-    // Debian ships indexing off: baloo_file exits at login ("Baloo File Indexing has been disabled").
-    env.user("mkdir -p ~/scratch && echo probe > ~/scratch/ballastprobe7q.txt && balooctl6 enable >/dev/null && systemctl --user start kde-baloo.service")?;
+    // Debian ships indexing off: baloo_file exits at login ("Baloo File Indexing has been
+    // disabled"). Turned on as `balooctl6 enable` does, but started by the session's own unit
+    // (balooctl6 would start a second baloo_file beside it, and the unit's then fails).
+    env.user("mkdir -p ~/scratch && echo probe > ~/scratch/ballastprobe7q.txt && kwriteconfig6 --file baloofilerc --group 'Basic Settings' --key Indexing-Enabled true && systemctl --user start kde-baloo.service")?;
     let found = || env.user("baloosearch6 ballastprobe7q 2>/dev/null").is_ok_and(|out| out.contains("/scratch/ballastprobe7q.txt"));
     let wait_found = |what: &str, want: bool| testbed::wait(what, Duration::from_secs(120), || Ok(found() == want)).map_err(|e| e.to_string());
     wait_found("Baloo to index ~/scratch", true)?;

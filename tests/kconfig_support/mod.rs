@@ -1,5 +1,7 @@
 //! Shared by the kconfig tests and bench: the fixture corpus, and a generator of files
 //! built from the constructs KConfig treats specially.
+// Each test crate that includes this module uses a part of it.
+#![allow(dead_code)]
 
 use std::path::PathBuf;
 
