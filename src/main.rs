@@ -466,15 +466,12 @@ fn tell_programs(changes: &[(&str, ballast::kconfig::ChangedKeys)], effects: &[(
 fn tune_session(plasma: Option<&str>, display: Option<&str>) -> tune::Session {
     let probed = block_on(async { Ok(tune::Session::probe(zbus::Connection::session().await.ok().as_ref()).await) });
     let mut session = probed.unwrap_or_else(|_| tune::Session::detect(None, &tune::SessionEnv::from_env()));
-    match plasma {
-        Some("6") => session.plasma = tune::Plasma::Six,
-        Some(_) => session.plasma = tune::Plasma::Five,
-        None => {}
+    // clap allows only "5"/"6" and "x11"/"wayland" here.
+    if let Some(plasma) = plasma.and_then(tune::Plasma::from_major) {
+        session.plasma = plasma;
     }
-    match display {
-        Some("wayland") => session.display = Some(launch::DisplayServer::Wayland),
-        Some(_) => session.display = Some(launch::DisplayServer::X11),
-        None => {}
+    if let Some(display) = display.and_then(launch::DisplayServer::from_session_type) {
+        session.display = Some(display);
     }
     session
 }

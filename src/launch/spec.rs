@@ -15,11 +15,19 @@ impl DisplayServer {
     /// From the session's environment: Wayland when XDG_SESSION_TYPE says so or a
     /// Wayland display is set, X11 otherwise.
     pub fn from_env(session_type: Option<&str>, wayland_display: Option<&str>) -> Self {
-        match (session_type, wayland_display) {
-            (Some("wayland"), _) => DisplayServer::Wayland,
-            (Some("x11"), _) => DisplayServer::X11,
-            (_, Some(display)) if !display.is_empty() => DisplayServer::Wayland,
+        match (session_type.and_then(DisplayServer::from_session_type), wayland_display) {
+            (Some(display), _) => display,
+            (None, Some(display)) if !display.is_empty() => DisplayServer::Wayland,
             _ => DisplayServer::X11,
+        }
+    }
+
+    /// An XDG_SESSION_TYPE value ("x11", "wayland"); None for others ("tty").
+    pub fn from_session_type(session_type: &str) -> Option<Self> {
+        match session_type {
+            "x11" => Some(DisplayServer::X11),
+            "wayland" => Some(DisplayServer::Wayland),
+            _ => None,
         }
     }
 }

@@ -24,16 +24,16 @@ pub async fn tell_programs(connection: &zbus::Connection, changes: &[(&str, Chan
     }
     let changed = |name: &str| changes.iter().any(|(file, keys)| *file == name && !keys.is_empty());
     if changed("kwinrc") {
-        outcome.push(if has_owner(connection, "org.kde.KWin").await {
-            match reconfigure_kwin(connection).await {
+        if has_owner(connection, "org.kde.KWin").await {
+            outcome.push(match reconfigure_kwin(connection).await {
                 Ok(()) => "KWin: reconfigure sent (the compositor restarts: a short flicker)".to_owned(),
                 Err(e) => format!("KWin: reconfigure failed: {e}"),
+            });
+            if !effects.is_empty() {
+                outcome.push(switch_effects(connection, effects).await);
             }
         } else {
-            "KWin is not running: it reads the new settings when it starts".to_owned()
-        });
-        if !effects.is_empty() && has_owner(connection, "org.kde.KWin").await {
-            outcome.push(switch_effects(connection, effects).await);
+            outcome.push("KWin is not running: it reads the new settings when it starts".to_owned());
         }
     }
     if changed("baloofilerc") {

@@ -13,6 +13,15 @@ pub enum Plasma {
 }
 
 impl Plasma {
+    /// From a major version, as KDE_SESSION_VERSION or a KWin version ("6.3.6") begins.
+    pub fn from_major(version: &str) -> Option<Plasma> {
+        match version.split('.').next() {
+            Some("5") => Some(Plasma::Five),
+            Some("6") => Some(Plasma::Six),
+            _ => None,
+        }
+    }
+
     /// The KConfig this Plasma reads its files with.
     pub fn kconfig(self) -> crate::kconfig::Generation {
         match self {

@@ -68,18 +68,9 @@ impl KwinIdentity {
 impl Session {
     /// KWin's answer where there is one, else the environment, else the tools.
     pub fn detect(kwin: Option<&KwinIdentity>, env: &SessionEnv) -> Session {
-        let from_env = |value: Option<&String>, x11: &str, wayland: &str| match value.map(String::as_str) {
-            Some(v) if v == x11 => Some(false),
-            Some(v) if v == wayland => Some(true),
-            _ => None,
-        };
-        let env_plasma = from_env(env.kde_session_version.as_ref(), "5", "6").map(|six| if six { Plasma::Six } else { Plasma::Five });
-        let env_display = from_env(env.xdg_session_type.as_ref(), "x11", "wayland").map(|w| if w { DisplayServer::Wayland } else { DisplayServer::X11 });
-        let kwin_plasma = kwin.and_then(|k| match k.version.split('.').next() {
-            Some("5") => Some(Plasma::Five),
-            Some("6") => Some(Plasma::Six),
-            _ => None,
-        });
+        let env_plasma = env.kde_session_version.as_deref().and_then(Plasma::from_major);
+        let env_display = env.xdg_session_type.as_deref().and_then(DisplayServer::from_session_type);
+        let kwin_plasma = kwin.and_then(|k| Plasma::from_major(&k.version));
         let tools = if env.has_plasma6_tools { Plasma::Six } else { Plasma::Five };
         Session {
             plasma: kwin_plasma.or(env_plasma).unwrap_or(tools),
