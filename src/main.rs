@@ -414,14 +414,18 @@ fn launch_detached(profile_file: Option<&std::path::Path>, id: &str, args: &[Str
 
 fn scopes(profile: &Profile, root: &std::path::Path, json: bool) -> Result<i32> {
     let mode = ballast::sample::cgroup_mode(root);
-    let statuses = block_on(async {
+    let mut statuses = block_on(async {
         let manager = UserManager::connect().await?;
         let mut statuses = Vec::new();
         for unit in manager.app_units().await? {
-            statuses.push(launch::scope_status(&manager, profile, &unit, root, mode).await?);
+            let mut status = launch::scope_status(&manager, profile, &unit, root, mode).await?;
+            let processes = manager.unit_processes(&unit.name).await.unwrap_or_default();
+            launch::recognise_with(profile, &mut status, &processes);
+            statuses.push(status);
         }
         Ok(statuses)
     })?;
+    launch::mark_governed(profile, &mut statuses);
     if json {
         println!("{}", serde_json::to_string_pretty(&statuses)?);
         return Ok(0);
@@ -430,22 +434,7 @@ fn scopes(profile: &Profile, root: &std::path::Path, json: bool) -> Result<i32> 
         println!("no app scope is running");
         return Ok(0);
     }
-    let size = |v: Option<u64>| v.map_or("-".to_owned(), render::human);
-    println!("{:<44} {:>7} {:>7} {:>7} {:>6} {:>8} {:>6}  events (high/max/oom_kill)", "unit", "memory", "high", "max", "cpu", "cpu time", "stall");
-    for s in &statuses {
-        let events = s.events.map_or("-".to_owned(), |e| format!("{}/{}/{}", e.high, e.max, e.oom_kill));
-        let held = if launch::held_at_high(&s.unit, s).is_some() { "  held at MemoryHigh" } else { "" };
-        println!(
-            "{:<44} {:>7} {:>7} {:>7} {:>6} {:>7.1}s {:>6}  {events}{held}",
-            s.unit,
-            size(s.memory_current),
-            size(s.memory_high),
-            size(s.memory_max),
-            s.cpu_quota.map_or("-".to_owned(), |q| format!("{q}%")),
-            s.cpu_usage_nsec.map_or(0.0, |n| n as f64 / 1e9),
-            s.pressure.map_or("-".to_owned(), |p| format!("{:.0}%", p.some.avg10)),
-        );
-    }
+    print!("{}", render::scopes_table(profile, &statuses));
     Ok(0)
 }
 

@@ -294,3 +294,52 @@ mod tests {
         assert_eq!(bar(5, 0), format!("[{}!]", "█".repeat(19)));
     }
 }
+
+/// `ballast scopes`: one line per catalog app with its units' total use against the
+/// catalog's limits, then its units (who started each, use, limits, events); units of no
+/// catalog app last.
+pub fn scopes_table(profile: &crate::profile::Profile, statuses: &[crate::launch::ScopeStatus]) -> String {
+    let size = |v: Option<u64>| v.map_or("-".to_owned(), human);
+    let mut out = format!(
+        "{:<46} {:>7} {:>7} {:>7} {:>6} {:>8} {:>6}  {:<8} events (high/max/oom_kill)\n",
+        "app / unit", "memory", "high", "max", "cpu", "cpu time", "stall", "started"
+    );
+    let unit_line = |out: &mut String, s: &crate::launch::ScopeStatus| {
+        let events = s.events.map_or("-".to_owned(), |e| format!("{}/{}/{}", e.high, e.max, e.oom_kill));
+        let held = if crate::launch::held_at_high(&s.unit, s).is_some() { "  held at MemoryHigh" } else { "" };
+        let starter = serde_json::to_value(s.starter).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {:<44} {:>7} {:>7} {:>7} {:>6} {:>7.1}s {:>6}  {starter:<8} {events}{held}",
+            s.unit,
+            size(s.memory_current),
+            size(s.memory_high),
+            size(s.memory_max),
+            s.cpu_quota.map_or("-".to_owned(), |q| format!("{q}%")),
+            s.cpu_usage_nsec.map_or(0.0, |n| n as f64 / 1e9),
+            s.pressure.map_or("-".to_owned(), |p| format!("{:.0}%", p.some.avg10)),
+        );
+    };
+    for app in &profile.apps {
+        let units: Vec<&crate::launch::ScopeStatus> = statuses.iter().filter(|s| s.app.as_deref() == Some(app.id.as_str())).collect();
+        if units.is_empty() {
+            continue;
+        }
+        let total: u64 = units.iter().filter_map(|s| s.memory_current).sum();
+        let governed = units.iter().filter(|s| s.governed).count();
+        let note = match (governed, units.len()) {
+            (0, _) => "not governed (its govern setting)".to_owned(),
+            (1, 1) => "governed".to_owned(),
+            (g, n) if g == n => format!("governed: {n} units, being gathered into one"),
+            (g, n) => format!("{g} of {n} units governed"),
+        };
+        let _ = writeln!(out, "{:<46} {:>7} {:>7} {:>7} {:>6}  {note}", app.name, human(total), app.memory_high.to_string(), app.memory_max.to_string(), app.cpu_quota.to_string());
+        units.iter().for_each(|s| unit_line(&mut out, s));
+    }
+    let others: Vec<&crate::launch::ScopeStatus> = statuses.iter().filter(|s| s.app.is_none()).collect();
+    if !others.is_empty() {
+        out.push_str("not in the catalog\n");
+        others.iter().for_each(|s| unit_line(&mut out, s));
+    }
+    out
+}

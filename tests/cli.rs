@@ -123,7 +123,7 @@ fn watch_json_streams_one_report_per_tick() {
 fn profile_prints_the_effective_profile() {
     let embedded = json(&ballast(&["profile", "--json"]));
     assert_eq!(embedded["machine"]["name"], "shoshin");
-    assert_eq!(embedded["app"].as_array().unwrap().len(), 8);
+    assert_eq!(embedded["app"].as_array().unwrap().len(), 11);
     let toml_out = ballast(&["profile"]);
     let text = String::from_utf8_lossy(&toml_out.stdout);
     assert!(

@@ -50,6 +50,7 @@ let
     };
     launch = {
       slice = "app.slice";
+      govern = "all";
       gpu_flags_x11 = [
         "--ignore-gpu-blocklist"
         "--enable-gpu-rasterization"
@@ -74,14 +75,17 @@ let
       cooldown_seconds = 300;
     };
     app = [
-      { id = "teams"; name = "Microsoft Teams"; exec = "teams-for-linux"; toolkit = "electron"; category = "electron"; v8_heap_mb = 1536; memory_high = "2.5G"; memory_max = "4G"; cpu_quota = "200%"; }
-      { id = "discord"; name = "Discord"; exec = "Discord"; toolkit = "electron"; category = "electron"; v8_heap_mb = 1024; memory_high = "2G"; memory_max = "3G"; cpu_quota = "150%"; }
-      { id = "spotify"; name = "Spotify"; exec = "spotify"; toolkit = "cef"; category = "electron"; memory_high = "2G"; memory_max = "3G"; cpu_quota = "100%"; oom_score_adj = 500; }
-      { id = "codium"; name = "VSCodium"; exec = "codium"; toolkit = "electron"; category = "devtools"; v8_heap_mb = 2048; memory_high = "4G"; memory_max = "5G"; cpu_quota = "200%"; }
-      { id = "claude-desktop"; name = "Claude Desktop"; exec = "claude-desktop"; toolkit = "electron"; category = "electron"; v8_heap_mb = 2048; memory_high = "4G"; memory_max = "6G"; cpu_quota = "200%"; }
-      { id = "signal"; name = "Signal"; exec = "signal-desktop"; toolkit = "electron"; category = "electron"; v8_heap_mb = 768; memory_high = "1.5G"; memory_max = "2G"; cpu_quota = "100%"; }
-      { id = "zoom"; name = "Zoom"; exec = "zoom"; toolkit = "qt"; category = "electron"; memory_high = "2.5G"; memory_max = "4G"; cpu_quota = "250%"; }
-      { id = "obsidian"; name = "Obsidian"; exec = "obsidian"; toolkit = "electron"; category = "electron"; v8_heap_mb = 1024; memory_high = "1.5G"; memory_max = "2.5G"; cpu_quota = "150%"; }
+      { id = "teams"; name = "Microsoft Teams"; desktop_ids = [ "teams-for-linux" ]; exec = "teams-for-linux"; toolkit = "electron"; category = "electron"; v8_heap_mb = 1536; memory_high = "2.5G"; memory_max = "4G"; cpu_quota = "200%"; }
+      { id = "discord"; name = "Discord"; desktop_ids = [ "discord" "com.discordapp.Discord" ]; exec = "Discord"; toolkit = "electron"; category = "electron"; v8_heap_mb = 1024; memory_high = "2G"; memory_max = "3G"; cpu_quota = "150%"; }
+      { id = "spotify"; name = "Spotify"; desktop_ids = [ "spotify" "com.spotify.Client" ]; exec = "spotify"; toolkit = "cef"; category = "electron"; memory_high = "2G"; memory_max = "3G"; cpu_quota = "100%"; oom_score_adj = 500; }
+      { id = "codium"; name = "VSCodium"; desktop_ids = [ "codium" "com.vscodium.codium" ]; exec = "codium"; toolkit = "electron"; category = "devtools"; v8_heap_mb = 2048; memory_high = "4G"; memory_max = "5G"; cpu_quota = "200%"; }
+      { id = "claude-desktop"; name = "Claude Desktop"; desktop_ids = [ "claude-desktop" ]; exec = "claude-desktop"; toolkit = "electron"; category = "electron"; v8_heap_mb = 2048; memory_high = "4G"; memory_max = "6G"; cpu_quota = "200%"; }
+      { id = "signal"; name = "Signal"; desktop_ids = [ "signal-desktop" "signal" "org.signal.Signal" ]; exec = "signal-desktop"; toolkit = "electron"; category = "electron"; v8_heap_mb = 768; memory_high = "1.5G"; memory_max = "2G"; cpu_quota = "100%"; }
+      { id = "zoom"; name = "Zoom"; desktop_ids = [ "Zoom" "us.zoom.Zoom" ]; exec = "zoom"; toolkit = "qt"; category = "electron"; memory_high = "2.5G"; memory_max = "4G"; cpu_quota = "250%"; }
+      { id = "obsidian"; name = "Obsidian"; desktop_ids = [ "obsidian" "md.obsidian.Obsidian" ]; exec = "obsidian"; toolkit = "electron"; category = "electron"; v8_heap_mb = 1024; memory_high = "1.5G"; memory_max = "2.5G"; cpu_quota = "150%"; }
+      { id = "firefox"; name = "Firefox"; desktop_ids = [ "firefox" "firefox-esr" "org.mozilla.firefox" ]; exec = "firefox"; toolkit = "native"; category = "browser"; memory_high = "3G"; memory_max = "4G"; cpu_quota = "300%"; exes = [ "firefox-esr" "firefox-bin" ".firefox-wrapped" "Web Content" "Isolated Web Co" "WebExtensions" "RDD Process" "Socket Process" "Privileged Cont" "Utility Process" ]; }
+      { id = "chromium"; name = "Chromium"; desktop_ids = [ "chromium" "chromium-browser" "org.chromium.Chromium" ]; exec = "chromium"; toolkit = "chromium"; category = "browser"; memory_high = "3G"; memory_max = "4G"; cpu_quota = "300%"; exes = [ "chromium-browser" ".chromium-wrapped" ]; }
+      { id = "brave"; name = "Brave"; desktop_ids = [ "brave-browser" "com.brave.Browser" ]; exec = "brave"; toolkit = "chromium"; category = "browser"; memory_high = "3G"; memory_max = "4G"; cpu_quota = "300%"; exes = [ "brave-browser*" ]; }
     ];
     tune = {
       kwin = {

@@ -11,6 +11,7 @@ mod notifier;
 pub use api::{BUS_NAME, OBJECT_PATH};
 
 use crate::budget::Budget;
+use crate::launch::govern::{self, Recognition, Step};
 use crate::launch::{self, ScopeStatus, UserManager};
 use crate::profile::{self, Profile};
 use crate::sample::{cgroup_mode, CgroupMode, MemoryEvents, Sampler};
@@ -19,7 +20,7 @@ use alerts::{AlertChange, AlertKey, AlertPolicy, Urgency};
 use futures_util::StreamExt;
 use history::History;
 use ksni::TrayMethods;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
@@ -78,6 +79,10 @@ struct Agent {
     /// Whether the app scopes were looked at once: units that appear later are new.
     scopes_watched: bool,
     scopes: Vec<ScopeStatus>,
+    /// What each running app unit is, recognised once (by name, else by its programs).
+    recognitions: HashMap<String, Recognition>,
+    /// Governing steps systemd refused: not tried again while their units live.
+    refused: HashSet<Step>,
     installed: Vec<bool>,
     view: Option<TrayView>,
     ticks: u64,
@@ -138,6 +143,8 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
         scope_counters: HashMap::new(),
         scopes_watched: false,
         scopes: Vec::new(),
+        recognitions: HashMap::new(),
+        refused: HashSet::new(),
         view: None,
         ticks: 0,
     };
@@ -242,6 +249,8 @@ impl Agent {
             }
             statuses
         };
+        let mut statuses = statuses;
+        self.govern(&mut statuses).await;
         let (mut events, mut held) = (Vec::new(), Vec::new());
         let mut counters = HashMap::new();
         for status in &statuses {
@@ -262,6 +271,54 @@ impl Agent {
         (events, held)
     }
 
+    /// Keeps every governed catalog app within its limits (launch::govern): recognises new
+    /// app units (by name, else by the programs in them), marks what is governed, limits each
+    /// app's home unit and gathers its other units' processes into it.
+    async fn govern(&mut self, statuses: &mut [ScopeStatus]) {
+        let Some(manager) = &self.manager else { return };
+        for status in statuses.iter_mut() {
+            if let Some(recognition) = self.recognitions.get(&status.unit) {
+                status.recognised(&self.profile, *recognition);
+                continue;
+            }
+            // A unit without processes yet is looked at again next tick.
+            let Ok(processes) = manager.unit_processes(&status.unit).await else { continue };
+            if processes.is_empty() {
+                continue;
+            }
+            launch::recognise_with(&self.profile, status, &processes);
+            self.recognitions.insert(status.unit.clone(), status.observed(&self.profile).recognition);
+        }
+        self.recognitions.retain(|unit, _| statuses.iter().any(|s| &s.unit == unit));
+        self.refused.retain(|step| match step {
+            Step::Limit { unit, .. } => statuses.iter().any(|s| &s.unit == unit),
+            Step::Gather { from, .. } => statuses.iter().any(|s| &s.unit == from),
+        });
+        launch::mark_governed(&self.profile, statuses);
+        let observed: Vec<govern::Observed> = statuses.iter().map(|s| s.observed(&self.profile)).collect();
+        for step in govern::plan(&self.profile, &observed) {
+            if self.refused.contains(&step) {
+                continue;
+            }
+            let outcome = match &step {
+                Step::Limit { unit, app } => {
+                    let app = &self.profile.apps[*app];
+                    manager.set_limits(unit, app).await.map(|()| format!("{}: {unit} limited to MemoryHigh={} MemoryMax={} CPUQuota={}", app.name, app.memory_high, app.memory_max, app.cpu_quota))
+                }
+                Step::Gather { from, into, app } => {
+                    manager.gather(from, into).await.map(|moved| format!("{}: moved {moved} processes from {from} into {into}, which holds the app's limits", self.profile.apps[*app].name))
+                }
+            };
+            match outcome {
+                Ok(done) => eprintln!("ballast: {done}"),
+                Err(e) => {
+                    eprintln!("ballast: {e}; not tried again for this unit");
+                    self.refused.insert(step);
+                }
+            }
+        }
+    }
+
     /// Picks up an edited profile file; a bad edit keeps the old profile and says why.
     async fn reload_profile_if_changed(&mut self) {
         let mtime = profile_file_mtime(self.profile_file.as_deref());
@@ -273,6 +330,9 @@ impl Agent {
             Ok((profile, _)) => {
                 self.budget = Budget::new(profile.clone());
                 self.installed = installed(&profile);
+                // Recognitions and steps name apps by their index in the catalog.
+                self.recognitions.clear();
+                self.refused.clear();
                 self.shared.lock().expect("the agent's state lock is never poisoned").profile = profile.clone();
                 self.profile = profile;
                 self.notify(AlertChange::Clear(AlertKey::Config)).await;

@@ -202,7 +202,7 @@ mod tests {
         );
         assert_eq!(
             unit(&format!("{USER}/app.slice/app-firefox-4f2e1a9b.scope")),
-            "browser"
+            "browser/firefox"
         );
         assert_eq!(
             unit(&format!("{USER}/app.slice/app-org.kde.konsole-6a1b.scope")),
@@ -247,7 +247,10 @@ mod tests {
             process("signal-desktop", "signal-desktop"),
             "electron/signal"
         );
-        assert_eq!(process("Isolated Web Co", "firefox"), "browser");
+        assert_eq!(process("Isolated Web Co", "firefox"), "browser/firefox");
+        // Firefox's content processes count as Firefox wherever they run.
+        assert_eq!(process("Web Content", "/usr/lib/firefox-esr/firefox-esr"), "browser/firefox");
+        assert_eq!(process("chrome", "/opt/google/chrome/chrome"), "browser");
         assert_eq!(process("kwin_x11", "kwin_x11"), "plasma");
         assert_eq!(process("pipewire", "pipewire"), "audio");
         assert_eq!(process("rust-analyzer", "rust-analyzer"), "devtools");

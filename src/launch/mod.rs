@@ -6,6 +6,7 @@
 //! process in a new session and reports the unit name once the scope exists.
 
 mod exec;
+pub mod govern;
 mod spec;
 mod systemd;
 mod watch;
@@ -13,7 +14,7 @@ mod watch;
 pub use exec::{exec_in_scope, redirect_output_to_journal};
 pub use spec::{dashboard_spec, resolve_binary, scope_spec, DisplayServer, ScopeSpec};
 pub use systemd::{ListedUnit, UserManager};
-pub use watch::{held_at_high, read_scope_events, scope_events, scope_status, statuses_from_units, EventKind, HeldAtHigh, ScopeEvent, ScopeStatus};
+pub use watch::{held_at_high, mark_governed, read_scope_events, recognise_with, scope_events, scope_status, statuses_from_units, EventKind, HeldAtHigh, ScopeEvent, ScopeStatus};
 
 use crate::profile::Profile;
 use std::path::PathBuf;
@@ -33,6 +34,8 @@ pub enum LaunchError {
     ScopeFailed { unit: String, detail: String },
     #[error("cannot stop {unit}: {detail}")]
     StopFailed { unit: String, detail: String },
+    #[error("cannot govern {unit}: {detail}")]
+    GovernFailed { unit: String, detail: String },
     #[error("no running app scope matches \"{what}\" (`ballast scopes` lists them)")]
     NoSuchScope { what: String },
     #[error("cannot run {binary}: {source}")]

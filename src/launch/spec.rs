@@ -62,7 +62,7 @@ pub fn scope_spec(
     random: u32,
 ) -> ScopeSpec {
     let mut argv = vec![binary.to_string_lossy().into_owned()];
-    if matches!(app.toolkit, Toolkit::Electron | Toolkit::Cef) {
+    if matches!(app.toolkit, Toolkit::Electron | Toolkit::Cef | Toolkit::Chromium) {
         let flags = match display {
             DisplayServer::X11 => &settings.gpu_flags_x11,
             DisplayServer::Wayland => &settings.gpu_flags_wayland,
@@ -75,7 +75,7 @@ pub fn scope_spec(
     argv.extend(app.args.iter().cloned());
     argv.extend(user_args.iter().cloned());
     ScopeSpec {
-        unit: format!("app-ballast-{}-{random:08x}.scope", escape_unit_part(&app.id)),
+        unit: format!("app-ballast-{}-{random:08x}.scope", escape_unit_part(app.desktop_id())),
         slice: settings.slice.clone(),
         description: format!("{} (launched by ballast)", app.name),
         memory_high: app.memory_high.0,
@@ -188,8 +188,10 @@ mod tests {
     }
 
     #[test]
-    fn ids_with_dashes_are_escaped_in_the_unit_name() {
+    fn units_are_named_by_the_desktop_file_id_escaped() {
         assert_eq!(spec("claude-desktop", DisplayServer::X11, &[]).unit, "app-ballast-claude\\x2ddesktop-003f9a1c.scope");
+        assert_eq!(spec("signal", DisplayServer::X11, &[]).unit, "app-ballast-signal\\x2ddesktop-003f9a1c.scope");
+        assert_eq!(spec("chromium", DisplayServer::X11, &[]).unit, "app-ballast-chromium-003f9a1c.scope");
     }
 
     #[test]

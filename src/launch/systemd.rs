@@ -25,6 +25,12 @@ trait Manager {
 
     fn stop_unit(&self, name: &str, mode: &str) -> zbus::Result<OwnedObjectPath>;
 
+    fn set_unit_properties(&self, name: &str, runtime: bool, properties: &[(&str, Value<'_>)]) -> zbus::Result<()>;
+
+    fn attach_processes_to_unit(&self, name: &str, subcgroup: &str, pids: &[u32]) -> zbus::Result<()>;
+
+    fn get_unit_processes(&self, name: &str) -> zbus::Result<Vec<(String, u32, String)>>;
+
     fn get_unit_file_state(&self, name: &str) -> zbus::Result<String>;
 
     #[allow(clippy::type_complexity)]
@@ -114,6 +120,48 @@ impl UserManager {
             Ok(Some(result)) => Err(failed(format!("the start job ended with \"{result}\""))),
             Ok(None) => Err(failed("the bus connection closed while waiting for the job".into())),
             Err(_) => Err(failed(format!("no answer from the user manager in {} s", JOB_TIMEOUT.as_secs()))),
+        }
+    }
+
+    /// Sets the app's MemoryHigh, MemoryMax and CPUQuota on a running unit until logout
+    /// (runtime=true: nothing is written under ~/.config/systemd).
+    pub async fn set_limits(&self, unit: &str, app: &crate::profile::App) -> Result<(), LaunchError> {
+        let properties: [(&str, Value); 3] = [
+            ("MemoryHigh", Value::from(app.memory_high.0)),
+            ("MemoryMax", Value::from(app.memory_max.0)),
+            ("CPUQuotaPerSecUSec", Value::from(app.cpu_quota.per_sec_usec())),
+        ];
+        self.manager
+            .set_unit_properties(unit, true, &properties)
+            .await
+            .map_err(|e| LaunchError::GovernFailed { unit: unit.to_owned(), detail: dbus_message(&e) })
+    }
+
+    /// The processes in a unit's cgroup: PID and command line (GetUnitProcesses).
+    pub async fn unit_processes(&self, unit: &str) -> Result<Vec<super::govern::UnitProcess>, LaunchError> {
+        let listed = self.manager.get_unit_processes(unit).await.map_err(|e| LaunchError::GovernFailed { unit: unit.to_owned(), detail: dbus_message(&e) })?;
+        Ok(listed.into_iter().map(|(_, pid, cmdline)| super::govern::UnitProcess { pid, cmdline }).collect())
+    }
+
+    /// Moves every process of `from` into the running unit `into` (AttachProcessesToUnit).
+    /// A process that exits meanwhile is skipped; returns how many were moved.
+    pub async fn gather(&self, from: &str, into: &str) -> Result<usize, LaunchError> {
+        let pids: Vec<u32> = self.unit_processes(from).await?.into_iter().map(|p| p.pid).collect();
+        if self.manager.attach_processes_to_unit(into, "", &pids).await.is_ok() {
+            return Ok(pids.len());
+        }
+        // One at a time: the call fails whole when one PID is gone.
+        let mut moved = 0;
+        let mut last = None;
+        for pid in &pids {
+            match self.manager.attach_processes_to_unit(into, "", &[*pid]).await {
+                Ok(()) => moved += 1,
+                Err(e) => last = Some(dbus_message(&e)),
+            }
+        }
+        match last {
+            Some(detail) if moved == 0 => Err(LaunchError::GovernFailed { unit: into.to_owned(), detail: format!("cannot move the processes of {from}: {detail}") }),
+            _ => Ok(moved),
         }
     }
 

@@ -1,5 +1,6 @@
 //! Running app scopes: use against their limits, and memory events turned into words.
 
+use super::govern::{self, Limits, Observed, Recognition, Starter, UnitProcess};
 use super::systemd::{ListedUnit, UserManager};
 use super::LaunchError;
 use crate::profile::Profile;
@@ -13,8 +14,16 @@ use zbus::zvariant::OwnedValue;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ScopeStatus {
     pub unit: String,
-    /// The catalog app this unit belongs to, when it is one of ours.
+    /// The catalog app this unit belongs to (by the desktop file id in its name, or by the
+    /// programs running in it).
     pub app: Option<String>,
+    /// Who started the unit, as its name says.
+    #[serde(default)]
+    pub starter: Starter,
+    /// Whether ballast keeps this unit within its app's catalog limits (`govern`): it is the
+    /// app's one unit with those limits, or its processes are being gathered into that one.
+    #[serde(default)]
+    pub governed: bool,
     pub description: String,
     pub control_group: Option<String>,
     pub memory_current: Option<u64>,
@@ -30,9 +39,55 @@ pub struct ScopeStatus {
     pub pressure: Option<Pressure>,
 }
 
-/// The catalog app whose scopes are named like `unit`.
-fn catalog_app(profile: &Profile, unit: &str) -> Option<String> {
-    profile.apps.iter().find(|a| wildmatch::WildMatch::new(&a.scope_pattern()).matches(unit)).map(|a| a.id.clone())
+impl ScopeStatus {
+    /// Sets the catalog app and starter from a recognition of this unit.
+    pub fn recognised(&mut self, profile: &Profile, recognition: Recognition) {
+        self.app = recognition.app.map(|i| profile.apps[i].id.clone());
+        self.starter = recognition.starter;
+    }
+
+    /// The unit as the governance planner sees it.
+    pub fn observed(&self, profile: &Profile) -> Observed {
+        let app = self.app.as_deref().and_then(|id| profile.apps.iter().position(|a| a.id == id));
+        Observed {
+            unit: self.unit.clone(),
+            recognition: Recognition { app, starter: self.starter },
+            limits: Limits { memory_high: self.memory_high, memory_max: self.memory_max },
+        }
+    }
+}
+
+/// A status for `unit` with what its name says; the caller fills in the figures.
+fn named(profile: &Profile, unit: &str) -> ScopeStatus {
+    let recognition = govern::recognise(profile, unit, &[]);
+    ScopeStatus {
+        unit: unit.to_owned(),
+        app: recognition.app.map(|i| profile.apps[i].id.clone()),
+        starter: recognition.starter,
+        governed: false,
+        description: String::new(),
+        control_group: None,
+        memory_current: None,
+        memory_high: None,
+        memory_max: None,
+        cpu_usage_nsec: None,
+        cpu_quota: None,
+        events: None,
+        pressure: None,
+    }
+}
+
+/// Marks the units ballast governs under the profile's `govern` (see [`govern::governs`]).
+pub fn mark_governed(profile: &Profile, statuses: &mut [ScopeStatus]) {
+    let observed: Vec<Observed> = statuses.iter().map(|s| s.observed(profile)).collect();
+    for (status, seen) in statuses.iter_mut().zip(&observed) {
+        status.governed = govern::governs(profile, seen, &observed);
+    }
+}
+
+/// Recognises a unit by its name and the processes in it.
+pub fn recognise_with(profile: &Profile, status: &mut ScopeStatus, processes: &[UnitProcess]) {
+    status.recognised(profile, govern::recognise(profile, &status.unit, processes));
 }
 
 /// App scopes straight from a cgroup v2 sample, which already read their memory, limits
@@ -42,17 +97,14 @@ pub fn statuses_from_units(profile: &Profile, units: &[crate::sample::UnitSample
         .iter()
         .filter(|u| cgroup::is_app_unit(u.name()))
         .map(|u| ScopeStatus {
-            unit: u.name().to_owned(),
-            app: catalog_app(profile, u.name()),
-            description: String::new(),
             control_group: Some(format!("/{}", u.path)),
             memory_current: Some(u.memory + u.cache),
             memory_high: u.memory_high,
             memory_max: u.memory_max,
             cpu_usage_nsec: Some(u.cpu_usec * 1000),
-            cpu_quota: None,
             events: u.events,
             pressure: u.pressure,
+            ..named(profile, u.name())
         })
         .collect()
 }
@@ -66,10 +118,7 @@ fn known(properties: &HashMap<String, OwnedValue>, key: &str) -> Option<u64> {
 pub async fn scope_status(manager: &UserManager, profile: &Profile, unit: &ListedUnit, root: &Path, mode: CgroupMode) -> Result<ScopeStatus, LaunchError> {
     let properties = manager.unit_properties(unit).await?;
     let control_group = properties.get("ControlGroup").and_then(|v| String::try_from(v.clone()).ok()).filter(|s| !s.is_empty());
-    let app = catalog_app(profile, &unit.name);
     Ok(ScopeStatus {
-        unit: unit.name.clone(),
-        app,
         description: unit.description.clone(),
         events: control_group.as_deref().and_then(|cg| read_scope_events(root, mode, cg)),
         pressure: control_group.as_deref().filter(|_| mode == CgroupMode::V2).and_then(|cg| read_scope_pressure(root, cg)),
@@ -79,6 +128,7 @@ pub async fn scope_status(manager: &UserManager, profile: &Profile, unit: &Liste
         memory_max: known(&properties, "MemoryMax"),
         cpu_usage_nsec: known(&properties, "CPUUsageNSec"),
         cpu_quota: known(&properties, "CPUQuotaPerSecUSec").map(|usec| usec / 10_000),
+        ..named(profile, &unit.name)
     })
 }
 
@@ -180,6 +230,8 @@ mod tests {
         ScopeStatus {
             unit: "app-ballast-discord-1.scope".into(),
             app: Some("discord".into()),
+            starter: Starter::Ballast,
+            governed: true,
             description: String::new(),
             control_group: None,
             memory_current: Some(1 << 30),
@@ -232,7 +284,9 @@ mod tests {
         let discord = statuses.iter().find(|s| s.unit == "app-ballast-discord-3f9a1c.scope").unwrap();
         assert_eq!((discord.app.as_deref(), discord.memory_current, discord.memory_max), (Some("discord"), Some(1123340288), Some(3221225472)));
         assert_eq!(discord.events.unwrap().high, 1843);
-        assert!(statuses.iter().find(|s| s.unit.starts_with("app-firefox")).unwrap().app.is_none());
+        let firefox = statuses.iter().find(|s| s.unit.starts_with("app-firefox")).unwrap();
+        assert_eq!((firefox.app.as_deref(), firefox.starter), (Some("firefox"), Starter::Desktop));
+        assert!(statuses.iter().find(|s| s.unit.starts_with("app-org.kde.konsole")).unwrap().app.is_none());
     }
 
     #[test]

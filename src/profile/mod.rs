@@ -57,6 +57,10 @@ pub struct NotifySettings {
 #[serde(deny_unknown_fields)]
 pub struct LaunchSettings {
     pub slice: String,
+    /// Which running units of catalog apps the agent keeps within the catalog's limits;
+    /// an app's own `govern` overrides it.
+    #[serde(default)]
+    pub govern: Govern,
     pub gpu_flags_x11: Vec<String>,
     pub gpu_flags_wayland: Vec<String>,
 }
@@ -148,8 +152,25 @@ pub struct Category {
 pub enum Toolkit {
     Electron,
     Cef,
+    /// A Chromium-based browser (Chromium, Brave, Chrome): Chromium's flags, no V8 cap.
+    Chromium,
     Qt,
     Native,
+}
+
+/// Which units of a catalog app the agent governs: applies the catalog's limits to, and
+/// gathers the app's processes into, so the limits hold per app.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Govern {
+    /// Every instance, however it started (Plasma's launcher, KRunner, session restore,
+    /// ballast, the app moving itself).
+    #[default]
+    All,
+    /// Only instances `ballast launch` started, and the units they move themselves into.
+    Launched,
+    /// None: ballast's own scopes keep the limits they were started with, nothing more.
+    None,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -157,6 +178,14 @@ pub enum Toolkit {
 pub struct App {
     pub id: String,
     pub name: String,
+    /// Desktop file ids (without ".desktop") the app is known by: the first names ballast's
+    /// scopes (`app-ballast-<id>-<random>.scope`, so xdg-desktop-portal identifies the
+    /// app), all of them recognise units other launchers start. Empty: the app's `id`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub desktop_ids: Vec<String>,
+    /// Overrides `[launch] govern` for this app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub govern: Option<Govern>,
     /// The real binary: a name looked up on PATH, or an absolute path.
     pub exec: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -181,7 +210,21 @@ impl App {
     /// The unit-name pattern of scopes that `ballast launch` starts for this app
     /// (systemd desktop-environment spec: app-<launcher>-<appid>-<random>.scope).
     pub fn scope_pattern(&self) -> String {
-        format!("app-ballast-{}-*.scope", escape_unit_part(&self.id))
+        format!("app-ballast-{}-*.scope", escape_unit_part(self.desktop_id()))
+    }
+
+    /// The desktop file id ballast's scopes carry: the first of `desktop_ids`, else `id`.
+    pub fn desktop_id(&self) -> &str {
+        self.desktop_ids.first().unwrap_or(&self.id)
+    }
+
+    /// Every desktop file id the app is known by: `desktop_ids`, else its `id`.
+    pub fn known_desktop_ids(&self) -> &[String] {
+        if self.desktop_ids.is_empty() {
+            std::slice::from_ref(&self.id)
+        } else {
+            &self.desktop_ids
+        }
     }
 
     pub fn exec_basename(&self) -> &str {
@@ -216,6 +259,11 @@ pub struct BalooTargets {
     pub exclude_folders: Vec<String>,
 }
 
+/// A desktop file id as the Desktop Entry spec allows one, without its ".desktop".
+fn is_desktop_file_id(id: &str) -> bool {
+    !id.is_empty() && !id.ends_with(".desktop") && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
 /// Escapes a part of a unit name as systemd-escape does: '-' separates the parts of an
 /// app unit name, so it (and anything outside [A-Za-z0-9:_.]) becomes \xNN.
 pub fn escape_unit_part(part: &str) -> String {
@@ -229,6 +277,28 @@ pub fn escape_unit_part(part: &str) -> String {
         }
     }
     escaped
+}
+
+/// Reverses [`escape_unit_part`] (and systemd-escape): each `\xNN` becomes its byte. A
+/// malformed escape stays as it is written.
+pub fn unescape_unit_part(part: &str) -> String {
+    let bytes = part.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 2..i + 4).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], bytes.get(i + 1), hex) {
+            (b'\\', Some(b'x'), Some(byte)) => {
+                out.push(byte);
+                i += 4;
+            }
+            (byte, ..) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Where the effective profile came from, for messages and `ballast profile`.
@@ -368,6 +438,9 @@ impl Profile {
                         ),
                     ))
                 }
+            }
+            if let Some(bad) = entry.desktop_ids.iter().find(|d| !is_desktop_file_id(d)) {
+                return Err((app(i, "desktop_ids"), format!("app {:?}: desktop id {bad:?} is not a desktop file id (letters, digits, '-', '_' and '.', without \".desktop\")", entry.id)));
             }
             if entry.memory_high > entry.memory_max {
                 return Err((
