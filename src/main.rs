@@ -199,7 +199,7 @@ fn run(cli: Cli) -> Result<i32> {
                 .context("the dashboard is not installed (ballast-dashboard is built from dashboard/ in the source tree)")?;
             // Its own scope, out of the caller's unit (the agent's, when the tray opens it).
             let spec = launch::dashboard_spec(&profile.launch, binary.clone(), agent::autostart::APP_ID, launch::random_suffix());
-            if let Err(e) = block_on(async { Ok(UserManager::connect().await?.start_scope(&spec, std::process::id()).await?) }) {
+            if let Err(e) = block_on(async { Ok(UserManager::connect().await?.start_scope(&spec, &[std::process::id()]).await?) }) {
                 eprintln!("ballast: the dashboard runs without a scope of its own: {e}");
             }
             Err(anyhow::Error::from(std::process::Command::new(&binary).exec()).context(format!("cannot run {}", binary.display())))
@@ -370,7 +370,7 @@ fn launch(profile: &Profile, profile_file: Option<&std::path::Path>, id: &str, f
     }
     block_on(async {
         let manager = UserManager::connect().await?;
-        manager.start_scope(&spec, std::process::id()).await?;
+        manager.start_scope(&spec, &[std::process::id()]).await?;
         Ok(())
     })?;
     println!("{}", spec.unit);

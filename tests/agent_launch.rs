@@ -1,7 +1,9 @@
-//! Launching from the tray menu and through the D-Bus API, under a real systemd user
-//! manager (tests/support/user_manager.rs): the agent runs as the test user on that
-//! manager's session bus; dbusmenu's Event on the "Launch ▸ Allocator" entry must start
-//! the app in its limited scope.
+//! Launching from the tray menu and through the D-Bus API, and governing app units others
+//! start, under a real systemd user manager (tests/support/user_manager.rs): the agent runs
+//! as the test user on that manager's session bus; dbusmenu's Event on the "Launch ▸
+//! Allocator" entry must start the app in its limited scope; an app that moves itself into
+//! a scope of its own (as Chromium does) and units started the way Plasma 5 and 6 start
+//! apps must end up within the catalog's limits.
 
 #[path = "support/cases.rs"]
 mod cases;
@@ -44,6 +46,37 @@ impl Env {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
+    /// systemctl --user show -p PROPERTY --value UNIT.
+    fn property(&self, unit: &str, property: &str) -> Result<String, String> {
+        let out = self.manager.command("systemctl").args(["--user", "show", "-p", property, "--value", unit]).output().map_err(|e| e.to_string())?;
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    }
+
+    /// The PIDs in a unit (GetUnitProcesses); Err when the unit is not loaded.
+    fn unit_pids(&self, unit: &str) -> Result<Vec<u32>, String> {
+        let listed = self.call(&["org.freedesktop.systemd1", "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager.GetUnitProcesses", &format!("string:{unit}")])?;
+        // dbus-send prints each (cgroup, pid, cmdline) struct with the PID as "uint32 N".
+        let pids = listed.split("uint32 ").skip(1).filter_map(|rest| rest.split_whitespace().next()?.parse().ok()).collect();
+        Ok(pids)
+    }
+
+    /// Puts `extra` in front of the profile written by setup (`extra` of "" restores it); the
+    /// agent picks it up on its next tick.
+    fn reprofile(&self, extra: &str) -> Result<(), String> {
+        let text = std::fs::read_to_string(&self.profile).map_err(|e| e.to_string())?;
+        let catalog = &text[text.find("[[app]]").ok_or("no [[app]] in the profile")?..];
+        std::fs::write(&self.profile, format!("{SETTINGS}{extra}\n{catalog}")).map_err(|e| e.to_string())?;
+        std::thread::sleep(Duration::from_secs(3));
+        Ok(())
+    }
+
+    /// The end of what the agent printed, for failure messages.
+    fn agent_said(&self) -> String {
+        let log = std::fs::read_to_string(self.manager.home_dir().join("agent.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(10)..].join("\n")
+    }
+
     fn wait(&self, what: &str, mut done: impl FnMut() -> Result<bool, String>) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(15);
         let mut last = String::new();
@@ -61,16 +94,28 @@ impl Env {
 
 /// The dbusmenu id of the entry labelled `label`: GetLayout prints each entry's id as the
 /// nearest `int32 N` before its properties.
+/// The profile's settings before the catalog: a tick a second.
+const SETTINGS: &str = "[sample]\ntick_seconds = 1\n";
+/// The catalog app's arguments after --workload: hold 30 s with 1 MiB.
+const HOLD: &str = ", \"--hold\", \"30\", \"1\"";
+/// The catalog's limits for the workload (workload::install): 150M / 200M, 50 %.
+const LIMITS: [(&str, &str); 3] = [("MemoryHigh", "157286400"), ("MemoryMax", "209715200"), ("CPUQuotaPerSecUSec", "500ms")];
+
 fn menu_id(layout: &str, label: &str) -> Option<i32> {
     let at = layout.find(label)?;
     layout[..at].rsplit("int32 ").next()?.split_whitespace().next()?.parse().ok()
 }
 
+/// The agent's messages, in the test user's home (shown when a case fails).
+fn agent_log(manager: &UserManager) -> Result<std::fs::File, String> {
+    std::fs::File::create(manager.home_dir().join("agent.log")).map_err(|e| e.to_string())
+}
+
 fn setup() -> Result<Env, String> {
     let manager = UserManager::start()?;
-    let (ballast, profile) = workload::install(manager.home_dir(), "[sample]\ntick_seconds = 1\n", ", \"--hold\", \"30\", \"1\"")?;
+    let (ballast, profile) = workload::install(manager.home_dir(), SETTINGS, HOLD)?;
     // The agent only needs DISPLAY to be set: the tray item works without an X server.
-    let agent = manager.command(&ballast).arg("--profile").arg(&profile).arg("agent").env("DISPLAY", ":99").stdout(Stdio::null()).stderr(Stdio::null()).spawn().map_err(|e| e.to_string())?;
+    let agent = manager.command(&ballast).arg("--profile").arg(&profile).arg("agent").env("DISPLAY", ":99").stdout(Stdio::null()).stderr(agent_log(&manager)?).spawn().map_err(|e| e.to_string())?;
     let env = Env { manager, ballast, profile, agent };
     env.wait("the agent owns io.ballast.Agent", || Ok(env.call(&["org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner", "string:io.ballast.Agent"])?.contains("true")))?;
     Ok(env)
@@ -127,6 +172,118 @@ fn autostart_unit_is_accepted_by_systemd(env: &Env) -> Result<(), String> {
     Ok(())
 }
 
+/// Like Chromium: a zygote forked first stays in ballast's scope, then the process moves
+/// itself into `app-alloc-<pid>.scope`. The agent gathers it back within a few ticks, and
+/// the 300 MiB it then allocates hit the app's 200M MemoryMax: the kernel kills it.
+fn an_app_that_moves_itself_out_is_gathered_back_and_held_to_its_limit(env: &Env) -> Result<(), String> {
+    // Instances left by the cases before would be gathered too.
+    let _ = env.manager.command(&env.ballast).arg("--profile").arg(&env.profile).args(["stop", "alloc"]).output();
+    let child = env
+        .manager
+        .command(&env.ballast)
+        .arg("--profile")
+        .arg(&env.profile)
+        .args(["launch", "alloc", "--foreground", "--", "--zygote", "--self-scope", "alloc", "--wait", "8", "300"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let mut home = String::new();
+    let gathered = env.wait("every process of the app is in ballast's scope and the app's own scope is gone", || {
+        let scopes: Vec<serde_json::Value> = serde_json::from_str(&env.scopes()?).map_err(|e| e.to_string())?;
+        let units: Vec<&str> = scopes.iter().filter(|s| s["app"] == "alloc").filter_map(|s| s["unit"].as_str()).collect();
+        // systemd stops an emptied scope where it learns of it (cgroup v2); on v1 without a
+        // release agent it may stay, empty.
+        let holding: Vec<&str> = units.iter().copied().filter(|u| env.unit_pids(u).is_ok_and(|pids| !pids.is_empty())).collect();
+        let [unit] = holding[..] else { return Err(format!("units of alloc with processes: {holding:?}")) };
+        home = unit.to_owned();
+        Ok(unit.starts_with("app-ballast-alloc-") && env.unit_pids(unit)?.len() >= 2)
+    });
+    let output = child.wait_with_output().map_err(|e| e.to_string())?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    gathered.map_err(|e| format!("{e}\nthe agent said:\n{}", env.agent_said()))?;
+    if !stdout.contains("self-scope app-alloc-") || !stdout.contains("exit status: 0") {
+        return Err(format!("the app did not move itself out: {stdout}"));
+    }
+    use std::os::unix::process::ExitStatusExt;
+    if output.status.signal() != Some(9) || stdout.contains("allocated 300 MiB") {
+        return Err(format!("300 MiB in {home} (MemoryMax=200M) were not OOM-killed: {:?} {stdout}", output.status));
+    }
+    Ok(())
+}
+
+/// Starts the workload the way a desktop launcher does: `unit` is a transient scope
+/// (systemd-run --scope: Plasma 5's KIO) or a service with KIO's Type=simple and
+/// ExitType=cgroup (Plasma 6's KIO), named by it. Returns systemd-run and the workload's PID.
+fn start_as(env: &Env, unit: &str) -> Result<(Child, u32), String> {
+    let mut command = env.manager.command("systemd-run");
+    command.args(["--user", "--quiet", "--collect", &format!("--unit={unit}")]);
+    if unit.ends_with(".scope") {
+        command.arg("--scope");
+    } else {
+        command.args(["-p", "Type=simple", "-p", "ExitType=cgroup"]);
+    }
+    let child = command.arg(env.manager.home_dir().join("ballast-workload")).args(["--workload", "--hold", "20", "0"]).stdout(Stdio::null()).spawn().map_err(|e| e.to_string())?;
+    let mut pid = child.id();
+    if unit.ends_with(".service") {
+        env.wait("the service runs", || {
+            pid = env.property(unit, "MainPID")?.parse().map_err(|e| format!("MainPID: {e}"))?;
+            Ok(pid != 0)
+        })?;
+    }
+    Ok((child, pid))
+}
+
+/// The unit a process runs in, from /proc/PID/cgroup (the systemd hierarchy on cgroup v1).
+fn unit_of(pid: u32) -> Result<String, String> {
+    let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).map_err(|e| format!("process {pid}: {e}"))?;
+    let line = cgroups.lines().find(|l| l.contains(":name=systemd:")).or_else(|| cgroups.lines().find(|l| l.starts_with("0::"))).ok_or("no systemd cgroup")?;
+    Ok(line.rsplit('/').next().unwrap_or_default().to_owned())
+}
+
+fn limits_of(env: &Env, unit: &str) -> Result<Vec<String>, String> {
+    LIMITS.iter().map(|(property, _)| env.property(unit, property)).collect()
+}
+
+/// Runs the workload in `unit` and returns, 5 s later, the unit it runs in and that unit's
+/// limits; the workload is stopped either way.
+fn where_it_runs_after_5s(env: &Env, unit: &str) -> Result<(String, Vec<String>), String> {
+    let (mut started, pid) = start_as(env, unit)?;
+    std::thread::sleep(Duration::from_secs(5));
+    let found = unit_of(pid).and_then(|home| Ok((limits_of(env, &home)?, home)));
+    let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
+    let _ = env.manager.command("systemctl").args(["--user", "stop", unit]).status();
+    let _ = started.wait();
+    found.map(|(limits, home)| (home, limits))
+}
+
+/// Plasma 5 starts apps in `app-<desktop id>-<uuid>.scope`, Plasma 6 in
+/// `app-<desktop id>@<uuid>.service`; a unit whose name names no catalog app is recognised by
+/// the program running in it. Each is adopted into a ballast scope with the catalog's limits
+/// within 5 s, and keeps running.
+fn units_the_desktop_starts_are_adopted_with_the_catalogs_limits(env: &Env) -> Result<(), String> {
+    let wanted: Vec<&str> = LIMITS.iter().map(|(_, value)| *value).collect();
+    for unit in ["app-alloc-0b5ab9f2c3e44f0f8a1d6e2b7c9d4a11.scope", "app-alloc@5c0ffee5c0ffee5c0ffee5c0ffee5c0f.service", "app-org.example.Launcher@1.service"] {
+        let (home, limits) = where_it_runs_after_5s(env, unit)?;
+        if !home.starts_with("app-ballast-alloc-") || limits != wanted {
+            return Err(format!("the workload started as {unit} runs in {home} with {limits:?}, not in a ballast scope with {LIMITS:?}\nthe agent said:\n{}", env.agent_said()));
+        }
+    }
+    Ok(())
+}
+
+/// `govern = "launched"` leaves units the desktop starts as they are.
+fn govern_launched_leaves_desktop_units_alone(env: &Env) -> Result<(), String> {
+    env.reprofile("[launch]\ngovern = \"launched\"\n")?;
+    let found = where_it_runs_after_5s(env, "app-alloc@7e57.service");
+    env.reprofile("")?;
+    let (home, limits) = found?;
+    if home != "app-alloc@7e57.service" || limits.contains(&"209715200".to_owned()) {
+        return Err(format!("govern = \"launched\" governed a unit ballast did not start: it runs in {home} with {limits:?}"));
+    }
+    Ok(())
+}
+
 fn main() {
     workload::run_if_requested();
     cases::run(
@@ -136,6 +293,9 @@ fn main() {
             ("launch_from_the_menu", launch_from_the_menu),
             ("launch_through_the_api", launch_through_the_api),
             ("autostart_unit_is_accepted_by_systemd", autostart_unit_is_accepted_by_systemd),
+            ("an_app_that_moves_itself_out_is_gathered_back_and_held_to_its_limit", an_app_that_moves_itself_out_is_gathered_back_and_held_to_its_limit),
+            ("units_the_desktop_starts_are_adopted_with_the_catalogs_limits", units_the_desktop_starts_are_adopted_with_the_catalogs_limits),
+            ("govern_launched_leaves_desktop_units_alone", govern_launched_leaves_desktop_units_alone),
         ],
     );
 }

@@ -58,6 +58,10 @@ pub fn now() -> u64 {
 /// How often (in ticks) systemd is asked about app scopes where cgroup v2 cannot tell.
 const DBUS_SCOPE_TICKS: u64 = 3;
 
+/// How long (in ticks) a unit whose processes were moved out is not looked at again for
+/// governing; after that a process started there since (a restarted service) is moved too.
+const EMPTIED_TICKS: u64 = 30;
+
 /// How often (in ticks) the catalog's binaries are looked up on PATH again.
 const INSTALLED_REFRESH_TICKS: u64 = 30;
 
@@ -83,6 +87,9 @@ struct Agent {
     recognitions: HashMap<String, Recognition>,
     /// Governing steps systemd refused: not tried again while their units live.
     refused: HashSet<Step>,
+    /// Units whose processes were moved out, and the tick they were: left out of planning
+    /// for `EMPTIED_TICKS` (a Plasma service stays active while its moved main process lives).
+    emptied: HashMap<String, u64>,
     installed: Vec<bool>,
     view: Option<TrayView>,
     ticks: u64,
@@ -145,6 +152,7 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
         scopes: Vec::new(),
         recognitions: HashMap::new(),
         refused: HashSet::new(),
+        emptied: HashMap::new(),
         view: None,
         ticks: 0,
     };
@@ -290,29 +298,22 @@ impl Agent {
             self.recognitions.insert(status.unit.clone(), status.observed(&self.profile).recognition);
         }
         self.recognitions.retain(|unit, _| statuses.iter().any(|s| &s.unit == unit));
-        self.refused.retain(|step| match step {
-            Step::Limit { unit, .. } => statuses.iter().any(|s| &s.unit == unit),
-            Step::Gather { from, .. } => statuses.iter().any(|s| &s.unit == from),
-        });
+        self.refused.retain(|step| step.units().iter().all(|unit| statuses.iter().any(|s| &s.unit == unit)));
+        let ticks = self.ticks;
+        self.emptied.retain(|unit, at| ticks - *at < EMPTIED_TICKS && statuses.iter().any(|s| &s.unit == unit));
         launch::mark_governed(&self.profile, statuses);
-        let observed: Vec<govern::Observed> = statuses.iter().map(|s| s.observed(&self.profile)).collect();
+        let observed: Vec<govern::Observed> = statuses.iter().filter(|s| !self.emptied.contains_key(&s.unit)).map(|s| s.observed(&self.profile)).collect();
         for step in govern::plan(&self.profile, &observed) {
             if self.refused.contains(&step) {
                 continue;
             }
-            let outcome = match &step {
-                Step::Limit { unit, app } => {
-                    let app = &self.profile.apps[*app];
-                    manager.set_limits(unit, app).await.map(|()| format!("{}: {unit} limited to MemoryHigh={} MemoryMax={} CPUQuota={}", app.name, app.memory_high, app.memory_max, app.cpu_quota))
+            match launch::carry_out(manager, &self.profile, &step).await {
+                Ok(done) => {
+                    done.into_iter().for_each(|line| eprintln!("ballast: {line}"));
+                    self.emptied.extend(step.emptied().into_iter().map(|unit| (unit.to_owned(), ticks)));
                 }
-                Step::Gather { from, into, app } => {
-                    manager.gather(from, into).await.map(|moved| format!("{}: moved {moved} processes from {from} into {into}, which holds the app's limits", self.profile.apps[*app].name))
-                }
-            };
-            match outcome {
-                Ok(done) => eprintln!("ballast: {done}"),
                 Err(e) => {
-                    eprintln!("ballast: {e}; not tried again for this unit");
+                    eprintln!("ballast: {e}; not tried again while these units run");
                     self.refused.insert(step);
                 }
             }

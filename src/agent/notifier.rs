@@ -37,6 +37,9 @@ pub trait Notifications {
 pub const OPEN_DASHBOARD: &str = "dashboard";
 pub const STOP_APP: &str = "stop";
 
+/// How long a Notify call may take before the notification is given up.
+const NOTIFY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 pub struct Notifier {
     proxy: NotificationsProxy<'static>,
     shown: HashMap<AlertKey, (u32, Alert)>,
@@ -69,7 +72,11 @@ impl Notifier {
                 let mut hints = HashMap::new();
                 hints.insert("urgency", Value::from(alert.urgency as u8));
                 hints.insert("desktop-entry", Value::from("io.ballast.Ballast"));
-                match self.proxy.notify("ballast", replaces, "ballast", &alert.summary, &alert.body, &actions, hints, -1).await {
+                let notify = self.proxy.notify("ballast", replaces, "ballast", &alert.summary, &alert.body, &actions, hints, -1);
+                // A server that is only D-Bus-activatable and cannot start (no display) keeps
+                // the bus from answering for its activation timeout (25 s in dbus-daemon): the
+                // agent's tick does not wait for that.
+                match tokio::time::timeout(NOTIFY_TIMEOUT, notify).await.unwrap_or_else(|_| Err(zbus::Error::Failure(format!("no answer in {} s", NOTIFY_TIMEOUT.as_secs())))) {
                     Ok(id) => {
                         self.said_missing = false;
                         self.shown.insert(alert.key.clone(), (id, alert));
@@ -83,7 +90,7 @@ impl Notifier {
             }
             AlertChange::Clear(key) => {
                 if let Some((id, _)) = self.shown.remove(&key) {
-                    let _ = self.proxy.close_notification(id).await;
+                    let _ = tokio::time::timeout(NOTIFY_TIMEOUT, self.proxy.close_notification(id)).await;
                 }
             }
         }

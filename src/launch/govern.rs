@@ -2,12 +2,20 @@
 //!
 //! The limit is per app, not per unit: two units with MemoryMax=3G would let an app use
 //! 6G. So one unit per app, its *home*, holds all of the app's processes and carries the
-//! catalog's MemoryHigh, MemoryMax and CPUQuota (set at runtime: SetUnitProperties with
-//! runtime=true, gone at logout); the processes of every other unit of the app (the scope
-//! Chromium or Electron moves itself into, a second instance) are moved into the home
-//! (AttachProcessesToUnit), after which systemd stops the emptied unit. The home is the
-//! unit ballast launched where there is one, else the one the desktop started, and only
-//! last a unit the app made for itself.
+//! catalog's MemoryHigh, MemoryMax and CPUQuota. The home is always a scope ballast
+//! started, delegated (Delegate=yes), because systemd moves processes into delegated units
+//! only ("Process migration not available on non-delegated units", systemd 252, seen):
+//!
+//! - an app `ballast launch` started already has one; the processes of every other unit of
+//!   the app (the scope Chromium or Electron moves itself into, a second instance) are moved
+//!   into it (AttachProcessesToUnit), after which systemd stops the emptied scope;
+//! - an app another launcher started (Plasma's `app-<id>@<uuid>.service`) is *adopted*: a new
+//!   scope with the catalog's limits is started around its processes (StartTransientUnit
+//!   with PIDs=, as `systemd-run --scope` does). Plasma's service stays active while its
+//!   main process lives, as systemd tracks that PID wherever it runs, and ends with it.
+//!
+//! Limiting every unit in place (SetUnitProperties) would be simpler, but would give an app
+//! N times its limit in N units.
 //!
 //! Pure: recognising a unit takes its name and the command lines in it; planning takes the
 //! recognised units and returns the steps. The agent does the D-Bus calls.
@@ -146,10 +154,33 @@ pub struct Observed {
 /// One thing to do so an app's limits hold.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Step {
-    /// Set the catalog's MemoryHigh, MemoryMax and CPUQuota on the app's home unit.
+    /// Set the catalog's MemoryHigh, MemoryMax and CPUQuota on the app's home (a ballast
+    /// scope started with other limits, or by an older ballast).
     Limit { unit: String, app: usize },
+    /// Start the app's home around every process of these units (none is ballast's).
+    Adopt { from: Vec<String>, app: usize },
     /// Move every process of `from` into the app's home unit `into`.
     Gather { from: String, into: String, app: usize },
+}
+
+impl Step {
+    /// The units the step acts on.
+    pub fn units(&self) -> Vec<&str> {
+        match self {
+            Step::Limit { unit, .. } => vec![unit],
+            Step::Adopt { from, .. } => from.iter().map(String::as_str).collect(),
+            Step::Gather { from, into, .. } => vec![from, into],
+        }
+    }
+
+    /// The units the step moves every process out of.
+    pub fn emptied(&self) -> Vec<&str> {
+        match self {
+            Step::Limit { .. } => Vec::new(),
+            Step::Adopt { from, .. } => from.iter().map(String::as_str).collect(),
+            Step::Gather { from, .. } => vec![from],
+        }
+    }
 }
 
 /// The app's `govern`, else the profile's.
@@ -180,6 +211,10 @@ pub fn plan(profile: &Profile, units: &[Observed]) -> Vec<Step> {
         let mut governed: Vec<&Observed> = units.iter().filter(|o| o.recognition.app == Some(index) && governs(profile, o, units)).collect();
         governed.sort_by(|a, b| (home_rank(a), &a.unit).cmp(&(home_rank(b), &b.unit)));
         let Some((home, others)) = governed.split_first() else { continue };
+        if home.recognition.starter != Starter::Ballast {
+            steps.push(Step::Adopt { from: governed.iter().map(|o| o.unit.clone()).collect(), app: index });
+            continue;
+        }
         if !home.limits.hold(app) {
             steps.push(Step::Limit { unit: home.unit.clone(), app: index });
         }
@@ -276,34 +311,33 @@ mod tests {
     }
 
     #[test]
-    fn a_desktop_started_app_is_limited_and_its_strays_gathered() {
+    fn a_desktop_started_app_is_adopted_with_its_strays() {
         let profile = Profile::embedded();
         let chromium = profile.apps.iter().position(|a| a.id == "chromium").unwrap();
         let units = [
             observed("app-org.chromium.Chromium-4242.scope", "chromium", Starter::App, Limits::default()),
             observed("app-chromium@0b5a.service", "chromium", Starter::Desktop, Limits::default()),
         ];
-        assert_eq!(
-            plan(&profile, &units),
-            [
-                Step::Limit { unit: "app-chromium@0b5a.service".into(), app: chromium },
-                Step::Gather { from: "app-org.chromium.Chromium-4242.scope".into(), into: "app-chromium@0b5a.service".into(), app: chromium },
-            ]
-        );
-        // Once limited and gathered there is nothing left to do.
+        let from = vec!["app-chromium@0b5a.service".to_owned(), "app-org.chromium.Chromium-4242.scope".to_owned()];
+        assert_eq!(plan(&profile, &units), [Step::Adopt { from, app: chromium }]);
+        // Once adopted there is nothing left to do.
         let limited = Limits { memory_high: Some(3 << 30), memory_max: Some(4 << 30) };
-        assert_eq!(plan(&profile, &[observed("app-chromium@0b5a.service", "chromium", Starter::Desktop, limited)]), []);
+        assert_eq!(plan(&profile, &[observed("app-ballast-chromium-1.scope", "chromium", Starter::Ballast, limited)]), []);
     }
 
     #[test]
     fn two_instances_share_one_budget() {
         let profile = Profile::embedded();
         let units = [
-            observed("app-discord@b.service", "discord", Starter::Desktop, Limits::default()),
-            observed("app-discord@a.service", "discord", Starter::Desktop, discord_limits()),
+            observed("app-ballast-discord-b.scope", "discord", Starter::Ballast, Limits::default()),
+            observed("app-ballast-discord-a.scope", "discord", Starter::Ballast, discord_limits()),
         ];
         let steps = plan(&profile, &units);
-        assert!(matches!(&steps[..], [Step::Gather { from, into, .. }] if from == "app-discord@b.service" && into == "app-discord@a.service"), "{steps:?}");
+        assert!(matches!(&steps[..], [Step::Gather { from, into, .. }] if from == "app-ballast-discord-b.scope" && into == "app-ballast-discord-a.scope"), "{steps:?}");
+        // A ballast scope whose limits are not the catalog's (an older ballast's) is limited.
+        let discord = profile.apps.iter().position(|a| a.id == "discord").unwrap();
+        let old = [observed("app-ballast-discord-1.scope", "discord", Starter::Ballast, Limits::default())];
+        assert_eq!(plan(&profile, &old), [Step::Limit { unit: "app-ballast-discord-1.scope".into(), app: discord }]);
     }
 
     #[test]
@@ -325,7 +359,7 @@ mod tests {
         assert_eq!(plan(&profile, &launched), []);
         profile.launch.govern = Govern::All;
         profile.apps[discord].govern = Some(Govern::All);
-        assert_eq!(plan(&profile, &launched).len(), 2);
+        assert_eq!(plan(&profile, &launched).len(), 2, "both other units are gathered into ballast's");
     }
 
     #[test]

@@ -12,7 +12,7 @@ mod systemd;
 mod watch;
 
 pub use exec::{exec_in_scope, redirect_output_to_journal};
-pub use spec::{dashboard_spec, resolve_binary, scope_spec, DisplayServer, ScopeSpec};
+pub use spec::{adoption_spec, dashboard_spec, resolve_binary, scope_spec, DisplayServer, ScopeSpec};
 pub use systemd::{ListedUnit, UserManager};
 pub use watch::{held_at_high, mark_governed, read_scope_events, recognise_with, scope_events, scope_status, statuses_from_units, EventKind, HeldAtHigh, ScopeEvent, ScopeStatus};
 
@@ -59,6 +59,35 @@ pub fn prepare(profile: &Profile, id: &str, user_args: &[String]) -> Result<Scop
         std::env::var("WAYLAND_DISPLAY").ok().as_deref(),
     );
     Ok(scope_spec(app, &profile.launch, binary, display, user_args, random_suffix()))
+}
+
+/// Carries out one governing step (see [`govern`]); says what it did, or None when there
+/// was nothing to move.
+pub async fn carry_out(manager: &UserManager, profile: &Profile, step: &govern::Step) -> Result<Option<String>, LaunchError> {
+    match step {
+        govern::Step::Limit { unit, app } => {
+            let app = &profile.apps[*app];
+            manager.set_limits(unit, app).await?;
+            Ok(Some(format!("{}: {unit} limited to MemoryHigh={} MemoryMax={} CPUQuota={}", app.name, app.memory_high, app.memory_max, app.cpu_quota)))
+        }
+        govern::Step::Gather { from, into, app } => {
+            let moved = manager.gather(from, into).await?;
+            Ok((moved > 0).then(|| format!("{}: moved {moved} processes from {from} into {into}, which holds the app's limits", profile.apps[*app].name)))
+        }
+        govern::Step::Adopt { from, app } => {
+            let mut pids = Vec::new();
+            for unit in from {
+                pids.extend(manager.unit_processes(unit).await?.into_iter().map(|p| p.pid));
+            }
+            if pids.is_empty() {
+                return Ok(None);
+            }
+            let app = &profile.apps[*app];
+            let spec = adoption_spec(app, &profile.launch, &from[0], random_suffix());
+            manager.start_scope(&spec, &pids).await?;
+            Ok(Some(format!("{}: {} processes of {} now run in {} with MemoryHigh={} MemoryMax={} CPUQuota={}", app.name, pids.len(), from.join(", "), spec.unit, app.memory_high, app.memory_max, app.cpu_quota)))
+        }
+    }
 }
 
 /// The catalog as `ballast apps --json` and the agent's Apps() show it: each app's limits

@@ -88,6 +88,18 @@ pub fn scope_spec(
     }
 }
 
+/// The scope ballast moves a running app into when another launcher started it (Plasma's
+/// `app-<id>@<uuid>.service`), so the app has one delegated unit with its catalog limits
+/// that its other processes can be gathered into. No command: the processes already run.
+pub fn adoption_spec(app: &App, settings: &LaunchSettings, from: &str, random: u32) -> ScopeSpec {
+    ScopeSpec {
+        description: format!("{} (started as {from}, governed by ballast)", app.name),
+        argv: Vec::new(),
+        oom_score_adj: None,
+        ..scope_spec(app, settings, PathBuf::new(), DisplayServer::X11, &[], random)
+    }
+}
+
 /// The dashboard's MemoryHigh and MemoryMax (bytes): a QML window with Mesa's llvmpipe costs
 /// 136-149 MB (FACTS.md), so it gets room for that and a margin, not the whole machine.
 const DASHBOARD_MEMORY_HIGH: u64 = 256 << 20;
@@ -161,6 +173,16 @@ mod tests {
         let heap = s.argv.iter().position(|a| a == "--js-flags=--max-old-space-size=1024").unwrap();
         assert_eq!(s.argv.last().unwrap(), "--start-minimized", "user arguments come last");
         assert!(heap < s.argv.len() - 1);
+    }
+
+    #[test]
+    fn an_adopted_app_gets_a_scope_with_its_limits_and_no_command() {
+        let profile = Profile::embedded();
+        let spec = adoption_spec(profile.app("chromium").unwrap(), &profile.launch, "app-chromium@0b5a.service", 0x3f9a1c);
+        assert_eq!((spec.unit.as_str(), spec.slice.as_str()), ("app-ballast-chromium-003f9a1c.scope", "app.slice"));
+        assert_eq!((spec.memory_high, spec.memory_max, spec.cpu_quota_per_sec_usec), (3 << 30, 4 << 30, 3_000_000));
+        assert_eq!(spec.description, "Chromium (started as app-chromium@0b5a.service, governed by ballast)");
+        assert!(spec.argv.is_empty());
     }
 
     #[test]

@@ -86,15 +86,18 @@ impl UserManager {
         &self.connection
     }
 
-    /// Starts the scope with `pid` in it and waits until systemd has finished the job,
-    /// so the process runs no app code before it is limited.
-    pub async fn start_scope(&self, spec: &ScopeSpec, pid: u32) -> Result<(), LaunchError> {
+    /// Starts the scope with `pids` in it and waits until systemd has finished the job,
+    /// so a process that is about to exec the app runs no app code before it is limited.
+    /// The scope is delegated (Delegate=yes): systemd moves processes only into delegated
+    /// units (AttachProcessesToUnit), which is how an app's strays are gathered into it.
+    pub async fn start_scope(&self, spec: &ScopeSpec, pids: &[u32]) -> Result<(), LaunchError> {
         let failed = |detail: String| LaunchError::ScopeFailed { unit: spec.unit.clone(), detail };
         let mut removed = self.manager.receive_job_removed().await.map_err(|e| failed(e.to_string()))?;
         let properties: Vec<(&str, Value)> = vec![
             ("Description", Value::from(spec.description.as_str())),
             ("Slice", Value::from(spec.slice.as_str())),
-            ("PIDs", Value::from(vec![pid])),
+            ("PIDs", Value::from(pids.to_vec())),
+            ("Delegate", Value::from(true)),
             ("MemoryHigh", Value::from(spec.memory_high)),
             ("MemoryMax", Value::from(spec.memory_max)),
             ("CPUQuotaPerSecUSec", Value::from(spec.cpu_quota_per_sec_usec)),
@@ -143,10 +146,14 @@ impl UserManager {
         Ok(listed.into_iter().map(|(_, pid, cmdline)| super::govern::UnitProcess { pid, cmdline }).collect())
     }
 
-    /// Moves every process of `from` into the running unit `into` (AttachProcessesToUnit).
-    /// A process that exits meanwhile is skipped; returns how many were moved.
+    /// Moves every process of `from` into the running, delegated unit `into`
+    /// (AttachProcessesToUnit). A process that exits meanwhile is skipped; returns how many
+    /// were moved.
     pub async fn gather(&self, from: &str, into: &str) -> Result<usize, LaunchError> {
         let pids: Vec<u32> = self.unit_processes(from).await?.into_iter().map(|p| p.pid).collect();
+        if pids.is_empty() {
+            return Ok(0);
+        }
         if self.manager.attach_processes_to_unit(into, "", &pids).await.is_ok() {
             return Ok(pids.len());
         }

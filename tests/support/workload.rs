@@ -8,6 +8,11 @@
 //! --in-child   does the allocation in a child process and reports how it ended, so the
 //!              scope outlives an OOM kill (on cgroup v1 a scope whose last process
 //!              dies is gone before anyone can read its counters)
+//! --zygote     first starts a child that idles 30 s, as Chromium's zygote does before the
+//!              browser process moves itself
+//! --self-scope ID  then moves itself into a new `app-ID-<pid>.scope` (StartTransientUnit with
+//!              PIDs=[itself], through busctl), as Chromium and Electron do
+//! --wait       then sleeps SECONDS before allocating
 //! --busy       then burns CPU for SECONDS of wall time and prints `cpu <seconds used>`
 //! --hold       then stays alive SECONDS, so tests can look at the scope
 
@@ -16,6 +21,9 @@ use std::os::unix::process::ExitStatusExt;
 use std::time::{Duration, Instant};
 
 struct Options {
+    zygote: bool,
+    self_scope: Option<String>,
+    wait: Option<f64>,
     stamp: bool,
     cgroup: bool,
     in_child: bool,
@@ -25,7 +33,7 @@ struct Options {
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
-    let mut options = Options { stamp: false, cgroup: false, in_child: false, busy: None, hold: None, megabytes: 0 };
+    let mut options = Options { zygote: false, self_scope: None, wait: None, stamp: false, cgroup: false, in_child: false, busy: None, hold: None, megabytes: 0 };
     let mut megabytes = None;
     let seconds = |value: Option<String>, flag: &str| -> Result<f64, String> {
         value.ok_or(format!("{flag} needs SECONDS"))?.parse().map_err(|e| format!("{flag}: {e}"))
@@ -33,6 +41,9 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--stamp" => options.stamp = true,
+            "--zygote" => options.zygote = true,
+            "--self-scope" => options.self_scope = Some(args.next().ok_or("--self-scope needs an ID")?),
+            "--wait" => options.wait = Some(seconds(args.next(), "--wait")?),
             "--cgroup" => options.cgroup = true,
             "--in-child" => options.in_child = true,
             "--busy" => options.busy = Some(seconds(args.next(), "--busy")?),
@@ -73,6 +84,18 @@ fn allocate_touched(megabytes: usize) -> Vec<u8> {
     black_box(memory)
 }
 
+/// What Chromium's components/dbus/xdg/systemd.cc does at startup: StartTransientUnit of
+/// `app-<ID>-<pid>.scope` holding this process, no Slice (the manager puts it in app.slice).
+fn move_into_own_scope(id: &str) {
+    let pid = std::process::id().to_string();
+    let unit = format!("app-{id}-{pid}.scope");
+    let status = std::process::Command::new("busctl")
+        .args(["--user", "call", "org.freedesktop.systemd1", "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager", "StartTransientUnit", "ssa(sv)a(sa(sv))", &unit, "fail", "1", "PIDs", "au", "1", &pid, "0"])
+        .stdout(std::process::Stdio::null())
+        .status();
+    println!("self-scope {unit} {}", status.map_or("failed".into(), |s| s.to_string()));
+}
+
 /// Runs the workload and exits when this process was started as one; returns otherwise.
 pub fn run_if_requested() {
     let mut args = std::env::args().skip(1).peekable();
@@ -93,6 +116,15 @@ pub fn run_if_requested() {
         let cgroups = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
         let systemd = cgroups.lines().find(|l| l.contains(":name=systemd:")).or_else(|| cgroups.lines().find(|l| l.starts_with("0::")));
         println!("cgroup {}", systemd.and_then(|l| l.splitn(3, ':').nth(2)).unwrap_or("?"));
+    }
+    if options.zygote {
+        let _ = std::process::Command::new(std::env::current_exe().unwrap()).args(["--workload", "--hold", "30", "0"]).stdout(std::process::Stdio::null()).spawn();
+    }
+    if let Some(id) = &options.self_scope {
+        move_into_own_scope(id);
+    }
+    if let Some(wait) = options.wait {
+        std::thread::sleep(Duration::from_secs_f64(wait));
     }
     let memory = if options.in_child {
         let status = std::process::Command::new(std::env::current_exe().unwrap())
