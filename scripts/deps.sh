@@ -20,7 +20,8 @@ case "${1:-}" in
   # xvfb, kwin-x11, baloo-kf5, dunst, libnotify-bin, kded5, plasma-workspace: the real KWin,
   # Baloo, notification server and tray watcher the tune and agent tests run against.
   # debootstrap, e2fsprogs: build the real-desktop guest's image (testbed/image.sh).
-  test)  packages=(procps libkf5config-bin nix-bin dbus dbus-user-session systemd passwd xvfb kwin-x11 baloo-kf5 dunst libnotify-bin kded5 plasma-workspace debootstrap e2fsprogs "${qt[@]}") ;;
+  # chromium: the browser that moves itself out of its scope, which the agent gathers back.
+  test)  packages=(procps libkf5config-bin nix-bin dbus dbus-user-session systemd passwd xvfb kwin-x11 baloo-kf5 dunst libnotify-bin kded5 plasma-workspace debootstrap e2fsprogs chromium "${qt[@]}") ;;
   # debootstrap, e2fsprogs (and qemu below): the guest `testbed bench` measures the agent in.
   bench) packages=(procps dbus dbus-user-session systemd passwd xvfb dunst kded5 plasma-workspace debootstrap e2fsprogs "${qt[@]}") ;;
   *) echo "usage: $0 run|test|bench" >&2; exit 64 ;;

@@ -284,6 +284,59 @@ fn govern_launched_leaves_desktop_units_alone(env: &Env) -> Result<(), String> {
     Ok(())
 }
 
+/// Debian's chromium: the real browser binary, under a catalog entry with small limits.
+const CHROMIUM: &str = "/usr/lib/chromium/chromium";
+
+/// Debian's Chromium launched through ballast moves its browser process into
+/// `app-org.chromium.Chromium-<pid>.scope` (FACTS.md); 10 s later every chromium process
+/// is in ballast's one scope for it, under the entry's MemoryMax, and `scopes` lists one unit.
+fn chromium_stays_within_its_limits(env: &Env) -> Result<(), String> {
+    if !std::path::Path::new(CHROMIUM).exists() {
+        return if std::env::var_os("CI").is_some() { Err(format!("{CHROMIUM} is missing: scripts/deps.sh test installs chromium")) } else { Ok(eprintln!("  skipped: {CHROMIUM} is not installed (apt install chromium)")) };
+    }
+    let data = env.manager.home_dir().join("chromium-data");
+    env.reprofile(&format!(
+        "[[app]]\nid = \"chromium\"\nexec = \"{CHROMIUM}\"\nargs = [\"--no-sandbox\", \"--headless=new\", \"--no-first-run\", \"--user-data-dir={}\", \"about:blank\"]\nmemory_high = \"600M\"\nmemory_max = \"800M\"\n",
+        data.display()
+    ))?;
+    let out = env.manager.command(&env.ballast).arg("--profile").arg(&env.profile).args(["launch", "chromium"]).output().map_err(|e| e.to_string())?;
+    let unit = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    std::thread::sleep(Duration::from_secs(10));
+    let checked = chromium_processes_in(env, &unit);
+    let said = env.agent_said();
+    let _ = env.manager.command(&env.ballast).arg("--profile").arg(&env.profile).args(["stop", "chromium"]).output();
+    env.reprofile("")?;
+    checked.map_err(|e| format!("{e}\nlaunch said: {unit} {}\nthe agent said:\n{said}", String::from_utf8_lossy(&out.stderr)))?;
+    // The case is only worth its name while Chromium really moves itself out.
+    if !said.contains("from app-org.chromium.Chromium-") {
+        return Err(format!("Chromium did not move into a scope of its own, so nothing was gathered: {said}"));
+    }
+    Ok(())
+}
+
+/// Every process running Chromium's binary is in `unit`, which has MemoryMax=800M, and the
+/// app has no other unit with processes.
+fn chromium_processes_in(env: &Env, unit: &str) -> Result<(), String> {
+    let pids: Vec<u32> = std::fs::read_dir("/proc").map_err(|e| e.to_string())?.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).filter(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == std::path::Path::new(CHROMIUM))).collect();
+    if pids.len() < 2 {
+        return Err(format!("chromium runs {} processes", pids.len()));
+    }
+    let elsewhere: Vec<String> = pids.iter().map(|pid| unit_of(*pid).map(|u| format!("{pid} in {u}"))).collect::<Result<Vec<_>, _>>()?.into_iter().filter(|at| !at.ends_with(unit)).collect();
+    if !elsewhere.is_empty() {
+        return Err(format!("chromium processes outside {unit}: {elsewhere:?}"));
+    }
+    let max = env.property(unit, "MemoryMax")?;
+    if max != (800u64 << 20).to_string() {
+        return Err(format!("{unit} has MemoryMax={max}"));
+    }
+    let scopes: Vec<serde_json::Value> = serde_json::from_str(&env.scopes()?).map_err(|e| e.to_string())?;
+    let holding: Vec<&str> = scopes.iter().filter(|s| s["app"] == "chromium").filter_map(|s| s["unit"].as_str()).filter(|u| env.unit_pids(u).is_ok_and(|p| !p.is_empty())).collect();
+    if holding != [unit] {
+        return Err(format!("chromium's units with processes: {holding:?}"));
+    }
+    Ok(())
+}
+
 fn main() {
     workload::run_if_requested();
     cases::run(
@@ -296,6 +349,7 @@ fn main() {
             ("an_app_that_moves_itself_out_is_gathered_back_and_held_to_its_limit", an_app_that_moves_itself_out_is_gathered_back_and_held_to_its_limit),
             ("units_the_desktop_starts_are_adopted_with_the_catalogs_limits", units_the_desktop_starts_are_adopted_with_the_catalogs_limits),
             ("govern_launched_leaves_desktop_units_alone", govern_launched_leaves_desktop_units_alone),
+            ("chromium_stays_within_its_limits", chromium_stays_within_its_limits),
         ],
     );
 }
