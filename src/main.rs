@@ -364,10 +364,11 @@ fn apps(profile: &Profile, json: bool) -> Result<i32> {
 }
 
 fn launch(profile: &Profile, profile_file: Option<&std::path::Path>, id: &str, foreground: bool, detached_child: bool, args: &[String]) -> Result<i32> {
-    let spec = launch::prepare(profile, id, args)?;
     if !(foreground || detached_child) {
+        launch::resolve(profile, id)?;
         return launch_detached(profile_file, id, args);
     }
+    let (spec, engine) = launch::prepare(profile, id, args)?;
     block_on(async {
         let manager = UserManager::connect().await?;
         manager.start_scope(&spec, &[std::process::id()]).await?;
@@ -377,6 +378,12 @@ fn launch(profile: &Profile, profile_file: Option<&std::path::Path>, id: &str, f
     std::io::stdout().flush()?;
     if detached_child {
         launch::redirect_output_to_journal(id);
+    }
+    if let Some(engine) = engine {
+        match engine.chromium {
+            Some(major) => eprintln!("ballast: {id} runs Chromium {major} ({}): GPU flags for it", engine.source),
+            None => eprintln!("ballast: {id}: {}; conservative GPU flags (no --use-gl/--use-angle)", engine.source),
+        }
     }
     Err(launch::exec_in_scope(&spec).into())
 }

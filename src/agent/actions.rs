@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 /// Launches a catalog app through `ballast launch` (the same race-free path as the CLI);
 /// the unit name on success. Only catalog apps: the id is checked first.
 pub async fn launch_app(profile: &Profile, profile_file: Option<&Path>, id: &str, args: &[String]) -> Result<String, String> {
-    launch::prepare(profile, id, args).map_err(|e| e.to_string())?;
+    launch::resolve(profile, id).map_err(|e| e.to_string())?;
     let exe = std::env::current_exe().map_err(|e| format!("cannot find the ballast binary: {e}"))?;
     let mut command = tokio::process::Command::new(exe);
     if let Some(file) = profile_file {

@@ -5,6 +5,7 @@
 //! finish, and only then execs the app. The default (detached) launch spawns that
 //! process in a new session and reports the unit name once the scope exists.
 
+pub mod engine;
 mod exec;
 pub mod govern;
 mod spec;
@@ -12,7 +13,7 @@ mod systemd;
 mod watch;
 
 pub use exec::{exec_in_scope, redirect_output_to_journal};
-pub use spec::{adoption_spec, dashboard_spec, resolve_binary, scope_spec, DisplayServer, ScopeSpec};
+pub use spec::{adoption_spec, dashboard_spec, resolve_binary, scope_spec, DisplayServer, ScopeSpec, Target};
 pub use systemd::{ListedUnit, UserManager};
 pub use watch::{held_at_high, mark_governed, read_scope_events, recognise_with, scope_events, scope_status, statuses_from_units, EventKind, HeldAtHigh, ScopeEvent, ScopeStatus};
 
@@ -42,8 +43,8 @@ pub enum LaunchError {
     Exec { binary: PathBuf, source: std::io::Error },
 }
 
-/// Builds the spec for a catalog app from the process environment (PATH, session type).
-pub fn prepare(profile: &Profile, id: &str, user_args: &[String]) -> Result<ScopeSpec, LaunchError> {
+/// The catalog app `id` and its binary found on PATH: what a launch needs to exist.
+pub fn resolve<'p>(profile: &'p Profile, id: &str) -> Result<(&'p crate::profile::App, PathBuf), LaunchError> {
     let app = profile.app(id).ok_or_else(|| LaunchError::UnknownApp {
         id: id.to_owned(),
         known: profile.apps.iter().map(|a| a.id.as_str()).collect::<Vec<_>>().join(", "),
@@ -54,11 +55,20 @@ pub fn prepare(profile: &Profile, id: &str, user_args: &[String]) -> Result<Scop
         name: app.name.clone(),
         exec: app.exec.clone(),
     })?;
+    Ok((app, binary))
+}
+
+/// Builds the spec for a catalog app from the process environment (PATH, session type)
+/// and the Chromium the app really runs (engine::detect), which it also returns.
+pub fn prepare(profile: &Profile, id: &str, user_args: &[String]) -> Result<(ScopeSpec, Option<engine::Engine>), LaunchError> {
+    let (app, binary) = resolve(profile, id)?;
     let display = DisplayServer::from_env(
         std::env::var("XDG_SESSION_TYPE").ok().as_deref(),
         std::env::var("WAYLAND_DISPLAY").ok().as_deref(),
     );
-    Ok(scope_spec(app, &profile.launch, binary, display, user_args, random_suffix()))
+    let engine = engine::detect(app.toolkit, &binary);
+    let target = Target { display, chromium: engine.as_ref().and_then(|e| e.chromium) };
+    Ok((scope_spec(app, &profile.launch, binary, target, user_args, random_suffix()), engine))
 }
 
 /// Carries out one governing step (see [`govern`]); says what it did, or None when there
@@ -164,11 +174,11 @@ mod tests {
     #[test]
     fn unknown_and_missing_apps_say_what_to_do() {
         let p = Profile::embedded();
-        let err = prepare(&p, "winamp", &[]).unwrap_err().to_string();
+        let err = resolve(&p, "winamp").unwrap_err().to_string();
         assert!(err.contains("discord") && err.contains("[[app]]"), "{err}");
         let mut p = Profile::embedded();
         p.apps[0].exec = "/nonexistent/teams".into();
-        let err = prepare(&p, &p.apps[0].id.clone(), &[]).unwrap_err().to_string();
+        let err = resolve(&p, &p.apps[0].id.clone()).unwrap_err().to_string();
         assert!(err.contains("\"/nonexistent/teams\" is not on PATH") && err.contains("exec ="), "{err}");
     }
 

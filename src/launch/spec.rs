@@ -51,23 +51,20 @@ pub struct ScopeSpec {
     pub argv: Vec<String>,
 }
 
+/// What a launch runs on: the display server, and the Chromium major version under the
+/// app (None: not known, or no Chromium at all).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub display: DisplayServer,
+    pub chromium: Option<u32>,
+}
+
 /// Builds the spec. `binary` is `app.exec` resolved on PATH; `random` makes the unit
 /// name unique (the spec's <RANDOM>).
-pub fn scope_spec(
-    app: &App,
-    settings: &LaunchSettings,
-    binary: PathBuf,
-    display: DisplayServer,
-    user_args: &[String],
-    random: u32,
-) -> ScopeSpec {
+pub fn scope_spec(app: &App, settings: &LaunchSettings, binary: PathBuf, target: Target, user_args: &[String], random: u32) -> ScopeSpec {
     let mut argv = vec![binary.to_string_lossy().into_owned()];
     if matches!(app.toolkit, Toolkit::Electron | Toolkit::Cef | Toolkit::Chromium) {
-        let flags = match display {
-            DisplayServer::X11 => &settings.gpu_flags_x11,
-            DisplayServer::Wayland => &settings.gpu_flags_wayland,
-        };
-        argv.extend(flags.iter().cloned());
+        argv.extend(super::engine::gpu_flags(settings, target.display, target.chromium));
     }
     if let (Toolkit::Electron, Some(heap)) = (app.toolkit, app.v8_heap_mb) {
         argv.push(format!("--js-flags=--max-old-space-size={heap}"));
@@ -96,7 +93,7 @@ pub fn adoption_spec(app: &App, settings: &LaunchSettings, from: &str, random: u
         description: format!("{} (started as {from}, governed by ballast)", app.name),
         argv: Vec::new(),
         oom_score_adj: None,
-        ..scope_spec(app, settings, PathBuf::new(), DisplayServer::X11, &[], random)
+        ..scope_spec(app, settings, PathBuf::new(), Target { display: DisplayServer::X11, chromium: None }, &[], random)
     }
 }
 
@@ -148,7 +145,7 @@ mod tests {
         let profile = Profile::embedded();
         let app = profile.app(id).unwrap();
         let args: Vec<String> = user_args.iter().map(|a| a.to_string()).collect();
-        scope_spec(app, &profile.launch, PathBuf::from(format!("/usr/bin/{}", app.exec)), display, &args, 0x3f9a1c)
+        scope_spec(app, &profile.launch, PathBuf::from(format!("/usr/bin/{}", app.exec)), Target { display, chromium: Some(140) }, &args, 0x3f9a1c)
     }
 
     #[test]
