@@ -5,13 +5,13 @@ mod actions;
 pub mod alerts;
 mod api;
 pub mod autostart;
+mod governor;
 mod history;
 mod notifier;
 
 pub use api::{BUS_NAME, OBJECT_PATH};
 
 use crate::budget::Budget;
-use crate::launch::govern::{self, Recognition, Step};
 use crate::launch::{self, ScopeStatus, UserManager};
 use crate::profile::{self, Profile};
 use crate::sample::{cgroup_mode, CgroupMode, MemoryEvents, Sampler};
@@ -20,7 +20,7 @@ use alerts::{AlertChange, AlertKey, AlertPolicy, Urgency};
 use futures_util::StreamExt;
 use history::History;
 use ksni::TrayMethods;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
@@ -58,10 +58,6 @@ pub fn now() -> u64 {
 /// How often (in ticks) systemd is asked about app scopes where cgroup v2 cannot tell.
 const DBUS_SCOPE_TICKS: u64 = 3;
 
-/// How long (in ticks) a unit whose processes were moved out is not looked at again for
-/// governing; after that a process started there since (a restarted service) is moved too.
-const EMPTIED_TICKS: u64 = 30;
-
 /// How often (in ticks) the catalog's binaries are looked up on PATH again.
 const INSTALLED_REFRESH_TICKS: u64 = 30;
 
@@ -83,13 +79,7 @@ struct Agent {
     /// Whether the app scopes were looked at once: units that appear later are new.
     scopes_watched: bool,
     scopes: Vec<ScopeStatus>,
-    /// What each running app unit is, recognised once (by name, else by its programs).
-    recognitions: HashMap<String, Recognition>,
-    /// Governing steps systemd refused: not tried again while their units live.
-    refused: HashSet<Step>,
-    /// Units whose processes were moved out, and the tick they were: left out of planning
-    /// for `EMPTIED_TICKS` (a Plasma service stays active while its moved main process lives).
-    emptied: HashMap<String, u64>,
+    governor: governor::Governor,
     installed: Vec<bool>,
     view: Option<TrayView>,
     ticks: u64,
@@ -150,9 +140,7 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
         scope_counters: HashMap::new(),
         scopes_watched: false,
         scopes: Vec::new(),
-        recognitions: HashMap::new(),
-        refused: HashSet::new(),
-        emptied: HashMap::new(),
+        governor: governor::Governor::default(),
         view: None,
         ticks: 0,
     };
@@ -279,45 +267,13 @@ impl Agent {
         (events, held)
     }
 
-    /// Keeps every governed catalog app within its limits (launch::govern): recognises new
-    /// app units (by name, else by the programs in them), marks what is governed, limits each
-    /// app's home unit and gathers its other units' processes into it.
+    /// Keeps every governed catalog app within its limits (see governor.rs).
     async fn govern(&mut self, statuses: &mut [ScopeStatus]) {
         let Some(manager) = &self.manager else { return };
-        for status in statuses.iter_mut() {
-            if let Some(recognition) = self.recognitions.get(&status.unit) {
-                status.recognised(&self.profile, *recognition);
-                continue;
-            }
-            // A unit without processes yet is looked at again next tick.
-            let Ok(processes) = manager.unit_processes(&status.unit).await else { continue };
-            if processes.is_empty() {
-                continue;
-            }
-            launch::recognise_with(&self.profile, status, &processes);
-            self.recognitions.insert(status.unit.clone(), status.observed(&self.profile).recognition);
-        }
-        self.recognitions.retain(|unit, _| statuses.iter().any(|s| &s.unit == unit));
-        self.refused.retain(|step| step.units().iter().all(|unit| statuses.iter().any(|s| &s.unit == unit)));
-        let ticks = self.ticks;
-        self.emptied.retain(|unit, at| ticks - *at < EMPTIED_TICKS && statuses.iter().any(|s| &s.unit == unit));
+        self.governor.recognise(manager, &self.profile, statuses).await;
+        self.governor.forget_gone(statuses, self.ticks);
         launch::mark_governed(&self.profile, statuses);
-        let observed: Vec<govern::Observed> = statuses.iter().filter(|s| !self.emptied.contains_key(&s.unit)).map(|s| s.observed(&self.profile)).collect();
-        for step in govern::plan(&self.profile, &observed) {
-            if self.refused.contains(&step) {
-                continue;
-            }
-            match launch::carry_out(manager, &self.profile, &step).await {
-                Ok(done) => {
-                    done.into_iter().for_each(|line| eprintln!("ballast: {line}"));
-                    self.emptied.extend(step.emptied().into_iter().map(|unit| (unit.to_owned(), ticks)));
-                }
-                Err(e) => {
-                    eprintln!("ballast: {e}; not tried again while these units run");
-                    self.refused.insert(step);
-                }
-            }
-        }
+        self.governor.carry_out(manager, &self.profile, statuses, self.ticks, self.mode).await;
     }
 
     /// Picks up an edited profile file; a bad edit keeps the old profile and says why.
@@ -332,8 +288,7 @@ impl Agent {
                 self.budget = Budget::new(profile.clone());
                 self.installed = installed(&profile);
                 // Recognitions and steps name apps by their index in the catalog.
-                self.recognitions.clear();
-                self.refused.clear();
+                self.governor = governor::Governor::default();
                 self.shared.lock().expect("the agent's state lock is never poisoned").profile = profile.clone();
                 self.profile = profile;
                 self.notify(AlertChange::Clear(AlertKey::Config)).await;

@@ -304,41 +304,29 @@ fn systemd_user(outcome: &CommandOutcome) -> Check {
     }
 }
 
+/// Whether every governed catalog app runs in one unit with its catalog limits (the
+/// agent's governing, launch::govern). A unit the agent could not govern (systemd refused a
+/// property or a move; the agent says why in its journal) shows here as out of its limits.
 fn scope_limits(profile: &Profile, mode: CgroupMode, units: &[UnitSample]) -> Check {
     if !mode.per_unit() {
-        return check(
-            "scope-limits",
-            Verdict::Skip,
-            "limits are read from cgroup v2 only",
-            None,
-        );
+        return check("scope-limits", Verdict::Skip, "limits are read from cgroup v2 only", None);
     }
-    let ours: Vec<&UnitSample> = units
-        .iter()
-        .filter(|u| u.name().starts_with("app-ballast-"))
-        .collect();
-    if ours.is_empty() {
-        return check(
-            "scope-limits",
-            Verdict::Pass,
-            "no ballast app scope is running",
-            None,
-        );
+    let mut statuses = crate::launch::statuses_from_units(profile, units);
+    crate::launch::mark_governed(profile, &mut statuses);
+    let governed: Vec<&crate::launch::ScopeStatus> = statuses.iter().filter(|s| s.governed).collect();
+    if governed.is_empty() {
+        return check("scope-limits", Verdict::Pass, "no governed catalog app is running", None);
     }
     let mut wrong = Vec::new();
-    for unit in &ours {
-        let app = profile
-            .apps
-            .iter()
-            .find(|a| wildmatch::WildMatch::new(&a.scope_pattern()).matches(unit.name()));
-        let Some(app) = app else { continue };
-        // The kernel rounds limits down to whole pages.
-        let off =
-            |have: Option<u64>, want: u64| have.is_none_or(|h| h > want || want - h >= 4096 * 2);
-        if off(unit.memory_high, app.memory_high.0) || off(unit.memory_max, app.memory_max.0) {
+    for app in &profile.apps {
+        let units: Vec<&&crate::launch::ScopeStatus> = governed.iter().filter(|s| s.app.as_deref() == Some(app.id.as_str())).collect();
+        if units.len() > 1 {
+            wrong.push(format!("{} runs in {} units, not one: {}", app.name, units.len(), units.iter().map(|s| s.unit.as_str()).collect::<Vec<_>>().join(", ")));
+        }
+        for unit in units.iter().filter(|s| !s.observed(profile).limits.hold(app)) {
             wrong.push(format!(
                 "{}: high {} max {} (catalog {} / {})",
-                unit.name(),
+                unit.unit,
                 unit.memory_high.map_or("max".into(), human),
                 unit.memory_max.map_or("max".into(), human),
                 app.memory_high,
@@ -347,21 +335,14 @@ fn scope_limits(profile: &Profile, mode: CgroupMode, units: &[UnitSample]) -> Ch
         }
     }
     if wrong.is_empty() {
-        check(
-            "scope-limits",
-            Verdict::Pass,
-            format!(
-                "{} ballast scope(s) run with the catalog's limits",
-                ours.len()
-            ),
-            None,
-        )
+        let apps = profile.apps.iter().filter(|a| governed.iter().any(|s| s.app.as_deref() == Some(a.id.as_str()))).count();
+        check("scope-limits", Verdict::Pass, format!("{apps} governed app(s), each in one unit with the catalog's limits"), None)
     } else {
         check(
             "scope-limits",
             Verdict::Warn,
             wrong.join("; "),
-            Some("stop the app and launch it again with `ballast launch APP`"),
+            Some("run the agent (`ballast agent`, or `ballast autostart enable`), which governs these units; its journal (journalctl --user -u ballast) says what systemd refused"),
         )
     }
 }

@@ -163,13 +163,13 @@ fn zram_sized_wrong_is_a_warning() {
 #[test]
 fn scope_limits_compare_with_the_catalog() {
     let profile = Profile::embedded();
-    let unit = |high: Option<u64>, max: Option<u64>| crate::sample::UnitSample {
-        path: "user.slice/user-1000.slice/user@1000.service/app.slice/app-ballast-discord-1.scope"
-            .into(),
+    let named = |name: &str, high: Option<u64>, max: Option<u64>| crate::sample::UnitSample {
+        path: format!("user.slice/user-1000.slice/user@1000.service/app.slice/{name}"),
         memory_high: high,
         memory_max: max,
         ..Default::default()
     };
+    let unit = |high, max| named("app-ballast-discord-1.scope", high, max);
     let right = scope_limits(
         &profile,
         CgroupMode::V2,
@@ -187,6 +187,14 @@ fn scope_limits_compare_with_the_catalog() {
         scope_limits(&profile, CgroupMode::V1, &[]).verdict,
         Verdict::Skip
     );
+    // An app Plasma started and the agent has not governed (yet, or ever).
+    let plasma = scope_limits(&profile, CgroupMode::V2, &[named("app-discord@0b5a.service", None, None)]);
+    assert_eq!(plasma.verdict, Verdict::Warn);
+    assert!(plasma.message.contains("app-discord@0b5a.service: high max max"), "{}", plasma.message);
+    assert!(plasma.fix.unwrap().contains("ballast agent"));
+    // Two units of one app: its limit would hold per unit, not per app.
+    let two = scope_limits(&profile, CgroupMode::V2, &[unit(Some(2 * GIB), Some(3 * GIB)), named("app-discord-4242.scope", None, None)]);
+    assert!(two.message.contains("Discord runs in 2 units"), "{}", two.message);
 }
 
 #[test]

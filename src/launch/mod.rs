@@ -85,19 +85,30 @@ pub async fn carry_out(manager: &UserManager, profile: &Profile, step: &govern::
             Ok((moved > 0).then(|| format!("{}: moved {moved} processes from {from} into {into}, which holds the app's limits", profile.apps[*app].name)))
         }
         govern::Step::Adopt { from, app } => {
-            let mut pids = Vec::new();
-            for unit in from {
-                pids.extend(manager.unit_processes(unit).await?.into_iter().map(|p| p.pid));
-            }
+            let app = &profile.apps[*app];
+            let spec = adoption_spec(app, &profile.launch, &from[0], random_suffix());
+            // A process that exits between the listing and the start fails the whole start:
+            // list again and try once more.
+            let mut pids = processes_of(manager, from).await?;
             if pids.is_empty() {
                 return Ok(None);
             }
-            let app = &profile.apps[*app];
-            let spec = adoption_spec(app, &profile.launch, &from[0], random_suffix());
-            manager.start_scope(&spec, &pids).await?;
+            if manager.start_scope(&spec, &pids).await.is_err() {
+                pids = processes_of(manager, from).await?;
+                manager.start_scope(&spec, &pids).await?;
+            }
             Ok(Some(format!("{}: {} processes of {} now run in {} with MemoryHigh={} MemoryMax={} CPUQuota={}", app.name, pids.len(), from.join(", "), spec.unit, app.memory_high, app.memory_max, app.cpu_quota)))
         }
     }
+}
+
+/// The PIDs in these units.
+async fn processes_of(manager: &UserManager, units: &[String]) -> Result<Vec<u32>, LaunchError> {
+    let mut pids = Vec::new();
+    for unit in units {
+        pids.extend(manager.unit_processes(unit).await?.into_iter().map(|p| p.pid));
+    }
+    Ok(pids)
 }
 
 /// The catalog as `ballast apps --json` and the agent's Apps() show it: each app's limits
