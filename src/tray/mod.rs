@@ -49,10 +49,33 @@ pub struct LaunchEntry {
     pub installed: bool,
 }
 
+/// One running app: a catalog app's units together (its memory summed against its
+/// catalog limit), or one unit of no catalog app.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunningEntry {
-    pub unit: String,
+    /// What Stop stops.
+    pub units: Vec<String>,
     pub label: String,
+}
+
+/// The Running submenu's entries, one per app (see [`RunningEntry`]).
+fn running_entries(profile: &Profile, scopes: &[ScopeStatus]) -> Vec<RunningEntry> {
+    let mut entries: Vec<RunningEntry> = Vec::new();
+    for app in &profile.apps {
+        let units: Vec<&ScopeStatus> = scopes.iter().filter(|s| s.app.as_deref() == Some(app.id.as_str())).collect();
+        if units.is_empty() {
+            continue;
+        }
+        let used: u64 = units.iter().filter_map(|s| s.memory_current).sum();
+        let more = if units.len() > 1 { format!(" in {} units", units.len()) } else { String::new() };
+        entries.push(RunningEntry { units: units.iter().map(|s| s.unit.clone()).collect(), label: format!("{}: {} of {}{more}", app.name, rough(used), human(app.memory_max.0)) });
+    }
+    entries.extend(scopes.iter().filter(|s| s.app.is_none()).map(|s| {
+        let used = s.memory_current.map_or("?".into(), rough);
+        let max = s.memory_max.map_or("no limit".into(), human);
+        RunningEntry { units: vec![s.unit.clone()], label: format!("{}: {used} of {max}", s.unit) }
+    }));
+    entries
 }
 
 /// Everything the item shows. Numbers are kept as the text shown, so a change the user
@@ -97,15 +120,7 @@ impl TrayView {
                 installed,
             })
             .collect();
-        let running = scopes
-            .iter()
-            .map(|s| {
-                let name = s.app.as_deref().and_then(|id| profile.app(id)).map_or(s.unit.as_str(), |a| a.name.as_str());
-                let used = s.memory_current.map_or("?".into(), rough);
-                let max = s.memory_max.map_or("no limit".into(), human);
-                RunningEntry { unit: s.unit.clone(), label: format!("{name}: {used} of {max}") }
-            })
-            .collect();
+        let running = running_entries(profile, scopes);
         TrayView {
             status,
             percent,
@@ -209,7 +224,15 @@ impl ksni::Tray for BallastTray {
             .view
             .running
             .iter()
-            .map(|entry| Self::submenu(&entry.label.replace('_', "__"), vec![self.item("Stop", TrayCommand::Stop(entry.unit.clone()))]))
+            .map(|entry| {
+                let units = entry.units.clone();
+                let stop = ksni::menu::StandardItem {
+                    label: "Stop".into(),
+                    activate: Box::new(move |tray: &mut Self| units.iter().for_each(|unit| drop(tray.commands.send(TrayCommand::Stop(unit.clone()))))),
+                    ..Default::default()
+                };
+                Self::submenu(&entry.label.replace('_', "__"), vec![stop.into()])
+            })
             .collect();
         menu.push(Self::submenu("Running", running));
         let tune = [("KWin", Target::Kwin), ("Baloo", Target::Baloo)]
@@ -273,6 +296,36 @@ mod tests {
         assert_eq!(base, moved);
         let grown = view(|s| s.meminfo.available -= 600 << 20);
         assert_ne!(base, grown);
+    }
+
+    #[test]
+    fn running_apps_are_one_entry_each_with_their_total() {
+        let profile = Profile::embedded();
+        let status = |unit: &str, app: Option<&str>, used: u64| ScopeStatus {
+            unit: unit.into(),
+            app: app.map(str::to_owned),
+            starter: crate::launch::govern::Starter::Ballast,
+            governed: app.is_some(),
+            description: String::new(),
+            control_group: None,
+            memory_current: Some(used),
+            memory_high: None,
+            memory_max: None,
+            cpu_usage_nsec: None,
+            cpu_quota: None,
+            events: None,
+            pressure: None,
+        };
+        let scopes = [
+            status("app-ballast-chromium-1.scope", Some("chromium"), 1 << 30),
+            status("app-org.chromium.Chromium-4242.scope", Some("chromium"), 200 << 20),
+            status("app-org.kde.konsole@1.service", None, 60 << 20),
+        ];
+        let entries = running_entries(&profile, &scopes);
+        assert_eq!(entries[0].label, "Chromium: 1.2G of 4.0G in 2 units");
+        assert_eq!(entries[0].units, ["app-ballast-chromium-1.scope", "app-org.chromium.Chromium-4242.scope"]);
+        assert_eq!(entries[1].label, "app-org.kde.konsole@1.service: 60M of no limit");
+        assert_eq!(entries.len(), 2);
     }
 
     #[test]

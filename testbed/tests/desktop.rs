@@ -503,7 +503,7 @@ fn an_app_stuck_at_memory_high_is_reported_until_it_stops(env: &Env) -> Result<(
         let id = stuck.iter().find(|n| n.summary == "Hog stuck at its memory limit").and_then(|n| n.id).expect("waited for above");
         let events = env.cgroup_file(&unit, "memory.events")?;
         let table = env.user("~/.local/bin/ballast scopes")?;
-        let held = table.lines().any(|l| l.starts_with(unit.as_str()) && l.ends_with("held at MemoryHigh"));
+        let held = table.lines().any(|l| l.trim_start().starts_with(unit.as_str()) && l.ends_with("held at MemoryHigh"));
         env.user(&format!("~/.local/bin/ballast stop {unit}"))?;
         env.wait_for_notifications("the stuck app's notification to close", 30, |_, closed| closed.contains(&id))?;
         let high: u64 = events.lines().find_map(|l| l.strip_prefix("high ")).and_then(|n| n.parse().ok()).unwrap_or(0);
