@@ -87,11 +87,17 @@ impl Classifier {
             exes.extend(entry.exes.iter().map(|p| WildMatch::new(p)));
             rules.push(Rules {
                 owner: Owner::App { app, category },
-                // Our scopes, and app units others start (app-discord-….scope, app-com.discordapp.Discord@….service).
-                unit_names: vec![
-                    WildMatch::new(&entry.scope_pattern()),
-                    WildMatch::new_case_insensitive(&format!("app-*{}*", entry.id)),
-                ],
+                // Our scopes, and app units others start, by desktop file id
+                // (app-com.discordapp.Discord@….service, app-org.chromium.Chromium-<pid>.scope)
+                // or by the id in any case (app-discord-….scope).
+                unit_names: [entry.scope_pattern(), format!("app-*{}*", entry.id)]
+                    .iter()
+                    .map(|p| WildMatch::new_case_insensitive(p))
+                    .chain(entry.known_desktop_ids().iter().flat_map(|id| {
+                        let id = crate::profile::escape_unit_part(id);
+                        [WildMatch::new(&format!("app-*{id}-*")), WildMatch::new(&format!("app-*{id}@*"))]
+                    }))
+                    .collect(),
                 unit_paths: Vec::new(),
                 exes,
             });
@@ -200,6 +206,9 @@ mod tests {
             unit(&format!("{USER}/app.slice/app-ballast-codium-1.scope")),
             "devtools/codium"
         );
+        // Known only by a desktop file id.
+        assert_eq!(unit(&format!("{USER}/app.slice/app-org.signal.Signal-4242.scope")), "electron/signal");
+        assert_eq!(unit(&format!("{USER}/app.slice/app-us.zoom.Zoom@0b5a.service")), "electron/zoom");
         assert_eq!(
             unit(&format!("{USER}/app.slice/app-firefox-4f2e1a9b.scope")),
             "browser/firefox"

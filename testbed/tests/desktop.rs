@@ -515,6 +515,81 @@ fn an_app_stuck_at_memory_high_is_reported_until_it_stops(env: &Env) -> Result<(
     result.and(env.config(None))
 }
 
+/// The misbehaving apps, with Hog known by a desktop file Plasma can start (entries of one
+/// id merge, as in any profile overlay), and Chromium.
+fn governed_apps() -> String {
+    format!(
+        "{MISBEHAVING_APPS}\n[[app]]\nid = \"hog\"\ndesktop_ids = [\"org.example.Hog\"]\n\n[[app]]\nid = \"chromium\"\nexec = \"/usr/lib/chromium/chromium\"\nargs = [\"--no-first-run\", \"--user-data-dir=/tmp/ballast-chromium\", \"about:blank\"]\n"
+    )
+}
+
+/// The desktop file Plasma starts Hog from.
+const HOG_DESKTOP: &str = "[Desktop Entry]\nType=Application\nName=Hog\nExec=/usr/bin/tail /dev/zero\n";
+
+/// An app Plasma 6 starts (KIO's `app-<desktop id>@<uuid>.service`) is adopted into a
+/// ballast scope with the catalog's limits, where MemoryHigh throttles it (memory.events
+/// `high` climbs) and it keeps running.
+fn a_plasma_started_app_is_adopted_and_throttled_at_memory_high(env: &Env) -> Result<(), String> {
+    env.config(Some(&governed_apps()))?;
+    env.user(&format!("mkdir -p ~/.local/share/applications && printf '{HOG_DESKTOP}' > ~/.local/share/applications/org.example.Hog.desktop"))?;
+    let result = (|| {
+        env.user(PLASMA_START_HOG)?;
+        let unit = env.wait_for_running_unit("app-ballast-org.example.Hog-*.scope", 30)?;
+        let processes = env.user(&format!("for p in $(cat /sys/fs/cgroup$(systemctl --user show -P ControlGroup {unit})/cgroup.procs); do cat /proc/$p/comm; done"))?;
+        let (high, max) = (env.cgroup_file(&unit, "memory.high")?, env.cgroup_file(&unit, "memory.max")?);
+        let mut events = String::new();
+        testbed::wait("Hog throttled at its MemoryHigh", Duration::from_secs(60), || {
+            events = env.cgroup_file(&unit, "memory.events").unwrap_or_default();
+            Ok(events.lines().any(|l| l.strip_prefix("high ").is_some_and(|n| n != "0")))
+        })
+        .map_err(|e| format!("{e}: memory.events {events:?}"))?;
+        let journal = env.user("journalctl --user -u ballast.service -o cat | grep 'Hog:' | tail -3")?;
+        env.user(&format!("systemctl --user stop {unit}"))?;
+        if !(processes.contains("tail") && high == (100u64 << 20).to_string() && max == (400u64 << 20).to_string() && journal.contains("now run in app-ballast-org.example.Hog-")) {
+            return Err(format!("{unit}: processes {processes:?}, memory.high {high}, memory.max {max}; the agent said {journal:?}"));
+        }
+        Ok(())
+    })();
+    let _ = env.user("rm -f ~/.local/share/applications/org.example.Hog.desktop");
+    result.and(env.config(None))
+}
+
+/// How Plasma 6 starts an app from its desktop file (KIO's ApplicationLauncherJob, as the
+/// launcher menu and KRunner do).
+const PLASMA_START_HOG: &str = "kstart --application org.example.Hog";
+
+/// A real Chromium launched through ballast in the Wayland session moves its browser process
+/// into a scope of its own; the agent gathers it back, so every chromium process is in the
+/// launch's scope; lowering that scope's MemoryHigh throttles Chromium (memory.events `high`).
+fn chromium_is_gathered_and_held_by_its_limits_on_cgroup_v2(env: &Env) -> Result<(), String> {
+    env.config(Some(&governed_apps()))?;
+    let result = (|| {
+        let unit = env.launch("chromium")?;
+        let mut outside = String::new();
+        testbed::wait("every chromium process in the launch's scope", Duration::from_secs(60), || {
+            // Every process whose executable is Chromium's: the ones outside the scope, then a count.
+            outside = env.vm.exec_user(&format!("n=0; for d in /proc/[0-9]*; do [ \"$(readlink $d/exe)\" = /usr/lib/chromium/chromium ] || continue; n=$((n+1)); grep -q '/{unit}$' $d/cgroup || echo \"$d $(cat $d/cgroup)\"; done; echo count $n"), COMMAND_TIMEOUT)?.stdout;
+            let count: usize = outside.lines().find_map(|l| l.strip_prefix("count ")).and_then(|n| n.trim().parse().ok()).unwrap_or(0);
+            Ok(count >= 2 && outside.lines().count() == 1)
+        })
+        .map_err(|e| format!("{e}: {outside}"))?;
+        let journal = env.user("journalctl --user -u ballast.service -o cat | grep 'Chromium:' | tail -3")?;
+        env.user(&format!("systemctl --user set-property --runtime {unit} MemoryHigh=20M"))?;
+        let mut events = String::new();
+        let throttled = testbed::wait("Chromium throttled at a 20M MemoryHigh", Duration::from_secs(30), || {
+            events = env.cgroup_file(&unit, "memory.events").unwrap_or_default();
+            Ok(events.lines().any(|l| l.strip_prefix("high ").is_some_and(|n| n != "0")))
+        });
+        env.user(&format!("~/.local/bin/ballast stop {unit}"))?;
+        throttled.map_err(|e| format!("{e}: memory.events {events:?}"))?;
+        if !journal.contains("from app-org.chromium.Chromium-") {
+            return Err(format!("Chromium did not move itself out, so nothing was gathered; the agent said {journal:?}"));
+        }
+        Ok(())
+    })();
+    result.and(env.config(None))
+}
+
 /// Left-click on the tray item opens the dashboard in a scope of its own (not in the agent's
 /// unit, whose MemoryHigh is sized for the agent), and its window shows on the desktop, with
 /// the desktop's colours: Breeze, then Breeze Dark. The screenshots are
@@ -679,6 +754,8 @@ fn main() {
             ("a_launch_entry_starts_the_app_in_a_limited_scope", a_launch_entry_starts_the_app_in_a_limited_scope),
             ("a_memory_max_kill_stays_in_the_scope_and_is_reported", a_memory_max_kill_stays_in_the_scope_and_is_reported),
             ("an_app_stuck_at_memory_high_is_reported_until_it_stops", an_app_stuck_at_memory_high_is_reported_until_it_stops),
+            ("a_plasma_started_app_is_adopted_and_throttled_at_memory_high", a_plasma_started_app_is_adopted_and_throttled_at_memory_high),
+            ("chromium_is_gathered_and_held_by_its_limits_on_cgroup_v2", chromium_is_gathered_and_held_by_its_limits_on_cgroup_v2),
             ("the_dashboard_opens_from_the_tray_in_light_and_dark", the_dashboard_opens_from_the_tray_in_light_and_dark),
             ("tune_applies_and_rolls_back_against_kwin_wayland", tune_applies_and_rolls_back_against_kwin_wayland),
             ("tune_reaches_baloo_6", tune_reaches_baloo_6),
