@@ -271,30 +271,6 @@ pub fn status_text(report: &Report, color: bool) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn human_sizes() {
-        assert_eq!(human(530 << 20), "530M");
-        assert_eq!(human(1288 << 20), "1.3G");
-        assert_eq!(human(0), "0");
-        assert_eq!(human(12 << 10), "12K");
-    }
-
-    #[test]
-    fn bars_fill_and_overflow() {
-        assert_eq!(bar(0, 100), format!("[{}]", "·".repeat(20)));
-        assert_eq!(
-            bar(50, 100),
-            format!("[{}{}]", "█".repeat(10), "·".repeat(10))
-        );
-        assert_eq!(bar(101, 100), format!("[{}!]", "█".repeat(19)));
-        assert_eq!(bar(5, 0), format!("[{}!]", "█".repeat(19)));
-    }
-}
-
 /// `ballast scopes`: one line per catalog app with its units' total use against the
 /// catalog's limits, then its units (who started each, use, limits, events); units of no
 /// catalog app last.
@@ -342,4 +318,28 @@ pub fn scopes_table(profile: &crate::profile::Profile, statuses: &[crate::launch
         others.iter().for_each(|s| unit_line(&mut out, s));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_sizes() {
+        assert_eq!(human(530 << 20), "530M");
+        assert_eq!(human(1288 << 20), "1.3G");
+        assert_eq!(human(0), "0");
+        assert_eq!(human(12 << 10), "12K");
+    }
+
+    #[test]
+    fn bars_fill_and_overflow() {
+        assert_eq!(bar(0, 100), format!("[{}]", "·".repeat(20)));
+        assert_eq!(
+            bar(50, 100),
+            format!("[{}{}]", "█".repeat(10), "·".repeat(10))
+        );
+        assert_eq!(bar(101, 100), format!("[{}!]", "█".repeat(19)));
+        assert_eq!(bar(5, 0), format!("[{}!]", "█".repeat(19)));
+    }
 }

@@ -163,7 +163,7 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
             }
             Some(signal) = async { match actions.as_mut() { Some(stream) => stream.next().await, None => std::future::pending().await } } => {
                 if let Ok(args) = signal.args() {
-                    let alert = agent.notifier.as_ref().and_then(|n| n.alert(args.id).cloned());
+                    let alert = agent.notifier.as_ref().and_then(|n| n.alert(args.id));
                     match (args.action_key.as_str(), alert) {
                         (notifier::STOP_APP, Some(alert)) => if let Some(unit) = alert.stop_unit { agent.handle(TrayCommand::Stop(unit)).await },
                         (notifier::OPEN_DASHBOARD, _) => agent.handle(TrayCommand::Dashboard).await,
@@ -191,7 +191,7 @@ fn installed(profile: &Profile) -> Vec<bool> {
 impl Agent {
     async fn tick(&mut self) -> Result<(), AgentError> {
         self.ticks += 1;
-        self.reload_profile_if_changed().await;
+        self.reload_profile_if_changed();
         if self.ticks % INSTALLED_REFRESH_TICKS == 0 {
             self.installed = installed(&self.profile);
         }
@@ -199,10 +199,8 @@ impl Agent {
         let report = self.budget.evaluate(&sample);
         let (events, held) = self.watch_scopes(&sample).await;
         let changes = self.alerts.update(&self.profile.notify, &self.profile.sample, &report, &events, &held);
-        if let Some(notifier) = self.notifier.as_mut() {
-            for change in changes {
-                notifier.apply(change).await;
-            }
+        if let Some(notifier) = &self.notifier {
+            changes.into_iter().for_each(|change| notifier.apply(change));
         }
         let report_json = serde_json::to_string(&report).expect("a report serializes");
         {
@@ -277,7 +275,7 @@ impl Agent {
     }
 
     /// Picks up an edited profile file; a bad edit keeps the old profile and says why.
-    async fn reload_profile_if_changed(&mut self) {
+    fn reload_profile_if_changed(&mut self) {
         let mtime = profile_file_mtime(self.profile_file.as_deref());
         if mtime == self.profile_mtime {
             return;
@@ -291,7 +289,7 @@ impl Agent {
                 self.governor = governor::Governor::default();
                 self.shared.lock().expect("the agent's state lock is never poisoned").profile = profile.clone();
                 self.profile = profile;
-                self.notify(AlertChange::Clear(AlertKey::Config)).await;
+                self.notify(AlertChange::Clear(AlertKey::Config));
             }
             Err(e) => {
                 let alert = alerts::Alert {
@@ -301,25 +299,25 @@ impl Agent {
                     urgency: Urgency::Normal,
                     stop_unit: None,
                 };
-                self.notify(AlertChange::Show(alert)).await;
+                self.notify(AlertChange::Show(alert));
             }
         }
     }
 
-    async fn notify(&mut self, change: AlertChange) {
-        if let Some(notifier) = self.notifier.as_mut() {
-            notifier.apply(change).await;
+    fn notify(&self, change: AlertChange) {
+        if let Some(notifier) = &self.notifier {
+            notifier.apply(change);
         }
     }
 
     /// Shows the outcome of something the user asked for.
-    async fn tell(&mut self, summary: &str, result: Result<String, String>) {
+    fn tell(&self, summary: &str, result: Result<String, String>) {
         let (body, urgency) = match result {
             Ok(text) => (text, Urgency::Low),
             Err(text) => (text, Urgency::Normal),
         };
         let alert = alerts::Alert { key: AlertKey::Action(summary.to_owned()), summary: summary.into(), body, urgency, stop_unit: None };
-        self.notify(AlertChange::Show(alert)).await;
+        self.notify(AlertChange::Show(alert));
     }
 
     async fn handle(&mut self, command: TrayCommand) {
@@ -328,13 +326,13 @@ impl Agent {
                 let name = self.profile.app(&id).map_or(id.clone(), |a| a.name.clone());
                 let result = actions::launch_app(&self.profile, self.profile_file.as_deref(), &id, &[]).await;
                 if result.is_err() {
-                    self.tell(&format!("Cannot launch {name}"), result).await;
+                    self.tell(&format!("Cannot launch {name}"), result);
                 }
             }
             TrayCommand::Stop(unit) => {
                 let result = actions::stop_unit(self.manager.as_ref(), &unit).await;
                 if result.is_err() {
-                    self.tell("Cannot stop the app", result).await;
+                    self.tell("Cannot stop the app", result);
                 }
             }
             TrayCommand::Tune(target, action) => {
@@ -344,11 +342,11 @@ impl Agent {
                     TuneAction::Apply => "apply",
                     TuneAction::Rollback => "roll back",
                 };
-                self.tell(&format!("Tune {}: {verb}", target.name()), result).await;
+                self.tell(&format!("Tune {}: {verb}", target.name()), result);
             }
             TrayCommand::Dashboard => {
                 if let Err(e) = actions::open_dashboard() {
-                    self.tell("Dashboard", Err(e)).await;
+                    self.tell("Dashboard", Err(e));
                 }
             }
             TrayCommand::Doctor => {
@@ -362,7 +360,7 @@ impl Agent {
                         .collect();
                     Ok(format!("{} pass, {} warn, {} fail\n{}", count("PASS"), count("WARN"), count("FAIL"), problems.join("\n")))
                 });
-                self.tell("Doctor", result).await;
+                self.tell("Doctor", result);
             }
             TrayCommand::Quit => {}
         }

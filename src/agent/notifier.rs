@@ -6,6 +6,7 @@
 
 use super::alerts::{Alert, AlertChange, AlertKey};
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use zbus::zvariant::Value;
 
 #[zbus::proxy(
@@ -37,19 +38,26 @@ pub trait Notifications {
 pub const OPEN_DASHBOARD: &str = "dashboard";
 pub const STOP_APP: &str = "stop";
 
-/// How long a Notify call may take before the notification is given up.
-const NOTIFY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+/// What was shown: each alert key's notification id and alert (for its actions).
+type Shown = Arc<Mutex<HashMap<AlertKey, (u32, Alert)>>>;
 
+/// Sends notifications from a task of its own, one change after another in order, so the
+/// agent's tick never waits for the notification server: plasmashell under load answers in
+/// seconds, and an activatable server that cannot start keeps the bus from answering for its
+/// activation timeout (25 s in dbus-daemon).
 pub struct Notifier {
     proxy: NotificationsProxy<'static>,
-    shown: HashMap<AlertKey, (u32, Alert)>,
-    /// Whether "no notification server" was already said (said once, not every tick).
-    said_missing: bool,
+    changes: tokio::sync::mpsc::UnboundedSender<AlertChange>,
+    shown: Shown,
 }
 
 impl Notifier {
     pub async fn new(connection: &zbus::Connection) -> zbus::Result<Notifier> {
-        Ok(Notifier { proxy: NotificationsProxy::new(connection).await?, shown: HashMap::new(), said_missing: false })
+        let proxy = NotificationsProxy::new(connection).await?;
+        let (changes, queue) = tokio::sync::mpsc::unbounded_channel();
+        let shown = Shown::default();
+        tokio::spawn(send_all(proxy.clone(), queue, shown.clone()));
+        Ok(Notifier { proxy, changes, shown })
     }
 
     pub fn proxy(&self) -> &NotificationsProxy<'static> {
@@ -57,14 +65,24 @@ impl Notifier {
     }
 
     /// The alert a notification id belongs to (for its actions).
-    pub fn alert(&self, id: u32) -> Option<&Alert> {
-        self.shown.values().find(|(shown, _)| *shown == id).map(|(_, alert)| alert)
+    pub fn alert(&self, id: u32) -> Option<Alert> {
+        let shown = self.shown.lock().expect("the notifier's lock is never poisoned");
+        shown.values().find(|(shown, _)| *shown == id).map(|(_, alert)| alert.clone())
     }
 
-    pub async fn apply(&mut self, change: AlertChange) {
+    /// Queues a change; it is sent after those queued before it.
+    pub fn apply(&self, change: AlertChange) {
+        let _ = self.changes.send(change);
+    }
+}
+
+/// The notifier's task: sends each change as it comes, until the agent drops its sender.
+async fn send_all(proxy: NotificationsProxy<'static>, mut queue: tokio::sync::mpsc::UnboundedReceiver<AlertChange>, shown: Shown) {
+    let mut said_missing = false;
+    while let Some(change) = queue.recv().await {
         match change {
             AlertChange::Show(alert) => {
-                let replaces = self.shown.get(&alert.key).map_or(0, |(id, _)| *id);
+                let replaces = shown.lock().expect("the notifier's lock is never poisoned").get(&alert.key).map_or(0, |(id, _)| *id);
                 let mut actions = vec![OPEN_DASHBOARD, "Open dashboard"];
                 if alert.stop_unit.is_some() {
                     actions.extend([STOP_APP, "Stop app"]);
@@ -72,25 +90,19 @@ impl Notifier {
                 let mut hints = HashMap::new();
                 hints.insert("urgency", Value::from(alert.urgency as u8));
                 hints.insert("desktop-entry", Value::from("io.ballast.Ballast"));
-                let notify = self.proxy.notify("ballast", replaces, "ballast", &alert.summary, &alert.body, &actions, hints, -1);
-                // A server that is only D-Bus-activatable and cannot start (no display) keeps
-                // the bus from answering for its activation timeout (25 s in dbus-daemon): the
-                // agent's tick does not wait for that.
-                match tokio::time::timeout(NOTIFY_TIMEOUT, notify).await.unwrap_or_else(|_| Err(zbus::Error::Failure(format!("no answer in {} s", NOTIFY_TIMEOUT.as_secs())))) {
+                match proxy.notify("ballast", replaces, "ballast", &alert.summary, &alert.body, &actions, hints, -1).await {
                     Ok(id) => {
-                        self.said_missing = false;
-                        self.shown.insert(alert.key.clone(), (id, alert));
+                        said_missing = false;
+                        shown.lock().expect("the notifier's lock is never poisoned").insert(alert.key.clone(), (id, alert));
                     }
-                    Err(e) if !self.said_missing => {
-                        self.said_missing = true;
-                        eprintln!("ballast: no notification server answers ({e}); notifications are skipped until one does");
-                    }
+                    Err(e) if !std::mem::replace(&mut said_missing, true) => eprintln!("ballast: no notification server answers ({e}); notifications are skipped until one does"),
                     Err(_) => {}
                 }
             }
             AlertChange::Clear(key) => {
-                if let Some((id, _)) = self.shown.remove(&key) {
-                    let _ = tokio::time::timeout(NOTIFY_TIMEOUT, self.proxy.close_notification(id)).await;
+                let id = shown.lock().expect("the notifier's lock is never poisoned").remove(&key).map(|(id, _)| id);
+                if let Some(id) = id {
+                    let _ = proxy.close_notification(id).await;
                 }
             }
         }

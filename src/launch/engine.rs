@@ -9,7 +9,7 @@
 //! 120, 38 -> 140). Parsing is pure; [`detect`] reads the files and runs the browser.
 
 use crate::profile::{LaunchSettings, Toolkit};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The Chromium under an app, and where that was read.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,7 +80,7 @@ pub fn detect(toolkit: Toolkit, binary: &Path) -> Option<Engine> {
 
 fn electron_version(binary: &Path) -> Engine {
     let real = std::fs::canonicalize(binary).unwrap_or_else(|_| binary.to_path_buf());
-    let version_file = real.parent().map(|dir| dir.join("version")).unwrap_or_else(PathBuf::new);
+    let version_file = real.parent().map(|dir| dir.join("version")).unwrap_or_default();
     if let Some(major) = std::fs::read_to_string(&version_file).ok().as_deref().and_then(parse_version_file) {
         return Engine { chromium: Some(chromium_of_electron(major)), source: format!("Electron {major} in {}", version_file.display()) };
     }

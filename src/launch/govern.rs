@@ -151,12 +151,11 @@ pub struct Observed {
     pub limits: Limits,
 }
 
-/// One thing to do so an app's limits hold.
+/// One thing to do so an app's limits hold. A home's limits are the catalog's at its start
+/// or adoption; a later change (`systemctl --user set-property`, an edited profile) is the
+/// user's and stays until the app is started again.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Step {
-    /// Set the catalog's MemoryHigh, MemoryMax and CPUQuota on the app's home (a ballast
-    /// scope started with other limits, or by an older ballast).
-    Limit { unit: String, app: usize },
     /// Start the app's home around every process of these units (none is ballast's).
     Adopt { from: Vec<String>, app: usize },
     /// Move every process of `from` into the app's home unit `into`.
@@ -167,7 +166,6 @@ impl Step {
     /// The units the step acts on.
     pub fn units(&self) -> Vec<&str> {
         match self {
-            Step::Limit { unit, .. } => vec![unit],
             Step::Adopt { from, .. } => from.iter().map(String::as_str).collect(),
             Step::Gather { from, into, .. } => vec![from, into],
         }
@@ -176,7 +174,6 @@ impl Step {
     /// The units the step moves every process out of.
     pub fn emptied(&self) -> Vec<&str> {
         match self {
-            Step::Limit { .. } => Vec::new(),
             Step::Adopt { from, .. } => from.iter().map(String::as_str).collect(),
             Step::Gather { from, .. } => vec![from],
         }
@@ -207,16 +204,13 @@ pub fn governs(profile: &Profile, observed: &Observed, all: &[Observed]) -> bool
 /// elsewhere. `units` is every running app unit.
 pub fn plan(profile: &Profile, units: &[Observed]) -> Vec<Step> {
     let mut steps = Vec::new();
-    for (index, app) in profile.apps.iter().enumerate() {
+    for index in 0..profile.apps.len() {
         let mut governed: Vec<&Observed> = units.iter().filter(|o| o.recognition.app == Some(index) && governs(profile, o, units)).collect();
         governed.sort_by(|a, b| (home_rank(a), &a.unit).cmp(&(home_rank(b), &b.unit)));
         let Some((home, others)) = governed.split_first() else { continue };
         if home.recognition.starter != Starter::Ballast {
             steps.push(Step::Adopt { from: governed.iter().map(|o| o.unit.clone()).collect(), app: index });
             continue;
-        }
-        if !home.limits.hold(app) {
-            steps.push(Step::Limit { unit: home.unit.clone(), app: index });
         }
         steps.extend(others.iter().map(|o| Step::Gather { from: o.unit.clone(), into: home.unit.clone(), app: index }));
     }
@@ -334,10 +328,9 @@ mod tests {
         ];
         let steps = plan(&profile, &units);
         assert!(matches!(&steps[..], [Step::Gather { from, into, .. }] if from == "app-ballast-discord-b.scope" && into == "app-ballast-discord-a.scope"), "{steps:?}");
-        // A ballast scope whose limits are not the catalog's (an older ballast's) is limited.
-        let discord = profile.apps.iter().position(|a| a.id == "discord").unwrap();
-        let old = [observed("app-ballast-discord-1.scope", "discord", Starter::Ballast, Limits::default())];
-        assert_eq!(plan(&profile, &old), [Step::Limit { unit: "app-ballast-discord-1.scope".into(), app: discord }]);
+        // Limits the user changed on ballast's scope stay as they are.
+        let changed = Limits { memory_high: Some(5 << 30), memory_max: Some(6 << 30) };
+        assert_eq!(plan(&profile, &[observed("app-ballast-discord-1.scope", "discord", Starter::Ballast, changed)]), []);
     }
 
     #[test]
@@ -366,7 +359,7 @@ mod tests {
     fn units_of_no_catalog_app_are_left_alone() {
         let profile = Profile::embedded();
         let konsole = Observed { unit: "app-org.kde.konsole@1.service".into(), recognition: Recognition { app: None, starter: Starter::Desktop }, limits: Limits::default() };
-        assert_eq!(plan(&profile, &[konsole.clone()]), []);
+        assert_eq!(plan(&profile, std::slice::from_ref(&konsole)), []);
         assert!(!governs(&profile, &konsole, &[]));
     }
 }

@@ -75,11 +75,6 @@ pub fn prepare(profile: &Profile, id: &str, user_args: &[String]) -> Result<(Sco
 /// was nothing to move.
 pub async fn carry_out(manager: &UserManager, profile: &Profile, step: &govern::Step) -> Result<Option<String>, LaunchError> {
     match step {
-        govern::Step::Limit { unit, app } => {
-            let app = &profile.apps[*app];
-            manager.set_limits(unit, app).await?;
-            Ok(Some(format!("{}: {unit} limited to MemoryHigh={} MemoryMax={} CPUQuota={}", app.name, app.memory_high, app.memory_max, app.cpu_quota)))
-        }
         govern::Step::Gather { from, into, app } => {
             let moved = manager.gather(from, into).await?;
             Ok((moved > 0).then(|| format!("{}: moved {moved} processes from {from} into {into}, which holds the app's limits", profile.apps[*app].name)))

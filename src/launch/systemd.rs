@@ -25,8 +25,6 @@ trait Manager {
 
     fn stop_unit(&self, name: &str, mode: &str) -> zbus::Result<OwnedObjectPath>;
 
-    fn set_unit_properties(&self, name: &str, runtime: bool, properties: &[(&str, Value<'_>)]) -> zbus::Result<()>;
-
     fn attach_processes_to_unit(&self, name: &str, subcgroup: &str, pids: &[u32]) -> zbus::Result<()>;
 
     fn get_unit_processes(&self, name: &str) -> zbus::Result<Vec<(String, u32, String)>>;
@@ -124,20 +122,6 @@ impl UserManager {
             Ok(None) => Err(failed("the bus connection closed while waiting for the job".into())),
             Err(_) => Err(failed(format!("no answer from the user manager in {} s", JOB_TIMEOUT.as_secs()))),
         }
-    }
-
-    /// Sets the app's MemoryHigh, MemoryMax and CPUQuota on a running unit until logout
-    /// (runtime=true: nothing is written under ~/.config/systemd).
-    pub async fn set_limits(&self, unit: &str, app: &crate::profile::App) -> Result<(), LaunchError> {
-        let properties: [(&str, Value); 3] = [
-            ("MemoryHigh", Value::from(app.memory_high.0)),
-            ("MemoryMax", Value::from(app.memory_max.0)),
-            ("CPUQuotaPerSecUSec", Value::from(app.cpu_quota.per_sec_usec())),
-        ];
-        self.manager
-            .set_unit_properties(unit, true, &properties)
-            .await
-            .map_err(|e| LaunchError::GovernFailed { unit: unit.to_owned(), detail: dbus_message(&e) })
     }
 
     /// The processes in a unit's cgroup: PID and command line (GetUnitProcesses).
