@@ -20,6 +20,9 @@ let
     signal = { package = "signal-desktop"; desktopId = "signal"; icon = "signal-desktop"; categories = [ "Network" "InstantMessaging" "Chat" ]; wmClass = "signal"; };
     zoom = { package = "zoom-us"; desktopId = "Zoom"; icon = "Zoom"; categories = [ "Network" "VideoConference" ]; wmClass = "zoom"; };
     obsidian = { package = "obsidian"; desktopId = "obsidian"; icon = "obsidian"; categories = [ "Office" ]; wmClass = "obsidian"; };
+    firefox = { package = "firefox"; desktopId = "firefox"; icon = "firefox"; categories = [ "Network" "WebBrowser" ]; wmClass = "firefox"; };
+    chromium = { package = "chromium"; desktopId = "chromium-browser"; icon = "chromium"; categories = [ "Network" "WebBrowser" ]; wmClass = "chromium-browser"; };
+    brave = { package = "brave"; desktopId = "brave-browser"; icon = "brave-browser"; categories = [ "Network" "WebBrowser" ]; wmClass = "brave-browser"; };
   };
 
   # An app's limit as its menu entry shows it, or an error naming the option and what a valid

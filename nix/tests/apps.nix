@@ -26,6 +26,9 @@ in
       signal = "signal-desktop";
       zoom = "zoom";
       obsidian = "obsidian";
+      firefox = "firefox";
+      chromium = "chromium";
+      brave = "brave";
     };
   };
   wrapperBody = {

@@ -176,7 +176,7 @@ mod tests {
     fn an_adopted_app_gets_a_scope_with_its_limits_and_no_command() {
         let profile = Profile::embedded();
         let spec = adoption_spec(profile.app("chromium").unwrap(), &profile.launch, "app-chromium@0b5a.service", 0x3f9a1c);
-        assert_eq!((spec.unit.as_str(), spec.slice.as_str()), ("app-ballast-chromium-003f9a1c.scope", "app.slice"));
+        assert_eq!((spec.unit.as_str(), spec.slice.as_str()), ("app-ballast-chromium\\x2dbrowser-003f9a1c.scope", "app.slice"));
         assert_eq!((spec.memory_high, spec.memory_max, spec.cpu_quota_per_sec_usec), (3 << 30, 4 << 30, 3_000_000));
         assert_eq!(spec.description, "Chromium (started as app-chromium@0b5a.service, governed by ballast)");
         assert!(spec.argv.is_empty());
@@ -209,8 +209,8 @@ mod tests {
     #[test]
     fn units_are_named_by_the_desktop_file_id_escaped() {
         assert_eq!(spec("claude-desktop", DisplayServer::X11, &[]).unit, "app-ballast-claude\\x2ddesktop-003f9a1c.scope");
-        assert_eq!(spec("signal", DisplayServer::X11, &[]).unit, "app-ballast-signal\\x2ddesktop-003f9a1c.scope");
-        assert_eq!(spec("chromium", DisplayServer::X11, &[]).unit, "app-ballast-chromium-003f9a1c.scope");
+        assert_eq!(spec("signal", DisplayServer::X11, &[]).unit, "app-ballast-signal-003f9a1c.scope");
+        assert_eq!(spec("chromium", DisplayServer::X11, &[]).unit, "app-ballast-chromium\\x2dbrowser-003f9a1c.scope");
     }
 
     #[test]
