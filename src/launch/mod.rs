@@ -15,7 +15,7 @@ mod watch;
 pub use exec::{exec_in_scope, redirect_output_to_journal};
 pub use spec::{adoption_spec, dashboard_spec, resolve_binary, scope_spec, DisplayServer, ScopeSpec, Target};
 pub use systemd::{ListedUnit, UserManager};
-pub use watch::{held_at_high, mark_governed, read_scope_events, recognise_with, scope_events, scope_status, statuses_from_units, EventKind, HeldAtHigh, ScopeEvent, ScopeStatus};
+pub use watch::{held_at_high, mark_governed, read_scope_events, recognise_with, running_apps, RunningApp, scope_events, scope_status, statuses_from_units, EventKind, HeldAtHigh, ScopeEvent, ScopeStatus};
 
 use crate::profile::Profile;
 use std::path::PathBuf;

@@ -77,6 +77,40 @@ fn named(profile: &Profile, unit: &str) -> ScopeStatus {
     }
 }
 
+/// A running app: a catalog app's units together, or one unit of no catalog app.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunningApp {
+    /// The units added up: memory and event counters summed; unit, limits and the rest from
+    /// the unit that holds the app's limits (its home), else the first.
+    pub total: ScopeStatus,
+    pub units: Vec<String>,
+}
+
+/// The running apps, in the order their first unit is listed.
+pub fn running_apps(statuses: &[ScopeStatus]) -> Vec<RunningApp> {
+    let mut apps: Vec<RunningApp> = Vec::new();
+    for status in statuses {
+        let same = apps.iter_mut().find(|a| status.app.is_some() && a.total.app == status.app);
+        let Some(app) = same else {
+            apps.push(RunningApp { total: status.clone(), units: vec![status.unit.clone()] });
+            continue;
+        };
+        app.units.push(status.unit.clone());
+        let sum = |a: Option<u64>, b: Option<u64>| if a.is_none() && b.is_none() { None } else { Some(a.unwrap_or(0) + b.unwrap_or(0)) };
+        let memory = sum(app.total.memory_current, status.memory_current);
+        let events = match (app.total.events, status.events) {
+            (Some(a), Some(b)) => Some(MemoryEvents { low: a.low + b.low, high: a.high + b.high, max: a.max + b.max, oom: a.oom + b.oom, oom_kill: a.oom_kill + b.oom_kill }),
+            (a, b) => a.or(b),
+        };
+        if app.total.memory_max.is_none() && status.memory_max.is_some() {
+            app.total = status.clone();
+        }
+        app.total.memory_current = memory;
+        app.total.events = events;
+    }
+    apps
+}
+
 /// Marks the units ballast governs under the profile's `govern` (see [`govern::governs`]).
 pub fn mark_governed(profile: &Profile, statuses: &mut [ScopeStatus]) {
     let observed: Vec<Observed> = statuses.iter().map(|s| s.observed(profile)).collect();
@@ -287,6 +321,20 @@ mod tests {
         let firefox = statuses.iter().find(|s| s.unit.starts_with("app-firefox")).unwrap();
         assert_eq!((firefox.app.as_deref(), firefox.starter), (Some("firefox"), Starter::Desktop));
         assert!(statuses.iter().find(|s| s.unit.starts_with("app-org.kde.konsole")).unwrap().app.is_none());
+    }
+
+    #[test]
+    fn an_apps_units_add_up_to_one_running_app() {
+        let home = status(MemoryEvents { high: 3, ..Default::default() });
+        let stray = ScopeStatus { unit: "app-discord-4242.scope".into(), memory_high: None, memory_max: None, memory_current: Some(100), starter: Starter::App, ..status(MemoryEvents { oom_kill: 1, ..Default::default() }) };
+        let other = ScopeStatus { unit: "app-org.kde.konsole@1.service".into(), app: None, ..status(MemoryEvents::default()) };
+        let apps = running_apps(&[stray, other, home]);
+        assert_eq!(apps.len(), 2);
+        assert_eq!(apps[0].units, ["app-discord-4242.scope", "app-ballast-discord-1.scope"]);
+        let total = &apps[0].total;
+        assert_eq!((total.unit.as_str(), total.memory_current, total.memory_max), ("app-ballast-discord-1.scope", Some((1 << 30) + 100), Some(3 << 30)));
+        assert_eq!(total.events.map(|e| (e.high, e.oom_kill)), Some((3, 1)));
+        assert_eq!(apps[1].units, ["app-org.kde.konsole@1.service"]);
     }
 
     #[test]

@@ -60,22 +60,17 @@ pub struct RunningEntry {
 
 /// The Running submenu's entries, one per app (see [`RunningEntry`]).
 fn running_entries(profile: &Profile, scopes: &[ScopeStatus]) -> Vec<RunningEntry> {
-    let mut entries: Vec<RunningEntry> = Vec::new();
-    for app in &profile.apps {
-        let units: Vec<&ScopeStatus> = scopes.iter().filter(|s| s.app.as_deref() == Some(app.id.as_str())).collect();
-        if units.is_empty() {
-            continue;
-        }
-        let used: u64 = units.iter().filter_map(|s| s.memory_current).sum();
-        let more = if units.len() > 1 { format!(" in {} units", units.len()) } else { String::new() };
-        entries.push(RunningEntry { units: units.iter().map(|s| s.unit.clone()).collect(), label: format!("{}: {} of {}{more}", app.name, rough(used), human(app.memory_max.0)) });
-    }
-    entries.extend(scopes.iter().filter(|s| s.app.is_none()).map(|s| {
-        let used = s.memory_current.map_or("?".into(), rough);
-        let max = s.memory_max.map_or("no limit".into(), human);
-        RunningEntry { units: vec![s.unit.clone()], label: format!("{}: {used} of {max}", s.unit) }
-    }));
-    entries
+    crate::launch::running_apps(scopes)
+        .into_iter()
+        .map(|app| {
+            let total = &app.total;
+            let name = total.app.as_deref().and_then(|id| profile.app(id)).map_or(total.unit.as_str(), |a| a.name.as_str());
+            let used = total.memory_current.map_or("?".into(), rough);
+            let max = total.memory_max.map_or("no limit".into(), human);
+            let more = if app.units.len() > 1 { format!(" in {} units", app.units.len()) } else { String::new() };
+            RunningEntry { label: format!("{name}: {used} of {max}{more}"), units: app.units }
+        })
+        .collect()
 }
 
 /// Everything the item shows. Numbers are kept as the text shown, so a change the user
@@ -317,7 +312,7 @@ mod tests {
             pressure: None,
         };
         let scopes = [
-            status("app-ballast-chromium-1.scope", Some("chromium"), 1 << 30),
+            ScopeStatus { memory_max: Some(4 << 30), ..status("app-ballast-chromium-1.scope", Some("chromium"), 1 << 30) },
             status("app-org.chromium.Chromium-4242.scope", Some("chromium"), 200 << 20),
             status("app-org.kde.konsole@1.service", None, 60 << 20),
         ];

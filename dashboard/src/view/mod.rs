@@ -290,7 +290,8 @@ pub fn build(inputs: &Inputs) -> View {
         gpu: gpu(report),
         pressure: pressure(report),
         notices: notices(report),
-        scopes: inputs.scopes.iter().map(|s| scope_row(s, inputs.apps)).collect(),
+        // One row per app: a catalog app's units add up (ballast::launch::running_apps).
+        scopes: ballast::launch::running_apps(inputs.scopes).iter().map(|app| scope_row(&app.total, inputs.apps)).collect(),
         apps: inputs
             .apps
             .iter()

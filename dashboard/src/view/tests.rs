@@ -151,6 +151,15 @@ fn scopes_show_use_against_their_limits_and_events() {
     assert!((discord.high_mark - 2.0 / 3.0).abs() < 1e-9);
     assert_eq!((discord.events_text.as_str(), discord.events_level.as_str()), ("1843 limit hits · 0 OOM kills", "warning"));
     assert_eq!(view.scopes[1].events_level, "ok");
+    // A second unit of Discord (the app moved part of itself out) adds to Discord's row.
+    let mut moved = session();
+    let mut stray = moved.scopes[0].clone();
+    stray.unit = "app-discord-4242.scope".into();
+    stray.memory_current = Some(100 << 20);
+    moved.scopes.push(stray);
+    let view = of_session(&moved);
+    assert_eq!(view.scopes.len(), session().scopes.len());
+    assert_eq!(view.scopes[0].used_text, size_text(1123340288 + (100 << 20)));
 }
 
 #[test]
