@@ -226,7 +226,7 @@ impl Agent {
     /// their MemoryHigh now. On cgroup v2 the sample already holds every app unit; elsewhere systemd is asked
     /// over D-Bus, every `DBUS_SCOPE_TICKS` ticks to keep idle wakeups down.
     async fn watch_scopes(&mut self, sample: &crate::sample::Sample) -> (Vec<launch::ScopeEvent>, Vec<launch::HeldAtHigh>) {
-        let statuses = if self.mode.per_unit() {
+        let mut statuses = if self.mode.per_unit() {
             launch::statuses_from_units(&self.profile, &sample.units)
         } else {
             let Some(manager) = &self.manager else { return Default::default() };
@@ -243,7 +243,6 @@ impl Agent {
             }
             statuses
         };
-        let mut statuses = statuses;
         self.govern(&mut statuses).await;
         let (mut events, mut held) = (Vec::new(), Vec::new());
         let mut counters = HashMap::new();

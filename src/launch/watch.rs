@@ -55,25 +55,26 @@ impl ScopeStatus {
             limits: Limits { memory_high: self.memory_high, memory_max: self.memory_max },
         }
     }
-}
 
-/// A status for `unit` with what its name says; the caller fills in the figures.
-fn named(profile: &Profile, unit: &str) -> ScopeStatus {
-    let recognition = govern::recognise(profile, unit, &[]);
-    ScopeStatus {
-        unit: unit.to_owned(),
-        app: recognition.app.map(|i| profile.apps[i].id.clone()),
-        starter: recognition.starter,
-        governed: false,
-        description: String::new(),
-        control_group: None,
-        memory_current: None,
-        memory_high: None,
-        memory_max: None,
-        cpu_usage_nsec: None,
-        cpu_quota: None,
-        events: None,
-        pressure: None,
+    /// A status for `unit` with what its name says (app, starter); the figures are unknown
+    /// until the caller fills them in.
+    pub fn named(profile: &Profile, unit: &str) -> ScopeStatus {
+        let recognition = govern::recognise(profile, unit, &[]);
+        ScopeStatus {
+            unit: unit.to_owned(),
+            app: recognition.app.map(|i| profile.apps[i].id.clone()),
+            starter: recognition.starter,
+            governed: false,
+            description: String::new(),
+            control_group: None,
+            memory_current: None,
+            memory_high: None,
+            memory_max: None,
+            cpu_usage_nsec: None,
+            cpu_quota: None,
+            events: None,
+            pressure: None,
+        }
     }
 }
 
@@ -138,7 +139,7 @@ pub fn statuses_from_units(profile: &Profile, units: &[crate::sample::UnitSample
             cpu_usage_nsec: Some(u.cpu_usec * 1000),
             events: u.events,
             pressure: u.pressure,
-            ..named(profile, u.name())
+            ..ScopeStatus::named(profile, u.name())
         })
         .collect()
 }
@@ -162,7 +163,7 @@ pub async fn scope_status(manager: &UserManager, profile: &Profile, unit: &Liste
         memory_max: known(&properties, "MemoryMax"),
         cpu_usage_nsec: known(&properties, "CPUUsageNSec"),
         cpu_quota: known(&properties, "CPUQuotaPerSecUSec").map(|usec| usec / 10_000),
-        ..named(profile, &unit.name)
+        ..ScopeStatus::named(profile, &unit.name)
     })
 }
 

@@ -296,25 +296,11 @@ mod tests {
     #[test]
     fn running_apps_are_one_entry_each_with_their_total() {
         let profile = Profile::embedded();
-        let status = |unit: &str, app: Option<&str>, used: u64| ScopeStatus {
-            unit: unit.into(),
-            app: app.map(str::to_owned),
-            starter: crate::launch::govern::Starter::Ballast,
-            governed: app.is_some(),
-            description: String::new(),
-            control_group: None,
-            memory_current: Some(used),
-            memory_high: None,
-            memory_max: None,
-            cpu_usage_nsec: None,
-            cpu_quota: None,
-            events: None,
-            pressure: None,
-        };
+        let status = |unit: &str, used: u64| ScopeStatus { memory_current: Some(used), ..ScopeStatus::named(&profile, unit) };
         let scopes = [
-            ScopeStatus { memory_max: Some(4 << 30), ..status("app-ballast-chromium-1.scope", Some("chromium"), 1 << 30) },
-            status("app-org.chromium.Chromium-4242.scope", Some("chromium"), 200 << 20),
-            status("app-org.kde.konsole@1.service", None, 60 << 20),
+            ScopeStatus { memory_max: Some(4 << 30), ..status("app-ballast-chromium-1.scope", 1 << 30) },
+            status("app-org.chromium.Chromium-4242.scope", 200 << 20),
+            status("app-org.kde.konsole@1.service", 60 << 20),
         ];
         let entries = running_entries(&profile, &scopes);
         assert_eq!(entries[0].label, "Chromium: 1.2G of 4.0G in 2 units");
