@@ -562,8 +562,9 @@ const PLASMA_START_HOG: &str = "kstart --application org.example.Hog";
 /// launch's scope within a minute (Chromium 156 here moved itself into
 /// app-org.chromium.Chromium-<pid>.scope on some starts and not on others; the agent gathers
 /// it back, and the journal lines about it are printed; tests/agent_launch.rs asserts the
-/// move with a headless one); lowering that scope's MemoryHigh
-/// throttles Chromium (memory.events `high`), and the agent leaves the user's change alone.
+/// move with a headless one); lowering that scope's MemoryHigh throttles Chromium
+/// (memory.events `high`, the agent leaves the user's change alone), and a MemoryMax below
+/// its use has the kernel kill inside the scope (memory.events `oom_kill`).
 fn chromium_is_gathered_and_held_by_its_limits_on_cgroup_v2(env: &Env) -> Result<(), String> {
     env.config(Some(&governed_apps()))?;
     let result = (|| {
@@ -583,8 +584,18 @@ fn chromium_is_gathered_and_held_by_its_limits_on_cgroup_v2(env: &Env) -> Result
             events = env.cgroup_file(&unit, "memory.events").unwrap_or_default();
             Ok(events.lines().any(|l| l.strip_prefix("high ").is_some_and(|n| n != "0")))
         });
-        env.user(&format!("~/.local/bin/ballast stop '{unit}'"))?;
+        // Then a MemoryMax below what it uses: the kernel kills inside the app's budget. The
+        // scope may go with its last process, so its counter is watched from one shell.
+        let killed = env.user(&format!(
+            "cg=/sys/fs/cgroup$(systemctl --user show -P ControlGroup '{unit}'); systemctl --user set-property --runtime '{unit}' MemoryMax=40M; \
+             for i in $(seq 100); do v=$(awk '/^oom_kill /{{print $2}}' $cg/memory.events 2>/dev/null); [ \"${{v:-0}}\" -gt 0 ] && {{ echo oom_kill $v; exit 0; }}; sleep 0.3; done; echo oom_kill 0"
+        ));
+        let _ = env.user(&format!("~/.local/bin/ballast stop '{unit}' || true"));
         throttled.map_err(|e| format!("{e}: memory.events {events:?}"))?;
+        let killed = killed?;
+        if killed.trim() == "oom_kill 0" {
+            return Err(format!("no OOM kill in {unit} with MemoryMax=40M below Chromium's use: {killed}"));
+        }
         println!("  the agent about Chromium: {journal:?}");
         Ok(())
     })();
