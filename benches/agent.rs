@@ -13,12 +13,20 @@ use std::time::Duration;
 /// RSS in kB, voluntary context switches, and CPU seconds of a process.
 fn measure(pid: u32) -> (u64, u64, f64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| status.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap_or(0);
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
     // SAFETY: sysconf reads a constant.
     let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    let cpu = fields.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) + fields.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let cpu = fields.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
+        + fields.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     (field("VmRSS:"), field("voluntary_ctxt_switches:"), cpu / ticks)
 }
 
@@ -62,7 +70,12 @@ fn main() {
     s.start_tray_watcher().unwrap();
     let agent = start_agent(&mut s, "");
     std::thread::sleep(Duration::from_secs(2));
-    let mut top = s.command("top").args(["-b", "-d", "2", "-n", &(span / 2 + 2).to_string()]).stdout(std::process::Stdio::null()).spawn().unwrap();
+    let mut top = s
+        .command("top")
+        .args(["-b", "-d", "2", "-n", &(span / 2 + 2).to_string()])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     let (agent_before, top_before) = (measure(agent), measure(top.id()));
     std::thread::sleep(Duration::from_secs(span));
     let (agent_after, top_after) = (measure(agent), measure(top.id()));
@@ -78,5 +91,11 @@ fn main() {
     let first = measure(agent);
     std::thread::sleep(Duration::from_secs(soak));
     let last = measure(agent);
-    println!("Soak: {soak} s at 0.1 s ticks: RSS {} kB after 2 s, {} kB at the end ({:+} kB); CPU {:.2} % of a core", first.0, last.0, last.0 as i64 - first.0 as i64, (last.2 - first.2) / soak as f64 * 100.0);
+    println!(
+        "Soak: {soak} s at 0.1 s ticks: RSS {} kB after 2 s, {} kB at the end ({:+} kB); CPU {:.2} % of a core",
+        first.0,
+        last.0,
+        last.0 as i64 - first.0 as i64,
+        (last.2 - first.2) / soak as f64 * 100.0
+    );
 }

@@ -11,9 +11,7 @@ fn main() {
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/gpu")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gpu").join(name)
 }
 
 /// Non-DRM fds per process, as a Plasma app holds them: sockets, pipes, eventfds, files.
@@ -25,11 +23,7 @@ fn amdgpu_client(id: usize) -> String {
         32768 + id
     );
     for region in ["vram", "gtt", "cpu", "gds", "gws", "oa", "doorbell"] {
-        let size = if region == "vram" {
-            format!("{} KiB", 4096 + id * 4)
-        } else {
-            "0".into()
-        };
+        let size = if region == "vram" { format!("{} KiB", 4096 + id * 4) } else { "0".into() };
         for stat in ["total", "shared", "resident", "purgeable"] {
             text.push_str(&format!("drm-{stat}-{region}:\t{size}\n"));
         }
@@ -46,11 +40,7 @@ fn synthetic_tree(processes: usize, drm_every: usize, fd_links: bool) -> tempfil
     let root = dir.path();
     let device = root.join("sys/class/drm/card0/device");
     fs::create_dir_all(&device).unwrap();
-    fs::write(
-        device.join("uevent"),
-        "DRIVER=amdgpu\nPCI_ID=1002:73FF\nPCI_SLOT_NAME=0000:03:00.0\n",
-    )
-    .unwrap();
+    fs::write(device.join("uevent"), "DRIVER=amdgpu\nPCI_ID=1002:73FF\nPCI_SLOT_NAME=0000:03:00.0\n").unwrap();
     fs::write(device.join("mem_info_vram_total"), "8573157376\n").unwrap();
     fs::write(device.join("mem_info_vram_used"), "1239416832\n").unwrap();
     fs::write(device.join("gpu_busy_percent"), "3\n").unwrap();
@@ -62,16 +52,10 @@ fn synthetic_tree(processes: usize, drm_every: usize, fd_links: bool) -> tempfil
             let (target, extra) = match fd % 4 {
                 0 => (format!("socket:[{}]", 20000 + fd), String::new()),
                 1 => (format!("pipe:[{}]", 30000 + fd), String::new()),
-                2 => (
-                    "anon_inode:[eventfd]".to_string(),
-                    "eventfd-count:                0\neventfd-id: 7\n".into(),
-                ),
+                2 => ("anon_inode:[eventfd]".to_string(), "eventfd-count:                0\neventfd-id: 7\n".into()),
                 _ => ("/usr/lib/libQt6Core.so.6".to_string(), String::new()),
             };
-            let text = format!(
-                "pos:\t0\nflags:\t02004002\nmnt_id:\t15\nino:\t{}\n{extra}",
-                1000 + fd
-            );
+            let text = format!("pos:\t0\nflags:\t02004002\nmnt_id:\t15\nino:\t{}\n{extra}", 1000 + fd);
             fs::write(process.join(format!("fdinfo/{fd}")), text).unwrap();
             if fd_links {
                 std::os::unix::fs::symlink(target, process.join(format!("fd/{fd}"))).unwrap();
@@ -84,8 +68,7 @@ fn synthetic_tree(processes: usize, drm_every: usize, fd_links: bool) -> tempfil
         for fd in [OTHER_FDS, OTHER_FDS + 1] {
             fs::write(process.join(format!("fdinfo/{fd}")), &client).unwrap();
             if fd_links {
-                std::os::unix::fs::symlink("/dev/dri/renderD128", process.join(format!("fd/{fd}")))
-                    .unwrap();
+                std::os::unix::fs::symlink("/dev/dri/renderD128", process.join(format!("fd/{fd}"))).unwrap();
             }
         }
     }
@@ -102,18 +85,14 @@ fn sample(bencher: divan::Bencher, root: &Path) {
 #[divan::bench(sample_count = 30)]
 fn fdinfo_500_processes_full_scan(bencher: divan::Bencher) {
     let tree = synthetic_tree(500, 1, true);
-    bencher
-        .with_inputs(|| GpuSampler::new(tree.path()))
-        .bench_local_values(|mut sampler| sampler.sample());
+    bencher.with_inputs(|| GpuSampler::new(tree.path())).bench_local_values(|mut sampler| sampler.sample());
 }
 
 /// The same without fd links: all 42 fdinfo files per process are read.
 #[divan::bench(sample_count = 30)]
 fn fdinfo_500_processes_full_scan_no_fd_links(bencher: divan::Bencher) {
     let tree = synthetic_tree(500, 1, false);
-    bencher
-        .with_inputs(|| GpuSampler::new(tree.path()))
-        .bench_local_values(|mut sampler| sampler.sample());
+    bencher.with_inputs(|| GpuSampler::new(tree.path())).bench_local_values(|mut sampler| sampler.sample());
 }
 
 /// One sampler over many ticks, as the agent runs it: a full scan every 10th sample,
@@ -128,9 +107,7 @@ fn fdinfo_500_processes_steady(bencher: divan::Bencher) {
 #[divan::bench(sample_count = 30)]
 fn fdinfo_500_processes_desktop_mix_full_scan(bencher: divan::Bencher) {
     let tree = synthetic_tree(500, 10, true);
-    bencher
-        .with_inputs(|| GpuSampler::new(tree.path()))
-        .bench_local_values(|mut sampler| sampler.sample());
+    bencher.with_inputs(|| GpuSampler::new(tree.path())).bench_local_values(|mut sampler| sampler.sample());
 }
 
 #[divan::bench(sample_count = 100)]

@@ -34,10 +34,7 @@ fn kdeglobals_like(size: usize) -> Vec<u8> {
             ("DecorationFocus", "61,174,233"),
             ("ForegroundNormal", "35,38,39"),
             ("font", "Noto Sans,10,-1,5,50,0,0,0,0,0"),
-            (
-                "Recent Files[$e]",
-                "$HOME/Documents/report.odt,$HOME/Downloads/",
-            ),
+            ("Recent Files[$e]", "$HOME/Documents/report.odt,$HOME/Downloads/"),
             ("Comment", "\\sPadded, with a tab\\there\\s"),
             ("Name[de]", "Schema"),
         ] {
@@ -62,21 +59,15 @@ fn corpus_parse_serialize(bencher: Bencher) {
 #[divan::bench]
 fn kdeglobals_1mb_parse_serialize(bencher: Bencher) {
     let bytes = kdeglobals_like(1 << 20);
-    bencher
-        .counter(BytesCount::of_slice(&bytes))
-        .bench(|| black_box(Document::parse(black_box(&bytes)).to_bytes()));
+    bencher.counter(BytesCount::of_slice(&bytes)).bench(|| black_box(Document::parse(black_box(&bytes)).to_bytes()));
 }
 
 /// What `ballast tune` pays per key on a big file: reads and edits resolve the file.
 #[divan::bench]
 fn kdeglobals_1mb_set_one_key(bencher: Bencher) {
     let document = Document::parse(&kdeglobals_like(1 << 20));
-    bencher
-        .with_inputs(|| document.clone())
-        .bench_local_values(|mut document| {
-            document
-                .set("KDE", "AnimationDurationFactor", "0.5")
-                .expect("kdeglobals is writable");
-            document
-        });
+    bencher.with_inputs(|| document.clone()).bench_local_values(|mut document| {
+        document.set("KDE", "AnimationDurationFactor", "0.5").expect("kdeglobals is writable");
+        document
+    });
 }

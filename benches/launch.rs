@@ -48,7 +48,9 @@ fn main() {
     };
     let seed = || {
         let mut c = manager.command("systemd-run");
-        c.args(["--user", "--scope", "--quiet", "-p", "MemoryHigh=150M", "-p", "MemoryMax=200M", "-p", "CPUQuota=50%"]).arg(&workload).args(workload_args);
+        c.args(["--user", "--scope", "--quiet", "-p", "MemoryHigh=150M", "-p", "MemoryMax=200M", "-p", "CPUQuota=50%"])
+            .arg(&workload)
+            .args(workload_args);
         c
     };
     let ours = || {
@@ -56,7 +58,11 @@ fn main() {
         c.arg("--profile").arg(&profile).args(["launch", "alloc", "--foreground", "--", "--stamp", "0"]);
         c
     };
-    let mut results: Vec<(&str, Vec<f64>)> = vec![("plain exec", vec![]), ("seed: systemd-run --user --scope", vec![]), ("ballast launch --foreground", vec![])];
+    let mut results: Vec<(&str, Vec<f64>)> = vec![
+        ("plain exec", vec![]),
+        ("seed: systemd-run --user --scope", vec![]),
+        ("ballast launch --foreground", vec![]),
+    ];
     for _ in 0..runs {
         // Interleaved, so drift on a busy machine hits all three alike.
         results[0].1.push(time_to_first_instruction(plain()));

@@ -26,29 +26,18 @@ fn per_refresh(runs: u32, who: libc::c_int, mut refresh: impl FnMut()) -> (f64, 
     for _ in 0..runs {
         refresh();
     }
-    (
-        (cpu_seconds(who) - cpu) / f64::from(runs),
-        wall.elapsed().as_secs_f64() / f64::from(runs),
-    )
+    ((cpu_seconds(who) - cpu) / f64::from(runs), wall.elapsed().as_secs_f64() / f64::from(runs))
 }
 
 fn run_quietly(program: &str, args: &[&str]) {
-    let status = Command::new(program)
-        .args(args)
-        .stdout(Stdio::null())
-        .status()
-        .expect(program);
+    let status = Command::new(program).args(args).stdout(Stdio::null()).status().expect(program);
     assert!(status.success(), "{program} failed");
 }
 
 fn main() {
     ballast::sample::raise_open_file_limit();
     // `cargo test --benches` runs bench targets with --bench absent: keep that quick.
-    let runs = if std::env::args().any(|a| a == "--bench") {
-        40
-    } else {
-        2
-    };
+    let runs = if std::env::args().any(|a| a == "--bench") { 40 } else { 2 };
     let seed = per_refresh(runs, libc::RUSAGE_CHILDREN, || {
         run_quietly("sh", &["-c", "free -h; ps aux --sort=-%mem | head -10"]);
     });
@@ -62,30 +51,15 @@ fn main() {
         std::hint::black_box(render::status_text(&budget.evaluate(&sample), false));
     });
     let processes = std::fs::read_dir("/proc")
-        .map(|d| {
-            d.flatten()
-                .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
-                .count()
-        })
+        .map(|d| d.flatten().filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok()).count())
         .unwrap_or(0);
     println!("CPU per status refresh on this host ({processes} processes), mean of {runs} runs:");
-    println!(
-        "  {:<58} {:>9} {:>9} {:>8}",
-        "", "CPU ms", "wall ms", "vs seed"
-    );
+    println!("  {:<58} {:>9} {:>9} {:>8}", "", "CPU ms", "wall ms", "vs seed");
     for (name, (cpu, wall)) in [
         ("seed: free -h; ps aux --sort=-%mem | head -10", seed),
-        (
-            "ballast status (new process, two samples 250 ms apart)",
-            one_shot,
-        ),
+        ("ballast status (new process, two samples 250 ms apart)", one_shot),
         ("ballast status --watch refresh (in process)", watch),
     ] {
-        println!(
-            "  {name:<58} {:>9.3} {:>9.3} {:>7.1}x",
-            cpu * 1e3,
-            wall * 1e3,
-            seed.0 / cpu.max(1e-9)
-        );
+        println!("  {name:<58} {:>9.3} {:>9.3} {:>7.1}x", cpu * 1e3, wall * 1e3, seed.0 / cpu.max(1e-9));
     }
 }

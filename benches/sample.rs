@@ -14,9 +14,7 @@ fn main() {
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
 /// One tick as the agent runs it: the sampler and budget persist between ticks.
@@ -97,18 +95,10 @@ fn synthetic_tree(processes: usize) -> tempfile::TempDir {
         std::fs::write(path, text).unwrap();
     };
     let fixture_root = fixture("debian12-v1");
-    for file in [
-        "proc/meminfo",
-        "proc/stat",
-        "proc/swaps",
-        "proc/pressure/memory",
-        "proc/pressure/cpu",
-        "proc/pressure/io",
-    ] {
-        write(
-            file,
-            &std::fs::read_to_string(fixture_root.join(file)).unwrap(),
-        );
+    for file in
+        ["proc/meminfo", "proc/stat", "proc/swaps", "proc/pressure/memory", "proc/pressure/cpu", "proc/pressure/io"]
+    {
+        write(file, &std::fs::read_to_string(fixture_root.join(file)).unwrap());
     }
     std::fs::create_dir_all(root.join("sys/fs/cgroup/memory")).unwrap();
     for i in 0..processes {
@@ -118,14 +108,8 @@ fn synthetic_tree(processes: usize) -> tempfile::TempDir {
             &format!("proc/{pid}/stat"),
             &format!("{pid} ({name}) S 1 {pid} {pid} 0 -1 4194560 100 0 0 0 {} 7 0 0 20 0 1 0 {} 300000000 {} 18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 0 17 1 0 0 0 0 0\n", i * 3, 5000 + i, 2000 + i),
         );
-        write(
-            &format!("proc/{pid}/cmdline"),
-            &format!("/usr/bin/{name}\0--flag\0"),
-        );
-        write(
-            &format!("proc/{pid}/cgroup"),
-            "1:name=systemd:/user.slice/user-1000.slice/session-2.scope\n0::/\n",
-        );
+        write(&format!("proc/{pid}/cmdline"), &format!("/usr/bin/{name}\0--flag\0"));
+        write(&format!("proc/{pid}/cgroup"), "1:name=systemd:/user.slice/user-1000.slice/session-2.scope\n0::/\n");
         write(
             &format!("proc/{pid}/smaps_rollup"),
             &format!("00400000-7ffd0000 ---p 00000000 00:00 0 [rollup]\nRss: {} kB\nPss: {} kB\nPss_Anon: 100 kB\nPss_File: 10 kB\nPss_Shmem: 0 kB\nSwap: 0 kB\nSwapPss: 0 kB\n", 8000 + i, 4000 + i),

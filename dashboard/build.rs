@@ -16,10 +16,10 @@ fn main() {
         "qml/style.js",
     ]);
     CxxQtBuilder::new_qml_module(module)
-    .qt_module("Gui")
-    .qt_module("Quick")
-    .qt_module("QuickControls2")
-    .files(["src/bridge.rs", "src/palette.rs"])
-    .cpp_file("src/palette.cpp")
-    .build();
+        .qt_module("Gui")
+        .qt_module("Quick")
+        .qt_module("QuickControls2")
+        .files(["src/bridge.rs", "src/palette.rs"])
+        .cpp_file("src/palette.cpp")
+        .build();
 }

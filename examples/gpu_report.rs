@@ -74,8 +74,6 @@ fn main() -> ExitCode {
 }
 
 fn usage() -> ExitCode {
-    eprintln!(
-        "usage: gpu_report [--root DIR] [--interval-ms N] | --nvml-readings | --from-readings FILE"
-    );
+    eprintln!("usage: gpu_report [--root DIR] [--interval-ms N] | --nvml-readings | --from-readings FILE");
     ExitCode::from(2)
 }

@@ -1,39 +1,31 @@
 //! The `ballast` command line.
 
 use anyhow::{Context, Result};
-use ballast::budget::{Budget, Report};
 use ballast::agent;
+use ballast::budget::{Budget, Report};
 use ballast::doctor;
 use ballast::launch::{self, UserManager};
-use ballast::tune;
 use ballast::profile::{self, Origin, Profile};
 use ballast::render;
 use ballast::sample::Sampler;
+use ballast::tune;
 use clap::{Parser, Subcommand};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Parser)]
+#[command(name = "ballast", version, about = "Keeps a KDE Plasma desktop inside a memory budget")]
 #[command(
-    name = "ballast",
-    version,
-    about = "Keeps a KDE Plasma desktop inside a memory budget"
+    after_help = "Without a command, ballast starts the agent, or shows `status --watch` where there is no desktop session."
 )]
-#[command(after_help = "Without a command, ballast starts the agent, or shows `status --watch` where there is no desktop session.")]
 struct Cli {
     /// Profile file (an overlay on the embedded default). Default:
     /// $XDG_CONFIG_HOME/ballast/config.toml when it exists, else the embedded profile.
     #[arg(long, global = true, env = "BALLAST_PROFILE", value_name = "FILE")]
     profile: Option<PathBuf>,
     /// Read /proc and /sys below DIR instead of / (for captured fixture trees).
-    #[arg(
-        long,
-        global = true,
-        env = "BALLAST_ROOT",
-        value_name = "DIR",
-        default_value = "/"
-    )]
+    #[arg(long, global = true, env = "BALLAST_ROOT", value_name = "DIR", default_value = "/")]
     root: PathBuf,
     #[command(subcommand)]
     command: Option<Command>,
@@ -173,7 +165,10 @@ fn run(cli: Cli) -> Result<i32> {
     match command {
         Command::Agent { defer_to_unit } => {
             if defer_to_unit && block_on(async { Ok(agent::autostart::unit_starts_agent().await) })? {
-                println!("ballast: the user manager starts {} in this session; the autostart entry defers to it", agent::autostart::UNIT);
+                println!(
+                    "ballast: the user manager starts {} in this session; the autostart entry defers to it",
+                    agent::autostart::UNIT
+                );
                 return Ok(0);
             }
             finish_agent(block_on_agent(cli.profile.clone(), cli.root.clone()))
@@ -196,13 +191,23 @@ fn run(cli: Cli) -> Result<i32> {
             let binary = launch::is_executable(&beside)
                 .then_some(beside)
                 .or_else(|| launch::resolve_binary("ballast-dashboard", path.as_deref(), launch::is_executable))
-                .context("the dashboard is not installed (ballast-dashboard is built from dashboard/ in the source tree)")?;
+                .context(
+                    "the dashboard is not installed (ballast-dashboard is built from dashboard/ in the source tree)",
+                )?;
             // Its own scope, out of the caller's unit (the agent's, when the tray opens it).
-            let spec = launch::dashboard_spec(&profile.launch, binary.clone(), agent::autostart::APP_ID, launch::random_suffix());
-            if let Err(e) = block_on(async { Ok(UserManager::connect().await?.start_scope(&spec, &[std::process::id()]).await?) }) {
+            let spec = launch::dashboard_spec(
+                &profile.launch,
+                binary.clone(),
+                agent::autostart::APP_ID,
+                launch::random_suffix(),
+            );
+            if let Err(e) =
+                block_on(async { Ok(UserManager::connect().await?.start_scope(&spec, &[std::process::id()]).await?) })
+            {
                 eprintln!("ballast: the dashboard runs without a scope of its own: {e}");
             }
-            Err(anyhow::Error::from(std::process::Command::new(&binary).exec()).context(format!("cannot run {}", binary.display())))
+            Err(anyhow::Error::from(std::process::Command::new(&binary).exec())
+                .context(format!("cannot run {}", binary.display())))
         }
         Command::Status { json, watch } => {
             // The running agent already has a report (with CPU use over its last tick):
@@ -249,7 +254,9 @@ fn run(cli: Cli) -> Result<i32> {
                 Ok(0)
             }
         }
-        Command::Launch { app, foreground, detached_child, args } => launch(&profile, cli.profile.as_deref(), &app, foreground, detached_child, &args),
+        Command::Launch { app, foreground, detached_child, args } => {
+            launch(&profile, cli.profile.as_deref(), &app, foreground, detached_child, &args)
+        }
         Command::Scopes { json } => scopes(&profile, &cli.root, json),
         Command::Stop { target } => block_on(async {
             let manager = UserManager::connect().await?;
@@ -301,11 +308,7 @@ fn status(profile: Profile, mut sampler: Sampler, json: bool, watch: bool) -> Re
             writeln!(stdout, "{}", serde_json::to_string(&report)?)?;
         } else if in_place {
             // Home the cursor and clear, so the table refreshes in place.
-            write!(
-                stdout,
-                "\x1b[H\x1b[2J{}",
-                render::status_text(&report, color)
-            )?;
+            write!(stdout, "\x1b[H\x1b[2J{}", render::status_text(&report, color))?;
         } else {
             writeln!(stdout, "{}", render::status_text(&report, false))?;
         }
@@ -325,10 +328,7 @@ fn doctor_text(checks: &[doctor::Check], color: bool) -> String {
             (true, doctor::Verdict::Warn) => format!("\x1b[33m{word}\x1b[0m"),
             (true, doctor::Verdict::Fail) => format!("\x1b[1;31m{word}\x1b[0m"),
         };
-        out.push_str(&format!(
-            "{painted:<4}  {:<13} {}\n",
-            check.id, check.message
-        ));
+        out.push_str(&format!("{painted:<4}  {:<13} {}\n", check.id, check.message));
         if let Some(fix) = &check.fix {
             out.push_str(&format!("      {:<13} fix: {fix}\n", ""));
         }
@@ -363,7 +363,14 @@ fn apps(profile: &Profile, json: bool) -> Result<i32> {
     Ok(0)
 }
 
-fn launch(profile: &Profile, profile_file: Option<&std::path::Path>, id: &str, foreground: bool, detached_child: bool, args: &[String]) -> Result<i32> {
+fn launch(
+    profile: &Profile,
+    profile_file: Option<&std::path::Path>,
+    id: &str,
+    foreground: bool,
+    detached_child: bool,
+    args: &[String],
+) -> Result<i32> {
     if !(foreground || detached_child) {
         launch::resolve(profile, id)?;
         return launch_detached(profile_file, id, args);
@@ -453,7 +460,9 @@ fn tell_programs(changes: &[(&str, ballast::kconfig::ChangedKeys)], effects: &[(
     });
     match told {
         Ok(outcome) => outcome.iter().for_each(|line| println!("  {line}")),
-        Err(e) => println!("  no session bus ({e}): running programs were not told; they read the files when they start"),
+        Err(e) => {
+            println!("  no session bus ({e}): running programs were not told; they read the files when they start")
+        }
     }
 }
 
@@ -477,7 +486,8 @@ fn tune_apply(profile: &Profile, target: tune::Target, session: &tune::Session, 
     let refusals = tune::refusals(&plans);
     refusals.iter().for_each(|line| eprintln!("ballast: {line}"));
     tune::unread(&plans, session).iter().for_each(|line| println!("{line}"));
-    let loaded = block_on(async { Ok(tune::notify::loaded_effects(&zbus::Connection::session().await?).await) }).ok().flatten();
+    let loaded =
+        block_on(async { Ok(tune::notify::loaded_effects(&zbus::Connection::session().await?).await) }).ok().flatten();
     let Some(backup) = tune::apply(&plans, target, places, loaded)? else {
         if !refusals.is_empty() {
             return Ok(1);
@@ -507,7 +517,13 @@ fn tune_rollback(places: &tune::Places, target: tune::Target, to: Option<&str>, 
     Ok(0)
 }
 
-fn tune_status(profile: &Profile, target: tune::Target, session: &tune::Session, places: &tune::Places, json: bool) -> Result<i32> {
+fn tune_status(
+    profile: &Profile,
+    target: tune::Target,
+    session: &tune::Session,
+    places: &tune::Places,
+    json: bool,
+) -> Result<i32> {
     let settings = tune::settings(profile, target, session.plasma, places)?;
     let status = tune::file_status(&settings, session, places)?;
     let live = block_on(async {
@@ -524,7 +540,11 @@ fn tune_status(profile: &Profile, target: tune::Target, session: &tune::Session,
             information
                 .lines()
                 .map(str::trim)
-                .filter(|l| ["glSmoothScale:", "glPreferBufferSwap:", "windowsBlockCompositing:", "compositingMode:"].iter().any(|k| l.starts_with(k)))
+                .filter(|l| {
+                    ["glSmoothScale:", "glPreferBufferSwap:", "windowsBlockCompositing:", "compositingMode:"]
+                        .iter()
+                        .any(|k| l.starts_with(k))
+                })
                 .map(str::to_owned)
                 .collect()
         })
@@ -540,21 +560,45 @@ fn tune_status(profile: &Profile, target: tune::Target, session: &tune::Session,
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(0);
     }
-    println!("session: {} ({}, from {})", session.kwin(), session.kwin_version.as_deref().unwrap_or("version unknown"), session.source);
+    println!(
+        "session: {} ({}, from {})",
+        session.kwin(),
+        session.kwin_version.as_deref().unwrap_or("version unknown"),
+        session.source
+    );
     for s in &status {
-        let mark = if s.unused.is_some() { "-- " } else if s.matches { "ok " } else if s.locked_by.is_some() { "!! " } else { "-> " };
+        let mark = if s.unused.is_some() {
+            "-- "
+        } else if s.matches {
+            "ok "
+        } else if s.locked_by.is_some() {
+            "!! "
+        } else {
+            "-> "
+        };
         let from = match (&s.unused, &s.locked_by, &s.source) {
             (Some(why), _, _) => format!("; {why}"),
             (None, Some(lock), _) => format!("; locked by {}", lock.display()),
-            (None, None, Some(source)) if !source.starts_with(&places.config_dir) => format!("; from {}", source.display()),
+            (None, None, Some(source)) if !source.starts_with(&places.config_dir) => {
+                format!("; from {}", source.display())
+            }
             _ => String::new(),
         };
-        println!("{mark} {:<12} [{}] {} = {}  (target {}{from})", s.file, s.group.replace('\x1d', "]["), s.key, s.file_value.as_deref().unwrap_or("(unset)"), s.target);
+        println!(
+            "{mark} {:<12} [{}] {} = {}  (target {}{from})",
+            s.file,
+            s.group.replace('\x1d', "]["),
+            s.key,
+            s.file_value.as_deref().unwrap_or("(unset)"),
+            s.target
+        );
     }
     if matches!(target, tune::Target::Kwin | tune::Target::All) {
         match (&kwin_lines[..], &effects) {
             (_, None) => println!("KWin: not running on this session bus (live values unknown)"),
-            (lines, Some(effects)) => println!("KWin live: {}; effects loaded: {}", lines.join(", "), effects.join(" ")),
+            (lines, Some(effects)) => {
+                println!("KWin live: {}; effects loaded: {}", lines.join(", "), effects.join(" "))
+            }
         }
     }
     if matches!(target, tune::Target::Baloo | tune::Target::All) {
@@ -567,7 +611,10 @@ fn tune_status(profile: &Profile, target: tune::Target, session: &tune::Session,
 }
 
 fn block_on_agent(profile_file: Option<std::path::PathBuf>, root: std::path::PathBuf) -> Result<(), agent::AgentError> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| agent::AgentError::Bus(e.to_string()))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| agent::AgentError::Bus(e.to_string()))?;
     runtime.block_on(agent::run(profile_file, root))
 }
 
@@ -603,7 +650,9 @@ fn report_from_agent() -> Option<Report> {
         if !tune::notify::has_owner(&connection, agent::BUS_NAME).await {
             return Ok(None);
         }
-        let reply = connection.call_method(Some(agent::BUS_NAME), agent::OBJECT_PATH, Some("io.ballast.Agent1"), "Status", &()).await?;
+        let reply = connection
+            .call_method(Some(agent::BUS_NAME), agent::OBJECT_PATH, Some("io.ballast.Agent1"), "Status", &())
+            .await?;
         let json: String = reply.body().deserialize()?;
         Ok(serde_json::from_str(&json).ok())
     })

@@ -50,11 +50,7 @@ const BAR: usize = 20;
 /// A bar of `used` against `limit`; past the limit the bar is full and ends in '!'.
 fn bar(used: u64, limit: u64) -> String {
     if limit == 0 {
-        return if used == 0 {
-            format!("[{}]", "·".repeat(BAR))
-        } else {
-            format!("[{}!]", "█".repeat(BAR - 1))
-        };
+        return if used == 0 { format!("[{}]", "·".repeat(BAR)) } else { format!("[{}!]", "█".repeat(BAR - 1)) };
     }
     let filled = ((used as f64 / limit as f64) * BAR as f64).round() as usize;
     if filled > BAR || used > limit {
@@ -95,15 +91,9 @@ fn category_row(out: &mut String, style: &Style, c: &CategoryLine) {
     let (bar_text, state) = if c.reclaimable {
         (format!("{:<22}", "(reclaimable)"), style.dim("info"))
     } else {
-        (
-            bar(c.used, c.limit),
-            style.paint(c.status, status_word(c.status)),
-        )
+        (bar(c.used, c.limit), style.paint(c.status, status_word(c.status)))
     };
-    let cpu = c
-        .cpu
-        .map(|cpu| format!("  cpu {cpu:.2}"))
-        .unwrap_or_default();
+    let cpu = c.cpu.map(|cpu| format!("  cpu {cpu:.2}")).unwrap_or_default();
     let _ = writeln!(
         out,
         "  {:<20} {:>7} {:>7} {:>9}  {bar_text} {state}{cpu}",
@@ -116,12 +106,7 @@ fn category_row(out: &mut String, style: &Style, c: &CategoryLine) {
         let events = app
             .events
             .filter(|e| e.high + e.max + e.oom_kill > 0)
-            .map(|e| {
-                format!(
-                    "  events: high {} max {} oom_kill {}",
-                    e.high, e.max, e.oom_kill
-                )
-            })
+            .map(|e| format!("  events: high {} max {} oom_kill {}", e.high, e.max, e.oom_kill))
             .unwrap_or_default();
         let _ = writeln!(
             out,
@@ -131,11 +116,7 @@ fn category_row(out: &mut String, style: &Style, c: &CategoryLine) {
             human(app.memory_high),
             human(app.memory_max),
             app.members,
-            if app.members == 1 {
-                "member"
-            } else {
-                "members"
-            }
+            if app.members == 1 { "member" } else { "members" }
         );
     }
 }
@@ -191,20 +172,11 @@ pub fn status_text(report: &Report, color: bool) -> String {
         style.paint(t.status, status_word(t.status))
     );
     let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "  {:<20} {:>7} {:>7} {:>9}",
-        "category", "used", "idle", "workload"
-    );
+    let _ = writeln!(out, "  {:<20} {:>7} {:>7} {:>9}", "category", "used", "idle", "workload");
     for category in report.categories.iter().filter(|c| !c.reclaimable) {
         category_row(&mut out, &style, category);
     }
-    let _ = writeln!(
-        out,
-        "  {:<20} {:>7}",
-        "unclassified",
-        human(report.unclassified)
-    );
+    let _ = writeln!(out, "  {:<20} {:>7}", "unclassified", human(report.unclassified));
     for category in report.categories.iter().filter(|c| c.reclaimable) {
         category_row(&mut out, &style, category);
     }
@@ -215,25 +187,16 @@ pub fn status_text(report: &Report, color: bool) -> String {
             "{} stored in {} ({}), {} of {} used, priority {}",
             human(z.orig_data),
             human(z.mem_used),
-            z.ratio
-                .map_or("nothing compressed yet".into(), |r| format!("{r:.1}x")),
+            z.ratio.map_or("nothing compressed yet".into(), |r| format!("{r:.1}x")),
             z.fill.map_or("?".into(), |f| format!("{:.0}%", f * 100.0)),
             human(z.disksize),
             z.swap_priority.map_or("?".into(), |p| p.to_string())
         ),
-        "unused" => format!(
-            "{} device(s) present but no zram swap is active",
-            z.devices.len()
-        ),
+        "unused" => format!("{} device(s) present but no zram swap is active", z.devices.len()),
         _ => "no zram device".into(),
     };
     let _ = writeln!(out, "zram  {zram}");
-    let _ = writeln!(
-        out,
-        "swap  {} of {} used",
-        human(report.memory.swap_used),
-        human(report.memory.swap_total)
-    );
+    let _ = writeln!(out, "swap  {} of {} used", human(report.memory.swap_used), human(report.memory.swap_total));
     let _ = writeln!(out, "PSI   {}", psi_line(&report.psi));
     match &report.cpu {
         Some(cpu) => {
@@ -256,12 +219,7 @@ pub fn status_text(report: &Report, color: bool) -> String {
             "{}",
             style.paint(
                 Status::Breach,
-                &format!(
-                    "OVER  {}: {} above its {} target",
-                    breach.id,
-                    human(breach.used),
-                    human(breach.limit)
-                )
+                &format!("OVER  {}: {} above its {} target", breach.id, human(breach.used), human(breach.limit))
             )
         );
     }
@@ -283,7 +241,8 @@ pub fn scopes_table(profile: &crate::profile::Profile, statuses: &[crate::launch
     let unit_line = |out: &mut String, s: &crate::launch::ScopeStatus| {
         let events = s.events.map_or("-".to_owned(), |e| format!("{}/{}/{}", e.high, e.max, e.oom_kill));
         let held = if crate::launch::held_at_high(&s.unit, s).is_some() { "  held at MemoryHigh" } else { "" };
-        let starter = serde_json::to_value(s.starter).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let starter =
+            serde_json::to_value(s.starter).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
         let _ = writeln!(
             out,
             "  {:<44} {:>7} {:>7} {:>7} {:>6} {:>7.1}s {:>6}  {starter:<8} {events}{held}",
@@ -297,7 +256,8 @@ pub fn scopes_table(profile: &crate::profile::Profile, statuses: &[crate::launch
         );
     };
     for app in &profile.apps {
-        let units: Vec<&crate::launch::ScopeStatus> = statuses.iter().filter(|s| s.app.as_deref() == Some(app.id.as_str())).collect();
+        let units: Vec<&crate::launch::ScopeStatus> =
+            statuses.iter().filter(|s| s.app.as_deref() == Some(app.id.as_str())).collect();
         if units.is_empty() {
             continue;
         }
@@ -309,7 +269,15 @@ pub fn scopes_table(profile: &crate::profile::Profile, statuses: &[crate::launch
             (g, n) if g == n => format!("governed: {n} units, being gathered into one"),
             (g, n) => format!("{g} of {n} units governed"),
         };
-        let _ = writeln!(out, "{:<46} {:>7} {:>7} {:>7} {:>6}  {note}", app.name, human(total), app.memory_high.to_string(), app.memory_max.to_string(), app.cpu_quota.to_string());
+        let _ = writeln!(
+            out,
+            "{:<46} {:>7} {:>7} {:>7} {:>6}  {note}",
+            app.name,
+            human(total),
+            app.memory_high.to_string(),
+            app.memory_max.to_string(),
+            app.cpu_quota.to_string()
+        );
         units.iter().for_each(|s| unit_line(&mut out, s));
     }
     let others: Vec<&crate::launch::ScopeStatus> = statuses.iter().filter(|s| s.app.is_none()).collect();
@@ -335,10 +303,7 @@ mod tests {
     #[test]
     fn bars_fill_and_overflow() {
         assert_eq!(bar(0, 100), format!("[{}]", "·".repeat(20)));
-        assert_eq!(
-            bar(50, 100),
-            format!("[{}{}]", "█".repeat(10), "·".repeat(10))
-        );
+        assert_eq!(bar(50, 100), format!("[{}{}]", "█".repeat(10), "·".repeat(10)));
         assert_eq!(bar(101, 100), format!("[{}!]", "█".repeat(19)));
         assert_eq!(bar(5, 0), format!("[{}!]", "█".repeat(19)));
     }

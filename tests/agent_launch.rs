@@ -33,7 +33,14 @@ impl Drop for Env {
 impl Env {
     /// dbus-send on the manager's session bus, as the test user (root may not use it).
     fn call(&self, args: &[&str]) -> Result<String, String> {
-        let out = self.manager.command("dbus-send").args(["--session", "--print-reply=literal", "--type=method_call"]).arg(format!("--dest={}", args[0])).args(&args[1..]).output().map_err(|e| e.to_string())?;
+        let out = self
+            .manager
+            .command("dbus-send")
+            .args(["--session", "--print-reply=literal", "--type=method_call"])
+            .arg(format!("--dest={}", args[0]))
+            .args(&args[1..])
+            .output()
+            .map_err(|e| e.to_string())?;
         if out.status.success() {
             Ok(String::from_utf8_lossy(&out.stdout).into_owned())
         } else {
@@ -42,21 +49,39 @@ impl Env {
     }
 
     fn scopes(&self) -> Result<String, String> {
-        let out = self.manager.command(&self.ballast).arg("--profile").arg(&self.profile).args(["scopes", "--json"]).output().map_err(|e| e.to_string())?;
+        let out = self
+            .manager
+            .command(&self.ballast)
+            .arg("--profile")
+            .arg(&self.profile)
+            .args(["scopes", "--json"])
+            .output()
+            .map_err(|e| e.to_string())?;
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
     /// systemctl --user show -p PROPERTY --value UNIT.
     fn property(&self, unit: &str, property: &str) -> Result<String, String> {
-        let out = self.manager.command("systemctl").args(["--user", "show", "-p", property, "--value", unit]).output().map_err(|e| e.to_string())?;
+        let out = self
+            .manager
+            .command("systemctl")
+            .args(["--user", "show", "-p", property, "--value", unit])
+            .output()
+            .map_err(|e| e.to_string())?;
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
     }
 
     /// The PIDs in a unit (GetUnitProcesses); Err when the unit is not loaded.
     fn unit_pids(&self, unit: &str) -> Result<Vec<u32>, String> {
-        let listed = self.call(&["org.freedesktop.systemd1", "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager.GetUnitProcesses", &format!("string:{unit}")])?;
+        let listed = self.call(&[
+            "org.freedesktop.systemd1",
+            "/org/freedesktop/systemd1",
+            "org.freedesktop.systemd1.Manager.GetUnitProcesses",
+            &format!("string:{unit}"),
+        ])?;
         // dbus-send prints each (cgroup, pid, cmdline) struct with the PID as "uint32 N".
-        let pids = listed.split("uint32 ").skip(1).filter_map(|rest| rest.split_whitespace().next()?.parse().ok()).collect();
+        let pids =
+            listed.split("uint32 ").skip(1).filter_map(|rest| rest.split_whitespace().next()?.parse().ok()).collect();
         Ok(pids)
     }
 
@@ -99,7 +124,8 @@ const SETTINGS: &str = "[sample]\ntick_seconds = 1\n";
 /// The catalog app's arguments after --workload: hold 30 s with 1 MiB.
 const HOLD: &str = ", \"--hold\", \"30\", \"1\"";
 /// The catalog's limits for the workload (workload::install): 150M / 200M, 50 %.
-const LIMITS: [(&str, &str); 3] = [("MemoryHigh", "157286400"), ("MemoryMax", "209715200"), ("CPUQuotaPerSecUSec", "500ms")];
+const LIMITS: [(&str, &str); 3] =
+    [("MemoryHigh", "157286400"), ("MemoryMax", "209715200"), ("CPUQuotaPerSecUSec", "500ms")];
 
 fn menu_id(layout: &str, label: &str) -> Option<i32> {
     let at = layout.find(label)?;
@@ -115,18 +141,49 @@ fn setup() -> Result<Env, String> {
     let manager = UserManager::start()?;
     let (ballast, profile) = workload::install(manager.home_dir(), SETTINGS, HOLD)?;
     // The agent only needs DISPLAY to be set: the tray item works without an X server.
-    let agent = manager.command(&ballast).arg("--profile").arg(&profile).arg("agent").env("DISPLAY", ":99").stdout(Stdio::null()).stderr(agent_log(&manager)?).spawn().map_err(|e| e.to_string())?;
+    let agent = manager
+        .command(&ballast)
+        .arg("--profile")
+        .arg(&profile)
+        .arg("agent")
+        .env("DISPLAY", ":99")
+        .stdout(Stdio::null())
+        .stderr(agent_log(&manager)?)
+        .spawn()
+        .map_err(|e| e.to_string())?;
     let env = Env { manager, ballast, profile, agent };
-    env.wait("the agent owns io.ballast.Agent", || Ok(env.call(&["org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner", "string:io.ballast.Agent"])?.contains("true")))?;
+    env.wait("the agent owns io.ballast.Agent", || {
+        Ok(env
+            .call(&[
+                "org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.NameHasOwner",
+                "string:io.ballast.Agent",
+            ])?
+            .contains("true"))
+    })?;
     Ok(env)
 }
 
 fn launch_from_the_menu(env: &Env) -> Result<(), String> {
     let names = env.call(&["org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus.ListNames"])?;
-    let item = names.split_whitespace().find(|n| n.starts_with("org.kde.StatusNotifierItem-")).ok_or(format!("no tray item on the bus: {names}"))?.to_owned();
-    let layout = env.call(&[&item, "/MenuBar", "com.canonical.dbusmenu.GetLayout", "int32:0", "int32:-1", "array:string:"])?;
+    let item = names
+        .split_whitespace()
+        .find(|n| n.starts_with("org.kde.StatusNotifierItem-"))
+        .ok_or(format!("no tray item on the bus: {names}"))?
+        .to_owned();
+    let layout =
+        env.call(&[&item, "/MenuBar", "com.canonical.dbusmenu.GetLayout", "int32:0", "int32:-1", "array:string:"])?;
     let id = menu_id(&layout, "Allocator (150M / 200M, 50%)").ok_or(format!("no Allocator entry in\n{layout}"))?;
-    env.call(&[&item, "/MenuBar", "com.canonical.dbusmenu.Event", &format!("int32:{id}"), "string:clicked", "variant:int32:0", "uint32:0"])?;
+    env.call(&[
+        &item,
+        "/MenuBar",
+        "com.canonical.dbusmenu.Event",
+        &format!("int32:{id}"),
+        "string:clicked",
+        "variant:int32:0",
+        "uint32:0",
+    ])?;
     env.wait("the menu's launch runs in a scope", || Ok(env.scopes()?.contains("\"app\": \"alloc\"")))?;
     let scopes = env.scopes()?;
     if !(scopes.contains(&(200u64 << 20).to_string()) && scopes.contains("\"cpu_quota\": 50")) {
@@ -136,13 +193,20 @@ fn launch_from_the_menu(env: &Env) -> Result<(), String> {
 }
 
 fn launch_through_the_api(env: &Env) -> Result<(), String> {
-    let unit = env.call(&["io.ballast.Agent", "/io/ballast/Agent", "io.ballast.Agent1.Launch", "string:alloc", "array:string:"])?;
+    let unit = env.call(&[
+        "io.ballast.Agent",
+        "/io/ballast/Agent",
+        "io.ballast.Agent1.Launch",
+        "string:alloc",
+        "array:string:",
+    ])?;
     let unit = unit.trim().to_owned();
     if !(unit.starts_with("app-ballast-alloc-") && unit.ends_with(".scope")) {
         return Err(format!("Launch returned {unit:?}"));
     }
     env.wait("the unit is running", || Ok(env.scopes()?.contains(&unit)))?;
-    let stopped = env.call(&["io.ballast.Agent", "/io/ballast/Agent", "io.ballast.Agent1.Stop", &format!("string:{unit}")])?;
+    let stopped =
+        env.call(&["io.ballast.Agent", "/io/ballast/Agent", "io.ballast.Agent1.Stop", &format!("string:{unit}")])?;
     if !stopped.contains(&format!("stopped {unit}")) {
         return Err(format!("Stop said {stopped:?}"));
     }
@@ -157,11 +221,22 @@ fn autostart_unit_is_accepted_by_systemd(env: &Env) -> Result<(), String> {
         return Err(format!("autostart enable: {said}{}", String::from_utf8_lossy(&out.stderr)));
     }
     let unit = env.manager.home_dir().join(".config/systemd/user/ballast.service");
-    let verify = env.manager.command("systemd-analyze").args(["--user", "verify"]).arg(&unit).output().map_err(|e| e.to_string())?;
+    let verify = env
+        .manager
+        .command("systemd-analyze")
+        .args(["--user", "verify"])
+        .arg(&unit)
+        .output()
+        .map_err(|e| e.to_string())?;
     if !verify.status.success() {
         return Err(format!("systemd-analyze --user verify: {}", String::from_utf8_lossy(&verify.stderr)));
     }
-    let enabled = env.manager.command("systemctl").args(["--user", "is-enabled", "ballast.service"]).output().map_err(|e| e.to_string())?;
+    let enabled = env
+        .manager
+        .command("systemctl")
+        .args(["--user", "is-enabled", "ballast.service"])
+        .output()
+        .map_err(|e| e.to_string())?;
     if String::from_utf8_lossy(&enabled.stdout).trim() != "enabled" {
         return Err(format!("is-enabled: {}", String::from_utf8_lossy(&enabled.stdout)));
     }
@@ -191,10 +266,12 @@ fn an_app_that_moves_itself_out_is_gathered_back_and_held_to_its_limit(env: &Env
     let mut home = String::new();
     let gathered = env.wait("every process of the app is in ballast's scope and the app's own scope is gone", || {
         let scopes: Vec<serde_json::Value> = serde_json::from_str(&env.scopes()?).map_err(|e| e.to_string())?;
-        let units: Vec<&str> = scopes.iter().filter(|s| s["app"] == "alloc").filter_map(|s| s["unit"].as_str()).collect();
+        let units: Vec<&str> =
+            scopes.iter().filter(|s| s["app"] == "alloc").filter_map(|s| s["unit"].as_str()).collect();
         // systemd stops an emptied scope where it learns of it (cgroup v2); on v1 without a
         // release agent it may stay, empty.
-        let holding: Vec<&str> = units.iter().copied().filter(|u| env.unit_pids(u).is_ok_and(|pids| !pids.is_empty())).collect();
+        let holding: Vec<&str> =
+            units.iter().copied().filter(|u| env.unit_pids(u).is_ok_and(|pids| !pids.is_empty())).collect();
         let [unit] = holding[..] else { return Err(format!("units of alloc with processes: {holding:?}")) };
         home = unit.to_owned();
         Ok(unit.starts_with("app-ballast-alloc-") && env.unit_pids(unit)?.len() >= 2)
@@ -223,7 +300,12 @@ fn start_as(env: &Env, unit: &str) -> Result<(Child, u32), String> {
     } else {
         command.args(["-p", "Type=simple", "-p", "ExitType=cgroup"]);
     }
-    let child = command.arg(env.manager.home_dir().join("ballast-workload")).args(["--workload", "--hold", "20", "0"]).stdout(Stdio::null()).spawn().map_err(|e| e.to_string())?;
+    let child = command
+        .arg(env.manager.home_dir().join("ballast-workload"))
+        .args(["--workload", "--hold", "20", "0"])
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
     let mut pid = child.id();
     if unit.ends_with(".service") {
         env.wait("the service runs", || {
@@ -237,7 +319,11 @@ fn start_as(env: &Env, unit: &str) -> Result<(Child, u32), String> {
 /// The unit a process runs in, from /proc/PID/cgroup (the systemd hierarchy on cgroup v1).
 fn unit_of(pid: u32) -> Result<String, String> {
     let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).map_err(|e| format!("process {pid}: {e}"))?;
-    let line = cgroups.lines().find(|l| l.contains(":name=systemd:")).or_else(|| cgroups.lines().find(|l| l.starts_with("0::"))).ok_or("no systemd cgroup")?;
+    let line = cgroups
+        .lines()
+        .find(|l| l.contains(":name=systemd:"))
+        .or_else(|| cgroups.lines().find(|l| l.starts_with("0::")))
+        .ok_or("no systemd cgroup")?;
     Ok(line.rsplit('/').next().unwrap_or_default().to_owned())
 }
 
@@ -263,7 +349,11 @@ fn where_it_runs_after_5s(env: &Env, unit: &str) -> Result<(String, Vec<String>)
 /// within 5 s, and keeps running.
 fn units_the_desktop_starts_are_adopted_with_the_catalogs_limits(env: &Env) -> Result<(), String> {
     let wanted: Vec<&str> = LIMITS.iter().map(|(_, value)| *value).collect();
-    for unit in ["app-alloc-0b5ab9f2c3e44f0f8a1d6e2b7c9d4a11.scope", "app-alloc@5c0ffee5c0ffee5c0ffee5c0ffee5c0f.service", "app-org.example.Launcher@1.service"] {
+    for unit in [
+        "app-alloc-0b5ab9f2c3e44f0f8a1d6e2b7c9d4a11.scope",
+        "app-alloc@5c0ffee5c0ffee5c0ffee5c0ffee5c0f.service",
+        "app-org.example.Launcher@1.service",
+    ] {
         let (home, limits) = where_it_runs_after_5s(env, unit)?;
         if !home.starts_with("app-ballast-alloc-") || limits != wanted {
             return Err(format!("the workload started as {unit} runs in {home} with {limits:?}, not in a ballast scope with {LIMITS:?}\nthe agent said:\n{}", env.agent_said()));
@@ -279,7 +369,9 @@ fn govern_launched_leaves_desktop_units_alone(env: &Env) -> Result<(), String> {
     env.reprofile("")?;
     let (home, limits) = found?;
     if home != "app-alloc@7e57.service" || limits.contains(&"209715200".to_owned()) {
-        return Err(format!("govern = \"launched\" governed a unit ballast did not start: it runs in {home} with {limits:?}"));
+        return Err(format!(
+            "govern = \"launched\" governed a unit ballast did not start: it runs in {home} with {limits:?}"
+        ));
     }
     Ok(())
 }
@@ -292,21 +384,34 @@ const CHROMIUM: &str = "/usr/lib/chromium/chromium";
 /// is in ballast's one scope for it, under the entry's MemoryMax, and `scopes` lists one unit.
 fn chromium_stays_within_its_limits(env: &Env) -> Result<(), String> {
     if !std::path::Path::new(CHROMIUM).exists() {
-        return if std::env::var_os("CI").is_some() { Err(format!("{CHROMIUM} is missing: scripts/deps.sh test installs chromium")) } else { Ok(eprintln!("  skipped: {CHROMIUM} is not installed (apt install chromium)")) };
+        return if std::env::var_os("CI").is_some() {
+            Err(format!("{CHROMIUM} is missing: scripts/deps.sh test installs chromium"))
+        } else {
+            Ok(eprintln!("  skipped: {CHROMIUM} is not installed (apt install chromium)"))
+        };
     }
     let data = env.manager.home_dir().join("chromium-data");
     env.reprofile(&format!(
         "[[app]]\nid = \"chromium\"\nexec = \"{CHROMIUM}\"\nargs = [\"--no-sandbox\", \"--headless=new\", \"--no-first-run\", \"--user-data-dir={}\", \"about:blank\"]\nmemory_high = \"600M\"\nmemory_max = \"800M\"\n",
         data.display()
     ))?;
-    let out = env.manager.command(&env.ballast).arg("--profile").arg(&env.profile).args(["launch", "chromium"]).output().map_err(|e| e.to_string())?;
+    let out = env
+        .manager
+        .command(&env.ballast)
+        .arg("--profile")
+        .arg(&env.profile)
+        .args(["launch", "chromium"])
+        .output()
+        .map_err(|e| e.to_string())?;
     let unit = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     std::thread::sleep(Duration::from_secs(10));
     let checked = chromium_processes_in(env, &unit);
     let said = env.agent_said();
     let _ = env.manager.command(&env.ballast).arg("--profile").arg(&env.profile).args(["stop", "chromium"]).output();
     env.reprofile("")?;
-    checked.map_err(|e| format!("{e}\nlaunch said: {unit} {}\nthe agent said:\n{said}", String::from_utf8_lossy(&out.stderr)))?;
+    checked.map_err(|e| {
+        format!("{e}\nlaunch said: {unit} {}\nthe agent said:\n{said}", String::from_utf8_lossy(&out.stderr))
+    })?;
     // The case is only worth its name while Chromium really moves itself out.
     if !said.contains("from app-org.chromium.Chromium-") {
         return Err(format!("Chromium did not move into a scope of its own, so nothing was gathered: {said}"));
@@ -317,11 +422,23 @@ fn chromium_stays_within_its_limits(env: &Env) -> Result<(), String> {
 /// Every process running Chromium's binary is in `unit`, which has MemoryMax=800M, and the
 /// app has no other unit with processes.
 fn chromium_processes_in(env: &Env, unit: &str) -> Result<(), String> {
-    let pids: Vec<u32> = std::fs::read_dir("/proc").map_err(|e| e.to_string())?.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).filter(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == std::path::Path::new(CHROMIUM))).collect();
+    let pids: Vec<u32> = std::fs::read_dir("/proc")
+        .map_err(|e| e.to_string())?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|pid| {
+            std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == std::path::Path::new(CHROMIUM))
+        })
+        .collect();
     if pids.len() < 2 {
         return Err(format!("chromium runs {} processes", pids.len()));
     }
-    let elsewhere: Vec<String> = pids.iter().map(|pid| unit_of(*pid).map(|u| format!("{pid} in {u}"))).collect::<Result<Vec<_>, _>>()?.into_iter().filter(|at| !at.ends_with(unit)).collect();
+    let elsewhere: Vec<String> = pids
+        .iter()
+        .map(|pid| unit_of(*pid).map(|u| format!("{pid} in {u}")))
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .filter(|at| !at.ends_with(unit))
+        .collect();
     if !elsewhere.is_empty() {
         return Err(format!("chromium processes outside {unit}: {elsewhere:?}"));
     }
@@ -330,7 +447,12 @@ fn chromium_processes_in(env: &Env, unit: &str) -> Result<(), String> {
         return Err(format!("{unit} has MemoryMax={max}"));
     }
     let scopes: Vec<serde_json::Value> = serde_json::from_str(&env.scopes()?).map_err(|e| e.to_string())?;
-    let holding: Vec<&str> = scopes.iter().filter(|s| s["app"] == "chromium").filter_map(|s| s["unit"].as_str()).filter(|u| env.unit_pids(u).is_ok_and(|p| !p.is_empty())).collect();
+    let holding: Vec<&str> = scopes
+        .iter()
+        .filter(|s| s["app"] == "chromium")
+        .filter_map(|s| s["unit"].as_str())
+        .filter(|u| env.unit_pids(u).is_ok_and(|p| !p.is_empty()))
+        .collect();
     if holding != [unit] {
         return Err(format!("chromium's units with processes: {holding:?}"));
     }
@@ -346,8 +468,14 @@ fn main() {
             ("launch_from_the_menu", launch_from_the_menu),
             ("launch_through_the_api", launch_through_the_api),
             ("autostart_unit_is_accepted_by_systemd", autostart_unit_is_accepted_by_systemd),
-            ("an_app_that_moves_itself_out_is_gathered_back_and_held_to_its_limit", an_app_that_moves_itself_out_is_gathered_back_and_held_to_its_limit),
-            ("units_the_desktop_starts_are_adopted_with_the_catalogs_limits", units_the_desktop_starts_are_adopted_with_the_catalogs_limits),
+            (
+                "an_app_that_moves_itself_out_is_gathered_back_and_held_to_its_limit",
+                an_app_that_moves_itself_out_is_gathered_back_and_held_to_its_limit,
+            ),
+            (
+                "units_the_desktop_starts_are_adopted_with_the_catalogs_limits",
+                units_the_desktop_starts_are_adopted_with_the_catalogs_limits,
+            ),
             ("govern_launched_leaves_desktop_units_alone", govern_launched_leaves_desktop_units_alone),
             ("chromium_stays_within_its_limits", chromium_stays_within_its_limits),
         ],

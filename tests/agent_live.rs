@@ -51,13 +51,53 @@ fn tray_item_and_its_menu() {
     let item = tray_item(&s);
     let menu = s.property(&item, "/StatusNotifierItem", "org.kde.StatusNotifierItem", "Menu").unwrap();
     let menu_path = menu.split_whitespace().last().unwrap().trim_matches('"').to_owned();
-    let layout = s.call(&[&item, &menu_path, "com.canonical.dbusmenu.GetLayout", "int32:0", "int32:-1", "array:string:"]).unwrap();
-    for label in ["Total ", "Plasma desktop: ", "zram: ", "Memory pressure", "GPU: ", "Launch", "Discord (2G / 3G, 150%)", "Running", "Tune", "KWin", "Baloo", "Preview", "Apply", "Roll back", "Dashboard", "Doctor", "Quit"] {
+    let layout = s
+        .call(&[&item, &menu_path, "com.canonical.dbusmenu.GetLayout", "int32:0", "int32:-1", "array:string:"])
+        .unwrap();
+    for label in [
+        "Total ",
+        "Plasma desktop: ",
+        "zram: ",
+        "Memory pressure",
+        "GPU: ",
+        "Launch",
+        "Discord (2G / 3G, 150%)",
+        "Running",
+        "Tune",
+        "KWin",
+        "Baloo",
+        "Preview",
+        "Apply",
+        "Roll back",
+        "Dashboard",
+        "Doctor",
+        "Quit",
+    ] {
         assert!(layout.contains(label), "menu has {label:?}:\n{layout}");
     }
-    let icon = s.call(&[&item, "/StatusNotifierItem", "org.freedesktop.DBus.Properties.Get", "string:org.kde.StatusNotifierItem", "string:IconPixmap"]).unwrap();
-    assert!(icon.contains("int32 22") && icon.contains("int32 32"), "a drawn gauge icon: {}", &icon[..icon.len().min(300)]);
-    let tooltip = s.call(&[&item, "/StatusNotifierItem", "org.freedesktop.DBus.Properties.Get", "string:org.kde.StatusNotifierItem", "string:ToolTip"]).unwrap();
+    let icon = s
+        .call(&[
+            &item,
+            "/StatusNotifierItem",
+            "org.freedesktop.DBus.Properties.Get",
+            "string:org.kde.StatusNotifierItem",
+            "string:IconPixmap",
+        ])
+        .unwrap();
+    assert!(
+        icon.contains("int32 22") && icon.contains("int32 32"),
+        "a drawn gauge icon: {}",
+        &icon[..icon.len().min(300)]
+    );
+    let tooltip = s
+        .call(&[
+            &item,
+            "/StatusNotifierItem",
+            "org.freedesktop.DBus.Properties.Get",
+            "string:org.kde.StatusNotifierItem",
+            "string:ToolTip",
+        ])
+        .unwrap();
     assert!(tooltip.contains("used ("), "{tooltip}");
 
     // plasmashell restarts: the watcher goes away and comes back; the item registers again.
@@ -100,7 +140,10 @@ fn every_api_method_answers() {
     let (s, _) = start(ROOMY_BUDGET);
     let status: serde_json::Value = serde_json::from_str(&agent_call(&s, "Status", &[]).unwrap()).unwrap();
     assert_eq!(status["schema"], 2);
-    s.wait_until("two ticks of history", || Ok(agent_call(&s, "History", &["uint32:60"])?.matches("\"time\"").count() >= 2)).unwrap();
+    s.wait_until("two ticks of history", || {
+        Ok(agent_call(&s, "History", &["uint32:60"])?.matches("\"time\"").count() >= 2)
+    })
+    .unwrap();
     let history: serde_json::Value = serde_json::from_str(&agent_call(&s, "History", &["uint32:60"]).unwrap()).unwrap();
     assert!(history[0]["used"].as_u64().unwrap() > 0);
     let unknown = agent_call(&s, "Launch", &["string:winamp", "array:string:"]).unwrap_err();
@@ -120,9 +163,16 @@ fn every_api_method_answers() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["total"]["idle"], 64u64 << 30);
     let text = s.command(env!("CARGO_BIN_EXE_ballast")).arg("status").output().unwrap();
-    assert!(String::from_utf8_lossy(&text.stdout).contains("budget 64.0G (idle)"), "{}", String::from_utf8_lossy(&text.stdout));
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains("budget 64.0G (idle)"),
+        "{}",
+        String::from_utf8_lossy(&text.stdout)
+    );
     let apps: serde_json::Value = serde_json::from_str(&agent_call(&s, "Apps", &[]).unwrap()).unwrap();
-    assert!(apps.as_array().unwrap().iter().any(|app| app["id"] == "discord" && app["installed"].is_boolean()), "{apps}");
+    assert!(
+        apps.as_array().unwrap().iter().any(|app| app["id"] == "discord" && app["installed"].is_boolean()),
+        "{apps}"
+    );
     let scopes: serde_json::Value = serde_json::from_str(&agent_call(&s, "Scopes", &[]).unwrap()).unwrap();
     assert!(scopes.is_array(), "{scopes}");
 }

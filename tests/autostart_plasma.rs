@@ -44,7 +44,10 @@ struct Env {
 
 fn plasma6_units() -> Result<PathBuf, String> {
     let script = nix_common::root().join("scripts/plasma6-units.sh");
-    let out = std::process::Command::new(&script).stderr(Stdio::inherit()).output().map_err(|e| format!("{}: {e}", script.display()))?;
+    let out = std::process::Command::new(&script)
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("{}: {e}", script.display()))?;
     if !out.status.success() {
         return Err(format!("{} failed: the Plasma 6 units cannot be fetched", script.display()));
     }
@@ -68,7 +71,8 @@ fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
     fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
     for entry in fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))? {
         let path = entry.map_err(|e| e.to_string())?.path();
-        fs::copy(&path, to.join(path.file_name().expect("a file name"))).map_err(|e| format!("{}: {e}", path.display()))?;
+        fs::copy(&path, to.join(path.file_name().expect("a file name")))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(())
 }
@@ -133,9 +137,18 @@ impl Env {
 
     /// `systemd-analyze --user verify plasma-workspace.target`: its ordering-cycle lines.
     fn cycles(&self) -> Result<Vec<String>, String> {
-        let out = self.manager.command("systemd-analyze").args(["--user", "verify", "plasma-workspace.target"]).output().map_err(|e| e.to_string())?;
+        let out = self
+            .manager
+            .command("systemd-analyze")
+            .args(["--user", "verify", "plasma-workspace.target"])
+            .output()
+            .map_err(|e| e.to_string())?;
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        Ok(text.lines().filter(|l| l.contains("ordering cycle") || l.contains("to break ordering cycle")).map(str::to_owned).collect())
+        Ok(text
+            .lines()
+            .filter(|l| l.contains("ordering cycle") || l.contains("to break ordering cycle"))
+            .map(str::to_owned)
+            .collect())
     }
 
     /// Every service of the Plasma units in use, as a copy in ~/.config/systemd/user with its
@@ -169,8 +182,13 @@ impl Env {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                let status = self.systemctl(&["status", "--no-pager", "ballast.service", "plasma-plasmashell.service"]).unwrap_or_else(|e| e);
-                return Err(format!("ballast.service is not active 20 s after the session target started: {}\n{status}", state.trim()));
+                let status = self
+                    .systemctl(&["status", "--no-pager", "ballast.service", "plasma-plasmashell.service"])
+                    .unwrap_or_else(|e| e);
+                return Err(format!(
+                    "ballast.service is not active 20 s after the session target started: {}\n{status}",
+                    state.trim()
+                ));
             }
             std::thread::sleep(Duration::from_millis(200));
         }
@@ -265,7 +283,11 @@ fn no_cycle(env: &Env, plasma: Plasma, install: fn(&Env) -> Result<(), String>) 
     let enabled = env.systemctl(&["is-enabled", "ballast.service"]).unwrap_or_else(|e| e);
     let wants = env.home(".config/systemd/user/graphical-session.target.wants/ballast.service");
     if enabled.trim() != "enabled" || !wants.exists() {
-        return Err(format!("ballast.service is not enabled: is-enabled says {enabled:?}, {} exists: {}", wants.display(), wants.exists()));
+        return Err(format!(
+            "ballast.service is not enabled: is-enabled says {enabled:?}, {} exists: {}",
+            wants.display(),
+            wants.exists()
+        ));
     }
     let cycles = env.cycles()?;
     if !cycles.is_empty() {
@@ -317,7 +339,14 @@ fn xdg_autostart_entry_defers_to_the_unit(env: &Env) -> Result<(), String> {
     for install in [by_autostart_enable as fn(&Env) -> Result<(), String>, by_home_manager] {
         env.reset()?;
         install(env)?;
-        let mut agent = env.manager.command(&env.ballast).args(["agent", "--defer-to-unit"]).env("DISPLAY", ":99").stdout(Stdio::piped()).spawn().map_err(|e| e.to_string())?;
+        let mut agent = env
+            .manager
+            .command(&env.ballast)
+            .args(["agent", "--defer-to-unit"])
+            .env("DISPLAY", ":99")
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| e.to_string())?;
         let deadline = Instant::now() + Duration::from_secs(10);
         while agent.try_wait().map_err(|e| e.to_string())?.is_none() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(100));
@@ -330,7 +359,15 @@ fn xdg_autostart_entry_defers_to_the_unit(env: &Env) -> Result<(), String> {
         }
     }
     env.reset()?;
-    let mut agent = env.manager.command(&env.ballast).args(["agent", "--defer-to-unit"]).env("DISPLAY", ":99").stdout(Stdio::null()).stderr(Stdio::null()).spawn().map_err(|e| e.to_string())?;
+    let mut agent = env
+        .manager
+        .command(&env.ballast)
+        .args(["agent", "--defer-to-unit"])
+        .env("DISPLAY", ":99")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
     let deadline = Instant::now() + Duration::from_secs(15);
     let result = loop {
         if env.run("busctl", &["--user", "status", "io.ballast.Agent"]).is_ok() {
@@ -355,9 +392,13 @@ fn main() {
             ("autostart_enable_has_no_cycle_with_plasma_6", |env| no_cycle(env, Plasma::Six, by_autostart_enable)),
             ("home_manager_unit_has_no_cycle_with_plasma_5", |env| no_cycle(env, Plasma::Five, by_home_manager)),
             ("home_manager_unit_has_no_cycle_with_plasma_6", |env| no_cycle(env, Plasma::Six, by_home_manager)),
-            ("plasma_5_session_starts_the_agent", |env| starts_with_the_session(env, Plasma::Five, by_autostart_enable)),
+            ("plasma_5_session_starts_the_agent", |env| {
+                starts_with_the_session(env, Plasma::Five, by_autostart_enable)
+            }),
             ("plasma_6_session_starts_the_agent", |env| starts_with_the_session(env, Plasma::Six, by_autostart_enable)),
-            ("plasma_6_session_starts_the_home_manager_unit", |env| starts_with_the_session(env, Plasma::Six, by_home_manager)),
+            ("plasma_6_session_starts_the_home_manager_unit", |env| {
+                starts_with_the_session(env, Plasma::Six, by_home_manager)
+            }),
             ("xdg_autostart_entry_defers_to_the_unit", xdg_autostart_entry_defers_to_the_unit),
         ],
     );

@@ -14,11 +14,7 @@ fn ballast(args: &[&str]) -> Output {
 }
 
 fn json(output: &Output) -> Value {
-    assert!(
-        output.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "stderr: {}", String::from_utf8_lossy(&output.stderr));
     serde_json::from_slice(&output.stdout).expect("valid JSON")
 }
 
@@ -39,41 +35,17 @@ fn status_json_has_the_documented_schema() {
     assert_eq!(report["gpu"]["source"], "none");
     assert!(report["gpu"]["reason"].as_str().is_some_and(|r| r.contains("no GPU found")), "{}", report["gpu"]);
     assert!(report["gpu"]["vram"].is_null());
-    for key in [
-        "total",
-        "memory",
-        "categories",
-        "zram",
-        "psi",
-        "breaches",
-        "sources",
-        "state",
-        "unclassified",
-    ] {
+    for key in ["total", "memory", "categories", "zram", "psi", "breaches", "sources", "state", "unclassified"] {
         assert!(report.get(key).is_some(), "key {key}");
     }
-    let ids: Vec<&str> = report["categories"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        ids,
-        ["kernel", "services", "plasma", "audio", "electron", "browser", "devtools", "cache"]
-    );
+    let ids: Vec<&str> = report["categories"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["kernel", "services", "plasma", "audio", "electron", "browser", "devtools", "cache"]);
     for category in report["categories"].as_array().unwrap() {
         for key in ["used", "idle", "workload", "limit", "status"] {
-            assert!(
-                category[key].is_number() || category[key].is_string(),
-                "{key} in {category}"
-            );
+            assert!(category[key].is_number() || category[key].is_string(), "{key} in {category}");
         }
     }
-    assert!(
-        report["cpu"]["interval_seconds"].as_f64().unwrap() > 0.0,
-        "one-shot status measures CPU"
-    );
+    assert!(report["cpu"]["interval_seconds"].as_f64().unwrap() > 0.0, "one-shot status measures CPU");
 }
 
 #[test]
@@ -81,14 +53,8 @@ fn status_text_shows_the_table() {
     let out = ballast(&["status"]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        text.contains("Plasma desktop") && text.contains("zram") && text.contains("GPU   none"),
-        "{text}"
-    );
-    assert!(
-        !text.contains("\x1b["),
-        "no colour when stdout is not a terminal"
-    );
+    assert!(text.contains("Plasma desktop") && text.contains("zram") && text.contains("GPU   none"), "{text}");
+    assert!(!text.contains("\x1b["), "no colour when stdout is not a terminal");
 }
 
 #[test]
@@ -97,13 +63,7 @@ fn watch_json_streams_one_report_per_tick() {
     let profile = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("tick1.toml");
     std::fs::write(&profile, "[sample]\ntick_seconds = 1\n").unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_ballast"))
-        .args([
-            "--profile",
-            profile.to_str().unwrap(),
-            "status",
-            "--watch",
-            "--json",
-        ])
+        .args(["--profile", profile.to_str().unwrap(), "status", "--watch", "--json"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -112,10 +72,7 @@ fn watch_json_streams_one_report_per_tick() {
     let second: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(
-        first["cpu"].is_null(),
-        "the first tick has no CPU interval yet"
-    );
+    assert!(first["cpu"].is_null(), "the first tick has no CPU interval yet");
     assert!(second["cpu"]["interval_seconds"].as_f64().unwrap() > 0.5);
 }
 
@@ -126,26 +83,13 @@ fn profile_prints_the_effective_profile() {
     assert_eq!(embedded["app"].as_array().unwrap().len(), 11);
     let toml_out = ballast(&["profile"]);
     let text = String::from_utf8_lossy(&toml_out.stdout);
-    assert!(
-        text.starts_with("# effective profile: embedded default profile"),
-        "{text}"
-    );
+    assert!(text.starts_with("# effective profile: embedded default profile"), "{text}");
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("mine.toml");
     std::fs::write(&file, "[[app]]\nid = \"discord\"\nmemory_max = \"2.5G\"\n").unwrap();
-    let mine = json(&ballast(&[
-        "--profile",
-        file.to_str().unwrap(),
-        "profile",
-        "--json",
-    ]));
-    let discord = mine["app"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["id"] == "discord")
-        .unwrap();
+    let mine = json(&ballast(&["--profile", file.to_str().unwrap(), "profile", "--json"]));
+    let discord = mine["app"].as_array().unwrap().iter().find(|a| a["id"] == "discord").unwrap();
     assert_eq!(discord["memory_max"], "2.5G");
     assert_eq!(discord["memory_high"], "2G");
 }
@@ -154,11 +98,7 @@ fn profile_prints_the_effective_profile() {
 fn user_config_file_is_picked_up_from_xdg_config_home() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("ballast")).unwrap();
-    std::fs::write(
-        dir.path().join("ballast/config.toml"),
-        "[budget]\nidle_total = \"3G\"\n",
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("ballast/config.toml"), "[budget]\nidle_total = \"3G\"\n").unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_ballast"))
         .args(["profile", "--json"])
         .env_remove("BALLAST_PROFILE")
@@ -172,25 +112,18 @@ fn user_config_file_is_picked_up_from_xdg_config_home() {
 fn malformed_profile_is_refused_with_file_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.toml");
-    std::fs::write(
-        &file,
-        "[budget]\nidle_total = \"3G\"\n\n[[app]]\nid = \"discord\"\ncpu_quota = \"lots\"\n",
-    )
-    .unwrap();
+    std::fs::write(&file, "[budget]\nidle_total = \"3G\"\n\n[[app]]\nid = \"discord\"\ncpu_quota = \"lots\"\n")
+        .unwrap();
     let out = ballast(&["--profile", file.to_str().unwrap(), "status"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&format!("{}:6:1", file.display())), "{err}");
-    assert!(
-        err.contains("app[1].cpu_quota") && err.contains("150%"),
-        "{err}"
-    );
+    assert!(err.contains("app[1].cpu_quota") && err.contains("150%"), "{err}");
     assert!(out.stdout.is_empty(), "nothing is half-applied or printed");
 
     let missing = ballast(&["--profile", "/nonexistent/ballast.toml", "status"]);
     assert_eq!(missing.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&missing.stderr)
-        .contains("cannot read profile /nonexistent/ballast.toml"));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read profile /nonexistent/ballast.toml"));
 }
 
 #[test]
@@ -218,10 +151,7 @@ fn doctor_exit_code_follows_its_verdicts() {
     );
     let failed = checks.iter().any(|c| c["verdict"] == "FAIL");
     assert_eq!(out.status.code(), Some(i32::from(failed)));
-    for check in checks
-        .iter()
-        .filter(|c| c["verdict"] == "FAIL" || c["verdict"] == "WARN")
-    {
+    for check in checks.iter().filter(|c| c["verdict"] == "FAIL" || c["verdict"] == "WARN") {
         assert!(check["fix"].is_string(), "{check}");
     }
 }
@@ -236,15 +166,7 @@ fn status_and_doctor_on_a_fixture_tree() {
 
     let out = ballast(&["--root", tree, "doctor", "--json"]);
     let checks: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let verdict = |id: &str| {
-        checks
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == id)
-            .unwrap()["verdict"]
-            .clone()
-    };
+    let verdict = |id: &str| checks.as_array().unwrap().iter().find(|c| c["id"] == id).unwrap()["verdict"].clone();
     for id in ["zram", "sysctl", "cgroup"] {
         assert_eq!(verdict(id), "PASS", "{id}: {checks:#}");
     }
@@ -253,9 +175,5 @@ fn status_and_doctor_on_a_fixture_tree() {
     let limits = checks.as_array().unwrap().iter().find(|c| c["id"] == "scope-limits").unwrap();
     assert_eq!(limits["verdict"], "WARN", "{limits:#}");
     assert_eq!(limits["message"], "app-firefox-4f2e1a9b.scope: high max max max (catalog 3G / 4G)");
-    assert_eq!(
-        verdict("idle-memory"),
-        "SKIP",
-        "a workload runs in this tree"
-    );
+    assert_eq!(verdict("idle-memory"), "SKIP", "a workload runs in this tree");
 }

@@ -14,10 +14,25 @@ fn debian_chromiums_version_picks_its_flags() {
         eprintln!("skipped: {CHROMIUM} is not installed (apt install chromium)");
         return;
     }
-    let dpkg = std::process::Command::new("dpkg-query").args(["-W", "-f", "${Version}", "chromium"]).output().expect("dpkg-query runs");
-    let installed: u32 = String::from_utf8_lossy(&dpkg.stdout).split('.').next().and_then(|m| m.parse().ok()).expect("dpkg knows chromium's version");
-    let engine = engine::detect(Toolkit::Chromium, Path::new(CHROMIUM)).expect("a Chromium-based browser has an engine");
+    let dpkg = std::process::Command::new("dpkg-query")
+        .args(["-W", "-f", "${Version}", "chromium"])
+        .output()
+        .expect("dpkg-query runs");
+    let installed: u32 = String::from_utf8_lossy(&dpkg.stdout)
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .expect("dpkg knows chromium's version");
+    let engine =
+        engine::detect(Toolkit::Chromium, Path::new(CHROMIUM)).expect("a Chromium-based browser has an engine");
     assert_eq!(engine.chromium, Some(installed), "{}", engine.source);
-    let flags = engine::gpu_flags(&ballast::profile::Profile::embedded().launch, ballast::launch::DisplayServer::X11, engine.chromium);
-    assert!(flags.contains(&"--use-angle=gl".to_owned()) && !flags.contains(&"--use-gl=desktop".to_owned()), "{flags:?}");
+    let flags = engine::gpu_flags(
+        &ballast::profile::Profile::embedded().launch,
+        ballast::launch::DisplayServer::X11,
+        engine.chromium,
+    );
+    assert!(
+        flags.contains(&"--use-angle=gl".to_owned()) && !flags.contains(&"--use-gl=desktop".to_owned()),
+        "{flags:?}"
+    );
 }

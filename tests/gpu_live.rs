@@ -16,10 +16,7 @@ fn live_sample_is_consistent_and_none_without_a_gpu() {
         match report.source {
             GpuSource::None => {
                 assert!(report.devices.is_empty() && report.processes.is_empty());
-                assert!(report
-                    .reason
-                    .as_deref()
-                    .is_some_and(|r| r.starts_with("no GPU found")));
+                assert!(report.reason.as_deref().is_some_and(|r| r.starts_with("no GPU found")));
             }
             _ => assert!(!report.devices.is_empty()),
         }

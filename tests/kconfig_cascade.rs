@@ -15,9 +15,33 @@ use ballast::kconfig::{Cascade, Document, Lock, LockLevel};
 /// Case, config file, `$XDG_CONFIG_DIRS` entries (most important first, as the spec orders
 /// them), and the locks expected against the user's file: (group, key, lock).
 const CASES: &[(&str, &str, &[&str], &[(&str, &str, Option<Lock>)])] = &[
-    ("file-lock", "kwinrc", &["xdg"], &[("Compositing", "Backend", Some(Lock { file: 0, level: LockLevel::File })), ("Plugins", "blurEnabled", Some(Lock { file: 0, level: LockLevel::File }))]),
-    ("group-lock", "kwinrc", &["xdg"], &[("Compositing", "LatencyPolicy", Some(Lock { file: 0, level: LockLevel::Group })), ("Plugins", "blurEnabled", None)]),
-    ("key-lock", "kdeglobals", &["xdg"], &[("KDE", "AnimationDurationFactor", Some(Lock { file: 0, level: LockLevel::Key })), ("KDE", "SingleClick", None)]),
+    (
+        "file-lock",
+        "kwinrc",
+        &["xdg"],
+        &[
+            ("Compositing", "Backend", Some(Lock { file: 0, level: LockLevel::File })),
+            ("Plugins", "blurEnabled", Some(Lock { file: 0, level: LockLevel::File })),
+        ],
+    ),
+    (
+        "group-lock",
+        "kwinrc",
+        &["xdg"],
+        &[
+            ("Compositing", "LatencyPolicy", Some(Lock { file: 0, level: LockLevel::Group })),
+            ("Plugins", "blurEnabled", None),
+        ],
+    ),
+    (
+        "key-lock",
+        "kdeglobals",
+        &["xdg"],
+        &[
+            ("KDE", "AnimationDurationFactor", Some(Lock { file: 0, level: LockLevel::Key })),
+            ("KDE", "SingleClick", None),
+        ],
+    ),
     ("two-dirs", "kwinrc", &["xdg-site", "xdg-vendor"], &[("Compositing", "Backend", None)]),
     ("deleted", "baloofilerc", &["xdg"], &[("General", "only basic indexing", None)]),
 ];
@@ -54,7 +78,8 @@ fn the_cascade_reads_as_kreadconfig5_reads_it() {
                 std::fs::copy(&source, dir.join(sub).join(file)).unwrap();
             }
         }
-        let read = |sub: &str| Document::parse_as(&std::fs::read(dir.join(sub).join(file)).unwrap_or_default(), generation());
+        let read =
+            |sub: &str| Document::parse_as(&std::fs::read(dir.join(sub).join(file)).unwrap_or_default(), generation());
         // Least important first: the last XDG_CONFIG_DIRS entry, ..., the first, the user's.
         let documents: Vec<Document> = dirs.iter().rev().map(|d| read(d)).chain([read("home")]).collect();
         let cascade = Cascade::new(documents.iter().collect());
@@ -65,7 +90,9 @@ fn the_cascade_reads_as_kreadconfig5_reads_it() {
                 let group = String::from_utf8_lossy(group).into_owned();
                 for key in document.keys(&group) {
                     let key = String::from_utf8_lossy(key).into_owned();
-                    let ours = cascade.get(&group, &key).map_or(MISSING.to_owned(), |e| String::from_utf8_lossy(&e.entry.expanded(env)).into_owned());
+                    let ours = cascade
+                        .get(&group, &key)
+                        .map_or(MISSING.to_owned(), |e| String::from_utf8_lossy(&e.entry.expanded(env)).into_owned());
                     assert_eq!(ours, kreadconfig(&dir, dirs, file, &group, &key), "{case}: [{group}] {key}");
                 }
             }

@@ -61,25 +61,17 @@ impl Peer {
             ("PATH", std::env::var("PATH").unwrap_or_default()),
             ("BALLAST_TEST_VAR", "from env".to_owned()),
         ];
-        let env = env
-            .into_iter()
-            .map(|(name, value)| (name.to_owned(), value))
-            .collect();
+        let env = env.into_iter().map(|(name, value)| (name.to_owned(), value)).collect();
         Some(Self { dir, env })
     }
 
     fn lookup(&self, name: &str) -> Option<String> {
-        self.env
-            .iter()
-            .find(|(known, _)| known == name)
-            .map(|(_, value)| value.clone())
+        self.env.iter().find(|(known, _)| known == name).map(|(_, value)| value.clone())
     }
 
     fn command(&self, program: &str) -> Command {
         let mut command = Command::new(program);
-        command
-            .env_clear()
-            .envs(self.env.iter().map(|(name, value)| (name, value)));
+        command.env_clear().envs(self.env.iter().map(|(name, value)| (name, value)));
         command
     }
 
@@ -96,18 +88,11 @@ impl Peer {
         for part in group_arguments(group) {
             command.arg("--group").arg(OsStr::from_bytes(part));
         }
-        command
-            .arg("--key")
-            .arg(OsStr::from_bytes(key))
-            .args(["--default", MISSING]);
+        command.arg("--key").arg(OsStr::from_bytes(key)).args(["--default", MISSING]);
         let output = command.output().expect("running kreadconfig5");
         assert!(output.status.success(), "kreadconfig5 failed: {output:?}");
         let mut printed = output.stdout;
-        assert_eq!(
-            printed.pop(),
-            Some(b'\n'),
-            "kreadconfig5 ends its output with a newline"
-        );
+        assert_eq!(printed.pop(), Some(b'\n'), "kreadconfig5 ends its output with a newline");
         (printed != MISSING.as_bytes()).then_some(printed)
     }
 
@@ -115,31 +100,19 @@ impl Peer {
     /// (a leading BOM goes, each invalid byte becomes U+FFFD), `$`-expanded for `[$e]`,
     /// printed with `%s` (which stops at NUL).
     fn printed(&self, entry: &Entry) -> Vec<u8> {
-        let value = entry
-            .value
-            .strip_prefix(b"\xef\xbb\xbf")
-            .unwrap_or(&entry.value);
-        let entry = Entry {
-            value: Cow::Borrowed(value),
-            ..entry.clone()
-        };
+        let value = entry.value.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&entry.value);
+        let entry = Entry { value: Cow::Borrowed(value), ..entry.clone() };
         let mut text = String::new();
         for chunk in entry.expanded(|name| self.lookup(name)).utf8_chunks() {
             text.push_str(chunk.valid());
             text.extend(chunk.invalid().iter().map(|_| char::REPLACEMENT_CHARACTER));
         }
-        text.split('\0')
-            .next()
-            .unwrap_or_default()
-            .as_bytes()
-            .to_vec()
+        text.split('\0').next().unwrap_or_default().as_bytes().to_vec()
     }
 
     /// What our model says kreadconfig5 prints.
     fn expected(&self, document: &Document, group: &[u8], key: &[u8]) -> Option<Vec<u8>> {
-        document
-            .get_localized(group, key, "C")
-            .map(|entry| self.printed(&entry))
+        document.get_localized(group, key, "C").map(|entry| self.printed(&entry))
     }
 
     /// Every queryable key of the file where our read and kreadconfig5's differ.
@@ -180,22 +153,14 @@ fn queryable(name: &[u8]) -> bool {
 fn candidates(document: &Document, bytes: &[u8]) -> BTreeSet<(Vec<u8>, Vec<u8>)> {
     let mut groups: BTreeSet<&[u8]> = document.groups().into_iter().collect();
     groups.insert(DEFAULT_GROUP.as_bytes());
-    let written_names: BTreeSet<&[u8]> =
-        if bytes.split(|&byte| byte == b'\n').count() <= CROSS_CHECK_MAX_LINES {
-            bytes
-                .split(|&byte| byte == b'\n')
-                .filter_map(written_key_name)
-                .collect()
-        } else {
-            BTreeSet::new()
-        };
+    let written_names: BTreeSet<&[u8]> = if bytes.split(|&byte| byte == b'\n').count() <= CROSS_CHECK_MAX_LINES {
+        bytes.split(|&byte| byte == b'\n').filter_map(written_key_name).collect()
+    } else {
+        BTreeSet::new()
+    };
     let mut pairs = BTreeSet::new();
     for group in groups.into_iter().filter(|group| queryable(group)) {
-        for key in document
-            .keys(group)
-            .into_iter()
-            .chain(written_names.iter().copied())
-        {
+        for key in document.keys(group).into_iter().chain(written_names.iter().copied()) {
             if queryable(key) {
                 pairs.insert((group.to_vec(), key.to_vec()));
             }
@@ -212,15 +177,8 @@ fn written_key_name(line: &[u8]) -> Option<&[u8]> {
     (!name.is_empty() && !name.starts_with(b"#")).then_some(name)
 }
 
-fn mismatch(
-    file: &str,
-    group: &[u8],
-    key: &[u8],
-    ours: Option<Vec<u8>>,
-    theirs: Option<Vec<u8>>,
-) -> String {
-    let show =
-        |value: Option<Vec<u8>>| value.map(|value| String::from_utf8_lossy(&value).into_owned());
+fn mismatch(file: &str, group: &[u8], key: &[u8], ours: Option<Vec<u8>>, theirs: Option<Vec<u8>>) -> String {
+    let show = |value: Option<Vec<u8>>| value.map(|value| String::from_utf8_lossy(&value).into_owned());
     format!(
         "{file} [{}] {:?}: ours {:?}, {} {:?}",
         String::from_utf8_lossy(group).replace(GROUP_SEPARATOR as char, "]["),
@@ -237,12 +195,7 @@ fn assert_no_mismatches(mismatches: &[String]) {
         "{} reads differ from {}:\n{}",
         mismatches.len(),
         tool("kreadconfig"),
-        mismatches
-            .iter()
-            .take(40)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
+        mismatches.iter().take(40).cloned().collect::<Vec<_>>().join("\n")
     );
 }
 
@@ -255,25 +208,15 @@ fn every_fixture_key_reads_like_kreadconfig5() {
         mismatches.extend(peer.mismatches(&name, &bytes));
         compared_files += 1;
     }
-    assert!(
-        compared_files >= 15,
-        "the corpus lost files: {compared_files}"
-    );
+    assert!(compared_files >= 15, "the corpus lost files: {compared_files}");
     assert_no_mismatches(&mismatches);
 }
 
 #[test]
 fn generated_files_read_like_kreadconfig5() {
     let Some(peer) = Peer::start() else { return };
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|cases| cases.parse().ok())
-        .unwrap_or(64);
-    let config = Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    };
+    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|cases| cases.parse().ok()).unwrap_or(64);
+    let config = Config { cases, failure_persistence: None, ..Config::default() };
     // A fixed seed: a failure here names a reproducible file, not a lucky draw.
     let rng = TestRng::deterministic_rng(RngAlgorithm::ChaCha);
     let mut runner = TestRunner::new_with_rng(config, rng);
@@ -302,12 +245,7 @@ struct Edit {
 
 impl Edit {
     fn new(group: &[u8], key: &[u8], value: &str, expandable: bool) -> Self {
-        Self {
-            group: group.to_vec(),
-            key: key.to_vec(),
-            value: value.as_bytes().to_vec(),
-            expandable,
-        }
+        Self { group: group.to_vec(), key: key.to_vec(), value: value.as_bytes().to_vec(), expandable }
     }
 }
 
@@ -319,33 +257,19 @@ fn planned_edits(document: &Document) -> Vec<Edit> {
     if let (Some(first), Some(last)) = (groups.first(), groups.last()) {
         for group in [*first, groups[groups.len() / 2], *last] {
             // A key shadowed by `key[]` would not show the edit in kreadconfig5.
-            let unshadowed =
-                document.keys(group).into_iter().rev().find(|key| {
-                    document.get(group, key) == document.get_localized(group, key, "C")
-                });
+            let unshadowed = document
+                .keys(group)
+                .into_iter()
+                .rev()
+                .find(|key| document.get(group, key) == document.get_localized(group, key, "C"));
             if let Some(key) = unshadowed {
-                edits.push(Edit::new(
-                    group,
-                    key,
-                    " edited by ballast:\tünï\\cödé \n2 ",
-                    false,
-                ));
+                edits.push(Edit::new(group, key, " edited by ballast:\tünï\\cödé \n2 ", false));
             }
         }
-        edits.push(Edit::new(
-            first,
-            b"BallastAdded",
-            "added=[yes]; #not a comment",
-            false,
-        ));
+        edits.push(Edit::new(first, b"BallastAdded", "added=[yes]; #not a comment", false));
     }
     edits.push(Edit::new(b"Ballast", b"Budget", "2G", false));
-    edits.push(Edit::new(
-        b"Ballast",
-        b"Cache",
-        "$HOME/.cache/ballast/",
-        true,
-    ));
+    edits.push(Edit::new(b"Ballast", b"Cache", "$HOME/.cache/ballast/", true));
     edits.push(Edit::new(b"Ballast\x1dNested", b"Level", "3", false));
     edits
 }
@@ -375,16 +299,11 @@ fn edits_read_back_in_kreadconfig5_and_leave_other_keys_alone() {
         let mut pairs = candidates(&before, &bytes);
         pairs.extend(candidates(&after, &after.to_bytes()));
         for (group, key) in pairs {
-            let edit = applied
-                .iter()
-                .find(|edit| edit.group == group && edit.key == key);
+            let edit = applied.iter().find(|edit| edit.group == group && edit.key == key);
             let expected = match edit {
                 Some(edit) => {
                     let entry = after.get(&group, &key).expect("an edited key has a value");
-                    assert_eq!(
-                        *entry.value, *edit.value,
-                        "{name}: our read of an edited key"
-                    );
+                    assert_eq!(*entry.value, *edit.value, "{name}: our read of an edited key");
                     Some(peer.printed(&entry))
                 }
                 None => peer.read(&before_file, &group, &key),
@@ -428,15 +347,10 @@ fn new_keys_and_groups_are_written_as_kwriteconfig5_writes_them() {
             for part in group_arguments(group) {
                 command.arg("--group").arg(OsStr::from_bytes(part));
             }
-            let status = command
-                .args(["--key", "k", value])
-                .status()
-                .expect("running kwriteconfig5");
+            let status = command.args(["--key", "k", value]).status().expect("running kwriteconfig5");
             assert!(status.success());
             let mut document = Document::parse_as(b"", generation());
-            document
-                .set(group, "k", value)
-                .expect("a new key in an empty file");
+            document.set(group, "k", value).expect("a new key in an empty file");
             assert_eq!(
                 String::from_utf8_lossy(&document.to_bytes()),
                 String::from_utf8_lossy(&std::fs::read(&file).expect("kwriteconfig5's file")),

@@ -41,12 +41,8 @@ fn group_name() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn key_name() -> impl Strategy<Value = Vec<u8>> {
-    let known = select(
-        &[
-            "k", "key", "Name", "a b", "#k", "new key", " k", "k\\", "\u{e9}", "k=v", "[k]", "",
-            "\\sk",
-        ][..],
-    );
+    let known =
+        select(&["k", "key", "Name", "a b", "#k", "new key", " k", "k\\", "\u{e9}", "k=v", "[k]", "", "\\sk"][..]);
     prop_oneof![
         4 => known.prop_map(|name| name.as_bytes().to_vec()),
         1 => prop::collection::vec(any::<u8>(), 0..6),
@@ -61,21 +57,10 @@ fn lines(bytes: &[u8]) -> Vec<&[u8]> {
 /// (lines of `before` replaced, lines of `after` replacing them).
 fn changed_region(before: &[u8], after: &[u8]) -> (usize, usize) {
     let (before, after) = (lines(before), lines(after));
-    let prefix = before
-        .iter()
-        .zip(&after)
-        .take_while(|(old, new)| old == new)
-        .count();
-    let suffix = before[prefix..]
-        .iter()
-        .rev()
-        .zip(after[prefix..].iter().rev())
-        .take_while(|(old, new)| old == new)
-        .count();
-    (
-        before.len() - prefix - suffix,
-        after.len() - prefix - suffix,
-    )
+    let prefix = before.iter().zip(&after).take_while(|(old, new)| old == new).count();
+    let suffix =
+        before[prefix..].iter().rev().zip(after[prefix..].iter().rev()).take_while(|(old, new)| old == new).count();
+    (before.len() - prefix - suffix, after.len() - prefix - suffix)
 }
 
 fn only(group: &[u8], key: &[u8]) -> ChangedKeys {

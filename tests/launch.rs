@@ -26,7 +26,13 @@ const MIB: u64 = 1 << 20;
 
 impl Env {
     fn ballast(&self, args: &[&str]) -> Output {
-        self.manager.command(&self.ballast).arg("--profile").arg(&self.profile).args(args).output().expect("ballast runs")
+        self.manager
+            .command(&self.ballast)
+            .arg("--profile")
+            .arg(&self.profile)
+            .args(args)
+            .output()
+            .expect("ballast runs")
     }
 
     /// `ballast launch alloc [--foreground] -- ARGS`: the unit name, or the error.
@@ -68,7 +74,11 @@ impl Env {
 }
 
 fn check(condition: bool, message: impl FnOnce() -> String) -> Result<(), String> {
-    if condition { Ok(()) } else { Err(message()) }
+    if condition {
+        Ok(())
+    } else {
+        Err(message())
+    }
 }
 
 fn poll<T>(timeout: Duration, mut attempt: impl FnMut() -> Result<Option<T>, String>) -> Result<Option<T>, String> {
@@ -96,8 +106,14 @@ fn scope_has_requested_limits_and_holds_the_app(env: &Env) -> Result<(), String>
     let limit = std::fs::read_to_string(memory_dir.join("memory.limit_in_bytes")).map_err(|e| e.to_string())?;
     check(limit.trim() == (200 * MIB).to_string(), || format!("memory.limit_in_bytes {limit}"))?;
     let pids = std::fs::read_to_string(memory_dir.join("cgroup.procs")).map_err(|e| e.to_string())?;
-    let comms: Vec<String> = pids.lines().filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()).map(|c| c.trim().to_owned()).collect();
-    check(comms.iter().any(|c| c.starts_with("ballast-workloa")), || format!("the app's process is in the scope's cgroup: {comms:?}"))?;
+    let comms: Vec<String> = pids
+        .lines()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).ok())
+        .map(|c| c.trim().to_owned())
+        .collect();
+    check(comms.iter().any(|c| c.starts_with("ballast-workloa")), || {
+        format!("the app's process is in the scope's cgroup: {comms:?}")
+    })?;
     let stopped = env.stop(&unit)?;
     check(stopped.trim() == format!("stopped {unit}"), || stopped.clone())?;
     let gone = poll(Duration::from_secs(5), || Ok(env.scopes()?.iter().all(|s| s.unit != unit).then_some(())))?;
@@ -106,8 +122,11 @@ fn scope_has_requested_limits_and_holds_the_app(env: &Env) -> Result<(), String>
 
 fn app_code_runs_only_inside_its_scope(env: &Env) -> Result<(), String> {
     let (unit, output) = env.launch(true, &["--cgroup", "1"])?;
-    let cgroup = output.lines().find_map(|l| l.strip_prefix("cgroup ")).ok_or(format!("no cgroup line in {output:?}"))?;
-    check(cgroup.ends_with(&format!("/app.slice/{unit}")), || format!("first instruction ran in {cgroup}, not in {unit}"))
+    let cgroup =
+        output.lines().find_map(|l| l.strip_prefix("cgroup ")).ok_or(format!("no cgroup line in {output:?}"))?;
+    check(cgroup.ends_with(&format!("/app.slice/{unit}")), || {
+        format!("first instruction ran in {cgroup}, not in {unit}")
+    })
 }
 
 fn two_launches_get_distinct_units(env: &Env) -> Result<(), String> {
@@ -138,7 +157,11 @@ fn exceeding_memory_max_is_oom_killed_and_reported(env: &Env) -> Result<(), Stri
 
 fn cpu_quota_is_enforced(env: &Env) -> Result<(), String> {
     let (_, output) = env.launch(true, &["--busy", "2", "1"])?;
-    let cpu: f64 = output.lines().find_map(|l| l.strip_prefix("cpu ")).and_then(|v| v.parse().ok()).ok_or(format!("no cpu line in {output:?}"))?;
+    let cpu: f64 = output
+        .lines()
+        .find_map(|l| l.strip_prefix("cpu "))
+        .and_then(|v| v.parse().ok())
+        .ok_or(format!("no cpu line in {output:?}"))?;
     // 50 % of one CPU over 2 s of wall time is 1 s; unlimited it would be 2 s.
     check((0.7..1.4).contains(&cpu), || format!("{cpu} s of CPU in 2 s under CPUQuota=50%"))
 }
@@ -150,7 +173,9 @@ fn other_launchers_units_are_listed(env: &Env) -> Result<(), String> {
         .args(["--user", "--scope", "--unit=app-org.example.Other-42.scope", "--quiet", "sleep", "20"])
         .spawn()
         .map_err(|e| e.to_string())?;
-    let listed = poll(Duration::from_secs(5), || Ok(env.scopes()?.into_iter().find(|s| s.unit == "app-org.example.Other-42.scope")));
+    let listed = poll(Duration::from_secs(5), || {
+        Ok(env.scopes()?.into_iter().find(|s| s.unit == "app-org.example.Other-42.scope"))
+    });
     let stop = env.stop("app-org.example.Other-42.scope");
     let _ = other.wait();
     let status = listed?.ok_or("a scope started by systemd-run is not listed")?;
@@ -161,7 +186,9 @@ fn other_launchers_units_are_listed(env: &Env) -> Result<(), String> {
 fn stopping_nothing_is_a_clear_error(env: &Env) -> Result<(), String> {
     let out = env.ballast(&["stop", "app-nothing-1.scope"]);
     let err = String::from_utf8_lossy(&out.stderr);
-    check(out.status.code() == Some(2) && err.contains("no running app scope matches"), || format!("{:?} {err}", out.status))
+    check(out.status.code() == Some(2) && err.contains("no running app scope matches"), || {
+        format!("{:?} {err}", out.status)
+    })
 }
 
 fn setup() -> Result<Env, String> {

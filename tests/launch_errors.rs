@@ -49,7 +49,8 @@ fn no_session_bus() {
     let bin = fake_discord();
     let path = format!("{}:/usr/bin:/bin", bin.path().display());
     let no_bus = [("PATH", path.as_str()), ("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")];
-    for args in [&["launch", "discord"][..], &["launch", "discord", "--foreground"], &["scopes"], &["stop", "discord"]] {
+    for args in [&["launch", "discord"][..], &["launch", "discord", "--foreground"], &["scopes"], &["stop", "discord"]]
+    {
         let err = one_line_error(&ballast(args, &no_bus));
         assert!(err.contains("no D-Bus session bus"), "{args:?}: {err}");
     }

@@ -7,19 +7,10 @@ use std::process::Command;
 
 /// `free -b`'s Mem: line: total used free shared buff/cache available.
 fn free_bytes() -> Vec<u64> {
-    let out = Command::new("free")
-        .arg("-b")
-        .output()
-        .expect("free (procps) is installed");
+    let out = Command::new("free").arg("-b").output().expect("free (procps) is installed");
     let text = String::from_utf8(out.stdout).unwrap();
-    let line = text
-        .lines()
-        .find(|l| l.starts_with("Mem:"))
-        .expect("a Mem: line");
-    line.split_whitespace()
-        .skip(1)
-        .map(|w| w.parse().unwrap())
-        .collect()
+    let line = text.lines().find(|l| l.starts_with("Mem:")).expect("a Mem: line");
+    line.split_whitespace().skip(1).map(|w| w.parse().unwrap()).collect()
 }
 
 #[test]
@@ -32,11 +23,7 @@ fn live_meminfo_agrees_with_free() {
     // Memory moves between the calls: ours must lie within what free saw around it, give or take.
     let (low, high) = (before[1].min(after[1]), before[1].max(after[1]));
     let slack = 64 << 20;
-    assert!(
-        m.used() + slack >= low && m.used() <= high + slack,
-        "used {} vs free {low}..{high}",
-        m.used()
-    );
+    assert!(m.used() + slack >= low && m.used() <= high + slack, "used {} vs free {low}..{high}", m.used());
     assert!(m.available <= m.total && m.kernel() > 0 && m.cache() > 0);
 }
 
@@ -49,37 +36,21 @@ fn live_sample_sees_this_process() {
         CgroupMode::V2 => assert!(!sample.units.is_empty(), "a v2 host has units"),
         _ => {
             let me = std::process::id();
-            let own = sample
-                .processes
-                .iter()
-                .find(|p| p.pid == me)
-                .expect("this test process is sampled");
+            let own = sample.processes.iter().find(|p| p.pid == me).expect("this test process is sampled");
             assert!(own.memory > 0);
             // Our own smaps_rollup is always readable.
             assert_eq!(own.memory_kind, ProcessMemory::Pss);
         }
     }
     let report = Budget::new(Profile::embedded()).evaluate(&sample);
-    let categorised: u64 = report
-        .categories
-        .iter()
-        .filter(|c| !c.reclaimable)
-        .map(|c| c.used)
-        .sum();
-    assert!(
-        categorised + report.unclassified >= report.memory.used,
-        "every used byte is in a line"
-    );
+    let categorised: u64 = report.categories.iter().filter(|c| !c.reclaimable).map(|c| c.used).sum();
+    assert!(categorised + report.unclassified >= report.memory.used, "every used byte is in a line");
 }
 
 #[test]
 fn live_sysctls_are_read() {
     let sysctls = Sampler::new().sysctls();
-    let swappiness: u32 = std::fs::read_to_string("/proc/sys/vm/swappiness")
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let swappiness: u32 = std::fs::read_to_string("/proc/sys/vm/swappiness").unwrap().trim().parse().unwrap();
     assert_eq!(sysctls.swappiness, Some(swappiness));
     assert!(sysctls.dirty_ratio.is_some() && sysctls.vfs_cache_pressure.is_some());
 }

@@ -42,9 +42,19 @@ fn every_nix_block_parses() {
         for (index, block) in blocks.iter().enumerate() {
             // Snippets may name what a configuration has in scope.
             let file = dir.path().join(format!("block{index}.nix"));
-            std::fs::write(&file, format!("let ballast = null; inputs = null; pkgs = null; lib = null; config = null; in\n{block}")).unwrap();
-            let out = nix_command("nix-instantiate").args(["--parse", "--store", "dummy://"]).arg(&file).output().unwrap();
-            assert!(out.status.success(), "{document}, nix block {}:\n{block}\n{}", index + 1, String::from_utf8_lossy(&out.stderr));
+            std::fs::write(
+                &file,
+                format!("let ballast = null; inputs = null; pkgs = null; lib = null; config = null; in\n{block}"),
+            )
+            .unwrap();
+            let out =
+                nix_command("nix-instantiate").args(["--parse", "--store", "dummy://"]).arg(&file).output().unwrap();
+            assert!(
+                out.status.success(),
+                "{document}, nix block {}:\n{block}\n{}",
+                index + 1,
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
     }
 }
@@ -79,21 +89,43 @@ fn module_examples_use_real_options() {
                 file = common::nix_abs(&file),
                 flake = flake_outputs(),
             ));
-            assert_eq!(result["undeclared"], serde_json::json!([]), "{document}, example {}: options that do not exist:\n{block}", index + 1);
-            assert_eq!(result["failedAssertions"], serde_json::json!([]), "{document}, example {}:\n{block}", index + 1);
+            assert_eq!(
+                result["undeclared"],
+                serde_json::json!([]),
+                "{document}, example {}: options that do not exist:\n{block}",
+                index + 1
+            );
+            assert_eq!(
+                result["failedAssertions"],
+                serde_json::json!([]),
+                "{document}, example {}:\n{block}",
+                index + 1
+            );
             if kind == "home-manager" {
                 // home-manager maps over WantedBy: a list, and the target that does not cycle.
-                assert_eq!(result["wantedBy"], serde_json::json!(["graphical-session.target"]), "{document}, example {}", index + 1);
+                assert_eq!(
+                    result["wantedBy"],
+                    serde_json::json!(["graphical-session.target"]),
+                    "{document}, example {}",
+                    index + 1
+                );
             }
             if block.contains("pkgs.discord-ptb") {
                 // The pin is the package's own binary (meta.mainProgram), not the catalog's name.
                 let exec = result["execs"]["discord"].as_str().unwrap_or_default();
-                assert!(exec.ends_with("-discord-ptb/bin/DiscordPTB"), "{document}, example {}: discord pinned to {exec:?}", index + 1);
+                assert!(
+                    exec.ends_with("-discord-ptb/bin/DiscordPTB"),
+                    "{document}, example {}: discord pinned to {exec:?}",
+                    index + 1
+                );
             }
             if document == "docs/nix.md" {
                 kinds.push(kind);
             }
         }
     }
-    assert!(kinds.contains(&"nixos") && kinds.contains(&"home-manager"), "docs/nix.md has a NixOS and a home-manager example");
+    assert!(
+        kinds.contains(&"nixos") && kinds.contains(&"home-manager"),
+        "docs/nix.md has a NixOS and a home-manager example"
+    );
 }

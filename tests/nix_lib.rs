@@ -47,6 +47,7 @@ fn every_nix_test_passes() {
 /// nix/tests/default.nix (the flake's nix-lib check) runs the same suites as this file.
 #[test]
 fn the_flake_check_runs_every_suite() {
-    let listed: Vec<String> = serde_json::from_value(eval_json(&format!("builtins.attrNames (import {})", nix_path("nix/tests")))).unwrap();
+    let listed: Vec<String> =
+        serde_json::from_value(eval_json(&format!("builtins.attrNames (import {})", nix_path("nix/tests")))).unwrap();
     assert_eq!(listed, suites());
 }

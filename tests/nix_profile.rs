@@ -131,7 +131,8 @@ fn another_machines_profile_is_accepted_whole() {
         r#"let l = {lib}; p = l.extendProfile l.reference {{ ballast.machine = {{ name = "bigger"; ram = "32G"; workload_cores = 6; }}; ballast.zram.fraction = 0.5; }}; in"#,
         lib = lib()
     );
-    let text = eval_string(&format!("{expr} l.config.text {{ profile = p.ballast; reference = l.reference.ballast; }}"));
+    let text =
+        eval_string(&format!("{expr} l.config.text {{ profile = p.ballast; reference = l.reference.ballast; }}"));
     let profile = accepted(&write_config(dir.path(), &text), dir.path());
     assert_eq!(profile["machine"]["name"], "bigger");
     assert_eq!(profile["machine"]["ram"], "32G");
@@ -186,7 +187,9 @@ fn agent_unit_is_what_autostart_writes() {
             let (key, value) = line.split_once('=').unwrap();
             // [Install] keys are lists of units, as home-manager maps over them.
             let value = match key {
-                "WantedBy" | "RequiredBy" | "UpheldBy" | "Also" => Value::from(value.split_whitespace().collect::<Vec<_>>()),
+                "WantedBy" | "RequiredBy" | "UpheldBy" | "Also" => {
+                    Value::from(value.split_whitespace().collect::<Vec<_>>())
+                }
                 _ => Value::String(value.to_owned()),
             };
             parsed[&section].as_object_mut().unwrap().insert(key.to_owned(), value);
@@ -214,7 +217,11 @@ fn electron_wrapper_passes_arguments_to_ballast_launch() {
     let dir = tempfile::tempdir().unwrap();
     let record = dir.path().join("argv");
     let fake = dir.path().join("fake ballast");
-    std::fs::write(&fake, format!("#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > '{}'\n", record.display())).unwrap();
+    std::fs::write(
+        &fake,
+        format!("#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > '{}'\n", record.display()),
+    )
+    .unwrap();
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
 
     let plan = eval_json(&format!(
@@ -267,7 +274,10 @@ fn home_manager_error(extra: &str, what: &str) -> String {
         support = nix_path("nix/tests/support/modules.nix"),
         module = nix_path("nix/modules/home/ballast.nix"),
     );
-    let out = nix_command("nix-instantiate").args(["--eval", "--strict", "--store", "dummy://", "-E", &expr]).output().expect("nix-instantiate runs");
+    let out = nix_command("nix-instantiate")
+        .args(["--eval", "--strict", "--store", "dummy://", "-E", &expr])
+        .output()
+        .expect("nix-instantiate runs");
     assert!(!out.status.success(), "{extra} evaluated");
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -277,9 +287,15 @@ fn home_manager_error(extra: &str, what: &str) -> String {
 #[test]
 fn stand_in_home_manager_rejects_a_string_wanted_by() {
     // `m` is the stand-in module system, in scope where `extra` lands.
-    let error = home_manager_error(r#"systemd.user.services.ballast.Install.WantedBy = m.lib.mkForce "plasma-workspace.target";"#, "xdg.configFile");
+    let error = home_manager_error(
+        r#"systemd.user.services.ballast.Install.WantedBy = m.lib.mkForce "plasma-workspace.target";"#,
+        "xdg.configFile",
+    );
     assert!(error.contains("value is a string while a list was expected"), "{error}");
-    let error = home_manager_error(r#"systemd.user.services.ballast.Service.ExecStart = m.lib.mkForce 5;"#, "systemd.user.services");
+    let error = home_manager_error(
+        r#"systemd.user.services.ballast.Service.ExecStart = m.lib.mkForce 5;"#,
+        "systemd.user.services",
+    );
     assert!(error.contains("systemd.user.services.ballast.Service.ExecStart' is not of type"), "{error}");
 }
 
@@ -287,8 +303,18 @@ fn stand_in_home_manager_rejects_a_string_wanted_by() {
 #[test]
 fn a_wrong_app_limit_names_its_option() {
     let apps = "programs.ballast.electronApps = { enable = true; apps = [ \"discord\" ]; };";
-    let error = home_manager_error(&format!("programs.ballast.settings.app.discord.cpu_quota = 150; {apps}"), "home.packages");
-    assert!(error.contains("programs.ballast.settings.app.discord.cpu_quota = 150: expected a CPU quota like \"150%\""), "{error}");
-    let error = home_manager_error(&format!("programs.ballast.settings.app.discord.memory_max = \"5 gigs\"; {apps}"), "home.packages");
-    assert!(error.contains("programs.ballast.settings.app.discord.memory_max = \"5 gigs\": expected a size like \"512M\""), "{error}");
+    let error =
+        home_manager_error(&format!("programs.ballast.settings.app.discord.cpu_quota = 150; {apps}"), "home.packages");
+    assert!(
+        error.contains("programs.ballast.settings.app.discord.cpu_quota = 150: expected a CPU quota like \"150%\""),
+        "{error}"
+    );
+    let error = home_manager_error(
+        &format!("programs.ballast.settings.app.discord.memory_max = \"5 gigs\"; {apps}"),
+        "home.packages",
+    );
+    assert!(
+        error.contains("programs.ballast.settings.app.discord.memory_max = \"5 gigs\": expected a size like \"512M\""),
+        "{error}"
+    );
 }

@@ -29,7 +29,15 @@ fn all_nix_files() -> Vec<PathBuf> {
     let mut files = Vec::new();
     nix_files(root(), &mut files);
     files.sort();
-    for expected in ["flake.nix", "nix/package.nix", "nix/lib/default.nix", "nix/profiles/shoshin.nix", "nix/modules/nixos/default.nix", "nix/modules/home/ballast.nix", "nix/tests/default.nix"] {
+    for expected in [
+        "flake.nix",
+        "nix/package.nix",
+        "nix/lib/default.nix",
+        "nix/profiles/shoshin.nix",
+        "nix/modules/nixos/default.nix",
+        "nix/modules/home/ballast.nix",
+        "nix/tests/default.nix",
+    ] {
         assert!(files.iter().any(|f| f.ends_with(expected)), "{expected} is found");
     }
     files

@@ -8,8 +8,7 @@ fn text() -> impl Strategy<Value = String> {
     prop_oneof![
         any::<Vec<u8>>().prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
         // Text that looks like kernel files: keys, numbers, separators, odd bytes.
-        proptest::string::string_regex(r"([A-Za-z_()\[\]=:. 0-9-]{0,12}( |\t|:|=|\n)){0,40}")
-            .unwrap(),
+        proptest::string::string_regex(r"([A-Za-z_()\[\]=:. 0-9-]{0,12}( |\t|:|=|\n)){0,40}").unwrap(),
     ]
 }
 

@@ -48,7 +48,8 @@ fn preview_apply_status_rollback() {
     assert_eq!(tuned, b"[General]\r\nColorScheme=BreezeDark\r\n\r\n[KDE]\r\n# faster please\r\nAnimationDurationFactor=0.5\r\nSingleClick=false\r\n");
     assert!(stdout(&ballast(home.path(), &["tune", "kwin", "--apply"])).contains("already tuned"));
 
-    let status: serde_json::Value = serde_json::from_str(&stdout(&ballast(home.path(), &["tune", "kwin", "--status", "--json"]))).unwrap();
+    let status: serde_json::Value =
+        serde_json::from_str(&stdout(&ballast(home.path(), &["tune", "kwin", "--status", "--json"]))).unwrap();
     assert!(status["settings"].as_array().unwrap().iter().all(|s| s["matches"] == true), "{status:#}");
     assert!(status["kwin"].is_null(), "no KWin on this bus");
 
@@ -67,7 +68,9 @@ fn rollback_refuses_to_overwrite_a_users_edit() {
     let home = tempfile::tempdir().unwrap();
     stdout(&ballast(home.path(), &["tune", "baloo", "--apply"]));
     let baloofilerc = home.path().join(".config/baloofilerc");
-    let edited = String::from_utf8(std::fs::read(&baloofilerc).unwrap()).unwrap().replace("only basic indexing=true", "only basic indexing=false");
+    let edited = String::from_utf8(std::fs::read(&baloofilerc).unwrap())
+        .unwrap()
+        .replace("only basic indexing=true", "only basic indexing=false");
     std::fs::write(&baloofilerc, &edited).unwrap();
     let refused = ballast(home.path(), &["tune", "baloo", "--rollback"]);
     assert_eq!(refused.status.code(), Some(2));
@@ -86,7 +89,8 @@ fn nix_managed_files_are_refused_with_the_nix_setting() {
     let config = home.path().join(".config");
     std::fs::create_dir_all(&config).unwrap();
     for file in ["kwinrc", "kdeglobals"] {
-        std::os::unix::fs::symlink(format!("/nix/store/0000-home-manager-files/.config/{file}"), config.join(file)).unwrap();
+        std::os::unix::fs::symlink(format!("/nix/store/0000-home-manager-files/.config/{file}"), config.join(file))
+            .unwrap();
     }
     let preview = stdout(&ballast(home.path(), &["tune", "kwin"]));
     assert!(preview.contains("kdeglobals alone: it is a link into the Nix store"), "{preview}");
@@ -95,7 +99,10 @@ fn nix_managed_files_are_refused_with_the_nix_setting() {
     assert_eq!(applied.status.code(), Some(1), "nothing could be applied: {told}");
     assert!(told.contains("programs.plasma.configFile.kdeglobals.KDE.AnimationDurationFactor = \"0.5\";"), "{told}");
     for file in ["kwinrc", "kdeglobals"] {
-        assert!(std::fs::symlink_metadata(config.join(file)).unwrap().file_type().is_symlink(), "{file} is still a link");
+        assert!(
+            std::fs::symlink_metadata(config.join(file)).unwrap().file_type().is_symlink(),
+            "{file} is still a link"
+        );
     }
     assert!(!home.path().join(".local/state/ballast/backups").exists(), "no backup of nothing");
 }
@@ -115,12 +122,20 @@ fn locks_in_system_files_are_named_and_status_agrees_with_kreadconfig5() {
     let applied = ballast(home.path(), &["tune", "kwin", "--apply"]);
     let told = String::from_utf8_lossy(&applied.stderr);
     assert!(applied.status.success(), "the unlocked settings apply: {told}");
-    assert!(told.contains(&format!("kwinrc [Compositing] GLTextureFilter: locked by {}", xdg.join("kwinrc").display())), "{told}");
+    assert!(
+        told.contains(&format!("kwinrc [Compositing] GLTextureFilter: locked by {}", xdg.join("kwinrc").display())),
+        "{told}"
+    );
 
-    let status: serde_json::Value = serde_json::from_str(&stdout(&ballast(home.path(), &["tune", "kwin", "--status", "--json"]))).unwrap();
+    let status: serde_json::Value =
+        serde_json::from_str(&stdout(&ballast(home.path(), &["tune", "kwin", "--status", "--json"]))).unwrap();
     for setting in status["settings"].as_array().unwrap() {
-        let (file, group, key) = (setting["file"].as_str().unwrap(), setting["group"].as_str().unwrap(), setting["key"].as_str().unwrap());
-        let peer = in_home("kreadconfig5", home.path()).args(["--file", file, "--group", group, "--key", key, "--default", "\u{1}"]).output().expect("kreadconfig5 (libkf5config-bin)");
+        let (file, group, key) =
+            (setting["file"].as_str().unwrap(), setting["group"].as_str().unwrap(), setting["key"].as_str().unwrap());
+        let peer = in_home("kreadconfig5", home.path())
+            .args(["--file", file, "--group", group, "--key", key, "--default", "\u{1}"])
+            .output()
+            .expect("kreadconfig5 (libkf5config-bin)");
         let peer = String::from_utf8_lossy(&peer.stdout).trim_end_matches('\n').to_owned();
         let ours = setting["file_value"].as_str().unwrap_or("\u{1}");
         assert_eq!(ours, peer, "[{group}] {key} in {file}");
@@ -129,5 +144,9 @@ fn locks_in_system_files_are_named_and_status_agrees_with_kreadconfig5() {
     assert_eq!((filter["file_value"].as_str(), filter["matches"].as_bool()), (Some("2"), Some(false)));
     assert_eq!(filter["locked_by"].as_str(), Some(xdg.join("kwinrc").to_str().unwrap()));
     let factor = status["settings"].as_array().unwrap().iter().find(|s| s["key"] == "AnimationDurationFactor").unwrap();
-    assert_eq!((factor["file_value"].as_str(), factor["matches"].as_bool()), (Some("0.5"), Some(true)), "the user's value overrides an unlocked system one");
+    assert_eq!(
+        (factor["file_value"].as_str(), factor["matches"].as_bool()),
+        (Some("0.5"), Some(true)),
+        "the user's value overrides an unlocked system one"
+    );
 }

@@ -20,7 +20,9 @@ fn stdout(out: &Output) -> String {
 fn session() -> Session {
     match Session::with_display() {
         Ok(session) => session,
-        Err(why) => panic!("a desktop session for the test: {why} (make test installs xvfb, kwin-x11, baloo-kf5, dbus)"),
+        Err(why) => {
+            panic!("a desktop session for the test: {why} (make test installs xvfb, kwin-x11, baloo-kf5, dbus)")
+        }
     }
 }
 
@@ -43,12 +45,17 @@ fn kwin_takes_the_settings_live_and_rollback_brings_the_old_ones_back() {
     assert!(applied.contains("KWin: reconfigure sent"), "{applied}");
     let tuned = s.wait_until("KWin shows the tuned values", || {
         let info = s.kwin_support_information()?;
-        Ok(support_value(&info, "glSmoothScale").as_deref() == Some("1") && support_value(&info, "glPreferBufferSwap").as_deref() == Some("99"))
+        Ok(support_value(&info, "glSmoothScale").as_deref() == Some("1")
+            && support_value(&info, "glPreferBufferSwap").as_deref() == Some("99"))
     });
     if let Err(why) = tuned {
         let info = s.kwin_support_information().unwrap_or_default();
         let shown: Vec<&str> = info.lines().filter(|l| l.contains("gl") || l.contains("ompositing")).collect();
-        panic!("{why}\n{}\nkwinrc:\n{}\nballast said:\n{applied}", shown.join("\n"), std::fs::read_to_string(s.config_file("kwinrc")).unwrap_or_default());
+        panic!(
+            "{why}\n{}\nkwinrc:\n{}\nballast said:\n{applied}",
+            shown.join("\n"),
+            std::fs::read_to_string(s.config_file("kwinrc")).unwrap_or_default()
+        );
     }
     let info = s.kwin_support_information().unwrap();
     assert_eq!(support_value(&info, "windowsBlockCompositing").as_deref(), Some("true"));
@@ -59,10 +66,24 @@ fn kwin_takes_the_settings_live_and_rollback_brings_the_old_ones_back() {
     let text = signals.wait_for("AnimationDurationFactor").unwrap();
     assert!(text.contains("path=/kwinrc; interface=org.kde.kconfig.notify; member=ConfigChanged"), "{text}");
     assert!(text.contains("path=/kdeglobals; interface=org.kde.kconfig.notify; member=ConfigChanged"), "{text}");
-    for key in ["Backend", "GLPreferBufferSwap", "GLTextureFilter", "WindowsBlockCompositing", "blurEnabled", "contrastEnabled", "wobblywindowsEnabled", "magiclampEnabled"] {
+    for key in [
+        "Backend",
+        "GLPreferBufferSwap",
+        "GLTextureFilter",
+        "WindowsBlockCompositing",
+        "blurEnabled",
+        "contrastEnabled",
+        "wobblywindowsEnabled",
+        "magiclampEnabled",
+    ] {
         assert!(text.contains(&format!("array of bytes \"{key}\"")), "{key} in {text}");
     }
-    assert!(text.contains("string \"Compositing\"") && text.contains("string \"Plugins\"") && text.contains("string \"KDE\""), "{text}");
+    assert!(
+        text.contains("string \"Compositing\"")
+            && text.contains("string \"Plugins\"")
+            && text.contains("string \"KDE\""),
+        "{text}"
+    );
     assert_eq!(text.matches("member=ConfigChanged").count(), 2, "{text}");
 
     let status = stdout(&ballast(&s, &["--profile", &profile, "tune", "kwin", "--status"]));
@@ -71,7 +92,8 @@ fn kwin_takes_the_settings_live_and_rollback_brings_the_old_ones_back() {
     stdout(&ballast(&s, &["tune", "kwin", "--rollback"]));
     s.wait_until("KWin shows the old values", || {
         let info = s.kwin_support_information()?;
-        Ok(support_value(&info, "glSmoothScale").as_deref() == Some("2") && support_value(&info, "glPreferBufferSwap").as_deref() == Some("101"))
+        Ok(support_value(&info, "glSmoothScale").as_deref() == Some("2")
+            && support_value(&info, "glPreferBufferSwap").as_deref() == Some("101"))
     })
     .unwrap();
     s.wait_until("blur is unloaded", || Ok(!s.kwin_loaded_effects()?.contains(&"blur".to_string()))).unwrap();
@@ -89,12 +111,18 @@ fn baloo_is_told_to_reread_its_config() {
     let call = traffic.wait_for("member=updateConfig").unwrap();
     assert!(call.contains("destination=org.kde.baloo"), "{call}");
     let changed = signals.wait_for("exclude folders").unwrap();
-    assert!(changed.contains("path=/baloofilerc") && changed.contains("array of bytes \"only basic indexing\""), "{changed}");
+    assert!(
+        changed.contains("path=/baloofilerc") && changed.contains("array of bytes \"only basic indexing\""),
+        "{changed}"
+    );
     // baloo_file keeps running on the new settings, which KDE's own reader sees.
     assert!(s.name_has_owner("org.kde.baloo").unwrap());
-    let basic = s.run("kreadconfig5", &["--file", "baloofilerc", "--group", "General", "--key", "only basic indexing"]).unwrap();
+    let basic = s
+        .run("kreadconfig5", &["--file", "baloofilerc", "--group", "General", "--key", "only basic indexing"])
+        .unwrap();
     assert_eq!(basic.trim(), "true");
-    let excludes = s.run("kreadconfig5", &["--file", "baloofilerc", "--group", "General", "--key", "exclude folders"]).unwrap();
+    let excludes =
+        s.run("kreadconfig5", &["--file", "baloofilerc", "--group", "General", "--key", "exclude folders"]).unwrap();
     assert!(excludes.contains(&format!("{}/.cache/", s.home().display())), "{excludes}");
     let status = stdout(&ballast(&s, &["tune", "baloo", "--status"]));
     assert!(status.contains("Baloo live: running, "), "{status}");
@@ -104,12 +132,22 @@ fn baloo_is_told_to_reread_its_config() {
     // baloo_file writes its own keys into baloofilerc when it rereads the config (dbVersion,
     // exclude filters: seen), so the file is byte for byte only when it did not; either way
     // every key reads as before, and the keys ballast set are back.
-    let (before, after) = (Document::parse(&rc_before), Document::parse(&std::fs::read(s.config_file("baloofilerc")).unwrap()));
+    let (before, after) =
+        (Document::parse(&rc_before), Document::parse(&std::fs::read(s.config_file("baloofilerc")).unwrap()));
     for group in before.groups().into_iter().chain(after.groups()) {
         for key in before.keys(group).into_iter().chain(after.keys(group)) {
-            let (was, is) = (before.get(group, key).map(|e| e.value.into_owned()), after.get(group, key).map(|e| e.value.into_owned()));
-            let baloos_own = was.is_none() && [&b"dbVersion"[..], b"exclude filters", b"exclude filters version"].contains(&key);
-            assert!(was == is || baloos_own, "[{}] {} was {was:?}, after rollback {is:?}", String::from_utf8_lossy(group), String::from_utf8_lossy(key));
+            let (was, is) = (
+                before.get(group, key).map(|e| e.value.into_owned()),
+                after.get(group, key).map(|e| e.value.into_owned()),
+            );
+            let baloos_own =
+                was.is_none() && [&b"dbVersion"[..], b"exclude filters", b"exclude filters version"].contains(&key);
+            assert!(
+                was == is || baloos_own,
+                "[{}] {} was {was:?}, after rollback {is:?}",
+                String::from_utf8_lossy(group),
+                String::from_utf8_lossy(key)
+            );
         }
     }
 }

@@ -11,9 +11,14 @@ use std::time::{Duration, Instant};
 /// RSS in kB and CPU seconds so far of a process.
 fn measure(pid: u32) -> (u64, f64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let rss = status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap_or(0);
+    let rss = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0);
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
     let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     // utime + stime, in clock ticks of 1/100 s on Linux.
     (rss, (ticks(11) + ticks(12)) / 100.0)
@@ -29,7 +34,13 @@ impl Drop for Stopped {
 }
 
 fn spawn(command: &mut Command) -> Stopped {
-    Stopped(command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap_or_else(|e| panic!("cannot start {command:?}: {e}")))
+    Stopped(
+        command
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}")),
+    )
 }
 
 /// RSS after settling, and CPU use (% of a core) over the idle span that follows.
@@ -53,13 +64,19 @@ fn dashboard(runtime: &Path, bus: &str) -> Command {
 
 fn main() {
     let quick = !std::env::args().any(|a| a == "--bench");
-    let span = Duration::from_secs(if quick { 1 } else { std::env::var("BALLAST_FOOTPRINT_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(10) });
+    let span = Duration::from_secs(if quick {
+        1
+    } else {
+        std::env::var("BALLAST_FOOTPRINT_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(10)
+    });
     let runtime = std::env::temp_dir().join(format!("ballast-dashboard-footprint-{}", std::process::id()));
     std::fs::create_dir_all(runtime.join("config")).expect("a runtime directory");
-    std::fs::set_permissions(&runtime, std::os::unix::fs::PermissionsExt::from_mode(0o700)).expect("a private runtime directory");
+    std::fs::set_permissions(&runtime, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .expect("a private runtime directory");
     let socket = runtime.join("bus");
     let bus = format!("unix:path={}", socket.display());
-    let _daemon = spawn(Command::new("dbus-daemon").args(["--session", "--nofork", "--nopidfile", &format!("--address={bus}")]));
+    let _daemon =
+        spawn(Command::new("dbus-daemon").args(["--session", "--nofork", "--nopidfile", &format!("--address={bus}")]));
     let started = Instant::now();
     while !socket.exists() && started.elapsed() < Duration::from_secs(5) {
         std::thread::sleep(Duration::from_millis(20));
@@ -79,7 +96,10 @@ fn main() {
     // The agent of the same build, beside this binary.
     let agent_binary: PathBuf = Path::new(env!("CARGO_BIN_EXE_ballast-dashboard")).with_file_name("ballast");
     if !agent_binary.exists() {
-        println!("  agent before/after: skipped, {} is not built (cargo build --release --workspace)", agent_binary.display());
+        println!(
+            "  agent before/after: skipped, {} is not built (cargo build --release --workspace)",
+            agent_binary.display()
+        );
         let _ = std::fs::remove_dir_all(&runtime);
         return;
     }

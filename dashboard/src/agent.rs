@@ -17,7 +17,11 @@ const CATALOG_REFRESH: Duration = Duration::from_secs(30);
 /// History() keeps at most ten minutes.
 const HISTORY_SECONDS: u32 = 600;
 
-#[zbus::proxy(interface = "io.ballast.Agent1", default_service = "io.ballast.Agent", default_path = "/io/ballast/Agent")]
+#[zbus::proxy(
+    interface = "io.ballast.Agent1",
+    default_service = "io.ballast.Agent",
+    default_path = "/io/ballast/Agent"
+)]
 trait Agent {
     fn status(&self) -> zbus::Result<String>;
     fn history(&self, seconds: u32) -> zbus::Result<String>;
@@ -41,7 +45,10 @@ pub enum Request {
 
 pub enum Update {
     /// state: "connecting", "live", "absent" or "fixture".
-    Agent { state: &'static str, message: String },
+    Agent {
+        state: &'static str,
+        message: String,
+    },
     View(Box<View>),
     Doctor(Result<Vec<DoctorCheck>, String>),
     Tune(Result<String, String>),
@@ -59,7 +66,8 @@ pub fn spawn(post: impl Fn(Update) + Send + Sync + 'static) -> Requests {
     std::thread::Builder::new()
         .name("agent-client".into())
         .spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime starts");
+            let runtime =
+                tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime starts");
             runtime.block_on(follow_forever(post, incoming));
         })
         .expect("a thread starts");
@@ -88,7 +96,10 @@ async fn follow_forever(post: Post, mut requests: mpsc::UnboundedReceiver<Reques
                 message
             }
         };
-        post(Update::Agent { state: "absent", message: format!("{message} Trying again every {} s.", REFRESH.as_secs()) });
+        post(Update::Agent {
+            state: "absent",
+            message: format!("{message} Trying again every {} s.", REFRESH.as_secs()),
+        });
         let retry = tokio::time::sleep(REFRESH);
         tokio::pin!(retry);
         loop {
@@ -111,7 +122,12 @@ enum Lost {
 }
 
 /// Follows a running agent until it goes away (or the window closes).
-async fn follow(connection: &zbus::Connection, post: &Post, requests: &mut mpsc::UnboundedReceiver<Request>, trends: &mut Trends) -> Lost {
+async fn follow(
+    connection: &zbus::Connection,
+    post: &Post,
+    requests: &mut mpsc::UnboundedReceiver<Request>,
+    trends: &mut Trends,
+) -> Lost {
     let agent = match AgentProxy::new(connection).await {
         Ok(agent) => agent,
         Err(e) => return Lost::Bus(error_text(e)),
@@ -159,9 +175,12 @@ async fn follow(connection: &zbus::Connection, post: &Post, requests: &mut mpsc:
 
 async fn refresh(agent: &AgentProxy<'_>, apps: &[CatalogApp], trends: &mut Trends) -> Result<View, Lost> {
     let status = agent.status().await.map_err(lost)?;
-    let report: Report = serde_json::from_str(&status).map_err(|e| Lost::Agent(format!("The agent's report does not read: {e}.")))?;
-    let history: Vec<HistoryPoint> = serde_json::from_str(&agent.history(HISTORY_SECONDS).await.map_err(lost)?).unwrap_or_default();
-    let scopes: Vec<ScopeStatus> = agent.scopes().await.ok().and_then(|json| serde_json::from_str(&json).ok()).unwrap_or_default();
+    let report: Report =
+        serde_json::from_str(&status).map_err(|e| Lost::Agent(format!("The agent's report does not read: {e}.")))?;
+    let history: Vec<HistoryPoint> =
+        serde_json::from_str(&agent.history(HISTORY_SECONDS).await.map_err(lost)?).unwrap_or_default();
+    let scopes: Vec<ScopeStatus> =
+        agent.scopes().await.ok().and_then(|json| serde_json::from_str(&json).ok()).unwrap_or_default();
     let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     trends.observe(now, &report);
     Ok(view::build(&view::Inputs { now, report: &report, history: &history, scopes: &scopes, apps, trends }))
@@ -179,13 +198,9 @@ async fn answer(agent: AgentProxy<'static>, post: Post, request: Request) {
             Err(e) => format!("Could not stop {unit}: {}", error_text(e)),
         }),
         Request::Tune { target, action } => Update::Tune(agent.tune(&target, &action).await.map_err(error_text)),
-        Request::Doctor => Update::Doctor(
-            agent
-                .doctor()
-                .await
-                .map_err(error_text)
-                .and_then(|json| serde_json::from_str(&json).map_err(|e| format!("The doctor's answer does not read: {e}"))),
-        ),
+        Request::Doctor => Update::Doctor(agent.doctor().await.map_err(error_text).and_then(|json| {
+            serde_json::from_str(&json).map_err(|e| format!("The doctor's answer does not read: {e}"))
+        })),
     };
     post(update);
 }
@@ -207,8 +222,12 @@ fn lost(e: zbus::Error) -> Lost {
         _ => false,
     };
     match e {
-        _ if not_running => Lost::Agent("The ballast agent is not running in this session: start it with `ballast`.".into()),
-        zbus::Error::MethodError(..) | zbus::Error::FDO(_) => Lost::Agent(format!("The ballast agent did not answer: {}.", error_text(e))),
+        _ if not_running => {
+            Lost::Agent("The ballast agent is not running in this session: start it with `ballast`.".into())
+        }
+        zbus::Error::MethodError(..) | zbus::Error::FDO(_) => {
+            Lost::Agent(format!("The ballast agent did not answer: {}.", error_text(e)))
+        }
         _ => Lost::Bus(format!("The session bus went away ({e}).")),
     }
 }

@@ -71,9 +71,9 @@ pub mod qobject {
 }
 
 use crate::agent::{self, Request, Update};
+use crate::qvariant::to_qvariant;
 use crate::report::{DoctorCheck, Fixture};
 use crate::view::{self, View};
-use crate::qvariant::to_qvariant;
 use core::pin::Pin;
 use cxx_qt::{CxxQtType, Threading};
 use cxx_qt_lib::{QString, QVariant};
@@ -182,11 +182,15 @@ impl qobject::Dashboard {
         let fixture = match serde_json::from_str::<Fixture>(&json.to_string()) {
             Ok(fixture) => fixture,
             Err(e) => {
-                self.apply(Update::Agent { state: "absent", message: format!("The fixture does not read as a report: {e}") });
+                self.apply(Update::Agent {
+                    state: "absent",
+                    message: format!("The fixture does not read as a report: {e}"),
+                });
                 return false;
             }
         };
-        self.as_mut().apply(Update::Agent { state: "fixture", message: "Showing a saved report, not live data.".into() });
+        self.as_mut()
+            .apply(Update::Agent { state: "fixture", message: "Showing a saved report, not live data.".into() });
         let session = fixture.into_session();
         let view = view::of_session(&session);
         self.as_mut().apply(Update::View(Box::new(view)));
@@ -226,7 +230,8 @@ impl qobject::Dashboard {
         match &self.requests {
             Some(requests) if requests.send(request).is_ok() => true,
             _ => {
-                self.as_mut().rust_mut().action_message = QString::from("Not connected to the agent: this window shows a saved report.");
+                self.as_mut().rust_mut().action_message =
+                    QString::from("Not connected to the agent: this window shows a saved report.");
                 self.action_changed();
                 false
             }
@@ -262,7 +267,8 @@ impl qobject::Dashboard {
                 fields.doctor_busy = false;
                 match result {
                     Ok(checks) => {
-                        fields.doctor_checks = to_qvariant(&serde_json::to_value(doctor_rows(checks)).expect("checks serialize"));
+                        fields.doctor_checks =
+                            to_qvariant(&serde_json::to_value(doctor_rows(checks)).expect("checks serialize"));
                         fields.doctor_error = QString::default();
                     }
                     Err(e) => fields.doctor_error = QString::from(&e),
@@ -302,8 +308,19 @@ mod tests {
 
     #[test]
     fn doctor_lists_failures_first_and_keeps_order_otherwise() {
-        let check = |id: &str, verdict: &str| DoctorCheck { id: id.into(), verdict: verdict.into(), message: String::new(), fix: None };
-        let rows = doctor_rows(vec![check("a", "PASS"), check("b", "SKIP"), check("c", "FAIL"), check("d", "WARN"), check("e", "PASS")]);
+        let check = |id: &str, verdict: &str| DoctorCheck {
+            id: id.into(),
+            verdict: verdict.into(),
+            message: String::new(),
+            fix: None,
+        };
+        let rows = doctor_rows(vec![
+            check("a", "PASS"),
+            check("b", "SKIP"),
+            check("c", "FAIL"),
+            check("d", "WARN"),
+            check("e", "PASS"),
+        ]);
         assert_eq!(rows.iter().map(|c| c.id.as_str()).collect::<String>(), "cdaeb");
     }
 }

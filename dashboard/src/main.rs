@@ -65,7 +65,10 @@ mod tests {
     #[test]
     fn reads_the_screenshot_options() {
         let options = parse(args("--screenshot out.png --from-json r.json --scale 2 --dark")).unwrap();
-        assert_eq!(options, Options { fixture: Some("r.json".into()), screenshot: Some("out.png".into()), scale: 2, dark: true });
+        assert_eq!(
+            options,
+            Options { fixture: Some("r.json".into()), screenshot: Some("out.png".into()), scale: 2, dark: true }
+        );
         assert_eq!(parse(args("")).unwrap(), Options::default());
         assert!(parse(args("--scale 3")).unwrap_err().contains("1 or 2"));
         assert!(parse(args("--screenshot")).unwrap_err().contains("needs a value"));

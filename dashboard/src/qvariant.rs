@@ -27,9 +27,14 @@ mod tests {
 
     #[test]
     fn nested_json_reads_back_from_the_variants() {
-        let variant = to_qvariant(&serde_json::json!({"name": "Plasma", "used": 738197504u64, "ok": true, "rows": [1.5, "x"], "gone": null}));
+        let variant = to_qvariant(
+            &serde_json::json!({"name": "Plasma", "used": 738197504u64, "ok": true, "rows": [1.5, "x"], "gone": null}),
+        );
         let map = variant.value::<QMap<QMapPair_QString_QVariant>>().expect("a map");
-        assert_eq!(map.get(&QString::from("name")).and_then(|v| v.value::<QString>()).map(|s| s.to_string()), Some("Plasma".into()));
+        assert_eq!(
+            map.get(&QString::from("name")).and_then(|v| v.value::<QString>()).map(|s| s.to_string()),
+            Some("Plasma".into())
+        );
         assert_eq!(map.get(&QString::from("used")).and_then(|v| v.value::<f64>()), Some(738197504.0));
         assert_eq!(map.get(&QString::from("ok")).and_then(|v| v.value::<bool>()), Some(true));
         let rows = map.get(&QString::from("rows")).and_then(|v| v.value::<QList<QVariant>>()).expect("a list");

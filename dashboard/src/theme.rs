@@ -55,7 +55,8 @@ pub fn scheme_colors(kdeglobals: &Path) -> Option<PaletteColors> {
     let color = |group: &str, key: &str| -> Option<u32> {
         let entry = document.get(group, key)?;
         let text = String::from_utf8_lossy(&entry.value).into_owned();
-        let parts: Vec<u32> = text.split(',').map(|p| p.trim().parse::<u32>().ok().filter(|v| *v <= 255)).collect::<Option<_>>()?;
+        let parts: Vec<u32> =
+            text.split(',').map(|p| p.trim().parse::<u32>().ok().filter(|v| *v <= 255)).collect::<Option<_>>()?;
         match parts[..] {
             [r, g, b] | [r, g, b, _] => Some(r << 16 | g << 8 | b),
             _ => None,

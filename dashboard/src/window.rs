@@ -3,7 +3,9 @@
 use crate::palette::set_application_palette;
 use crate::report::Fixture;
 use crate::theme;
-use cxx_qt_lib::{QGuiApplication, QMap, QMapPair_QString_QVariant, QQmlApplicationEngine, QQuickStyle, QString, QUrl, QVariant};
+use cxx_qt_lib::{
+    QGuiApplication, QMap, QMapPair_QString_QVariant, QQmlApplicationEngine, QQuickStyle, QString, QUrl, QVariant,
+};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -35,7 +37,8 @@ pub fn run(qml: &str, options: &Options) -> Result<i32, String> {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             // Said here, before a window shows it.
-            serde_json::from_str::<Fixture>(&text).map_err(|e| format!("{} is not a report or a session: {e}", path.display()))?;
+            serde_json::from_str::<Fixture>(&text)
+                .map_err(|e| format!("{} is not a report or a session: {e}", path.display()))?;
             Some(text)
         }
         None => None,
@@ -60,7 +63,10 @@ pub fn run(qml: &str, options: &Options) -> Result<i32, String> {
 
     // Where the build puts QML modules; Qt 6.5 searches it by default, 6.4 does not.
     engine_ref.as_mut().add_import_path(&QString::from("qrc:/qt/qml"));
-    let kde_style = engine_ref.import_path_list().iter().any(|dir| Path::new(&dir.to_string()).join("org/kde/desktop/qmldir").is_file());
+    let kde_style = engine_ref
+        .import_path_list()
+        .iter()
+        .any(|dir| Path::new(&dir.to_string()).join("org/kde/desktop/qmldir").is_file());
     // QT_QUICK_CONTROLS_STYLE, when set, is the user's choice and wins.
     if std::env::var_os("QT_QUICK_CONTROLS_STYLE").is_none() {
         QQuickStyle::set_style(&QString::from(if kde_style { "org.kde.desktop" } else { "Fusion" }));
@@ -83,7 +89,10 @@ pub fn run(qml: &str, options: &Options) -> Result<i32, String> {
     let text = |s: &str| QVariant::from(&QString::from(s));
     properties.insert(QString::from("fixtureJson"), text(fixture.as_deref().unwrap_or("")));
     let screenshot = options.screenshot.as_ref().map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()));
-    properties.insert(QString::from("screenshotPath"), text(&screenshot.map(|p| p.display().to_string()).unwrap_or_default()));
+    properties.insert(
+        QString::from("screenshotPath"),
+        text(&screenshot.map(|p| p.display().to_string()).unwrap_or_default()),
+    );
     properties.insert(QString::from("screenshotScale"), QVariant::from(&f64::from(options.scale)));
     engine_ref.as_mut().set_initial_properties(&properties);
     // load() is synchronous: a QML error shows by the time it returns.

@@ -70,7 +70,12 @@ fn on_bus(mut case: Case, dir: &Path, setup: impl FnOnce(&Path) -> Result<(Vec<C
 fn screenshot(name: &'static str, scale: u32, dark: bool) -> Case {
     let file = screenshot_dir().join(format!("{}-{scale}x.png", if dark { "dark" } else { "light" }));
     let mut command = Command::new(env!("CARGO_BIN_EXE_ballast-dashboard"));
-    command.arg("--screenshot").arg(&file).arg("--from-json").arg(fixture("session-plasma-v2.json")).args(["--scale", &scale.to_string()]);
+    command
+        .arg("--screenshot")
+        .arg(&file)
+        .arg("--from-json")
+        .arg(fixture("session-plasma-v2.json"))
+        .args(["--scale", &scale.to_string()]);
     if dark {
         command.arg("--dark");
     }
@@ -131,7 +136,9 @@ fn agent_on_private_bus(dir: &Path) -> Result<(Vec<Child>, String), String> {
 
 /// Lines of a case's log that are Qt warnings or worse (QML errors are warnings there).
 fn warnings(log: &str) -> Vec<&str> {
-    log.lines().filter(|line| ["[warning]", "[critical]", "[fatal]"].iter().any(|kind| line.starts_with(kind))).collect()
+    log.lines()
+        .filter(|line| ["[warning]", "[critical]", "[fatal]"].iter().any(|kind| line.starts_with(kind)))
+        .collect()
 }
 
 /// Width and height from a PNG's header.
@@ -209,7 +216,8 @@ fn main() {
     let runtime = std::env::temp_dir().join(format!("ballast-dashboard-window-{}", std::process::id()));
     std::fs::create_dir_all(&runtime).expect("a runtime directory");
     // Qt wants XDG_RUNTIME_DIR private.
-    std::fs::set_permissions(&runtime, std::os::unix::fs::PermissionsExt::from_mode(0o700)).expect("a private runtime directory");
+    std::fs::set_permissions(&runtime, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .expect("a private runtime directory");
     std::fs::create_dir_all(screenshot_dir()).expect("the screenshot directory");
 
     let cases = vec![
@@ -219,8 +227,16 @@ fn main() {
         screenshot("screenshot_light_2x", 2, false),
         screenshot("screenshot_dark_1x", 1, true),
         screenshot("screenshot_dark_2x", 2, true),
-        on_bus(checklist("without_the_agent_it_says_so_and_retries", "NoAgentChecks.qml", None), &runtime.join("no-agent"), private_bus),
-        on_bus(checklist("live_agent_answers_every_action", "LiveChecks.qml", None), &runtime.join("live"), agent_on_private_bus),
+        on_bus(
+            checklist("without_the_agent_it_says_so_and_retries", "NoAgentChecks.qml", None),
+            &runtime.join("no-agent"),
+            private_bus,
+        ),
+        on_bus(
+            checklist("live_agent_answers_every_action", "LiveChecks.qml", None),
+            &runtime.join("live"),
+            agent_on_private_bus,
+        ),
     ];
 
     let started = Instant::now();

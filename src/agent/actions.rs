@@ -11,14 +11,25 @@ use std::path::{Path, PathBuf};
 
 /// Launches a catalog app through `ballast launch` (the same race-free path as the CLI);
 /// the unit name on success. Only catalog apps: the id is checked first.
-pub async fn launch_app(profile: &Profile, profile_file: Option<&Path>, id: &str, args: &[String]) -> Result<String, String> {
+pub async fn launch_app(
+    profile: &Profile,
+    profile_file: Option<&Path>,
+    id: &str,
+    args: &[String],
+) -> Result<String, String> {
     launch::resolve(profile, id).map_err(|e| e.to_string())?;
     let exe = std::env::current_exe().map_err(|e| format!("cannot find the ballast binary: {e}"))?;
     let mut command = tokio::process::Command::new(exe);
     if let Some(file) = profile_file {
         command.arg("--profile").arg(file);
     }
-    let out = command.args(["launch", id, "--"]).args(args).stdin(std::process::Stdio::null()).output().await.map_err(|e| e.to_string())?;
+    let out = command
+        .args(["launch", id, "--"])
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .map_err(|e| e.to_string())?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
     } else {
@@ -37,7 +48,12 @@ pub async fn stop_unit(manager: Option<&UserManager>, unit: &str) -> Result<Stri
 }
 
 /// Preview, apply or roll back a tuning target; tells running programs on `connection`.
-pub async fn tune(profile: &Profile, connection: &zbus::Connection, target: Target, action: TuneAction) -> Result<String, String> {
+pub async fn tune(
+    profile: &Profile,
+    connection: &zbus::Connection,
+    target: Target,
+    action: TuneAction,
+) -> Result<String, String> {
     let session = tune::Session::probe(Some(connection)).await;
     let places = tune::Places::from_env(session.plasma.kconfig());
     let text = |e: tune::TuneError| e.to_string();
@@ -50,14 +66,24 @@ pub async fn tune(profile: &Profile, connection: &zbus::Connection, target: Targ
                 (true, true) => format!("{} is already tuned: nothing to change", target.name()),
                 (true, false) => String::new(),
             };
-            Ok(refusals.into_iter().chain(tune::unread(&plans, &session)).chain([last]).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("\n"))
+            Ok(refusals
+                .into_iter()
+                .chain(tune::unread(&plans, &session))
+                .chain([last])
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join("\n"))
         }
         TuneAction::Apply => {
             let plans = tune::plan(profile, target, &session, &places).map_err(text)?;
             let refusals = tune::refusals(&plans);
             let loaded = tune::notify::loaded_effects(connection).await;
             let Some(backup) = tune::apply(&plans, target, &places, loaded).map_err(text)? else {
-                return if refusals.is_empty() { Ok(format!("{} is already tuned: nothing to change", target.name())) } else { Err(refusals.join("\n")) };
+                return if refusals.is_empty() {
+                    Ok(format!("{} is already tuned: nothing to change", target.name()))
+                } else {
+                    Err(refusals.join("\n"))
+                };
             };
             let changes: Vec<(&str, _)> = plans.iter().map(|p| (p.file, p.changed.clone())).collect();
             let told = tune::notify::tell_programs(connection, &changes, &tune::applied_effects(&plans, &places)).await;
@@ -88,5 +114,10 @@ pub async fn doctor_json(profile: Profile, root: PathBuf) -> Result<String, Stri
 /// Starts the dashboard process; it reads everything from this agent's D-Bus API.
 pub fn open_dashboard() -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    tokio::process::Command::new(exe).arg("dashboard").stdin(std::process::Stdio::null()).spawn().map(|_| ()).map_err(|e| format!("cannot start the dashboard: {e}"))
+    tokio::process::Command::new(exe)
+        .arg("dashboard")
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .map(|_| ())
+        .map_err(|e| format!("cannot start the dashboard: {e}"))
 }

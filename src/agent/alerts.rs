@@ -13,7 +13,10 @@ pub enum AlertKey {
     Breach(String),
     Pressure,
     ZramFull,
-    Scope { unit: String, kind: EventKind },
+    Scope {
+        unit: String,
+        kind: EventKind,
+    },
     /// An app scope (the unit) held at its MemoryHigh.
     HeldAtHigh(String),
     /// The profile file failed to load; the previous profile stays in use.
@@ -67,7 +70,14 @@ const SUSTAINED_TICKS: u32 = 3;
 
 impl AlertPolicy {
     /// `held`: the app scopes held at their MemoryHigh in this tick's reading.
-    pub fn update(&mut self, settings: &NotifySettings, sample: &SampleSettings, report: &Report, events: &[ScopeEvent], held: &[HeldAtHigh]) -> Vec<AlertChange> {
+    pub fn update(
+        &mut self,
+        settings: &NotifySettings,
+        sample: &SampleSettings,
+        report: &Report,
+        events: &[ScopeEvent],
+        held: &[HeldAtHigh],
+    ) -> Vec<AlertChange> {
         self.tick += 1;
         let mut changes = Vec::new();
 
@@ -83,7 +93,12 @@ impl AlertPolicy {
                 Alert {
                     key: AlertKey::Breach(breach.id.clone()),
                     summary: format!("{name} over budget"),
-                    body: format!("{name} uses {}, above its {} target ({} state)", human(breach.used), human(breach.limit), report.state.as_str()),
+                    body: format!(
+                        "{name} uses {}, above its {} target ({} state)",
+                        human(breach.used),
+                        human(breach.limit),
+                        report.state.as_str()
+                    ),
                     urgency: Urgency::Normal,
                     stop_unit: None,
                 }
@@ -99,11 +114,15 @@ impl AlertPolicy {
             self.pressure_high_ticks = 0;
         }
         let pressure_raised = self.raised.contains_key(&AlertKey::Pressure);
-        if self.pressure_high_ticks >= SUSTAINED_TICKS || (pressure_raised && self.pressure_low_ticks < SUSTAINED_TICKS) {
+        if self.pressure_high_ticks >= SUSTAINED_TICKS || (pressure_raised && self.pressure_low_ticks < SUSTAINED_TICKS)
+        {
             wanted.push(Alert {
                 key: AlertKey::Pressure,
                 summary: "Memory pressure".into(),
-                body: format!("Tasks stalled on memory {pressure:.0}% of the time over the last 10 s (for {:.0} s or more)", f64::from(SUSTAINED_TICKS) * sample.tick_seconds),
+                body: format!(
+                    "Tasks stalled on memory {pressure:.0}% of the time over the last 10 s (for {:.0} s or more)",
+                    f64::from(SUSTAINED_TICKS) * sample.tick_seconds
+                ),
                 urgency: Urgency::Normal,
                 stop_unit: None,
             });
@@ -115,7 +134,12 @@ impl AlertPolicy {
             wanted.push(Alert {
                 key: AlertKey::ZramFull,
                 summary: "zram nearly full".into(),
-                body: format!("{} of {} compressed swap used ({:.0}%)", human(report.zram.orig_data), human(report.zram.disksize), fill * 100.0),
+                body: format!(
+                    "{} of {} compressed swap used ({:.0}%)",
+                    human(report.zram.orig_data),
+                    human(report.zram.disksize),
+                    fill * 100.0
+                ),
                 urgency: Urgency::Normal,
                 stop_unit: None,
             });
@@ -132,7 +156,10 @@ impl AlertPolicy {
         let over: Vec<AlertKey> = self
             .raised
             .keys()
-            .filter(|key| !matches!(key, AlertKey::Scope { .. } | AlertKey::Config | AlertKey::Action(_)) && !wanted.iter().any(|a| &a.key == *key))
+            .filter(|key| {
+                !matches!(key, AlertKey::Scope { .. } | AlertKey::Config | AlertKey::Action(_))
+                    && !wanted.iter().any(|a| &a.key == *key)
+            })
             .cloned()
             .collect();
         for key in over {
@@ -158,8 +185,18 @@ impl AlertPolicy {
                 EventKind::HitMax => ("App at its memory limit", Urgency::Normal),
                 EventKind::HitHigh => ("App throttled: memory high", Urgency::Low),
             };
-            let body = if total > event.count { format!("{} ({total} times since the last notice)", event.message) } else { event.message.clone() };
-            changes.push(AlertChange::Show(Alert { key, summary: summary.into(), body, urgency, stop_unit: Some(event.unit.clone()) }));
+            let body = if total > event.count {
+                format!("{} ({total} times since the last notice)", event.message)
+            } else {
+                event.message.clone()
+            };
+            changes.push(AlertChange::Show(Alert {
+                key,
+                summary: summary.into(),
+                body,
+                urgency,
+                stop_unit: Some(event.unit.clone()),
+            }));
         }
         changes
     }
@@ -245,7 +282,10 @@ mod tests {
     #[test]
     fn pressure_must_be_sustained() {
         let mut policy = AlertPolicy::default();
-        let pressed = report(|s| s.pressure.memory = Some(crate::sample::Pressure { some: PressureLine { avg10: 25.0, ..Default::default() }, full: None }));
+        let pressed = report(|s| {
+            s.pressure.memory =
+                Some(crate::sample::Pressure { some: PressureLine { avg10: 25.0, ..Default::default() }, full: None })
+        });
         let calm = report(|_| {});
         let mut seen = Vec::new();
         for r in [&pressed, &pressed, &pressed, &pressed, &calm, &calm, &calm] {
@@ -300,7 +340,12 @@ mod tests {
         let mut policy = AlertPolicy::default();
         let fine = report(|_| {});
         let sample = Profile::embedded().sample;
-        let held = [HeldAtHigh { unit: "app-ballast-hold-1.scope".into(), who: "Hold".into(), memory_high: 150 << 20, stall: 98.0 }];
+        let held = [HeldAtHigh {
+            unit: "app-ballast-hold-1.scope".into(),
+            who: "Hold".into(),
+            memory_high: 150 << 20,
+            stall: 98.0,
+        }];
         let mut seen = Vec::new();
         for now in [&held[..], &held, &held, &held, &[]] {
             seen.push(policy.update(&settings(), &sample, &fine, &[], now));

@@ -41,7 +41,8 @@ impl Api {
     /// The app catalog as JSON: the `ballast apps --json` schema.
     async fn apps(&self) -> String {
         let profile = self.snapshot(|s| s.profile.clone());
-        serde_json::to_string(&crate::launch::catalog_json(&profile, std::env::var("PATH").ok().as_deref())).unwrap_or_default()
+        serde_json::to_string(&crate::launch::catalog_json(&profile, std::env::var("PATH").ok().as_deref()))
+            .unwrap_or_default()
     }
 
     /// Running app scopes as JSON: unit, app (catalog id or null), description, control_group,
@@ -63,7 +64,12 @@ impl Api {
     }
 
     /// target: kwin | baloo | all; action: preview | apply | rollback.
-    async fn tune(&self, target: String, action: String, #[zbus(connection)] connection: &zbus::Connection) -> fdo::Result<String> {
+    async fn tune(
+        &self,
+        target: String,
+        action: String,
+        #[zbus(connection)] connection: &zbus::Connection,
+    ) -> fdo::Result<String> {
         let target = match target.as_str() {
             "kwin" => Target::Kwin,
             "baloo" => Target::Baloo,

@@ -31,7 +31,11 @@ const AUTOSTART_KEYS: &str = include_str!("../../data/io.ballast.Ballast-autosta
 /// A template as installed: comment lines dropped, `@exe@` replaced.
 fn installed(template: &str, exe: &Path) -> String {
     let exe = exe.display().to_string();
-    template.lines().filter(|line| !line.starts_with('#')).map(|line| format!("{}\n", line.replace("@exe@", &exe))).collect()
+    template
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .map(|line| format!("{}\n", line.replace("@exe@", &exe)))
+        .collect()
 }
 
 /// The user unit (data/ballast.service): wanted by graphical-session.target and ordered
@@ -69,7 +73,9 @@ pub struct Places {
 impl Places {
     pub fn from_env() -> Places {
         let home = PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/".into()));
-        let xdg = |name: &str, fallback: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from).unwrap_or_else(|| home.join(fallback));
+        let xdg = |name: &str, fallback: &str| {
+            std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from).unwrap_or_else(|| home.join(fallback))
+        };
         Places { config_home: xdg("XDG_CONFIG_HOME", ".config"), data_home: xdg("XDG_DATA_HOME", ".local/share") }
     }
 
@@ -109,14 +115,18 @@ fn systemctl(args: &[&str]) -> Result<String, AutostartError> {
     let joined = args.join(" ");
     match out {
         Ok(out) if out.status.success() => Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned()),
-        Ok(out) => Err(AutostartError::Systemctl { args: joined, detail: String::from_utf8_lossy(&out.stderr).trim().to_owned() }),
+        Ok(out) => Err(AutostartError::Systemctl {
+            args: joined,
+            detail: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        }),
         Err(e) => Err(AutostartError::Systemctl { args: joined, detail: e.to_string() }),
     }
 }
 
 /// Whether a systemd user manager answers for this session.
 pub fn has_user_manager() -> bool {
-    systemctl(&["show", "-p", "SystemState", "--value"]).is_ok_and(|state| matches!(state.as_str(), "running" | "degraded" | "starting"))
+    systemctl(&["show", "-p", "SystemState", "--value"])
+        .is_ok_and(|state| matches!(state.as_str(), "running" | "degraded" | "starting"))
 }
 
 /// The targets whose start pulls the unit in (its `[Install] WantedBy=`).
@@ -179,7 +189,11 @@ pub fn disable(places: &Places, use_systemd: bool) -> Result<Vec<String>, Autost
 pub fn status(places: &Places, use_systemd: bool) -> Vec<String> {
     let mut lines = Vec::new();
     if places.unit().exists() {
-        let enabled = if use_systemd { systemctl(&["is-enabled", UNIT]).unwrap_or_else(|e| e.to_string()) } else { "no user manager to ask".into() };
+        let enabled = if use_systemd {
+            systemctl(&["is-enabled", UNIT]).unwrap_or_else(|e| e.to_string())
+        } else {
+            "no user manager to ask".into()
+        };
         lines.push(format!("systemd unit {}: {enabled}", places.unit().display()));
     }
     if places.autostart_entry().exists() {
@@ -198,7 +212,15 @@ mod tests {
     #[test]
     fn the_unit_starts_with_plasma_and_limits_itself() {
         let text = unit_text(Path::new("/usr/bin/ballast"));
-        for line in ["ExecStart=/usr/bin/ballast agent", "WantedBy=graphical-session.target", "After=plasma-plasmashell.service", "PartOf=graphical-session.target", "Restart=on-failure", "MemoryMax=48M", "BusName=io.ballast.Agent"] {
+        for line in [
+            "ExecStart=/usr/bin/ballast agent",
+            "WantedBy=graphical-session.target",
+            "After=plasma-plasmashell.service",
+            "PartOf=graphical-session.target",
+            "Restart=on-failure",
+            "MemoryMax=48M",
+            "BusName=io.ballast.Agent",
+        ] {
             assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
         }
         assert!(text.starts_with("[Unit]\n") && !text.contains('#') && !text.contains("@exe@"), "{text}");
@@ -210,9 +232,13 @@ mod tests {
     #[test]
     fn the_unit_is_not_ordered_after_the_target_that_wants_it() {
         let text = unit_text(Path::new("/usr/bin/ballast"));
-        let after: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("After=")).flat_map(str::split_whitespace).collect();
+        let after: Vec<&str> =
+            text.lines().filter_map(|l| l.strip_prefix("After=")).flat_map(str::split_whitespace).collect();
         assert!(!after.contains(&wanted_by()), "{after:?}");
-        assert!(!after.contains(&"graphical-session.target") && !wanted_by().contains("plasma-workspace.target"), "{text}");
+        assert!(
+            !after.contains(&"graphical-session.target") && !wanted_by().contains("plasma-workspace.target"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -52,8 +52,16 @@ impl Governor {
 
     /// Plans (launch::govern::plan) and carries out each step not refused before; what was
     /// done or refused goes to the journal (stderr).
-    pub async fn carry_out(&mut self, manager: &UserManager, profile: &Profile, statuses: &[ScopeStatus], tick: u64, mode: CgroupMode) {
-        let observed: Vec<govern::Observed> = statuses.iter().filter(|s| !self.emptied.contains_key(&s.unit)).map(|s| s.observed(profile)).collect();
+    pub async fn carry_out(
+        &mut self,
+        manager: &UserManager,
+        profile: &Profile,
+        statuses: &[ScopeStatus],
+        tick: u64,
+        mode: CgroupMode,
+    ) {
+        let observed: Vec<govern::Observed> =
+            statuses.iter().filter(|s| !self.emptied.contains_key(&s.unit)).map(|s| s.observed(profile)).collect();
         for step in govern::plan(profile, &observed) {
             if self.refused.contains(&step) {
                 continue;

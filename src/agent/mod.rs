@@ -112,7 +112,8 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
     }
 
     let (commands, mut command_queue) = tokio::sync::mpsc::unbounded_channel();
-    let manager = UserManager::connect().await.map_err(|e| eprintln!("ballast: {e}; launching and scope watching are off")).ok();
+    let manager =
+        UserManager::connect().await.map_err(|e| eprintln!("ballast: {e}; launching and scope watching are off")).ok();
     let notifier = notifier::Notifier::new(&connection).await.ok();
     let mut actions = match &notifier {
         Some(n) => Some(n.proxy().receive_action_invoked().await.map_err(|e| AgentError::Bus(e.to_string()))?),
@@ -147,7 +148,12 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
     agent.tick().await?;
     let tray = BallastTray { view: agent.view.clone().expect("set by the first tick"), commands: commands.clone() };
     // assume_sni_available: the agent may start before plasmashell's watcher.
-    agent.tray = tray.assume_sni_available(true).spawn().await.map_err(|e| eprintln!("ballast: no tray item ({e}); the agent runs on")).ok();
+    agent.tray = tray
+        .assume_sni_available(true)
+        .spawn()
+        .await
+        .map_err(|e| eprintln!("ballast: no tray item ({e}); the agent runs on"))
+        .ok();
 
     let mut ticker = tokio::time::interval(agent.profile.sample.tick());
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -185,7 +191,11 @@ fn profile_file_mtime(file: Option<&Path>) -> Option<SystemTime> {
 
 fn installed(profile: &Profile) -> Vec<bool> {
     let path = std::env::var("PATH").ok();
-    profile.apps.iter().map(|app| launch::resolve_binary(&app.exec, path.as_deref(), launch::is_executable).is_some()).collect()
+    profile
+        .apps
+        .iter()
+        .map(|app| launch::resolve_binary(&app.exec, path.as_deref(), launch::is_executable).is_some())
+        .collect()
 }
 
 impl Agent {
@@ -225,7 +235,10 @@ impl Agent {
     /// Running app scopes, what happened to them since the last tick, and which are held at
     /// their MemoryHigh now. On cgroup v2 the sample already holds every app unit; elsewhere systemd is asked
     /// over D-Bus, every `DBUS_SCOPE_TICKS` ticks to keep idle wakeups down.
-    async fn watch_scopes(&mut self, sample: &crate::sample::Sample) -> (Vec<launch::ScopeEvent>, Vec<launch::HeldAtHigh>) {
+    async fn watch_scopes(
+        &mut self,
+        sample: &crate::sample::Sample,
+    ) -> (Vec<launch::ScopeEvent>, Vec<launch::HeldAtHigh>) {
         let mut statuses = if self.mode.per_unit() {
             launch::statuses_from_units(&self.profile, &sample.units)
         } else {
@@ -236,7 +249,8 @@ impl Agent {
             let Ok(units) = manager.app_units().await else { return Default::default() };
             let mut statuses = Vec::with_capacity(units.len());
             for unit in &units {
-                if let Ok(mut status) = launch::scope_status(manager, &self.profile, unit, &self.root, self.mode).await {
+                if let Ok(mut status) = launch::scope_status(manager, &self.profile, unit, &self.root, self.mode).await
+                {
                     status.description = unit.description.clone();
                     statuses.push(status);
                 }
@@ -247,11 +261,19 @@ impl Agent {
         let (mut events, mut held) = (Vec::new(), Vec::new());
         let mut counters = HashMap::new();
         for status in &statuses {
-            let who = status.app.as_deref().and_then(|id| self.profile.app(id)).map_or(status.unit.clone(), |a| a.name.clone());
+            let who = status
+                .app
+                .as_deref()
+                .and_then(|id| self.profile.app(id))
+                .map_or(status.unit.clone(), |a| a.name.clone());
             // A scope that appears after the first look started counting at zero: a kill
             // in its first seconds (before any tick saw it) is news too. Scopes running when
             // the agent started are only a baseline.
-            let before = self.scope_counters.get(&status.unit).copied().or(self.scopes_watched.then_some(MemoryEvents::default()));
+            let before = self
+                .scope_counters
+                .get(&status.unit)
+                .copied()
+                .or(self.scopes_watched.then_some(MemoryEvents::default()));
             events.extend(launch::scope_events(&who, before.as_ref(), status));
             held.extend(launch::held_at_high(&who, status));
             if let Some(now) = status.events {
@@ -315,7 +337,13 @@ impl Agent {
             Ok(text) => (text, Urgency::Low),
             Err(text) => (text, Urgency::Normal),
         };
-        let alert = alerts::Alert { key: AlertKey::Action(summary.to_owned()), summary: summary.into(), body, urgency, stop_unit: None };
+        let alert = alerts::Alert {
+            key: AlertKey::Action(summary.to_owned()),
+            summary: summary.into(),
+            body,
+            urgency,
+            stop_unit: None,
+        };
         self.notify(AlertChange::Show(alert));
     }
 
@@ -355,9 +383,22 @@ impl Agent {
                     let problems: Vec<String> = checks
                         .iter()
                         .filter(|c| c["verdict"] == "FAIL" || c["verdict"] == "WARN")
-                        .map(|c| format!("{} {}: {}", c["verdict"].as_str().unwrap_or(""), c["id"].as_str().unwrap_or(""), c["message"].as_str().unwrap_or("")))
+                        .map(|c| {
+                            format!(
+                                "{} {}: {}",
+                                c["verdict"].as_str().unwrap_or(""),
+                                c["id"].as_str().unwrap_or(""),
+                                c["message"].as_str().unwrap_or("")
+                            )
+                        })
                         .collect();
-                    Ok(format!("{} pass, {} warn, {} fail\n{}", count("PASS"), count("WARN"), count("FAIL"), problems.join("\n")))
+                    Ok(format!(
+                        "{} pass, {} warn, {} fail\n{}",
+                        count("PASS"),
+                        count("WARN"),
+                        count("FAIL"),
+                        problems.join("\n")
+                    ))
                 });
                 self.tell("Doctor", result);
             }

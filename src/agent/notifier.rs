@@ -77,12 +77,20 @@ impl Notifier {
 }
 
 /// The notifier's task: sends each change as it comes, until the agent drops its sender.
-async fn send_all(proxy: NotificationsProxy<'static>, mut queue: tokio::sync::mpsc::UnboundedReceiver<AlertChange>, shown: Shown) {
+async fn send_all(
+    proxy: NotificationsProxy<'static>,
+    mut queue: tokio::sync::mpsc::UnboundedReceiver<AlertChange>,
+    shown: Shown,
+) {
     let mut said_missing = false;
     while let Some(change) = queue.recv().await {
         match change {
             AlertChange::Show(alert) => {
-                let replaces = shown.lock().expect("the notifier's lock is never poisoned").get(&alert.key).map_or(0, |(id, _)| *id);
+                let replaces = shown
+                    .lock()
+                    .expect("the notifier's lock is never poisoned")
+                    .get(&alert.key)
+                    .map_or(0, |(id, _)| *id);
                 let mut actions = vec![OPEN_DASHBOARD, "Open dashboard"];
                 if alert.stop_unit.is_some() {
                     actions.extend([STOP_APP, "Stop app"]);
@@ -90,12 +98,20 @@ async fn send_all(proxy: NotificationsProxy<'static>, mut queue: tokio::sync::mp
                 let mut hints = HashMap::new();
                 hints.insert("urgency", Value::from(alert.urgency as u8));
                 hints.insert("desktop-entry", Value::from("io.ballast.Ballast"));
-                match proxy.notify("ballast", replaces, "ballast", &alert.summary, &alert.body, &actions, hints, -1).await {
+                match proxy
+                    .notify("ballast", replaces, "ballast", &alert.summary, &alert.body, &actions, hints, -1)
+                    .await
+                {
                     Ok(id) => {
                         said_missing = false;
-                        shown.lock().expect("the notifier's lock is never poisoned").insert(alert.key.clone(), (id, alert));
+                        shown
+                            .lock()
+                            .expect("the notifier's lock is never poisoned")
+                            .insert(alert.key.clone(), (id, alert));
                     }
-                    Err(e) if !std::mem::replace(&mut said_missing, true) => eprintln!("ballast: no notification server answers ({e}); notifications are skipped until one does"),
+                    Err(e) if !std::mem::replace(&mut said_missing, true) => eprintln!(
+                        "ballast: no notification server answers ({e}); notifications are skipped until one does"
+                    ),
                     Err(_) => {}
                 }
             }

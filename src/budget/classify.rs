@@ -25,17 +25,11 @@ pub struct Subject<'a> {
 impl Subject<'_> {
     fn unit_name(&self) -> Option<&str> {
         let path = self.cgroup_path?;
-        path.rsplit('/')
-            .find(|c| crate::sample::cgroup::is_unit_name(c))
+        path.rsplit('/').find(|c| crate::sample::cgroup::is_unit_name(c))
     }
 
     fn cache_key(&self) -> String {
-        format!(
-            "{}\0{}\0{}",
-            self.cgroup_path.unwrap_or(""),
-            self.comm.unwrap_or(""),
-            self.argv0.unwrap_or("")
-        )
+        format!("{}\0{}\0{}", self.cgroup_path.unwrap_or(""), self.comm.unwrap_or(""), self.argv0.unwrap_or(""))
     }
 }
 
@@ -50,22 +44,15 @@ struct Rules {
 
 impl Rules {
     fn matches_unit_name(&self, subject: &Subject) -> bool {
-        subject
-            .unit_name()
-            .is_some_and(|name| self.unit_names.iter().any(|p| p.matches(name)))
+        subject.unit_name().is_some_and(|name| self.unit_names.iter().any(|p| p.matches(name)))
     }
 
     fn matches_unit_path(&self, subject: &Subject) -> bool {
-        subject
-            .cgroup_path
-            .is_some_and(|path| self.unit_paths.iter().any(|p| p.matches(path)))
+        subject.cgroup_path.is_some_and(|path| self.unit_paths.iter().any(|p| p.matches(path)))
     }
 
     fn matches_exe(&self, subject: &Subject) -> bool {
-        [subject.comm, subject.argv0]
-            .into_iter()
-            .flatten()
-            .any(|name| self.exes.iter().any(|p| p.matches(name)))
+        [subject.comm, subject.argv0].into_iter().flatten().any(|name| self.exes.iter().any(|p| p.matches(name)))
     }
 }
 
@@ -106,8 +93,7 @@ impl Classifier {
             if category.source != CategorySource::Match {
                 continue;
             }
-            let (paths, names): (Vec<&String>, Vec<&String>) =
-                category.units.iter().partition(|p| p.contains('/'));
+            let (paths, names): (Vec<&String>, Vec<&String>) = category.units.iter().partition(|p| p.contains('/'));
             rules.push(Rules {
                 owner: Owner::Category(index),
                 unit_names: names.into_iter().map(|p| WildMatch::new(p)).collect(),
@@ -115,10 +101,7 @@ impl Classifier {
                 exes: category.exes.iter().map(|p| WildMatch::new(p)).collect(),
             });
         }
-        Classifier {
-            rules,
-            cache: HashMap::new(),
-        }
+        Classifier { rules, cache: HashMap::new() }
     }
 
     /// Classifies, memoised: units and processes keep their owner while they live.
@@ -130,14 +113,10 @@ impl Classifier {
         }
         // The most specific kind of pattern wins: a unit name (sddm.service) over a broad
         // path (system.slice/*), and either over a process name.
-        let owner = [
-            Rules::matches_unit_name,
-            Rules::matches_unit_path,
-            Rules::matches_exe,
-        ]
-        .iter()
-        .find_map(|matches| self.rules.iter().find(|r| matches(r, subject)))
-        .map_or(Owner::Unclassified, |r| r.owner);
+        let owner = [Rules::matches_unit_name, Rules::matches_unit_path, Rules::matches_exe]
+            .iter()
+            .find_map(|matches| self.rules.iter().find(|r| matches(r, subject)))
+            .map_or(Owner::Unclassified, |r| r.owner);
         self.cache.insert(key, (owner, true));
         owner
     }
@@ -154,10 +133,7 @@ mod tests {
 
     fn owner_name(profile: &Profile, owner: Owner) -> String {
         match owner {
-            Owner::App { app, category } => format!(
-                "{}/{}",
-                profile.categories[category].id, profile.apps[app].id
-            ),
+            Owner::App { app, category } => format!("{}/{}", profile.categories[category].id, profile.apps[app].id),
             Owner::Category(c) => profile.categories[c].id.clone(),
             Owner::Unclassified => "-".into(),
         }
@@ -166,23 +142,13 @@ mod tests {
     fn unit(path: &str) -> String {
         let profile = Profile::embedded();
         let mut classifier = Classifier::new(&profile);
-        owner_name(
-            &profile,
-            classifier.classify(&Subject {
-                cgroup_path: Some(path),
-                ..Default::default()
-            }),
-        )
+        owner_name(&profile, classifier.classify(&Subject { cgroup_path: Some(path), ..Default::default() }))
     }
 
     fn process(comm: &str, argv0: &str) -> String {
         let profile = Profile::embedded();
         let mut classifier = Classifier::new(&profile);
-        let subject = Subject {
-            cgroup_path: Some(""),
-            comm: Some(comm),
-            argv0: Some(argv0),
-        };
+        let subject = Subject { cgroup_path: Some(""), comm: Some(comm), argv0: Some(argv0) };
         owner_name(&profile, classifier.classify(&subject))
     }
 
@@ -190,72 +156,32 @@ mod tests {
 
     #[test]
     fn units_by_the_reference_desktop_rules() {
-        assert_eq!(
-            unit(&format!(
-                "{USER}/app.slice/app-ballast-discord-3f9a1c.scope"
-            )),
-            "electron/discord"
-        );
-        assert_eq!(
-            unit(&format!(
-                "{USER}/app.slice/app-com.discordapp.Discord@12.service"
-            )),
-            "electron/discord"
-        );
-        assert_eq!(
-            unit(&format!("{USER}/app.slice/app-ballast-codium-1.scope")),
-            "devtools/codium"
-        );
+        assert_eq!(unit(&format!("{USER}/app.slice/app-ballast-discord-3f9a1c.scope")), "electron/discord");
+        assert_eq!(unit(&format!("{USER}/app.slice/app-com.discordapp.Discord@12.service")), "electron/discord");
+        assert_eq!(unit(&format!("{USER}/app.slice/app-ballast-codium-1.scope")), "devtools/codium");
         // Known only by a desktop file id.
         assert_eq!(unit(&format!("{USER}/app.slice/app-org.signal.Signal-4242.scope")), "electron/signal");
         assert_eq!(unit(&format!("{USER}/app.slice/app-us.zoom.Zoom@0b5a.service")), "electron/zoom");
-        assert_eq!(
-            unit(&format!("{USER}/app.slice/app-firefox-4f2e1a9b.scope")),
-            "browser/firefox"
-        );
-        assert_eq!(
-            unit(&format!("{USER}/app.slice/app-org.kde.konsole-6a1b.scope")),
-            "devtools"
-        );
-        assert_eq!(
-            unit(&format!("{USER}/session.slice/plasma-kwin_x11.service")),
-            "plasma"
-        );
-        assert_eq!(
-            unit(&format!("{USER}/background.slice/kde-baloo.service")),
-            "plasma"
-        );
-        assert_eq!(
-            unit(&format!("{USER}/session.slice/pipewire-pulse.service")),
-            "audio"
-        );
-        assert_eq!(
-            unit(&format!("{USER}/session.slice/wireplumber.service")),
-            "audio"
-        );
+        assert_eq!(unit(&format!("{USER}/app.slice/app-firefox-4f2e1a9b.scope")), "browser/firefox");
+        assert_eq!(unit(&format!("{USER}/app.slice/app-org.kde.konsole-6a1b.scope")), "devtools");
+        assert_eq!(unit(&format!("{USER}/session.slice/plasma-kwin_x11.service")), "plasma");
+        assert_eq!(unit(&format!("{USER}/background.slice/kde-baloo.service")), "plasma");
+        assert_eq!(unit(&format!("{USER}/session.slice/pipewire-pulse.service")), "audio");
+        assert_eq!(unit(&format!("{USER}/session.slice/wireplumber.service")), "audio");
         assert_eq!(unit(&format!("{USER}/init.scope")), "services");
         assert_eq!(unit("system.slice/NetworkManager.service"), "services");
         // The display server is part of the desktop, though its unit sits in system.slice.
         assert_eq!(unit("system.slice/sddm.service"), "plasma");
         assert_eq!(unit("system.slice/display-manager.service"), "plasma");
         assert_eq!(unit("init.scope"), "services");
-        assert_eq!(
-            unit("user.slice/user-1000.slice/session-2.scope"),
-            "services"
-        );
-        assert_eq!(
-            unit(&format!("{USER}/app.slice/app-org.gnome.Mines-1.scope")),
-            "-"
-        );
+        assert_eq!(unit("user.slice/user-1000.slice/session-2.scope"), "services");
+        assert_eq!(unit(&format!("{USER}/app.slice/app-org.gnome.Mines-1.scope")), "-");
     }
 
     #[test]
     fn processes_by_name_when_units_cannot_tell() {
         assert_eq!(process("Discord", "Discord"), "electron/discord");
-        assert_eq!(
-            process("signal-desktop", "signal-desktop"),
-            "electron/signal"
-        );
+        assert_eq!(process("signal-desktop", "signal-desktop"), "electron/signal");
         assert_eq!(process("Isolated Web Co", "firefox"), "browser/firefox");
         // Firefox's content processes count as Firefox wherever they run.
         assert_eq!(process("Web Content", "/usr/lib/firefox-esr/firefox-esr"), "browser/firefox");
@@ -271,14 +197,8 @@ mod tests {
     fn memo_is_swept_of_subjects_gone_away() {
         let profile = Profile::embedded();
         let mut classifier = Classifier::new(&profile);
-        let gone = Subject {
-            cgroup_path: Some("system.slice/a.service"),
-            ..Default::default()
-        };
-        let stays = Subject {
-            cgroup_path: Some("system.slice/b.service"),
-            ..Default::default()
-        };
+        let gone = Subject { cgroup_path: Some("system.slice/a.service"), ..Default::default() };
+        let stays = Subject { cgroup_path: Some("system.slice/b.service"), ..Default::default() };
         classifier.classify(&gone);
         classifier.classify(&stays);
         classifier.sweep();

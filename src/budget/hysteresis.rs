@@ -33,22 +33,12 @@ impl BreachTracker {
     }
 
     /// Returns the tick the breach started at while it is active.
-    pub fn observe(
-        &mut self,
-        rule: HysteresisRule,
-        id: &str,
-        used: u64,
-        limit: u64,
-    ) -> Option<u64> {
+    pub fn observe(&mut self, rule: HysteresisRule, id: &str, used: u64, limit: u64) -> Option<u64> {
         let tick = self.tick;
         let track = self.tracks.entry(id.to_owned()).or_default();
         if !track.active {
             if used > limit {
-                *track = Track {
-                    active: true,
-                    calm_ticks: 0,
-                    since_tick: tick,
-                };
+                *track = Track { active: true, calm_ticks: 0, since_tick: tick };
             }
         } else if (used as f64) < limit as f64 * (1.0 - rule.leave_margin) {
             track.calm_ticks += 1;
@@ -66,10 +56,7 @@ impl BreachTracker {
 mod tests {
     use super::*;
 
-    const RULE: HysteresisRule = HysteresisRule {
-        leave_margin: 0.05,
-        leave_ticks: 3,
-    };
+    const RULE: HysteresisRule = HysteresisRule { leave_margin: 0.05, leave_ticks: 3 };
 
     fn run(values: &[u64]) -> Vec<bool> {
         let mut tracker = BreachTracker::default();
@@ -94,15 +81,9 @@ mod tests {
 
     #[test]
     fn leaves_after_n_calm_ticks_below_the_margin() {
-        assert_eq!(
-            run(&[101, 94, 94, 94, 94]),
-            [true, true, true, false, false]
-        );
+        assert_eq!(run(&[101, 94, 94, 94, 94]), [true, true, true, false, false]);
         // A tick back inside the margin resets the count.
-        assert_eq!(
-            run(&[101, 94, 94, 96, 94, 94, 94]),
-            [true, true, true, true, true, true, false]
-        );
+        assert_eq!(run(&[101, 94, 94, 96, 94, 94, 94]), [true, true, true, true, true, true, false]);
     }
 
     #[test]

@@ -8,9 +8,7 @@ pub use classify::{Classifier, Owner, Subject};
 pub use hysteresis::{BreachTracker, HysteresisRule};
 
 use crate::profile::{CategorySource, CpuGroup, Profile};
-use crate::sample::{
-    CgroupMode, CpuClock, MemoryEvents, PressureSet, Sample, SwapArea, ZramDevice,
-};
+use crate::sample::{CgroupMode, CpuClock, MemoryEvents, PressureSet, Sample, SwapArea, ZramDevice};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -206,12 +204,7 @@ pub struct Budget {
 
 impl Budget {
     pub fn new(profile: Profile) -> Self {
-        Budget {
-            classifier: Classifier::new(&profile),
-            profile,
-            tracker: BreachTracker::default(),
-            previous: None,
-        }
+        Budget { classifier: Classifier::new(&profile), profile, tracker: BreachTracker::default(), previous: None }
     }
 
     pub fn profile(&self) -> &Profile {
@@ -241,96 +234,72 @@ impl Budget {
             .collect();
         let mut apps: Vec<Option<AppLine>> = vec![None; profile.apps.len()];
 
-        let mut counters = CpuCounters {
-            clock: sample.clock,
-            seconds: HashMap::new(),
-        };
-        let interval = self
-            .previous
-            .as_ref()
-            .map(|p| sample.clock.seconds_since(&p.clock))
-            .filter(|s| *s > 0.0);
+        let mut counters = CpuCounters { clock: sample.clock, seconds: HashMap::new() };
+        let interval = self.previous.as_ref().map(|p| sample.clock.seconds_since(&p.clock)).filter(|s| *s > 0.0);
         let mut cpu_of = |key: String, seconds: f64| -> Option<f64> {
-            let earlier = self
-                .previous
-                .as_ref()
-                .and_then(|p| p.seconds.get(&key).copied());
+            let earlier = self.previous.as_ref().and_then(|p| p.seconds.get(&key).copied());
             counters.seconds.insert(key, seconds);
             // A counter that went back is a new unit or process with a reused name or PID.
-            interval.map(|i| {
-                earlier
-                    .filter(|e| *e <= seconds)
-                    .map_or(0.0, |e| (seconds - e) / i)
-            })
+            interval.map(|i| earlier.filter(|e| *e <= seconds).map_or(0.0, |e| (seconds - e) / i))
         };
 
-        let mut attribute =
-            |owner: Owner, memory: u64, cpu: Option<f64>, events: Option<MemoryEvents>| {
-                let (category, app) = match owner {
-                    Owner::App { app, category } => (category, Some(app)),
-                    Owner::Category(category) => (category, None),
-                    Owner::Unclassified => return,
-                };
-                let line = &mut categories[category];
-                line.used += memory;
-                line.members += 1;
-                if let Some(cpu) = cpu {
-                    *line.cpu.get_or_insert(0.0) += cpu;
-                }
-                if let Some(app) = app {
-                    let entry = &profile.apps[app];
-                    let app_line = apps[app].get_or_insert_with(|| AppLine {
-                        id: entry.id.clone(),
-                        name: entry.name.clone(),
-                        used: 0,
-                        members: 0,
-                        cpu: None,
-                        memory_high: entry.memory_high.0,
-                        memory_max: entry.memory_max.0,
-                        events: None,
-                        gpu_memory: None,
-                    });
-                    app_line.used += memory;
-                    app_line.members += 1;
-                    if let Some(cpu) = cpu {
-                        *app_line.cpu.get_or_insert(0.0) += cpu;
-                    }
-                    if let Some(e) = events {
-                        let sum = app_line.events.get_or_insert_with(MemoryEvents::default);
-                        sum.low += e.low;
-                        sum.high += e.high;
-                        sum.max += e.max;
-                        sum.oom += e.oom;
-                        sum.oom_kill += e.oom_kill;
-                    }
-                }
+        let mut attribute = |owner: Owner, memory: u64, cpu: Option<f64>, events: Option<MemoryEvents>| {
+            let (category, app) = match owner {
+                Owner::App { app, category } => (category, Some(app)),
+                Owner::Category(category) => (category, None),
+                Owner::Unclassified => return,
             };
+            let line = &mut categories[category];
+            line.used += memory;
+            line.members += 1;
+            if let Some(cpu) = cpu {
+                *line.cpu.get_or_insert(0.0) += cpu;
+            }
+            if let Some(app) = app {
+                let entry = &profile.apps[app];
+                let app_line = apps[app].get_or_insert_with(|| AppLine {
+                    id: entry.id.clone(),
+                    name: entry.name.clone(),
+                    used: 0,
+                    members: 0,
+                    cpu: None,
+                    memory_high: entry.memory_high.0,
+                    memory_max: entry.memory_max.0,
+                    events: None,
+                    gpu_memory: None,
+                });
+                app_line.used += memory;
+                app_line.members += 1;
+                if let Some(cpu) = cpu {
+                    *app_line.cpu.get_or_insert(0.0) += cpu;
+                }
+                if let Some(e) = events {
+                    let sum = app_line.events.get_or_insert_with(MemoryEvents::default);
+                    sum.low += e.low;
+                    sum.high += e.high;
+                    sum.max += e.max;
+                    sum.oom += e.oom;
+                    sum.oom_kill += e.oom_kill;
+                }
+            }
+        };
 
         for unit in &sample.units {
-            let owner = self.classifier.classify(&Subject {
-                cgroup_path: Some(&unit.path),
-                ..Default::default()
-            });
+            let owner = self.classifier.classify(&Subject { cgroup_path: Some(&unit.path), ..Default::default() });
             let cpu = cpu_of(unit.path.clone(), unit.cpu_usec as f64 / 1e6);
             attribute(owner, unit.memory, cpu, unit.events);
         }
         let ticks_per_second = sample.clock.ticks_per_second.max(1) as f64;
         for process in &sample.processes {
             let cgroup_path = process.cgroup.as_deref().map(|p| p.trim_start_matches('/'));
-            let subject = Subject {
-                cgroup_path,
-                comm: Some(&process.comm),
-                argv0: process.argv0.as_deref(),
-            };
+            let subject = Subject { cgroup_path, comm: Some(&process.comm), argv0: process.argv0.as_deref() };
             let owner = self.classifier.classify(&subject);
-            let cpu = cpu_of(
-                format!("pid:{}", process.pid),
-                process.cpu_ticks as f64 / ticks_per_second,
-            );
+            let cpu = cpu_of(format!("pid:{}", process.pid), process.cpu_ticks as f64 / ticks_per_second);
             attribute(owner, process.memory, cpu, None);
         }
         for owner in &sample.gpu.owners {
-            let memory: u64 = sample.gpu.report.processes.iter().filter(|p| p.pid == owner.pid).filter_map(|p| p.memory).sum();
+            let memory: u64 =
+                sample.gpu.report.processes.iter().filter(|p| p.pid == owner.pid).filter_map(|p| p.memory).sum();
             let subject = Subject {
                 cgroup_path: owner.cgroup.as_deref().map(|p| p.trim_start_matches('/')),
                 comm: owner.comm.as_deref(),
@@ -359,23 +328,15 @@ impl Budget {
         }
         for (index, app) in apps.into_iter().enumerate() {
             if let Some(app) = app {
-                let category = profile
-                    .category(&profile.apps[index].category)
-                    .map(|c| c.id.clone());
-                if let Some(line) = categories
-                    .iter_mut()
-                    .find(|l| Some(&l.id) == category.as_ref())
-                {
+                let category = profile.category(&profile.apps[index].category).map(|c| c.id.clone());
+                if let Some(line) = categories.iter_mut().find(|l| Some(&l.id) == category.as_ref()) {
                     line.apps.push(app);
                 }
             }
         }
 
         let threshold = profile.budget.workload_threshold.0;
-        let state = if categories
-            .iter()
-            .any(|c| c.cpu_group == CpuGroup::Workload && c.used > threshold)
-        {
+        let state = if categories.iter().any(|c| c.cpu_group == CpuGroup::Workload && c.used > threshold) {
             LoadState::Workload
         } else {
             LoadState::Idle
@@ -388,10 +349,8 @@ impl Budget {
             }
         };
 
-        let rule = HysteresisRule {
-            leave_margin: profile.budget.leave_margin,
-            leave_ticks: profile.budget.leave_ticks,
-        };
+        let rule =
+            HysteresisRule { leave_margin: profile.budget.leave_margin, leave_ticks: profile.budget.leave_ticks };
         let near = profile.budget.near_fraction;
         let status_of = |used: u64, limit: u64, since: Option<u64>| match since {
             Some(_) => Status::Breach,
@@ -404,22 +363,23 @@ impl Budget {
         let total_limit = pick(profile.budget.idle_total.0, profile.budget.workload_total.0);
         let since = self.tracker.observe(rule, "total", used, total_limit);
         if let Some(since_tick) = since {
-            breaches.push(Breach {
-                id: "total".into(),
-                used,
-                limit: total_limit,
-                since_tick,
-            });
+            breaches.push(Breach { id: "total".into(), used, limit: total_limit, since_tick });
         }
         let devices = &sample.gpu.report.devices;
-        let vram_used: Option<u64> = if devices.is_empty() { None } else { devices.iter().map(|d| d.memory_used).sum() };
+        let vram_used: Option<u64> =
+            if devices.is_empty() { None } else { devices.iter().map(|d| d.memory_used).sum() };
         let vram = vram_used.map(|used| {
             let budget = profile.gpu.vram_budget.0;
             let since = self.tracker.observe(rule, "vram", used, budget);
             if let Some(since_tick) = since {
                 breaches.push(Breach { id: "vram".into(), used, limit: budget, since_tick });
             }
-            VramLine { used, total: devices.iter().map(|d| d.memory_total).sum(), budget, status: status_of(used, budget, since) }
+            VramLine {
+                used,
+                total: devices.iter().map(|d| d.memory_total).sum(),
+                budget,
+                status: status_of(used, budget, since),
+            }
         });
         let gpu = GpuLine { report: sample.gpu.report.clone(), vram };
         let total = TotalLine {
@@ -442,40 +402,22 @@ impl Budget {
             let since = self.tracker.observe(rule, &line.id, line.used, line.limit);
             line.status = status_of(line.used, line.limit, since);
             if let Some(since_tick) = since {
-                breaches.push(Breach {
-                    id: line.id.clone(),
-                    used: line.used,
-                    limit: line.limit,
-                    since_tick,
-                });
+                breaches.push(Breach { id: line.id.clone(), used: line.used, limit: line.limit, since_tick });
             }
         }
 
         // zram's compressed pool holds the apps' swapped-out memory: its own line (in
         // `zram`), not the kernel's budget and not unclassified.
         let zram = zram_report(&sample.zram, &sample.swaps);
-        let attributed: u64 = categories
-            .iter()
-            .filter(|c| !c.reclaimable)
-            .map(|c| c.used)
-            .sum::<u64>()
-            + zram.mem_used;
+        let attributed: u64 = categories.iter().filter(|c| !c.reclaimable).map(|c| c.used).sum::<u64>() + zram.mem_used;
         let cpu = interval.map(|interval_seconds| {
             // `+ 0.0`: an empty f64 sum is -0.0, which would print as "-0.00".
             let side = |group: CpuGroup| {
-                categories
-                    .iter()
-                    .filter(|c| c.cpu_group == group)
-                    .filter_map(|c| c.cpu)
-                    .sum::<f64>()
-                    + 0.0
+                categories.iter().filter(|c| c.cpu_group == group).filter_map(|c| c.cpu).sum::<f64>() + 0.0
             };
             let threads = f64::from(profile.machine.threads_per_core);
             CpuSplit {
-                os: CpuShare {
-                    used: side(CpuGroup::Os),
-                    budget: f64::from(profile.machine.os_cores) * threads,
-                },
+                os: CpuShare { used: side(CpuGroup::Os), budget: f64::from(profile.machine.os_cores) * threads },
                 workload: CpuShare {
                     used: side(CpuGroup::Workload),
                     budget: f64::from(profile.machine.workload_cores) * threads,
@@ -516,27 +458,14 @@ impl Budget {
 }
 
 fn zram_report(devices: &[ZramDevice], swaps: &[SwapArea]) -> ZramReport {
-    let is_zram_swap = |s: &&SwapArea| {
-        s.path
-            .rsplit('/')
-            .next()
-            .is_some_and(|n| n.starts_with("zram"))
-    };
+    let is_zram_swap = |s: &&SwapArea| s.path.rsplit('/').next().is_some_and(|n| n.starts_with("zram"));
     let zram_swaps: Vec<&SwapArea> = swaps.iter().filter(is_zram_swap).collect();
     let active: Vec<&ZramDevice> = devices
         .iter()
-        .filter(|d| {
-            zram_swaps
-                .iter()
-                .any(|s| s.path.rsplit('/').next() == Some(d.name.as_str()))
-        })
+        .filter(|d| zram_swaps.iter().any(|s| s.path.rsplit('/').next() == Some(d.name.as_str())))
         .collect();
     let sum = |f: fn(&ZramDevice) -> u64| active.iter().map(|d| f(d)).sum::<u64>();
-    let (disksize, orig, compr) = (
-        sum(|d| d.disksize),
-        sum(|d| d.mm.orig_data),
-        sum(|d| d.mm.compr_data),
-    );
+    let (disksize, orig, compr) = (sum(|d| d.disksize), sum(|d| d.mm.orig_data), sum(|d| d.mm.compr_data));
     ZramReport {
         state: if !active.is_empty() {
             "active"

@@ -25,22 +25,13 @@ fn meminfo(used: u64) -> MemInfo {
 }
 
 fn unit(path: &str, memory: u64, cpu_usec: u64) -> UnitSample {
-    UnitSample {
-        path: path.into(),
-        memory,
-        cpu_usec,
-        ..Default::default()
-    }
+    UnitSample { path: path.into(), memory, cpu_usec, ..Default::default() }
 }
 
 fn sample(used: u64, units: Vec<UnitSample>, total_ticks: u64) -> Sample {
     Sample {
         meminfo: meminfo(used),
-        clock: CpuClock {
-            total_ticks,
-            cpus: 8,
-            ticks_per_second: 100,
-        },
+        clock: CpuClock { total_ticks, cpus: 8, ticks_per_second: 100 },
         pressure: PressureSet::default(),
         zram: Vec::new(),
         swaps: Vec::new(),
@@ -55,21 +46,9 @@ fn sample(used: u64, units: Vec<UnitSample>, total_ticks: u64) -> Sample {
 fn idle_units() -> Vec<UnitSample> {
     vec![
         unit("system.slice/dbus.service", 5 * MIB, 0),
-        unit(
-            &format!("{USER}/session.slice/plasma-kwin_x11.service"),
-            180 * MIB,
-            0,
-        ),
-        unit(
-            &format!("{USER}/session.slice/plasma-plasmashell.service"),
-            350 * MIB,
-            0,
-        ),
-        unit(
-            &format!("{USER}/session.slice/pipewire.service"),
-            20 * MIB,
-            0,
-        ),
+        unit(&format!("{USER}/session.slice/plasma-kwin_x11.service"), 180 * MIB, 0),
+        unit(&format!("{USER}/session.slice/plasma-plasmashell.service"), 350 * MIB, 0),
+        unit(&format!("{USER}/session.slice/pipewire.service"), 20 * MIB, 0),
     ]
 }
 
@@ -93,14 +72,7 @@ fn categories_sum_units_and_meminfo() {
     assert_eq!(report.unclassified, 1500 * MIB - (530 + 5 + 20 + 228) * MIB);
     // Plasma at 530M is over its 500M idle target.
     assert_eq!(line(&report, "plasma").status, Status::Breach);
-    assert_eq!(
-        report
-            .breaches
-            .iter()
-            .map(|b| b.id.as_str())
-            .collect::<Vec<_>>(),
-        ["plasma"]
-    );
+    assert_eq!(report.breaches.iter().map(|b| b.id.as_str()).collect::<Vec<_>>(), ["plasma"]);
     assert!(report.cpu.is_none(), "CPU use needs two samples");
     assert_eq!(report.gpu.report.reason.as_deref(), Some("no GPU in this test"));
     assert!(report.gpu.vram.is_none(), "no device, no VRAM line");
@@ -111,22 +83,10 @@ fn workload_state_switches_targets() {
     let mut budget = Budget::new(Profile::embedded());
     let mut units = idle_units();
     units.push(UnitSample {
-        events: Some(MemoryEvents {
-            high: 4,
-            oom_kill: 1,
-            ..Default::default()
-        }),
-        ..unit(
-            &format!("{USER}/app.slice/app-ballast-discord-3f9a1c.scope"),
-            1100 * MIB,
-            0,
-        )
+        events: Some(MemoryEvents { high: 4, oom_kill: 1, ..Default::default() }),
+        ..unit(&format!("{USER}/app.slice/app-ballast-discord-3f9a1c.scope"), 1100 * MIB, 0)
     });
-    units.push(unit(
-        &format!("{USER}/app.slice/app-ballast-discord-77aa00.scope"),
-        100 * MIB,
-        0,
-    ));
+    units.push(unit(&format!("{USER}/app.slice/app-ballast-discord-77aa00.scope"), 100 * MIB, 0));
     let report = budget.evaluate(&sample(4 * GIB, units, 0));
     assert_eq!(report.state, LoadState::Workload);
     let electron = line(&report, "electron");
@@ -134,14 +94,8 @@ fn workload_state_switches_targets() {
     assert_eq!(electron.limit, 4 * GIB);
     assert_eq!(electron.apps.len(), 1);
     let discord = &electron.apps[0];
-    assert_eq!(
-        (discord.id.as_str(), discord.used, discord.members),
-        ("discord", 1200 * MIB, 2)
-    );
-    assert_eq!(
-        (discord.memory_high, discord.memory_max),
-        (2 * GIB, 3 * GIB)
-    );
+    assert_eq!((discord.id.as_str(), discord.used, discord.members), ("discord", 1200 * MIB, 2));
+    assert_eq!((discord.memory_high, discord.memory_max), (2 * GIB, 3 * GIB));
     assert_eq!(discord.events.unwrap().oom_kill, 1);
     // Plasma's 530M is inside its 800M workload limit.
     assert_eq!(line(&report, "plasma").status, Status::Ok);
@@ -151,11 +105,7 @@ fn workload_state_switches_targets() {
 #[test]
 fn near_is_reported_before_breach() {
     let mut budget = Budget::new(Profile::embedded());
-    let units = vec![unit(
-        &format!("{USER}/session.slice/plasma-plasmashell.service"),
-        460 * MIB,
-        0,
-    )];
+    let units = vec![unit(&format!("{USER}/session.slice/plasma-plasmashell.service"), 460 * MIB, 0)];
     let report = budget.evaluate(&sample(GIB, units, 0));
     assert_eq!(line(&report, "plasma").status, Status::Near);
 }
@@ -165,25 +115,11 @@ fn total_breach_holds_until_calm() {
     let mut budget = Budget::new(Profile::embedded());
     let statuses: Vec<Status> = [3600, 3400, 3300, 3300, 3300]
         .iter()
-        .map(|mib| {
-            budget
-                .evaluate(&sample(mib * MIB, Vec::new(), 0))
-                .total
-                .status
-        })
+        .map(|mib| budget.evaluate(&sample(mib * MIB, Vec::new(), 0)).total.status)
         .collect();
     // 3.5G idle target, 5% margin (below 3404.8M is calm), 3 calm ticks to leave: the
     // breach ends on the third calm tick; it is still near the target then.
-    assert_eq!(
-        statuses,
-        [
-            Status::Breach,
-            Status::Breach,
-            Status::Breach,
-            Status::Near,
-            Status::Near
-        ]
-    );
+    assert_eq!(statuses, [Status::Breach, Status::Breach, Status::Breach, Status::Near, Status::Near]);
 }
 
 #[test]
@@ -218,11 +154,8 @@ fn per_process_path_on_cgroup_v1() {
         memory_kind: ProcessMemory::Pss,
         cpu_ticks: 0,
     };
-    s.processes = vec![
-        process(10, "Discord", 300 * MIB),
-        process(11, "Discord", 200 * MIB),
-        process(12, "kwin_x11", 150 * MIB),
-    ];
+    s.processes =
+        vec![process(10, "Discord", 300 * MIB), process(11, "Discord", 200 * MIB), process(12, "kwin_x11", 150 * MIB)];
     let report = budget.evaluate(&s);
     assert_eq!(report.sources.attribution, "processes");
     assert_eq!(line(&report, "electron").apps[0].used, 500 * MIB);
@@ -236,18 +169,9 @@ fn zram_ratio_and_fill() {
         name: name.into(),
         disksize,
         algorithm: Some("zstd".into()),
-        mm: MmStat {
-            orig_data: orig,
-            compr_data: compr,
-            mem_used: compr + MIB,
-        },
+        mm: MmStat { orig_data: orig, compr_data: compr, mem_used: compr + MIB },
     };
-    let swap = SwapArea {
-        path: "/dev/zram0".into(),
-        size: 12 * GIB,
-        used: GIB,
-        priority: 100,
-    };
+    let swap = SwapArea { path: "/dev/zram0".into(), size: 12 * GIB, used: GIB, priority: 100 };
     let report = zram_report(&[device("zram0", 12 * GIB, 1200 * MIB, 300 * MIB)], &[swap]);
     assert_eq!(report.state, "active");
     assert_eq!(report.ratio, Some(4.0));
@@ -255,10 +179,7 @@ fn zram_ratio_and_fill() {
     assert!((report.fill.unwrap() - 1200.0 / (12.0 * 1024.0)).abs() < 1e-9);
 
     let unused = zram_report(&[device("zram0", 0, 0, 0)], &[]);
-    assert_eq!(
-        (unused.state.as_str(), unused.ratio, unused.fill),
-        ("unused", None, None)
-    );
+    assert_eq!((unused.state.as_str(), unused.ratio, unused.fill), ("unused", None, None));
     assert_eq!(zram_report(&[], &[]).state, "absent");
 }
 
@@ -279,11 +200,20 @@ fn gpu_memory_goes_to_the_owners_category_and_vram_has_a_budget() {
     use crate::sample::{GpuOwner, GpuSnapshot};
     let gpu = |used: u64| GpuSnapshot {
         report: GpuReport {
-            devices: vec![GpuDevice { name: Some("NVIDIA GeForce GTX 960".into()), memory_used: Some(used), memory_total: Some(4 * GIB), ..Default::default() }],
+            devices: vec![GpuDevice {
+                name: Some("NVIDIA GeForce GTX 960".into()),
+                memory_used: Some(used),
+                memory_total: Some(4 * GIB),
+                ..Default::default()
+            }],
             processes: vec![GpuProcess { pid: 4242, memory: Some(500 * MIB), ..Default::default() }],
             ..GpuReport::none("")
         },
-        owners: vec![GpuOwner { pid: 4242, cgroup: Some(format!("/{USER}/app.slice/app-ballast-discord-1.scope")), comm: Some("Discord".into()) }],
+        owners: vec![GpuOwner {
+            pid: 4242,
+            cgroup: Some(format!("/{USER}/app.slice/app-ballast-discord-1.scope")),
+            comm: Some("Discord".into()),
+        }],
     };
     let units = vec![unit(&format!("{USER}/app.slice/app-ballast-discord-1.scope"), 900 * MIB, 0)];
     let mut budget = Budget::new(Profile::embedded());

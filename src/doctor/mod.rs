@@ -59,18 +59,8 @@ pub struct BalooFacts {
     pub home: Option<String>,
 }
 
-fn check(
-    id: &'static str,
-    verdict: Verdict,
-    message: impl Into<String>,
-    fix: Option<&str>,
-) -> Check {
-    Check {
-        id,
-        verdict,
-        message: message.into(),
-        fix: fix.map(str::to_owned),
-    }
+fn check(id: &'static str, verdict: Verdict, message: impl Into<String>, fix: Option<&str>) -> Check {
+    Check { id, verdict, message: message.into(), fix: fix.map(str::to_owned) }
 }
 
 pub fn checks(profile: &Profile, facts: &Facts) -> Vec<Check> {
@@ -107,11 +97,7 @@ fn zram(profile: &Profile, report: &Report) -> Check {
     let z = &report.zram;
     const FIX: &str = "enable zram swap: NixOS `zramSwap = { enable = true; algorithm = \"zstd\"; memoryPercent = 75; priority = 100; }` (or ballast's nixosModules.memory); Debian: apt install systemd-zram-generator and set zram-size = ram * 0.75, compression-algorithm = zstd in /etc/systemd/zram-generator.conf";
     if z.state != "active" {
-        let found = if z.state == "unused" {
-            "zram devices exist but none is an active swap"
-        } else {
-            "no zram swap"
-        };
+        let found = if z.state == "unused" { "zram devices exist but none is an active swap" } else { "no zram swap" };
         return check("zram", Verdict::Fail, found, Some(FIX));
     }
     let want_size = report.memory.total as f64 * profile.zram.fraction;
@@ -124,43 +110,22 @@ fn zram(profile: &Profile, report: &Report) -> Check {
             human(want_size as u64)
         ));
     }
-    let algorithms: Vec<&str> = z
-        .devices
-        .iter()
-        .filter_map(|d| d.algorithm.as_deref())
-        .collect();
+    let algorithms: Vec<&str> = z.devices.iter().filter_map(|d| d.algorithm.as_deref()).collect();
     if !algorithms.contains(&profile.zram.algorithm.as_str()) {
-        problems.push(format!(
-            "algorithm {} (want {})",
-            algorithms.join(","),
-            profile.zram.algorithm
-        ));
+        problems.push(format!("algorithm {} (want {})", algorithms.join(","), profile.zram.algorithm));
     }
     if z.swap_priority != Some(profile.zram.priority) {
-        problems.push(format!(
-            "priority {:?} (want {})",
-            z.swap_priority, profile.zram.priority
-        ));
+        problems.push(format!("priority {:?} (want {})", z.swap_priority, profile.zram.priority));
     }
     if problems.is_empty() {
         check(
             "zram",
             Verdict::Pass,
-            format!(
-                "zram swap {} {}, priority {}",
-                human(z.disksize),
-                algorithms.join(","),
-                profile.zram.priority
-            ),
+            format!("zram swap {} {}, priority {}", human(z.disksize), algorithms.join(","), profile.zram.priority),
             None,
         )
     } else {
-        check(
-            "zram",
-            Verdict::Warn,
-            format!("zram swap active but {}", problems.join("; ")),
-            Some(FIX),
-        )
+        check("zram", Verdict::Warn, format!("zram swap active but {}", problems.join("; ")), Some(FIX))
     }
 }
 
@@ -168,26 +133,15 @@ fn sysctls(profile: &Profile, found: &Sysctls) -> Check {
     let t = &profile.sysctl;
     let wanted = [
         ("vm.swappiness", found.swappiness, t.swappiness),
-        (
-            "vm.vfs_cache_pressure",
-            found.vfs_cache_pressure,
-            t.vfs_cache_pressure,
-        ),
+        ("vm.vfs_cache_pressure", found.vfs_cache_pressure, t.vfs_cache_pressure),
         ("vm.dirty_ratio", found.dirty_ratio, t.dirty_ratio),
-        (
-            "vm.dirty_background_ratio",
-            found.dirty_background_ratio,
-            t.dirty_background_ratio,
-        ),
+        ("vm.dirty_background_ratio", found.dirty_background_ratio, t.dirty_background_ratio),
     ];
     let off: Vec<String> = wanted
         .iter()
         .filter(|(_, have, want)| *have != Some(*want))
         .map(|(name, have, want)| {
-            format!(
-                "{name}={} (want {want})",
-                have.map_or("unreadable".into(), |v| v.to_string())
-            )
+            format!("{name}={} (want {want})", have.map_or("unreadable".into(), |v| v.to_string()))
         })
         .collect();
     if off.is_empty() {
@@ -198,18 +152,12 @@ fn sysctls(profile: &Profile, found: &Sysctls) -> Check {
             None,
         );
     }
-    let fix = wanted
-        .iter()
-        .map(|(name, _, want)| format!("{name}={want}"))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let fix = wanted.iter().map(|(name, _, want)| format!("{name}={want}")).collect::<Vec<_>>().join(" ");
     check(
         "sysctl",
         Verdict::Warn,
         off.join(", "),
-        Some(&format!(
-            "sudo sysctl -w {fix} (persist: boot.kernel.sysctl on NixOS, /etc/sysctl.d/ on Debian)"
-        )),
+        Some(&format!("sudo sysctl -w {fix} (persist: boot.kernel.sysctl on NixOS, /etc/sysctl.d/ on Debian)")),
     )
 }
 
@@ -219,20 +167,13 @@ fn idle_memory(report: &Report) -> Check {
         LoadState::Workload => check(
             "idle-memory",
             Verdict::Skip,
-            format!(
-                "a workload is running ({} used); the idle target is checked when idle",
-                human(t.used)
-            ),
+            format!("a workload is running ({} used); the idle target is checked when idle", human(t.used)),
             None,
         ),
         LoadState::Idle if t.used <= t.idle => check(
             "idle-memory",
             Verdict::Pass,
-            format!(
-                "{} used, under the {} idle target",
-                human(t.used),
-                human(t.idle)
-            ),
+            format!("{} used, under the {} idle target", human(t.used), human(t.idle)),
             None,
         ),
         LoadState::Idle => {
@@ -249,11 +190,7 @@ fn idle_memory(report: &Report) -> Check {
                     "{} used at idle, over the {} target; over: {}",
                     human(t.used),
                     human(t.idle),
-                    if worst.is_empty() {
-                        "no single category".into()
-                    } else {
-                        worst.join(", ")
-                    }
+                    if worst.is_empty() { "no single category".into() } else { worst.join(", ") }
                 ),
                 Some("see `ballast status` for what uses it; `ballast tune` trims KWin and Baloo"),
             )
@@ -273,34 +210,21 @@ fn cgroup(mode: CgroupMode) -> Check {
 fn systemd_user(outcome: &CommandOutcome) -> Check {
     const FIX: &str = "log in to a systemd session (loginctl enable-linger $USER for a headless one) so `systemctl --user` reaches the user manager";
     match outcome {
-        CommandOutcome::Ran {
-            success: true,
-            stdout,
-            ..
-        } if matches!(stdout.trim(), "running" | "degraded") => check(
-            "systemd-user",
-            Verdict::Pass,
-            format!("user manager reachable ({})", stdout.trim()),
-            None,
-        ),
+        CommandOutcome::Ran { success: true, stdout, .. } if matches!(stdout.trim(), "running" | "degraded") => {
+            check("systemd-user", Verdict::Pass, format!("user manager reachable ({})", stdout.trim()), None)
+        }
         CommandOutcome::Ran { stdout, stderr, .. } => check(
             "systemd-user",
             Verdict::Fail,
             format!("user manager not usable: {}", first_line(stdout, stderr)),
             Some(FIX),
         ),
-        CommandOutcome::Missing => check(
-            "systemd-user",
-            Verdict::Fail,
-            "systemctl is not installed: no systemd",
-            Some(FIX),
-        ),
-        CommandOutcome::TimedOut => check(
-            "systemd-user",
-            Verdict::Fail,
-            "systemctl --user did not answer in time",
-            Some(FIX),
-        ),
+        CommandOutcome::Missing => {
+            check("systemd-user", Verdict::Fail, "systemctl is not installed: no systemd", Some(FIX))
+        }
+        CommandOutcome::TimedOut => {
+            check("systemd-user", Verdict::Fail, "systemctl --user did not answer in time", Some(FIX))
+        }
     }
 }
 
@@ -319,9 +243,15 @@ fn scope_limits(profile: &Profile, mode: CgroupMode, units: &[UnitSample]) -> Ch
     }
     let mut wrong = Vec::new();
     for app in &profile.apps {
-        let units: Vec<&&crate::launch::ScopeStatus> = governed.iter().filter(|s| s.app.as_deref() == Some(app.id.as_str())).collect();
+        let units: Vec<&&crate::launch::ScopeStatus> =
+            governed.iter().filter(|s| s.app.as_deref() == Some(app.id.as_str())).collect();
         if units.len() > 1 {
-            wrong.push(format!("{} runs in {} units, not one: {}", app.name, units.len(), units.iter().map(|s| s.unit.as_str()).collect::<Vec<_>>().join(", ")));
+            wrong.push(format!(
+                "{} runs in {} units, not one: {}",
+                app.name,
+                units.len(),
+                units.iter().map(|s| s.unit.as_str()).collect::<Vec<_>>().join(", ")
+            ));
         }
         for unit in units.iter().filter(|s| !s.observed(profile).limits.hold(app)) {
             wrong.push(format!(
@@ -335,8 +265,14 @@ fn scope_limits(profile: &Profile, mode: CgroupMode, units: &[UnitSample]) -> Ch
         }
     }
     if wrong.is_empty() {
-        let apps = profile.apps.iter().filter(|a| governed.iter().any(|s| s.app.as_deref() == Some(a.id.as_str()))).count();
-        check("scope-limits", Verdict::Pass, format!("{apps} governed app(s), each in one unit with the catalog's limits"), None)
+        let apps =
+            profile.apps.iter().filter(|a| governed.iter().any(|s| s.app.as_deref() == Some(a.id.as_str()))).count();
+        check(
+            "scope-limits",
+            Verdict::Pass,
+            format!("{apps} governed app(s), each in one unit with the catalog's limits"),
+            None,
+        )
     } else {
         check(
             "scope-limits",
@@ -355,13 +291,7 @@ fn nvidia(version: &Option<String>, modeset: Option<bool>) -> Check {
     }
 }
 
-fn video_tool(
-    tool: &'static str,
-    outcome: &CommandOutcome,
-    package: &str,
-    drivers: &[&str],
-    env_fix: &str,
-) -> Check {
+fn video_tool(tool: &'static str, outcome: &CommandOutcome, package: &str, drivers: &[&str], env_fix: &str) -> Check {
     match outcome {
         CommandOutcome::Missing => check(
             tool,
@@ -369,27 +299,23 @@ fn video_tool(
             format!("{tool} is not installed: hardware video decode cannot be checked"),
             Some(&format!("install {package}")),
         ),
-        CommandOutcome::TimedOut => check(
-            tool,
-            Verdict::Warn,
-            format!("{tool} did not answer in time"),
-            None,
-        ),
+        CommandOutcome::TimedOut => check(tool, Verdict::Warn, format!("{tool} did not answer in time"), None),
         CommandOutcome::Ran { stdout, stderr, .. } => {
             let text = format!("{stdout}\n{stderr}").to_lowercase();
             let driver = drivers[0];
             if drivers.iter().any(|d| text.contains(d)) && !text.contains("error") {
                 let codecs = hardware_decoders(stdout);
-                let decodes = if codecs.is_empty() { String::new() } else { format!("; decodes in hardware: {}", codecs.join(", ")) };
+                let decodes = if codecs.is_empty() {
+                    String::new()
+                } else {
+                    format!("; decodes in hardware: {}", codecs.join(", "))
+                };
                 check(tool, Verdict::Pass, format!("{tool} reports the {driver} driver{decodes}"), None)
             } else {
                 check(
                     tool,
                     Verdict::Warn,
-                    format!(
-                        "{tool} does not report the {driver} driver: {}",
-                        first_line(stdout, stderr)
-                    ),
+                    format!("{tool} does not report the {driver} driver: {}", first_line(stdout, stderr)),
                     Some(env_fix),
                 )
             }
@@ -409,17 +335,24 @@ fn hardware_decoders(vainfo: &str) -> Vec<&'static str> {
         ("VAProfileVC1", "VC-1"),
     ];
     let decodable: Vec<&str> = vainfo.lines().filter(|l| l.contains("VAEntrypointVLD")).map(str::trim).collect();
-    CODECS.iter().filter(|(profile, _)| decodable.iter().any(|l| l.starts_with(profile))).map(|(_, name)| *name).collect()
+    CODECS
+        .iter()
+        .filter(|(profile, _)| decodable.iter().any(|l| l.starts_with(profile)))
+        .map(|(_, name)| *name)
+        .collect()
 }
 
 /// The environment nvidia-vaapi-driver needs, checked where the NVIDIA driver runs.
 fn vaapi_env(nvidia_loaded: bool, libva_driver: Option<&str>, nvd_backend: Option<&str>) -> Check {
-    const FIX: &str = "set LIBVA_DRIVER_NAME=nvidia and NVD_BACKEND=direct in the session (ballast's nixosModules.vaapi does)";
+    const FIX: &str =
+        "set LIBVA_DRIVER_NAME=nvidia and NVD_BACKEND=direct in the session (ballast's nixosModules.vaapi does)";
     if !nvidia_loaded {
         return check("vaapi-env", Verdict::Skip, "no NVIDIA driver loaded", None);
     }
     match (libva_driver, nvd_backend) {
-        (Some("nvidia"), Some("direct")) => check("vaapi-env", Verdict::Pass, "LIBVA_DRIVER_NAME=nvidia, NVD_BACKEND=direct", None),
+        (Some("nvidia"), Some("direct")) => {
+            check("vaapi-env", Verdict::Pass, "LIBVA_DRIVER_NAME=nvidia, NVD_BACKEND=direct", None)
+        }
         (driver, backend) => check(
             "vaapi-env",
             Verdict::Warn,
@@ -432,28 +365,15 @@ fn vaapi_env(nvidia_loaded: bool, libva_driver: Option<&str>, nvd_backend: Optio
 fn baloo(profile: &Profile, facts: &Result<BalooFacts, String>) -> Check {
     let facts = match facts {
         Ok(f) => f,
-        Err(why) => {
-            return check(
-                "baloo",
-                Verdict::Skip,
-                format!("Baloo settings not read: {why}"),
-                None,
-            )
-        }
+        Err(why) => return check("baloo", Verdict::Skip, format!("Baloo settings not read: {why}"), None),
     };
     let t = &profile.tune.baloo;
     let mut off = Vec::new();
     if facts.only_basic_indexing != Some(t.only_basic_indexing) {
-        off.push(format!(
-            "only basic indexing={:?} (want {})",
-            facts.only_basic_indexing, t.only_basic_indexing
-        ));
+        off.push(format!("only basic indexing={:?} (want {})", facts.only_basic_indexing, t.only_basic_indexing));
     }
     if facts.index_hidden_folders.unwrap_or(false) != t.index_hidden_folders {
-        off.push(format!(
-            "index hidden folders={:?} (want {})",
-            facts.index_hidden_folders, t.index_hidden_folders
-        ));
+        off.push(format!("index hidden folders={:?} (want {})", facts.index_hidden_folders, t.index_hidden_folders));
     }
     let missing: Vec<String> = t
         .exclude_folders
@@ -463,22 +383,14 @@ fn baloo(profile: &Profile, facts: &Result<BalooFacts, String>) -> Check {
             None => want.clone(),
         })
         .filter(|want| {
-            !facts
-                .exclude_folders
-                .iter()
-                .any(|have| have.trim_end_matches('/') == want.trim_end_matches('/'))
+            !facts.exclude_folders.iter().any(|have| have.trim_end_matches('/') == want.trim_end_matches('/'))
         })
         .collect();
     if !missing.is_empty() {
         off.push(format!("not excluded: {}", missing.join(", ")));
     }
     if off.is_empty() {
-        check(
-            "baloo",
-            Verdict::Pass,
-            "basic indexing only, no hidden folders, the profile's excludes",
-            None,
-        )
+        check("baloo", Verdict::Pass, "basic indexing only, no hidden folders, the profile's excludes", None)
     } else {
         check("baloo", Verdict::Warn, off.join("; "), Some("ballast tune baloo --apply (writes only those keys, backs up baloofilerc and tells Baloo; on Plasma 5 and 6 alike)"))
     }
@@ -487,19 +399,20 @@ fn baloo(profile: &Profile, facts: &Result<BalooFacts, String>) -> Check {
 fn segfaults(found: &Result<Vec<String>, String>) -> Check {
     match found {
         Err(why) => check("segfaults", Verdict::Skip, format!("journal not read: {why}"), None),
-        Ok(lines) if lines.is_empty() => check("segfaults", Verdict::Pass, "no segfault in this boot's kernel log", None),
-        Ok(lines) => check("segfaults", Verdict::Warn, format!("{} segfault(s) this boot, last: {}", lines.len(), lines.last().map(String::as_str).unwrap_or("")), Some("journalctl -b -k -g segfault shows them all; a crashing -march-built library is a likely cause")),
+        Ok(lines) if lines.is_empty() => {
+            check("segfaults", Verdict::Pass, "no segfault in this boot's kernel log", None)
+        }
+        Ok(lines) => check(
+            "segfaults",
+            Verdict::Warn,
+            format!("{} segfault(s) this boot, last: {}", lines.len(), lines.last().map(String::as_str).unwrap_or("")),
+            Some("journalctl -b -k -g segfault shows them all; a crashing -march-built library is a likely cause"),
+        ),
     }
 }
 
 fn first_line(stdout: &str, stderr: &str) -> String {
-    stderr
-        .lines()
-        .chain(stdout.lines())
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("no output")
-        .to_owned()
+    stderr.lines().chain(stdout.lines()).map(str::trim).find(|l| !l.is_empty()).unwrap_or("no output").to_owned()
 }
 
 /// Exit code of `ballast doctor`: 0 unless a check failed.

@@ -13,36 +13,22 @@ use std::time::{Duration, Instant};
 pub enum CommandOutcome {
     Missing,
     TimedOut,
-    Ran {
-        success: bool,
-        stdout: String,
-        stderr: String,
-    },
+    Ran { success: bool, stdout: String, stderr: String },
 }
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Runs a probe command with a deadline, so a hung tool cannot hang the doctor.
 pub fn run(program: &str, args: &[&str]) -> CommandOutcome {
-    let child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
+    let child =
+        Command::new(program).args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
     let mut child = match child {
         Ok(child) => child,
         Err(_) => return CommandOutcome::Missing,
     };
     // Drain the pipes while waiting: a chatty tool would otherwise block on a full pipe.
-    let stdout = child
-        .stdout
-        .take()
-        .map(|pipe| std::thread::spawn(move || read_pipe(pipe)));
-    let stderr = child
-        .stderr
-        .take()
-        .map(|pipe| std::thread::spawn(move || read_pipe(pipe)));
+    let stdout = child.stdout.take().map(|pipe| std::thread::spawn(move || read_pipe(pipe)));
+    let stderr = child.stderr.take().map(|pipe| std::thread::spawn(move || read_pipe(pipe)));
     let deadline = Instant::now() + COMMAND_TIMEOUT;
     let status = loop {
         match child.try_wait() {
@@ -55,14 +41,9 @@ pub fn run(program: &str, args: &[&str]) -> CommandOutcome {
             }
         }
     };
-    let collect = |reader: Option<std::thread::JoinHandle<String>>| {
-        reader.and_then(|r| r.join().ok()).unwrap_or_default()
-    };
-    CommandOutcome::Ran {
-        success: status.success(),
-        stdout: collect(stdout),
-        stderr: collect(stderr),
-    }
+    let collect =
+        |reader: Option<std::thread::JoinHandle<String>>| reader.and_then(|r| r.join().ok()).unwrap_or_default();
+    CommandOutcome::Ran { success: status.success(), stdout: collect(stdout), stderr: collect(stderr) }
 }
 
 fn read_pipe(mut pipe: impl Read) -> String {
@@ -72,27 +53,22 @@ fn read_pipe(mut pipe: impl Read) -> String {
 }
 
 fn read_trimmed(path: &Path) -> Option<String> {
-    std::fs::read_to_string(path)
-        .ok()
-        .map(|s| s.trim().to_owned())
+    std::fs::read_to_string(path).ok().map(|s| s.trim().to_owned())
 }
 
 pub fn gather(sampler: &mut Sampler, profile: &Profile) -> Result<Facts, SampleError> {
     let sample = sampler.sample()?;
     let report = Budget::new(profile.clone()).evaluate(&sample);
     let root = sampler.root().to_path_buf();
-    let nvidia_version = read_trimmed(&root.join("proc/driver/nvidia/version"))
-        .and_then(|v| v.lines().next().map(str::to_owned));
-    let nvidia_modeset = read_trimmed(&root.join("sys/module/nvidia_drm/parameters/modeset"))
-        .map(|v| v == "Y" || v == "1");
+    let nvidia_version =
+        read_trimmed(&root.join("proc/driver/nvidia/version")).and_then(|v| v.lines().next().map(str::to_owned));
+    let nvidia_modeset =
+        read_trimmed(&root.join("sys/module/nvidia_drm/parameters/modeset")).map(|v| v == "Y" || v == "1");
     Ok(Facts {
         report,
         units: sample.units,
         sysctls: sampler.sysctls(),
-        systemd_user: run(
-            "systemctl",
-            &["--user", "show", "-p", "SystemState", "--value"],
-        ),
+        systemd_user: run("systemctl", &["--user", "show", "-p", "SystemState", "--value"]),
         nvidia_version,
         nvidia_modeset,
         libva_driver_name: std::env::var("LIBVA_DRIVER_NAME").ok(),
@@ -110,7 +86,8 @@ fn baloo_facts() -> Result<BalooFacts, String> {
     let session = crate::tune::Session::detect(None, &crate::tune::SessionEnv::from_env());
     let places = crate::tune::Places::from_env(session.plasma.kconfig());
     let keys = ["only basic indexing", "index hidden folders", "exclude folders"];
-    let mut values = crate::tune::read_values(&places, "baloofilerc", "General", &keys).map_err(|e| e.to_string())?.into_iter();
+    let mut values =
+        crate::tune::read_values(&places, "baloofilerc", "General", &keys).map_err(|e| e.to_string())?.into_iter();
     let (basic, hidden, excludes) = (values.next().flatten(), values.next().flatten(), values.next().flatten());
     let flag = |value: Option<String>| match value.as_deref() {
         Some("true") => Some(true),
@@ -129,25 +106,11 @@ fn segfaults() -> Result<Vec<String>, String> {
     if !Path::new("/run/systemd/journal").exists() {
         return Err("no journald on this system".into());
     }
-    match run(
-        "journalctl",
-        &[
-            "-b",
-            "-k",
-            "-q",
-            "--no-pager",
-            "-o",
-            "cat",
-            "-g",
-            "segfault",
-        ],
-    ) {
+    match run("journalctl", &["-b", "-k", "-q", "--no-pager", "-o", "cat", "-g", "segfault"]) {
         // journalctl exits 1 when --grep matches nothing.
-        CommandOutcome::Ran { stdout, .. } => Ok(stdout
-            .lines()
-            .filter(|l| l.contains("segfault"))
-            .map(str::to_owned)
-            .collect()),
+        CommandOutcome::Ran { stdout, .. } => {
+            Ok(stdout.lines().filter(|l| l.contains("segfault")).map(str::to_owned).collect())
+        }
         CommandOutcome::Missing => Err("journalctl is not installed".into()),
         CommandOutcome::TimedOut => Err("journalctl did not answer in time".into()),
     }

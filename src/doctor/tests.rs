@@ -6,17 +6,8 @@ const GIB: u64 = 1 << 30;
 
 fn sample(zram: Vec<ZramDevice>, swaps: Vec<SwapArea>, used: u64) -> Sample {
     Sample {
-        meminfo: MemInfo {
-            total: 16 * GIB,
-            free: 16 * GIB - used,
-            available: 16 * GIB - used,
-            ..Default::default()
-        },
-        clock: CpuClock {
-            total_ticks: 0,
-            cpus: 8,
-            ticks_per_second: 100,
-        },
+        meminfo: MemInfo { total: 16 * GIB, free: 16 * GIB - used, available: 16 * GIB - used, ..Default::default() },
+        clock: CpuClock { total_ticks: 0, cpus: 8, ticks_per_second: 100 },
         pressure: PressureSet::default(),
         zram,
         swaps,
@@ -38,20 +29,12 @@ fn facts(sample: &Sample) -> Facts {
             dirty_ratio: Some(10),
             dirty_background_ratio: Some(5),
         },
-        systemd_user: CommandOutcome::Ran {
-            success: true,
-            stdout: "running\n".into(),
-            stderr: String::new(),
-        },
+        systemd_user: CommandOutcome::Ran { success: true, stdout: "running\n".into(), stderr: String::new() },
         nvidia_version: Some("NVRM version: NVIDIA UNIX x86_64 Kernel Module  580.95.05".into()),
         nvidia_modeset: Some(true),
         libva_driver_name: Some("nvidia".into()),
         nvd_backend: Some("direct".into()),
-        vainfo: CommandOutcome::Ran {
-            success: true,
-            stdout: VAINFO_GTX960.into(),
-            stderr: String::new(),
-        },
+        vainfo: CommandOutcome::Ran { success: true, stdout: VAINFO_GTX960.into(), stderr: String::new() },
         vdpauinfo: CommandOutcome::Ran {
             success: true,
             stdout: "Information string: NVIDIA VDPAU Driver Shared Library".into(),
@@ -75,21 +58,9 @@ fn facts(sample: &Sample) -> Facts {
 
 fn reference_zram() -> (Vec<ZramDevice>, Vec<SwapArea>) {
     let size = 12 * GIB;
-    let device = ZramDevice {
-        name: "zram0".into(),
-        disksize: size,
-        algorithm: Some("zstd".into()),
-        mm: MmStat::default(),
-    };
-    (
-        vec![device],
-        vec![SwapArea {
-            path: "/dev/zram0".into(),
-            size,
-            used: 0,
-            priority: 100,
-        }],
-    )
+    let device =
+        ZramDevice { name: "zram0".into(), disksize: size, algorithm: Some("zstd".into()), mm: MmStat::default() };
+    (vec![device], vec![SwapArea { path: "/dev/zram0".into(), size, used: 0, priority: 100 }])
 }
 
 fn verdicts(checks: &[Check]) -> Vec<(&'static str, Verdict)> {
@@ -100,10 +71,7 @@ fn verdicts(checks: &[Check]) -> Vec<(&'static str, Verdict)> {
 fn the_reference_desktop_passes_everything() {
     let (zram, swaps) = reference_zram();
     let checks = checks(&Profile::embedded(), &facts(&sample(zram, swaps, 2 * GIB)));
-    let failing: Vec<_> = checks
-        .iter()
-        .filter(|c| c.verdict != Verdict::Pass)
-        .collect();
+    let failing: Vec<_> = checks.iter().filter(|c| c.verdict != Verdict::Pass).collect();
     assert!(failing.is_empty(), "{failing:#?}");
     assert_eq!(exit_code(&checks), 0);
 }
@@ -115,21 +83,12 @@ fn every_check_has_a_fix_when_it_warns_or_fails() {
     f.systemd_user = CommandOutcome::Missing;
     f.nvidia_modeset = Some(false);
     f.vainfo = CommandOutcome::Missing;
-    f.vdpauinfo = CommandOutcome::Ran {
-        success: false,
-        stdout: String::new(),
-        stderr: "Error creating VDPAU device: 1".into(),
-    };
+    f.vdpauinfo =
+        CommandOutcome::Ran { success: false, stdout: String::new(), stderr: "Error creating VDPAU device: 1".into() };
     f.baloo = Ok(BalooFacts::default());
-    f.segfaults = Ok(vec![
-        "foo[123]: segfault at 0 ip 0 sp 0 error 4 in libz.so".into()
-    ]);
+    f.segfaults = Ok(vec!["foo[123]: segfault at 0 ip 0 sp 0 error 4 in libz.so".into()]);
     let checks = checks(&Profile::embedded(), &f);
-    let passing: Vec<&str> = checks
-        .iter()
-        .filter(|c| c.verdict == Verdict::Pass)
-        .map(|c| c.id)
-        .collect();
+    let passing: Vec<&str> = checks.iter().filter(|c| c.verdict == Verdict::Pass).map(|c| c.id).collect();
     assert_eq!(passing, ["cgroup", "scope-limits", "vaapi-env"]);
     for c in &checks {
         if c.verdict >= Verdict::Warn {
@@ -153,11 +112,7 @@ fn zram_sized_wrong_is_a_warning() {
     zram[0].algorithm = Some("lzo-rle".into());
     let check = &checks(&Profile::embedded(), &facts(&sample(zram, swaps, GIB)))[0];
     assert_eq!(check.verdict, Verdict::Warn);
-    assert!(
-        check.message.contains("size 4.0G") && check.message.contains("lzo-rle"),
-        "{}",
-        check.message
-    );
+    assert!(check.message.contains("size 4.0G") && check.message.contains("lzo-rle"), "{}", check.message);
 }
 
 #[test]
@@ -170,30 +125,23 @@ fn scope_limits_compare_with_the_catalog() {
         ..Default::default()
     };
     let unit = |high, max| named("app-ballast-discord-1.scope", high, max);
-    let right = scope_limits(
-        &profile,
-        CgroupMode::V2,
-        &[unit(Some(2 * GIB), Some(3 * GIB))],
-    );
+    let right = scope_limits(&profile, CgroupMode::V2, &[unit(Some(2 * GIB), Some(3 * GIB))]);
     assert_eq!(right.verdict, Verdict::Pass);
     let unlimited = scope_limits(&profile, CgroupMode::V2, &[unit(None, Some(3 * GIB))]);
     assert_eq!(unlimited.verdict, Verdict::Warn);
-    assert!(
-        unlimited.message.contains("high max"),
-        "{}",
-        unlimited.message
-    );
-    assert_eq!(
-        scope_limits(&profile, CgroupMode::V1, &[]).verdict,
-        Verdict::Skip
-    );
+    assert!(unlimited.message.contains("high max"), "{}", unlimited.message);
+    assert_eq!(scope_limits(&profile, CgroupMode::V1, &[]).verdict, Verdict::Skip);
     // An app Plasma started and the agent has not governed (yet, or ever).
     let plasma = scope_limits(&profile, CgroupMode::V2, &[named("app-discord@0b5a.service", None, None)]);
     assert_eq!(plasma.verdict, Verdict::Warn);
     assert!(plasma.message.contains("app-discord@0b5a.service: high max max"), "{}", plasma.message);
     assert!(plasma.fix.unwrap().contains("ballast agent"));
     // Two units of one app: its limit would hold per unit, not per app.
-    let two = scope_limits(&profile, CgroupMode::V2, &[unit(Some(2 * GIB), Some(3 * GIB)), named("app-discord-4242.scope", None, None)]);
+    let two = scope_limits(
+        &profile,
+        CgroupMode::V2,
+        &[unit(Some(2 * GIB), Some(3 * GIB)), named("app-discord-4242.scope", None, None)],
+    );
     assert!(two.message.contains("Discord runs in 2 units"), "{}", two.message);
 }
 
@@ -235,7 +183,10 @@ fn vainfo_names_the_hardware_decoders() {
     let (zram, swaps) = reference_zram();
     let all = checks(&Profile::embedded(), &facts(&sample(zram, swaps, GIB)));
     let vainfo = all.iter().find(|c| c.id == "vainfo").unwrap();
-    assert_eq!(vainfo.message, "vainfo reports the nvidia driver; decodes in hardware: H.264, HEVC, VP8, VP9, MPEG-2, VC-1");
+    assert_eq!(
+        vainfo.message,
+        "vainfo reports the nvidia driver; decodes in hardware: H.264, HEVC, VP8, VP9, MPEG-2, VC-1"
+    );
 }
 
 #[test]

@@ -75,12 +75,7 @@ pub fn parse(text: &str) -> Option<DrmClient> {
     client.driver = driver?.to_string();
     // `drm-memory-` is the deprecated alias of `drm-resident-`; amdgpu prints both.
     for (region, bytes) in legacy {
-        client
-            .regions
-            .entry(region)
-            .or_default()
-            .resident
-            .get_or_insert(bytes);
+        client.regions.entry(region).or_default().resident.get_or_insert(bytes);
     }
     Some(client)
 }
@@ -165,21 +160,12 @@ pub fn engine_busy_percent(
     now.iter()
         .filter_map(|(name, now)| {
             let before = before.get(name)?;
-            let cycles = match (
-                now.cycles,
-                now.total_cycles,
-                before.cycles,
-                before.total_cycles,
-            ) {
-                (Some(c), Some(t), Some(bc), Some(bt)) if t > bt => {
-                    Some(c.saturating_sub(bc) as f64 / (t - bt) as f64)
-                }
+            let cycles = match (now.cycles, now.total_cycles, before.cycles, before.total_cycles) {
+                (Some(c), Some(t), Some(bc), Some(bt)) if t > bt => Some(c.saturating_sub(bc) as f64 / (t - bt) as f64),
                 _ => None,
             };
             let fraction = cycles.or_else(|| match (now.busy_ns, before.busy_ns) {
-                (Some(b), Some(bb)) if elapsed_ns > 0.0 => {
-                    Some(b.saturating_sub(bb) as f64 / elapsed_ns)
-                }
+                (Some(b), Some(bb)) if elapsed_ns > 0.0 => Some(b.saturating_sub(bb) as f64 / elapsed_ns),
                 _ => None,
             })?;
             let capacity = f64::from(now.capacity.unwrap_or(1).max(1));
@@ -222,10 +208,7 @@ pub enum ClientKey {
 impl ClientKey {
     pub fn of(client: &DrmClient, pid: u32, fd: u32) -> Self {
         match client.client_id {
-            Some(id) => ClientKey::Id {
-                device: client.pdev.clone().unwrap_or_else(|| client.driver.clone()),
-                id,
-            },
+            Some(id) => ClientKey::Id { device: client.pdev.clone().unwrap_or_else(|| client.driver.clone()), id },
             None => ClientKey::Fd { pid, fd },
         }
     }
@@ -269,13 +252,8 @@ impl Walker {
         let full = self.walks % FULL_SCAN_EVERY == 0;
         self.walks = self.walks.wrapping_add(1);
         let proc_dir = root.join("proc");
-        let entries = fs::read_dir(&proc_dir).map_err(|source| GpuError::Read {
-            path: proc_dir.clone(),
-            source,
-        })?;
-        let mut pids: Vec<u32> = entries
-            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-            .collect();
+        let entries = fs::read_dir(&proc_dir).map_err(|source| GpuError::Read { path: proc_dir.clone(), source })?;
+        let mut pids: Vec<u32> = entries.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect();
         pids.sort_unstable();
         let mut walk = Walk::default();
         let mut seen = HashSet::new();
@@ -305,12 +283,7 @@ impl Walker {
                 held.push(fd);
                 let key = ClientKey::of(&client, pid, fd);
                 if seen.insert(key.clone()) {
-                    walk.clients.push(FoundClient {
-                        pid,
-                        fd,
-                        key,
-                        client,
-                    });
+                    walk.clients.push(FoundClient { pid, fd, key, client });
                 }
             }
             drm_fds.insert(pid, held);
@@ -322,9 +295,8 @@ impl Walker {
 
 /// A process's fd numbers, ascending (so the lowest fd of a client is kept).
 fn list_fds(process: &Path) -> io::Result<Vec<u32>> {
-    let mut fds: Vec<u32> = fs::read_dir(process.join("fdinfo"))?
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .collect();
+    let mut fds: Vec<u32> =
+        fs::read_dir(process.join("fdinfo"))?.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect();
     fds.sort_unstable();
     Ok(fds)
 }
@@ -350,14 +322,8 @@ impl FdLinks {
         let mut target = [0u8; 16];
         // SAFETY: the name is NUL-terminated and the buffer's length is passed; readlinkat
         // writes at most that many bytes (truncating is fine: only the prefix matters).
-        let length = unsafe {
-            libc::readlinkat(
-                dir.as_raw_fd(),
-                name.as_ptr(),
-                target.as_mut_ptr().cast(),
-                target.len(),
-            )
-        };
+        let length =
+            unsafe { libc::readlinkat(dir.as_raw_fd(), name.as_ptr(), target.as_mut_ptr().cast(), target.len()) };
         match usize::try_from(length) {
             Ok(length) => target[..length.min(target.len())].starts_with(DRM),
             Err(_) => true,
@@ -367,11 +333,7 @@ impl FdLinks {
 
 fn read_client(path: &Path, buffer: &mut Vec<u8>) -> Option<DrmClient> {
     buffer.clear();
-    fs::File::open(path)
-        .ok()?
-        .take(FDINFO_LIMIT)
-        .read_to_end(buffer)
-        .ok()?;
+    fs::File::open(path).ok()?.take(FDINFO_LIMIT).read_to_end(buffer).ok()?;
     parse(&String::from_utf8_lossy(buffer))
 }
 
@@ -396,13 +358,11 @@ pub fn attribute(
             continue;
         }
         let device_index = device_of(devices, client);
-        let process = processes
-            .entry((device_index, found.pid))
-            .or_insert_with(|| GpuProcess {
-                pid: found.pid,
-                device_index,
-                ..GpuProcess::default()
-            });
+        let process = processes.entry((device_index, found.pid)).or_insert_with(|| GpuProcess {
+            pid: found.pid,
+            device_index,
+            ..GpuProcess::default()
+        });
         for (name, region) in &client.regions {
             let sum = process.regions.entry(name.clone()).or_default();
             sum.total = add(sum.total, region.total);
@@ -412,10 +372,7 @@ pub fn attribute(
             sum.active = add(sum.active, region.active);
         }
         for (engine, percent) in busy.get(&found.key).into_iter().flatten() {
-            let sum = process
-                .engine_busy_percent
-                .entry(engine.clone())
-                .or_default();
+            let sum = process.engine_busy_percent.entry(engine.clone()).or_default();
             *sum = round_percent(f64::from(*sum + percent));
         }
     }
@@ -436,10 +393,7 @@ pub fn attribute(
         device.process_memory = mine().fold(None, |sum, p| add(sum, p.memory));
         for process in mine() {
             for (engine, percent) in &process.engine_busy_percent {
-                let sum = device
-                    .engine_busy_percent
-                    .entry(engine.clone())
-                    .or_default();
+                let sum = device.engine_busy_percent.entry(engine.clone()).or_default();
                 *sum = round_percent(f64::from(*sum + percent));
             }
         }
@@ -502,10 +456,7 @@ drm-engine-gfx:\t1598765432 ns\ndrm-engine-dec:\t2000000 ns\n";
         assert_eq!(c.regions["cpu"].resident, Some(0));
         assert_eq!(c.regions["gtt"].resident, Some(2052 << 10));
         assert_eq!(c.engines["gfx"].busy_ns, Some(1_598_765_432));
-        assert!(
-            !c.regions.contains_key("requested"),
-            "amd- keys are not drm- keys"
-        );
+        assert!(!c.regions.contains_key("requested"), "amd- keys are not drm- keys");
     }
 
     #[test]
@@ -535,10 +486,7 @@ drm-maxfreq-render:\t1300 MHz\n:\t\n";
         assert_eq!(c.regions["system0"].resident, Some(4 << 20));
         assert!(!c.engines.contains_key("render"));
         assert_eq!(c.engines["copy"].busy_ns, Some(10));
-        assert!(
-            !c.engines.contains_key("video"),
-            "zero capacity is not allowed"
-        );
+        assert!(!c.engines.contains_key("video"), "zero capacity is not allowed");
         assert!(!c.engines.contains_key(""));
     }
 
@@ -554,10 +502,7 @@ drm-maxfreq-render:\t1300 MHz\n:\t\n";
     }
 
     fn ns(busy: u64) -> EngineCounters {
-        EngineCounters {
-            busy_ns: Some(busy),
-            ..Default::default()
-        }
+        EngineCounters { busy_ns: Some(busy), ..Default::default() }
     }
 
     #[test]
@@ -574,47 +519,27 @@ drm-maxfreq-render:\t1300 MHz\n:\t\n";
 
     #[test]
     fn busy_from_cycles_ignores_wall_time() {
-        let cycles = |c, t| EngineCounters {
-            cycles: Some(c),
-            total_cycles: Some(t),
-            capacity: None,
-            busy_ns: None,
-        };
+        let cycles = |c, t| EngineCounters { cycles: Some(c), total_cycles: Some(t), capacity: None, busy_ns: None };
         let before = engines(&[("rcs", cycles(1000, 10_000)), ("bcs", cycles(0, 10_000))]);
         let now = engines(&[("rcs", cycles(1300, 11_000)), ("bcs", cycles(0, 10_000))]);
         let busy = engine_busy_percent(&before, &now, Duration::from_millis(3));
         assert_eq!(busy["rcs"], 30.0);
-        assert!(
-            !busy.contains_key("bcs"),
-            "no GPU time passed: unknown, not 0"
-        );
+        assert!(!busy.contains_key("bcs"), "no GPU time passed: unknown, not 0");
     }
 
     #[test]
     fn counters_that_go_back_count_zero_and_are_not_taken() {
         let before = engines(&[("gfx", ns(2_000))]);
         let now = engines(&[("gfx", ns(1_000))]);
-        assert_eq!(
-            engine_busy_percent(&before, &now, Duration::from_micros(1))["gfx"],
-            0.0
-        );
+        assert_eq!(engine_busy_percent(&before, &now, Duration::from_micros(1))["gfx"], 0.0);
         assert_eq!(carry_over(&before, &now)["gfx"].busy_ns, Some(2_000));
-        let over = engine_busy_percent(
-            &engines(&[("gfx", ns(0))]),
-            &before,
-            Duration::from_nanos(1),
-        );
+        let over = engine_busy_percent(&engines(&[("gfx", ns(0))]), &before, Duration::from_nanos(1));
         assert_eq!(over["gfx"], 100.0, "clamped");
     }
 
     fn found(pid: u32, fd: u32, text: &str) -> FoundClient {
         let client = parse(text).unwrap();
-        FoundClient {
-            pid,
-            fd,
-            key: ClientKey::of(&client, pid, fd),
-            client,
-        }
+        FoundClient { pid, fd, key: ClientKey::of(&client, pid, fd), client }
     }
 
     #[test]
@@ -626,37 +551,15 @@ drm-maxfreq-render:\t1300 MHz\n:\t\n";
             found(10, 5, &vram(1, 100)),
             found(10, 9, &vram(2, 50)),
             found(11, 4, &vram(3, 7)),
-            found(
-                12,
-                3,
-                "drm-driver:\tv3d\ndrm-client-id:\t1\ndrm-engine-render:\t9 ns\n",
-            ),
-            found(
-                13,
-                3,
-                "drm-driver:\tnvidia-drm\ndrm-client-id:\t4\ndrm-pdev:\t0000:01:00.0\n",
-            ),
+            found(12, 3, "drm-driver:\tv3d\ndrm-client-id:\t1\ndrm-engine-render:\t9 ns\n"),
+            found(13, 3, "drm-driver:\tnvidia-drm\ndrm-client-id:\t4\ndrm-pdev:\t0000:01:00.0\n"),
         ];
-        let mut devices = vec![GpuDevice {
-            index: 0,
-            pci_bus_id: Some("0000:03:00.0".into()),
-            ..Default::default()
-        }];
+        let mut devices = vec![GpuDevice { index: 0, pci_bus_id: Some("0000:03:00.0".into()), ..Default::default() }];
         let mut busy = HashMap::new();
-        busy.insert(
-            clients[0].key.clone(),
-            BTreeMap::from([("gfx".to_string(), 60.0)]),
-        );
-        busy.insert(
-            clients[1].key.clone(),
-            BTreeMap::from([("gfx".to_string(), 50.0)]),
-        );
+        busy.insert(clients[0].key.clone(), BTreeMap::from([("gfx".to_string(), 60.0)]));
+        busy.insert(clients[1].key.clone(), BTreeMap::from([("gfx".to_string(), 50.0)]));
         let processes = attribute(&mut devices, &clients, &busy);
-        assert_eq!(
-            processes.len(),
-            3,
-            "nvidia-drm reports nothing to attribute"
-        );
+        assert_eq!(processes.len(), 3, "nvidia-drm reports nothing to attribute");
         assert_eq!(processes[0].pid, 10);
         assert_eq!(processes[0].memory, Some(150 << 20));
         assert_eq!(processes[0].system_memory, Some(2 << 20));

@@ -40,7 +40,13 @@ pub enum GpuSource {
 impl GpuReport {
     /// No GPU figures, and why.
     pub fn none(reason: impl Into<String>) -> GpuReport {
-        GpuReport { source: GpuSource::None, reason: Some(reason.into()), devices: Vec::new(), processes: Vec::new(), notes: Vec::new() }
+        GpuReport {
+            source: GpuSource::None,
+            reason: Some(reason.into()),
+            devices: Vec::new(),
+            processes: Vec::new(),
+            notes: Vec::new(),
+        }
     }
 }
 
@@ -151,11 +157,7 @@ impl GpuSampler {
     /// at a fixture tree. Nothing is loaded or read until the first `sample`.
     pub fn new(root: impl Into<PathBuf>) -> Self {
         let root = root.into();
-        let nvml = if root == Path::new("/") {
-            NvmlState::Untried
-        } else {
-            NvmlState::Off
-        };
+        let nvml = if root == Path::new("/") { NvmlState::Untried } else { NvmlState::Off };
         let kernel_release = fs::read_to_string(root.join("proc/sys/kernel/osrelease"))
             .ok()
             .map(|s| s.trim().to_string())
@@ -203,10 +205,7 @@ impl GpuSampler {
         if load {
             self.nvml = match nvml::init() {
                 Ok(nvml) => NvmlState::Ready(Box::new(nvml)),
-                Err(reason) => NvmlState::Unavailable {
-                    reason,
-                    at: Instant::now(),
-                },
+                Err(reason) => NvmlState::Unavailable { reason, at: Instant::now() },
             };
         }
         match &self.nvml {
@@ -218,8 +217,7 @@ impl GpuSampler {
 
     fn sample_drm(&mut self, nvml_reason: Option<String>) -> GpuReport {
         let mut notes = Vec::new();
-        let mut devices =
-            sysfs::read_devices(&self.root, self.kernel_release.as_deref(), &mut notes);
+        let mut devices = sysfs::read_devices(&self.root, self.kernel_release.as_deref(), &mut notes);
         if devices.is_empty() {
             self.engines.clear();
             self.engines_at = None;
@@ -227,13 +225,7 @@ impl GpuSampler {
                 Some(nvml) => format!("no GPU found: {nvml}; no DRM device"),
                 None => "no GPU found: no DRM device".to_string(),
             };
-            return GpuReport {
-                source: GpuSource::None,
-                reason: Some(reason),
-                devices,
-                processes: Vec::new(),
-                notes,
-            };
+            return GpuReport { source: GpuSource::None, reason: Some(reason), devices, processes: Vec::new(), notes };
         }
         let walk = self.walker.walk(&self.root).unwrap_or_else(|e| {
             notes.push(e.to_string());
@@ -248,26 +240,13 @@ impl GpuSampler {
         let busy = self.engine_busy(&walk.clients);
         let processes = fdinfo::attribute(&mut devices, &walk.clients, &busy);
         // The NVML failure matters only where an NVIDIA GPU is left to fdinfo.
-        let reason = nvml_reason.filter(|_| {
-            devices
-                .iter()
-                .any(|d| d.vendor.as_deref() == Some("NVIDIA"))
-        });
-        GpuReport {
-            source: GpuSource::DrmFdinfo,
-            reason,
-            devices,
-            processes,
-            notes,
-        }
+        let reason = nvml_reason.filter(|_| devices.iter().any(|d| d.vendor.as_deref() == Some("NVIDIA")));
+        GpuReport { source: GpuSource::DrmFdinfo, reason, devices, processes, notes }
     }
 
     /// Busy percentages against the previous sample's counters, which are then replaced
     /// (never by lower values: the spec lets counters dip and asks readers to wait).
-    fn engine_busy(
-        &mut self,
-        clients: &[fdinfo::FoundClient],
-    ) -> HashMap<fdinfo::ClientKey, BTreeMap<String, f32>> {
+    fn engine_busy(&mut self, clients: &[fdinfo::FoundClient]) -> HashMap<fdinfo::ClientKey, BTreeMap<String, f32>> {
         let now = Instant::now();
         let elapsed = self.engines_at.map(|then| now.duration_since(then));
         let mut busy = HashMap::new();
@@ -275,8 +254,7 @@ impl GpuSampler {
         for found in clients {
             let counters = match (self.engines.get(&found.key), elapsed) {
                 (Some(before), Some(elapsed)) => {
-                    let percent =
-                        fdinfo::engine_busy_percent(before, &found.client.engines, elapsed);
+                    let percent = fdinfo::engine_busy_percent(before, &found.client.engines, elapsed);
                     busy.insert(found.key.clone(), percent);
                     fdinfo::carry_over(before, &found.client.engines)
                 }

@@ -33,11 +33,9 @@ impl<T> From<Result<T, NvmlError>> for Reading<T> {
         match result {
             Ok(value) => Reading::Value(value),
             // A driver too old for the call's symbol lacks the feature just the same.
-            Err(
-                NvmlError::NotSupported
-                | NvmlError::FunctionNotFound
-                | NvmlError::FailedToLoadSymbol(_),
-            ) => Reading::NotSupported,
+            Err(NvmlError::NotSupported | NvmlError::FunctionNotFound | NvmlError::FailedToLoadSymbol(_)) => {
+                Reading::NotSupported
+            }
             Err(e) => Reading::Failed(e.to_string()),
         }
     }
@@ -109,17 +107,13 @@ pub fn init() -> Result<Nvml, String> {
 }
 
 pub fn init_from(library: &str) -> Result<Nvml, String> {
-    Nvml::builder()
-        .lib_path(OsStr::new(library))
-        .init()
-        .map_err(|e| init_failure(library, &e))
+    Nvml::builder().lib_path(OsStr::new(library)).init().map_err(|e| init_failure(library, &e))
 }
 
 pub fn init_failure(library: &str, error: &NvmlError) -> String {
     match error {
         NvmlError::LibloadingError(e)
-            if e.to_string()
-                .contains(&format!("{library}: cannot open shared object file")) =>
+            if e.to_string().contains(&format!("{library}: cannot open shared object file")) =>
         {
             format!("no NVIDIA driver ({library} not found)")
         }
@@ -129,8 +123,7 @@ pub fn init_failure(library: &str, error: &NvmlError) -> String {
         }
         NvmlError::NoPermission => "no permission to talk to the NVIDIA driver".to_string(),
         NvmlError::LibRmVersionMismatch => {
-            "NVIDIA kernel module and library versions differ (reboot after a driver update)"
-                .to_string()
+            "NVIDIA kernel module and library versions differ (reboot after a driver update)".to_string()
         }
         other => format!("NVML initialisation failed: {other}"),
     }
@@ -178,20 +171,8 @@ fn read_device(index: u32, device: &Device) -> DeviceReadings {
         index,
         name: device.name().into(),
         pci_bus_id: device.pci_info().map(|p| p.bus_id).into(),
-        memory: device
-            .memory_info()
-            .map(|m| MemoryReading {
-                used: m.used,
-                total: m.total,
-            })
-            .into(),
-        utilization: device
-            .utilization_rates()
-            .map(|u| UtilizationReading {
-                gpu: u.gpu,
-                memory: u.memory,
-            })
-            .into(),
+        memory: device.memory_info().map(|m| MemoryReading { used: m.used, total: m.total }).into(),
+        utilization: device.utilization_rates().map(|u| UtilizationReading { gpu: u.gpu, memory: u.memory }).into(),
         encoder_utilization: device.encoder_utilization().map(|u| u.utilization).into(),
         decoder_utilization: device.decoder_utilization().map(|u| u.utilization).into(),
         temperature_c: device.temperature(TemperatureSensor::Gpu).into(),
@@ -204,10 +185,7 @@ fn read_device(index: u32, device: &Device) -> DeviceReadings {
 /// The report for a recording. NotSupported becomes None; any other failure None plus a note.
 pub fn report(readings: &NvmlReadings) -> GpuReport {
     let mut notes = readings.errors.clone();
-    let driver_version = readings
-        .driver_version
-        .get(|| "driver version".to_string(), &mut notes)
-        .cloned();
+    let driver_version = readings.driver_version.get(|| "driver version".to_string(), &mut notes).cloned();
     let cuda_version = readings
         .cuda_driver_version
         .get(|| "CUDA version".to_string(), &mut notes)
@@ -226,31 +204,19 @@ pub fn report(readings: &NvmlReadings) -> GpuReport {
             driver: Some("nvidia".to_string()),
             driver_version: driver_version.clone(),
             cuda_version: cuda_version.clone(),
-            pci_bus_id: d
-                .pci_bus_id
-                .get(|| what("PCI bus id"), n)
-                .map(|id| normalize_bus_id(id)),
+            pci_bus_id: d.pci_bus_id.get(|| what("PCI bus id"), n).map(|id| normalize_bus_id(id)),
             memory_used: memory.map(|m| m.used),
             memory_total: memory.map(|m| m.total),
             process_memory: None,
             utilization: Utilization {
                 gpu: utilization.map(|u| u.gpu),
                 memory: utilization.map(|u| u.memory),
-                encoder: d
-                    .encoder_utilization
-                    .get(|| what("encoder utilization"), n)
-                    .copied(),
-                decoder: d
-                    .decoder_utilization
-                    .get(|| what("decoder utilization"), n)
-                    .copied(),
+                encoder: d.encoder_utilization.get(|| what("encoder utilization"), n).copied(),
+                decoder: d.decoder_utilization.get(|| what("decoder utilization"), n).copied(),
             },
             engine_busy_percent: BTreeMap::new(),
             temperature_c: d.temperature_c.get(|| what("temperature"), n).copied(),
-            power_w: d
-                .power_mw
-                .get(|| what("power"), n)
-                .map(|&mw| f64::from(mw) / 1000.0),
+            power_w: d.power_mw.get(|| what("power"), n).map(|&mw| f64::from(mw) / 1000.0),
         };
         let graphics = d.graphics_processes.get(|| what("graphics processes"), n);
         let compute = d.compute_processes.get(|| what("compute processes"), n);
@@ -263,13 +229,7 @@ pub fn report(readings: &NvmlReadings) -> GpuReport {
         devices.push(device);
         processes.extend(mine);
     }
-    GpuReport {
-        source: GpuSource::Nvml,
-        reason: None,
-        devices,
-        processes,
-        notes,
-    }
+    GpuReport { source: GpuSource::Nvml, reason: None, devices, processes, notes }
 }
 
 /// One process per PID. NVML gives a process one memory figure, repeated in both lists
@@ -280,10 +240,7 @@ fn merge_processes(
     compute: Option<&Vec<ProcessReading>>,
 ) -> Vec<GpuProcess> {
     let mut by_pid: BTreeMap<u32, GpuProcess> = BTreeMap::new();
-    let lists = [
-        (ProcessKind::Graphics, graphics),
-        (ProcessKind::Compute, compute),
-    ];
+    let lists = [(ProcessKind::Graphics, graphics), (ProcessKind::Compute, compute)];
     for (kind, list) in lists {
         for reading in list.into_iter().flatten() {
             let p = by_pid.entry(reading.pid).or_insert_with(|| GpuProcess {
@@ -343,29 +300,14 @@ mod tests {
         let mut notes = Vec::new();
         assert_eq!(r.get(|| "GPU 0: power".into(), &mut notes), None);
         assert!(notes[0].starts_with("GPU 0: power: "));
-        assert_eq!(
-            Reading::<u32>::NotSupported.get(|| unreachable!(), &mut notes),
-            None
-        );
+        assert_eq!(Reading::<u32>::NotSupported.get(|| unreachable!(), &mut notes), None);
         assert_eq!(notes.len(), 1, "not supported is not noted");
     }
 
     #[test]
     fn a_process_in_both_lists_counts_once() {
-        let g = vec![
-            ProcessReading {
-                pid: 7,
-                used_memory: Some(300),
-            },
-            ProcessReading {
-                pid: 8,
-                used_memory: None,
-            },
-        ];
-        let c = vec![ProcessReading {
-            pid: 7,
-            used_memory: Some(300),
-        }];
+        let g = vec![ProcessReading { pid: 7, used_memory: Some(300) }, ProcessReading { pid: 8, used_memory: None }];
+        let c = vec![ProcessReading { pid: 7, used_memory: Some(300) }];
         let merged = merge_processes(0, Some(&g), Some(&c));
         assert_eq!(merged[0].kind, Some(ProcessKind::GraphicsCompute));
         assert_eq!(merged[0].memory, Some(300));
@@ -376,9 +318,6 @@ mod tests {
     #[test]
     fn a_missing_library_is_a_reason_not_an_error() {
         let reason = init_from("libnvidia-ml-absent.so.1").unwrap_err();
-        assert_eq!(
-            reason,
-            "no NVIDIA driver (libnvidia-ml-absent.so.1 not found)"
-        );
+        assert_eq!(reason, "no NVIDIA driver (libnvidia-ml-absent.so.1 not found)");
     }
 }

@@ -24,9 +24,7 @@ pub fn parse_uevent(text: &str) -> DeviceIdentity {
                 identity.driver = Some(driver.to_string());
             }
             Some(("PCI_ID", id)) => {
-                identity.vendor_id = id
-                    .split_once(':')
-                    .and_then(|(vendor, _)| u16::from_str_radix(vendor, 16).ok());
+                identity.vendor_id = id.split_once(':').and_then(|(vendor, _)| u16::from_str_radix(vendor, 16).ok());
             }
             Some(("PCI_SLOT_NAME", slot)) if !slot.is_empty() => {
                 identity.slot = Some(slot.to_ascii_lowercase());
@@ -48,38 +46,20 @@ pub fn vendor_name(id: u16) -> String {
 
 /// Firmware framebuffers (simpledrm and friends) are DRM cards but not GPUs.
 fn is_firmware_framebuffer(driver: &str) -> bool {
-    driver.ends_with("-framebuffer")
-        || matches!(driver, "simpledrm" | "efidrm" | "vesadrm" | "ofdrm")
+    driver.ends_with("-framebuffer") || matches!(driver, "simpledrm" | "efidrm" | "vesadrm" | "ofdrm")
 }
 
 /// The GPUs under ROOT/sys/class/drm, in card order. Unreadable figures are None, with a
 /// note where the failure is not simply "the driver has no such file".
-pub fn read_devices(
-    root: &Path,
-    kernel_release: Option<&str>,
-    notes: &mut Vec<String>,
-) -> Vec<GpuDevice> {
+pub fn read_devices(root: &Path, kernel_release: Option<&str>, notes: &mut Vec<String>) -> Vec<GpuDevice> {
     let class = root.join("sys/class/drm");
     let mut cards: Vec<u32> = match fs::read_dir(&class) {
-        Ok(entries) => entries
-            .filter_map(|e| {
-                e.ok()?
-                    .file_name()
-                    .to_str()?
-                    .strip_prefix("card")?
-                    .parse()
-                    .ok()
-            })
-            .collect(),
+        Ok(entries) => {
+            entries.filter_map(|e| e.ok()?.file_name().to_str()?.strip_prefix("card")?.parse().ok()).collect()
+        }
         Err(e) => {
             if e.kind() != std::io::ErrorKind::NotFound {
-                notes.push(
-                    GpuError::Read {
-                        path: class,
-                        source: e,
-                    }
-                    .to_string(),
-                );
+                notes.push(GpuError::Read { path: class, source: e }.to_string());
             }
             return Vec::new();
         }
@@ -96,12 +76,8 @@ pub fn read_devices(
                 continue;
             }
         };
-        let framebuffer = identity
-            .driver
-            .as_deref()
-            .is_some_and(is_firmware_framebuffer);
-        let duplicate =
-            identity.slot.is_some() && devices.iter().any(|d| d.pci_bus_id == identity.slot);
+        let framebuffer = identity.driver.as_deref().is_some_and(is_firmware_framebuffer);
+        let duplicate = identity.slot.is_some() && devices.iter().any(|d| d.pci_bus_id == identity.slot);
         if framebuffer || duplicate {
             continue;
         }
@@ -128,10 +104,8 @@ fn read_figures(dir: &Path, device: &mut GpuDevice, notes: &mut Vec<String>) {
         .map(|name| name.trim().to_string())
         .filter(|name| !name.is_empty());
     // Busy counters and sensors wake a runtime-suspended GPU (a laptop's dGPU): skip them.
-    let suspended = read_text(&dir.join("power/runtime_status"))
-        .ok()
-        .flatten()
-        .is_some_and(|status| status.trim() == "suspended");
+    let suspended =
+        read_text(&dir.join("power/runtime_status")).ok().flatten().is_some_and(|status| status.trim() == "suspended");
     if suspended {
         notes.push(format!(
             "{}: runtime-suspended; utilization, temperature and power not read so as not to wake it",
@@ -152,10 +126,7 @@ fn read_figures(dir: &Path, device: &mut GpuDevice, notes: &mut Vec<String>) {
 }
 
 fn first_hwmon(dir: &Path) -> Option<PathBuf> {
-    let mut names: Vec<_> = fs::read_dir(dir.join("hwmon"))
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
+    let mut names: Vec<_> = fs::read_dir(dir.join("hwmon")).ok()?.filter_map(|e| e.ok().map(|e| e.path())).collect();
     names.sort();
     names.into_iter().next()
 }
@@ -165,35 +136,19 @@ fn first_hwmon(dir: &Path) -> Option<PathBuf> {
 fn read_text(path: &Path) -> Result<Option<String>, GpuError> {
     match fs::read(path) {
         Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
-        Err(e)
-            if matches!(
-                e.raw_os_error(),
-                Some(libc::ENOENT | libc::EOPNOTSUPP | libc::ENODATA | libc::ENOTDIR)
-            ) =>
-        {
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::EOPNOTSUPP | libc::ENODATA | libc::ENOTDIR)) => {
             Ok(None)
         }
-        Err(source) => Err(GpuError::Read {
-            path: path.to_path_buf(),
-            source,
-        }),
+        Err(source) => Err(GpuError::Read { path: path.to_path_buf(), source }),
     }
 }
 
 fn read_number(path: &Path, notes: &mut Vec<String>) -> Option<u64> {
-    let text = read_text(path)
-        .map_err(|e| notes.push(e.to_string()))
-        .ok()??;
+    let text = read_text(path).map_err(|e| notes.push(e.to_string())).ok()??;
     let number = text.trim().parse().ok();
     if number.is_none() {
         let reason = format!("expected a number, found {:?}", text.trim());
-        notes.push(
-            GpuError::Malformed {
-                path: path.to_path_buf(),
-                reason,
-            }
-            .to_string(),
-        );
+        notes.push(GpuError::Malformed { path: path.to_path_buf(), reason }.to_string());
     }
     number
 }
@@ -215,9 +170,6 @@ mod tests {
         assert_eq!(platform.slot, None);
         assert!(is_firmware_framebuffer(platform.driver.as_deref().unwrap()));
         assert!(!is_firmware_framebuffer("amdgpu"));
-        assert_eq!(
-            parse_uevent("PCI_ID=zz:1\n=\nDRIVER=\n"),
-            DeviceIdentity::default()
-        );
+        assert_eq!(parse_uevent("PCI_ID=zz:1\n=\nDRIVER=\n"), DeviceIdentity::default());
     }
 }

@@ -53,7 +53,8 @@ impl<'a> Cascade<'a> {
     /// The untranslated key as a program reads it (kreadconfig under `LC_ALL=C`); None
     /// when no file sets it or the last word is a `[$d]`.
     pub fn get(&self, group: impl AsRef<[u8]>, key: impl AsRef<[u8]>) -> Option<Effective<'a>> {
-        let stored = self.resolved(self.files.len()).untranslated(group.as_ref(), key.as_ref()).filter(|s| !s.entry.deleted)?;
+        let stored =
+            self.resolved(self.files.len()).untranslated(group.as_ref(), key.as_ref()).filter(|s| !s.entry.deleted)?;
         Some(Effective { file: stored.file, entry: Entry::from(stored) })
     }
 
@@ -69,7 +70,10 @@ impl<'a> Cascade<'a> {
             } else if resolved.is_group_immutable(group) {
                 Some(Lock { file, level: LockLevel::Group })
             } else {
-                resolved.untranslated(group, key).filter(|s| s.immutable).map(|s| Lock { file: s.file, level: LockLevel::Key })
+                resolved
+                    .untranslated(group, key)
+                    .filter(|s| s.immutable)
+                    .map(|s| Lock { file: s.file, level: LockLevel::Key })
             }
         })
     }
@@ -90,7 +94,11 @@ mod tests {
 
     #[test]
     fn the_users_file_overrides_the_system_ones() {
-        let files = stack(&["[Compositing]\nBackend=XRender\nGLTextureFilter=2\n", "[Compositing]\nBackend=OpenGL\n", "[Compositing]\nGLTextureFilter=1\n"]);
+        let files = stack(&[
+            "[Compositing]\nBackend=XRender\nGLTextureFilter=2\n",
+            "[Compositing]\nBackend=OpenGL\n",
+            "[Compositing]\nGLTextureFilter=1\n",
+        ]);
         assert_eq!(read(&files, "Compositing", "Backend"), Some(("OpenGL".into(), 1)));
         assert_eq!(read(&files, "Compositing", "GLTextureFilter"), Some(("1".into(), 2)));
         assert_eq!(Cascade::new(files.iter().collect()).lock("Compositing", "Backend"), None);
@@ -102,18 +110,32 @@ mod tests {
     #[test]
     fn locks_below_the_users_file_hold() {
         // `[$i]` before any group: the user's file is not read at all.
-        let file = stack(&["[$i]\n[Compositing]\nBackend=XRender\n", "[Compositing]\nBackend=OpenGL\nGLTextureFilter=1\n"]);
+        let file =
+            stack(&["[$i]\n[Compositing]\nBackend=XRender\n", "[Compositing]\nBackend=OpenGL\nGLTextureFilter=1\n"]);
         assert_eq!(read(&file, "Compositing", "Backend"), Some(("XRender".into(), 0)));
         assert_eq!(read(&file, "Compositing", "GLTextureFilter"), None);
-        assert_eq!(Cascade::new(file.iter().collect()).lock("Plugins", "x"), Some(Lock { file: 0, level: LockLevel::File }));
+        assert_eq!(
+            Cascade::new(file.iter().collect()).lock("Plugins", "x"),
+            Some(Lock { file: 0, level: LockLevel::File })
+        );
         // `[Compositing][$i]` in a system file: the user's section is skipped.
-        let group = stack(&["[Compositing][$i]\nGLTextureFilter=2\n", "[Other]\nk=v\n", "[Compositing]\nGLTextureFilter=1\nBackend=OpenGL\n"]);
+        let group = stack(&[
+            "[Compositing][$i]\nGLTextureFilter=2\n",
+            "[Other]\nk=v\n",
+            "[Compositing]\nGLTextureFilter=1\nBackend=OpenGL\n",
+        ]);
         assert_eq!(read(&group, "Compositing", "GLTextureFilter"), Some(("2".into(), 0)));
         assert_eq!(read(&group, "Compositing", "Backend"), None);
-        assert_eq!(Cascade::new(group.iter().collect()).lock("Compositing", "Backend"), Some(Lock { file: 0, level: LockLevel::Group }));
+        assert_eq!(
+            Cascade::new(group.iter().collect()).lock("Compositing", "Backend"),
+            Some(Lock { file: 0, level: LockLevel::Group })
+        );
         assert_eq!(Cascade::new(group.iter().collect()).lock("Other", "k"), None);
         // `key[$i]` locks that key only.
-        let key = stack(&["[KDE]\nAnimationDurationFactor[$i]=1\n", "[KDE]\nAnimationDurationFactor=0.5\nSingleClick=false\n"]);
+        let key = stack(&[
+            "[KDE]\nAnimationDurationFactor[$i]=1\n",
+            "[KDE]\nAnimationDurationFactor=0.5\nSingleClick=false\n",
+        ]);
         assert_eq!(read(&key, "KDE", "AnimationDurationFactor"), Some(("1".into(), 0)));
         assert_eq!(read(&key, "KDE", "SingleClick"), Some(("false".into(), 1)));
         let cascade = Cascade::new(key.iter().collect());

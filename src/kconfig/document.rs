@@ -42,11 +42,7 @@ impl Entry<'_> {
 
 impl<'d> From<Stored<'d>> for Entry<'d> {
     fn from(stored: Stored<'d>) -> Self {
-        Entry {
-            value: unescape(stored.raw_value()),
-            expand: stored.entry.expand,
-            immutable: stored.immutable,
-        }
+        Entry { value: unescape(stored.raw_value()), expand: stored.entry.expand, immutable: stored.immutable }
     }
 }
 
@@ -70,10 +66,8 @@ impl Document {
 
     /// Reads any bytes as `generation`'s KConfig reads them.
     pub fn parse_as(bytes: &[u8], generation: Generation) -> Self {
-        let lines = bytes
-            .split_inclusive(|&byte| byte == b'\n')
-            .map(|text| Line::parse(text.to_vec(), generation))
-            .collect();
+        let lines =
+            bytes.split_inclusive(|&byte| byte == b'\n').map(|text| Line::parse(text.to_vec(), generation)).collect();
         Self { lines, generation }
     }
 
@@ -119,16 +113,9 @@ impl Document {
     /// What a program running in `locale` reads: `key[de_DE]` or `key[de]` before `key`
     /// for `de_DE`. kreadconfig5 under `LC_ALL=C` reads `get_localized(.., "C")`, which
     /// differs from [`Document::get`] only for the odd `key[]` and `key[C]`.
-    pub fn get_localized(
-        &self,
-        group: impl AsRef<[u8]>,
-        key: impl AsRef<[u8]>,
-        locale: &str,
-    ) -> Option<Entry<'_>> {
+    pub fn get_localized(&self, group: impl AsRef<[u8]>, key: impl AsRef<[u8]>, locale: &str) -> Option<Entry<'_>> {
         let resolved = Resolved::new(&self.lines, &Locale::new(locale));
-        resolved
-            .visible(group.as_ref(), key.as_ref())
-            .map(Entry::from)
+        resolved.visible(group.as_ref(), key.as_ref()).map(Entry::from)
     }
 
     /// Sets the untranslated `key`. An existing key keeps its line, spelling and flags
@@ -141,12 +128,7 @@ impl Document {
         key: impl AsRef<[u8]>,
         value: impl AsRef<[u8]>,
     ) -> Result<bool, KconfigError> {
-        self.write(
-            group.as_ref(),
-            key.as_ref(),
-            value.as_ref(),
-            Expansion::Keep,
-        )
+        self.write(group.as_ref(), key.as_ref(), value.as_ref(), Expansion::Keep)
     }
 
     /// Like [`Document::set`], and marks the key `[$e]`, so that `$HOME` in `value`
@@ -157,21 +139,12 @@ impl Document {
         key: impl AsRef<[u8]>,
         value: impl AsRef<[u8]>,
     ) -> Result<bool, KconfigError> {
-        self.write(
-            group.as_ref(),
-            key.as_ref(),
-            value.as_ref(),
-            Expansion::Mark,
-        )
+        self.write(group.as_ref(), key.as_ref(), value.as_ref(), Expansion::Mark)
     }
 
     /// Deletes every line of the untranslated `key` in `group`; translations stay, and so
     /// does the group header. Returns whether anything was deleted.
-    pub fn remove(
-        &mut self,
-        group: impl AsRef<[u8]>,
-        key: impl AsRef<[u8]>,
-    ) -> Result<bool, KconfigError> {
+    pub fn remove(&mut self, group: impl AsRef<[u8]>, key: impl AsRef<[u8]>) -> Result<bool, KconfigError> {
         let (group, key) = (group.as_ref(), key.as_ref());
         check_writable(&Resolved::new(&self.lines, &Locale::C), group, key)?;
         let doomed: Vec<usize> = self
@@ -189,13 +162,7 @@ impl Document {
         Ok(!doomed.is_empty())
     }
 
-    fn write(
-        &mut self,
-        group: &[u8],
-        key: &[u8],
-        value: &[u8],
-        expansion: Expansion,
-    ) -> Result<bool, KconfigError> {
+    fn write(&mut self, group: &[u8], key: &[u8], value: &[u8], expansion: Expansion) -> Result<bool, KconfigError> {
         let resolved = Resolved::new(&self.lines, &Locale::C);
         check_writable(&resolved, group, key)?;
         if let Some(current) = present(&resolved, group, key) {
@@ -259,10 +226,7 @@ impl Document {
         let reads_back = matches!(&line.kind, LineKind::Entry(entry)
             if entry.key == key && entry.locale.is_none() && !entry.deleted);
         if !reads_back {
-            return Err(KconfigError::UnwritableKey {
-                group: group.to_vec(),
-                key: key.to_vec(),
-            });
+            return Err(KconfigError::UnwritableKey { group: group.to_vec(), key: key.to_vec() });
         }
         let mut text = line.text;
         text.extend_from_slice(self.newline());
@@ -278,9 +242,8 @@ impl Document {
 
     /// A new group at the end of the file, after a blank line.
     fn append_group(&mut self, group: &[u8], entry_text: Vec<u8>) -> Result<(), KconfigError> {
-        let mut header = header_text(group, self.generation).ok_or_else(|| KconfigError::UnwritableGroup {
-            group: group.to_vec(),
-        })?;
+        let mut header = header_text(group, self.generation)
+            .ok_or_else(|| KconfigError::UnwritableGroup { group: group.to_vec() })?;
         let newline = self.newline();
         if let Some(last) = self.lines.len().checked_sub(1) {
             self.terminate(last);
@@ -321,10 +284,7 @@ pub fn changed_keys(before: &Document, after: &Document) -> ChangedKeys {
     let mut changed = ChangedKeys::new();
     for (group, key) in old.keys().chain(new.keys()) {
         if reading(&old, group, key) != reading(&new, group, key) {
-            changed
-                .entry(group.to_vec())
-                .or_default()
-                .insert(key.to_vec());
+            changed.entry(group.to_vec()).or_default().insert(key.to_vec());
         }
     }
     changed
@@ -337,31 +297,17 @@ fn reading<'d>(resolved: &Resolved<'d>, group: &[u8], key: &[u8]) -> Option<(Cow
 
 /// The untranslated entry, unless deleted with `[$d]`.
 fn present<'d>(resolved: &Resolved<'d>, group: &[u8], key: &[u8]) -> Option<Stored<'d>> {
-    resolved
-        .untranslated(group, key)
-        .filter(|stored| !stored.entry.deleted)
+    resolved.untranslated(group, key).filter(|stored| !stored.entry.deleted)
 }
 
 fn check_writable(resolved: &Resolved, group: &[u8], key: &[u8]) -> Result<(), KconfigError> {
     let (group_name, key_name) = (group.to_vec(), key.to_vec());
     if resolved.file_immutable {
-        Err(KconfigError::ImmutableFile {
-            group: group_name,
-            key: key_name,
-        })
+        Err(KconfigError::ImmutableFile { group: group_name, key: key_name })
     } else if resolved.is_group_immutable(group) {
-        Err(KconfigError::ImmutableGroup {
-            group: group_name,
-            key: key_name,
-        })
-    } else if resolved
-        .untranslated(group, key)
-        .is_some_and(|stored| stored.immutable)
-    {
-        Err(KconfigError::ImmutableKey {
-            group: group_name,
-            key: key_name,
-        })
+        Err(KconfigError::ImmutableGroup { group: group_name, key: key_name })
+    } else if resolved.untranslated(group, key).is_some_and(|stored| stored.immutable) {
+        Err(KconfigError::ImmutableKey { group: group_name, key: key_name })
     } else {
         Ok(())
     }
@@ -413,10 +359,7 @@ fn header_text(group: &[u8], generation: Generation) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
 
-    fn edited(
-        text: &str,
-        edit: impl FnOnce(&mut Document) -> Result<bool, KconfigError>,
-    ) -> String {
+    fn edited(text: &str, edit: impl FnOnce(&mut Document) -> Result<bool, KconfigError>) -> String {
         let mut document = Document::parse(text.as_bytes());
         edit(&mut document).expect("the edit is allowed");
         String::from_utf8(document.to_bytes()).expect("UTF-8")
@@ -429,38 +372,24 @@ mod tests {
 
     #[test]
     fn parse_and_serialize_give_back_the_bytes() {
-        for text in [
-            &b""[..],
-            b"\n",
-            b"[A]\r\nk=v",
-            b"\xef\xbb\xbf[A]\n\xff\x00=\\q\n\r\r\n",
-            b"[Bad\n k = v \n",
-        ] {
+        for text in [&b""[..], b"\n", b"[A]\r\nk=v", b"\xef\xbb\xbf[A]\n\xff\x00=\\q\n\r\r\n", b"[Bad\n k = v \n"] {
             assert_eq!(Document::parse(text).to_bytes(), text);
         }
     }
 
     #[test]
     fn groups_and_keys_in_file_order() {
-        let document =
-            Document::parse(b"top=1\n[B]\nb=1\n[A]\n[B]\nc=1\nb=2\ngone=1\ngone[$d]\nk[de]=1\n");
+        let document = Document::parse(b"top=1\n[B]\nb=1\n[A]\n[B]\nc=1\nb=2\ngone=1\ngone[$d]\nk[de]=1\n");
         assert_eq!(document.groups(), [&b"<default>"[..], b"B", b"A"]);
         assert_eq!(document.keys("B"), [&b"b"[..], b"c"]);
-        assert_eq!(
-            Document::parse(b"# only a comment\n[A]\n").groups(),
-            [&b"A"[..]]
-        );
+        assert_eq!(Document::parse(b"# only a comment\n[A]\n").groups(), [&b"A"[..]]);
     }
 
     #[test]
     fn get_reads_the_untranslated_key_and_get_localized_the_translation() {
         let document = Document::parse(b"[A]\nk=plain\nk[]=odd\nk[de]=deutsch\n");
         assert_eq!(value(&document, "A", "k").as_deref(), Some("plain"));
-        let localized = |locale| {
-            document
-                .get_localized("A", "k", locale)
-                .map(|entry| entry.value.into_owned())
-        };
+        let localized = |locale| document.get_localized("A", "k", locale).map(|entry| entry.value.into_owned());
         assert_eq!(localized("de_DE").as_deref(), Some(&b"deutsch"[..]));
         assert_eq!(localized("C").as_deref(), Some(&b"odd"[..]));
     }
@@ -469,11 +398,7 @@ mod tests {
     fn entries_expand_only_with_the_flag() {
         let document = Document::parse(b"[P]\na[$e]=$HOME/x\nb=$HOME/x\nc[$ie]=\\s${HOME}\n");
         let env = |name: &str| (name == "HOME").then(|| "/home/u".to_owned());
-        let read = |key| {
-            document
-                .get("P", key)
-                .map(|entry| entry.expanded(env).into_owned())
-        };
+        let read = |key| document.get("P", key).map(|entry| entry.expanded(env).into_owned());
         assert_eq!(read("a").as_deref(), Some(&b"/home/u/x"[..]));
         assert_eq!(read("b").as_deref(), Some(&b"$HOME/x"[..]));
         assert_eq!(read("c").as_deref(), Some(&b" /home/u"[..]));
@@ -485,17 +410,12 @@ mod tests {
     fn set_rewrites_only_the_value_of_the_last_occurrence() {
         let text = "[A]\nk=1\n\n[A]\n  k[$e] =  $HOME/old  \r\nj=2\n";
         let after = edited(text, |document| document.set("A", "k", "$HOME/new dir/"));
-        assert_eq!(
-            after,
-            "[A]\nk=1\n\n[A]\n  k[$e] =  $HOME/new dir/  \r\nj=2\n"
-        );
+        assert_eq!(after, "[A]\nk=1\n\n[A]\n  k[$e] =  $HOME/new dir/  \r\nj=2\n");
     }
 
     #[test]
     fn set_escapes_values_as_kconfig_does() {
-        let after = edited("[A]\nk=1\n", |document| {
-            document.set("A", "k", " a\tb\nc\\d ")
-        });
+        let after = edited("[A]\nk=1\n", |document| document.set("A", "k", " a\tb\nc\\d "));
         assert_eq!(after, "[A]\nk=\\sa\\tb\\nc\\\\d\\s\n");
     }
 
@@ -508,13 +428,9 @@ mod tests {
 
     #[test]
     fn set_expandable_adds_the_flag_after_the_key() {
-        let after = edited("[A]\nk = $HOME\n", |document| {
-            document.set_expandable("A", "k", "$HOME")
-        });
+        let after = edited("[A]\nk = $HOME\n", |document| document.set_expandable("A", "k", "$HOME"));
         assert_eq!(after, "[A]\nk[$e] = $HOME\n");
-        let after = edited("[A]\nj=1\n", |document| {
-            document.set_expandable("A", "k", "$HOME/")
-        });
+        let after = edited("[A]\nj=1\n", |document| document.set_expandable("A", "k", "$HOME/"));
         assert_eq!(after, "[A]\nj=1\nk[$e]=$HOME/\n");
     }
 
@@ -522,10 +438,7 @@ mod tests {
     fn new_keys_go_after_the_last_entry_of_the_group() {
         let text = "[A]\na=1\n\n[B]\nb=1\n\n[A]\nc=1\n# about B\n\n[B]\nd=1\n";
         let after = edited(text, |document| document.set("A", "new", "v"));
-        assert_eq!(
-            after,
-            "[A]\na=1\n\n[B]\nb=1\n\n[A]\nc=1\nnew=v\n# about B\n\n[B]\nd=1\n"
-        );
+        assert_eq!(after, "[A]\na=1\n\n[B]\nb=1\n\n[A]\nc=1\nnew=v\n# about B\n\n[B]\nd=1\n");
         let after = edited("[A]\n[B]\n", |document| document.set("A", "k", "v"));
         assert_eq!(after, "[A]\nk=v\n[B]\n");
         // A broken header does not end the group above it.
@@ -535,26 +448,18 @@ mod tests {
 
     #[test]
     fn deleted_keys_are_set_again_at_the_end_of_the_group() {
-        let after = edited("[A]\nk=1\nk[$d]\nj=2\n", |document| {
-            document.set("A", "k", "3")
-        });
+        let after = edited("[A]\nk=1\nk[$d]\nj=2\n", |document| document.set("A", "k", "3"));
         assert_eq!(after, "[A]\nk=1\nk[$d]\nj=2\nk=3\n");
     }
 
     #[test]
     fn default_group_keys_go_before_the_first_header() {
-        let after = edited("# c\n[A]\nk=1\n", |document| {
-            document.set(DEFAULT_GROUP, "top", "1")
-        });
+        let after = edited("# c\n[A]\nk=1\n", |document| document.set(DEFAULT_GROUP, "top", "1"));
         assert_eq!(after, "top=1\n# c\n[A]\nk=1\n");
-        let after = edited("a=1\n\n[A]\n", |document| {
-            document.set(DEFAULT_GROUP, "b", "2")
-        });
+        let after = edited("a=1\n\n[A]\n", |document| document.set(DEFAULT_GROUP, "b", "2"));
         assert_eq!(after, "a=1\nb=2\n\n[A]\n");
         // KConfig does not skip a BOM: `\u{feff}[A]` is no header, and `k` is a default key.
-        let after = edited("\u{feff}[A]\nk=1\n[B]\n", |document| {
-            document.set(DEFAULT_GROUP, "b", "2")
-        });
+        let after = edited("\u{feff}[A]\nk=1\n[B]\n", |document| document.set(DEFAULT_GROUP, "b", "2"));
         assert_eq!(after, "\u{feff}[A]\nk=1\nb=2\n[B]\n");
     }
 
@@ -583,59 +488,31 @@ mod tests {
             let mut document = Document::parse(text.as_bytes());
             let error = document.set(group, key, "x").expect_err("refused");
             assert_eq!(document.remove(group, key).as_ref(), Err(&error));
-            assert_eq!(
-                document.to_bytes(),
-                text.as_bytes(),
-                "a refused edit changes nothing"
-            );
+            assert_eq!(document.to_bytes(), text.as_bytes(), "a refused edit changes nothing");
             error
         };
         let (group, key) = (b"A".to_vec(), b"k".to_vec());
         assert_eq!(
             refused("[A]\nk=1\n[$i]\n", "A", "k"),
-            KconfigError::ImmutableFile {
-                group: group.clone(),
-                key: key.clone()
-            }
+            KconfigError::ImmutableFile { group: group.clone(), key: key.clone() }
         );
         assert_eq!(
             refused("[A][$i]\nj=1\n", "A", "k"),
-            KconfigError::ImmutableGroup {
-                group: group.clone(),
-                key: key.clone()
-            }
+            KconfigError::ImmutableGroup { group: group.clone(), key: key.clone() }
         );
-        assert_eq!(
-            refused("[A]\nk[$i]=1\n", "A", "k"),
-            KconfigError::ImmutableKey { group, key }
-        );
+        assert_eq!(refused("[A]\nk[$i]=1\n", "A", "k"), KconfigError::ImmutableKey { group, key });
         let message = refused("[A][B][$i]\n", "A\x1dB", "Budget").to_string();
-        assert_eq!(
-            message,
-            "cannot change key \"Budget\" in [A][B]: the group is marked immutable ([$i])"
-        );
+        assert_eq!(message, "cannot change key \"Budget\" in [A][B]: the group is marked immutable ([$i])");
         // Immutability is not inherited by nested groups.
-        assert_eq!(
-            edited("[A][$i]\n", |document| document.set("A\x1dB", "k", "v")),
-            "[A][$i]\n\n[A][B]\nk=v\n"
-        );
+        assert_eq!(edited("[A][$i]\n", |document| document.set("A\x1dB", "k", "v")), "[A][$i]\n\n[A][B]\nk=v\n");
     }
 
     #[test]
     fn names_kconfig_would_misread_are_refused() {
         let mut document = Document::parse(b"");
-        assert!(matches!(
-            document.set("A", "", "v"),
-            Err(KconfigError::UnwritableKey { .. })
-        ));
-        assert!(matches!(
-            document.set("A", "back\\slash", "v"),
-            Err(KconfigError::UnwritableKey { .. })
-        ));
-        assert!(matches!(
-            document.set("\x1dB", "k", "v"),
-            Err(KconfigError::UnwritableGroup { .. })
-        ));
+        assert!(matches!(document.set("A", "", "v"), Err(KconfigError::UnwritableKey { .. })));
+        assert!(matches!(document.set("A", "back\\slash", "v"), Err(KconfigError::UnwritableKey { .. })));
+        assert!(matches!(document.set("\x1dB", "k", "v"), Err(KconfigError::UnwritableGroup { .. })));
         assert_eq!(document.to_bytes(), b"");
         let after = edited("", |document| document.set("A", " #k=[x] ", "v"));
         assert_eq!(after, "[A]\n\\s#k\\x3d\\x5bx\\x5d\\s=v\n");
@@ -650,23 +527,14 @@ mod tests {
         assert_eq!(document.remove("A", "k"), Ok(true));
         assert_eq!(document.to_bytes(), b"[A]\nk[de]=2\nj=1\n[B]\nk=3\n[A]\n");
         assert_eq!(document.remove("A", "k"), Ok(false));
-        assert_eq!(
-            document
-                .get_localized("A", "k", "de")
-                .map(|entry| entry.value.into_owned()),
-            Some(b"2".to_vec())
-        );
+        assert_eq!(document.get_localized("A", "k", "de").map(|entry| entry.value.into_owned()), Some(b"2".to_vec()));
     }
 
     #[test]
     fn changed_keys_name_what_a_reader_sees_change() {
-        let before = Document::parse(
-            b"[KDE]\nAnimationDurationFactor=1\nSingleClick=false\n[A][B]\nk=1\nx=1\n",
-        );
+        let before = Document::parse(b"[KDE]\nAnimationDurationFactor=1\nSingleClick=false\n[A][B]\nk=1\nx=1\n");
         let mut after = before.clone();
-        after
-            .set("KDE", "AnimationDurationFactor", "0.5")
-            .expect("allowed");
+        after.set("KDE", "AnimationDurationFactor", "0.5").expect("allowed");
         after.set("KDE", "SingleClick", "false").expect("allowed");
         after.set_expandable("A\x1dB", "k", "1").expect("allowed");
         after.remove("A\x1dB", "x").expect("allowed");

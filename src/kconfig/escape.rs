@@ -141,12 +141,7 @@ fn escape_char(ch: char, field: Field, out: &mut Vec<u8>) {
 
 fn push_hex(byte: u8, out: &mut Vec<u8>) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    out.extend_from_slice(&[
-        b'\\',
-        b'x',
-        DIGITS[usize::from(byte >> 4)],
-        DIGITS[usize::from(byte & 0xf)],
-    ]);
+    out.extend_from_slice(&[b'\\', b'x', DIGITS[usize::from(byte >> 4)], DIGITS[usize::from(byte & 0xf)]]);
 }
 
 #[cfg(test)]
@@ -197,10 +192,7 @@ mod tests {
             (b"bad \xff\xe2\x82 utf8", "bad \\xff\\xe2\\x82 utf8"),
         ];
         for (value, written) in cases {
-            assert_eq!(
-                String::from_utf8_lossy(&escape(value, Field::Value)),
-                *written
-            );
+            assert_eq!(String::from_utf8_lossy(&escape(value, Field::Value)), *written);
         }
     }
 

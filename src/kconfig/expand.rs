@@ -41,8 +41,7 @@ fn name_length(text: &[u8]) -> usize {
     let mut length = 0;
     for chunk in text.utf8_chunks() {
         for ch in chunk.valid().chars() {
-            let is_name =
-                ch == '_' || (ch <= '\u{ffff}' && (ch.is_alphabetic() || ch.is_numeric()));
+            let is_name = ch == '_' || (ch <= '\u{ffff}' && (ch.is_alphabetic() || ch.is_numeric()));
             if !is_name {
                 return length;
             }
@@ -60,11 +59,7 @@ fn lookup<V: AsRef<[u8]>>(name: &[u8], env: &impl Fn(&str) -> Option<V>) -> Vec<
     let Ok(name) = std::str::from_utf8(name) else {
         return Vec::new();
     };
-    let get = |name: &str| {
-        env(name)
-            .map(|value| value.as_ref().to_vec())
-            .filter(|value| !value.is_empty())
-    };
+    let get = |name: &str| env(name).map(|value| value.as_ref().to_vec()).filter(|value| !value.is_empty());
     if let Some(value) = get(name) {
         return value;
     }

@@ -71,23 +71,15 @@ impl Line {
         };
         let body_len = text.len() - ending_len;
         let body = &text[..body_len];
-        let body_without_cr = body
-            .contains(&b'\r')
-            .then(|| body.iter().copied().filter(|&byte| byte != b'\r').collect());
+        let body_without_cr =
+            body.contains(&b'\r').then(|| body.iter().copied().filter(|&byte| byte != b'\r').collect());
         let kind = classify(body_without_cr.as_deref().unwrap_or(body), generation);
-        Self {
-            text,
-            body_len,
-            body_without_cr,
-            kind,
-        }
+        Self { text, body_len, body_without_cr, kind }
     }
 
     /// The line as KConfig parses it: no line ending, no `\r`.
     pub fn content(&self) -> &[u8] {
-        self.body_without_cr
-            .as_deref()
-            .unwrap_or(&self.text[..self.body_len])
+        self.body_without_cr.as_deref().unwrap_or(&self.text[..self.body_len])
     }
 
     /// `\n`, `\r\n`, or nothing on a last line.
@@ -128,20 +120,13 @@ fn parse_header(line: &[u8]) -> LineKind {
     let mut mark = ImmutableMark::None;
     let mut start = 1;
     loop {
-        let Some(length) = line
-            .get(start..)
-            .and_then(|rest| rest.iter().position(|&b| b == b']'))
-        else {
+        let Some(length) = line.get(start..).and_then(|rest| rest.iter().position(|&b| b == b']')) else {
             return LineKind::BrokenHeader;
         };
         let end = start + length;
         let part = &line[start..end];
         if part == b"$i" && end + 1 == line.len() {
-            mark = if group.is_empty() {
-                ImmutableMark::File
-            } else {
-                ImmutableMark::Group
-            };
+            mark = if group.is_empty() { ImmutableMark::File } else { ImmutableMark::Group };
         } else {
             if !group.is_empty() {
                 group.push(GROUP_SEPARATOR);
@@ -159,15 +144,11 @@ fn parse_header(line: &[u8]) -> LineKind {
 /// the reading there. KF5 unescapes a deleted key once and every other key twice (`a\\sb`
 /// is the key `a b`); KF6 unescapes every key once (`a\sb`).
 fn parse_entry(content: &[u8], span: Range<usize>, generation: Generation) -> LineKind {
-    let equals = content[span.clone()]
-        .iter()
-        .position(|&b| b == b'=')
-        .map(|at| span.start + at);
+    let equals = content[span.clone()].iter().position(|&b| b == b'=').map(|at| span.start + at);
     let (key_span, value) = match equals {
-        Some(at) => (
-            trim_range(content, span.start..at, generation),
-            trim_range(content, at + 1..span.end, generation),
-        ),
+        Some(at) => {
+            (trim_range(content, span.start..at, generation), trim_range(content, at + 1..span.end, generation))
+        }
         None => (span.clone(), span.end..span.end),
     };
     if key_span.is_empty() {
@@ -214,15 +195,7 @@ fn parse_entry(content: &[u8], span: Range<usize>, generation: Generation) -> Li
         Generation::Kf5 => unescape(&unescape(&content[key_text])).into_owned(),
         Generation::Kf6 => unescape(&content[key_text]).into_owned(),
     };
-    LineKind::Entry(EntryLine {
-        key,
-        locale,
-        immutable,
-        expand,
-        deleted: false,
-        key_end: key_span.end,
-        value,
-    })
+    LineKind::Entry(EntryLine { key, locale, immutable, expand, deleted: false, key_end: key_span.end, value })
 }
 
 #[cfg(test)]
@@ -235,12 +208,9 @@ mod tests {
 
     fn header(text: &str) -> Option<(String, ImmutableMark)> {
         match kind(text.as_bytes()) {
-            LineKind::Header(Header { group, mark }) => Some((
-                String::from_utf8(group)
-                    .expect("UTF-8")
-                    .replace('\x1d', "|"),
-                mark,
-            )),
+            LineKind::Header(Header { group, mark }) => {
+                Some((String::from_utf8(group).expect("UTF-8").replace('\x1d', "|"), mark))
+            }
             _ => None,
         }
     }
@@ -270,10 +240,7 @@ mod tests {
         for text in [&b"# c\n"[..], b"  #k=v", b"\t#"] {
             assert_eq!(kind(text), LineKind::Comment);
         }
-        assert!(
-            matches!(kind(b"\x0b[A]"), LineKind::Ignored),
-            "a vertical tab is not blank"
-        );
+        assert!(matches!(kind(b"\x0b[A]"), LineKind::Ignored), "a vertical tab is not blank");
     }
 
     #[test]
@@ -294,58 +261,21 @@ mod tests {
         assert_eq!(header("[ A\\s ]"), Some(("A ".into(), None)));
         assert_eq!(header("[A\\x5dB][\\x24i]"), Some(("A]B|$i".into(), None)));
         for broken in ["[Bad", "[A][B", "[A][", "["] {
-            assert!(
-                matches!(kind(broken.as_bytes()), LineKind::BrokenHeader),
-                "{broken}"
-            );
+            assert!(matches!(kind(broken.as_bytes()), LineKind::BrokenHeader), "{broken}");
         }
     }
 
     #[test]
     fn entries_as_kf5_reads_them() {
-        let plain =
-            |key: &str, value: &str| Some((key.into(), None, false, false, false, value.into()));
+        let plain = |key: &str, value: &str| Some((key.into(), None, false, false, false, value.into()));
         assert_eq!(entry(" key = some value \r\n"), plain("key", "some value"));
         assert_eq!(entry("a=b=c"), plain("a", "b=c"));
         assert_eq!(entry("k="), plain("k", ""));
         assert_eq!(entry(";k=1"), plain(";k", "1"));
-        assert_eq!(
-            entry("k [de]=1"),
-            Some((
-                "k ".into(),
-                Some("de".into()),
-                false,
-                false,
-                false,
-                "1".into()
-            ))
-        );
-        assert_eq!(
-            entry("k[x]y=1"),
-            Some((
-                "k".into(),
-                Some("x".into()),
-                false,
-                false,
-                false,
-                "1".into()
-            ))
-        );
-        assert_eq!(
-            entry("k[]=1"),
-            Some(("k".into(), Some("".into()), false, false, false, "1".into()))
-        );
-        assert_eq!(
-            entry("k[$ie][de]=$HOME"),
-            Some((
-                "k".into(),
-                Some("de".into()),
-                true,
-                true,
-                false,
-                "$HOME".into()
-            ))
-        );
+        assert_eq!(entry("k [de]=1"), Some(("k ".into(), Some("de".into()), false, false, false, "1".into())));
+        assert_eq!(entry("k[x]y=1"), Some(("k".into(), Some("x".into()), false, false, false, "1".into())));
+        assert_eq!(entry("k[]=1"), Some(("k".into(), Some("".into()), false, false, false, "1".into())));
+        assert_eq!(entry("k[$ie][de]=$HOME"), Some(("k".into(), Some("de".into()), true, true, false, "$HOME".into())));
         assert_eq!(entry("k[$x][$]=1"), plain("k", "1"));
         // Keys are unescaped twice: `\\s` -> `\s` -> ` `.
         assert_eq!(entry("a\\\\sb=1"), plain("a b", "1"));
@@ -354,8 +284,7 @@ mod tests {
 
     #[test]
     fn deleted_entries_stop_at_their_bracket() {
-        let deleted =
-            |key: &str, immutable| Some((key.into(), None, immutable, false, true, String::new()));
+        let deleted = |key: &str, immutable| Some((key.into(), None, immutable, false, true, String::new()));
         assert_eq!(entry("k[$d]"), deleted("k", false));
         assert_eq!(entry("k[$d]=ignored").map(|entry| entry.4), Some(true));
         assert_eq!(entry("k[de][$d]"), deleted("k[de]", false));
@@ -375,9 +304,7 @@ mod tests {
     #[test]
     fn key_end_and_value_span_point_into_the_content() {
         let line = Line::parse(b"  key[$i] =  v a l  \r\n".to_vec(), Generation::Kf5);
-        let LineKind::Entry(entry) = &line.kind else {
-            panic!("an entry")
-        };
+        let LineKind::Entry(entry) = &line.kind else { panic!("an entry") };
         assert_eq!(line.content(), b"  key[$i] =  v a l  ");
         assert_eq!(line.ending(), b"\r\n");
         assert_eq!(&line.content()[..entry.key_end], b"  key[$i]");
@@ -386,18 +313,9 @@ mod tests {
 
     #[test]
     fn every_carriage_return_is_dropped() {
-        assert_eq!(
-            entry("k\r=a\rb\r\r\n"),
-            Some(("k".into(), None, false, false, false, "ab".into()))
-        );
-        assert_eq!(
-            header("[A]\r[B]"),
-            Some(("A|B".into(), ImmutableMark::None))
-        );
-        assert_eq!(
-            header("[A][$\ri]\r"),
-            Some(("A".into(), ImmutableMark::Group))
-        );
+        assert_eq!(entry("k\r=a\rb\r\r\n"), Some(("k".into(), None, false, false, false, "ab".into())));
+        assert_eq!(header("[A]\r[B]"), Some(("A|B".into(), ImmutableMark::None)));
+        assert_eq!(header("[A][$\ri]\r"), Some(("A".into(), ImmutableMark::Group)));
         let line = Line::parse(b"k=a\rb\r".to_vec(), Generation::Kf5);
         assert_eq!((line.content(), line.ending()), (&b"k=ab"[..], &b""[..]));
     }

@@ -92,10 +92,7 @@ pub enum KconfigError {
 
 /// `A\x1dB` as `[A][B]`.
 fn show_group(group: &[u8]) -> String {
-    group
-        .split(|&byte| byte == GROUP_SEPARATOR)
-        .map(|part| format!("[{}]", String::from_utf8_lossy(part)))
-        .collect()
+    group.split(|&byte| byte == GROUP_SEPARATOR).map(|part| format!("[{}]", String::from_utf8_lossy(part))).collect()
 }
 
 fn show_key(key: &[u8]) -> String {

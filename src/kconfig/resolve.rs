@@ -19,10 +19,7 @@ pub(super) struct Locale<'a> {
 
 impl<'a> Locale<'a> {
     /// kreadconfig5 under `LC_ALL=C`.
-    pub const C: Locale<'static> = Locale {
-        name: b"C",
-        language: b"C",
-    };
+    pub const C: Locale<'static> = Locale { name: b"C", language: b"C" };
 
     pub fn new(name: &'a str) -> Self {
         let name = name.as_bytes();
@@ -33,10 +30,7 @@ impl<'a> Locale<'a> {
     /// KF5 keeps a tag equal to the locale or its language, an empty tag, and for
     /// `en_US` any tag that starts with `C`.
     fn accepts(&self, tag: &[u8]) -> bool {
-        tag.is_empty()
-            || tag == self.name
-            || tag == self.language
-            || (tag[0] == b'C' && self.name == b"en_US")
+        tag.is_empty() || tag == self.name || tag == self.language || (tag[0] == b'C' && self.name == b"en_US")
     }
 }
 
@@ -83,12 +77,8 @@ impl<'d> Resolved<'d> {
 
     /// Files read one after another into one map, the least important first.
     pub fn stack(files: &[&'d [Line]], locale: &Locale) -> Self {
-        let mut resolved = Self {
-            slots: HashMap::new(),
-            order: Vec::new(),
-            immutable_groups: HashSet::new(),
-            file_immutable: false,
-        };
+        let mut resolved =
+            Self { slots: HashMap::new(), order: Vec::new(), immutable_groups: HashSet::new(), file_immutable: false };
         // A group's own immutability while reading; a line with an empty key sets it.
         let mut group_locks: HashMap<&[u8], bool> = HashMap::new();
         for (file, lines) in files.iter().enumerate() {
@@ -98,14 +88,18 @@ impl<'d> Resolved<'d> {
                 break;
             }
         }
-        resolved.immutable_groups = group_locks
-            .into_iter()
-            .filter_map(|(group, locked)| locked.then_some(group))
-            .collect();
+        resolved.immutable_groups =
+            group_locks.into_iter().filter_map(|(group, locked)| locked.then_some(group)).collect();
         resolved
     }
 
-    fn read_file(&mut self, file: usize, lines: &'d [Line], locale: &Locale, group_locks: &mut HashMap<&'d [u8], bool>) {
+    fn read_file(
+        &mut self,
+        file: usize,
+        lines: &'d [Line],
+        locale: &Locale,
+        group_locks: &mut HashMap<&'d [u8], bool>,
+    ) {
         let mut group: &[u8] = DEFAULT_GROUP.as_bytes();
         // KF5's groupOptionImmutable: entries under a `[G][$i]` header are immutable.
         let mut group_option_immutable = false;
@@ -157,14 +151,7 @@ impl<'d> Resolved<'d> {
         group_locks.extend(immutable_headers.into_iter().map(|group| (group, true)));
     }
 
-    fn set_entry(
-        &mut self,
-        group: &'d [u8],
-        key: &'d [u8],
-        stored: Stored<'d>,
-        localized: bool,
-        group_locked: bool,
-    ) {
+    fn set_entry(&mut self, group: &'d [u8], key: &'d [u8], stored: Stored<'d>, localized: bool, group_locked: bool) {
         let slot = match self.slots.entry((group, key)) {
             MapEntry::Occupied(slot) => slot.into_mut(),
             MapEntry::Vacant(_) if group_locked => return,
@@ -173,17 +160,12 @@ impl<'d> Resolved<'d> {
                 vacant.insert(Slot::default())
             }
         };
-        let target = if localized {
-            &mut slot.localized
-        } else {
-            &mut slot.plain
-        };
+        let target = if localized { &mut slot.localized } else { &mut slot.plain };
         let refused = match target {
             None => group_locked,
             // An immutable entry stays, and `key[de_DE]` outranks a later `key[de]`.
             Some(existing) => {
-                existing.immutable
-                    || (localized && existing.localized_country && !stored.localized_country)
+                existing.immutable || (localized && existing.localized_country && !stored.localized_country)
             }
         };
         if refused {
@@ -199,9 +181,7 @@ impl<'d> Resolved<'d> {
     /// What a read in the locale finds: the translation first, nothing if deleted.
     pub fn visible(&self, group: &[u8], key: &[u8]) -> Option<Stored<'d>> {
         let slot = self.slots.get(&(group, key))?;
-        slot.localized
-            .or(slot.plain)
-            .filter(|stored| !stored.entry.deleted)
+        slot.localized.or(slot.plain).filter(|stored| !stored.entry.deleted)
     }
 
     /// The untranslated entry, deleted or not.
@@ -257,35 +237,17 @@ mod tests {
     #[test]
     fn deletion_hides_until_set_again() {
         assert_eq!(read_c("k=1\nk[$d]\n", "<default>", "k"), None);
-        assert_eq!(
-            read_c("k=1\nk[$d]\nk=3\n", "<default>", "k").as_deref(),
-            Some("3")
-        );
+        assert_eq!(read_c("k=1\nk[$d]\nk=3\n", "<default>", "k").as_deref(), Some("3"));
     }
 
     #[test]
     fn immutable_entries_resist_later_lines() {
-        assert_eq!(
-            read_c("[A]\nk[$i]=1\nk=2\n", "A", "k").as_deref(),
-            Some("1")
-        );
-        assert_eq!(
-            read_c("[A][$i]\nk=1\nk=2\n", "A", "k").as_deref(),
-            Some("1")
-        );
-        assert_eq!(
-            read_c("[A]\nk=1\n[A][$i]\nk=2\n", "A", "k").as_deref(),
-            Some("2")
-        );
+        assert_eq!(read_c("[A]\nk[$i]=1\nk=2\n", "A", "k").as_deref(), Some("1"));
+        assert_eq!(read_c("[A][$i]\nk=1\nk=2\n", "A", "k").as_deref(), Some("1"));
+        assert_eq!(read_c("[A]\nk=1\n[A][$i]\nk=2\n", "A", "k").as_deref(), Some("2"));
         // A broken header ends the `[$i]` header's reach, not its group.
-        assert_eq!(
-            read_c("[A][$i]\nk=1\n[Bad\nk=2\nk=3\n", "A", "k").as_deref(),
-            Some("1")
-        );
-        assert_eq!(
-            read_c("[A][$i]\nj=1\n[Bad\nk=2\nk=3\n", "A", "k").as_deref(),
-            Some("3")
-        );
+        assert_eq!(read_c("[A][$i]\nk=1\n[Bad\nk=2\nk=3\n", "A", "k").as_deref(), Some("1"));
+        assert_eq!(read_c("[A][$i]\nj=1\n[Bad\nk=2\nk=3\n", "A", "k").as_deref(), Some("3"));
     }
 
     #[test]
@@ -293,10 +255,7 @@ mod tests {
         let text = "[A]\nold=0\n\\\\[$i]=x\nold=1\nnew=1\n";
         assert_eq!(read_c(text, "A", "old").as_deref(), Some("1"));
         assert_eq!(read_c(text, "A", "new"), None);
-        assert_eq!(
-            read_c("[A]\n\\\\[$i]=x\n\\\\=y\nnew=1\n", "A", "new").as_deref(),
-            Some("1")
-        );
+        assert_eq!(read_c("[A]\n\\\\[$i]=x\n\\\\=y\nnew=1\n", "A", "new").as_deref(), Some("1"));
         // A header of a locked group hides its whole section, unlocking line included.
         let text = "[A]\nold=1\n\\\\[$i]=x\n[A]\nold=2\n\\\\=y\nnew=1\n";
         assert_eq!(read_c(text, "A", "old").as_deref(), Some("1"));
@@ -319,41 +278,20 @@ mod tests {
     fn translations_for_the_locale() {
         let text = "k=plain\nk[de]=de\nk[de_DE]=de_DE\nk[fr]=fr\n";
         assert_eq!(read(text, "C", "<default>", "k").as_deref(), Some("plain"));
-        assert_eq!(
-            read(text, "de_DE", "<default>", "k").as_deref(),
-            Some("de_DE")
-        );
+        assert_eq!(read(text, "de_DE", "<default>", "k").as_deref(), Some("de_DE"));
         assert_eq!(read(text, "de_AT", "<default>", "k").as_deref(), Some("de"));
         assert_eq!(read(text, "fr_FR", "<default>", "k").as_deref(), Some("fr"));
         // lang_COUNTRY outranks lang whatever the order.
-        assert_eq!(
-            read("k[de_DE]=1\nk[de]=2\n", "de_DE", "<default>", "k").as_deref(),
-            Some("1")
-        );
-        assert_eq!(
-            read("k[C]=c\nk=plain\n", "C", "<default>", "k").as_deref(),
-            Some("c")
-        );
-        assert_eq!(
-            read("k[Cx]=c\nk=plain\n", "en_US", "<default>", "k").as_deref(),
-            Some("c")
-        );
-        assert_eq!(
-            read("k[]=empty\nk=plain\n", "fr_FR", "<default>", "k").as_deref(),
-            Some("empty")
-        );
+        assert_eq!(read("k[de_DE]=1\nk[de]=2\n", "de_DE", "<default>", "k").as_deref(), Some("1"));
+        assert_eq!(read("k[C]=c\nk=plain\n", "C", "<default>", "k").as_deref(), Some("c"));
+        assert_eq!(read("k[Cx]=c\nk=plain\n", "en_US", "<default>", "k").as_deref(), Some("c"));
+        assert_eq!(read("k[]=empty\nk=plain\n", "fr_FR", "<default>", "k").as_deref(), Some("empty"));
     }
 
     #[test]
     fn overwriting_the_plain_key_drops_its_translation() {
-        assert_eq!(
-            read("k=0\nk[de]=1\nk=2\n", "de_DE", "<default>", "k").as_deref(),
-            Some("2")
-        );
-        assert_eq!(
-            read("k[de]=1\nk=2\n", "de_DE", "<default>", "k").as_deref(),
-            Some("1")
-        );
+        assert_eq!(read("k=0\nk[de]=1\nk=2\n", "de_DE", "<default>", "k").as_deref(), Some("2"));
+        assert_eq!(read("k[de]=1\nk=2\n", "de_DE", "<default>", "k").as_deref(), Some("1"));
     }
 
     #[test]
@@ -361,9 +299,6 @@ mod tests {
         let lines = lines("b=1\n[A]\nz=1\na=2\nz=3\n");
         let resolved = Resolved::new(&lines, &Locale::C);
         let keys: Vec<_> = resolved.keys().collect();
-        assert_eq!(
-            keys,
-            [(&b"<default>"[..], &b"b"[..]), (b"A", b"z"), (b"A", b"a")]
-        );
+        assert_eq!(keys, [(&b"<default>"[..], &b"b"[..]), (b"A", b"z"), (b"A", b"a")]);
     }
 }

@@ -46,7 +46,9 @@ pub fn parse_wrapper(script: &str) -> Option<String> {
 
 /// A Chromium-based browser's `--version` line: the first dotted number in it.
 pub fn parse_version_output(text: &str) -> Option<u32> {
-    text.split_whitespace().find(|word| word.contains('.') && word.starts_with(|c: char| c.is_ascii_digit())).and_then(major)
+    text.split_whitespace()
+        .find(|word| word.contains('.') && word.starts_with(|c: char| c.is_ascii_digit()))
+        .and_then(major)
 }
 
 /// Chromium's GPU flags for this display server and Chromium version, from the profile's
@@ -82,12 +84,21 @@ fn electron_version(binary: &Path) -> Engine {
     let real = std::fs::canonicalize(binary).unwrap_or_else(|_| binary.to_path_buf());
     let version_file = real.parent().map(|dir| dir.join("version")).unwrap_or_default();
     if let Some(major) = std::fs::read_to_string(&version_file).ok().as_deref().and_then(parse_version_file) {
-        return Engine { chromium: Some(chromium_of_electron(major)), source: format!("Electron {major} in {}", version_file.display()) };
+        return Engine {
+            chromium: Some(chromium_of_electron(major)),
+            source: format!("Electron {major} in {}", version_file.display()),
+        };
     }
     let script = read_script(&real);
     match script.as_deref().and_then(parse_wrapper) {
-        Some(version) => Engine { chromium: major(&version).map(chromium_of_electron), source: format!("Electron {version} in the wrapper {}", real.display()) },
-        None => Engine { chromium: None, source: format!("no Electron version next to {} (no version file, no Electron store path)", real.display()) },
+        Some(version) => Engine {
+            chromium: major(&version).map(chromium_of_electron),
+            source: format!("Electron {version} in the wrapper {}", real.display()),
+        },
+        None => Engine {
+            chromium: None,
+            source: format!("no Electron version next to {} (no version file, no Electron store path)", real.display()),
+        },
     }
 }
 
@@ -105,7 +116,9 @@ const VERSION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 fn browser_version(binary: &Path) -> Engine {
     let output = run_with_timeout(binary, VERSION_TIMEOUT);
     match output.as_deref().and_then(|text| parse_version_output(text).map(|major| (major, text.trim().to_owned()))) {
-        Some((major, said)) => Engine { chromium: Some(major), source: format!("\"{said}\" from {} --version", binary.display()) },
+        Some((major, said)) => {
+            Engine { chromium: Some(major), source: format!("\"{said}\" from {} --version", binary.display()) }
+        }
         None => Engine { chromium: None, source: format!("{} --version told no version", binary.display()) },
     }
 }
@@ -113,7 +126,12 @@ fn browser_version(binary: &Path) -> Engine {
 /// `binary --version`'s stdout, or None when it fails or takes longer than `timeout`.
 fn run_with_timeout(binary: &Path, timeout: std::time::Duration) -> Option<String> {
     use std::io::Read;
-    let mut child = std::process::Command::new(binary).arg("--version").stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null()).spawn().ok()?;
+    let mut child = std::process::Command::new(binary)
+        .arg("--version")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
     let deadline = std::time::Instant::now() + timeout;
     while child.try_wait().ok()?.is_none() {
         if std::time::Instant::now() > deadline {
@@ -147,7 +165,10 @@ mod tests {
         assert_eq!(parse_wrapper(wrapper).as_deref(), Some("35.7.5"));
         assert_eq!(parse_wrapper("exec /nix/store/x-electron-32.2.7/bin/electron app.asar").as_deref(), Some("32.2.7"));
         assert_eq!(parse_wrapper("exec /usr/bin/electron-launcher"), None);
-        assert_eq!(parse_version_output("Chromium 156.0.8078.114 built on Debian GNU/Linux 12 (bookworm)\n"), Some(156));
+        assert_eq!(
+            parse_version_output("Chromium 156.0.8078.114 built on Debian GNU/Linux 12 (bookworm)\n"),
+            Some(156)
+        );
         assert_eq!(parse_version_output("Brave Browser 131.1.73.89\n"), Some(131));
         assert_eq!(parse_version_output("Google Chrome 142.0.7444.59 \n"), Some(142));
         assert_eq!(parse_version_output("usage: ..."), None);
@@ -159,12 +180,22 @@ mod tests {
         let x11 = |major| gpu_flags(&settings, DisplayServer::X11, major);
         assert!(x11(Some(140)).contains(&"--use-angle=gl".to_owned()));
         let old = x11(Some(91));
-        assert!(old.contains(&"--use-gl=desktop".to_owned()) && !old.iter().any(|f| f.starts_with("--use-angle")), "{old:?}");
+        assert!(
+            old.contains(&"--use-gl=desktop".to_owned()) && !old.iter().any(|f| f.starts_with("--use-angle")),
+            "{old:?}"
+        );
         let unknown = x11(None);
         assert!(!unknown.iter().any(|f| f.starts_with("--use-gl") || f.starts_with("--use-angle")), "{unknown:?}");
         assert!(unknown.contains(&"--enable-gpu-rasterization".to_owned()));
         assert_eq!(gpu_flags(&settings, DisplayServer::Wayland, Some(140)), settings.gpu_flags_wayland);
-        assert!(!settings.gpu_flags_wayland.iter().chain(&settings.gpu_flags_x11).any(|f| f.starts_with("--ozone-platform-hint")), "the hint is gone from Chromium 141");
+        assert!(
+            !settings
+                .gpu_flags_wayland
+                .iter()
+                .chain(&settings.gpu_flags_x11)
+                .any(|f| f.starts_with("--ozone-platform-hint")),
+            "the hint is gone from Chromium 141"
+        );
     }
 
     #[test]
@@ -177,7 +208,11 @@ mod tests {
         assert_eq!(engine.chromium, Some(138));
         assert!(engine.source.contains("Electron 37"), "{}", engine.source);
         let wrapper = dir.path().join("wrapped");
-        std::fs::write(&wrapper, "#!/bin/sh\nexec /nix/store/h-electron-unwrapped-38.1.0/libexec/electron/electron x\n").unwrap();
+        std::fs::write(
+            &wrapper,
+            "#!/bin/sh\nexec /nix/store/h-electron-unwrapped-38.1.0/libexec/electron/electron x\n",
+        )
+        .unwrap();
         std::fs::remove_file(dir.path().join("version")).unwrap();
         assert_eq!(detect(Toolkit::Electron, &wrapper).unwrap().chromium, Some(140));
         assert_eq!(detect(Toolkit::Cef, &app).unwrap().chromium, None);

@@ -100,7 +100,11 @@ pub fn recognise(profile: &Profile, unit: &str, processes: &[UnitProcess]) -> Re
     let Some(name) = parse_unit_name(unit) else { return Recognition { app: None, starter: Starter::Desktop } };
     let by_name = profile.apps.iter().position(|app| name.ids.iter().any(|id| knows_id(app, id)));
     let app = by_name.or_else(|| profile.apps.iter().position(|app| processes.iter().any(|p| runs(app, &p.cmdline))));
-    let self_made = name.random.as_deref().and_then(|r| r.parse::<u32>().ok()).is_some_and(|pid| processes.iter().any(|p| p.pid == pid));
+    let self_made = name
+        .random
+        .as_deref()
+        .and_then(|r| r.parse::<u32>().ok())
+        .is_some_and(|pid| processes.iter().any(|p| p.pid == pid));
     // An unescaped id with dashes (`app-signal-desktop-77.scope`) names no launcher.
     let whole_id = by_name.is_some_and(|i| !knows_id(&profile.apps[i], &name.ids[0]));
     let starter = match name.launcher.as_deref().filter(|_| !whole_id) {
@@ -194,7 +198,8 @@ pub fn governs(profile: &Profile, observed: &Observed, all: &[Observed]) -> bool
         Govern::All => true,
         Govern::None => false,
         Govern::Launched => {
-            let launched = all.iter().any(|o| o.recognition.app == Some(app) && o.recognition.starter == Starter::Ballast);
+            let launched =
+                all.iter().any(|o| o.recognition.app == Some(app) && o.recognition.starter == Starter::Ballast);
             launched && matches!(observed.recognition.starter, Starter::Ballast | Starter::App)
         }
     }
@@ -205,7 +210,8 @@ pub fn governs(profile: &Profile, observed: &Observed, all: &[Observed]) -> bool
 pub fn plan(profile: &Profile, units: &[Observed]) -> Vec<Step> {
     let mut steps = Vec::new();
     for index in 0..profile.apps.len() {
-        let mut governed: Vec<&Observed> = units.iter().filter(|o| o.recognition.app == Some(index) && governs(profile, o, units)).collect();
+        let mut governed: Vec<&Observed> =
+            units.iter().filter(|o| o.recognition.app == Some(index) && governs(profile, o, units)).collect();
         governed.sort_by(|a, b| (home_rank(a), &a.unit).cmp(&(home_rank(b), &b.unit)));
         let Some((home, others)) = governed.split_first() else { continue };
         if home.recognition.starter != Starter::Ballast {
@@ -244,9 +250,15 @@ mod tests {
     #[test]
     fn unit_names_split_as_the_spec_builds_them() {
         let name = parse_unit_name("app-ballast-signal\\x2ddesktop-003f9a1c.scope").unwrap();
-        assert_eq!((name.launcher.as_deref(), name.ids[0].as_str(), name.random.as_deref()), (Some("ballast"), "signal-desktop", Some("003f9a1c")));
+        assert_eq!(
+            (name.launcher.as_deref(), name.ids[0].as_str(), name.random.as_deref()),
+            (Some("ballast"), "signal-desktop", Some("003f9a1c"))
+        );
         let name = parse_unit_name("app-org.kde.konsole@2c8b1d3e0f.service").unwrap();
-        assert_eq!((name.launcher, name.ids, name.random.as_deref()), (None, vec!["org.kde.konsole".to_owned()], Some("2c8b1d3e0f")));
+        assert_eq!(
+            (name.launcher, name.ids, name.random.as_deref()),
+            (None, vec!["org.kde.konsole".to_owned()], Some("2c8b1d3e0f"))
+        );
         let name = parse_unit_name("app-signal-desktop-4711.scope").unwrap();
         assert_eq!(name.ids, ["desktop", "signal-desktop"]);
         assert_eq!(parse_unit_name("plasma-kwin_wayland.service"), None);
@@ -260,10 +272,22 @@ mod tests {
         // Scopes of ballast before desktop ids: named by the catalog id.
         assert_eq!(recognised("app-ballast-signal-1.scope", &[]), (id("signal"), Starter::Ballast));
         // Plasma 6 (KIO's systemd runner) and Plasma 5 (KIO's scope runner).
-        assert_eq!(recognised("app-discord@0b5ab9f2c3e44f0f8a1d6e2b7c9d4a11.service", &[]), (id("discord"), Starter::Desktop));
-        assert_eq!(recognised("app-signal\\x2ddesktop-0b5ab9f2c3e44f0f8a1d6e2b7c9d4a11.scope", &[]), (id("signal"), Starter::Desktop));
-        assert_eq!(recognised("app-flatpak-com.discordapp.Discord-4242.scope", &[]), (id("discord"), Starter::Launcher));
-        assert_eq!(recognised("app-org.kde.konsole@1.service", &[process(5, "/usr/bin/konsole")]), (None, Starter::Desktop));
+        assert_eq!(
+            recognised("app-discord@0b5ab9f2c3e44f0f8a1d6e2b7c9d4a11.service", &[]),
+            (id("discord"), Starter::Desktop)
+        );
+        assert_eq!(
+            recognised("app-signal\\x2ddesktop-0b5ab9f2c3e44f0f8a1d6e2b7c9d4a11.scope", &[]),
+            (id("signal"), Starter::Desktop)
+        );
+        assert_eq!(
+            recognised("app-flatpak-com.discordapp.Discord-4242.scope", &[]),
+            (id("discord"), Starter::Launcher)
+        );
+        assert_eq!(
+            recognised("app-org.kde.konsole@1.service", &[process(5, "/usr/bin/konsole")]),
+            (None, Starter::Desktop)
+        );
     }
 
     #[test]
@@ -271,22 +295,38 @@ mod tests {
         let browser = [process(4242, "/usr/lib/chromium/chromium --enable-features=X")];
         assert_eq!(recognised("app-org.chromium.Chromium-4242.scope", &browser), (id("chromium"), Starter::App));
         // An unescaped Electron desktopName with a dash.
-        assert_eq!(recognised("app-signal-desktop-77.scope", &[process(77, "/opt/Signal/signal-desktop")]), (id("signal"), Starter::App));
+        assert_eq!(
+            recognised("app-signal-desktop-77.scope", &[process(77, "/opt/Signal/signal-desktop")]),
+            (id("signal"), Starter::App)
+        );
         // A number that is no PID in the unit is only a random part.
-        assert_eq!(recognised("app-discord-1234.scope", &[process(99, "/opt/discord/Discord")]), (id("discord"), Starter::Desktop));
+        assert_eq!(
+            recognised("app-discord-1234.scope", &[process(99, "/opt/discord/Discord")]),
+            (id("discord"), Starter::Desktop)
+        );
     }
 
     #[test]
     fn apps_are_recognised_by_the_programs_inside_when_the_name_says_nothing() {
-        let firefox = [process(10, "/usr/lib/firefox-esr/firefox-esr"), process(11, "/usr/lib/firefox-esr/firefox-esr -contentproc")];
+        let firefox = [
+            process(10, "/usr/lib/firefox-esr/firefox-esr"),
+            process(11, "/usr/lib/firefox-esr/firefox-esr -contentproc"),
+        ];
         assert_eq!(recognised("app-org.example.Launcher@3.service", &firefox), (id("firefox"), Starter::Desktop));
-        assert_eq!(recognised("app-gnome-org.example.Run-12.scope", &[process(7, "/opt/discord/Discord --type=renderer")]), (id("discord"), Starter::Launcher));
+        assert_eq!(
+            recognised("app-gnome-org.example.Run-12.scope", &[process(7, "/opt/discord/Discord --type=renderer")]),
+            (id("discord"), Starter::Launcher)
+        );
         assert_eq!(recognised("app-x@1.service", &[process(7, "/bin/sh -c Discord")]), (None, Starter::Desktop));
     }
 
     fn observed(unit: &str, app: &str, starter: Starter, limits: Limits) -> Observed {
         let profile = Profile::embedded();
-        Observed { unit: unit.into(), recognition: Recognition { app: profile.apps.iter().position(|a| a.id == app), starter }, limits }
+        Observed {
+            unit: unit.into(),
+            recognition: Recognition { app: profile.apps.iter().position(|a| a.id == app), starter },
+            limits,
+        }
     }
 
     fn discord_limits() -> Limits {
@@ -301,7 +341,14 @@ mod tests {
             observed("app-discord-4242.scope", "discord", Starter::App, Limits::default()),
         ];
         let discord = profile.apps.iter().position(|a| a.id == "discord").unwrap();
-        assert_eq!(plan(&profile, &units), [Step::Gather { from: "app-discord-4242.scope".into(), into: "app-ballast-discord-1.scope".into(), app: discord }]);
+        assert_eq!(
+            plan(&profile, &units),
+            [Step::Gather {
+                from: "app-discord-4242.scope".into(),
+                into: "app-ballast-discord-1.scope".into(),
+                app: discord
+            }]
+        );
     }
 
     #[test]
@@ -316,7 +363,10 @@ mod tests {
         assert_eq!(plan(&profile, &units), [Step::Adopt { from, app: chromium }]);
         // Once adopted there is nothing left to do.
         let limited = Limits { memory_high: Some(3 << 30), memory_max: Some(4 << 30) };
-        assert_eq!(plan(&profile, &[observed("app-ballast-chromium-1.scope", "chromium", Starter::Ballast, limited)]), []);
+        assert_eq!(
+            plan(&profile, &[observed("app-ballast-chromium-1.scope", "chromium", Starter::Ballast, limited)]),
+            []
+        );
     }
 
     #[test]
@@ -327,10 +377,16 @@ mod tests {
             observed("app-ballast-discord-a.scope", "discord", Starter::Ballast, discord_limits()),
         ];
         let steps = plan(&profile, &units);
-        assert!(matches!(&steps[..], [Step::Gather { from, into, .. }] if from == "app-ballast-discord-b.scope" && into == "app-ballast-discord-a.scope"), "{steps:?}");
+        assert!(
+            matches!(&steps[..], [Step::Gather { from, into, .. }] if from == "app-ballast-discord-b.scope" && into == "app-ballast-discord-a.scope"),
+            "{steps:?}"
+        );
         // Limits the user changed on ballast's scope stay as they are.
         let changed = Limits { memory_high: Some(5 << 30), memory_max: Some(6 << 30) };
-        assert_eq!(plan(&profile, &[observed("app-ballast-discord-1.scope", "discord", Starter::Ballast, changed)]), []);
+        assert_eq!(
+            plan(&profile, &[observed("app-ballast-discord-1.scope", "discord", Starter::Ballast, changed)]),
+            []
+        );
     }
 
     #[test]
@@ -358,7 +414,11 @@ mod tests {
     #[test]
     fn units_of_no_catalog_app_are_left_alone() {
         let profile = Profile::embedded();
-        let konsole = Observed { unit: "app-org.kde.konsole@1.service".into(), recognition: Recognition { app: None, starter: Starter::Desktop }, limits: Limits::default() };
+        let konsole = Observed {
+            unit: "app-org.kde.konsole@1.service".into(),
+            recognition: Recognition { app: None, starter: Starter::Desktop },
+            limits: Limits::default(),
+        };
         assert_eq!(plan(&profile, std::slice::from_ref(&konsole)), []);
         assert!(!governs(&profile, &konsole, &[]));
     }

@@ -15,7 +15,10 @@ mod watch;
 pub use exec::{exec_in_scope, redirect_output_to_journal};
 pub use spec::{adoption_spec, dashboard_spec, resolve_binary, scope_spec, DisplayServer, ScopeSpec, Target};
 pub use systemd::{ListedUnit, UserManager};
-pub use watch::{held_at_high, mark_governed, read_scope_events, recognise_with, running_apps, RunningApp, scope_events, scope_status, statuses_from_units, EventKind, HeldAtHigh, ScopeEvent, ScopeStatus};
+pub use watch::{
+    held_at_high, mark_governed, read_scope_events, recognise_with, running_apps, scope_events, scope_status,
+    statuses_from_units, EventKind, HeldAtHigh, RunningApp, ScopeEvent, ScopeStatus,
+};
 
 use crate::profile::Profile;
 use std::path::PathBuf;
@@ -50,17 +53,19 @@ pub fn resolve<'p>(profile: &'p Profile, id: &str) -> Result<(&'p crate::profile
         known: profile.apps.iter().map(|a| a.id.as_str()).collect::<Vec<_>>().join(", "),
     })?;
     let path = std::env::var("PATH").ok();
-    let binary = resolve_binary(&app.exec, path.as_deref(), is_executable).ok_or_else(|| LaunchError::MissingBinary {
-        id: app.id.clone(),
-        name: app.name.clone(),
-        exec: app.exec.clone(),
+    let binary = resolve_binary(&app.exec, path.as_deref(), is_executable).ok_or_else(|| {
+        LaunchError::MissingBinary { id: app.id.clone(), name: app.name.clone(), exec: app.exec.clone() }
     })?;
     Ok((app, binary))
 }
 
 /// Builds the spec for a catalog app from the process environment (PATH, session type)
 /// and the Chromium the app really runs (engine::detect), which it also returns.
-pub fn prepare(profile: &Profile, id: &str, user_args: &[String]) -> Result<(ScopeSpec, Option<engine::Engine>), LaunchError> {
+pub fn prepare(
+    profile: &Profile,
+    id: &str,
+    user_args: &[String],
+) -> Result<(ScopeSpec, Option<engine::Engine>), LaunchError> {
     let (app, binary) = resolve(profile, id)?;
     let display = DisplayServer::from_env(
         std::env::var("XDG_SESSION_TYPE").ok().as_deref(),
@@ -73,11 +78,20 @@ pub fn prepare(profile: &Profile, id: &str, user_args: &[String]) -> Result<(Sco
 
 /// Carries out one governing step (see [`govern`]); says what it did, or None when there
 /// was nothing to move.
-pub async fn carry_out(manager: &UserManager, profile: &Profile, step: &govern::Step) -> Result<Option<String>, LaunchError> {
+pub async fn carry_out(
+    manager: &UserManager,
+    profile: &Profile,
+    step: &govern::Step,
+) -> Result<Option<String>, LaunchError> {
     match step {
         govern::Step::Gather { from, into, app } => {
             let moved = manager.gather(from, into).await?;
-            Ok((moved > 0).then(|| format!("{}: moved {moved} processes from {from} into {into}, which holds the app's limits", profile.apps[*app].name)))
+            Ok((moved > 0).then(|| {
+                format!(
+                    "{}: moved {moved} processes from {from} into {into}, which holds the app's limits",
+                    profile.apps[*app].name
+                )
+            }))
         }
         govern::Step::Adopt { from, app } => {
             let app = &profile.apps[*app];
@@ -92,7 +106,16 @@ pub async fn carry_out(manager: &UserManager, profile: &Profile, step: &govern::
                 pids = processes_of(manager, from).await?;
                 manager.start_scope(&spec, &pids).await?;
             }
-            Ok(Some(format!("{}: {} processes of {} now run in {} with MemoryHigh={} MemoryMax={} CPUQuota={}", app.name, pids.len(), from.join(", "), spec.unit, app.memory_high, app.memory_max, app.cpu_quota)))
+            Ok(Some(format!(
+                "{}: {} processes of {} now run in {} with MemoryHigh={} MemoryMax={} CPUQuota={}",
+                app.name,
+                pids.len(),
+                from.join(", "),
+                spec.unit,
+                app.memory_high,
+                app.memory_max,
+                app.cpu_quota
+            )))
         }
     }
 }
@@ -170,8 +193,12 @@ mod tests {
     #[test]
     fn stop_by_app_or_unit() {
         let p = Profile::embedded();
-        let running = [unit("app-ballast-discord-1.scope"), unit("app-ballast-discord-2.scope"), unit("app-firefox-3.scope")];
-        assert_eq!(units_to_stop(&p, "discord", &running).unwrap(), ["app-ballast-discord-1.scope", "app-ballast-discord-2.scope"]);
+        let running =
+            [unit("app-ballast-discord-1.scope"), unit("app-ballast-discord-2.scope"), unit("app-firefox-3.scope")];
+        assert_eq!(
+            units_to_stop(&p, "discord", &running).unwrap(),
+            ["app-ballast-discord-1.scope", "app-ballast-discord-2.scope"]
+        );
         assert_eq!(units_to_stop(&p, "app-firefox-3.scope", &running).unwrap(), ["app-firefox-3.scope"]);
         assert!(matches!(units_to_stop(&p, "signal", &running), Err(LaunchError::NoSuchScope { .. })));
         assert!(matches!(units_to_stop(&p, "nope", &running), Err(LaunchError::NoSuchScope { .. })));

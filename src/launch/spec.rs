@@ -61,7 +61,14 @@ pub struct Target {
 
 /// Builds the spec. `binary` is `app.exec` resolved on PATH; `random` makes the unit
 /// name unique (the spec's <RANDOM>).
-pub fn scope_spec(app: &App, settings: &LaunchSettings, binary: PathBuf, target: Target, user_args: &[String], random: u32) -> ScopeSpec {
+pub fn scope_spec(
+    app: &App,
+    settings: &LaunchSettings,
+    binary: PathBuf,
+    target: Target,
+    user_args: &[String],
+    random: u32,
+) -> ScopeSpec {
     let mut argv = vec![binary.to_string_lossy().into_owned()];
     if matches!(app.toolkit, Toolkit::Electron | Toolkit::Cef | Toolkit::Chromium) {
         argv.extend(super::engine::gpu_flags(settings, target.display, target.chromium));
@@ -124,7 +131,11 @@ pub fn dashboard_spec(settings: &LaunchSettings, binary: PathBuf, app_id: &str, 
 
 /// Finds `exec` as the shell would, without a shell: a path is taken as is, a name is
 /// looked up in each PATH directory for an executable file.
-pub fn resolve_binary(exec: &str, path_var: Option<&str>, is_executable: impl Fn(&std::path::Path) -> bool) -> Option<PathBuf> {
+pub fn resolve_binary(
+    exec: &str,
+    path_var: Option<&str>,
+    is_executable: impl Fn(&std::path::Path) -> bool,
+) -> Option<PathBuf> {
     if exec.contains('/') {
         let path = PathBuf::from(exec);
         return is_executable(&path).then_some(path);
@@ -145,13 +156,28 @@ mod tests {
         let profile = Profile::embedded();
         let app = profile.app(id).unwrap();
         let args: Vec<String> = user_args.iter().map(|a| a.to_string()).collect();
-        scope_spec(app, &profile.launch, PathBuf::from(format!("/usr/bin/{}", app.exec)), Target { display, chromium: Some(140) }, &args, 0x3f9a1c)
+        scope_spec(
+            app,
+            &profile.launch,
+            PathBuf::from(format!("/usr/bin/{}", app.exec)),
+            Target { display, chromium: Some(140) },
+            &args,
+            0x3f9a1c,
+        )
     }
 
     #[test]
     fn the_dashboard_gets_its_own_scope_named_by_its_desktop_id() {
-        let spec = dashboard_spec(&Profile::embedded().launch, PathBuf::from("/usr/bin/ballast-dashboard"), "io.ballast.Ballast", 0x3f9a1c);
-        assert_eq!((spec.unit.as_str(), spec.slice.as_str()), ("app-ballast-io.ballast.Ballast-003f9a1c.scope", "app.slice"));
+        let spec = dashboard_spec(
+            &Profile::embedded().launch,
+            PathBuf::from("/usr/bin/ballast-dashboard"),
+            "io.ballast.Ballast",
+            0x3f9a1c,
+        );
+        assert_eq!(
+            (spec.unit.as_str(), spec.slice.as_str()),
+            ("app-ballast-io.ballast.Ballast-003f9a1c.scope", "app.slice")
+        );
         assert_eq!((spec.memory_high, spec.memory_max, spec.cpu_quota_per_sec_usec), (256 << 20, 512 << 20, u64::MAX));
         assert_eq!(spec.argv, ["/usr/bin/ballast-dashboard"]);
     }
@@ -175,8 +201,12 @@ mod tests {
     #[test]
     fn an_adopted_app_gets_a_scope_with_its_limits_and_no_command() {
         let profile = Profile::embedded();
-        let spec = adoption_spec(profile.app("chromium").unwrap(), &profile.launch, "app-chromium@0b5a.service", 0x3f9a1c);
-        assert_eq!((spec.unit.as_str(), spec.slice.as_str()), ("app-ballast-chromium\\x2dbrowser-003f9a1c.scope", "app.slice"));
+        let spec =
+            adoption_spec(profile.app("chromium").unwrap(), &profile.launch, "app-chromium@0b5a.service", 0x3f9a1c);
+        assert_eq!(
+            (spec.unit.as_str(), spec.slice.as_str()),
+            ("app-ballast-chromium\\x2dbrowser-003f9a1c.scope", "app.slice")
+        );
         assert_eq!((spec.memory_high, spec.memory_max, spec.cpu_quota_per_sec_usec), (3 << 30, 4 << 30, 3_000_000));
         assert_eq!(spec.description, "Chromium (started as app-chromium@0b5a.service, governed by ballast)");
         assert!(spec.argv.is_empty());
@@ -208,7 +238,10 @@ mod tests {
 
     #[test]
     fn units_are_named_by_the_desktop_file_id_escaped() {
-        assert_eq!(spec("claude-desktop", DisplayServer::X11, &[]).unit, "app-ballast-claude\\x2ddesktop-003f9a1c.scope");
+        assert_eq!(
+            spec("claude-desktop", DisplayServer::X11, &[]).unit,
+            "app-ballast-claude\\x2ddesktop-003f9a1c.scope"
+        );
         assert_eq!(spec("signal", DisplayServer::X11, &[]).unit, "app-ballast-signal-003f9a1c.scope");
         assert_eq!(spec("chromium", DisplayServer::X11, &[]).unit, "app-ballast-chromium\\x2dbrowser-003f9a1c.scope");
     }
@@ -224,7 +257,10 @@ mod tests {
     #[test]
     fn binaries_resolve_like_the_shell() {
         let exists = |p: &std::path::Path| p == std::path::Path::new("/opt/bin/Discord");
-        assert_eq!(resolve_binary("Discord", Some("/usr/bin::/opt/bin"), exists), Some(PathBuf::from("/opt/bin/Discord")));
+        assert_eq!(
+            resolve_binary("Discord", Some("/usr/bin::/opt/bin"), exists),
+            Some(PathBuf::from("/opt/bin/Discord"))
+        );
         assert_eq!(resolve_binary("Discord", Some("/usr/bin"), exists), None);
         assert_eq!(resolve_binary("/opt/bin/Discord", None, exists), Some(PathBuf::from("/opt/bin/Discord")));
         assert_eq!(resolve_binary("Discord", None, exists), None);

@@ -36,7 +36,9 @@ trait Manager {
         &self,
         states: &[&str],
         patterns: &[&str],
-    ) -> zbus::Result<Vec<(String, String, String, String, String, String, OwnedObjectPath, u32, String, OwnedObjectPath)>>;
+    ) -> zbus::Result<
+        Vec<(String, String, String, String, String, String, OwnedObjectPath, u32, String, OwnedObjectPath)>,
+    >;
 
     #[zbus(signal)]
     fn job_removed(&self, id: u32, job: OwnedObjectPath, unit: String, result: String) -> zbus::Result<()>;
@@ -62,12 +64,10 @@ pub struct ListedUnit {
 impl UserManager {
     /// Connects to the session bus and checks that a user manager answers on it.
     pub async fn connect() -> Result<Self, LaunchError> {
-        let connection = zbus::Connection::session()
-            .await
-            .map_err(|e| LaunchError::NoSessionBus { detail: e.to_string() })?;
-        let manager = ManagerProxy::new(&connection)
-            .await
-            .map_err(|e| LaunchError::NoUserManager { detail: e.to_string() })?;
+        let connection =
+            zbus::Connection::session().await.map_err(|e| LaunchError::NoSessionBus { detail: e.to_string() })?;
+        let manager =
+            ManagerProxy::new(&connection).await.map_err(|e| LaunchError::NoUserManager { detail: e.to_string() })?;
         // Also makes the manager emit JobRemoved to us.
         manager.subscribe().await.map_err(|e| LaunchError::NoUserManager { detail: e.to_string() })?;
         Ok(UserManager { connection, manager })
@@ -77,7 +77,10 @@ impl UserManager {
     /// "static", "linked", "masked", ...; systemctl(1)), read from the unit files and their
     /// [Install] links, whether the unit is loaded or not.
     pub async fn unit_file_state(&self, unit: &str) -> Result<String, LaunchError> {
-        self.manager.get_unit_file_state(unit).await.map_err(|e| LaunchError::NoUserManager { detail: dbus_message(&e) })
+        self.manager
+            .get_unit_file_state(unit)
+            .await
+            .map_err(|e| LaunchError::NoUserManager { detail: dbus_message(&e) })
     }
 
     pub fn connection(&self) -> &zbus::Connection {
@@ -126,7 +129,11 @@ impl UserManager {
 
     /// The processes in a unit's cgroup: PID and command line (GetUnitProcesses).
     pub async fn unit_processes(&self, unit: &str) -> Result<Vec<super::govern::UnitProcess>, LaunchError> {
-        let listed = self.manager.get_unit_processes(unit).await.map_err(|e| LaunchError::GovernFailed { unit: unit.to_owned(), detail: dbus_message(&e) })?;
+        let listed = self
+            .manager
+            .get_unit_processes(unit)
+            .await
+            .map_err(|e| LaunchError::GovernFailed { unit: unit.to_owned(), detail: dbus_message(&e) })?;
         Ok(listed.into_iter().map(|(_, pid, cmdline)| super::govern::UnitProcess { pid, cmdline }).collect())
     }
 
@@ -151,7 +158,10 @@ impl UserManager {
             }
         }
         match last {
-            Some(detail) if moved == 0 => Err(LaunchError::GovernFailed { unit: into.to_owned(), detail: format!("cannot move the processes of {from}: {detail}") }),
+            Some(detail) if moved == 0 => Err(LaunchError::GovernFailed {
+                unit: into.to_owned(),
+                detail: format!("cannot move the processes of {from}: {detail}"),
+            }),
             _ => Ok(moved),
         }
     }
@@ -173,7 +183,12 @@ impl UserManager {
             .map_err(|e| LaunchError::NoUserManager { detail: dbus_message(&e) })?;
         let mut listed: Vec<ListedUnit> = units
             .into_iter()
-            .map(|(name, description, _load, active_state, _sub, _following, path, ..)| ListedUnit { name, description, active_state, path })
+            .map(|(name, description, _load, active_state, _sub, _following, path, ..)| ListedUnit {
+                name,
+                description,
+                active_state,
+                path,
+            })
             .collect();
         listed.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(listed)
@@ -182,7 +197,11 @@ impl UserManager {
     /// All properties of a unit's type interface (Scope or Service): ControlGroup,
     /// MemoryCurrent, MemoryHigh, MemoryMax, CPUUsageNSec, CPUQuotaPerSecUSec...
     pub async fn unit_properties(&self, unit: &ListedUnit) -> Result<HashMap<String, OwnedValue>, LaunchError> {
-        let interface = if unit.name.ends_with(".scope") { "org.freedesktop.systemd1.Scope" } else { "org.freedesktop.systemd1.Service" };
+        let interface = if unit.name.ends_with(".scope") {
+            "org.freedesktop.systemd1.Scope"
+        } else {
+            "org.freedesktop.systemd1.Service"
+        };
         let properties = zbus::fdo::PropertiesProxy::builder(&self.connection)
             .destination("org.freedesktop.systemd1")
             .and_then(|b| b.path(unit.path.clone()))
@@ -191,10 +210,7 @@ impl UserManager {
             .await
             .map_err(|e| LaunchError::NoUserManager { detail: e.to_string() })?;
         let name = zbus::names::InterfaceName::try_from(interface).expect("a valid interface name");
-        properties
-            .get_all(name)
-            .await
-            .map_err(|e| LaunchError::NoUserManager { detail: e.to_string() })
+        properties.get_all(name).await.map_err(|e| LaunchError::NoUserManager { detail: e.to_string() })
     }
 }
 

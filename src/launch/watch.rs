@@ -97,10 +97,22 @@ pub fn running_apps(statuses: &[ScopeStatus]) -> Vec<RunningApp> {
             continue;
         };
         app.units.push(status.unit.clone());
-        let sum = |a: Option<u64>, b: Option<u64>| if a.is_none() && b.is_none() { None } else { Some(a.unwrap_or(0) + b.unwrap_or(0)) };
+        let sum = |a: Option<u64>, b: Option<u64>| {
+            if a.is_none() && b.is_none() {
+                None
+            } else {
+                Some(a.unwrap_or(0) + b.unwrap_or(0))
+            }
+        };
         let memory = sum(app.total.memory_current, status.memory_current);
         let events = match (app.total.events, status.events) {
-            (Some(a), Some(b)) => Some(MemoryEvents { low: a.low + b.low, high: a.high + b.high, max: a.max + b.max, oom: a.oom + b.oom, oom_kill: a.oom_kill + b.oom_kill }),
+            (Some(a), Some(b)) => Some(MemoryEvents {
+                low: a.low + b.low,
+                high: a.high + b.high,
+                max: a.max + b.max,
+                oom: a.oom + b.oom,
+                oom_kill: a.oom_kill + b.oom_kill,
+            }),
             (a, b) => a.or(b),
         };
         if app.total.memory_max.is_none() && status.memory_max.is_some() {
@@ -150,13 +162,23 @@ fn known(properties: &HashMap<String, OwnedValue>, key: &str) -> Option<u64> {
 }
 
 /// The status of one unit: systemd's accounting plus the cgroup's event counters.
-pub async fn scope_status(manager: &UserManager, profile: &Profile, unit: &ListedUnit, root: &Path, mode: CgroupMode) -> Result<ScopeStatus, LaunchError> {
+pub async fn scope_status(
+    manager: &UserManager,
+    profile: &Profile,
+    unit: &ListedUnit,
+    root: &Path,
+    mode: CgroupMode,
+) -> Result<ScopeStatus, LaunchError> {
     let properties = manager.unit_properties(unit).await?;
-    let control_group = properties.get("ControlGroup").and_then(|v| String::try_from(v.clone()).ok()).filter(|s| !s.is_empty());
+    let control_group =
+        properties.get("ControlGroup").and_then(|v| String::try_from(v.clone()).ok()).filter(|s| !s.is_empty());
     Ok(ScopeStatus {
         description: unit.description.clone(),
         events: control_group.as_deref().and_then(|cg| read_scope_events(root, mode, cg)),
-        pressure: control_group.as_deref().filter(|_| mode == CgroupMode::V2).and_then(|cg| read_scope_pressure(root, cg)),
+        pressure: control_group
+            .as_deref()
+            .filter(|_| mode == CgroupMode::V2)
+            .and_then(|cg| read_scope_pressure(root, cg)),
         control_group,
         memory_current: known(&properties, "MemoryCurrent"),
         memory_high: known(&properties, "MemoryHigh"),
@@ -217,7 +239,12 @@ pub struct HeldAtHigh {
 /// alert policy asks for it to last.
 pub fn held_at_high(who: &str, status: &ScopeStatus) -> Option<HeldAtHigh> {
     let (high, current, stall) = (status.memory_high?, status.memory_current?, status.pressure?.some.avg10);
-    (current as f64 >= high as f64 * AT_HIGH && stall >= HELD_STALL_PERCENT).then(|| HeldAtHigh { unit: status.unit.clone(), who: who.to_owned(), memory_high: high, stall })
+    (current as f64 >= high as f64 * AT_HIGH && stall >= HELD_STALL_PERCENT).then(|| HeldAtHigh {
+        unit: status.unit.clone(),
+        who: who.to_owned(),
+        memory_high: high,
+        stall,
+    })
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -249,11 +276,23 @@ pub fn scope_events(who: &str, before: Option<&MemoryEvents>, status: &ScopeStat
             events.push(ScopeEvent { unit: status.unit.clone(), kind, count, message });
         }
     };
-    push(EventKind::HitHigh, now.high.saturating_sub(before.high), format!("{who} hit its {} MemoryHigh", limit(status.memory_high)));
-    push(EventKind::HitMax, now.max.saturating_sub(before.max), format!("{who} hit its {} MemoryMax", limit(status.memory_max)));
+    push(
+        EventKind::HitHigh,
+        now.high.saturating_sub(before.high),
+        format!("{who} hit its {} MemoryHigh", limit(status.memory_high)),
+    );
+    push(
+        EventKind::HitMax,
+        now.max.saturating_sub(before.max),
+        format!("{who} hit its {} MemoryMax", limit(status.memory_max)),
+    );
     let kills = now.oom_kill.saturating_sub(before.oom_kill);
     let processes = if kills == 1 { String::new() } else { format!(" ({kills} processes)") };
-    push(EventKind::OomKill, kills, format!("{who} was OOM-killed inside its {} limit{processes}", limit(status.memory_max)));
+    push(
+        EventKind::OomKill,
+        kills,
+        format!("{who} was OOM-killed inside its {} limit{processes}", limit(status.memory_max)),
+    );
     events
 }
 
@@ -285,7 +324,8 @@ mod tests {
 
     #[test]
     fn held_at_high_needs_the_limit_reached_and_a_stall() {
-        let at_high = ScopeStatus { memory_current: Some(2 << 30), pressure: stalled(97.0), ..status(MemoryEvents::default()) };
+        let at_high =
+            ScopeStatus { memory_current: Some(2 << 30), pressure: stalled(97.0), ..status(MemoryEvents::default()) };
         let held = held_at_high("Discord", &at_high).unwrap();
         assert_eq!((held.who.as_str(), held.memory_high, held.stall), ("Discord", 2 << 30, 97.0));
         // Well below MemoryHigh: stalls come from elsewhere (the disk, other cgroups).
@@ -301,8 +341,16 @@ mod tests {
     fn counters_become_events() {
         let before = MemoryEvents { high: 2, ..Default::default() };
         let now = MemoryEvents { high: 5, max: 1, oom_kill: 1, ..Default::default() };
-        let messages: Vec<String> = scope_events("Discord", Some(&before), &status(now)).into_iter().map(|e| e.message).collect();
-        assert_eq!(messages, ["Discord hit its 2.0G MemoryHigh", "Discord hit its 3.0G MemoryMax", "Discord was OOM-killed inside its 3.0G limit"]);
+        let messages: Vec<String> =
+            scope_events("Discord", Some(&before), &status(now)).into_iter().map(|e| e.message).collect();
+        assert_eq!(
+            messages,
+            [
+                "Discord hit its 2.0G MemoryHigh",
+                "Discord hit its 3.0G MemoryMax",
+                "Discord was OOM-killed inside its 3.0G limit"
+            ]
+        );
         let many = MemoryEvents { oom_kill: 3, ..Default::default() };
         let events = scope_events("Discord", Some(&MemoryEvents::default()), &status(many));
         assert_eq!((events[0].kind, events[0].count), (EventKind::OomKill, 3));
@@ -317,7 +365,10 @@ mod tests {
         let names: Vec<&str> = statuses.iter().map(|s| s.unit.as_str()).collect();
         assert_eq!(names.len(), 5, "{names:?}");
         let discord = statuses.iter().find(|s| s.unit == "app-ballast-discord-3f9a1c.scope").unwrap();
-        assert_eq!((discord.app.as_deref(), discord.memory_current, discord.memory_max), (Some("discord"), Some(1123340288), Some(3221225472)));
+        assert_eq!(
+            (discord.app.as_deref(), discord.memory_current, discord.memory_max),
+            (Some("discord"), Some(1123340288), Some(3221225472))
+        );
         assert_eq!(discord.events.unwrap().high, 1843);
         let firefox = statuses.iter().find(|s| s.unit.starts_with("app-firefox")).unwrap();
         assert_eq!((firefox.app.as_deref(), firefox.starter), (Some("firefox"), Starter::Desktop));
@@ -327,13 +378,24 @@ mod tests {
     #[test]
     fn an_apps_units_add_up_to_one_running_app() {
         let home = status(MemoryEvents { high: 3, ..Default::default() });
-        let stray = ScopeStatus { unit: "app-discord-4242.scope".into(), memory_high: None, memory_max: None, memory_current: Some(100), starter: Starter::App, ..status(MemoryEvents { oom_kill: 1, ..Default::default() }) };
-        let other = ScopeStatus { unit: "app-org.kde.konsole@1.service".into(), app: None, ..status(MemoryEvents::default()) };
+        let stray = ScopeStatus {
+            unit: "app-discord-4242.scope".into(),
+            memory_high: None,
+            memory_max: None,
+            memory_current: Some(100),
+            starter: Starter::App,
+            ..status(MemoryEvents { oom_kill: 1, ..Default::default() })
+        };
+        let other =
+            ScopeStatus { unit: "app-org.kde.konsole@1.service".into(), app: None, ..status(MemoryEvents::default()) };
         let apps = running_apps(&[stray, other, home]);
         assert_eq!(apps.len(), 2);
         assert_eq!(apps[0].units, ["app-discord-4242.scope", "app-ballast-discord-1.scope"]);
         let total = &apps[0].total;
-        assert_eq!((total.unit.as_str(), total.memory_current, total.memory_max), ("app-ballast-discord-1.scope", Some((1 << 30) + 100), Some(3 << 30)));
+        assert_eq!(
+            (total.unit.as_str(), total.memory_current, total.memory_max),
+            ("app-ballast-discord-1.scope", Some((1 << 30) + 100), Some(3 << 30))
+        );
         assert_eq!(total.events.map(|e| (e.high, e.oom_kill)), Some((3, 1)));
         assert_eq!(apps[1].units, ["app-org.kde.konsole@1.service"]);
     }
@@ -349,7 +411,8 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let v2 = root.path().join("sys/fs/cgroup/user.slice/app-x.scope");
         std::fs::create_dir_all(&v2).unwrap();
-        std::fs::write(v2.join("memory.events"), "low 0\nhigh 7\nmax 2\noom 1\noom_kill 1\noom_group_kill 0\n").unwrap();
+        std::fs::write(v2.join("memory.events"), "low 0\nhigh 7\nmax 2\noom 1\noom_kill 1\noom_group_kill 0\n")
+            .unwrap();
         let events = read_scope_events(root.path(), CgroupMode::V2, "/user.slice/app-x.scope").unwrap();
         assert_eq!((events.high, events.max, events.oom_kill), (7, 2, 1));
 

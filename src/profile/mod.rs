@@ -261,7 +261,9 @@ pub struct BalooTargets {
 
 /// A desktop file id as the Desktop Entry spec allows one, without its ".desktop".
 fn is_desktop_file_id(id: &str) -> bool {
-    !id.is_empty() && !id.ends_with(".desktop") && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    !id.is_empty()
+        && !id.ends_with(".desktop")
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// Escapes a part of a unit name as systemd-escape does: '-' separates the parts of an
@@ -286,7 +288,10 @@ pub fn unescape_unit_part(part: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = bytes.get(i + 2..i + 4).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+        let hex = bytes
+            .get(i + 2..i + 4)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
         match (bytes[i], bytes.get(i + 1), hex) {
             (b'\\', Some(b'x'), Some(byte)) => {
                 out.push(byte);
@@ -320,16 +325,9 @@ impl std::fmt::Display for Origin {
 #[derive(Debug, Error)]
 pub enum ProfileError {
     #[error("cannot read profile {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("{origin}{}: {message}", position.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default())]
-    Invalid {
-        origin: Origin,
-        position: Option<(usize, usize)>,
-        message: String,
-    },
+    Invalid { origin: Origin, position: Option<(usize, usize)>, message: String },
 }
 
 impl SampleSettings {
@@ -350,20 +348,18 @@ impl Profile {
 
     /// Parses a user overlay (possibly empty) over the embedded default.
     pub fn from_overlay(text: &str, origin: &Origin) -> Result<Profile, ProfileError> {
-        let invalid =
-            |span: Option<std::ops::Range<usize>>, message: String| ProfileError::Invalid {
-                origin: origin.clone(),
-                position: span.map(|s| line_column(text, s.start)),
-                message,
-            };
-        let mut merged: toml::Table =
-            toml::from_str(DEFAULT_TOML).map_err(|e| ProfileError::Invalid {
-                origin: Origin::Embedded,
-                position: None,
-                message: e.to_string(),
-            })?;
-        let overlay: toml::Table = toml::from_str(text)
-            .map_err(|e| invalid(e.span(), e.message().trim_end().to_string()))?;
+        let invalid = |span: Option<std::ops::Range<usize>>, message: String| ProfileError::Invalid {
+            origin: origin.clone(),
+            position: span.map(|s| line_column(text, s.start)),
+            message,
+        };
+        let mut merged: toml::Table = toml::from_str(DEFAULT_TOML).map_err(|e| ProfileError::Invalid {
+            origin: Origin::Embedded,
+            position: None,
+            message: e.to_string(),
+        })?;
+        let overlay: toml::Table =
+            toml::from_str(text).map_err(|e| invalid(e.span(), e.message().trim_end().to_string()))?;
         merge_table(&mut merged, overlay);
         let merged = toml::Value::Table(merged);
         let profile: Profile = serde_path_to_error::deserialize(merged.clone()).map_err(|e| {
@@ -372,9 +368,7 @@ impl Profile {
             let message = format!("{key_path}: {}", e.into_inner().message().trim_end());
             invalid(locate_keys(text, &merged, &keys), message)
         })?;
-        profile
-            .validate()
-            .map_err(|(keys, message)| invalid(locate_keys(text, &merged, &keys), message))?;
+        profile.validate().map_err(|(keys, message)| invalid(locate_keys(text, &merged, &keys), message))?;
         Ok(profile)
     }
 
@@ -388,30 +382,14 @@ impl Profile {
 
     /// Cross-field rules serde cannot express. Errors carry the key path they concern.
     fn validate(&self) -> Result<(), (Vec<PathKey>, String)> {
-        let cat = |i: usize, key: &str| {
-            vec![
-                PathKey::Name("category".into()),
-                PathKey::Index(i),
-                PathKey::Name(key.into()),
-            ]
-        };
-        let app = |i: usize, key: &str| {
-            vec![
-                PathKey::Name("app".into()),
-                PathKey::Index(i),
-                PathKey::Name(key.into()),
-            ]
-        };
+        let cat =
+            |i: usize, key: &str| vec![PathKey::Name("category".into()), PathKey::Index(i), PathKey::Name(key.into())];
+        let app = |i: usize, key: &str| vec![PathKey::Name("app".into()), PathKey::Index(i), PathKey::Name(key.into())];
         for (i, category) in self.categories.iter().enumerate() {
             if self.categories[..i].iter().any(|c| c.id == category.id) {
-                return Err((
-                    cat(i, "id"),
-                    format!("category id {:?} is used twice", category.id),
-                ));
+                return Err((cat(i, "id"), format!("category id {:?} is used twice", category.id)));
             }
-            if category.source != CategorySource::Match
-                && !(category.units.is_empty() && category.exes.is_empty())
-            {
+            if category.source != CategorySource::Match && !(category.units.is_empty() && category.exes.is_empty()) {
                 return Err((cat(i, "units"), format!("category {:?}: a {:?} category takes its figure from /proc/meminfo and cannot have units or exes", category.id, category.source)));
             }
         }
@@ -420,12 +398,15 @@ impl Profile {
                 return Err((app(i, "id"), format!("app id {:?} is used twice", entry.id)));
             }
             if entry.id.is_empty()
-                || !entry
-                    .id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+                || !entry.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
             {
-                return Err((app(i, "id"), format!("app id {:?} must be letters, digits, '-', '_' or '.' (it becomes part of a unit name)", entry.id)));
+                return Err((
+                    app(i, "id"),
+                    format!(
+                        "app id {:?} must be letters, digits, '-', '_' or '.' (it becomes part of a unit name)",
+                        entry.id
+                    ),
+                ));
             }
             match self.category(&entry.category) {
                 Some(c) if c.source == CategorySource::Match => {}
@@ -452,7 +433,10 @@ impl Profile {
                 ));
             }
             if entry.oom_score_adj.is_some_and(|adj| adj == 0 || adj > 1000) {
-                return Err((app(i, "oom_score_adj"), format!("app {:?}: oom_score_adj must be 1..=1000 (it can only raise the OOM score)", entry.id)));
+                return Err((
+                    app(i, "oom_score_adj"),
+                    format!("app {:?}: oom_score_adj must be 1..=1000 (it can only raise the OOM score)", entry.id),
+                ));
             }
             if entry.v8_heap_mb.is_some() && entry.toolkit != Toolkit::Electron {
                 return Err((
@@ -467,19 +451,13 @@ impl Profile {
         let b = &self.budget;
         if !(0.0..1.0).contains(&b.leave_margin) || !(0.0..=1.0).contains(&b.near_fraction) {
             return Err((
-                vec![
-                    PathKey::Name("budget".into()),
-                    PathKey::Name("leave_margin".into()),
-                ],
+                vec![PathKey::Name("budget".into()), PathKey::Name("leave_margin".into())],
                 "budget.leave_margin must be in [0, 1) and near_fraction in [0, 1]".into(),
             ));
         }
         if !(self.sample.tick_seconds >= 0.05) {
             return Err((
-                vec![
-                    PathKey::Name("sample".into()),
-                    PathKey::Name("tick_seconds".into()),
-                ],
+                vec![PathKey::Name("sample".into()), PathKey::Name("tick_seconds".into())],
                 "sample.tick_seconds must be at least 0.05".into(),
             ));
         }
@@ -506,10 +484,8 @@ pub fn load(explicit: Option<&Path>) -> Result<(Profile, Origin), ProfileError> 
     match user_profile_path(explicit) {
         None => Ok((Profile::embedded(), Origin::Embedded)),
         Some(path) => {
-            let text = std::fs::read_to_string(&path).map_err(|source| ProfileError::Read {
-                path: path.clone(),
-                source,
-            })?;
+            let text =
+                std::fs::read_to_string(&path).map_err(|source| ProfileError::Read { path: path.clone(), source })?;
             let origin = Origin::File(path);
             Ok((Profile::from_overlay(&text, &origin)?, origin))
         }
@@ -519,12 +495,8 @@ pub fn load(explicit: Option<&Path>) -> Result<(Profile, Origin), ProfileError> 
 fn merge_table(base: &mut toml::Table, overlay: toml::Table) {
     for (key, value) in overlay {
         match (base.get_mut(&key), value) {
-            (Some(toml::Value::Table(base_table)), toml::Value::Table(table)) => {
-                merge_table(base_table, table)
-            }
-            (Some(toml::Value::Array(base_items)), toml::Value::Array(items))
-                if key == "category" || key == "app" =>
-            {
+            (Some(toml::Value::Table(base_table)), toml::Value::Table(table)) => merge_table(base_table, table),
+            (Some(toml::Value::Array(base_items)), toml::Value::Array(items)) if key == "category" || key == "app" => {
                 merge_by_id(base_items, items)
             }
             (_, value) => {
@@ -537,12 +509,9 @@ fn merge_table(base: &mut toml::Table, overlay: toml::Table) {
 fn merge_by_id(base: &mut Vec<toml::Value>, overlay: Vec<toml::Value>) {
     let id_of = |v: &toml::Value| v.get("id").and_then(|id| id.as_str()).map(str::to_owned);
     for item in overlay {
-        let existing =
-            id_of(&item).and_then(|id| base.iter_mut().find(|b| id_of(b).as_deref() == Some(&id)));
+        let existing = id_of(&item).and_then(|id| base.iter_mut().find(|b| id_of(b).as_deref() == Some(&id)));
         match (existing, item) {
-            (Some(toml::Value::Table(base_table)), toml::Value::Table(table)) => {
-                merge_table(base_table, table)
-            }
+            (Some(toml::Value::Table(base_table)), toml::Value::Table(table)) => merge_table(base_table, table),
             (_, item) => base.push(item),
         }
     }
@@ -570,11 +539,7 @@ fn path_keys(path: &serde_path_to_error::Path) -> Vec<PathKey> {
 /// Finds where a merged-profile key path is written in the user's overlay text. Array
 /// indices are those of the merged profile, so entries are found by the merged id instead:
 /// the overlay may list fewer entries than the merge produced.
-fn locate_keys(
-    text: &str,
-    merged: &toml::Value,
-    keys: &[PathKey],
-) -> Option<std::ops::Range<usize>> {
+fn locate_keys(text: &str, merged: &toml::Value, keys: &[PathKey]) -> Option<std::ops::Range<usize>> {
     use toml::de::{DeTable, DeValue};
     let document = DeTable::parse(text).ok()?;
     let mut merged_cursor = merged;
@@ -584,9 +549,7 @@ fn locate_keys(
         match key {
             PathKey::Name(name) => {
                 let DeValue::Table(table) = cursor else { break };
-                let Some((found_key, value)) =
-                    table.iter().find(|(k, _)| k.get_ref().as_ref() == name)
-                else {
+                let Some((found_key, value)) = table.iter().find(|(k, _)| k.get_ref().as_ref() == name) else {
                     break;
                 };
                 span = Some(found_key.span());

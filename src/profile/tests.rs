@@ -1,10 +1,7 @@
 use super::*;
 
 fn overlay(text: &str) -> Result<Profile, ProfileError> {
-    Profile::from_overlay(
-        text,
-        &Origin::File(PathBuf::from("/home/u/.config/ballast/config.toml")),
-    )
+    Profile::from_overlay(text, &Origin::File(PathBuf::from("/home/u/.config/ballast/config.toml")))
 }
 
 fn gib(x: f64) -> ByteSize {
@@ -19,11 +16,8 @@ fn embedded_default_is_the_reference_machine() {
     assert_eq!(p.sample.tick_seconds, 2.0);
     assert_eq!(p.budget.idle_total, gib(3.5));
     assert_eq!(p.budget.workload_total, gib(10.0));
-    let targets: Vec<(&str, String, String)> = p
-        .categories
-        .iter()
-        .map(|c| (c.id.as_str(), c.idle.to_string(), c.workload.to_string()))
-        .collect();
+    let targets: Vec<(&str, String, String)> =
+        p.categories.iter().map(|c| (c.id.as_str(), c.idle.to_string(), c.workload.to_string())).collect();
     let expect = [
         ("kernel", "400M", "600M"),
         ("services", "100M", "150M"),
@@ -38,20 +32,9 @@ fn embedded_default_is_the_reference_machine() {
     for ((id, idle, work), (eid, eidle, ework)) in targets.iter().zip(expect) {
         assert_eq!((*id, idle.as_str(), work.as_str()), (eid, eidle, ework));
     }
-    assert_eq!(
-        (p.zram.fraction, p.zram.algorithm.as_str(), p.zram.priority),
-        (0.75, "zstd", 100)
-    );
+    assert_eq!((p.zram.fraction, p.zram.algorithm.as_str(), p.zram.priority), (0.75, "zstd", 100));
     let s = &p.sysctl;
-    assert_eq!(
-        (
-            s.swappiness,
-            s.vfs_cache_pressure,
-            s.dirty_ratio,
-            s.dirty_background_ratio
-        ),
-        (10, 50, 10, 5)
-    );
+    assert_eq!((s.swappiness, s.vfs_cache_pressure, s.dirty_ratio, s.dirty_background_ratio), (10, 50, 10, 5));
 }
 
 #[test]
@@ -59,55 +42,16 @@ fn embedded_catalog_matches_the_design() {
     let p = Profile::embedded();
     let row = |id: &str| {
         let a = p.app(id).unwrap_or_else(|| panic!("app {id}"));
-        (
-            a.exec.clone(),
-            a.v8_heap_mb,
-            a.memory_high.to_string(),
-            a.memory_max.to_string(),
-            a.cpu_quota.to_string(),
-        )
+        (a.exec.clone(), a.v8_heap_mb, a.memory_high.to_string(), a.memory_max.to_string(), a.cpu_quota.to_string())
     };
     let s = |x: &str| x.to_string();
-    assert_eq!(
-        row("teams"),
-        (
-            s("teams-for-linux"),
-            Some(1536),
-            s("2.5G"),
-            s("4G"),
-            s("200%")
-        )
-    );
-    assert_eq!(
-        row("discord"),
-        (s("Discord"), Some(1024), s("2G"), s("3G"), s("150%"))
-    );
-    assert_eq!(
-        row("spotify"),
-        (s("spotify"), None, s("2G"), s("3G"), s("100%"))
-    );
-    assert_eq!(
-        row("codium"),
-        (s("codium"), Some(2048), s("4G"), s("5G"), s("200%"))
-    );
-    assert_eq!(
-        row("claude-desktop"),
-        (s("claude-desktop"), Some(2048), s("4G"), s("6G"), s("200%"))
-    );
-    assert_eq!(
-        row("signal"),
-        (
-            s("signal-desktop"),
-            Some(768),
-            s("1.5G"),
-            s("2G"),
-            s("100%")
-        )
-    );
-    assert_eq!(
-        row("zoom"),
-        (s("zoom"), None, s("2.5G"), s("4G"), s("250%"))
-    );
+    assert_eq!(row("teams"), (s("teams-for-linux"), Some(1536), s("2.5G"), s("4G"), s("200%")));
+    assert_eq!(row("discord"), (s("Discord"), Some(1024), s("2G"), s("3G"), s("150%")));
+    assert_eq!(row("spotify"), (s("spotify"), None, s("2G"), s("3G"), s("100%")));
+    assert_eq!(row("codium"), (s("codium"), Some(2048), s("4G"), s("5G"), s("200%")));
+    assert_eq!(row("claude-desktop"), (s("claude-desktop"), Some(2048), s("4G"), s("6G"), s("200%")));
+    assert_eq!(row("signal"), (s("signal-desktop"), Some(768), s("1.5G"), s("2G"), s("100%")));
+    assert_eq!(row("zoom"), (s("zoom"), None, s("2.5G"), s("4G"), s("250%")));
     assert!(p.app("obsidian").is_some());
     assert_eq!(p.app("spotify").unwrap().toolkit, Toolkit::Cef);
     assert_eq!(p.app("zoom").unwrap().toolkit, Toolkit::Qt);
@@ -151,19 +95,14 @@ args = ["--hidden", "two words"]
     assert_eq!(p.budget.workload_total, default.budget.workload_total);
     let discord = p.app("discord").unwrap();
     assert_eq!(discord.memory_max, gib(2.5));
-    assert_eq!(
-        discord.memory_high,
-        default.app("discord").unwrap().memory_high
-    );
+    assert_eq!(discord.memory_high, default.app("discord").unwrap().memory_high);
     assert_eq!(p.apps.len(), default.apps.len() + 1);
     assert_eq!(p.app("element").unwrap().args, ["--hidden", "two words"]);
 }
 
 fn invalid(text: &str) -> (Option<(usize, usize)>, String) {
     match overlay(text) {
-        Err(ProfileError::Invalid {
-            position, message, ..
-        }) => (position, message),
+        Err(ProfileError::Invalid { position, message, .. }) => (position, message),
         other => panic!("expected an invalid-profile error, got {other:?}"),
     }
 }
@@ -172,10 +111,7 @@ fn invalid(text: &str) -> (Option<(usize, usize)>, String) {
 fn syntax_error_names_file_line_and_column() {
     let err = overlay("[budget]\nidle_total = \"3G\nworkload_total = 1\n").unwrap_err();
     let shown = err.to_string();
-    assert!(
-        shown.starts_with("/home/u/.config/ballast/config.toml:2:"),
-        "{shown}"
-    );
+    assert!(shown.starts_with("/home/u/.config/ballast/config.toml:2:"), "{shown}");
 }
 
 #[test]
@@ -225,10 +161,7 @@ fn new_app_with_missing_fields_is_refused() {
 #[test]
 fn scope_pattern_follows_the_desktop_environment_spec() {
     let p = Profile::embedded();
-    assert_eq!(
-        p.app("discord").unwrap().scope_pattern(),
-        "app-ballast-discord-*.scope"
-    );
+    assert_eq!(p.app("discord").unwrap().scope_pattern(), "app-ballast-discord-*.scope");
 }
 
 #[test]
@@ -237,7 +170,10 @@ fn unit_name_parts_are_escaped_like_systemd_escape() {
     assert_eq!(escape_unit_part("claude-desktop"), "claude\\x2ddesktop");
     assert_eq!(escape_unit_part("a b/c"), "a\\x20b\\x2fc");
     assert_eq!(escape_unit_part(".hidden"), "\\x2ehidden");
-    assert_eq!(Profile::embedded().app("claude-desktop").unwrap().scope_pattern(), "app-ballast-claude\\x2ddesktop-*.scope");
+    assert_eq!(
+        Profile::embedded().app("claude-desktop").unwrap().scope_pattern(),
+        "app-ballast-claude\\x2ddesktop-*.scope"
+    );
 }
 
 #[test]

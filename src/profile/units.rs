@@ -13,17 +13,11 @@ const UNITS: [(char, u32); 4] = [('K', 10), ('M', 20), ('G', 30), ('T', 40)];
 impl ByteSize {
     pub fn parse(text: &str) -> Result<Self, String> {
         let trimmed = text.trim();
-        let number_end = trimmed
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(trimmed.len());
+        let number_end = trimmed.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(trimmed.len());
         let (number, suffix) = trimmed.split_at(number_end);
-        let expected =
-            || format!("a size like \"512M\", \"1.5G\" or \"4096\" (bytes), found {text:?}");
+        let expected = || format!("a size like \"512M\", \"1.5G\" or \"4096\" (bytes), found {text:?}");
         let suffix = suffix.trim();
-        let unit = suffix
-            .strip_suffix("iB")
-            .or_else(|| suffix.strip_suffix('B'))
-            .unwrap_or(suffix);
+        let unit = suffix.strip_suffix("iB").or_else(|| suffix.strip_suffix('B')).unwrap_or(suffix);
         let shift = match unit {
             "" => 0,
             _ => {
@@ -32,22 +26,14 @@ impl ByteSize {
                 if chars.next().is_some() {
                     return Err(expected());
                 }
-                UNITS
-                    .iter()
-                    .find(|(u, _)| Some(*u) == letter)
-                    .map(|(_, shift)| *shift)
-                    .ok_or_else(expected)?
+                UNITS.iter().find(|(u, _)| Some(*u) == letter).map(|(_, shift)| *shift).ok_or_else(expected)?
             }
         };
         if number.is_empty() || number.matches('.').count() > 1 {
             return Err(expected());
         }
         let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-        let whole: u64 = if whole.is_empty() {
-            0
-        } else {
-            whole.parse().map_err(|_| expected())?
-        };
+        let whole: u64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| expected())? };
         let scale = 1u128 << shift;
         let mut bytes = u128::from(whole) * scale;
         if !fraction.is_empty() {
@@ -56,9 +42,7 @@ impl ByteSize {
             let numerator: u128 = fraction.parse().map_err(|_| expected())?;
             bytes += numerator * scale / denominator;
         }
-        u64::try_from(bytes)
-            .map(ByteSize)
-            .map_err(|_| format!("size {text:?} is too large"))
+        u64::try_from(bytes).map(ByteSize).map_err(|_| format!("size {text:?} is too large"))
     }
 }
 
@@ -74,12 +58,7 @@ impl fmt::Display for ByteSize {
                 // One decimal when exact (1.5G), the common way people write budgets.
                 let tenths = u128::from(self.0) * 10;
                 if tenths % u128::from(scale) == 0 {
-                    return write!(
-                        f,
-                        "{}.{}{unit}",
-                        self.0 / scale,
-                        (tenths / u128::from(scale)) % 10
-                    );
+                    return write!(f, "{}.{}{unit}", self.0 / scale, (tenths / u128::from(scale)) % 10);
                 }
             }
         }
@@ -105,9 +84,7 @@ impl<'de> Deserialize<'de> for ByteSize {
                 ByteSize::parse(v).map_err(E::custom)
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<ByteSize, E> {
-                u64::try_from(v)
-                    .map(ByteSize)
-                    .map_err(|_| E::custom(format!("a size cannot be negative, found {v}")))
+                u64::try_from(v).map(ByteSize).map_err(|_| E::custom(format!("a size cannot be negative, found {v}")))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<ByteSize, E> {
                 Ok(ByteSize(v))
@@ -181,16 +158,12 @@ mod tests {
             let err = ByteSize::parse(bad).unwrap_err();
             assert!(err.contains("512M"), "{bad:?}: {err}");
         }
-        assert!(ByteSize::parse("99999999999T")
-            .unwrap_err()
-            .contains("too large"));
+        assert!(ByteSize::parse("99999999999T").unwrap_err().contains("too large"));
     }
 
     #[test]
     fn sizes_print_short_and_exact() {
-        for text in [
-            "2G", "1.5G", "512M", "400M", "3.5G", "4K", "1000", "0", "2.5G",
-        ] {
+        for text in ["2G", "1.5G", "512M", "400M", "3.5G", "4K", "1000", "0", "2.5G"] {
             assert_eq!(ByteSize::parse(text).unwrap().to_string(), text);
         }
         assert_eq!(ByteSize(1536 << 20).to_string(), "1.5G");

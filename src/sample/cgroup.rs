@@ -41,20 +41,16 @@ pub struct MemoryEvents {
 pub fn parse_limit(text: &str) -> Result<Option<u64>, Malformed> {
     match text.trim() {
         "max" => Ok(None),
-        value => value.parse().map(Some).map_err(|_| {
-            Malformed::at(
-                1,
-                format!("expected a byte count or `max`, found {value:?}"),
-            )
-        }),
+        value => value
+            .parse()
+            .map(Some)
+            .map_err(|_| Malformed::at(1, format!("expected a byte count or `max`, found {value:?}"))),
     }
 }
 
 pub fn parse_current(text: &str) -> Result<u64, Malformed> {
     let value = text.trim();
-    value
-        .parse()
-        .map_err(|_| Malformed::at(1, format!("expected a byte count, found {value:?}")))
+    value.parse().map_err(|_| Malformed::at(1, format!("expected a byte count, found {value:?}")))
 }
 
 /// Reads `key value` lines (memory.events, memory.stat, cpu.stat), keeping the wanted keys.
@@ -65,24 +61,18 @@ pub fn parse_keyed<const N: usize>(text: &str, keys: [&str; N]) -> Result<[u64; 
             continue;
         };
         if let Some(slot) = keys.iter().position(|k| *k == key) {
-            values[slot] = value.trim().parse().map_err(|_| {
-                Malformed::at(index + 1, format!("expected `{key} N`, found {line:?}"))
-            })?;
+            values[slot] = value
+                .trim()
+                .parse()
+                .map_err(|_| Malformed::at(index + 1, format!("expected `{key} N`, found {line:?}")))?;
         }
     }
     Ok(values)
 }
 
 pub fn parse_events(text: &str) -> Result<MemoryEvents, Malformed> {
-    let [low, high, max, oom, oom_kill] =
-        parse_keyed(text, ["low", "high", "max", "oom", "oom_kill"])?;
-    Ok(MemoryEvents {
-        low,
-        high,
-        max,
-        oom,
-        oom_kill,
-    })
+    let [low, high, max, oom, oom_kill] = parse_keyed(text, ["low", "high", "max", "oom", "oom_kill"])?;
+    Ok(MemoryEvents { low, high, max, oom, oom_kill })
 }
 
 /// Whether a cgroup directory name is a systemd unit that can hold memory.
@@ -114,37 +104,16 @@ mod tests {
 
     #[test]
     fn events_and_stat_keys() {
-        let e =
-            parse_events("low 0\nhigh 17\nmax 3\noom 1\noom_kill 1\noom_group_kill 0\n").unwrap();
-        assert_eq!(
-            e,
-            MemoryEvents {
-                low: 0,
-                high: 17,
-                max: 3,
-                oom: 1,
-                oom_kill: 1
-            }
-        );
-        let [file, shmem] = parse_keyed(
-            "anon 100\nfile 4096\nkernel 5\nshmem 1024\n",
-            ["file", "shmem"],
-        )
-        .unwrap();
+        let e = parse_events("low 0\nhigh 17\nmax 3\noom 1\noom_kill 1\noom_group_kill 0\n").unwrap();
+        assert_eq!(e, MemoryEvents { low: 0, high: 17, max: 3, oom: 1, oom_kill: 1 });
+        let [file, shmem] = parse_keyed("anon 100\nfile 4096\nkernel 5\nshmem 1024\n", ["file", "shmem"]).unwrap();
         assert_eq!((file, shmem), (4096, 1024));
-        assert_eq!(
-            parse_keyed("usage_usec x\n", ["usage_usec"])
-                .unwrap_err()
-                .line,
-            1
-        );
+        assert_eq!(parse_keyed("usage_usec x\n", ["usage_usec"]).unwrap_err().line, 1);
     }
 
     #[test]
     fn unit_names() {
-        assert!(
-            is_unit_name("plasma-kwin_x11.service") && is_unit_name("app-ballast-discord-1a.scope")
-        );
+        assert!(is_unit_name("plasma-kwin_x11.service") && is_unit_name("app-ballast-discord-1a.scope"));
         assert!(!is_unit_name("app.slice"));
         assert!(is_app_unit("app-org.kde.dolphin@abc.service") && !is_app_unit("pipewire.service"));
     }

@@ -17,10 +17,7 @@ pub struct OpenFiles {
 impl OpenFiles {
     /// Keeps at most `capacity` files open; reads beyond that open and close as usual.
     pub fn new(capacity: usize) -> Self {
-        OpenFiles {
-            files: HashMap::new(),
-            capacity,
-        }
+        OpenFiles { files: HashMap::new(), capacity }
     }
 
     /// Reads the whole file at `path` into `buffer`.
@@ -156,10 +153,7 @@ mod tests {
 
     #[test]
     fn a_dead_process_handle_fails_and_is_dropped() {
-        let mut child = std::process::Command::new("sleep")
-            .arg("30")
-            .spawn()
-            .unwrap();
+        let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
         let path = PathBuf::from(format!("/proc/{}/stat", child.id()));
         let mut files = OpenFiles::new(8);
         let mut buffer = Vec::new();
@@ -167,10 +161,7 @@ mod tests {
         assert!(String::from_utf8_lossy(&buffer).contains("(sleep)"));
         child.kill().unwrap();
         child.wait().unwrap();
-        assert!(
-            files.read(&path, &mut buffer).is_err(),
-            "a reaped process cannot be read"
-        );
+        assert!(files.read(&path, &mut buffer).is_err(), "a reaped process cannot be read");
         assert!(files.is_empty());
     }
 }

@@ -27,12 +27,7 @@ pub struct MemInfo {
 impl MemInfo {
     /// Memory the kernel keeps for itself and cannot give back.
     pub fn kernel(&self) -> u64 {
-        self.s_unreclaim
-            + self.kernel_stack
-            + self.page_tables
-            + self.sec_page_tables
-            + self.percpu
-            + self.vmalloc_used
+        self.s_unreclaim + self.kernel_stack + self.page_tables + self.sec_page_tables + self.percpu + self.vmalloc_used
     }
 
     /// Reclaimable cache: buffers, page cache without shmem (tmpfs, shared memory are not
@@ -56,18 +51,11 @@ pub fn parse(text: &str) -> Result<MemInfo, Malformed> {
             continue;
         }
         let bad = |reason: &str| Malformed::at(index + 1, format!("{reason}: {line:?}"));
-        let (key, rest) = line
-            .split_once(':')
-            .ok_or_else(|| bad("expected `Key: value kB`"))?;
+        let (key, rest) = line.split_once(':').ok_or_else(|| bad("expected `Key: value kB`"))?;
         let mut words = rest.split_whitespace();
-        let value: u64 = words
-            .next()
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| bad("expected a number"))?;
+        let value: u64 = words.next().and_then(|v| v.parse().ok()).ok_or_else(|| bad("expected a number"))?;
         let bytes = match words.next() {
-            Some("kB") => value
-                .checked_mul(1024)
-                .ok_or_else(|| bad("value too large"))?,
+            Some("kB") => value.checked_mul(1024).ok_or_else(|| bad("value too large"))?,
             _ => value,
         };
         let slot = match key {
@@ -127,10 +115,7 @@ mod tests {
         let err = parse("MemTotal: 1 kB\nMemFree: lots kB\n").unwrap_err();
         assert_eq!(err.line, 2);
         assert!(err.reason.contains("expected a number"), "{}", err.reason);
-        assert!(parse("Cached: 5 kB\n")
-            .unwrap_err()
-            .reason
-            .contains("MemTotal"));
+        assert!(parse("Cached: 5 kB\n").unwrap_err().reason.contains("MemTotal"));
     }
 
     #[test]

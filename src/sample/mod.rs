@@ -30,10 +30,7 @@ pub struct Malformed {
 
 impl Malformed {
     pub fn at(line: usize, reason: impl Into<String>) -> Self {
-        Malformed {
-            line,
-            reason: reason.into(),
-        }
+        Malformed { line, reason: reason.into() }
     }
 }
 
@@ -42,20 +39,12 @@ pub enum SampleError {
     #[error("cannot read {path}: {source}")]
     Read { path: PathBuf, source: io::Error },
     #[error("{path}{}: {reason}", if *line > 0 { format!(":{line}") } else { String::new() })]
-    Malformed {
-        path: PathBuf,
-        line: usize,
-        reason: String,
-    },
+    Malformed { path: PathBuf, line: usize, reason: String },
 }
 
 impl SampleError {
     fn malformed(path: &Path, m: Malformed) -> Self {
-        SampleError::Malformed {
-            path: path.to_path_buf(),
-            line: m.line,
-            reason: m.reason,
-        }
+        SampleError::Malformed { path: path.to_path_buf(), line: m.line, reason: m.reason }
     }
 }
 
@@ -213,11 +202,9 @@ const PSS_REFRESH_TICKS: u32 = 150;
 impl PssReading {
     fn fresh_enough(self, rss: u64) -> Option<u64> {
         match self {
-            PssReading::Measured {
-                pss,
-                rss: then,
-                age,
-            } if age < PSS_REFRESH_TICKS && rss.abs_diff(then) <= then / 8 => {
+            PssReading::Measured { pss, rss: then, age }
+                if age < PSS_REFRESH_TICKS && rss.abs_diff(then) <= then / 8 =>
+            {
                 Some((pss as u128 * rss as u128 / then.max(1) as u128) as u64)
             }
             _ => None,
@@ -247,12 +234,7 @@ impl Sampler {
     pub fn with_root(root: impl Into<PathBuf>) -> Self {
         let root: PathBuf = root.into();
         // SAFETY: sysconf only reads process-wide constants.
-        let (page_size, ticks) = unsafe {
-            (
-                libc::sysconf(libc::_SC_PAGESIZE),
-                libc::sysconf(libc::_SC_CLK_TCK),
-            )
-        };
+        let (page_size, ticks) = unsafe { (libc::sysconf(libc::_SC_PAGESIZE), libc::sysconf(libc::_SC_CLK_TCK)) };
         Sampler {
             root: root.clone(),
             page_size: u64::try_from(page_size).unwrap_or(4096),
@@ -310,10 +292,7 @@ impl Sampler {
     fn read(&mut self, path: &Path) -> Result<&str, SampleError> {
         self.open_files
             .read(path, &mut self.buffer)
-            .map_err(|source| SampleError::Read {
-                path: path.to_path_buf(),
-                source,
-            })?;
+            .map_err(|source| SampleError::Read { path: path.to_path_buf(), source })?;
         if std::str::from_utf8(&self.buffer).is_err() {
             let text = String::from_utf8_lossy(&self.buffer).into_owned();
             self.buffer = text.into_bytes();
@@ -338,25 +317,12 @@ impl Sampler {
         let mut problems = Vec::new();
         let p = &mut problems;
         let pressure = PressureSet {
-            memory: noted(
-                p,
-                self.read_parsed(&self.path("proc/pressure/memory"), pressure::parse),
-            ),
-            cpu: noted(
-                p,
-                self.read_parsed(&self.path("proc/pressure/cpu"), pressure::parse),
-            ),
-            io: noted(
-                p,
-                self.read_parsed(&self.path("proc/pressure/io"), pressure::parse),
-            ),
+            memory: noted(p, self.read_parsed(&self.path("proc/pressure/memory"), pressure::parse)),
+            cpu: noted(p, self.read_parsed(&self.path("proc/pressure/cpu"), pressure::parse)),
+            io: noted(p, self.read_parsed(&self.path("proc/pressure/io"), pressure::parse)),
         };
         let zram = noted(p, self.read_zram()).unwrap_or_default();
-        let swaps = noted(
-            p,
-            self.read_parsed(&self.path("proc/swaps"), zram::parse_swaps),
-        )
-        .unwrap_or_default();
+        let swaps = noted(p, self.read_parsed(&self.path("proc/swaps"), zram::parse_swaps)).unwrap_or_default();
         let cgroup = *self.cgroup.get_or_insert_with(|| cgroup_mode(&self.root));
         let (units, processes) = if cgroup.per_unit() {
             (self.read_units(&mut problems), Vec::new())
@@ -365,18 +331,7 @@ impl Sampler {
         };
         self.open_files.sweep();
         let gpu = self.gpu_snapshot();
-        Ok(Sample {
-            gpu,
-            meminfo,
-            clock,
-            pressure,
-            zram,
-            swaps,
-            cgroup,
-            units,
-            processes,
-            problems,
-        })
+        Ok(Sample { gpu, meminfo, clock, pressure, zram, swaps, cgroup, units, processes, problems })
     }
 
     fn read_clock(&mut self) -> Result<CpuClock, SampleError> {
@@ -392,17 +347,10 @@ impl Sampler {
                 .split_whitespace()
                 .skip(1)
                 .take(8)
-                .map(|w| {
-                    w.parse::<u64>()
-                        .map_err(|_| Malformed::at(1, format!("bad CPU time {w:?}")))
-                })
+                .map(|w| w.parse::<u64>().map_err(|_| Malformed::at(1, format!("bad CPU time {w:?}"))))
                 .sum::<Result<u64, _>>()?;
             let cpus = lines.take_while(|l| l.starts_with("cpu")).count();
-            Ok(CpuClock {
-                total_ticks,
-                cpus: u32::try_from(cpus.max(1)).unwrap_or(1),
-                ticks_per_second,
-            })
+            Ok(CpuClock { total_ticks, cpus: u32::try_from(cpus.max(1)).unwrap_or(1), ticks_per_second })
         })
     }
 
@@ -411,12 +359,7 @@ impl Sampler {
         let entries = match fs::read_dir(&block) {
             Ok(entries) => entries,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(source) => {
-                return Err(SampleError::Read {
-                    path: block,
-                    source,
-                })
-            }
+            Err(source) => return Err(SampleError::Read { path: block, source }),
         };
         let mut names: Vec<String> = entries
             .filter_map(|e| e.ok()?.file_name().into_string().ok())
@@ -432,16 +375,8 @@ impl Sampler {
             } else {
                 self.read_parsed(&dir.join("mm_stat"), zram::parse_mm_stat)?
             };
-            let algorithm = self
-                .read(&dir.join("comp_algorithm"))
-                .ok()
-                .and_then(zram::parse_comp_algorithm);
-            devices.push(ZramDevice {
-                name,
-                disksize,
-                algorithm,
-                mm,
-            });
+            let algorithm = self.read(&dir.join("comp_algorithm")).ok().and_then(zram::parse_comp_algorithm);
+            devices.push(ZramDevice { name, disksize, algorithm, mm });
         }
         Ok(devices)
     }
@@ -482,16 +417,11 @@ impl Sampler {
                 pending.extend(children);
                 continue;
             }
-            let relative = dir
-                .strip_prefix(&top)
-                .unwrap_or(&dir)
-                .to_string_lossy()
-                .into_owned();
+            let relative = dir.strip_prefix(&top).unwrap_or(&dir).to_string_lossy().into_owned();
             match self.read_unit(&dir, relative) {
                 Ok(unit) => units.push(unit),
                 // A unit that stopped between listing and reading is simply gone.
-                Err(SampleError::Read { source, .. })
-                    if source.kind() == io::ErrorKind::NotFound => {}
+                Err(SampleError::Read { source, .. }) if source.kind() == io::ErrorKind::NotFound => {}
                 Err(e) => problems.push(e.to_string()),
             }
         }
@@ -503,26 +433,16 @@ impl Sampler {
         let current = self.read_parsed(&dir.join("memory.current"), cgroup::parse_current)?;
         // Page cache charged to a unit is reclaimable: keep it out of the unit's use
         // (an indexer that reads many files would otherwise look huge).
-        let [file, shmem] = match self.read_parsed(&dir.join("memory.stat"), |t| {
-            cgroup::parse_keyed(t, ["file", "shmem"])
-        }) {
-            Ok(values) => values,
-            Err(SampleError::Read { .. }) => [0, 0],
-            Err(e) => return Err(e),
-        };
+        let [file, shmem] =
+            match self.read_parsed(&dir.join("memory.stat"), |t| cgroup::parse_keyed(t, ["file", "shmem"])) {
+                Ok(values) => values,
+                Err(SampleError::Read { .. }) => [0, 0],
+                Err(e) => return Err(e),
+            };
         let cache = file.saturating_sub(shmem).min(current);
-        let [cpu_usec] = self
-            .read_parsed(&dir.join("cpu.stat"), |t| {
-                cgroup::parse_keyed(t, ["usage_usec"])
-            })
-            .unwrap_or([0]);
-        let mut unit = UnitSample {
-            path,
-            memory: current - cache,
-            cache,
-            cpu_usec,
-            ..Default::default()
-        };
+        let [cpu_usec] =
+            self.read_parsed(&dir.join("cpu.stat"), |t| cgroup::parse_keyed(t, ["usage_usec"])).unwrap_or([0]);
+        let mut unit = UnitSample { path, memory: current - cache, cache, cpu_usec, ..Default::default() };
         if cgroup::is_app_unit(unit.name()) {
             unit.memory_high = self.read_parsed(&dir.join("memory.high"), cgroup::parse_limit)?;
             unit.memory_max = self.read_parsed(&dir.join("memory.max"), cgroup::parse_limit)?;
@@ -535,17 +455,9 @@ impl Sampler {
     fn read_processes(&mut self, problems: &mut Vec<String>) -> Vec<ProcessSample> {
         let proc_dir = self.path("proc");
         let mut pids: Vec<u32> = match fs::read_dir(&proc_dir) {
-            Ok(entries) => entries
-                .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-                .collect(),
+            Ok(entries) => entries.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect(),
             Err(source) => {
-                problems.push(
-                    SampleError::Read {
-                        path: proc_dir,
-                        source,
-                    }
-                    .to_string(),
-                );
+                problems.push(SampleError::Read { path: proc_dir, source }.to_string());
                 return Vec::new();
             }
         };
@@ -560,8 +472,7 @@ impl Sampler {
                 Err(e) => problems.push(e.to_string()),
             }
         }
-        self.identities
-            .retain(|pid, _| pids.binary_search(pid).is_ok());
+        self.identities.retain(|pid, _| pids.binary_search(pid).is_ok());
         processes
     }
 
@@ -572,56 +483,24 @@ impl Sampler {
             // Kernel threads and zombies hold no user memory.
             return Ok(None);
         }
-        let known = self
-            .identities
-            .get(&pid)
-            .is_some_and(|id| id.start_ticks == stat.start_ticks);
+        let known = self.identities.get(&pid).is_some_and(|id| id.start_ticks == stat.start_ticks);
         if !known {
-            let argv0 = fs::read(dir.join("cmdline"))
-                .ok()
-                .and_then(|b| process::parse_cmdline_argv0(&b));
-            let cgroup = self
-                .read(&dir.join("cgroup"))
-                .ok()
-                .and_then(process::parse_cgroup);
-            let identity = ProcessIdentity {
-                start_ticks: stat.start_ticks,
-                argv0,
-                cgroup,
-                pss: PssReading::Due,
-            };
+            let argv0 = fs::read(dir.join("cmdline")).ok().and_then(|b| process::parse_cmdline_argv0(&b));
+            let cgroup = self.read(&dir.join("cgroup")).ok().and_then(process::parse_cgroup);
+            let identity = ProcessIdentity { start_ticks: stat.start_ticks, argv0, cgroup, pss: PssReading::Due };
             self.identities.insert(pid, identity);
         }
         let rss = stat.rss_pages * self.page_size;
         let reading = self.identities[&pid].pss;
         let (memory, memory_kind, reading) = match (reading, reading.fresh_enough(rss)) {
             (PssReading::Unreadable, _) => (rss, ProcessMemory::Rss, PssReading::Unreadable),
-            (
-                PssReading::Measured {
-                    pss,
-                    rss: then,
-                    age,
-                },
-                Some(estimate),
-            ) => (
-                estimate,
-                ProcessMemory::Pss,
-                PssReading::Measured {
-                    pss,
-                    rss: then,
-                    age: age + 1,
-                },
-            ),
+            (PssReading::Measured { pss, rss: then, age }, Some(estimate)) => {
+                (estimate, ProcessMemory::Pss, PssReading::Measured { pss, rss: then, age: age + 1 })
+            }
             _ => match self.read_parsed(&dir.join("smaps_rollup"), process::parse_smaps_rollup) {
-                Ok(rollup) => (
-                    rollup.pss,
-                    ProcessMemory::Pss,
-                    PssReading::Measured {
-                        pss: rollup.pss,
-                        rss: rollup.rss,
-                        age: 0,
-                    },
-                ),
+                Ok(rollup) => {
+                    (rollup.pss, ProcessMemory::Pss, PssReading::Measured { pss: rollup.pss, rss: rollup.rss, age: 0 })
+                }
                 Err(_) => (rss, ProcessMemory::Rss, PssReading::Unreadable),
             },
         };
@@ -640,11 +519,8 @@ impl Sampler {
 
     /// The memory sysctls; read on demand (status, doctor), not every tick.
     pub fn sysctls(&mut self) -> Sysctls {
-        let mut value = |name: &str| {
-            self.read(&self.path(&format!("proc/sys/vm/{name}")))
-                .ok()
-                .and_then(|t| t.trim().parse().ok())
-        };
+        let mut value =
+            |name: &str| self.read(&self.path(&format!("proc/sys/vm/{name}"))).ok().and_then(|t| t.trim().parse().ok());
         Sysctls {
             swappiness: value("swappiness"),
             vfs_cache_pressure: value("vfs_cache_pressure"),

@@ -28,20 +28,15 @@ pub fn parse(text: &str) -> Result<Pressure, Malformed> {
         let slot = match words.next() {
             Some("some") => &mut some,
             Some("full") => &mut full,
-            Some(other) => {
-                return Err(Malformed::at(
-                    index + 1,
-                    format!("expected `some` or `full`, found {other:?}"),
-                ))
-            }
+            Some(other) => return Err(Malformed::at(index + 1, format!("expected `some` or `full`, found {other:?}"))),
             None => continue,
         };
         let mut parsed = PressureLine::default();
         let mut fields = 0;
         for word in words {
-            let (key, value) = word.split_once('=').ok_or_else(|| {
-                Malformed::at(index + 1, format!("expected key=value, found {word:?}"))
-            })?;
+            let (key, value) = word
+                .split_once('=')
+                .ok_or_else(|| Malformed::at(index + 1, format!("expected key=value, found {word:?}")))?;
             let bad = || Malformed::at(index + 1, format!("bad number in {word:?}"));
             match key {
                 "avg10" => parsed.avg10 = value.parse().map_err(|_| bad())?,
@@ -53,17 +48,11 @@ pub fn parse(text: &str) -> Result<Pressure, Malformed> {
             fields += 1;
         }
         if fields != 4 {
-            return Err(Malformed::at(
-                index + 1,
-                "expected avg10, avg60, avg300 and total",
-            ));
+            return Err(Malformed::at(index + 1, "expected avg10, avg60, avg300 and total"));
         }
         *slot = Some(parsed);
     }
-    Ok(Pressure {
-        some: some.ok_or_else(|| Malformed::at(0, "no `some` line"))?,
-        full,
-    })
+    Ok(Pressure { some: some.ok_or_else(|| Malformed::at(0, "no `some` line"))?, full })
 }
 
 #[cfg(test)]
@@ -72,7 +61,10 @@ mod tests {
 
     #[test]
     fn parses_some_and_full() {
-        let p = parse("some avg10=1.50 avg60=0.75 avg300=0.10 total=123456\nfull avg10=0.00 avg60=0.01 avg300=0.00 total=42\n").unwrap();
+        let p = parse(
+            "some avg10=1.50 avg60=0.75 avg300=0.10 total=123456\nfull avg10=0.00 avg60=0.01 avg300=0.00 total=42\n",
+        )
+        .unwrap();
         assert_eq!(p.some.avg10, 1.5);
         assert_eq!(p.some.total_us, 123456);
         assert_eq!(p.full.unwrap().total_us, 42);
@@ -80,15 +72,9 @@ mod tests {
 
     #[test]
     fn full_is_optional_but_fields_are_not() {
-        assert!(parse("some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n")
-            .unwrap()
-            .full
-            .is_none());
+        assert!(parse("some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n").unwrap().full.is_none());
         assert_eq!(parse("some avg10=0.00 total=0\n").unwrap_err().line, 1);
         assert!(parse("").is_err());
-        assert!(parse("some avg10=x avg60=0 avg300=0 total=0")
-            .unwrap_err()
-            .reason
-            .contains("avg10=x"));
+        assert!(parse("some avg10=x avg60=0 avg300=0 total=0").unwrap_err().reason.contains("avg10=x"));
     }
 }

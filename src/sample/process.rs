@@ -17,26 +17,15 @@ pub struct ProcStat {
 /// Parses /proc/PID/stat. The comm field is in parentheses and may itself contain
 /// spaces and ')', so fields are counted from the last ')'.
 pub fn parse_stat(text: &str) -> Result<ProcStat, Malformed> {
-    let open = text
-        .find('(')
-        .ok_or_else(|| Malformed::at(1, "no `(` before the process name"))?;
-    let close = text
-        .rfind(')')
-        .filter(|&c| c > open)
-        .ok_or_else(|| Malformed::at(1, "unterminated process name"))?;
+    let open = text.find('(').ok_or_else(|| Malformed::at(1, "no `(` before the process name"))?;
+    let close = text.rfind(')').filter(|&c| c > open).ok_or_else(|| Malformed::at(1, "unterminated process name"))?;
     let comm = text[open + 1..close].to_owned();
     let fields: Vec<&str> = text[close + 1..].split_whitespace().collect();
     // Field numbers per proc(5), counted from 3 (state) after the name.
-    let field = |n: usize| {
-        fields
-            .get(n - 3)
-            .copied()
-            .ok_or_else(|| Malformed::at(1, format!("field {n} is missing")))
-    };
+    let field = |n: usize| fields.get(n - 3).copied().ok_or_else(|| Malformed::at(1, format!("field {n} is missing")));
     let number = |n: usize| -> Result<u64, Malformed> {
         let raw = field(n)?;
-        raw.parse()
-            .map_err(|_| Malformed::at(1, format!("field {n} is not a number: {raw:?}")))
+        raw.parse().map_err(|_| Malformed::at(1, format!("field {n} is not a number: {raw:?}")))
     };
     Ok(ProcStat {
         comm,
@@ -111,9 +100,7 @@ pub fn parse_smaps_rollup(text: &str) -> Result<SmapsRollup, Malformed> {
             .trim_end_matches("kB")
             .trim()
             .parse()
-            .map_err(|_| {
-                Malformed::at(index + 1, format!("expected `{key}: N kB`, found {line:?}"))
-            })?;
+            .map_err(|_| Malformed::at(index + 1, format!("expected `{key}: N kB`, found {line:?}")))?;
         *slot = kib * 1024;
     }
     if !seen_pss {
@@ -130,60 +117,39 @@ mod tests {
     fn stat_with_tricky_name() {
         let s = parse_stat("4242 (Web Content) (x)) S 1000 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 30 0 123456 3000000000 51200 18446744073709551615 1 1 0 0 0 0 0 4096 1256 0 0 0 17 3 0 0 0 0 0\n").unwrap();
         assert_eq!(s.comm, "Web Content) (x)");
-        assert_eq!(
-            (s.state, s.ppid, s.cpu_ticks, s.start_ticks, s.rss_pages),
-            ('S', 1000, 300, 123456, 51200)
-        );
+        assert_eq!((s.state, s.ppid, s.cpu_ticks, s.start_ticks, s.rss_pages), ('S', 1000, 300, 123456, 51200));
     }
 
     #[test]
     fn stat_errors() {
-        assert!(parse_stat("1 (init S 0")
-            .unwrap_err()
-            .reason
-            .contains("unterminated"));
-        assert!(parse_stat("1 (init) S 0 1")
-            .unwrap_err()
-            .reason
-            .contains("missing"));
+        assert!(parse_stat("1 (init S 0").unwrap_err().reason.contains("unterminated"));
+        assert!(parse_stat("1 (init) S 0 1").unwrap_err().reason.contains("missing"));
         assert!(parse_stat("no parens").is_err());
     }
 
     #[test]
     fn argv0_basename() {
-        assert_eq!(
-            parse_cmdline_argv0(b"/usr/bin/kwin_x11\0--replace\0").as_deref(),
-            Some("kwin_x11")
-        );
-        assert_eq!(
-            parse_cmdline_argv0(b"/opt/Discord/Discord --type=renderer --lang=en").as_deref(),
-            Some("Discord")
-        );
+        assert_eq!(parse_cmdline_argv0(b"/usr/bin/kwin_x11\0--replace\0").as_deref(), Some("kwin_x11"));
+        assert_eq!(parse_cmdline_argv0(b"/opt/Discord/Discord --type=renderer --lang=en").as_deref(), Some("Discord"));
         assert_eq!(parse_cmdline_argv0(b""), None);
     }
 
     #[test]
     fn cgroup_prefers_the_systemd_hierarchy() {
         let v1 = "12:memory:/user.slice\n1:name=systemd:/user.slice/user-1000.slice/user@1000.service/app.slice/app-ballast-discord-1.scope\n0::/\n";
-        assert_eq!(parse_cgroup(v1).as_deref(), Some("/user.slice/user-1000.slice/user@1000.service/app.slice/app-ballast-discord-1.scope"));
         assert_eq!(
-            parse_cgroup("0::/system.slice/dbus.service\n").as_deref(),
-            Some("/system.slice/dbus.service")
+            parse_cgroup(v1).as_deref(),
+            Some("/user.slice/user-1000.slice/user@1000.service/app.slice/app-ballast-discord-1.scope")
         );
+        assert_eq!(parse_cgroup("0::/system.slice/dbus.service\n").as_deref(), Some("/system.slice/dbus.service"));
         assert_eq!(parse_cgroup("garbage"), None);
     }
 
     #[test]
     fn smaps_rollup_in_bytes() {
         let r = parse_smaps_rollup("55d0c0a00000-7ffd0f1fe000 ---p 00000000 00:00 0                          [rollup]\nRss:              204800 kB\nPss:              102400 kB\nPss_Anon:          90000 kB\nPss_File:          10000 kB\nPss_Shmem:          2400 kB\nSwap:                 16 kB\nSwapPss:               8 kB\n").unwrap();
-        assert_eq!(
-            (r.rss, r.pss, r.swap_pss),
-            (204800 * 1024, 102400 * 1024, 8 * 1024)
-        );
+        assert_eq!((r.rss, r.pss, r.swap_pss), (204800 * 1024, 102400 * 1024, 8 * 1024));
         assert!(parse_smaps_rollup("header\nRss: 1 kB\n").is_err());
-        assert_eq!(
-            parse_smaps_rollup("header\nPss: x kB\n").unwrap_err().line,
-            2
-        );
+        assert_eq!(parse_smaps_rollup("header\nPss: x kB\n").unwrap_err().line, 2);
     }
 }

@@ -34,29 +34,17 @@ pub struct SwapArea {
 pub fn parse_mm_stat(text: &str) -> Result<MmStat, Malformed> {
     let fields: Vec<u64> = text
         .split_whitespace()
-        .map(|w| {
-            w.parse()
-                .map_err(|_| Malformed::at(1, format!("expected numbers, found {w:?}")))
-        })
+        .map(|w| w.parse().map_err(|_| Malformed::at(1, format!("expected numbers, found {w:?}"))))
         .collect::<Result<_, _>>()?;
     match fields[..] {
-        [orig_data, compr_data, mem_used, ..] => Ok(MmStat {
-            orig_data,
-            compr_data,
-            mem_used,
-        }),
-        _ => Err(Malformed::at(
-            1,
-            "expected at least orig_data_size compr_data_size mem_used_total",
-        )),
+        [orig_data, compr_data, mem_used, ..] => Ok(MmStat { orig_data, compr_data, mem_used }),
+        _ => Err(Malformed::at(1, "expected at least orig_data_size compr_data_size mem_used_total")),
     }
 }
 
 /// The active algorithm is the one in brackets: "lzo lzo-rle lz4 [zstd]".
 pub fn parse_comp_algorithm(text: &str) -> Option<String> {
-    text.split_whitespace()
-        .find_map(|w| w.strip_prefix('[').and_then(|w| w.strip_suffix(']')))
-        .map(str::to_owned)
+    text.split_whitespace().find_map(|w| w.strip_prefix('[').and_then(|w| w.strip_suffix(']'))).map(str::to_owned)
 }
 
 pub fn parse_swaps(text: &str) -> Result<Vec<SwapArea>, Malformed> {
@@ -66,12 +54,8 @@ pub fn parse_swaps(text: &str) -> Result<Vec<SwapArea>, Malformed> {
         .filter(|(_, line)| !line.trim().is_empty())
         .map(|(index, line)| {
             let words: Vec<&str> = line.split_whitespace().collect();
-            let bad = || {
-                Malformed::at(
-                    index + 1,
-                    format!("expected `Filename Type Size Used Priority`, found {line:?}"),
-                )
-            };
+            let bad =
+                || Malformed::at(index + 1, format!("expected `Filename Type Size Used Priority`, found {line:?}"));
             match words[..] {
                 [path, _kind, size, used, priority] => Ok(SwapArea {
                     // The kernel escapes spaces in paths as \040.
@@ -92,32 +76,17 @@ mod tests {
 
     #[test]
     fn mm_stat_takes_the_first_three_fields() {
-        let mm = parse_mm_stat(
-            "1288490188 322122547 335544320        0 402653184    12345     0      0      0\n",
-        )
-        .unwrap();
-        assert_eq!(
-            mm,
-            MmStat {
-                orig_data: 1288490188,
-                compr_data: 322122547,
-                mem_used: 335544320
-            }
-        );
+        let mm =
+            parse_mm_stat("1288490188 322122547 335544320        0 402653184    12345     0      0      0\n").unwrap();
+        assert_eq!(mm, MmStat { orig_data: 1288490188, compr_data: 322122547, mem_used: 335544320 });
         assert!(parse_mm_stat("").is_err());
         assert!(parse_mm_stat("1 2 x").is_err());
     }
 
     #[test]
     fn active_algorithm_is_bracketed() {
-        assert_eq!(
-            parse_comp_algorithm("lzo lzo-rle lz4 [zstd]\n").as_deref(),
-            Some("zstd")
-        );
-        assert_eq!(
-            parse_comp_algorithm("[lzo-rle] lzo lz4 \n").as_deref(),
-            Some("lzo-rle")
-        );
+        assert_eq!(parse_comp_algorithm("lzo lzo-rle lz4 [zstd]\n").as_deref(), Some("zstd"));
+        assert_eq!(parse_comp_algorithm("[lzo-rle] lzo lz4 \n").as_deref(), Some("lzo-rle"));
         assert_eq!(parse_comp_algorithm("lzo lz4"), None);
     }
 
@@ -127,18 +96,11 @@ mod tests {
         assert_eq!(swaps.len(), 2);
         assert_eq!(
             swaps[0],
-            SwapArea {
-                path: "/dev/zram0".into(),
-                size: 12227580 * 1024,
-                used: 1 << 30,
-                priority: 100
-            }
+            SwapArea { path: "/dev/zram0".into(), size: 12227580 * 1024, used: 1 << 30, priority: 100 }
         );
         assert_eq!(swaps[1].path, "/swap file");
         assert_eq!(swaps[1].priority, -2);
         assert!(parse_swaps("Filename\n/dev/zram0 partition x 0 100\n").is_err());
-        assert!(parse_swaps("Filename\tType\tSize\tUsed\tPriority\n")
-            .unwrap()
-            .is_empty());
+        assert!(parse_swaps("Filename\tType\tSize\tUsed\tPriority\n").unwrap().is_empty());
     }
 }

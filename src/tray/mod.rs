@@ -64,7 +64,8 @@ fn running_entries(profile: &Profile, scopes: &[ScopeStatus]) -> Vec<RunningEntr
         .into_iter()
         .map(|app| {
             let total = &app.total;
-            let name = total.app.as_deref().and_then(|id| profile.app(id)).map_or(total.unit.as_str(), |a| a.name.as_str());
+            let name =
+                total.app.as_deref().and_then(|id| profile.app(id)).map_or(total.unit.as_str(), |a| a.name.as_str());
             let used = total.memory_current.map_or("?".into(), rough);
             let max = total.memory_max.map_or("no limit".into(), human);
             let more = if app.units.len() > 1 { format!(" in {} units", app.units.len()) } else { String::new() };
@@ -89,15 +90,37 @@ pub struct TrayView {
 impl TrayView {
     pub fn new(report: &Report, profile: &Profile, installed: &[bool], scopes: &[ScopeStatus]) -> TrayView {
         let total = &report.total;
-        let status = report.categories.iter().filter(|c| !c.reclaimable).map(|c| c.status).chain([total.status]).max().unwrap_or(Status::Ok);
+        let status = report
+            .categories
+            .iter()
+            .filter(|c| !c.reclaimable)
+            .map(|c| c.status)
+            .chain([total.status])
+            .max()
+            .unwrap_or(Status::Ok);
         // In steps of 5 %: finer than the gauge can show is only a redraw.
-        let percent = if total.limit == 0 { 0 } else { ((total.used as f64 / total.limit as f64) * 20.0).round() as u32 * 5 };
-        let mut lines = vec![format!("Total {} of {} ({}, {})", rough(total.used), rough(total.limit), report.state.as_str(), status_word(total.status))];
+        let percent =
+            if total.limit == 0 { 0 } else { ((total.used as f64 / total.limit as f64) * 20.0).round() as u32 * 5 };
+        let mut lines = vec![format!(
+            "Total {} of {} ({}, {})",
+            rough(total.used),
+            rough(total.limit),
+            report.state.as_str(),
+            status_word(total.status)
+        )];
         lines.extend(report.categories.iter().filter(|c| !c.reclaimable).map(|c| {
-            format!("{}: {} of {}{}", c.name, rough(c.used), rough(c.limit), if c.status == Status::Ok { String::new() } else { format!(" ({})", status_word(c.status)) })
+            format!(
+                "{}: {} of {}{}",
+                c.name,
+                rough(c.used),
+                rough(c.limit),
+                if c.status == Status::Ok { String::new() } else { format!(" ({})", status_word(c.status)) }
+            )
         }));
         lines.push(match report.zram.ratio {
-            Some(ratio) => format!("zram: {} in {} ({ratio:.1}x)", rough(report.zram.orig_data), rough(report.zram.mem_used)),
+            Some(ratio) => {
+                format!("zram: {} in {} ({ratio:.1}x)", rough(report.zram.orig_data), rough(report.zram.mem_used))
+            }
             None => format!("zram: {}", report.zram.state),
         });
         lines.push(match report.psi.memory {
@@ -194,7 +217,9 @@ impl ksni::Tray for BallastTray {
             .view
             .lines
             .iter()
-            .map(|line| ksni::menu::StandardItem { label: line.replace('_', "__"), enabled: false, ..Default::default() }.into())
+            .map(|line| {
+                ksni::menu::StandardItem { label: line.replace('_', "__"), enabled: false, ..Default::default() }.into()
+            })
             .collect();
         menu.push(ksni::MenuItem::Separator);
         let launch = self
@@ -223,7 +248,9 @@ impl ksni::Tray for BallastTray {
                 let units = entry.units.clone();
                 let stop = ksni::menu::StandardItem {
                     label: "Stop".into(),
-                    activate: Box::new(move |tray: &mut Self| units.iter().for_each(|unit| drop(tray.commands.send(TrayCommand::Stop(unit.clone()))))),
+                    activate: Box::new(move |tray: &mut Self| {
+                        units.iter().for_each(|unit| drop(tray.commands.send(TrayCommand::Stop(unit.clone()))))
+                    }),
                     ..Default::default()
                 };
                 Self::submenu(&entry.label.replace('_', "__"), vec![stop.into()])
@@ -296,7 +323,8 @@ mod tests {
     #[test]
     fn running_apps_are_one_entry_each_with_their_total() {
         let profile = Profile::embedded();
-        let status = |unit: &str, used: u64| ScopeStatus { memory_current: Some(used), ..ScopeStatus::named(&profile, unit) };
+        let status =
+            |unit: &str, used: u64| ScopeStatus { memory_current: Some(used), ..ScopeStatus::named(&profile, unit) };
         let scopes = [
             ScopeStatus { memory_max: Some(4 << 30), ..status("app-ballast-chromium-1.scope", 1 << 30) },
             status("app-org.chromium.Chromium-4242.scope", 200 << 20),

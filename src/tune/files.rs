@@ -38,8 +38,12 @@ impl Refusal {
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Refusal::Symlink { target } if self.nix_managed() => write!(f, "it is a link into the Nix store ({}): home-manager manages it", target.display()),
-            Refusal::Symlink { target } => write!(f, "it is a symlink to {}: whatever made the link owns the file", target.display()),
+            Refusal::Symlink { target } if self.nix_managed() => {
+                write!(f, "it is a link into the Nix store ({}): home-manager manages it", target.display())
+            }
+            Refusal::Symlink { target } => {
+                write!(f, "it is a symlink to {}: whatever made the link owns the file", target.display())
+            }
             Refusal::ReadOnly => write!(f, "it is read-only (no write permission for anyone)"),
         }
     }
@@ -123,8 +127,17 @@ impl Backup {
 
     /// Creates a new backup named after the current UTC time, holding each file's
     /// current bytes (before) and the bytes about to be written (after).
-    pub fn create(backups: &Path, target: &str, files: &[(JournalFile, Option<&[u8]>, &[u8])], loaded_effects: Option<Vec<String>>) -> Result<Backup, TuneError> {
-        let stamp: String = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string().chars().filter(|c| *c != '-' && *c != ':').collect();
+    pub fn create(
+        backups: &Path,
+        target: &str,
+        files: &[(JournalFile, Option<&[u8]>, &[u8])],
+        loaded_effects: Option<Vec<String>>,
+    ) -> Result<Backup, TuneError> {
+        let stamp: String = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+            .to_string()
+            .chars()
+            .filter(|c| *c != '-' && *c != ':')
+            .collect();
         let mut name = stamp.clone();
         let mut attempt = 1;
         while backups.join(&name).exists() {
@@ -133,7 +146,8 @@ impl Backup {
         }
         let dir = backups.join(&name);
         let write = |path: PathBuf, bytes: &[u8]| -> Result<(), TuneError> {
-            fs::create_dir_all(path.parent().expect("inside the backup")).map_err(|source| TuneError::Write { path: path.clone(), source })?;
+            fs::create_dir_all(path.parent().expect("inside the backup"))
+                .map_err(|source| TuneError::Write { path: path.clone(), source })?;
             fs::write(&path, bytes).map_err(|source| TuneError::Write { path, source })
         };
         let journal = Journal {
@@ -174,7 +188,8 @@ impl Backup {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(source) => return Err(TuneError::Read { path: backups.to_path_buf(), source }),
         };
-        let mut dirs: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.join("journal.json").exists()).collect();
+        let mut dirs: Vec<PathBuf> =
+            entries.flatten().map(|e| e.path()).filter(|p| p.join("journal.json").exists()).collect();
         dirs.sort();
         dirs.iter().map(|d| Backup::load(d)).collect()
     }

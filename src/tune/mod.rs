@@ -8,7 +8,9 @@ mod plan;
 mod session;
 
 pub use files::{Backup, Journal, JournalFile, Refusal};
-pub use plan::{apply_settings, baloo_settings, effect_config_name, kwin_settings, reversal, split_list, Plasma, Reversal, Setting};
+pub use plan::{
+    apply_settings, baloo_settings, effect_config_name, kwin_settings, reversal, split_list, Plasma, Reversal, Setting,
+};
 pub use session::{KwinIdentity, Session, SessionEnv};
 
 use crate::kconfig::{changed_keys, Cascade, ChangedKeys, Document, Generation, KconfigError, LockLevel};
@@ -69,7 +71,10 @@ impl Places {
     pub fn from_env(kconfig: Generation) -> Places {
         let home = std::env::var("HOME").unwrap_or_else(|_| "/".into());
         let xdg = |name: &str, fallback: &str| {
-            std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from).unwrap_or_else(|| Path::new(&home).join(fallback))
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+                .unwrap_or_else(|| Path::new(&home).join(fallback))
         };
         Places {
             config_dir: xdg("XDG_CONFIG_HOME", ".config"),
@@ -102,7 +107,8 @@ impl Places {
 /// $XDG_CONFIG_DIRS as the spec reads it: `:`-separated absolute paths, /etc/xdg when unset
 /// or empty; relative entries are ignored.
 fn config_dirs(value: Option<&str>) -> Vec<PathBuf> {
-    let dirs: Vec<PathBuf> = value.unwrap_or_default().split(':').filter(|d| d.starts_with('/')).map(PathBuf::from).collect();
+    let dirs: Vec<PathBuf> =
+        value.unwrap_or_default().split(':').filter(|d| d.starts_with('/')).map(PathBuf::from).collect();
     if dirs.is_empty() {
         vec![PathBuf::from("/etc/xdg")]
     } else {
@@ -128,7 +134,13 @@ impl std::fmt::Display for LockedSetting {
             LockLevel::Group => format!("{group}[$i]"),
             LockLevel::Key => format!("{}[$i]", self.setting.key),
         };
-        write!(f, "{} {group} {}: locked by {} ({mark}); KDE keeps reading that file's value", self.setting.file, self.setting.key, self.by.display())
+        write!(
+            f,
+            "{} {group} {}: locked by {} ({mark}); KDE keeps reading that file's value",
+            self.setting.file,
+            self.setting.key,
+            self.by.display()
+        )
     }
 }
 
@@ -165,8 +177,18 @@ impl FilePlan {
     /// home-manager manages (plasma-manager's README: values are bool, int, float or string;
     /// `shellExpand` writes the `[$e]` flag).
     pub fn nix_setting(&self) -> String {
-        let quote = |text: &str| format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\"").replace("${", "\\${"));
-        let attr = |name: &str| if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') && !name.starts_with(|c: char| c.is_ascii_digit() || c == '-') { name.to_owned() } else { quote(name) };
+        let quote =
+            |text: &str| format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\"").replace("${", "\\${"));
+        let attr = |name: &str| {
+            if !name.is_empty()
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                && !name.starts_with(|c: char| c.is_ascii_digit() || c == '-')
+            {
+                name.to_owned()
+            } else {
+                quote(name)
+            }
+        };
         self.settings
             .iter()
             .map(|s| {
@@ -214,13 +236,26 @@ pub fn plan(profile: &Profile, target: Target, session: &Session, places: &Place
             for setting in settings.iter().filter(|s| s.file == file).cloned() {
                 match (session.unread(&setting), cascade.lock(&setting.group, &setting.key)) {
                     (Some(why), _) => unread.push((setting, why)),
-                    (None, Some(lock)) => locked.push(LockedSetting { setting, by: system[lock.file].0.clone(), level: lock.level }),
+                    (None, Some(lock)) => {
+                        locked.push(LockedSetting { setting, by: system[lock.file].0.clone(), level: lock.level })
+                    }
                     (None, None) => ours.push(setting),
                 }
             }
-            let edited = apply_settings(&document, ours.iter()).map_err(|source| TuneError::Kconfig { path: path.clone(), source })?;
+            let edited = apply_settings(&document, ours.iter())
+                .map_err(|source| TuneError::Kconfig { path: path.clone(), source })?;
             let refused = files::refusal(&path)?;
-            Ok(FilePlan { file, changed: changed_keys(&document, &edited), after: edited.to_bytes(), path, before, settings: ours, locked, unread, refused })
+            Ok(FilePlan {
+                file,
+                changed: changed_keys(&document, &edited),
+                after: edited.to_bytes(),
+                path,
+                before,
+                settings: ours,
+                locked,
+                unread,
+                refused,
+            })
         })
         .collect()
 }
@@ -232,7 +267,14 @@ pub fn refusals(plans: &[FilePlan]) -> Vec<String> {
     let locked = plans.iter().flat_map(|p| &p.locked).map(LockedSetting::to_string);
     let refused = plans.iter().filter(|p| p.changes_anything()).filter_map(|p| {
         let why = p.refused.as_ref()?;
-        let nix = if why.nix_managed() { format!("\n  set them in your home-manager configuration instead (plasma-manager):\n    {}", p.nix_setting().replace('\n', "\n    ")) } else { String::new() };
+        let nix = if why.nix_managed() {
+            format!(
+                "\n  set them in your home-manager configuration instead (plasma-manager):\n    {}",
+                p.nix_setting().replace('\n', "\n    ")
+            )
+        } else {
+            String::new()
+        };
         Some(format!("left {} alone: {why}{nix}", p.path.display()))
     });
     locked.chain(refused).collect()
@@ -243,7 +285,9 @@ pub fn unread(plans: &[FilePlan], session: &Session) -> Vec<String> {
     plans
         .iter()
         .flat_map(|p| &p.unread)
-        .map(|(s, why)| format!("{} [{}] {}: not written; {} does not use it: {why}", s.file, s.group, s.key, session.kwin()))
+        .map(|(s, why)| {
+            format!("{} [{}] {}: not written; {} does not use it: {why}", s.file, s.group, s.key, session.kwin())
+        })
         .collect()
 }
 
@@ -263,14 +307,25 @@ pub fn diff(plans: &[FilePlan]) -> String {
 /// Writes the changing files after backing them up, leaving refused files (symlinks,
 /// read-only) alone; None when nothing is written (applying twice writes nothing the second
 /// time).
-pub fn apply(plans: &[FilePlan], target: Target, places: &Places, loaded_effects: Option<Vec<String>>) -> Result<Option<Backup>, TuneError> {
+pub fn apply(
+    plans: &[FilePlan],
+    target: Target,
+    places: &Places,
+    loaded_effects: Option<Vec<String>>,
+) -> Result<Option<Backup>, TuneError> {
     let changing: Vec<&FilePlan> = plans.iter().filter(|p| p.writes()).collect();
     if changing.is_empty() {
         return Ok(None);
     }
     let entries: Vec<(JournalFile, Option<&[u8]>, &[u8])> = changing
         .iter()
-        .map(|p| (JournalFile { file: p.file.to_owned(), path: p.path.clone(), existed: p.before.is_some() }, p.before.as_deref(), &p.after[..]))
+        .map(|p| {
+            (
+                JournalFile { file: p.file.to_owned(), path: p.path.clone(), existed: p.before.is_some() },
+                p.before.as_deref(),
+                &p.after[..],
+            )
+        })
         .collect();
     let backup = Backup::create(&places.backups_dir, target.name(), &entries, loaded_effects)?;
     for plan in changing {
@@ -281,7 +336,11 @@ pub fn apply(plans: &[FilePlan], target: Target, places: &Places, loaded_effects
 
 /// The effects an apply of `plans` switches (see [`effect_switches`]).
 pub fn applied_effects(plans: &[FilePlan], places: &Places) -> Vec<(String, bool)> {
-    plans.iter().filter(|p| p.file == "kwinrc" && p.writes()).flat_map(|p| effect_switches(&p.changed, &places.parse(&p.after), None)).collect()
+    plans
+        .iter()
+        .filter(|p| p.file == "kwinrc" && p.writes())
+        .flat_map(|p| effect_switches(&p.changed, &places.parse(&p.after), None))
+        .collect()
 }
 
 /// A file put back by a rollback, with the keys that changed back and, for kwinrc, the
@@ -316,12 +375,19 @@ pub fn effect_switches(changed: &ChangedKeys, now: &Document, loaded: Option<&[S
 /// target's for `all`), or of the backup named `to`: byte for byte when nobody touched
 /// them since; only ballast's keys when others changed other keys; and, when someone
 /// changed keys ballast had set, not at all unless `force` (then byte for byte).
-pub fn rollback(places: &Places, target: Target, to: Option<&str>, force: bool) -> Result<(Backup, Vec<Restored>), TuneError> {
+pub fn rollback(
+    places: &Places,
+    target: Target,
+    to: Option<&str>,
+    force: bool,
+) -> Result<(Backup, Vec<Restored>), TuneError> {
     let backups = Backup::list(&places.backups_dir)?;
     let mut backup = match to {
         Some(name) => backups.into_iter().find(|b| b.name == name).ok_or_else(|| TuneError::UnknownBackup {
             name: name.to_owned(),
-            available: Backup::list(&places.backups_dir).map(|all| all.iter().map(|b| b.name.clone()).collect::<Vec<_>>().join(", ")).unwrap_or_default(),
+            available: Backup::list(&places.backups_dir)
+                .map(|all| all.iter().map(|b| b.name.clone()).collect::<Vec<_>>().join(", "))
+                .unwrap_or_default(),
         })?,
         None => backups
             .into_iter()
@@ -337,7 +403,8 @@ pub fn rollback(places: &Places, target: Target, to: Option<&str>, force: bool) 
         let before = if entry.existed { files::read_optional(&backup.before(&entry.file))? } else { None };
         let after = files::read_optional(&backup.after(&entry.file))?.unwrap_or_default();
         let parse = |bytes: &Option<Vec<u8>>| places.parse(bytes.as_deref().unwrap_or_default());
-        let way = reversal(&parse(&before), &places.parse(&after), &parse(&now)).map_err(|source| TuneError::Kconfig { path: entry.path.clone(), source })?;
+        let way = reversal(&parse(&before), &places.parse(&after), &parse(&now))
+            .map_err(|source| TuneError::Kconfig { path: entry.path.clone(), source })?;
         if let Reversal::Conflict(keys) = &way {
             conflicts.extend(keys.iter().map(|k| format!("{} {k}", entry.file)));
         }
@@ -362,7 +429,11 @@ pub fn rollback(places: &Places, target: Target, to: Option<&str>, force: bool) 
         }
         let result = places.parse(result.as_deref().unwrap_or_default());
         let changed = changed_keys(&places.parse(now.as_deref().unwrap_or_default()), &result);
-        let effects = if entry.file == "kwinrc" { effect_switches(&changed, &result, backup.journal.loaded_effects.as_deref()) } else { Vec::new() };
+        let effects = if entry.file == "kwinrc" {
+            effect_switches(&changed, &result, backup.journal.loaded_effects.as_deref())
+        } else {
+            Vec::new()
+        };
         restored.push(Restored { file: entry.file.clone(), path: entry.path.clone(), changed, effects });
     }
     backup.journal.rolled_back = true;
@@ -399,7 +470,8 @@ pub fn file_status(settings: &[Setting], session: &Session, places: &Places) -> 
         let stack = &stacks[setting.file];
         let cascade = Cascade::new(stack.iter().map(|(_, d)| d).collect());
         let effective = places.effective(&cascade, &setting.group, &setting.key);
-        let target = if setting.expandable { setting.value.replace("$HOME", &places.home) } else { setting.value.clone() };
+        let target =
+            if setting.expandable { setting.value.replace("$HOME", &places.home) } else { setting.value.clone() };
         status.push(SettingStatus {
             file: setting.file.to_owned(),
             group: setting.group.clone(),

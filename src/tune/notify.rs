@@ -10,15 +10,27 @@ pub type Outcome = Vec<String>;
 /// Sends ConfigChanged for exactly the changed keys of each file, then asks KWin and
 /// Baloo to reread what concerns them, and has KWin load or unload `effects` (name, load).
 /// A program that is not running is not an error.
-pub async fn tell_programs(connection: &zbus::Connection, changes: &[(&str, ChangedKeys)], effects: &[(String, bool)]) -> Outcome {
+pub async fn tell_programs(
+    connection: &zbus::Connection,
+    changes: &[(&str, ChangedKeys)],
+    effects: &[(String, bool)],
+) -> Outcome {
     let mut outcome = Vec::new();
     for (file, keys) in changes.iter().filter(|(_, keys)| !keys.is_empty()) {
         // a{saay}: group (nested groups joined by \x1d) -> changed key names as bytes.
-        let body: HashMap<String, Vec<Vec<u8>>> =
-            keys.iter().map(|(group, keys)| (String::from_utf8_lossy(group).into_owned(), keys.iter().cloned().collect())).collect();
+        let body: HashMap<String, Vec<Vec<u8>>> = keys
+            .iter()
+            .map(|(group, keys)| (String::from_utf8_lossy(group).into_owned(), keys.iter().cloned().collect()))
+            .collect();
         let path = format!("/{file}");
-        match connection.emit_signal(None::<&str>, path.as_str(), "org.kde.kconfig.notify", "ConfigChanged", &(body,)).await {
-            Ok(()) => outcome.push(format!("{file}: ConfigChanged sent for {} key(s)", keys.values().map(|k| k.len()).sum::<usize>())),
+        match connection
+            .emit_signal(None::<&str>, path.as_str(), "org.kde.kconfig.notify", "ConfigChanged", &(body,))
+            .await
+        {
+            Ok(()) => outcome.push(format!(
+                "{file}: ConfigChanged sent for {} key(s)",
+                keys.values().map(|k| k.len()).sum::<usize>()
+            )),
             Err(e) => outcome.push(format!("{file}: could not send ConfigChanged: {e}")),
         }
     }
@@ -38,7 +50,10 @@ pub async fn tell_programs(connection: &zbus::Connection, changes: &[(&str, Chan
     }
     if changed("baloofilerc") {
         outcome.push(if has_owner(connection, "org.kde.baloo").await {
-            match connection.call_method(Some("org.kde.baloo"), "/", Some("org.kde.baloo.main"), "updateConfig", &()).await {
+            match connection
+                .call_method(Some("org.kde.baloo"), "/", Some("org.kde.baloo.main"), "updateConfig", &())
+                .await
+            {
                 Ok(_) => "Baloo: updateConfig done".to_owned(),
                 Err(e) => format!("Baloo: updateConfig failed: {e}"),
             }
@@ -54,7 +69,9 @@ async fn switch_effects(connection: &zbus::Connection, effects: &[(String, bool)
     let mut done = Vec::new();
     for (effect, load) in effects {
         let method = if *load { "loadEffect" } else { "unloadEffect" };
-        let reply = connection.call_method(Some("org.kde.KWin"), "/Effects", Some("org.kde.kwin.Effects"), method, &(effect.as_str(),)).await;
+        let reply = connection
+            .call_method(Some("org.kde.KWin"), "/Effects", Some("org.kde.kwin.Effects"), method, &(effect.as_str(),))
+            .await;
         done.push(match (reply, load) {
             (Ok(_), true) => format!("loaded {effect}"),
             (Ok(_), false) => format!("unloaded {effect}"),
@@ -68,7 +85,13 @@ async fn switch_effects(connection: &zbus::Connection, effects: &[(String, bool)
 /// answer.
 pub async fn loaded_effects(connection: &zbus::Connection) -> Option<Vec<String>> {
     let reply = connection
-        .call_method(Some("org.kde.KWin"), "/Effects", Some("org.freedesktop.DBus.Properties"), "Get", &("org.kde.kwin.Effects", "loadedEffects"))
+        .call_method(
+            Some("org.kde.KWin"),
+            "/Effects",
+            Some("org.freedesktop.DBus.Properties"),
+            "Get",
+            &("org.kde.kwin.Effects", "loadedEffects"),
+        )
         .await
         .ok()?;
     Vec::<String>::try_from(reply.body().deserialize::<zbus::zvariant::OwnedValue>().ok()?).ok()
@@ -92,7 +115,10 @@ async fn reconfigure_kwin(connection: &zbus::Connection) -> zbus::Result<()> {
 
 /// KWin's supportInformation text, or None when KWin does not answer on `connection`.
 pub async fn kwin_support_information(connection: &zbus::Connection) -> Option<String> {
-    let reply = connection.call_method(Some("org.kde.KWin"), "/KWin", Some("org.kde.KWin"), "supportInformation", &()).await.ok()?;
+    let reply = connection
+        .call_method(Some("org.kde.KWin"), "/KWin", Some("org.kde.KWin"), "supportInformation", &())
+        .await
+        .ok()?;
     reply.body().deserialize().ok()
 }
 
@@ -105,13 +131,33 @@ pub async fn kwin_live(connection: &zbus::Connection) -> Option<(String, Vec<Str
 /// Baloo's scheduler state (baloo's IndexerState), or None when Baloo does not answer.
 pub async fn baloo_state(connection: &zbus::Connection) -> Option<String> {
     const STATES: [&str; 11] = [
-        "idle", "suspended", "first run", "new files", "modified files", "extended attributes",
-        "content indexing", "unindexed file check", "stale index cleanup", "low-power idle", "starting",
+        "idle",
+        "suspended",
+        "first run",
+        "new files",
+        "modified files",
+        "extended attributes",
+        "content indexing",
+        "unindexed file check",
+        "stale index cleanup",
+        "low-power idle",
+        "starting",
     ];
     let reply = connection
-        .call_method(Some("org.kde.baloo"), "/scheduler", Some("org.freedesktop.DBus.Properties"), "Get", &("org.kde.baloo.scheduler", "state"))
+        .call_method(
+            Some("org.kde.baloo"),
+            "/scheduler",
+            Some("org.freedesktop.DBus.Properties"),
+            "Get",
+            &("org.kde.baloo.scheduler", "state"),
+        )
         .await
         .ok()?;
     let state = i32::try_from(reply.body().deserialize::<zbus::zvariant::OwnedValue>().ok()?).ok()?;
-    Some(usize::try_from(state).ok().and_then(|i| STATES.get(i)).map_or(format!("state {state}"), |name| (*name).to_owned()))
+    Some(
+        usize::try_from(state)
+            .ok()
+            .and_then(|i| STATES.get(i))
+            .map_or(format!("state {state}"), |name| (*name).to_owned()),
+    )
 }

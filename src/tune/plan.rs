@@ -51,8 +51,21 @@ impl Setting {
 /// Plasma 5 names its scripted (JavaScript) effects kwin4_effect_<name> in kwinrc
 /// [Plugins]; Plasma 6 and every built-in C++ effect use the plain name.
 const PLASMA5_SCRIPTED_EFFECTS: &[&str] = &[
-    "dialogparent", "eyeonscreen", "fade", "fadedesktop", "fadingpopups", "frozenapp", "fullscreen",
-    "login", "logout", "maximize", "morphingpopups", "scale", "sessionquit", "squash", "translucency",
+    "dialogparent",
+    "eyeonscreen",
+    "fade",
+    "fadedesktop",
+    "fadingpopups",
+    "frozenapp",
+    "fullscreen",
+    "login",
+    "logout",
+    "maximize",
+    "morphingpopups",
+    "scale",
+    "sessionquit",
+    "squash",
+    "translucency",
     "windowaperture",
 ];
 
@@ -79,7 +92,12 @@ pub fn kwin_settings(targets: &KwinTargets, plasma: Plasma) -> Vec<Setting> {
     settings.extend(effects.map(|(effect, on)| {
         Setting::plain("kwinrc", "Plugins", &format!("{}Enabled", effect_config_name(effect, plasma)), on.to_string())
     }));
-    settings.push(Setting::plain("kdeglobals", "KDE", "AnimationDurationFactor", format_factor(targets.animation_duration_factor)));
+    settings.push(Setting::plain(
+        "kdeglobals",
+        "KDE",
+        "AnimationDurationFactor",
+        format_factor(targets.animation_duration_factor),
+    ));
     settings
 }
 
@@ -148,7 +166,10 @@ fn join_list(entries: &[String]) -> String {
 }
 
 /// Applies the settings of one file to its document; returns the edited document.
-pub fn apply_settings<'a>(document: &Document, settings: impl IntoIterator<Item = &'a Setting>) -> Result<Document, KconfigError> {
+pub fn apply_settings<'a>(
+    document: &Document,
+    settings: impl IntoIterator<Item = &'a Setting>,
+) -> Result<Document, KconfigError> {
     let mut edited = document.clone();
     for setting in settings {
         if setting.expandable {
@@ -182,7 +203,9 @@ pub fn reversal(before: &Document, after: &Document, now: &Document) -> Result<R
         .iter()
         .flat_map(|(group, keys)| keys.iter().map(move |key| (group, key)))
         .filter(|(group, key)| value(now, group, key) != value(after, group, key))
-        .map(|(group, key)| format!("[{}] {}", String::from_utf8_lossy(group).replace('\x1d', "]["), String::from_utf8_lossy(key)))
+        .map(|(group, key)| {
+            format!("[{}] {}", String::from_utf8_lossy(group).replace('\x1d', "]["), String::from_utf8_lossy(key))
+        })
         .collect();
     if !conflicts.is_empty() {
         return Ok(Reversal::Conflict(conflicts));
@@ -286,7 +309,9 @@ mod tests {
         let profile = Profile::embedded();
         let plan = kwin_settings(&profile.tune.kwin, Plasma::Five);
         let kwinrc: Vec<&Setting> = plan.iter().filter(|s| s.file == "kwinrc").collect();
-        let once = apply_settings(&Document::parse(b"# mine\n[Compositing]\nBackend=XRender\n"), kwinrc.iter().copied()).unwrap();
+        let once =
+            apply_settings(&Document::parse(b"# mine\n[Compositing]\nBackend=XRender\n"), kwinrc.iter().copied())
+                .unwrap();
         let twice = apply_settings(&once, kwinrc.iter().copied()).unwrap();
         assert_eq!(once.to_bytes(), twice.to_bytes());
         assert!(once.to_bytes().starts_with(b"# mine\n[Compositing]\nBackend=OpenGL\n"));

@@ -29,7 +29,8 @@ pub struct SessionEnv {
 impl SessionEnv {
     pub fn from_env() -> SessionEnv {
         let path = std::env::var("PATH").ok();
-        let installed = |tool: &str| crate::launch::resolve_binary(tool, path.as_deref(), crate::launch::is_executable).is_some();
+        let installed =
+            |tool: &str| crate::launch::resolve_binary(tool, path.as_deref(), crate::launch::is_executable).is_some();
         SessionEnv {
             kde_session_version: std::env::var("KDE_SESSION_VERSION").ok(),
             xdg_session_type: std::env::var("XDG_SESSION_TYPE").ok(),
@@ -49,7 +50,8 @@ pub struct KwinIdentity {
 
 impl KwinIdentity {
     pub fn parse(support_information: &str) -> Option<KwinIdentity> {
-        let value = |name: &str| support_information.lines().find_map(|line| line.trim().strip_prefix(name).map(str::trim));
+        let value =
+            |name: &str| support_information.lines().find_map(|line| line.trim().strip_prefix(name).map(str::trim));
         let version = value("KWin version:")?.to_owned();
         let display = value("Operation Mode:").and_then(|mode| {
             let mode = mode.to_ascii_lowercase();
@@ -76,7 +78,13 @@ impl Session {
             plasma: kwin_plasma.or(env_plasma).unwrap_or(tools),
             display: kwin.and_then(|k| k.display).or(env_display),
             kwin_version: kwin.map(|k| k.version.clone()),
-            source: if kwin_plasma.is_some() { "KWin" } else if env_plasma.is_some() || env_display.is_some() { "environment" } else { "installed tools" },
+            source: if kwin_plasma.is_some() {
+                "KWin"
+            } else if env_plasma.is_some() || env_display.is_some() {
+                "environment"
+            } else {
+                "installed tools"
+            },
         }
     }
 
@@ -113,7 +121,10 @@ impl Session {
             Some(display) => sessions.contains(&display),
             None => sessions.len() == 2,
         };
-        KWIN_UNUSED.iter().find(|row| row.key == setting.key && row.plasma.contains(&self.plasma) && applies(row.sessions)).map(|row| row.why)
+        KWIN_UNUSED
+            .iter()
+            .find(|row| row.key == setting.key && row.plasma.contains(&self.plasma) && applies(row.sessions))
+            .map(|row| row.why)
     }
 }
 
@@ -131,8 +142,18 @@ const WAYLAND: &[DisplayServer] = &[DisplayServer::Wayland];
 
 /// Every tuned key not listed here is used in both sessions (docs/kwin-settings.md).
 const KWIN_UNUSED: &[Unused] = &[
-    Unused { key: "GLTextureFilter", plasma: &[Plasma::Six], sessions: BOTH, why: "KWin 6 parses it but no code uses it, and KWin 6.4 on no longer reads it" },
-    Unused { key: "GLPreferBufferSwap", plasma: &[Plasma::Five, Plasma::Six], sessions: WAYLAND, why: "only kwin_x11's GLX and EGL backends use it" },
+    Unused {
+        key: "GLTextureFilter",
+        plasma: &[Plasma::Six],
+        sessions: BOTH,
+        why: "KWin 6 parses it but no code uses it, and KWin 6.4 on no longer reads it",
+    },
+    Unused {
+        key: "GLPreferBufferSwap",
+        plasma: &[Plasma::Five, Plasma::Six],
+        sessions: WAYLAND,
+        why: "only kwin_x11's GLX and EGL backends use it",
+    },
     Unused {
         key: "WindowsBlockCompositing",
         plasma: &[Plasma::Five, Plasma::Six],
@@ -150,12 +171,19 @@ mod tests {
     const WAYLAND_63: &str = "Version\n=======\nKWin version: 6.3.6\nQt Version: 6.8.2\nQt compile version: 6.8.2\nXCB compile version: 1.17.0\n\nOperation Mode: Wayland\n";
 
     fn env(version: Option<&str>, session_type: Option<&str>, tools: bool) -> SessionEnv {
-        SessionEnv { kde_session_version: version.map(Into::into), xdg_session_type: session_type.map(Into::into), has_plasma6_tools: tools }
+        SessionEnv {
+            kde_session_version: version.map(Into::into),
+            xdg_session_type: session_type.map(Into::into),
+            has_plasma6_tools: tools,
+        }
     }
 
     #[test]
     fn kwin_says_which_kwin_and_where() {
-        assert_eq!(KwinIdentity::parse(WAYLAND_63), Some(KwinIdentity { version: "6.3.6".into(), display: Some(DisplayServer::Wayland) }));
+        assert_eq!(
+            KwinIdentity::parse(WAYLAND_63),
+            Some(KwinIdentity { version: "6.3.6".into(), display: Some(DisplayServer::Wayland) })
+        );
         let x11 = KwinIdentity::parse("KWin version: 5.27.5\nOperation Mode: X11 only\n").unwrap();
         assert_eq!(x11.display, Some(DisplayServer::X11));
         assert_eq!(KwinIdentity::parse("Operation Mode: X11 only\n"), None);
@@ -165,9 +193,15 @@ mod tests {
     fn kwin_outranks_the_environment_which_outranks_the_tools() {
         let kwin = KwinIdentity::parse(WAYLAND_63).unwrap();
         let session = Session::detect(Some(&kwin), &env(Some("5"), Some("x11"), false));
-        assert_eq!((session.plasma, session.display, session.source), (Plasma::Six, Some(DisplayServer::Wayland), "KWin"));
+        assert_eq!(
+            (session.plasma, session.display, session.source),
+            (Plasma::Six, Some(DisplayServer::Wayland), "KWin")
+        );
         let session = Session::detect(None, &env(Some("6"), Some("x11"), false));
-        assert_eq!((session.plasma, session.display, session.source), (Plasma::Six, Some(DisplayServer::X11), "environment"));
+        assert_eq!(
+            (session.plasma, session.display, session.source),
+            (Plasma::Six, Some(DisplayServer::X11), "environment")
+        );
         assert_eq!(Session::detect(None, &env(Some("5"), None, true)).plasma, Plasma::Five);
         let console = Session::detect(None, &env(None, Some("tty"), true));
         assert_eq!((console.plasma, console.display, console.source), (Plasma::Six, None, "installed tools"));
@@ -176,15 +210,25 @@ mod tests {
 
     fn unread_keys(plasma: Plasma, display: Option<DisplayServer>) -> Vec<String> {
         let session = Session { plasma, display, kwin_version: None, source: "test" };
-        super::super::kwin_settings(&Profile::embedded().tune.kwin, plasma).iter().filter(|s| session.unread(s).is_some()).map(|s| s.key.clone()).collect()
+        super::super::kwin_settings(&Profile::embedded().tune.kwin, plasma)
+            .iter()
+            .filter(|s| session.unread(s).is_some())
+            .map(|s| s.key.clone())
+            .collect()
     }
 
     #[test]
     fn each_session_names_the_keys_its_kwin_ignores() {
-        assert_eq!(unread_keys(Plasma::Six, Some(DisplayServer::Wayland)), ["GLPreferBufferSwap", "GLTextureFilter", "WindowsBlockCompositing"]);
+        assert_eq!(
+            unread_keys(Plasma::Six, Some(DisplayServer::Wayland)),
+            ["GLPreferBufferSwap", "GLTextureFilter", "WindowsBlockCompositing"]
+        );
         assert_eq!(unread_keys(Plasma::Six, Some(DisplayServer::X11)), ["GLTextureFilter"]);
         assert_eq!(unread_keys(Plasma::Six, None), ["GLTextureFilter"]);
         assert!(unread_keys(Plasma::Five, Some(DisplayServer::X11)).is_empty());
-        assert_eq!(unread_keys(Plasma::Five, Some(DisplayServer::Wayland)), ["GLPreferBufferSwap", "WindowsBlockCompositing"]);
+        assert_eq!(
+            unread_keys(Plasma::Five, Some(DisplayServer::Wayland)),
+            ["GLPreferBufferSwap", "WindowsBlockCompositing"]
+        );
     }
 }

@@ -3,7 +3,13 @@ use crate::launch::DisplayServer;
 use std::os::unix::fs::PermissionsExt;
 
 fn places(dir: &Path) -> Places {
-    Places { config_dir: dir.join("config"), config_dirs: vec![dir.join("xdg")], backups_dir: dir.join("state/ballast/backups"), home: "/home/me".into(), kconfig: Generation::Kf5 }
+    Places {
+        config_dir: dir.join("config"),
+        config_dirs: vec![dir.join("xdg")],
+        backups_dir: dir.join("state/ballast/backups"),
+        home: "/home/me".into(),
+        kconfig: Generation::Kf5,
+    }
 }
 
 fn write(path: &Path, bytes: &[u8]) {
@@ -39,7 +45,11 @@ fn preview_apply_twice_and_roll_back_byte_for_byte() {
 
     let backup = apply(&plans, Target::Kwin, &places, None).unwrap().expect("something changed");
     let written = std::fs::read(&kwinrc).unwrap();
-    assert!(written.starts_with(b"# my kwinrc\r\n[Compositing]\r\nBackend=OpenGL\r\nOpenGLIsUnsafe=false\r\n"), "{}", String::from_utf8_lossy(&written));
+    assert!(
+        written.starts_with(b"# my kwinrc\r\n[Compositing]\r\nBackend=OpenGL\r\nOpenGLIsUnsafe=false\r\n"),
+        "{}",
+        String::from_utf8_lossy(&written)
+    );
     assert_eq!(std::fs::metadata(&kwinrc).unwrap().permissions().mode() & 0o777, 0o644, "permissions kept");
     assert_eq!(std::fs::read(backup.before("kwinrc")).unwrap(), KWINRC);
     let kwin_keys = &plans.iter().find(|p| p.file == "kwinrc").unwrap().changed;
@@ -54,7 +64,10 @@ fn preview_apply_twice_and_roll_back_byte_for_byte() {
     assert_eq!(std::fs::read(&kwinrc).unwrap(), KWINRC, "byte-identical after rollback");
     assert!(!places.config_dir.join("kdeglobals").exists(), "a file we created is removed again");
     assert!(restored.iter().any(|r| r.file == "kdeglobals" && !r.changed.is_empty()));
-    assert!(matches!(rollback(&places, Target::Kwin, None, false), Err(TuneError::NoBackup { .. })), "nothing left to roll back");
+    assert!(
+        matches!(rollback(&places, Target::Kwin, None, false), Err(TuneError::NoBackup { .. })),
+        "nothing left to roll back"
+    );
 }
 
 #[test]
@@ -65,7 +78,8 @@ fn a_file_edited_after_apply_is_not_overwritten_silently() {
     write(&kwinrc, KWINRC);
     let plans = plan(&Profile::embedded(), Target::Kwin, &x11_5(), &places).unwrap();
     apply(&plans, Target::Kwin, &places, None).unwrap();
-    let edited = String::from_utf8(std::fs::read(&kwinrc).unwrap()).unwrap().replace("GLTextureFilter=1", "GLTextureFilter=2");
+    let edited =
+        String::from_utf8(std::fs::read(&kwinrc).unwrap()).unwrap().replace("GLTextureFilter=1", "GLTextureFilter=2");
     std::fs::write(&kwinrc, &edited).unwrap();
 
     let err = rollback(&places, Target::Kwin, None, false).err().expect("refused").to_string();
@@ -155,9 +169,15 @@ fn a_symlinked_or_read_only_file_is_left_alone_and_the_rest_applied() {
 
     apply(&plans, Target::All, &places, None).unwrap().expect("baloofilerc is written");
     assert_eq!(std::fs::read(&store).unwrap(), KWINRC, "the link's target is untouched");
-    assert!(std::fs::symlink_metadata(places.config_dir.join("kwinrc")).unwrap().file_type().is_symlink(), "the link stays a link");
+    assert!(
+        std::fs::symlink_metadata(places.config_dir.join("kwinrc")).unwrap().file_type().is_symlink(),
+        "the link stays a link"
+    );
     assert_eq!(std::fs::read(&kdeglobals).unwrap(), b"[KDE]\nAnimationDurationFactor=1\n");
-    assert_ne!(std::fs::read(places.config_dir.join("baloofilerc")).unwrap(), b"[Basic Settings]\nIndexing-Enabled=true\n");
+    assert_ne!(
+        std::fs::read(places.config_dir.join("baloofilerc")).unwrap(),
+        b"[Basic Settings]\nIndexing-Enabled=true\n"
+    );
 }
 
 #[test]
@@ -165,7 +185,8 @@ fn a_file_home_manager_links_gets_the_nix_setting() {
     let dir = tempfile::tempdir().unwrap();
     let places = places(dir.path());
     std::fs::create_dir_all(&places.config_dir).unwrap();
-    std::os::unix::fs::symlink("/nix/store/0000-home-manager-files/.config/kwinrc", places.config_dir.join("kwinrc")).unwrap();
+    std::os::unix::fs::symlink("/nix/store/0000-home-manager-files/.config/kwinrc", places.config_dir.join("kwinrc"))
+        .unwrap();
     let plans = plan(&Profile::embedded(), Target::Kwin, &x11_5(), &places).unwrap();
     let kwinrc = plans.iter().find(|p| p.file == "kwinrc").unwrap();
     assert!(kwinrc.refused.as_ref().is_some_and(Refusal::nix_managed));
@@ -186,26 +207,46 @@ fn settings_a_system_file_locks_are_named_not_written() {
     let kwinrc = plans.iter().find(|p| p.file == "kwinrc").unwrap();
     let locked: Vec<&str> = kwinrc.locked.iter().map(|l| l.setting.key.as_str()).collect();
     assert!(locked.contains(&"GLTextureFilter") && locked.contains(&"Backend"), "{locked:?}");
-    assert!(kwinrc.changed.get(&b"Compositing".to_vec()).is_none(), "no [Compositing] key is written: {:?}", kwinrc.changed);
+    assert!(
+        kwinrc.changed.get(&b"Compositing".to_vec()).is_none(),
+        "no [Compositing] key is written: {:?}",
+        kwinrc.changed
+    );
     let told = refusals(&plans).join("\n");
-    assert!(told.contains(&format!("kwinrc [Compositing] GLTextureFilter: locked by {} ([Compositing][$i])", dir.path().join("xdg/kwinrc").display())), "{told}");
+    assert!(
+        told.contains(&format!(
+            "kwinrc [Compositing] GLTextureFilter: locked by {} ([Compositing][$i])",
+            dir.path().join("xdg/kwinrc").display()
+        )),
+        "{told}"
+    );
 
     // The rest applies; status shows what KDE reads and who locks it.
     apply(&plans, Target::Kwin, &places, None).unwrap().expect("[Plugins] and kdeglobals change");
-    let status = file_status(&settings(&Profile::embedded(), Target::Kwin, Plasma::Five, &places).unwrap(), &x11_5(), &places).unwrap();
+    let status =
+        file_status(&settings(&Profile::embedded(), Target::Kwin, Plasma::Five, &places).unwrap(), &x11_5(), &places)
+            .unwrap();
     let filter = status.iter().find(|s| s.key == "GLTextureFilter").unwrap();
     assert_eq!((filter.file_value.as_deref(), filter.matches), (Some("2"), false));
     assert_eq!(filter.locked_by.as_deref(), Some(dir.path().join("xdg/kwinrc").as_path()));
     assert_eq!(filter.source.as_deref(), Some(dir.path().join("xdg/kwinrc").as_path()));
     let plugins: Vec<_> = status.iter().filter(|s| s.group == "Plugins").collect();
-    assert!(plugins.iter().all(|s| s.matches && s.locked_by.is_none() && s.source.as_deref() == Some(places.config_dir.join("kwinrc").as_path())), "{plugins:#?}");
+    assert!(
+        plugins.iter().all(|s| s.matches
+            && s.locked_by.is_none()
+            && s.source.as_deref() == Some(places.config_dir.join("kwinrc").as_path())),
+        "{plugins:#?}"
+    );
 }
 
 #[test]
 fn xdg_config_dirs_as_the_spec_reads_them() {
     assert_eq!(config_dirs(None), [PathBuf::from("/etc/xdg")]);
     assert_eq!(config_dirs(Some("")), [PathBuf::from("/etc/xdg")]);
-    assert_eq!(config_dirs(Some("/etc/profiles/per-user/me/etc/xdg:relative:/run/current-system/sw/etc/xdg")), [PathBuf::from("/etc/profiles/per-user/me/etc/xdg"), PathBuf::from("/run/current-system/sw/etc/xdg")]);
+    assert_eq!(
+        config_dirs(Some("/etc/profiles/per-user/me/etc/xdg:relative:/run/current-system/sw/etc/xdg")),
+        [PathBuf::from("/etc/profiles/per-user/me/etc/xdg"), PathBuf::from("/run/current-system/sw/etc/xdg")]
+    );
 }
 
 #[test]
@@ -217,18 +258,32 @@ fn keys_a_wayland_kwin_6_ignores_are_named_not_written() {
     let plans = plan(&Profile::embedded(), Target::Kwin, &wayland, &places).unwrap();
     let kwinrc = plans.iter().find(|p| p.file == "kwinrc").unwrap();
     let written = String::from_utf8(kwinrc.after.clone()).unwrap();
-    assert!(written.contains("Backend=OpenGL") && !written.contains("GLTextureFilter") && !written.contains("WindowsBlockCompositing") && !written.contains("GLPreferBufferSwap"), "{written}");
+    assert!(
+        written.contains("Backend=OpenGL")
+            && !written.contains("GLTextureFilter")
+            && !written.contains("WindowsBlockCompositing")
+            && !written.contains("GLPreferBufferSwap"),
+        "{written}"
+    );
     let told = unread(&plans, &wayland).join("\n");
-    assert!(told.contains("kwinrc [Compositing] WindowsBlockCompositing: not written; kwin_wayland 6 does not use it"), "{told}");
+    assert!(
+        told.contains("kwinrc [Compositing] WindowsBlockCompositing: not written; kwin_wayland 6 does not use it"),
+        "{told}"
+    );
     assert_eq!(told.lines().count(), 3, "{told}");
 
     // On X11 the same KWin 6 swaps through GLX: GLPreferBufferSwap is written there.
     let x11 = plan(&Profile::embedded(), Target::Kwin, &session(Plasma::Six, DisplayServer::X11), &places).unwrap();
     assert!(String::from_utf8_lossy(&x11[0].after).contains("GLPreferBufferSwap=a"));
 
-    let status = file_status(&settings(&Profile::embedded(), Target::Kwin, Plasma::Six, &places).unwrap(), &wayland, &places).unwrap();
+    let status =
+        file_status(&settings(&Profile::embedded(), Target::Kwin, Plasma::Six, &places).unwrap(), &wayland, &places)
+            .unwrap();
     let filter = status.iter().find(|s| s.key == "GLTextureFilter").unwrap();
-    assert!(filter.unused.as_deref().is_some_and(|why| why.starts_with("kwin_wayland 6 does not use it")), "{filter:?}");
+    assert!(
+        filter.unused.as_deref().is_some_and(|why| why.starts_with("kwin_wayland 6 does not use it")),
+        "{filter:?}"
+    );
     assert!(status.iter().filter(|s| s.group == "Plugins").all(|s| s.unused.is_none()));
 }
 
@@ -239,7 +294,16 @@ fn effects_follow_the_plugins_keys_and_rollback_restores_what_was_loaded() {
     write(&places.config_dir.join("kwinrc"), KWINRC);
     let plans = plan(&Profile::embedded(), Target::Kwin, &x11_5(), &places).unwrap();
     let switched = applied_effects(&plans, &places);
-    assert_eq!(switched, [("blurEnabled", true), ("contrastEnabled", false), ("magiclampEnabled", false), ("wobblywindowsEnabled", false)].map(|(k, on)| (k.trim_end_matches("Enabled").to_owned(), on)));
+    assert_eq!(
+        switched,
+        [
+            ("blurEnabled", true),
+            ("contrastEnabled", false),
+            ("magiclampEnabled", false),
+            ("wobblywindowsEnabled", false)
+        ]
+        .map(|(k, on)| (k.trim_end_matches("Enabled").to_owned(), on))
+    );
     // KWin had contrast and wobbly windows loaded (KWINRC enables wobbly) before the apply.
     let loaded = vec!["contrast".to_owned(), "wobblywindows".to_owned()];
     apply(&plans, Target::Kwin, &places, Some(loaded)).unwrap().expect("kwinrc changes");
@@ -248,5 +312,9 @@ fn effects_follow_the_plugins_keys_and_rollback_restores_what_was_loaded() {
     effects.sort();
     // wobblywindowsEnabled=true comes back from the file; the others were unset, so they go
     // back to how KWin had them.
-    assert_eq!(effects, [("blur", false), ("contrast", true), ("magiclamp", false), ("wobblywindows", true)].map(|(e, on)| (e.to_owned(), on)));
+    assert_eq!(
+        effects,
+        [("blur", false), ("contrast", true), ("magiclamp", false), ("wobblywindows", true)]
+            .map(|(e, on)| (e.to_owned(), on))
+    );
 }

@@ -51,11 +51,14 @@ pub struct Footprint {
 pub fn parse(out: &str) -> Result<Footprint, String> {
     let (head, top) = out.split_once("\ntop\n").ok_or("no `top` section in the output")?;
     let value = |key: &str| -> Result<f64, String> {
-        head.lines().find_map(|l| l.strip_prefix(key)?.trim_start_matches(':').trim().parse().ok()).ok_or(format!("no {key} in the output"))
+        head.lines()
+            .find_map(|l| l.strip_prefix(key)?.trim_start_matches(':').trim().parse().ok())
+            .ok_or(format!("no {key} in the output"))
     };
     let elapsed = value("elapsed")?;
     // top -b: PID USER PR NI VIRT RES SHR S %CPU %MEM TIME+ COMMAND
-    let rows: Vec<Vec<&str>> = top.lines().map(|l| l.split_whitespace().collect()).filter(|w: &Vec<&str>| w.len() >= 12).collect();
+    let rows: Vec<Vec<&str>> =
+        top.lines().map(|l| l.split_whitespace().collect()).filter(|w: &Vec<&str>| w.len() >= 12).collect();
     Ok(Footprint {
         elapsed,
         rss: value("VmRSS")? as u64,
@@ -69,12 +72,25 @@ pub fn parse(out: &str) -> Result<Footprint, String> {
 
 impl std::fmt::Display for Footprint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mean = if self.top_cpu.is_empty() { 0.0 } else { self.top_cpu.iter().sum::<f64>() / self.top_cpu.len() as f64 };
+        let mean =
+            if self.top_cpu.is_empty() { 0.0 } else { self.top_cpu.iter().sum::<f64>() / self.top_cpu.len() as f64 };
         let max = self.top_cpu.iter().copied().fold(0.0, f64::max);
         writeln!(f, "ballast agent, idle in the guest's Plasma 6 session, over {:.0} s:", self.elapsed)?;
         writeln!(f, "  {:<28} {:>10} {:>12} {:>10} {:>12}", "", "RSS", "anon RSS", "CPU", "wakeups/s")?;
-        writeln!(f, "  {:<28} {:>7} KiB {:>8} KiB {:>9.2}% {:>12.1}", "ballast (/proc)", self.rss, self.anon, self.cpu_percent, self.wakeups_per_second)?;
-        write!(f, "  {:<28} {:>10} {:>12} {:>9.2}% {:>12}", format!("top -b -d 2 ({} samples)", self.top_cpu.len()), self.top_res, "-", mean, "-")?;
+        writeln!(
+            f,
+            "  {:<28} {:>7} KiB {:>8} KiB {:>9.2}% {:>12.1}",
+            "ballast (/proc)", self.rss, self.anon, self.cpu_percent, self.wakeups_per_second
+        )?;
+        write!(
+            f,
+            "  {:<28} {:>10} {:>12} {:>9.2}% {:>12}",
+            format!("top -b -d 2 ({} samples)", self.top_cpu.len()),
+            self.top_res,
+            "-",
+            mean,
+            "-"
+        )?;
         write!(f, "\n  (top's highest 2 s sample: {max:.1}%)")
     }
 }

@@ -48,7 +48,9 @@ pub const GUEST_SHARE: &str = "/mnt/host";
 /// `${XDG_CACHE_HOME:-$HOME/.cache}/ballast/testbed`.
 pub fn default_cache() -> PathBuf {
     let base = std::env::var_os("BALLAST_CACHE").map(PathBuf::from).unwrap_or_else(|| {
-        let cache = std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into())).join(".cache"));
+        let cache = std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from).unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into())).join(".cache")
+        });
         cache.join("ballast")
     });
     base.join("testbed")
@@ -74,7 +76,10 @@ pub fn build_image(cache: &Path) -> Result<Image, TestbedError> {
 /// Runs a host program; its stdout, or an error with its stderr.
 fn run(command: &mut Command) -> Result<String, TestbedError> {
     let program = format!("{:?}", command.get_program());
-    let out = command.stderr(std::process::Stdio::inherit()).output().map_err(|e| TestbedError::Program { program: program.clone(), detail: e.to_string() })?;
+    let out = command
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| TestbedError::Program { program: program.clone(), detail: e.to_string() })?;
     if !out.status.success() {
         return Err(TestbedError::Program { program, detail: out.status.to_string() });
     }
@@ -119,7 +124,10 @@ impl Vm {
         let share = dir.join("share");
         std::fs::create_dir_all(&share).map_err(|source| TestbedError::File { path: share.clone(), source })?;
         let overlay = dir.join("overlay.qcow2");
-        run(Command::new("qemu-img").args(["create", "-q", "-f", "qcow2", "-F", "raw", "-b"]).arg(&image.rootfs).arg(&overlay))?;
+        run(Command::new("qemu-img")
+            .args(["create", "-q", "-f", "qcow2", "-F", "raw", "-b"])
+            .arg(&image.rootfs)
+            .arg(&overlay))?;
         let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
         run(Command::new("qemu-system-x86_64")
             .args(["-accel", accelerator(), "-cpu", "max", "-smp", "2", "-m", "4096", "-nic", "none"])
@@ -155,21 +163,26 @@ impl Vm {
 
     fn agent(&self, timeout: Duration) -> Result<Channel, TestbedError> {
         let mut agent = Channel::connect(&self.dir.join("qga.sock"), timeout)?;
-        let id = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_micros() as u64 % 1_000_000_000);
+        let id = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_micros() as u64 % 1_000_000_000);
         agent.sync_guest_agent(id)?;
         Ok(agent)
     }
 
     /// Waits until the guest agent answers (the guest booted to multi-user).
     pub fn wait_for_agent(&self, timeout: Duration) -> Result<(), TestbedError> {
-        wait(&format!("the guest agent (console: {})", self.dir.join("console.log").display()), timeout, || Ok(self.agent(Duration::from_secs(3)).is_ok()))
+        wait(&format!("the guest agent (console: {})", self.dir.join("console.log").display()), timeout, || {
+            Ok(self.agent(Duration::from_secs(3)).is_ok())
+        })
     }
 
     /// Runs `argv` in the guest as root and waits for it (at most `timeout`). Programs that
     /// stay in the background must not keep stdout/stderr open: the agent waits for them.
     pub fn exec(&self, argv: &[&str], timeout: Duration) -> Result<Output, TestbedError> {
         let mut agent = self.agent(Duration::from_secs(10))?;
-        let started = agent.execute("guest-exec", json!({ "path": argv[0], "arg": &argv[1..], "capture-output": true }))?;
+        let started =
+            agent.execute("guest-exec", json!({ "path": argv[0], "arg": &argv[1..], "capture-output": true }))?;
         let pid = started["pid"].clone();
         let what = argv.join(" ");
         let deadline = Instant::now() + timeout;
@@ -177,10 +190,13 @@ impl Vm {
             let status = agent.execute("guest-exec-status", json!({ "pid": pid }))?;
             if status["exited"].as_bool() == Some(true) {
                 let text = |key: &str| {
-                    let bytes = base64::engine::general_purpose::STANDARD.decode(status[key].as_str().unwrap_or_default()).unwrap_or_default();
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(status[key].as_str().unwrap_or_default())
+                        .unwrap_or_default();
                     String::from_utf8_lossy(&bytes).into_owned()
                 };
-                let code = status["exitcode"].as_i64().or_else(|| status["signal"].as_i64().map(|s| 128 + s)).unwrap_or(-1);
+                let code =
+                    status["exitcode"].as_i64().or_else(|| status["signal"].as_i64().map(|s| 128 + s)).unwrap_or(-1);
                 return Ok(Output { code, stdout: text("out-data"), stderr: text("err-data") });
             }
             if Instant::now() > deadline {
@@ -195,7 +211,28 @@ impl Vm {
     pub fn exec_user(&self, script: &str, timeout: Duration) -> Result<Output, TestbedError> {
         let runtime = format!("XDG_RUNTIME_DIR=/run/user/{UID}");
         let bus = format!("DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/{UID}/bus");
-        self.exec(&["/usr/sbin/runuser", "-u", USER, "--", "/usr/bin/env", &runtime, &bus, "systemd-run", "--user", "--quiet", "--wait", "--pipe", "--collect", "--", "/bin/bash", "-c", script], timeout)
+        self.exec(
+            &[
+                "/usr/sbin/runuser",
+                "-u",
+                USER,
+                "--",
+                "/usr/bin/env",
+                &runtime,
+                &bus,
+                "systemd-run",
+                "--user",
+                "--quiet",
+                "--wait",
+                "--pipe",
+                "--collect",
+                "--",
+                "/bin/bash",
+                "-c",
+                script,
+            ],
+            timeout,
+        )
     }
 
     /// Installs ballast as a user has it: `binaries` (ballast, ballast-dashboard) through the
@@ -203,12 +240,16 @@ impl Vm {
     pub fn install_ballast(&self, binaries: &[&Path]) -> Result<(), TestbedError> {
         let mut names = Vec::new();
         for binary in binaries {
-            let name = binary.file_name().ok_or_else(|| TestbedError::File { path: binary.to_path_buf(), source: std::io::ErrorKind::InvalidInput.into() })?;
+            let name = binary.file_name().ok_or_else(|| TestbedError::File {
+                path: binary.to_path_buf(),
+                source: std::io::ErrorKind::InvalidInput.into(),
+            })?;
             let copy = self.share().join(name);
             std::fs::copy(binary, &copy).map_err(|source| TestbedError::File { path: copy, source })?;
             names.push(format!("{GUEST_SHARE}/{}", name.to_string_lossy()));
         }
-        let script = format!("install -D -m 755 -t ~/.local/bin {} && ~/.local/bin/ballast autostart enable", names.join(" "));
+        let script =
+            format!("install -D -m 755 -t ~/.local/bin {} && ~/.local/bin/ballast autostart enable", names.join(" "));
         let out = self.exec_user(&script, Duration::from_secs(300))?;
         if out.success() {
             Ok(())
@@ -221,10 +262,14 @@ impl Vm {
     /// the StatusNotifierWatcher answers.
     pub fn wait_for_session(&self, timeout: Duration) -> Result<(), TestbedError> {
         self.wait_for_agent(timeout)?;
-        wait("the Plasma session (plasmashell's notification server and kded6's StatusNotifierWatcher)", timeout, || {
-            let out = self.exec_user("busctl --user status org.freedesktop.Notifications | grep -q '^Comm=plasmashell' && busctl --user status org.kde.StatusNotifierWatcher >/dev/null", Duration::from_secs(30));
-            Ok(out.is_ok_and(|o| o.success()))
-        })
+        wait(
+            "the Plasma session (plasmashell's notification server and kded6's StatusNotifierWatcher)",
+            timeout,
+            || {
+                let out = self.exec_user("busctl --user status org.freedesktop.Notifications | grep -q '^Comm=plasmashell' && busctl --user status org.kde.StatusNotifierWatcher >/dev/null", Duration::from_secs(30));
+                Ok(out.is_ok_and(|o| o.success()))
+            },
+        )
     }
 
     /// Reboots the guest (same disk) and waits for the Plasma session again.
@@ -251,7 +296,11 @@ impl Vm {
 }
 
 /// Polls `done` every second until it says true or `timeout` passes.
-pub fn wait(what: &str, timeout: Duration, mut done: impl FnMut() -> Result<bool, TestbedError>) -> Result<(), TestbedError> {
+pub fn wait(
+    what: &str,
+    timeout: Duration,
+    mut done: impl FnMut() -> Result<bool, TestbedError>,
+) -> Result<(), TestbedError> {
     let deadline = Instant::now() + timeout;
     loop {
         if done()? {

@@ -64,12 +64,21 @@ fn main() -> Result<()> {
         }
         Command::Up => {
             let image = build_image(&cache)?;
-            eprintln!("testbed: booting {} (console: {})", image.rootfs.display(), cli.dir.join("console.log").display());
+            eprintln!(
+                "testbed: booting {} (console: {})",
+                image.rootfs.display(),
+                cli.dir.join("console.log").display()
+            );
             Vm::boot(&image, &cli.dir)?.wait_for_session(Duration::from_secs(600))?;
-            eprintln!("testbed: the Plasma session is up; the guest's /mnt/host is {}", cli.dir.join("share").display());
+            eprintln!(
+                "testbed: the Plasma session is up; the guest's /mnt/host is {}",
+                cli.dir.join("share").display()
+            );
             None
         }
-        Command::Run { argv } => Some(vm.exec(&argv.iter().map(String::as_str).collect::<Vec<_>>(), Duration::from_secs(600))?),
+        Command::Run { argv } => {
+            Some(vm.exec(&argv.iter().map(String::as_str).collect::<Vec<_>>(), Duration::from_secs(600))?)
+        }
         Command::User { script } => Some(vm.exec_user(&script, Duration::from_secs(600))?),
         Command::Reboot => {
             vm.reboot(Duration::from_secs(600))?;
@@ -100,14 +109,18 @@ fn main() -> Result<()> {
 /// before the measurement.
 fn bench(cache: &std::path::Path, dir: &std::path::Path, binaries: &std::path::Path, seconds: u64) -> Result<()> {
     let image = build_image(cache)?;
-    eprintln!("testbed: booting a fresh guest; the session, a reboot and the measurement take about {} minutes under TCG", 8 + seconds / 60);
+    eprintln!(
+        "testbed: booting a fresh guest; the session, a reboot and the measurement take about {} minutes under TCG",
+        8 + seconds / 60
+    );
     let vm = Vm::boot(&image, dir)?;
     let measured = (|| -> Result<footprint::Footprint> {
         vm.wait_for_session(Duration::from_secs(900))?;
         vm.install_ballast(&[&binaries.join("ballast"), &binaries.join("ballast-dashboard")])?;
         vm.reboot(Duration::from_secs(900))?;
         wait("ballast.service to be active after login", Duration::from_secs(300), || {
-            Ok(vm.exec_user("systemctl --user is-active ballast.service", Duration::from_secs(30))?.stdout.trim() == "active")
+            Ok(vm.exec_user("systemctl --user is-active ballast.service", Duration::from_secs(30))?.stdout.trim()
+                == "active")
         })?;
         std::thread::sleep(Duration::from_secs(30));
         eprintln!("testbed: measuring the idle agent for {seconds} s");

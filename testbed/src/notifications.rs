@@ -42,7 +42,9 @@ fn blocks(log: &str) -> Vec<Block<'_>> {
     for line in log.lines() {
         if !line.starts_with(' ') {
             blocks.push(Block { header: line, args: Vec::new() });
-        } else if let (Some(block), Some(arg)) = (blocks.last_mut(), line.strip_prefix("   ").filter(|a| !a.starts_with(' '))) {
+        } else if let (Some(block), Some(arg)) =
+            (blocks.last_mut(), line.strip_prefix("   ").filter(|a| !a.starts_with(' ')))
+        {
             let (kind, value) = arg.split_once(' ').unwrap_or((arg, ""));
             block.args.push((kind, value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value)));
         }
@@ -55,7 +57,11 @@ pub fn notifications(log: &str) -> Vec<Notification> {
     let blocks = blocks(log);
     let answer = |call: &Block| {
         let (serial, sender) = (call.field("serial")?, call.field("sender")?);
-        let reply = blocks.iter().find(|b| b.header.starts_with("method return ") && b.field("reply_serial") == Some(serial) && b.field("destination") == Some(sender))?;
+        let reply = blocks.iter().find(|b| {
+            b.header.starts_with("method return ")
+                && b.field("reply_serial") == Some(serial)
+                && b.field("destination") == Some(sender)
+        })?;
         reply.values("uint32").first()?.parse().ok()
     };
     blocks
@@ -65,14 +71,23 @@ pub fn notifications(log: &str) -> Vec<Notification> {
             // app_name, app_icon, summary, body are the top-level strings, in that order.
             let strings: Vec<&str> = call.values("string");
             let [_, _, summary, body, ..] = strings[..] else { return None };
-            Some(Notification { summary: summary.to_owned(), body: body.to_owned(), replaces: call.values("uint32").first()?.parse().ok()?, id: answer(call) })
+            Some(Notification {
+                summary: summary.to_owned(),
+                body: body.to_owned(),
+                replaces: call.values("uint32").first()?.parse().ok()?,
+                id: answer(call),
+            })
         })
         .collect()
 }
 
 /// The ids in every CloseNotification call in the log.
 pub fn closed(log: &str) -> Vec<u32> {
-    blocks(log).iter().filter(|b| b.is_call("CloseNotification")).filter_map(|b| b.values("uint32").first()?.parse().ok()).collect()
+    blocks(log)
+        .iter()
+        .filter(|b| b.is_call("CloseNotification"))
+        .filter_map(|b| b.values("uint32").first()?.parse().ok())
+        .collect()
 }
 
 #[cfg(test)]

@@ -53,12 +53,18 @@ impl Channel {
 
     /// Sends one command and returns its `return` value, or its `error` as an Err.
     pub fn execute(&mut self, command: &str, arguments: Value) -> Result<Value, TestbedError> {
-        let message = if arguments.is_null() { json!({ "execute": command }) } else { json!({ "execute": command, "arguments": arguments }) };
+        let message = if arguments.is_null() {
+            json!({ "execute": command })
+        } else {
+            json!({ "execute": command, "arguments": arguments })
+        };
         writeln!(self.writer, "{message}").map_err(|e| self.failed(e))?;
         let answer = self.read()?;
         match (answer.get("return"), answer.get("error")) {
             (Some(value), _) => Ok(value.clone()),
-            (None, Some(error)) => Err(TestbedError::Command { command: command.to_owned(), detail: error.to_string() }),
+            (None, Some(error)) => {
+                Err(TestbedError::Command { command: command.to_owned(), detail: error.to_string() })
+            }
             _ => Err(self.failed(format!("unexpected answer {answer}"))),
         }
     }
@@ -67,7 +73,8 @@ impl Channel {
     /// fresh id, reading until that id comes back (stale answers of a timed-out call drop).
     pub fn sync_guest_agent(&mut self, id: u64) -> Result<(), TestbedError> {
         self.writer.write_all(&[0xff]).map_err(|e| self.failed(e))?;
-        writeln!(self.writer, "{}", json!({ "execute": "guest-sync-delimited", "arguments": { "id": id } })).map_err(|e| self.failed(e))?;
+        writeln!(self.writer, "{}", json!({ "execute": "guest-sync-delimited", "arguments": { "id": id } }))
+            .map_err(|e| self.failed(e))?;
         loop {
             if self.read()?.get("return").and_then(Value::as_u64) == Some(id) {
                 return Ok(());

@@ -34,30 +34,48 @@ impl Screen {
         if channels < 3 {
             return Err(bad(format!("{:?} is not an RGB image", frame.color_type)));
         }
-        let rgb = buffer[..frame.buffer_size()].chunks_exact(channels).flat_map(|pixel| [pixel[0], pixel[1], pixel[2]]).collect();
+        let rgb = buffer[..frame.buffer_size()]
+            .chunks_exact(channels)
+            .flat_map(|pixel| [pixel[0], pixel[1], pixel[2]])
+            .collect();
         Ok(Screen { width: frame.width, height: frame.height, rgb })
     }
 
     /// The bottom `height` rows of the right half: where Plasma's default panel has its tray.
     pub fn tray_area(&self, height: u32) -> Region {
-        Region { x: self.width / 2, y: self.height.saturating_sub(height), width: self.width / 2, height: height.min(self.height) }
+        Region {
+            x: self.width / 2,
+            y: self.height.saturating_sub(height),
+            width: self.width / 2,
+            height: height.min(self.height),
+        }
     }
 
     /// Indexes of the pixels in `region` that differ from `before` (same size) by more than
     /// `tolerance` in some channel.
     pub fn changed_from(&self, before: &Screen, region: Region, tolerance: u8) -> Vec<usize> {
-        self.pixels(region).filter(|&i| self.rgb[i..i + 3].iter().zip(&before.rgb[i..i + 3]).any(|(a, b)| a.abs_diff(*b) > tolerance)).collect()
+        self.pixels(region)
+            .filter(|&i| self.rgb[i..i + 3].iter().zip(&before.rgb[i..i + 3]).any(|(a, b)| a.abs_diff(*b) > tolerance))
+            .collect()
     }
 
     /// The mean luma (Rec. 601, 0-255) of the given pixels; 0 for none.
     pub fn mean_luma(&self, pixels: &[usize]) -> f64 {
-        let luma = |i: usize| 0.299 * f64::from(self.rgb[i]) + 0.587 * f64::from(self.rgb[i + 1]) + 0.114 * f64::from(self.rgb[i + 2]);
-        if pixels.is_empty() { 0.0 } else { pixels.iter().map(|&i| luma(i)).sum::<f64>() / pixels.len() as f64 }
+        let luma = |i: usize| {
+            0.299 * f64::from(self.rgb[i]) + 0.587 * f64::from(self.rgb[i + 1]) + 0.114 * f64::from(self.rgb[i + 2])
+        };
+        if pixels.is_empty() {
+            0.0
+        } else {
+            pixels.iter().map(|&i| luma(i)).sum::<f64>() / pixels.len() as f64
+        }
     }
 
     /// Byte offsets of the pixels in `region`, clipped to the screen.
     fn pixels(&self, region: Region) -> impl Iterator<Item = usize> + '_ {
-        (region.y..(region.y + region.height).min(self.height)).flat_map(move |y| (region.x..(region.x + region.width).min(self.width)).map(move |x| ((y * self.width + x) * 3) as usize))
+        (region.y..(region.y + region.height).min(self.height)).flat_map(move |y| {
+            (region.x..(region.x + region.width).min(self.width)).map(move |x| ((y * self.width + x) * 3) as usize)
+        })
     }
 
     /// Pixels in `region` whose every channel is within `tolerance` of one of `colours`.
@@ -97,7 +115,11 @@ mod tests {
         let (with, without) = (fixture("tray-with-ballast.png"), fixture("tray-without-ballast.png"));
         let whole = Region { x: 0, y: 0, width: with.width, height: with.height };
         let changed = with.changed_from(&without, whole, 8);
-        assert!(!changed.is_empty() && changed.len() < (with.width * with.height / 4) as usize, "{} pixels changed", changed.len());
+        assert!(
+            !changed.is_empty() && changed.len() < (with.width * with.height / 4) as usize,
+            "{} pixels changed",
+            changed.len()
+        );
         assert!(with.changed_from(&with, whole, 0).is_empty());
         // The light panel behind the icons is brighter than what changed (icons moved, the gauge came).
         let panel = with.pixels(Region { x: 100, y: 30, width: 20, height: 10 }).collect::<Vec<_>>();

@@ -84,20 +84,32 @@ impl Env {
     fn tray_service(&self) -> Result<Option<String>, String> {
         let pid = self.user("systemctl --user show -P MainPID ballast.service")?.trim().to_owned();
         let items = self.user("busctl --user get-property org.kde.StatusNotifierWatcher /StatusNotifierWatcher org.kde.StatusNotifierWatcher RegisteredStatusNotifierItems")?;
-        Ok(items.split('"').find(|entry| entry.contains(&format!("-{pid}-"))).and_then(|entry| entry.split('/').next()).map(str::to_owned))
+        Ok(items
+            .split('"')
+            .find(|entry| entry.contains(&format!("-{pid}-")))
+            .and_then(|entry| entry.split('/').next())
+            .map(str::to_owned))
     }
 
     /// Writes the user's ballast config (the agent picks it up within a tick); None removes it.
     fn config(&self, toml: Option<&str>) -> Result<(), String> {
         match toml {
-            Some(toml) => self.user(&format!("mkdir -p ~/.config/ballast && echo {} | base64 -d > ~/.config/ballast/config.toml", BASE64.encode(toml))),
+            Some(toml) => self.user(&format!(
+                "mkdir -p ~/.config/ballast && echo {} | base64 -d > ~/.config/ballast/config.toml",
+                BASE64.encode(toml)
+            )),
             None => self.user("rm -f ~/.config/ballast/config.toml"),
         }
         .map(|_| ())
     }
 
     /// Waits (at most `seconds`) until `check` holds for the notification traffic so far.
-    fn wait_for_notifications(&self, what: &str, seconds: u64, check: impl Fn(&[Notification], &[u32]) -> bool) -> Result<Vec<Notification>, String> {
+    fn wait_for_notifications(
+        &self,
+        what: &str,
+        seconds: u64,
+        check: impl Fn(&[Notification], &[u32]) -> bool,
+    ) -> Result<Vec<Notification>, String> {
         let mut seen = (Vec::new(), Vec::new());
         let waited = testbed::wait(what, Duration::from_secs(seconds), || {
             let log = self.vm.exec_user(&format!("cat {NOTIFY_LOG}"), COMMAND_TIMEOUT)?.stdout;
@@ -124,7 +136,10 @@ impl Env {
 
     /// A file of the unit's cgroup (cgroup v2), trimmed.
     fn cgroup_file(&self, unit: &str, file: &str) -> Result<String, String> {
-        Ok(self.user(&format!("cat /sys/fs/cgroup$(systemctl --user show -P ControlGroup '{unit}')/{file}"))?.trim().to_owned())
+        Ok(self
+            .user(&format!("cat /sys/fs/cgroup$(systemctl --user show -P ControlGroup '{unit}')/{file}"))?
+            .trim()
+            .to_owned())
     }
 
     /// Pixels of the tray gauge's colours in the bottom-right of a new screenshot at `png`.
@@ -174,7 +189,13 @@ impl Env {
     /// apply writes the rest as kreadconfig6 then reads them and none of `unused`; KWin takes
     /// the new values live (`taken` comes to hold, having not held before), and rollback gives
     /// every key its old value and KWin its old state (`taken` stops holding).
-    fn tune_kwin_round_trip(&self, profile: &str, display: &str, unused: &[&str], taken: impl Fn(&str) -> bool) -> Result<(), String> {
+    fn tune_kwin_round_trip(
+        &self,
+        profile: &str,
+        display: &str,
+        unused: &[&str],
+        taken: impl Fn(&str) -> bool,
+    ) -> Result<(), String> {
         self.config(Some(profile))?;
         let result = self.tune_kwin_checked(display, unused, &taken);
         if result.is_err() {
@@ -186,14 +207,17 @@ impl Env {
     }
 
     fn tune_kwin_checked(&self, display: &str, unused: &[&str], taken: &dyn Fn(&str) -> bool) -> Result<(), String> {
-        let values = |status: &serde_json::Value| -> Vec<serde_json::Value> { status["settings"].as_array().into_iter().flatten().map(|s| s["file_value"].clone()).collect() };
+        let values = |status: &serde_json::Value| -> Vec<serde_json::Value> {
+            status["settings"].as_array().into_iter().flatten().map(|s| s["file_value"].clone()).collect()
+        };
         let before = self.tune_status()?;
         let session = &before["session"];
         if session["plasma"] != "6" || session["display"] != display || session["source"] != "KWin" {
             return Err(format!("status sees the session as {session}, not Plasma 6 on {display} from KWin"));
         }
         let settings = before["settings"].as_array().ok_or("no settings in the status")?;
-        let named: Vec<&str> = settings.iter().filter(|s| !s["unused"].is_null()).filter_map(|s| s["key"].as_str()).collect();
+        let named: Vec<&str> =
+            settings.iter().filter(|s| !s["unused"].is_null()).filter_map(|s| s["key"].as_str()).collect();
         if named != unused {
             return Err(format!("status names {named:?} as unused by this KWin, expected {unused:?}"));
         }
@@ -203,28 +227,49 @@ impl Env {
         self.user("~/.local/bin/ballast tune kwin --apply")?;
         let applied = self.tune_status()?;
         for (setting, old) in applied["settings"].as_array().into_iter().flatten().zip(values(&before)) {
-            let (file, group, key) = (setting["file"].as_str().unwrap_or(""), setting["group"].as_str().unwrap_or(""), setting["key"].as_str().unwrap_or(""));
+            let (file, group, key) = (
+                setting["file"].as_str().unwrap_or(""),
+                setting["group"].as_str().unwrap_or(""),
+                setting["key"].as_str().unwrap_or(""),
+            );
             let read = self.user(&format!("kreadconfig6 --file {file} --group '{group}' --key '{key}'"))?;
             let agrees = setting["file_value"].as_str().unwrap_or("") == read.trim_end_matches('\n');
-            let expected = if setting["unused"].is_null() { setting["matches"] == true } else { setting["file_value"] == old };
+            let expected =
+                if setting["unused"].is_null() { setting["matches"] == true } else { setting["file_value"] == old };
             if !agrees || !expected {
                 return Err(format!("after apply, [{group}] {key} in {file}: kreadconfig6 reads {read:?}, ballast's status {setting}, before {old}"));
             }
         }
-        testbed::wait("KWin to take the tuning live", Duration::from_secs(90), || Ok(self.kwin_live().is_ok_and(|live| taken(&live)))).map_err(|e| e.to_string())?;
+        testbed::wait("KWin to take the tuning live", Duration::from_secs(90), || {
+            Ok(self.kwin_live().is_ok_and(|live| taken(&live)))
+        })
+        .map_err(|e| e.to_string())?;
         self.user("~/.local/bin/ballast tune kwin --rollback")?;
         let after = values(&self.tune_status()?);
         if after != values(&before) {
             return Err(format!("after rollback the settings read {after:?}, before apply {:?}", values(&before)));
         }
-        testbed::wait("KWin to return to its old state after the rollback", Duration::from_secs(90), || Ok(self.kwin_live().is_ok_and(|live| !taken(&live)))).map_err(|e| e.to_string())
+        testbed::wait("KWin to return to its old state after the rollback", Duration::from_secs(90), || {
+            Ok(self.kwin_live().is_ok_and(|live| !taken(&live)))
+        })
+        .map_err(|e| e.to_string())
     }
 
     /// Waits (at most `seconds`) for a running user unit named like `pattern`; its name.
     fn wait_for_running_unit(&self, pattern: &str, seconds: u64) -> Result<String, String> {
         let mut unit = String::new();
         testbed::wait(&format!("a running {pattern}"), Duration::from_secs(seconds), || {
-            unit = self.vm.exec_user(&format!("systemctl --user list-units --no-legend --plain --state=running '{pattern}' | cut -d' ' -f1"), COMMAND_TIMEOUT)?.stdout.trim().to_owned();
+            unit = self
+                .vm
+                .exec_user(
+                    &format!(
+                        "systemctl --user list-units --no-legend --plain --state=running '{pattern}' | cut -d' ' -f1"
+                    ),
+                    COMMAND_TIMEOUT,
+                )?
+                .stdout
+                .trim()
+                .to_owned();
             Ok(!unit.is_empty())
         })
         .map_err(|e| e.to_string())?;
@@ -263,7 +308,9 @@ fn prerequisites() -> Result<(), String> {
         return Err("needs root (debootstrap, chroot, mkfs.ext4 -d)".into());
     }
     for program in ["qemu-system-x86_64", "qemu-img", "debootstrap", "mkfs.ext4"] {
-        let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()).chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")]).any(|d| d.join(program).is_file());
+        let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+            .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
+            .any(|d| d.join(program).is_file());
         if !found {
             return Err(format!("{program} is missing (`make test` installs it: scripts/deps.sh)"));
         }
@@ -276,7 +323,10 @@ fn setup() -> Result<Env, String> {
     // The release binaries, as users run them (`make test` builds them first).
     let (ballast, dashboard) = (target_dir().join("release/ballast"), target_dir().join("release/ballast-dashboard"));
     if let Some(missing) = [&ballast, &dashboard].into_iter().find(|b| !b.is_file()) {
-        return Err(format!("{} is missing: build the release binaries first (`cargo build --release --workspace`; `make test` does)", missing.display()));
+        return Err(format!(
+            "{} is missing: build the release binaries first (`cargo build --release --workspace`; `make test` does)",
+            missing.display()
+        ));
     }
     let shots = target_dir().join("testbed");
     // A guest already up (`testbed up`), to work on cases without a boot: new binaries, the
@@ -327,7 +377,10 @@ const UNIT_FAILED: &str = "be02cf6855d2428ba40df7e9d022f03d";
 /// one of the MESSAGE_IDs `ids`.
 fn first_journal_event(env: &Env, unit: &str, ids: &[&str]) -> Result<Option<u64>, String> {
     let matches: Vec<String> = ids.iter().map(|id| format!("MESSAGE_ID={id}")).collect();
-    let out = env.user(&format!("journalctl --user -b USER_UNIT={unit} {} -o json --output-fields=USER_UNIT | head -1", matches.join(" ")))?;
+    let out = env.user(&format!(
+        "journalctl --user -b USER_UNIT={unit} {} -o json --output-fields=USER_UNIT | head -1",
+        matches.join(" ")
+    ))?;
     let Ok(event) = serde_json::from_str::<serde_json::Value>(out.trim()) else { return Ok(None) };
     Ok(event["__MONOTONIC_TIMESTAMP"].as_str().and_then(|t| t.parse().ok()))
 }
@@ -337,7 +390,8 @@ fn tray_item_is_registered_and_its_menu_answers(env: &Env) -> Result<(), String>
     // The item registers right after the agent owns its bus name: give it 30 s.
     let service = env.wait_for_tray_service(30)?;
     // `--`: the -1 (the whole tree) is an argument, not an option.
-    let layout = env.user(&format!("busctl --user -- call {service} /MenuBar com.canonical.dbusmenu GetLayout iias 0 -1 0"))?;
+    let layout =
+        env.user(&format!("busctl --user -- call {service} /MenuBar com.canonical.dbusmenu GetLayout iias 0 -1 0"))?;
     if !layout.contains("label") {
         return Err(format!("the menu's layout has no entries: {layout}"));
     }
@@ -350,11 +404,14 @@ fn tray_item_is_registered_and_its_menu_answers(env: &Env) -> Result<(), String>
 /// profile's globs) make the Plasma line: at least their anonymous memory, at most all of
 /// user.slice and the display manager.
 fn categories_come_from_the_session_units(env: &Env) -> Result<(), String> {
-    let report: serde_json::Value = serde_json::from_str(&env.user("~/.local/bin/ballast status --json")?).map_err(|e| e.to_string())?;
+    let report: serde_json::Value =
+        serde_json::from_str(&env.user("~/.local/bin/ballast status --json")?).map_err(|e| e.to_string())?;
     if report["sources"]["cgroup"] != "v2" || report["sources"]["attribution"] != "units" {
         return Err(format!("sources {}", report["sources"]));
     }
-    let used = |id: &str| report["categories"].as_array().into_iter().flatten().find(|c| c["id"] == id).and_then(|c| c["used"].as_u64());
+    let used = |id: &str| {
+        report["categories"].as_array().into_iter().flatten().find(|c| c["id"] == id).and_then(|c| c["used"].as_u64())
+    };
     // Σ anon and Σ memory.current over the cgroups named like the globs (find -name).
     let sums = |names: &str| -> Result<(u64, u64), String> {
         let script = format!(
@@ -370,13 +427,17 @@ fn categories_come_from_the_session_units(env: &Env) -> Result<(), String> {
     let (anon, current) = sums("-name 'pipewire*.service' -o -name wireplumber.service")?;
     // The reads are a moment apart: 10 % slack either way.
     if !(anon > 0 && audio * 10 >= anon * 9 && audio * 10 <= current * 11) {
-        return Err(format!("audio: ballast says {audio} bytes, PipeWire's units have anon {anon} and memory.current {current}"));
+        return Err(format!(
+            "audio: ballast says {audio} bytes, PipeWire's units have anon {anon} and memory.current {current}"
+        ));
     }
     let plasma = used("plasma").ok_or("no plasma category")?;
     let (anon, _) = sums("-name 'plasma-*.service' -o -name 'kde-*.service' -o -name 'kwin*.service' -o -name 'kded*.service' -o -name 'baloo*.service'")?;
     let (_, ceiling) = sums("-path /sys/fs/cgroup/user.slice -o -path /sys/fs/cgroup/system.slice/sddm.service")?;
     if !(anon > 0 && plasma * 10 >= anon * 9 && plasma <= ceiling) {
-        return Err(format!("plasma: ballast says {plasma} bytes, Plasma's units have anon {anon}, user.slice + sddm {ceiling}"));
+        return Err(format!(
+            "plasma: ballast says {plasma} bytes, Plasma's units have anon {anon}, user.slice + sddm {ceiling}"
+        ));
     }
     Ok(())
 }
@@ -396,7 +457,9 @@ fn a_breach_notifies_once_and_recovery_closes_it(env: &Env) -> Result<(), String
         // More ticks with the breach still on: no second notification.
         std::thread::sleep(Duration::from_secs(20));
         env.config(Some("[budget]\nidle_total = \"30G\"\nworkload_total = \"31G\"\n"))?;
-        let all = env.wait_for_notifications("the breach's notification to close", 60, |all, closed| ours(all).iter().any(|n| n.id.is_some_and(|id| closed.contains(&id))))?;
+        let all = env.wait_for_notifications("the breach's notification to close", 60, |all, closed| {
+            ours(all).iter().any(|n| n.id.is_some_and(|id| closed.contains(&id)))
+        })?;
         match ours(&all)[..] {
             [_] => Ok(()),
             ref many => Err(format!("{} notifications for the total's breach, not 1: {many:?}", many.len())),
@@ -425,7 +488,12 @@ fn a_launch_entry_starts_the_app_in_a_limited_scope(env: &Env) -> Result<(), Str
     let service = env.wait_for_tray_service(60)?;
     let mut id = None;
     testbed::wait("the Launch entry in the agent's menu", Duration::from_secs(60), || {
-        let out = env.vm.exec_user(&format!("busctl --user --json=short -- call {service} /MenuBar com.canonical.dbusmenu GetLayout iias 0 -1 0"), COMMAND_TIMEOUT)?;
+        let out = env.vm.exec_user(
+            &format!(
+                "busctl --user --json=short -- call {service} /MenuBar com.canonical.dbusmenu GetLayout iias 0 -1 0"
+            ),
+            COMMAND_TIMEOUT,
+        )?;
         let layout: serde_json::Value = serde_json::from_str(&out.stdout).unwrap_or_default();
         id = menu_id(&layout["data"][1], label);
         Ok(id.is_some())
@@ -435,7 +503,9 @@ fn a_launch_entry_starts_the_app_in_a_limited_scope(env: &Env) -> Result<(), Str
     env.user(&format!("busctl --user call {service} /MenuBar com.canonical.dbusmenu Event isvu {id} clicked i 0 0"))?;
     let unit = env.wait_for_running_unit("app-ballast-hold-*.scope", 30)?;
     let limits = env.user(&format!("cg=/sys/fs/cgroup$(systemctl --user show -P ControlGroup {unit}); cat $cg/memory.high $cg/memory.max $cg/cpu.max; echo $cg"))?;
-    let cleanup = env.user(&format!("systemctl --user stop {unit}; rm ~/.config/ballast/config.toml; systemctl --user restart ballast.service"));
+    let cleanup = env.user(&format!(
+        "systemctl --user stop {unit}; rm ~/.config/ballast/config.toml; systemctl --user restart ballast.service"
+    ));
     let lines: Vec<&str> = limits.lines().collect();
     match lines[..] {
         ["157286400", "209715200", "50000 100000", cgroup] if cgroup.contains("/app.slice/") => cleanup.map(|_| ()),
@@ -499,11 +569,18 @@ fn an_app_stuck_at_memory_high_is_reported_until_it_stops(env: &Env) -> Result<(
     env.config(Some(MISBEHAVING_APPS))?;
     let result = env.with_notify_log(|| {
         let unit = env.launch("hog")?;
-        let stuck = env.wait_for_notifications("the stuck app's notification", 120, |all, _| all.iter().any(|n| n.summary == "Hog stuck at its memory limit" && n.id.is_some()))?;
-        let id = stuck.iter().find(|n| n.summary == "Hog stuck at its memory limit").and_then(|n| n.id).expect("waited for above");
+        let stuck = env.wait_for_notifications("the stuck app's notification", 120, |all, _| {
+            all.iter().any(|n| n.summary == "Hog stuck at its memory limit" && n.id.is_some())
+        })?;
+        let id = stuck
+            .iter()
+            .find(|n| n.summary == "Hog stuck at its memory limit")
+            .and_then(|n| n.id)
+            .expect("waited for above");
         let events = env.cgroup_file(&unit, "memory.events")?;
         let table = env.user("~/.local/bin/ballast scopes")?;
-        let held = table.lines().any(|l| l.trim_start().starts_with(unit.as_str()) && l.ends_with("held at MemoryHigh"));
+        let held =
+            table.lines().any(|l| l.trim_start().starts_with(unit.as_str()) && l.ends_with("held at MemoryHigh"));
         env.user(&format!("~/.local/bin/ballast stop {unit}"))?;
         env.wait_for_notifications("the stuck app's notification to close", 30, |_, closed| closed.contains(&id))?;
         let high: u64 = events.lines().find_map(|l| l.strip_prefix("high ")).and_then(|n| n.parse().ok()).unwrap_or(0);
@@ -545,8 +622,14 @@ fn a_plasma_started_app_is_adopted_and_throttled_at_memory_high(env: &Env) -> Re
         .map_err(|e| format!("{e}: memory.events {events:?}"))?;
         let journal = env.user("journalctl --user -u ballast.service -o cat | grep 'Hog:' | tail -3")?;
         env.user(&format!("systemctl --user stop {unit}"))?;
-        if !(processes.contains("tail") && high == (100u64 << 20).to_string() && max == (400u64 << 20).to_string() && journal.contains("now run in app-ballast-org.example.Hog-")) {
-            return Err(format!("{unit}: processes {processes:?}, memory.high {high}, memory.max {max}; the agent said {journal:?}"));
+        if !(processes.contains("tail")
+            && high == (100u64 << 20).to_string()
+            && max == (400u64 << 20).to_string()
+            && journal.contains("now run in app-ballast-org.example.Hog-"))
+        {
+            return Err(format!(
+                "{unit}: processes {processes:?}, memory.high {high}, memory.max {max}; the agent said {journal:?}"
+            ));
         }
         Ok(())
     })();
@@ -617,7 +700,8 @@ fn the_dashboard_opens_from_the_tray_in_light_and_dark(env: &Env) -> Result<(), 
         let png = env.shots.join(name);
         env.vm.screenshot(&png)?;
         let (screen, before) = (Screen::load(&png)?, Screen::load(&before)?);
-        let changed = screen.changed_from(&before, Region { x: 0, y: 0, width: screen.width, height: screen.height - 64 }, 16);
+        let changed =
+            screen.changed_from(&before, Region { x: 0, y: 0, width: screen.width, height: screen.height - 64 }, 16);
         Ok((screen, changed))
     };
     let mut light = None;
@@ -637,7 +721,9 @@ fn the_dashboard_opens_from_the_tray_in_light_and_dark(env: &Env) -> Result<(), 
         Ok(dark_luma + 40.0 < light.mean_luma(&window))
     });
     let restored = env.user(&format!("plasma-apply-colorscheme BreezeLight; systemctl --user stop {unit}"));
-    darkened.map_err(|e| format!("{e}: the window's mean luma {:.0} in Breeze, {dark_luma:.0} in Breeze Dark", light.mean_luma(&window)))?;
+    darkened.map_err(|e| {
+        format!("{e}: the window's mean luma {:.0} in Breeze, {dark_luma:.0} in Breeze Dark", light.mean_luma(&window))
+    })?;
     restored.map(|_| ())
 }
 
@@ -648,7 +734,12 @@ fn the_dashboard_opens_from_the_tray_in_light_and_dark(env: &Env) -> Result<(), 
 /// through org.kde.kwin.Effects), and unloaded again by the rollback.
 fn tune_applies_and_rolls_back_against_kwin_wayland(env: &Env) -> Result<(), String> {
     let blur_loaded = |live: &str| live.lines().any(|l| l.trim() == "blur");
-    env.tune_kwin_round_trip("[tune.kwin]\neffects_on = [\"blur\"]\neffects_off = []\n", "wayland", &["GLPreferBufferSwap", "GLTextureFilter", "WindowsBlockCompositing"], blur_loaded)
+    env.tune_kwin_round_trip(
+        "[tune.kwin]\neffects_on = [\"blur\"]\neffects_off = []\n",
+        "wayland",
+        &["GLPreferBufferSwap", "GLTextureFilter", "WindowsBlockCompositing"],
+        blur_loaded,
+    )
 }
 
 /// `ballast tune baloo` against the session's baloo_file 6, with indexing on as a Baloo user
@@ -659,12 +750,22 @@ fn tune_reaches_baloo_6(env: &Env) -> Result<(), String> {
     // disabled"). Turned on as `balooctl6 enable` does, but started by the session's own unit
     // (balooctl6 would start a second baloo_file beside it, and the unit's then fails).
     env.user("mkdir -p ~/scratch && echo probe > ~/scratch/ballastprobe7q.txt && kwriteconfig6 --file baloofilerc --group 'Basic Settings' --key Indexing-Enabled true && systemctl --user start kde-baloo.service")?;
-    let found = || env.user("baloosearch6 ballastprobe7q 2>/dev/null").is_ok_and(|out| out.contains("/scratch/ballastprobe7q.txt"));
-    let wait_found = |what: &str, want: bool| testbed::wait(what, Duration::from_secs(120), || Ok(found() == want)).map_err(|e| e.to_string());
+    let found = || {
+        env.user("baloosearch6 ballastprobe7q 2>/dev/null").is_ok_and(|out| out.contains("/scratch/ballastprobe7q.txt"))
+    };
+    let wait_found = |what: &str, want: bool| {
+        testbed::wait(what, Duration::from_secs(120), || Ok(found() == want)).map_err(|e| e.to_string())
+    };
     wait_found("Baloo to index ~/scratch", true)?;
     env.config(Some("[tune.baloo]\nexclude_folders = [\"$HOME/scratch/\"]\n"))?;
     let applied = env.user("~/.local/bin/ballast tune baloo --apply");
-    let result = applied.and_then(|out| if out.contains("Baloo: updateConfig done") { Ok(()) } else { Err(format!("apply did not reach Baloo: {out}")) });
+    let result = applied.and_then(|out| {
+        if out.contains("Baloo: updateConfig done") {
+            Ok(())
+        } else {
+            Err(format!("apply did not reach Baloo: {out}"))
+        }
+    });
     let result = result.and_then(|()| {
         let status = env.user("~/.local/bin/ballast tune baloo --status")?;
         if !status.contains("Baloo live: running") {
@@ -672,7 +773,9 @@ fn tune_reaches_baloo_6(env: &Env) -> Result<(), String> {
         }
         wait_found("Baloo to drop the excluded folder from its index", false)
     });
-    let rolled = env.user("~/.local/bin/ballast tune baloo --rollback").and_then(|_| wait_found("Baloo to index ~/scratch again after the rollback", true));
+    let rolled = env
+        .user("~/.local/bin/ballast tune baloo --rollback")
+        .and_then(|_| wait_found("Baloo to index ~/scratch again after the rollback", true));
     env.config(None)?;
     result.and(rolled)
 }
@@ -691,8 +794,15 @@ fn an_x11_session_runs_the_agent_and_tune_reaches_kwin_x11(env: &Env) -> Result<
     agent_is_started_by_the_session(env)?;
     tray_item_is_registered_and_its_menu_answers(env)?;
     env.wait_for_gauge(&env.shots.join("desktop-x11.png"))?;
-    let taken = |live: &str| live.contains("glPreferBufferSwap: CopyFrontBuffer") && live.contains("windowsBlockCompositing: false");
-    env.tune_kwin_round_trip("[tune.kwin]\ngl_prefer_buffer_swap = \"c\"\nwindows_block_compositing = false\n", "x11", &["GLTextureFilter"], taken)
+    let taken = |live: &str| {
+        live.contains("glPreferBufferSwap: CopyFrontBuffer") && live.contains("windowsBlockCompositing: false")
+    };
+    env.tune_kwin_round_trip(
+        "[tune.kwin]\ngl_prefer_buffer_swap = \"c\"\nwindows_block_compositing = false\n",
+        "x11",
+        &["GLTextureFilter"],
+        taken,
+    )
 }
 
 /// ballast's KConfig model in KF6 mode reads and writes as the session's kreadconfig6 and
@@ -703,7 +813,8 @@ fn kconfig_reads_and_writes_as_kf6_does(env: &Env) -> Result<(), String> {
     let share = env.vm.share();
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/kconfig");
     let _ = std::fs::remove_dir_all(share.join("kconfig"));
-    let copied = Command::new("cp").arg("-r").arg(&fixtures).arg(share.join("kconfig")).status().map_err(|e| e.to_string())?;
+    let copied =
+        Command::new("cp").arg("-r").arg(&fixtures).arg(share.join("kconfig")).status().map_err(|e| e.to_string())?;
     if !copied.success() {
         return Err(format!("cannot copy {} into the guest's share", fixtures.display()));
     }
@@ -711,7 +822,14 @@ fn kconfig_reads_and_writes_as_kf6_does(env: &Env) -> Result<(), String> {
         std::fs::copy(&binary, share.join(&name)).map_err(|e| format!("{}: {e}", binary.display()))?;
         // Under TCG each kreadconfig6 takes a while: 64 generated files took 7 minutes, 16
         // (each still compared key by key) keep the case near 2.
-        let argv = ["/usr/bin/env", "PATH=/usr/bin:/bin", "BALLAST_KCONFIG_PEER=6", "BALLAST_KCONFIG_FIXTURES=/mnt/host/kconfig", "PROPTEST_CASES=16", &format!("/mnt/host/{name}")];
+        let argv = [
+            "/usr/bin/env",
+            "PATH=/usr/bin:/bin",
+            "BALLAST_KCONFIG_PEER=6",
+            "BALLAST_KCONFIG_FIXTURES=/mnt/host/kconfig",
+            "PROPTEST_CASES=16",
+            &format!("/mnt/host/{name}"),
+        ];
         checked(&argv.join(" "), env.vm.exec(&argv, Duration::from_secs(900)).map_err(|e| e.to_string())?)?;
     }
     Ok(())
@@ -721,7 +839,17 @@ fn kconfig_reads_and_writes_as_kf6_does(env: &Env) -> Result<(), String> {
 fn peer_test_binaries() -> Result<Vec<(String, PathBuf)>, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
-        .args(["test", "-p", "ballast", "--test", "kconfig_peer", "--test", "kconfig_cascade", "--no-run", "--message-format=json"])
+        .args([
+            "test",
+            "-p",
+            "ballast",
+            "--test",
+            "kconfig_peer",
+            "--test",
+            "kconfig_cascade",
+            "--no-run",
+            "--message-format=json",
+        ])
         .output()
         .map_err(|e| e.to_string())?;
     if !out.status.success() {
@@ -731,7 +859,9 @@ fn peer_test_binaries() -> Result<Vec<(String, PathBuf)>, String> {
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
         .filter(|message| message["profile"]["test"] == true)
-        .filter_map(|message| Some((message["target"]["name"].as_str()?.to_owned(), PathBuf::from(message["executable"].as_str()?))))
+        .filter_map(|message| {
+            Some((message["target"]["name"].as_str()?.to_owned(), PathBuf::from(message["executable"].as_str()?)))
+        })
         .collect();
     if binaries.len() == 2 {
         Ok(binaries)
@@ -743,7 +873,8 @@ fn peer_test_binaries() -> Result<Vec<(String, PathBuf)>, String> {
 /// The guest is the user's world: systemd as PID 1 and cgroup v2 with memory delegated.
 fn guest_runs_systemd_and_cgroup_v2(env: &Env) -> Result<(), String> {
     let fs = env.root(&["/usr/bin/stat", "-f", "-c", "%T", "/sys/fs/cgroup"])?;
-    let controllers = env.root(&["/usr/bin/cat", "/sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service/cgroup.controllers"])?;
+    let controllers =
+        env.root(&["/usr/bin/cat", "/sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service/cgroup.controllers"])?;
     let init = env.root(&["/usr/bin/readlink", "/proc/1/exe"])?;
     if fs.trim() == "cgroup2fs" && controllers.contains("memory") && init.trim().ends_with("systemd") {
         Ok(())
@@ -764,15 +895,33 @@ fn main() {
             ("categories_come_from_the_session_units", categories_come_from_the_session_units),
             ("a_breach_notifies_once_and_recovery_closes_it", a_breach_notifies_once_and_recovery_closes_it),
             ("a_launch_entry_starts_the_app_in_a_limited_scope", a_launch_entry_starts_the_app_in_a_limited_scope),
-            ("a_memory_max_kill_stays_in_the_scope_and_is_reported", a_memory_max_kill_stays_in_the_scope_and_is_reported),
-            ("an_app_stuck_at_memory_high_is_reported_until_it_stops", an_app_stuck_at_memory_high_is_reported_until_it_stops),
-            ("a_plasma_started_app_is_adopted_and_throttled_at_memory_high", a_plasma_started_app_is_adopted_and_throttled_at_memory_high),
-            ("chromium_is_gathered_and_held_by_its_limits_on_cgroup_v2", chromium_is_gathered_and_held_by_its_limits_on_cgroup_v2),
-            ("the_dashboard_opens_from_the_tray_in_light_and_dark", the_dashboard_opens_from_the_tray_in_light_and_dark),
+            (
+                "a_memory_max_kill_stays_in_the_scope_and_is_reported",
+                a_memory_max_kill_stays_in_the_scope_and_is_reported,
+            ),
+            (
+                "an_app_stuck_at_memory_high_is_reported_until_it_stops",
+                an_app_stuck_at_memory_high_is_reported_until_it_stops,
+            ),
+            (
+                "a_plasma_started_app_is_adopted_and_throttled_at_memory_high",
+                a_plasma_started_app_is_adopted_and_throttled_at_memory_high,
+            ),
+            (
+                "chromium_is_gathered_and_held_by_its_limits_on_cgroup_v2",
+                chromium_is_gathered_and_held_by_its_limits_on_cgroup_v2,
+            ),
+            (
+                "the_dashboard_opens_from_the_tray_in_light_and_dark",
+                the_dashboard_opens_from_the_tray_in_light_and_dark,
+            ),
             ("tune_applies_and_rolls_back_against_kwin_wayland", tune_applies_and_rolls_back_against_kwin_wayland),
             ("tune_reaches_baloo_6", tune_reaches_baloo_6),
             ("kconfig_reads_and_writes_as_kf6_does", kconfig_reads_and_writes_as_kf6_does),
-            ("an_x11_session_runs_the_agent_and_tune_reaches_kwin_x11", an_x11_session_runs_the_agent_and_tune_reaches_kwin_x11),
+            (
+                "an_x11_session_runs_the_agent_and_tune_reaches_kwin_x11",
+                an_x11_session_runs_the_agent_and_tune_reaches_kwin_x11,
+            ),
         ],
     );
 }

@@ -40,13 +40,8 @@ pub fn fixtures() -> Vec<(String, Vec<u8>)> {
         .map(|entry| entry.expect("fixture directory entry").path())
         .filter(|path| path.is_file())
         .map(|path| {
-            let name = path
-                .file_name()
-                .expect("fixture file name")
-                .to_string_lossy()
-                .into_owned();
-            let bytes =
-                std::fs::read(&path).unwrap_or_else(|error| panic!("reading {name}: {error}"));
+            let name = path.file_name().expect("fixture file name").to_string_lossy().into_owned();
+            let bytes = std::fs::read(&path).unwrap_or_else(|error| panic!("reading {name}: {error}"));
             (name, bytes)
         })
         .collect();
@@ -91,27 +86,16 @@ fn blanks() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn entry_line() -> impl Strategy<Value = Vec<u8>> {
-    let value =
-        prop::collection::vec(select(VALUE_PIECES), 0..5).prop_map(|pieces| pieces.concat());
-    (
-        blanks(),
-        pick(KEYS),
-        pick(KEY_SUFFIXES),
-        blanks(),
-        any::<bool>(),
-        blanks(),
-        value,
-        blanks(),
+    let value = prop::collection::vec(select(VALUE_PIECES), 0..5).prop_map(|pieces| pieces.concat());
+    (blanks(), pick(KEYS), pick(KEY_SUFFIXES), blanks(), any::<bool>(), blanks(), value, blanks()).prop_map(
+        |(indent, key, suffix, before_eq, has_eq, after_eq, value, trailing)| {
+            let mut line = [indent, key, suffix, before_eq].concat();
+            if has_eq {
+                line.push(b'=');
+            }
+            [line, after_eq, value, trailing].concat()
+        },
     )
-        .prop_map(
-            |(indent, key, suffix, before_eq, has_eq, after_eq, value, trailing)| {
-                let mut line = [indent, key, suffix, before_eq].concat();
-                if has_eq {
-                    line.push(b'=');
-                }
-                [line, after_eq, value, trailing].concat()
-            },
-        )
 }
 
 fn header_line() -> impl Strategy<Value = Vec<u8>> {
@@ -140,10 +124,7 @@ fn line() -> impl Strategy<Value = Vec<u8>> {
 pub fn kconfig_file() -> impl Strategy<Value = Vec<u8>> {
     let lines = prop::collection::vec((line(), pick(&["\n", "\n", "\r\n"])), 0..24);
     (lines, any::<bool>()).prop_map(|(lines, final_newline)| {
-        let mut file: Vec<u8> = lines
-            .into_iter()
-            .flat_map(|(line, ending)| [line, ending].concat())
-            .collect();
+        let mut file: Vec<u8> = lines.into_iter().flat_map(|(line, ending)| [line, ending].concat()).collect();
         if !final_newline && file.last() == Some(&b'\n') {
             file.pop();
         }

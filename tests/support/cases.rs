@@ -19,7 +19,10 @@ pub fn run<E>(what: &str, environment: Result<E, String>, cases: &[(&str, fn(&E)
     };
     // As libtest: arguments that are not options pick the cases whose names contain them.
     let filters: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
-    let cases: Vec<_> = cases.iter().filter(|(name, _)| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()))).collect();
+    let cases: Vec<_> = cases
+        .iter()
+        .filter(|(name, _)| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str())))
+        .collect();
     let mut failed = 0;
     for (name, case) in &cases {
         match case(&environment) {

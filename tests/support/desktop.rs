@@ -58,13 +58,7 @@ pub const WATCHER_SERVICE: &str = "org.kde.StatusNotifierWatcher";
 
 /// Environment variables passed through from the test process (besides PATH), when set: where
 /// a non-FHS system (Nix) finds data files and plugins.
-const PASSTHROUGH: &[&str] = &[
-    "XDG_DATA_DIRS",
-    "XDG_CONFIG_DIRS",
-    "QT_PLUGIN_PATH",
-    "USER",
-    "LOGNAME",
-];
+const PASSTHROUGH: &[&str] = &["XDG_DATA_DIRS", "XDG_CONFIG_DIRS", "QT_PLUGIN_PATH", "USER", "LOGNAME"];
 
 /// Configures a [`Session`] before it starts.
 #[derive(Debug, Clone)]
@@ -76,11 +70,7 @@ pub struct SessionBuilder {
 
 impl Default for SessionBuilder {
     fn default() -> Self {
-        SessionBuilder {
-            display: false,
-            timeout: DEFAULT_TIMEOUT,
-            env: Vec::new(),
-        }
+        SessionBuilder { display: false, timeout: DEFAULT_TIMEOUT, env: Vec::new() }
     }
 }
 
@@ -206,23 +196,12 @@ impl Session {
             .map_err(|e| format!("chmod 0700 {}: {e}", runtime.display()))?;
         let socket = runtime.join("bus");
         if socket.as_os_str().len() > 100 {
-            return Err(format!(
-                "bus socket path too long for AF_UNIX: {} (set a shorter TMPDIR)",
-                socket.display()
-            ));
+            return Err(format!("bus socket path too long for AF_UNIX: {} (set a shorter TMPDIR)", socket.display()));
         }
 
-        let marker = format!(
-            "{}:{}:{}",
-            std::process::id(),
-            own_start_time(),
-            root.display()
-        );
+        let marker = format!("{}:{}:{}", std::process::id(), own_start_time(), root.display());
         let mut env: Vec<(String, String)> = Vec::new();
-        env.push((
-            "PATH".into(),
-            std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()),
-        ));
+        env.push(("PATH".into(), std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into())));
         for key in PASSTHROUGH {
             if let Ok(value) = std::env::var(key) {
                 env.push(((*key).into(), value));
@@ -267,11 +246,8 @@ impl Session {
         let services = data.join("dbus-1/services");
         fs::create_dir_all(&services).map_err(|e| format!("mkdir {}: {e}", services.display()))?;
         let blocker = services.join("org.freedesktop.Notifications.service");
-        fs::write(
-            &blocker,
-            "[D-BUS Service]\nName=org.freedesktop.Notifications\nExec=/bin/false\n",
-        )
-        .map_err(|e| format!("write {}: {e}", blocker.display()))?;
+        fs::write(&blocker, "[D-BUS Service]\nName=org.freedesktop.Notifications\nExec=/bin/false\n")
+            .map_err(|e| format!("write {}: {e}", blocker.display()))?;
 
         // From here on, Drop cleans up whatever a failing step left.
         if builder.display {
@@ -291,23 +267,12 @@ impl Session {
 
     fn start_xvfb(&mut self) -> Result<(), String> {
         let mut cmd = self.command("Xvfb");
-        cmd.args([
-            "-displayfd",
-            "1",
-            "-nolisten",
-            "tcp",
-            "-noreset",
-            "+extension",
-            "GLX",
-        ]);
+        cmd.args(["-displayfd", "1", "-nolisten", "tcp", "-noreset", "+extension", "GLX"]);
         cmd.args(["-screen", "0", "1280x1024x24"]);
         let (mut program, line) = self.spawn_printing("xvfb", cmd)?;
         let number = line.trim();
         if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
-            let why = format!(
-                "{}: expected a display number on -displayfd, got {line:?}",
-                program.command
-            );
+            let why = format!("{}: expected a display number on -displayfd, got {line:?}", program.command);
             return Err(stop_failed(&mut program, why));
         }
         let display = format!(":{number}");
@@ -340,8 +305,7 @@ impl Session {
         );
         fs::write(&conf, text).map_err(|e| format!("write {}: {e}", conf.display()))?;
         let mut cmd = self.command("dbus-daemon");
-        cmd.arg(format!("--config-file={}", conf.display()))
-            .args(["--nofork", "--print-address=1"]);
+        cmd.arg(format!("--config-file={}", conf.display())).args(["--nofork", "--print-address=1"]);
         let (mut program, line) = self.spawn_printing("dbus-daemon", cmd)?;
         let address = line.trim().to_owned();
         if !address.starts_with("unix:") {
@@ -366,10 +330,7 @@ impl Session {
     /// /dev/null.
     pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
         let mut cmd = Command::new(program);
-        cmd.env_clear()
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .current_dir(&self.home)
-            .stdin(Stdio::null());
+        cmd.env_clear().envs(self.env.iter().map(|(k, v)| (k, v))).current_dir(&self.home).stdin(Stdio::null());
         cmd
     }
 
@@ -446,16 +407,11 @@ impl Session {
         let line = self.describe(&cmd);
         // A little over the timeout, so that dbus-send's own --reply-timeout reports first.
         let limit = self.timeout + Duration::from_secs(5);
-        let (status, stdout, stderr) =
-            run_with_timeout(&mut cmd, limit).map_err(|e| format!("{line}: {e}"))?;
+        let (status, stdout, stderr) = run_with_timeout(&mut cmd, limit).map_err(|e| format!("{line}: {e}"))?;
         if status.success() {
             Ok(stdout)
         } else {
-            let mut err = format!(
-                "{line}: {status}\n{}{}",
-                stderr.trim_end(),
-                hint_for(&line, &stderr)
-            );
+            let mut err = format!("{line}: {status}\n{}{}", stderr.trim_end(), hint_for(&line, &stderr));
             if let Err(dead) = self.check_programs() {
                 err.push('\n');
                 err.push_str(&dead);
@@ -468,17 +424,9 @@ impl Session {
     /// with how and their last output. Failing calls append this to their error.
     pub fn check_programs(&self) -> Result<(), String> {
         let mut report = String::new();
-        for program in self
-            .xvfb
-            .iter()
-            .chain(self.bus.iter())
-            .chain(self.programs.iter())
-        {
+        for program in self.xvfb.iter().chain(self.bus.iter()).chain(self.programs.iter()) {
             if let Some(how) = peek_exit(program.child.id()) {
-                let why = format!(
-                    "note: {} ({}) is no longer running: {how}",
-                    program.name, program.command
-                );
+                let why = format!("note: {} ({}) is no longer running: {how}", program.name, program.command);
                 report.push_str(&with_log(why, &program.log));
                 report.push('\n');
             }
@@ -496,19 +444,14 @@ impl Session {
     /// `variant:int32:1`). Returns the reply trimmed, e.g. `boolean true`, `int32 0`, the raw
     /// text of a string, `` for an empty reply.
     pub fn call(&self, args: &[&str]) -> Result<String, String> {
-        self.dbus_send("--print-reply=literal", args)
-            .map(|out| out.trim().to_owned())
+        self.dbus_send("--print-reply=literal", args).map(|out| out.trim().to_owned())
     }
 
     /// Like [`Session::call`] with `--print-reply`: typed output (`string "x"`, `array [`,
     /// `dict entry(`), without the `method return ...` header line.
     pub fn call_typed(&self, args: &[&str]) -> Result<String, String> {
         let out = self.dbus_send("--print-reply", args)?;
-        Ok(out
-            .lines()
-            .skip_while(|l| l.starts_with("method return"))
-            .collect::<Vec<_>>()
-            .join("\n"))
+        Ok(out.lines().skip_while(|l| l.starts_with("method return")).collect::<Vec<_>>().join("\n"))
     }
 
     /// The strings of a typed reply, e.g. of an `as` or a variant holding one.
@@ -518,13 +461,7 @@ impl Session {
 
     /// `org.freedesktop.DBus.Properties.Get`, literal, without the `variant` prefix:
     /// `int32 0`, `boolean true`, `string "x"`, or an array's items separated by whitespace.
-    pub fn property(
-        &self,
-        dest: &str,
-        path: &str,
-        interface: &str,
-        name: &str,
-    ) -> Result<String, String> {
+    pub fn property(&self, dest: &str, path: &str, interface: &str, name: &str) -> Result<String, String> {
         let out = self.call(&[
             dest,
             path,
@@ -532,22 +469,12 @@ impl Session {
             &format!("string:{interface}"),
             &format!("string:{name}"),
         ])?;
-        Ok(out
-            .strip_prefix("variant")
-            .unwrap_or(&out)
-            .trim()
-            .to_owned())
+        Ok(out.strip_prefix("variant").unwrap_or(&out).trim().to_owned())
     }
 
     /// A string-list property, e.g. KWin's `loadedEffects` or the watcher's
     /// `RegisteredStatusNotifierItems`.
-    pub fn property_strings(
-        &self,
-        dest: &str,
-        path: &str,
-        interface: &str,
-        name: &str,
-    ) -> Result<Vec<String>, String> {
+    pub fn property_strings(&self, dest: &str, path: &str, interface: &str, name: &str) -> Result<Vec<String>, String> {
         self.call_strings(&[
             dest,
             path,
@@ -560,15 +487,14 @@ impl Session {
     /// Emits a signal: `emit("/kdeglobals", "org.example.Iface.Member", &["string:x"])`.
     pub fn emit(&self, path: &str, interface_member: &str, args: &[&str]) -> Result<(), String> {
         let mut cmd = self.command("dbus-send");
-        cmd.args(["--session", "--type=signal", path, interface_member])
-            .args(args);
+        cmd.args(["--session", "--type=signal", path, interface_member]).args(args);
         self.output(cmd).map(|_| ())
     }
 
     fn dbus_send(&self, print: &str, args: &[&str]) -> Result<String, String> {
-        let (dest, rest) = args.split_first().ok_or_else(|| {
-            "call: expected [destination, path, interface.method, args...]".to_owned()
-        })?;
+        let (dest, rest) = args
+            .split_first()
+            .ok_or_else(|| "call: expected [destination, path, interface.method, args...]".to_owned())?;
         let mut cmd = self.command("dbus-send");
         cmd.args(["--session", print])
             .arg(format!("--reply-timeout={}", self.timeout.as_millis()))
@@ -602,23 +528,15 @@ impl Session {
     }
 
     pub fn wait_for_name(&self, name: &str) -> Result<(), String> {
-        self.wait_until(&format!("{name} is owned on the bus"), || {
-            self.name_has_owner(name)
-        })
+        self.wait_until(&format!("{name} is owned on the bus"), || self.name_has_owner(name))
     }
 
     pub fn wait_for_name_gone(&self, name: &str) -> Result<(), String> {
-        self.wait_until(&format!("{name} is released"), || {
-            self.name_has_owner(name).map(|owned| !owned)
-        })
+        self.wait_until(&format!("{name} is released"), || self.name_has_owner(name).map(|owned| !owned))
     }
 
     /// Polls `check` every 50 ms until it says true; the error names `what` and the last error.
-    pub fn wait_until(
-        &self,
-        what: &str,
-        mut check: impl FnMut() -> Result<bool, String>,
-    ) -> Result<(), String> {
+    pub fn wait_until(&self, what: &str, mut check: impl FnMut() -> Result<bool, String>) -> Result<(), String> {
         let deadline = Instant::now() + self.timeout;
         let mut last = String::new();
         loop {
@@ -628,15 +546,8 @@ impl Session {
                 Err(e) => last = e,
             }
             if Instant::now() >= deadline {
-                let last = if last.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (last error: {last})")
-                };
-                return Err(format!(
-                    "timed out after {:?} waiting until {what}{last}",
-                    self.timeout
-                ));
+                let last = if last.is_empty() { String::new() } else { format!(" (last error: {last})") };
+                return Err(format!("timed out after {:?} waiting until {what}{last}", self.timeout));
             }
             thread::sleep(POLL);
         }
@@ -650,43 +561,20 @@ impl Session {
         static MONITORS: AtomicUsize = AtomicUsize::new(0);
         let n = MONITORS.fetch_add(1, Ordering::Relaxed);
         let path = self.logs.join(format!("monitor-{n}.log"));
-        let file =
-            fs::File::create(&path).map_err(|e| format!("create {}: {e}", path.display()))?;
-        let err = file
-            .try_clone()
-            .map_err(|e| format!("dup {}: {e}", path.display()))?;
+        let file = fs::File::create(&path).map_err(|e| format!("create {}: {e}", path.display()))?;
+        let err = file.try_clone().map_err(|e| format!("dup {}: {e}", path.display()))?;
         let probe_rule = format!("type='signal',interface='{PROBE_INTERFACE}'");
         let mut cmd = self.command("dbus-monitor");
-        cmd.args(["--session", rule, &probe_rule])
-            .stdout(file)
-            .stderr(err);
+        cmd.args(["--session", rule, &probe_rule]).stdout(file).stderr(err);
         let command = self.describe(&cmd);
-        let child = cmd.spawn().map_err(|e| {
-            format!(
-                "{command}: cannot start: {e}{}",
-                package_hint("dbus-monitor")
-            )
-        })?;
-        let mut monitor = Monitor {
-            child,
-            path,
-            command,
-            timeout: self.timeout,
-        };
+        let child = cmd.spawn().map_err(|e| format!("{command}: cannot start: {e}{}", package_hint("dbus-monitor")))?;
+        let mut monitor = Monitor { child, path, command, timeout: self.timeout };
         let token = format!("ready-{}", n);
         let attached = self.wait_until("dbus-monitor shows a probe signal", || {
             if let Ok(Some(status)) = monitor.child.try_wait() {
-                return Err(format!(
-                    "{} exited with {status}: {}",
-                    monitor.command,
-                    monitor.raw().trim()
-                ));
+                return Err(format!("{} exited with {status}: {}", monitor.command, monitor.raw().trim()));
             }
-            self.emit(
-                "/org/ballast/DesktopTest",
-                &format!("{PROBE_INTERFACE}.Ready"),
-                &[&format!("string:{token}")],
-            )?;
+            self.emit("/org/ballast/DesktopTest", &format!("{PROBE_INTERFACE}.Ready"), &[&format!("string:{token}")])?;
             Ok(monitor.raw().contains(&token))
         });
         match attached {
@@ -710,8 +598,7 @@ impl Session {
         line.push_str(&cmd.get_program().to_string_lossy());
         for arg in cmd.get_args() {
             let arg = arg.to_string_lossy();
-            if arg.is_empty() || arg.contains(|c: char| c.is_whitespace() || c == '\'' || c == '"')
-            {
+            if arg.is_empty() || arg.contains(|c: char| c.is_whitespace() || c == '\'' || c == '"') {
                 let _ = write!(line, " '{}'", arg.replace('\'', r"'\''"));
             } else {
                 let _ = write!(line, " {arg}");
@@ -733,24 +620,13 @@ impl Session {
     /// Spawns a program whose stdout and stderr go to logs/<name>.log.
     fn spawn(&self, name: &str, mut cmd: Command) -> Result<Program, String> {
         let (log, file) = self.open_log(name)?;
-        let err = file
-            .try_clone()
-            .map_err(|e| format!("dup {}: {e}", log.display()))?;
+        let err = file.try_clone().map_err(|e| format!("dup {}: {e}", log.display()))?;
         cmd.stdout(file).stderr(err);
         let command = self.describe(&cmd);
         let child = cmd.spawn().map_err(|e| {
-            format!(
-                "{command}: cannot start: {e}{}",
-                package_hint(&cmd.get_program().to_string_lossy())
-            )
+            format!("{command}: cannot start: {e}{}", package_hint(&cmd.get_program().to_string_lossy()))
         })?;
-        Ok(Program {
-            name: name.to_owned(),
-            command,
-            log,
-            child,
-            _stdout: None,
-        })
+        Ok(Program { name: name.to_owned(), command, log, child, _stdout: None })
     }
 
     /// Spawns a program that prints one line on stdout once it is ready (Xvfb -displayfd,
@@ -760,10 +636,7 @@ impl Session {
         cmd.stdout(Stdio::piped()).stderr(file);
         let command = self.describe(&cmd);
         let mut child = cmd.spawn().map_err(|e| {
-            format!(
-                "{command}: cannot start: {e}{}",
-                package_hint(&cmd.get_program().to_string_lossy())
-            )
+            format!("{command}: cannot start: {e}{}", package_hint(&cmd.get_program().to_string_lossy()))
         })?;
         let stdout = child.stdout.take().expect("stdout is piped");
         let (tx, rx) = mpsc::channel();
@@ -773,13 +646,7 @@ impl Session {
             let result = reader.read_line(&mut line).map(|_| line);
             let _ = tx.send((result, reader));
         });
-        let mut program = Program {
-            name: name.to_owned(),
-            command,
-            log,
-            child,
-            _stdout: None,
-        };
+        let mut program = Program { name: name.to_owned(), command, log, child, _stdout: None };
         match rx.recv_timeout(self.timeout) {
             Ok((Ok(line), reader)) if !line.is_empty() => {
                 program._stdout = Some(reader);
@@ -793,10 +660,7 @@ impl Session {
                 Err(stop_failed(&mut program, why))
             }
             Err(_) => {
-                let why = format!(
-                    "{}: printed nothing within {:?}",
-                    program.command, self.timeout
-                );
+                let why = format!("{}: printed nothing within {:?}", program.command, self.timeout);
                 Err(stop_failed(&mut program, why))
             }
         }
@@ -829,15 +693,8 @@ impl Session {
                 Err(e) => last = e,
             }
             if Instant::now() >= deadline {
-                let last = if last.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (last error: {last})")
-                };
-                let why = format!(
-                    "{}: not ready after {:?}: {what}{last}",
-                    program.command, self.timeout
-                );
+                let last = if last.is_empty() { String::new() } else { format!(" (last error: {last})") };
+                let why = format!("{}: not ready after {:?}: {what}{last}", program.command, self.timeout);
                 return Err(stop_failed(&mut program, why));
             }
             thread::sleep(POLL);
@@ -854,17 +711,14 @@ impl Session {
             .position(|p| p.name == name)
             .ok_or_else(|| format!("stop {name}: this session did not start it"))?;
         let mut program = self.programs.remove(index);
-        terminate(&mut program.child, self.timeout)
-            .map_err(|e| format!("stop {}: {e}", program.command))
+        terminate(&mut program.child, self.timeout).map_err(|e| format!("stop {}: {e}", program.command))
     }
 
     fn require_display(&self, program: &str) -> Result<(), String> {
         if self.display.is_some() {
             Ok(())
         } else {
-            Err(format!(
-                "{program} needs a display: start the session with Session::with_display()"
-            ))
+            Err(format!("{program} needs a display: start the session with Session::with_display()"))
         }
     }
 
@@ -876,18 +730,13 @@ impl Session {
         if self.kconf_updated {
             return Ok(());
         }
-        let program = find_kconf_update()
-            .ok_or_else(|| format!("kconf_update not found{}", package_hint("kconf_update")))?;
+        let program =
+            find_kconf_update().ok_or_else(|| format!("kconf_update not found{}", package_hint("kconf_update")))?;
         let (log, file) = self.open_log("kconf_update")?;
         let mut cmd = self.command(&program);
-        cmd.stdout(
-            file.try_clone()
-                .map_err(|e| format!("dup {}: {e}", log.display()))?,
-        )
-        .stderr(file);
+        cmd.stdout(file.try_clone().map_err(|e| format!("dup {}: {e}", log.display()))?).stderr(file);
         let line = self.describe(&cmd);
-        let status =
-            status_with_timeout(&mut cmd, self.timeout).map_err(|e| format!("{line}: {e}"))?;
+        let status = status_with_timeout(&mut cmd, self.timeout).map_err(|e| format!("{line}: {e}"))?;
         if !status.success() {
             return Err(with_log(format!("{line}: {status}"), &log));
         }
@@ -901,18 +750,13 @@ impl Session {
         self.require_display("kwin_x11")?;
         let mut cmd = self.command("kwin_x11");
         cmd.arg("--replace").env("LIBGL_ALWAYS_SOFTWARE", "1");
-        self.start_program(
-            "kwin_x11",
-            cmd,
-            "org.kde.KWin answers supportInformation with compositing active",
-            |s| {
-                if !s.name_has_owner(KWIN_SERVICE)? {
-                    return Ok(false);
-                }
-                let info = s.kwin_support_information()?;
-                Ok(info.lines().any(|l| l.trim() == "Compositing is active"))
-            },
-        )
+        self.start_program("kwin_x11", cmd, "org.kde.KWin answers supportInformation with compositing active", |s| {
+            if !s.name_has_owner(KWIN_SERVICE)? {
+                return Ok(false);
+            }
+            let info = s.kwin_support_information()?;
+            Ok(info.lines().any(|l| l.trim() == "Compositing is active"))
+        })
     }
 
     /// org.kde.KWin /KWin supportInformation.
@@ -923,30 +767,19 @@ impl Session {
     /// org.kde.KWin /KWin reconfigure, then waits until `supportInformation` satisfies `check`
     /// (reconfigure returns before KWin re-read its config, so `check` must test for the new
     /// value, not merely succeed). Returns the new supportInformation.
-    pub fn kwin_reconfigure_until(
-        &self,
-        mut check: impl FnMut(&str) -> bool,
-    ) -> Result<String, String> {
+    pub fn kwin_reconfigure_until(&self, mut check: impl FnMut(&str) -> bool) -> Result<String, String> {
         self.call(&[KWIN_SERVICE, "/KWin", "org.kde.KWin.reconfigure"])?;
         let mut info = String::new();
-        self.wait_until(
-            "KWin's supportInformation shows the new configuration",
-            || {
-                info = self.kwin_support_information()?;
-                Ok(check(&info))
-            },
-        )?;
+        self.wait_until("KWin's supportInformation shows the new configuration", || {
+            info = self.kwin_support_information()?;
+            Ok(check(&info))
+        })?;
         Ok(info)
     }
 
     /// KWin's `loadedEffects` property (/Effects org.kde.kwin.Effects).
     pub fn kwin_loaded_effects(&self) -> Result<Vec<String>, String> {
-        self.property_strings(
-            KWIN_SERVICE,
-            "/Effects",
-            "org.kde.kwin.Effects",
-            "loadedEffects",
-        )
+        self.property_strings(KWIN_SERVICE, "/Effects", "org.kde.kwin.Effects", "loadedEffects")
     }
 
     /// `baloo_file`; ready when org.kde.baloo is owned. Debian's default has indexing off
@@ -957,9 +790,7 @@ impl Session {
         let rc = self.config_file("baloofilerc");
         enable_baloo_indexing(&rc).map_err(|e| format!("edit {}: {e}", rc.display()))?;
         let cmd = self.command("baloo_file");
-        self.start_program("baloo_file", cmd, "org.kde.baloo is owned", |s| {
-            s.name_has_owner(BALOO_SERVICE)
-        })
+        self.start_program("baloo_file", cmd, "org.kde.baloo is owned", |s| s.name_has_owner(BALOO_SERVICE))
     }
 
     /// `dunst -config <dunstrc>` on the session's display; ready when org.freedesktop.Notifications
@@ -990,12 +821,9 @@ impl Session {
         fs::write(&conf, conf_text).map_err(|e| format!("write {}: {e}", conf.display()))?;
         let mut cmd = self.command("dunst");
         cmd.arg("-config").arg(&conf);
-        self.start_program(
-            "dunst",
-            cmd,
-            "org.freedesktop.Notifications is owned",
-            |s| s.name_has_owner(NOTIFICATIONS_SERVICE),
-        )?;
+        self.start_program("dunst", cmd, "org.freedesktop.Notifications is owned", |s| {
+            s.name_has_owner(NOTIFICATIONS_SERVICE)
+        })?;
         let ours = self.pid("dunst").unwrap_or(0);
         match self.name_owner_pid(NOTIFICATIONS_SERVICE) {
             Ok(owner) if owner == ours => Ok(()),
@@ -1022,10 +850,7 @@ impl Session {
             let Some((label, value)) = line.split_once(':') else {
                 continue;
             };
-            let value: u32 = value
-                .trim()
-                .parse()
-                .map_err(|_| format!("dunstctl count: unexpected line {line:?}"))?;
+            let value: u32 = value.trim().parse().map_err(|_| format!("dunstctl count: unexpected line {line:?}"))?;
             match label.trim() {
                 "Waiting" => count.waiting = value,
                 "Currently displayed" => count.displayed = value,
@@ -1043,8 +868,7 @@ impl Session {
 
     /// Every notification dunst showed, with its urgency, in arrival order.
     pub fn dunst_notifications(&self) -> Vec<DunstNotification> {
-        let text =
-            fs::read_to_string(self.logs.join("dunst-notifications.log")).unwrap_or_default();
+        let text = fs::read_to_string(self.logs.join("dunst-notifications.log")).unwrap_or_default();
         parse_dunst_records(&text)
     }
 
@@ -1067,17 +891,12 @@ impl Session {
         cmd.env("QT_QPA_PLATFORM", "offscreen");
         self.start_program("kded5", cmd, "org.kde.kded5 answers loadedModules", |s| {
             Ok(s.name_has_owner(KDED_SERVICE)?
-                && s.call(&[KDED_SERVICE, "/kded", "org.kde.kded5.loadedModules"])
-                    .is_ok())
+                && s.call(&[KDED_SERVICE, "/kded", "org.kde.kded5.loadedModules"]).is_ok())
         })?;
-        let loaded = self.call(&[
-            KDED_SERVICE,
-            "/kded",
-            "org.kde.kded5.loadModule",
-            "string:statusnotifierwatcher",
-        ])?;
+        let loaded = self.call(&[KDED_SERVICE, "/kded", "org.kde.kded5.loadModule", "string:statusnotifierwatcher"])?;
         if loaded != "boolean true" {
-            let why = format!("kded5 loadModule statusnotifierwatcher answered {loaded:?} (is plasma-workspace installed?)");
+            let why =
+                format!("kded5 loadModule statusnotifierwatcher answered {loaded:?} (is plasma-workspace installed?)");
             return Err(with_log(why, &self.logs.join("kded5.log")));
         }
         self.wait_for_name(WATCHER_SERVICE)
@@ -1109,12 +928,7 @@ impl Session {
 
     fn shutdown(&mut self) {
         let grace = Duration::from_secs(3);
-        let infrastructure: Vec<u32> = self
-            .xvfb
-            .iter()
-            .chain(self.bus.iter())
-            .map(|p| p.child.id())
-            .collect();
+        let infrastructure: Vec<u32> = self.xvfb.iter().chain(self.bus.iter()).map(|p| p.child.id()).collect();
         // Clients first, so they do not spin on a vanished bus or display.
         signal_marked(&self.marker, libc::SIGTERM, &infrastructure);
         self.wait_marked_gone(grace, &infrastructure);
@@ -1127,12 +941,7 @@ impl Session {
             signal_marked(&self.marker, libc::SIGKILL, &[]);
             self.wait_marked_gone(grace, &[]);
         }
-        for program in self
-            .programs
-            .iter_mut()
-            .chain(self.xvfb.iter_mut())
-            .chain(self.bus.iter_mut())
-        {
+        for program in self.programs.iter_mut().chain(self.xvfb.iter_mut()).chain(self.bus.iter_mut()) {
             let _ = program.child.kill();
             let _ = program.child.wait();
         }
@@ -1140,10 +949,7 @@ impl Session {
         self.xvfb = None;
         self.bus = None;
         if let Some(dir) = self.dir.take() {
-            if std::env::var(KEEP_VAR)
-                .map(|v| !v.is_empty() && v != "0")
-                .unwrap_or(false)
-            {
+            if std::env::var(KEEP_VAR).map(|v| !v.is_empty() && v != "0").unwrap_or(false) {
                 eprintln!("desktop session kept in {}", dir.keep().display());
             } else if let Err(e) = dir.close() {
                 eprintln!("desktop session: removing {}: {e}", self.root.display());
@@ -1172,10 +978,7 @@ impl Drop for Session {
         // Never panic in Drop: a panic here during unwinding would abort the test binary.
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.shutdown()));
         if result.is_err() {
-            eprintln!(
-                "desktop session: teardown panicked; processes may be left: {}",
-                self.marker
-            );
+            eprintln!("desktop session: teardown panicked; processes may be left: {}", self.marker);
         }
     }
 }
@@ -1209,10 +1012,7 @@ impl Monitor {
                 return Ok(text);
             }
             if Instant::now() >= deadline {
-                return Err(format!(
-                    "{}: no {needle:?} within {:?}; captured:\n{text}",
-                    self.command, self.timeout
-                ));
+                return Err(format!("{}: no {needle:?} within {:?}; captured:\n{text}", self.command, self.timeout));
             }
             thread::sleep(POLL);
         }
@@ -1245,10 +1045,7 @@ pub fn support_value(info: &str, key: &str) -> Option<String> {
 /// The list under a supportInformation heading such as `Loaded Effects` or `Currently Active
 /// Effects` (the lines between the dashes and the next blank line or heading).
 pub fn support_section(info: &str, heading: &str) -> Vec<String> {
-    let mut lines = info
-        .lines()
-        .map(str::trim)
-        .skip_while(|l| *l != format!("{heading}:"));
+    let mut lines = info.lines().map(str::trim).skip_while(|l| *l != format!("{heading}:"));
     if lines.next().is_none() {
         return Vec::new();
     }
@@ -1417,11 +1214,7 @@ fn log_tail(path: &Path) -> String {
 }
 
 fn with_log(why: String, log: &Path) -> String {
-    format!(
-        "{why}\n--- {} (last 40 lines) ---\n{}",
-        log.display(),
-        log_tail(log)
-    )
+    format!("{why}\n--- {} (last 40 lines) ---\n{}", log.display(), log_tail(log))
 }
 
 /// Stops a program that failed to become ready, returning `why` with its log.
@@ -1437,8 +1230,7 @@ fn peek_exit(pid: u32) -> Option<String> {
     unsafe {
         let mut info: libc::siginfo_t = std::mem::zeroed();
         let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
-        if libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) != 0 || info.si_pid() == 0
-        {
+        if libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) != 0 || info.si_pid() == 0 {
             return None; // still running (or already reaped)
         }
         let status = info.si_status();
@@ -1469,17 +1261,10 @@ fn terminate(child: &mut Child, grace: Duration) -> Result<(), String> {
     Err(format!("did not end within {grace:?} of SIGTERM; killed"))
 }
 
-fn run_with_timeout(
-    cmd: &mut Command,
-    timeout: Duration,
-) -> Result<(ExitStatus, String, String), String> {
+fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Result<(ExitStatus, String, String), String> {
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().map_err(|e| {
-        format!(
-            "cannot start: {e}{}",
-            package_hint(&cmd.get_program().to_string_lossy())
-        )
-    })?;
+    let mut child =
+        cmd.spawn().map_err(|e| format!("cannot start: {e}{}", package_hint(&cmd.get_program().to_string_lossy())))?;
     let mut out_pipe = child.stdout.take().expect("piped");
     let mut err_pipe = child.stderr.take().expect("piped");
     let out_reader = thread::spawn(move || {
@@ -1495,11 +1280,7 @@ fn run_with_timeout(
     let status = wait_with_deadline(&mut child, timeout)?;
     let out = out_reader.join().unwrap_or_default();
     let err = err_reader.join().unwrap_or_default();
-    Ok((
-        status,
-        String::from_utf8_lossy(&out).into_owned(),
-        String::from_utf8_lossy(&err).into_owned(),
-    ))
+    Ok((status, String::from_utf8_lossy(&out).into_owned(), String::from_utf8_lossy(&err).into_owned()))
 }
 
 fn status_with_timeout(cmd: &mut Command, timeout: Duration) -> Result<ExitStatus, String> {
@@ -1538,25 +1319,13 @@ pub fn processes_with_env_entry(entry: &str) -> Vec<(u32, String)> {
     all_pids()
         .into_iter()
         .filter(|&pid| pid != own && environ_has(pid, entry.as_bytes()))
-        .map(|pid| {
-            (
-                pid,
-                fs::read_to_string(format!("/proc/{pid}/comm"))
-                    .unwrap_or_default()
-                    .trim()
-                    .to_owned(),
-            )
-        })
+        .map(|pid| (pid, fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default().trim().to_owned()))
         .collect()
 }
 
 fn all_pids() -> Vec<u32> {
     fs::read_dir("/proc")
-        .map(|dir| {
-            dir.flatten()
-                .filter_map(|e| e.file_name().to_str()?.parse().ok())
-                .collect()
-        })
+        .map(|dir| dir.flatten().filter_map(|e| e.file_name().to_str()?.parse().ok()).collect())
         .unwrap_or_default()
 }
 
@@ -1595,21 +1364,13 @@ fn signal_if(pid: u32, signal: i32, entry: &[u8]) {
     unsafe {
         let fd = libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) as libc::c_int;
         if fd < 0 {
-            if io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS)
-                && environ_has(pid, entry)
-            {
+            if io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS) && environ_has(pid, entry) {
                 libc::kill(pid as libc::pid_t, signal);
             }
             return;
         }
         if environ_has(pid, entry) {
-            libc::syscall(
-                libc::SYS_pidfd_send_signal,
-                fd,
-                signal,
-                std::ptr::null::<libc::siginfo_t>(),
-                0,
-            );
+            libc::syscall(libc::SYS_pidfd_send_signal, fd, signal, std::ptr::null::<libc::siginfo_t>(), 0);
         }
         libc::close(fd);
     }
@@ -1622,10 +1383,7 @@ fn reap_stale_sessions() {
     let mut stale: Vec<(u32, String)> = Vec::new();
     for pid in all_pids() {
         let env = environ(pid);
-        let Some(value) = env
-            .split(|&b| b == 0)
-            .find_map(|e| e.strip_prefix(prefix.as_bytes()))
-        else {
+        let Some(value) = env.split(|&b| b == 0).find_map(|e| e.strip_prefix(prefix.as_bytes())) else {
             continue;
         };
         let value = String::from_utf8_lossy(value).into_owned();
@@ -1643,20 +1401,12 @@ fn reap_stale_sessions() {
     if stale.is_empty() {
         return;
     }
-    let entries: Vec<String> = stale
-        .iter()
-        .map(|(_, value)| format!("{prefix}{value}"))
-        .collect();
+    let entries: Vec<String> = stale.iter().map(|(_, value)| format!("{prefix}{value}")).collect();
     for ((pid, _), entry) in stale.iter().zip(&entries) {
         signal_if(*pid, libc::SIGTERM, entry.as_bytes());
     }
     let deadline = Instant::now() + Duration::from_secs(2);
-    while Instant::now() < deadline
-        && stale
-            .iter()
-            .zip(&entries)
-            .any(|((pid, _), e)| environ_has(*pid, e.as_bytes()))
-    {
+    while Instant::now() < deadline && stale.iter().zip(&entries).any(|((pid, _), e)| environ_has(*pid, e.as_bytes())) {
         thread::sleep(POLL);
     }
     for ((pid, _), entry) in stale.iter().zip(&entries) {
@@ -1668,10 +1418,7 @@ fn reap_stale_sessions() {
             continue;
         };
         let ours = dir.starts_with(&tmp)
-            && dir
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("ballast-desktop-"));
+            && dir.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("ballast-desktop-"));
         if ours && dir.exists() {
             let _ = fs::remove_dir_all(&dir);
         }

@@ -172,9 +172,7 @@ impl UserManager {
                 let mounted: Vec<_> = self.hierarchies.iter().map(|h| &h.mount_point).collect();
                 panic!("no cgroup hierarchy for controller {controller:?} among {mounted:?}")
             });
-        hierarchy
-            .mount_point
-            .join(control_group.trim_start_matches('/'))
+        hierarchy.mount_point.join(control_group.trim_start_matches('/'))
     }
 
     fn create_directories(&self) -> Result<(), String> {
@@ -189,10 +187,7 @@ impl UserManager {
         for hierarchy in self.hierarchies.iter().filter(|h| h.is_delegated()) {
             let base = hierarchy.mount_point.join(&self.name);
             fs::create_dir(&base).map_err(|e| {
-                format!(
-                    "cannot create cgroup {}: {e} (needs root and a writable /sys/fs/cgroup)",
-                    base.display()
-                )
+                format!("cannot create cgroup {}: {e} (needs root and a writable /sys/fs/cgroup)", base.display())
             })?;
             if hierarchy.v1_options.is_none() {
                 enable_v2_controllers(&hierarchy.mount_point, &base)?;
@@ -208,11 +203,8 @@ impl UserManager {
 
     fn spawn_manager(&mut self) -> Result<(), String> {
         let log_path = self.log_path();
-        let log =
-            File::create(&log_path).map_err(|e| format!("create {}: {e}", log_path.display()))?;
-        let log_err = log
-            .try_clone()
-            .map_err(|e| format!("dup {}: {e}", log_path.display()))?;
+        let log = File::create(&log_path).map_err(|e| format!("create {}: {e}", log_path.display()))?;
+        let log_err = log.try_clone().map_err(|e| format!("dup {}: {e}", log_path.display()))?;
         let namespace = PrivateBootedRun::for_host()?;
         let mgr_procs = self.cgroup_procs_files("mgr");
         let (uid, gid) = (self.uid, self.gid);
@@ -260,10 +252,7 @@ impl UserManager {
         loop {
             if let Some(manager) = self.manager.as_mut() {
                 if let Ok(Some(status)) = manager.try_wait() {
-                    return Err(format!(
-                        "{SYSTEMD} --user exited during start-up ({status}); {}",
-                        self.log_excerpt()
-                    ));
+                    return Err(format!("{SYSTEMD} --user exited during start-up ({status}); {}", self.log_excerpt()));
                 }
             }
             let probe = self
@@ -294,11 +283,7 @@ impl UserManager {
             .iter()
             .filter(|h| h.is_delegated())
             .map(|h| {
-                let path = h
-                    .mount_point
-                    .join(&self.name)
-                    .join(child)
-                    .join("cgroup.procs");
+                let path = h.mount_point.join(&self.name).join(child).join("cgroup.procs");
                 CString::new(path.into_os_string().into_vec()).expect("cgroup path without NUL")
             })
             .collect()
@@ -313,11 +298,7 @@ impl UserManager {
         match fs::read(&path) {
             Ok(log) => {
                 let tail = &log[log.len().saturating_sub(LOG_TAIL_BYTES)..];
-                format!(
-                    "manager log {}:\n{}",
-                    path.display(),
-                    String::from_utf8_lossy(tail)
-                )
+                format!("manager log {}:\n{}", path.display(), String::from_utf8_lossy(tail))
             }
             Err(e) => format!("manager log {} unreadable: {e}", path.display()),
         }
@@ -375,11 +356,9 @@ impl Hierarchy {
         let Some(options) = &self.v1_options else {
             return false;
         };
-        controller.split(',').all(|wanted| {
-            options
-                .iter()
-                .any(|o| o == wanted || o.strip_prefix("name=") == Some(wanted))
-        })
+        controller
+            .split(',')
+            .all(|wanted| options.iter().any(|o| o == wanted || o.strip_prefix("name=") == Some(wanted)))
     }
 
     fn matches_v2(&self, controller: &str) -> bool {
@@ -389,11 +368,8 @@ impl Hierarchy {
         if controller == "unified" {
             return true;
         }
-        let available =
-            fs::read_to_string(self.mount_point.join("cgroup.controllers")).unwrap_or_default();
-        controller
-            .split(',')
-            .all(|wanted| available.split_whitespace().any(|c| c == wanted))
+        let available = fs::read_to_string(self.mount_point.join("cgroup.controllers")).unwrap_or_default();
+        controller.split(',').all(|wanted| available.split_whitespace().any(|c| c == wanted))
     }
 }
 
@@ -402,23 +378,17 @@ fn check_prerequisites() -> Result<(), String> {
     if unsafe { libc::geteuid() } != 0 {
         return Err("needs root: it creates a user, cgroups and a mount namespace".into());
     }
-    for (path, package) in [
-        (SYSTEMD, "systemd"),
-        (DBUS_USER_SOCKET, "dbus-user-session"),
-        (USERADD, "passwd"),
-    ] {
+    for (path, package) in [(SYSTEMD, "systemd"), (DBUS_USER_SOCKET, "dbus-user-session"), (USERADD, "passwd")] {
         if !Path::new(path).exists() {
-            return Err(format!(
-                "{path} is missing: install the Debian package {package}"
-            ));
+            return Err(format!("{path} is missing: install the Debian package {package}"));
         }
     }
     Ok(())
 }
 
 fn mounted_hierarchies() -> Result<Vec<Hierarchy>, String> {
-    let mountinfo = fs::read_to_string("/proc/self/mountinfo")
-        .map_err(|e| format!("read /proc/self/mountinfo: {e}"))?;
+    let mountinfo =
+        fs::read_to_string("/proc/self/mountinfo").map_err(|e| format!("read /proc/self/mountinfo: {e}"))?;
     // Fields: id parent dev root mount-point options [optional...] - fstype source super-options
     Ok(mountinfo
         .lines()
@@ -429,10 +399,7 @@ fn mounted_hierarchies() -> Result<Vec<Hierarchy>, String> {
             let fstype = after.next()?;
             let super_options = after.nth(1)?;
             match fstype {
-                "cgroup2" => Some(Hierarchy {
-                    mount_point,
-                    v1_options: None,
-                }),
+                "cgroup2" => Some(Hierarchy { mount_point, v1_options: None }),
                 "cgroup" => Some(Hierarchy {
                     mount_point,
                     v1_options: Some(super_options.split(',').map(str::to_owned).collect()),
@@ -446,10 +413,7 @@ fn mounted_hierarchies() -> Result<Vec<Hierarchy>, String> {
 /// Removes instances whose owning test process is gone (killed before its Drop ran).
 fn remove_stale_instances(hierarchies: &[Hierarchy]) {
     let mut names = BTreeSet::new();
-    let parents = hierarchies
-        .iter()
-        .map(|h| h.mount_point.as_path())
-        .chain([Path::new(INSTANCE_PARENT)]);
+    let parents = hierarchies.iter().map(|h| h.mount_point.as_path()).chain([Path::new(INSTANCE_PARENT)]);
     for parent in parents {
         let Ok(entries) = fs::read_dir(parent) else {
             continue;
@@ -472,10 +436,9 @@ fn remove_stale_instances(hierarchies: &[Hierarchy]) {
 /// that does not parse is left alone.
 fn is_stale(name: &str) -> bool {
     let mut fields = name[INSTANCE_PREFIX.len()..].split('-');
-    let (Some(Ok(pid)), Some(Ok(start_time))) = (
-        fields.next().map(str::parse::<u32>),
-        fields.next().map(str::parse::<u64>),
-    ) else {
+    let (Some(Ok(pid)), Some(Ok(start_time))) =
+        (fields.next().map(str::parse::<u32>), fields.next().map(str::parse::<u64>))
+    else {
         return false;
     };
     process_start_time(pid) != Ok(start_time)
@@ -495,11 +458,8 @@ fn process_start_time(pid: u32) -> Result<u64, String> {
 
 /// Kills every process in the instance's cgroups, removes them depth-first, then its directory.
 fn remove_instance(name: &str, hierarchies: &[Hierarchy]) -> Result<(), String> {
-    let bases: Vec<PathBuf> = hierarchies
-        .iter()
-        .map(|h| h.mount_point.join(name))
-        .filter(|base| base.is_dir())
-        .collect();
+    let bases: Vec<PathBuf> =
+        hierarchies.iter().map(|h| h.mount_point.join(name)).filter(|base| base.is_dir()).collect();
     let deadline = Instant::now() + TEARDOWN_TIMEOUT;
     // Repeated because a process may fork between reading cgroup.procs and the kill.
     loop {
@@ -524,9 +484,7 @@ fn remove_instance(name: &str, hierarchies: &[Hierarchy]) -> Result<(), String> 
     }
     let instance_dir = Path::new(INSTANCE_PARENT).join(name);
     match fs::remove_dir_all(&instance_dir) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => {
-            Err(format!("remove {}: {e}", instance_dir.display()))
-        }
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(format!("remove {}: {e}", instance_dir.display())),
         _ => Ok(()),
     }
 }
@@ -535,10 +493,7 @@ fn remove_instance(name: &str, hierarchies: &[Hierarchy]) -> Result<(), String> 
 fn processes_below(dir: &Path) -> Result<BTreeSet<libc::pid_t>, String> {
     let procs_file = dir.join("cgroup.procs");
     let mut pids: BTreeSet<libc::pid_t> = match fs::read_to_string(&procs_file) {
-        Ok(text) => text
-            .lines()
-            .filter_map(|line| line.trim().parse().ok())
-            .collect(),
+        Ok(text) => text.lines().filter_map(|line| line.trim().parse().ok()).collect(),
         // Removed concurrently (the manager cleaning up a unit): nothing left in it.
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(BTreeSet::new()),
         Err(e) => return Err(format!("read {}: {e}", procs_file.display())),
@@ -551,11 +506,9 @@ fn processes_below(dir: &Path) -> Result<BTreeSet<libc::pid_t>, String> {
 
 fn child_dirs(dir: &Path) -> Result<Vec<PathBuf>, String> {
     match fs::read_dir(dir) {
-        Ok(entries) => Ok(entries
-            .flatten()
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-            .map(|e| e.path())
-            .collect()),
+        Ok(entries) => {
+            Ok(entries.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_dir())).map(|e| e.path()).collect())
+        }
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(format!("list {}: {e}", dir.display())),
     }
@@ -598,13 +551,7 @@ fn ensure_test_user() -> Result<(u32, u32), String> {
     }
     let output = Command::new(USERADD)
         .args(["--system", "--user-group", "--no-create-home"])
-        .args([
-            "--home-dir",
-            "/nonexistent",
-            "--shell",
-            "/usr/sbin/nologin",
-            TEST_USER,
-        ])
+        .args(["--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", TEST_USER])
         .output()
         .map_err(|e| format!("run {USERADD}: {e}"))?;
     if !output.status.success() {
@@ -624,42 +571,27 @@ fn lookup_user(name: &str) -> Result<Option<(u32, u32)>, String> {
     let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
     let mut result: *mut libc::passwd = std::ptr::null_mut();
     // SAFETY: every pointer refers to a live local of the size passed.
-    let error = unsafe {
-        libc::getpwnam_r(
-            c_name.as_ptr(),
-            &mut entry,
-            buffer.as_mut_ptr(),
-            buffer.len(),
-            &mut result,
-        )
-    };
+    let error =
+        unsafe { libc::getpwnam_r(c_name.as_ptr(), &mut entry, buffer.as_mut_ptr(), buffer.len(), &mut result) };
     if error != 0 {
-        return Err(format!(
-            "getpwnam_r({name}): {}",
-            io::Error::from_raw_os_error(error)
-        ));
+        return Err(format!("getpwnam_r({name}): {}", io::Error::from_raw_os_error(error)));
     }
     Ok((!result.is_null()).then_some((entry.pw_uid, entry.pw_gid)))
 }
 
 fn make_dir(path: &Path, mode: u32, owner: Option<(u32, u32)>) -> Result<(), String> {
-    fs::DirBuilder::new()
-        .mode(mode)
-        .create(path)
-        .map_err(|e| format!("mkdir {}: {e}", path.display()))?;
+    fs::DirBuilder::new().mode(mode).create(path).map_err(|e| format!("mkdir {}: {e}", path.display()))?;
     // The umask may have narrowed the mode.
     fs::set_permissions(path, fs::Permissions::from_mode(mode))
         .map_err(|e| format!("chmod {}: {e}", path.display()))?;
     if let Some((uid, gid)) = owner {
-        std::os::unix::fs::chown(path, Some(uid), Some(gid))
-            .map_err(|e| format!("chown {}: {e}", path.display()))?;
+        std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(|e| format!("chown {}: {e}", path.display()))?;
     }
     Ok(())
 }
 
 fn chown_tree(path: &Path, uid: u32, gid: u32) -> Result<(), String> {
-    std::os::unix::fs::lchown(path, Some(uid), Some(gid))
-        .map_err(|e| format!("chown {}: {e}", path.display()))?;
+    std::os::unix::fs::lchown(path, Some(uid), Some(gid)).map_err(|e| format!("chown {}: {e}", path.display()))?;
     if path.is_dir() {
         let entries = fs::read_dir(path).map_err(|e| format!("list {}: {e}", path.display()))?;
         for entry in entries {
@@ -674,13 +606,9 @@ fn chown_tree(path: &Path, uid: u32, gid: u32) -> Result<(), String> {
 /// hybrid host the cgroup2 root offers none and this does nothing.
 fn enable_v2_controllers(root: &Path, base: &Path) -> Result<(), String> {
     let offered_file = root.join("cgroup.subtree_control");
-    let offered = fs::read_to_string(&offered_file)
-        .map_err(|e| format!("read {}: {e}", offered_file.display()))?;
-    let wanted: Vec<String> = offered
-        .split_whitespace()
-        .filter(|c| DELEGATED_V2.contains(c))
-        .map(|c| format!("+{c}"))
-        .collect();
+    let offered = fs::read_to_string(&offered_file).map_err(|e| format!("read {}: {e}", offered_file.display()))?;
+    let wanted: Vec<String> =
+        offered.split_whitespace().filter(|c| DELEGATED_V2.contains(c)).map(|c| format!("+{c}")).collect();
     if wanted.is_empty() {
         return Ok(());
     }
@@ -702,10 +630,7 @@ impl PrivateBootedRun {
     fn for_host() -> Result<PrivateBootedRun, String> {
         let c = |s: &str| CString::new(s).expect("static path without NUL");
         Ok(if Path::new("/run/systemd").is_dir() {
-            PrivateBootedRun {
-                tmpfs_target: c("/run/systemd"),
-                dirs_to_create: vec![c("/run/systemd/system")],
-            }
+            PrivateBootedRun { tmpfs_target: c("/run/systemd"), dirs_to_create: vec![c("/run/systemd/system")] }
         } else if Path::new("/run").is_dir() {
             PrivateBootedRun {
                 tmpfs_target: c("/run"),

@@ -33,7 +33,17 @@ struct Options {
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
-    let mut options = Options { zygote: false, self_scope: None, wait: None, stamp: false, cgroup: false, in_child: false, busy: None, hold: None, megabytes: 0 };
+    let mut options = Options {
+        zygote: false,
+        self_scope: None,
+        wait: None,
+        stamp: false,
+        cgroup: false,
+        in_child: false,
+        busy: None,
+        hold: None,
+        megabytes: 0,
+    };
     let mut megabytes = None;
     let seconds = |value: Option<String>, flag: &str| -> Result<f64, String> {
         value.ok_or(format!("{flag} needs SECONDS"))?.parse().map_err(|e| format!("{flag}: {e}"))
@@ -90,7 +100,23 @@ fn move_into_own_scope(id: &str) {
     let pid = std::process::id().to_string();
     let unit = format!("app-{id}-{pid}.scope");
     let status = std::process::Command::new("busctl")
-        .args(["--user", "call", "org.freedesktop.systemd1", "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager", "StartTransientUnit", "ssa(sv)a(sa(sv))", &unit, "fail", "1", "PIDs", "au", "1", &pid, "0"])
+        .args([
+            "--user",
+            "call",
+            "org.freedesktop.systemd1",
+            "/org/freedesktop/systemd1",
+            "org.freedesktop.systemd1.Manager",
+            "StartTransientUnit",
+            "ssa(sv)a(sa(sv))",
+            &unit,
+            "fail",
+            "1",
+            "PIDs",
+            "au",
+            "1",
+            &pid,
+            "0",
+        ])
         .stdout(std::process::Stdio::null())
         .status();
     println!("self-scope {unit} {}", status.map_or("failed".into(), |s| s.to_string()));
@@ -114,11 +140,17 @@ pub fn run_if_requested() {
     }
     if options.cgroup {
         let cgroups = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
-        let systemd = cgroups.lines().find(|l| l.contains(":name=systemd:")).or_else(|| cgroups.lines().find(|l| l.starts_with("0::")));
+        let systemd = cgroups
+            .lines()
+            .find(|l| l.contains(":name=systemd:"))
+            .or_else(|| cgroups.lines().find(|l| l.starts_with("0::")));
         println!("cgroup {}", systemd.and_then(|l| l.splitn(3, ':').nth(2)).unwrap_or("?"));
     }
     if options.zygote {
-        let _ = std::process::Command::new(std::env::current_exe().unwrap()).args(["--workload", "--hold", "30", "0"]).stdout(std::process::Stdio::null()).spawn();
+        let _ = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--workload", "--hold", "30", "0"])
+            .stdout(std::process::Stdio::null())
+            .spawn();
     }
     if let Some(id) = &options.self_scope {
         move_into_own_scope(id);
@@ -162,11 +194,16 @@ pub fn run_if_requested() {
 /// them wherever the checkout lives, and writes a profile whose catalog app `alloc` is the
 /// workload with `args` (TOML array items after "--workload"), limited to 150M/200M and
 /// 50 % CPU. `extra` is prepended to the profile. Returns (ballast, profile).
-pub fn install(home: &std::path::Path, extra: &str, args: &str) -> Result<(std::path::PathBuf, std::path::PathBuf), String> {
+pub fn install(
+    home: &std::path::Path,
+    extra: &str,
+    args: &str,
+) -> Result<(std::path::PathBuf, std::path::PathBuf), String> {
     let ballast = home.join("ballast");
     let workload = home.join("ballast-workload");
     std::fs::copy(env!("CARGO_BIN_EXE_ballast"), &ballast).map_err(|e| format!("copy ballast: {e}"))?;
-    std::fs::copy(std::env::current_exe().map_err(|e| e.to_string())?, &workload).map_err(|e| format!("copy the workload: {e}"))?;
+    std::fs::copy(std::env::current_exe().map_err(|e| e.to_string())?, &workload)
+        .map_err(|e| format!("copy the workload: {e}"))?;
     let profile = home.join("profile.toml");
     let text = format!(
         "{extra}\n[[app]]\nid = \"alloc\"\nname = \"Allocator\"\nexec = \"{}\"\nargs = [\"--workload\"{args}]\ntoolkit = \"native\"\ncategory = \"devtools\"\nmemory_high = \"150M\"\nmemory_max = \"200M\"\ncpu_quota = \"50%\"\n",

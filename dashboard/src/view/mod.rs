@@ -284,14 +284,22 @@ pub fn build(inputs: &Inputs) -> View {
     View {
         summary: summary(report),
         segments: segments(report),
-        categories: report.categories.iter().enumerate().map(|(i, c)| category_row(i, c, inputs.trends.of(c, inputs.now))).collect(),
+        categories: report
+            .categories
+            .iter()
+            .enumerate()
+            .map(|(i, c)| category_row(i, c, inputs.trends.of(c, inputs.now)))
+            .collect(),
         history: history(report, inputs.history, inputs.now),
         zram: zram(report),
         gpu: gpu(report),
         pressure: pressure(report),
         notices: notices(report),
         // One row per app: a catalog app's units add up (ballast::launch::running_apps).
-        scopes: ballast::launch::running_apps(inputs.scopes).iter().map(|app| scope_row(&app.total, inputs.apps)).collect(),
+        scopes: ballast::launch::running_apps(inputs.scopes)
+            .iter()
+            .map(|app| scope_row(&app.total, inputs.apps))
+            .collect(),
         apps: inputs
             .apps
             .iter()
@@ -315,7 +323,14 @@ pub fn of_session(session: &Session) -> View {
         trends.observe(now.saturating_sub(earlier.seconds_ago), &earlier.report);
     }
     trends.observe(now, &session.report);
-    build(&Inputs { now, report: &session.report, history: &session.history, scopes: &session.scopes, apps: &session.apps, trends: &trends })
+    build(&Inputs {
+        now,
+        report: &session.report,
+        history: &session.history,
+        scopes: &session.scopes,
+        apps: &session.apps,
+        trends: &trends,
+    })
 }
 
 fn summary(report: &Report) -> Summary {
@@ -356,7 +371,13 @@ fn segments(report: &Report) -> Vec<Segment> {
         .filter(|piece| piece.3 > 0)
         .map(|(name, kind, color_index, used)| {
             let fraction = share(used, ram).min(1.0 - start);
-            let segment = Segment { kind: kind.into(), color_index, start, fraction, text: format!("{name}: {}", size_text(used)) };
+            let segment = Segment {
+                kind: kind.into(),
+                color_index,
+                start,
+                fraction,
+                text: format!("{name}: {}", size_text(used)),
+            };
             start += fraction;
             segment
         })
@@ -439,7 +460,10 @@ fn gpu(report: &Report) -> GpuView {
         .devices
         .iter()
         .map(|d| GpuDeviceRow {
-            name: d.name.clone().unwrap_or_else(|| format!("{} GPU {}", d.vendor.as_deref().unwrap_or(""), d.index).trim().to_owned()),
+            name: d
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("{} GPU {}", d.vendor.as_deref().unwrap_or(""), d.index).trim().to_owned()),
             memory_text: match (d.memory_used, d.memory_total) {
                 (Some(used), Some(total)) => format!("{} of {}", size_text(used), size_text(total)),
                 (Some(used), None) => size_text(used),
@@ -450,8 +474,14 @@ fn gpu(report: &Report) -> GpuView {
                 _ => 0.0,
             },
             utilization_text: joined(vec![percent("busy", d.utilization.gpu), percent("memory", d.utilization.memory)]),
-            video_text: joined(vec![percent("decode", d.utilization.decoder), percent("encode", d.utilization.encoder)]),
-            sensors_text: joined(vec![d.temperature_c.map(|t| format!("{t}\u{a0}°C")), d.power_w.map(|w| format!("{w:.0}\u{a0}W"))]),
+            video_text: joined(vec![
+                percent("decode", d.utilization.decoder),
+                percent("encode", d.utilization.encoder),
+            ]),
+            sensors_text: joined(vec![
+                d.temperature_c.map(|t| format!("{t}\u{a0}°C")),
+                d.power_w.map(|w| format!("{w:.0}\u{a0}W")),
+            ]),
         })
         .collect();
     let memory = report
@@ -459,7 +489,11 @@ fn gpu(report: &Report) -> GpuView {
         .iter()
         .filter_map(|c| {
             let used = c.gpu_memory?;
-            let apps = c.apps.iter().filter_map(|a| Some(format!("{} {}", a.name, size_text(a.gpu_memory?)))).collect::<Vec<_>>();
+            let apps = c
+                .apps
+                .iter()
+                .filter_map(|a| Some(format!("{} {}", a.name, size_text(a.gpu_memory?))))
+                .collect::<Vec<_>>();
             Some(GpuMemoryRow { name: c.name.clone(), memory_text: size_text(used), apps_text: apps.join(", ") })
         })
         .collect();
@@ -467,7 +501,10 @@ fn gpu(report: &Report) -> GpuView {
         text: devices.iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", "),
         reason: gpu.reason.iter().chain(&gpu.notes).cloned().collect::<Vec<_>>().join("; "),
         devices,
-        vram_text: gpu.vram.as_ref().map_or(String::new(), |v| format!("{} of the {} budget", size_text(v.used), size_text(v.budget))),
+        vram_text: gpu
+            .vram
+            .as_ref()
+            .map_or(String::new(), |v| format!("{} of the {} budget", size_text(v.used), size_text(v.budget))),
         vram_fraction: gpu.vram.as_ref().map_or(0.0, |v| share(v.used, v.budget).min(1.0)),
         vram_status: gpu.vram.as_ref().map_or(String::new(), |v| v.status.clone()),
         memory,
@@ -494,7 +531,10 @@ fn pressure(report: &Report) -> PressureView {
             .collect()
     });
     PressureView {
-        rows: [row("Memory", &report.psi.memory), row("CPU", &report.psi.cpu), row("I/O", &report.psi.io)].into_iter().flatten().collect(),
+        rows: [row("Memory", &report.psi.memory), row("CPU", &report.psi.cpu), row("I/O", &report.psi.io)]
+            .into_iter()
+            .flatten()
+            .collect(),
         cpu_known: cpu.is_some(),
         cpu: cpu.unwrap_or_default(),
     }
@@ -512,12 +552,24 @@ fn notices(report: &Report) -> Vec<Notice> {
     };
     let schema = (report.schema > SCHEMA).then(|| Notice {
         level: "information".into(),
-        text: format!("The agent sends report schema {}; this dashboard reads schema {SCHEMA}, so some figures may be missing.", report.schema),
+        text: format!(
+            "The agent sends report schema {}; this dashboard reads schema {SCHEMA}, so some figures may be missing.",
+            report.schema
+        ),
     });
     schema
         .into_iter()
-        .chain(report.breaches.iter().map(|b| Notice { level: "error".into(), text: format!("{} is over budget: {} of {}", name(&b.id), size_text(b.used), size_text(b.limit)) }))
-        .chain(report.sources.problems.iter().map(|p| Notice { level: "information".into(), text: format!("Not measured: {p}") }))
+        .chain(report.breaches.iter().map(|b| Notice {
+            level: "error".into(),
+            text: format!("{} is over budget: {} of {}", name(&b.id), size_text(b.used), size_text(b.limit)),
+        }))
+        .chain(
+            report
+                .sources
+                .problems
+                .iter()
+                .map(|p| Notice { level: "information".into(), text: format!("Not measured: {p}") }),
+        )
         .collect()
 }
 
@@ -528,8 +580,22 @@ fn scope_row(scope: &ScopeStatus, apps: &[CatalogApp]) -> ScopeRow {
         None => ("no event counters (cgroup v1)".to_owned(), "ok"),
         Some(e) => {
             let hits = e.high + e.max;
-            let level = if e.oom_kill > 0 { "error" } else if hits > 0 { "warning" } else { "ok" };
-            (format!("{hits} limit hit{} · {} OOM kill{}", if hits == 1 { "" } else { "s" }, e.oom_kill, if e.oom_kill == 1 { "" } else { "s" }), level)
+            let level = if e.oom_kill > 0 {
+                "error"
+            } else if hits > 0 {
+                "warning"
+            } else {
+                "ok"
+            };
+            (
+                format!(
+                    "{hits} limit hit{} · {} OOM kill{}",
+                    if hits == 1 { "" } else { "s" },
+                    e.oom_kill,
+                    if e.oom_kill == 1 { "" } else { "s" }
+                ),
+                level,
+            )
         }
     };
     let limit_text = |limit: Option<u64>| limit.map_or("none".to_owned(), size_text);
@@ -539,7 +605,9 @@ fn scope_row(scope: &ScopeStatus, apps: &[CatalogApp]) -> ScopeRow {
             .app
             .as_ref()
             .and_then(|id| apps.iter().find(|a| &a.id == id).map(|a| a.name.clone()))
-            .unwrap_or_else(|| if scope.description.is_empty() { scope.unit.clone() } else { scope.description.clone() }),
+            .unwrap_or_else(
+                || if scope.description.is_empty() { scope.unit.clone() } else { scope.description.clone() },
+            ),
         used_text: scope.memory_current.map_or("unknown".into(), size_text),
         high_text: limit_text(scope.memory_high),
         max_text: limit_text(scope.memory_max),

@@ -54,7 +54,10 @@ fn the_bar_stacks_used_categories_then_zram_other_and_cache_within_ram() {
 fn category_rows_carry_targets_and_a_minute_trend() {
     let view = of_session(&session());
     let browser = view.categories.iter().find(|c| c.id == "browser").unwrap();
-    assert_eq!((browser.used_text.as_str(), browser.idle_text.as_str(), browser.workload_text.as_str()), ("1.7 GiB", "0 B", "4.0 GiB"));
+    assert_eq!(
+        (browser.used_text.as_str(), browser.idle_text.as_str(), browser.workload_text.as_str()),
+        ("1.7 GiB", "0 B", "4.0 GiB")
+    );
     assert_eq!((browser.trend.as_str(), browser.trend_text.as_str()), ("up", "+1.7 GiB in 60 s"));
     let plasma = view.categories.iter().find(|c| c.id == "plasma").unwrap();
     assert_eq!(plasma.trend, "up");
@@ -99,7 +102,10 @@ fn history_is_seconds_before_now_with_a_pressure_axis_of_at_least_ten_percent() 
 #[test]
 fn zram_shows_original_against_compressed() {
     let z = of_session(&session()).zram;
-    assert_eq!((z.original_text.as_str(), z.compressed_text.as_str(), z.ratio_text.as_str()), ("1.1 GiB", "287 MiB", "4.1×"));
+    assert_eq!(
+        (z.original_text.as_str(), z.compressed_text.as_str(), z.ratio_text.as_str()),
+        ("1.1 GiB", "287 MiB", "4.1×")
+    );
     assert!((z.compressed_fraction - 301463127.0 / 1228800000.0).abs() < 1e-9);
     assert_eq!(z.device_text, "zram0 · zstd · priority 100");
     assert_eq!(z.state_text, "1 device as swap");
@@ -122,7 +128,10 @@ fn a_gpu_shows_memory_use_video_engines_and_memory_per_category() {
     let device = &gpu.devices[0];
     assert_eq!(device.memory_text, "1.0 GiB of 4.0 GiB");
     assert!((device.memory_fraction - 1112539136.0 / 4294967296.0).abs() < 1e-9);
-    assert_eq!((device.utilization_text.as_str(), device.video_text.as_str(), device.sensors_text.as_str()), ("busy 14\u{a0}% · memory 9\u{a0}%", "decode 23\u{a0}% · encode 0\u{a0}%", "41\u{a0}°C"));
+    assert_eq!(
+        (device.utilization_text.as_str(), device.video_text.as_str(), device.sensors_text.as_str()),
+        ("busy 14\u{a0}% · memory 9\u{a0}%", "decode 23\u{a0}% · encode 0\u{a0}%", "41\u{a0}°C")
+    );
     assert_eq!((gpu.vram_text.as_str(), gpu.vram_status.as_str()), ("1.0 GiB of the 4.0 GiB budget", "ok"));
     let names: Vec<&str> = gpu.memory.iter().map(|m| m.name.as_str()).collect();
     assert_eq!(names, ["Plasma desktop", "Electron apps", "Browser"]);
@@ -131,7 +140,8 @@ fn a_gpu_shows_memory_use_video_engines_and_memory_per_category() {
 
 #[test]
 fn a_schema_1_report_says_why_there_is_no_gpu() {
-    let mut report: serde_json::Value = serde_json::from_str(include_str!("../../tests/fixtures/report-plasma-v2.json")).unwrap();
+    let mut report: serde_json::Value =
+        serde_json::from_str(include_str!("../../tests/fixtures/report-plasma-v2.json")).unwrap();
     report["schema"] = 1.into();
     report["gpu"] = serde_json::Value::Null;
     report["gpu_reason"] = "GPU sampling is not built yet".into();
@@ -146,10 +156,16 @@ fn scopes_show_use_against_their_limits_and_events() {
     let view = of_session(&session());
     let discord = &view.scopes[0];
     assert_eq!(discord.unit, "app-ballast-discord-3f2a91c0.scope");
-    assert_eq!((discord.name.as_str(), discord.high_text.as_str(), discord.max_text.as_str()), ("Discord", "2.0 GiB", "3.0 GiB"));
+    assert_eq!(
+        (discord.name.as_str(), discord.high_text.as_str(), discord.max_text.as_str()),
+        ("Discord", "2.0 GiB", "3.0 GiB")
+    );
     assert!((discord.used_fraction - 1123340288.0 / 3221225472.0).abs() < 1e-9);
     assert!((discord.high_mark - 2.0 / 3.0).abs() < 1e-9);
-    assert_eq!((discord.events_text.as_str(), discord.events_level.as_str()), ("1843 limit hits · 0 OOM kills", "warning"));
+    assert_eq!(
+        (discord.events_text.as_str(), discord.events_level.as_str()),
+        ("1843 limit hits · 0 OOM kills", "warning")
+    );
     assert_eq!(view.scopes[1].events_level, "ok");
     // A second unit of Discord (the app moved part of itself out) adds to Discord's row.
     let mut moved = session();
@@ -194,4 +210,3 @@ fn pressure_rows_and_the_cpu_split() {
     assert_eq!(view.pressure.rows[0].some_text, "0.3 %");
     assert!(!view.pressure.cpu_known, "the fixture is a first sample");
 }
-
