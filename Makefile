@@ -10,6 +10,8 @@ run: deps-run
 	./target/release/ballast
 
 test: deps-test
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --locked --quiet -- -D warnings
 	$(CARGO) build --release --workspace --locked
 	$(CARGO) test --workspace --all-targets --locked
 	$(CARGO) test --workspace --doc --locked

@@ -1,7 +1,7 @@
 //! Parse + serialize throughput of the kconfig document model: on the fixture corpus,
 //! and on a generated kdeglobals-like file of about 1 MB.
 
-#[allow(dead_code)] // the bench takes the fixtures, not the generator
+// The module allows dead code: the bench takes the fixtures, not the generator.
 #[path = "../tests/kconfig_support/mod.rs"]
 mod kconfig_support;
 

@@ -33,6 +33,16 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
+# `make test` checks the house style with rustfmt and clippy (issue 15).
+if [ "$1" = test ] && command -v rustup >/dev/null 2>&1; then
+  for component in rustfmt clippy; do
+    if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
+      echo "ballast: installing the $component component with rustup"
+      rustup component add "$component"
+    fi
+  done
+fi
+
 sudo=()
 if [ "$(id -u)" -ne 0 ]; then
   sudo=(sudo)

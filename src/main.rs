@@ -347,7 +347,7 @@ fn apps(profile: &Profile, json: bool) -> Result<i32> {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(0);
     }
-    println!("{:<15} {:<16} {:>6} {:>6} {:>5} {:>6}  {}", "app", "binary", "high", "max", "cpu", "v8 MB", "installed");
+    println!("{:<15} {:<16} {:>6} {:>6} {:>5} {:>6}  installed", "app", "binary", "high", "max", "cpu", "v8 MB");
     for (app, row) in profile.apps.iter().zip(&rows) {
         let installed = row["binary"].as_str().map_or("no".to_owned(), |b| format!("yes ({b})"));
         println!(
@@ -610,7 +610,7 @@ fn tune_status(
     Ok(0)
 }
 
-fn block_on_agent(profile_file: Option<std::path::PathBuf>, root: std::path::PathBuf) -> Result<(), agent::AgentError> {
+fn block_on_agent(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), agent::AgentError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -387,7 +387,8 @@ fn chromium_stays_within_its_limits(env: &Env) -> Result<(), String> {
         return if std::env::var_os("CI").is_some() {
             Err(format!("{CHROMIUM} is missing: scripts/deps.sh test installs chromium"))
         } else {
-            Ok(eprintln!("  skipped: {CHROMIUM} is not installed (apt install chromium)"))
+            eprintln!("  skipped: {CHROMIUM} is not installed (apt install chromium)");
+            Ok(())
         };
     }
     let data = env.manager.home_dir().join("chromium-data");

@@ -12,9 +12,12 @@ use kconfig_support::{fixture_dir, generation, tool};
 
 use ballast::kconfig::{Cascade, Document, Lock, LockLevel};
 
+/// A lock expected against the user's file: (group, key, lock).
+type ExpectedLock = (&'static str, &'static str, Option<Lock>);
+
 /// Case, config file, `$XDG_CONFIG_DIRS` entries (most important first, as the spec orders
-/// them), and the locks expected against the user's file: (group, key, lock).
-const CASES: &[(&str, &str, &[&str], &[(&str, &str, Option<Lock>)])] = &[
+/// them), and the locks expected against the user's file.
+const CASES: &[(&str, &str, &[&str], &[ExpectedLock])] = &[
     (
         "file-lock",
         "kwinrc",

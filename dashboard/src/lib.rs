@@ -7,6 +7,8 @@
 
 pub mod agent;
 pub mod bridge;
+// cxx-qt allows no attribute on a bridge; its generated code names std types in full.
+#[allow(unused_qualifications)]
 pub mod palette;
 pub mod qvariant;
 pub mod report;

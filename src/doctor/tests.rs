@@ -1,6 +1,6 @@
 use super::*;
 use crate::budget::Budget;
-use crate::sample::{CpuClock, MemInfo, MmStat, PressureSet, Sample, SwapArea, ZramDevice};
+use crate::sample::{CpuClock, MemInfo, MmStat, PressureSet, Sample, SwapArea, UnitSample, ZramDevice};
 
 const GIB: u64 = 1 << 30;
 
@@ -118,7 +118,7 @@ fn zram_sized_wrong_is_a_warning() {
 #[test]
 fn scope_limits_compare_with_the_catalog() {
     let profile = Profile::embedded();
-    let named = |name: &str, high: Option<u64>, max: Option<u64>| crate::sample::UnitSample {
+    let named = |name: &str, high: Option<u64>, max: Option<u64>| UnitSample {
         path: format!("user.slice/user-1000.slice/user@1000.service/app.slice/{name}"),
         memory_high: high,
         memory_max: max,

@@ -455,7 +455,8 @@ impl Profile {
                 "budget.leave_margin must be in [0, 1) and near_fraction in [0, 1]".into(),
             ));
         }
-        if !(self.sample.tick_seconds >= 0.05) {
+        // Written so that NaN is refused too.
+        if self.sample.tick_seconds.is_nan() || self.sample.tick_seconds < 0.05 {
             return Err((
                 vec![PathKey::Name("sample".into()), PathKey::Name("tick_seconds".into())],
                 "sample.tick_seconds must be at least 0.05".into(),

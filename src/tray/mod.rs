@@ -15,7 +15,7 @@ use crate::render::human;
 /// few megabytes does not redraw the item (and wake the panel) every tick.
 fn rough(bytes: u64) -> String {
     const MIB: u64 = 1 << 20;
-    if bytes >= 1 << 30 || bytes < 100 * MIB {
+    if !(100 * MIB..1 << 30).contains(&bytes) {
         human(bytes)
     } else {
         format!("{}M", (bytes + 5 * MIB) / (10 * MIB) * 10)

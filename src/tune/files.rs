@@ -116,6 +116,10 @@ pub struct Backup {
     pub journal: Journal,
 }
 
+/// A file about to be tuned: its journal entry, its bytes now (None: it does not exist) and
+/// the bytes about to be written.
+pub type Contents<'a> = (JournalFile, Option<&'a [u8]>, &'a [u8]);
+
 impl Backup {
     pub fn before(&self, file: &str) -> PathBuf {
         self.dir.join("before").join(file)
@@ -130,7 +134,7 @@ impl Backup {
     pub fn create(
         backups: &Path,
         target: &str,
-        files: &[(JournalFile, Option<&[u8]>, &[u8])],
+        files: &[Contents<'_>],
         loaded_effects: Option<Vec<String>>,
     ) -> Result<Backup, TuneError> {
         let stamp: String = humantime::format_rfc3339_seconds(std::time::SystemTime::now())

@@ -317,7 +317,7 @@ pub fn apply(
     if changing.is_empty() {
         return Ok(None);
     }
-    let entries: Vec<(JournalFile, Option<&[u8]>, &[u8])> = changing
+    let entries: Vec<files::Contents<'_>> = changing
         .iter()
         .map(|p| {
             (
@@ -510,7 +510,7 @@ impl Places {
     /// comes from.
     fn effective(&self, cascade: &Cascade, group: &str, key: &str) -> Option<(String, usize)> {
         let env = |name: &str| (name == "HOME").then(|| self.home.clone());
-        cascade.get(group, key).map(|e| (String::from_utf8_lossy(&e.entry.expanded(&env)).into_owned(), e.file))
+        cascade.get(group, key).map(|e| (String::from_utf8_lossy(&e.entry.expanded(env)).into_owned(), e.file))
     }
 }
 

@@ -208,7 +208,7 @@ fn settings_a_system_file_locks_are_named_not_written() {
     let locked: Vec<&str> = kwinrc.locked.iter().map(|l| l.setting.key.as_str()).collect();
     assert!(locked.contains(&"GLTextureFilter") && locked.contains(&"Backend"), "{locked:?}");
     assert!(
-        kwinrc.changed.get(&b"Compositing".to_vec()).is_none(),
+        !kwinrc.changed.contains_key(b"Compositing".as_slice()),
         "no [Compositing] key is written: {:?}",
         kwinrc.changed
     );

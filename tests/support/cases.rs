@@ -1,9 +1,12 @@
 //! Named cases run one after another against one expensive environment (a real user
 //! manager), ending with the closing line CI reads: "N passed, N failed".
 
+/// A named case: its name and the function that runs it.
+pub type Case<E> = (&'static str, fn(&E) -> Result<(), String>);
+
 /// Runs the cases, or says why there is no environment: skipped outside CI, a failure
 /// under CI=true (CI runs as root with writable cgroups, so the environment must start).
-pub fn run<E>(what: &str, environment: Result<E, String>, cases: &[(&str, fn(&E) -> Result<(), String>)]) {
+pub fn run<E>(what: &str, environment: Result<E, String>, cases: &[Case<E>]) {
     let environment = match environment {
         Ok(environment) => environment,
         Err(why) if std::env::var_os("CI").is_none() => {
