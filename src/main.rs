@@ -342,23 +342,11 @@ fn block_on<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> 
 }
 
 fn apps(profile: &Profile, json: bool) -> Result<i32> {
-    let rows = launch::catalog_json(profile, std::env::var("PATH").ok().as_deref());
+    let apps = launch::catalog(profile, std::env::var("PATH").ok().as_deref());
     if json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
-        return Ok(0);
-    }
-    println!("{:<15} {:<16} {:>6} {:>6} {:>5} {:>6}  installed", "app", "binary", "high", "max", "cpu", "v8 MB");
-    for (app, row) in profile.apps.iter().zip(&rows) {
-        let installed = row["binary"].as_str().map_or("no".to_owned(), |b| format!("yes ({b})"));
-        println!(
-            "{:<15} {:<16} {:>6} {:>6} {:>5} {:>6}  {installed}",
-            app.id,
-            app.exec,
-            app.memory_high.to_string(),
-            app.memory_max.to_string(),
-            app.cpu_quota.to_string(),
-            app.v8_heap_mb.map_or("-".to_owned(), |m| m.to_string()),
-        );
+        println!("{}", serde_json::to_string_pretty(&apps)?);
+    } else {
+        print!("{}", render::apps_table(&apps));
     }
     Ok(0)
 }
@@ -650,11 +638,7 @@ fn report_from_agent() -> Option<Report> {
         if !tune::notify::has_owner(&connection, agent::BUS_NAME).await {
             return Ok(None);
         }
-        let reply = connection
-            .call_method(Some(agent::BUS_NAME), agent::OBJECT_PATH, Some("io.ballast.Agent1"), "Status", &())
-            .await?;
-        let json: String = reply.body().deserialize()?;
-        Ok(serde_json::from_str(&json).ok())
+        Ok(agent::api::Agent1Proxy::new(&connection).await?.report().await.ok())
     })
     .ok()
     .flatten()

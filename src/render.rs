@@ -229,6 +229,26 @@ pub fn status_text(report: &Report, color: bool) -> String {
     out
 }
 
+/// `ballast apps`: one line per catalog app with its limits and where its binary is.
+pub fn apps_table(apps: &[crate::launch::CatalogApp]) -> String {
+    let mut out =
+        format!("{:<15} {:<16} {:>6} {:>6} {:>5} {:>6}  installed\n", "app", "binary", "high", "max", "cpu", "v8 MB");
+    for app in apps {
+        let installed = app.binary.as_ref().map_or("no".to_owned(), |b| format!("yes ({})", b.display()));
+        let _ = writeln!(
+            out,
+            "{:<15} {:<16} {:>6} {:>6} {:>5} {:>6}  {installed}",
+            app.id,
+            app.exec,
+            app.memory_high.to_string(),
+            app.memory_max.to_string(),
+            app.cpu_quota.to_string(),
+            app.v8_heap_mb.map_or("-".to_owned(), |m| m.to_string()),
+        );
+    }
+    out
+}
+
 /// `ballast scopes`: one line per catalog app with its units' total use against the
 /// catalog's limits, then its units (who started each, use, limits, events); units of no
 /// catalog app last.

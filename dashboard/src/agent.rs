@@ -3,8 +3,9 @@
 //! runs the window's requests, and posts what it learns back as `Update`s. Without an agent
 //! it says so and tries again every 2 s.
 
-use crate::report::{CatalogApp, DoctorCheck, HistoryPoint, Report, ScopeStatus};
+use crate::report::{CatalogApp, DoctorCheck};
 use crate::view::{self, Trends, View};
+use ballast::agent::api::{Agent1Proxy, ApiError, HISTORY_SECONDS};
 use futures_util::StreamExt;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -14,26 +15,6 @@ use tokio::sync::mpsc;
 const REFRESH: Duration = Duration::from_secs(2);
 /// The catalog changes rarely (an app installed meanwhile): asked for this often.
 const CATALOG_REFRESH: Duration = Duration::from_secs(30);
-/// History() keeps at most ten minutes.
-const HISTORY_SECONDS: u32 = 600;
-
-#[zbus::proxy(
-    interface = "io.ballast.Agent1",
-    default_service = "io.ballast.Agent",
-    default_path = "/io/ballast/Agent"
-)]
-trait Agent {
-    fn status(&self) -> zbus::Result<String>;
-    fn history(&self, seconds: u32) -> zbus::Result<String>;
-    fn apps(&self) -> zbus::Result<String>;
-    fn scopes(&self) -> zbus::Result<String>;
-    fn launch(&self, app: &str, args: &[&str]) -> zbus::Result<String>;
-    fn stop(&self, unit: &str) -> zbus::Result<String>;
-    fn tune(&self, target: &str, action: &str) -> zbus::Result<String>;
-    fn doctor(&self) -> zbus::Result<String>;
-    #[zbus(signal)]
-    fn report_changed(&self, report: &str) -> zbus::Result<()>;
-}
 
 #[derive(Debug)]
 pub enum Request {
@@ -128,7 +109,7 @@ async fn follow(
     requests: &mut mpsc::UnboundedReceiver<Request>,
     trends: &mut Trends,
 ) -> Lost {
-    let agent = match AgentProxy::new(connection).await {
+    let agent = match Agent1Proxy::new(connection).await {
         Ok(agent) => agent,
         Err(e) => return Lost::Bus(error_text(e)),
     };
@@ -156,7 +137,7 @@ async fn follow(
         }
         if catalog.as_ref().is_none_or(|(asked, _)| asked.elapsed() >= CATALOG_REFRESH) {
             // An older agent without Apps() still shows everything but the Launch buttons.
-            let apps = agent.apps().await.ok().and_then(|json| serde_json::from_str(&json).ok()).unwrap_or_default();
+            let apps = agent.catalog().await.unwrap_or_default();
             catalog = Some((Instant::now(), apps));
         }
         let apps = catalog.as_ref().map_or(&[][..], |(_, apps)| apps.as_slice());
@@ -173,21 +154,17 @@ async fn follow(
     }
 }
 
-async fn refresh(agent: &AgentProxy<'_>, apps: &[CatalogApp], trends: &mut Trends) -> Result<View, Lost> {
-    let status = agent.status().await.map_err(lost)?;
-    let report: Report =
-        serde_json::from_str(&status).map_err(|e| Lost::Agent(format!("The agent's report does not read: {e}.")))?;
-    let history: Vec<HistoryPoint> =
-        serde_json::from_str(&agent.history(HISTORY_SECONDS).await.map_err(lost)?).unwrap_or_default();
-    let scopes: Vec<ScopeStatus> =
-        agent.scopes().await.ok().and_then(|json| serde_json::from_str(&json).ok()).unwrap_or_default();
+async fn refresh(agent: &Agent1Proxy<'_>, apps: &[CatalogApp], trends: &mut Trends) -> Result<View, Lost> {
+    let report = agent.report().await.map_err(lost)?;
+    let history = agent.history_points(HISTORY_SECONDS).await.map_err(lost)?;
+    let scopes = agent.scope_statuses().await.unwrap_or_default();
     let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     trends.observe(now, &report);
     Ok(view::build(&view::Inputs { now, report: &report, history: &history, scopes: &scopes, apps, trends }))
 }
 
 /// Runs one request and posts its answer; the next refresh shows what it changed.
-async fn answer(agent: AgentProxy<'static>, post: Post, request: Request) {
+async fn answer(agent: Agent1Proxy<'static>, post: Post, request: Request) {
     let update = match request {
         Request::Launch(app) => Update::Action(match agent.launch(&app, &[]).await {
             Ok(unit) => format!("Started {app} in {unit}"),
@@ -198,9 +175,7 @@ async fn answer(agent: AgentProxy<'static>, post: Post, request: Request) {
             Err(e) => format!("Could not stop {unit}: {}", error_text(e)),
         }),
         Request::Tune { target, action } => Update::Tune(agent.tune(&target, &action).await.map_err(error_text)),
-        Request::Doctor => Update::Doctor(agent.doctor().await.map_err(error_text).and_then(|json| {
-            serde_json::from_str(&json).map_err(|e| format!("The doctor's answer does not read: {e}"))
-        })),
+        Request::Doctor => Update::Doctor(agent.doctor_checks().await.map_err(api_error_text)),
     };
     post(update);
 }
@@ -214,8 +189,13 @@ fn refuse(post: &Post, request: Request) {
     });
 }
 
-/// A failed call: the agent is not there (or broke), or the bus itself went away.
-fn lost(e: zbus::Error) -> Lost {
+/// A failed call: the agent is not there (or broke, or sent what does not read), or the bus
+/// itself went away.
+fn lost(e: ApiError) -> Lost {
+    let e = match e {
+        ApiError::Call(e) => e,
+        payload @ ApiError::Payload { .. } => return Lost::Agent(format!("Not understood: {payload}.")),
+    };
     let not_running = match &e {
         zbus::Error::MethodError(name, _, _) => name.as_str() == "org.freedesktop.DBus.Error.ServiceUnknown",
         zbus::Error::FDO(fdo) => matches!(**fdo, zbus::fdo::Error::ServiceUnknown(_)),
@@ -232,6 +212,13 @@ fn lost(e: zbus::Error) -> Lost {
     }
 }
 
+fn api_error_text(e: ApiError) -> String {
+    match e {
+        ApiError::Call(e) => error_text(e),
+        payload @ ApiError::Payload { .. } => payload.to_string(),
+    }
+}
+
 /// What a person needs from a D-Bus error: the agent's own message where it sent one.
 fn error_text(e: zbus::Error) -> String {
     match e {
@@ -241,5 +228,24 @@ fn error_text(e: zbus::Error) -> String {
             other => other.to_string(),
         },
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The dashboard reads the report of the agent it ships with; an older agent's report
+    /// (schema 1 had `gpu: null`) is said to be unreadable, naming the call and the field.
+    #[test]
+    fn a_report_that_does_not_read_is_said_so() {
+        let mut report: serde_json::Value =
+            serde_json::from_str(include_str!("../tests/fixtures/report-plasma-v2.json")).unwrap();
+        report["gpu"] = serde_json::Value::Null;
+        let source = serde_json::from_value::<ballast::budget::Report>(report).unwrap_err();
+        let Lost::Agent(message) = lost(ApiError::Payload { method: "Status", source }) else {
+            panic!("an unreadable report is the agent's problem, not the bus's");
+        };
+        assert!(message.starts_with("Not understood: the agent's answer to Status() does not read"), "{message}");
     }
 }

@@ -74,6 +74,7 @@ use crate::agent::{self, Request, Update};
 use crate::qvariant::to_qvariant;
 use crate::report::{DoctorCheck, Fixture};
 use crate::view::{self, View};
+use ballast::doctor::Verdict;
 use core::pin::Pin;
 use cxx_qt::{CxxQtType, Threading};
 use cxx_qt_lib::{QString, QVariant};
@@ -292,13 +293,13 @@ impl qobject::Dashboard {
 
 /// Problems first, the way a person reads a checklist.
 fn doctor_rows(mut checks: Vec<DoctorCheck>) -> Vec<DoctorCheck> {
-    let rank = |verdict: &str| match verdict {
-        "FAIL" => 0,
-        "WARN" => 1,
-        "PASS" => 2,
-        _ => 3,
+    let rank = |verdict: Verdict| match verdict {
+        Verdict::Fail => 0,
+        Verdict::Warn => 1,
+        Verdict::Pass => 2,
+        Verdict::Skip => 3,
     };
-    checks.sort_by_key(|c| rank(&c.verdict));
+    checks.sort_by_key(|c| rank(c.verdict));
     checks
 }
 
@@ -308,18 +309,14 @@ mod tests {
 
     #[test]
     fn doctor_lists_failures_first_and_keeps_order_otherwise() {
-        let check = |id: &str, verdict: &str| DoctorCheck {
-            id: id.into(),
-            verdict: verdict.into(),
-            message: String::new(),
-            fix: None,
-        };
+        let check =
+            |id: &str, verdict: Verdict| DoctorCheck { id: id.into(), verdict, message: String::new(), fix: None };
         let rows = doctor_rows(vec![
-            check("a", "PASS"),
-            check("b", "SKIP"),
-            check("c", "FAIL"),
-            check("d", "WARN"),
-            check("e", "PASS"),
+            check("a", Verdict::Pass),
+            check("b", Verdict::Skip),
+            check("c", Verdict::Fail),
+            check("d", Verdict::Warn),
+            check("e", Verdict::Pass),
         ]);
         assert_eq!(rows.iter().map(|c| c.id.as_str()).collect::<String>(), "cdaeb");
     }

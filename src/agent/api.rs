@@ -1,16 +1,89 @@
-//! The agent's D-Bus API: io.ballast.Agent1 at /io/ballast/Agent on the session bus
-//! (so only the session's own user reaches it).
+//! The agent's D-Bus contract, io.ballast.Agent1 at /io/ballast/Agent on the session bus
+//! (so only the session's own user reaches it), in one place: the server the agent runs
+//! ([`Api`]), the client the CLI and the dashboard use ([`Agent1Proxy`], with typed readers),
+//! and the payload types. Payloads travel as JSON strings (the `--json` schemas: docs/); the
+//! readers turn them back into these types.
 
 use super::actions;
 use super::Shared;
 use crate::tray::TuneAction;
 use crate::tune::Target;
+use serde::de::DeserializeOwned;
 use std::sync::{Arc, Mutex};
+use thiserror::Error;
 use zbus::fdo;
 use zbus::object_server::SignalEmitter;
 
+pub use super::history::Point as HistoryPoint;
+pub use crate::budget::Report;
+pub use crate::doctor::Check as DoctorCheck;
+pub use crate::launch::{CatalogApp, ScopeStatus};
+
 pub const BUS_NAME: &str = "io.ballast.Agent";
 pub const OBJECT_PATH: &str = "/io/ballast/Agent";
+/// History() keeps at most this many seconds.
+pub const HISTORY_SECONDS: u32 = 600;
+
+/// The client side of io.ballast.Agent1; each method is documented on [`Api`]'s.
+#[zbus::proxy(
+    interface = "io.ballast.Agent1",
+    default_service = "io.ballast.Agent",
+    default_path = "/io/ballast/Agent"
+)]
+pub trait Agent1 {
+    fn status(&self) -> zbus::Result<String>;
+    fn history(&self, seconds: u32) -> zbus::Result<String>;
+    fn apps(&self) -> zbus::Result<String>;
+    fn scopes(&self) -> zbus::Result<String>;
+    fn launch(&self, app: &str, args: &[&str]) -> zbus::Result<String>;
+    fn stop(&self, unit: &str) -> zbus::Result<String>;
+    fn tune(&self, target: &str, action: &str) -> zbus::Result<String>;
+    fn doctor(&self) -> zbus::Result<String>;
+    #[zbus(signal)]
+    fn report_changed(&self, report: &str) -> zbus::Result<()>;
+}
+
+/// A call to the agent that failed, or an answer that does not read as its type.
+#[derive(Debug, Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Call(#[from] zbus::Error),
+    #[error("the agent's answer to {method}() does not read: {source}")]
+    Payload { method: &'static str, source: serde_json::Error },
+}
+
+fn decode<T: DeserializeOwned>(method: &'static str, json: zbus::Result<String>) -> Result<T, ApiError> {
+    serde_json::from_str(&json?).map_err(|source| ApiError::Payload { method, source })
+}
+
+/// The typed readers of the JSON payloads.
+impl Agent1Proxy<'_> {
+    pub async fn report(&self) -> Result<Report, ApiError> {
+        decode("Status", self.status().await)
+    }
+
+    /// Points of the last `seconds` (at most [`HISTORY_SECONDS`]).
+    pub async fn history_points(&self, seconds: u32) -> Result<Vec<HistoryPoint>, ApiError> {
+        decode("History", self.history(seconds).await)
+    }
+
+    pub async fn catalog(&self) -> Result<Vec<CatalogApp>, ApiError> {
+        decode("Apps", self.apps().await)
+    }
+
+    pub async fn scope_statuses(&self) -> Result<Vec<ScopeStatus>, ApiError> {
+        decode("Scopes", self.scopes().await)
+    }
+
+    pub async fn doctor_checks(&self) -> Result<Vec<DoctorCheck>, ApiError> {
+        decode("Doctor", self.doctor().await)
+    }
+}
+
+/// A payload as its JSON; every payload type serializes.
+fn encode(payload: &impl serde::Serialize) -> String {
+    serde_json::to_string(payload).expect("payload types serialize to JSON")
+}
 
 pub struct Api {
     pub shared: Arc<Mutex<Shared>>,
@@ -28,27 +101,25 @@ impl Api {
 
 #[zbus::interface(name = "io.ballast.Agent1")]
 impl Api {
-    /// The latest report as JSON: the `ballast status --json` schema.
+    /// The latest [`Report`] as JSON: the `ballast status --json` schema.
     async fn status(&self) -> String {
         self.snapshot(|s| s.report_json.clone())
     }
 
-    /// Points of the last `seconds` (at most 600): time, used, zram_stored, pressure.
+    /// [`HistoryPoint`]s of the last `seconds` (at most [`HISTORY_SECONDS`]).
     async fn history(&self, seconds: u32) -> String {
-        self.snapshot(|s| serde_json::to_string(&s.history.since(super::now(), seconds)).unwrap_or_default())
+        self.snapshot(|s| encode(&s.history.since(super::now(), seconds)))
     }
 
-    /// The app catalog as JSON: the `ballast apps --json` schema.
+    /// The app catalog ([`CatalogApp`]s) as JSON: the `ballast apps --json` schema.
     async fn apps(&self) -> String {
         let profile = self.snapshot(|s| s.profile.clone());
-        serde_json::to_string(&crate::launch::catalog_json(&profile, std::env::var("PATH").ok().as_deref()))
-            .unwrap_or_default()
+        encode(&crate::launch::catalog(&profile, std::env::var("PATH").ok().as_deref()))
     }
 
-    /// Running app scopes as JSON: unit, app (catalog id or null), description, control_group,
-    /// memory_current, memory_high, memory_max, cpu_usage_nsec, cpu_quota, events.
+    /// Running app units ([`ScopeStatus`]es) as JSON: the `ballast scopes --json` schema.
     async fn scopes(&self) -> String {
-        self.snapshot(|s| serde_json::to_string(&s.scopes).unwrap_or_default())
+        self.snapshot(|s| encode(&s.scopes))
     }
 
     /// Launches a catalog app in its scope; returns the unit name.
@@ -86,7 +157,7 @@ impl Api {
         actions::tune(&profile, connection, target, action).await.map_err(failed)
     }
 
-    /// The doctor's checks as JSON: the `ballast doctor --json` schema.
+    /// The doctor's [`DoctorCheck`]s as JSON: the `ballast doctor --json` schema.
     async fn doctor(&self) -> fdo::Result<String> {
         let (profile, root) = self.snapshot(|s| (s.profile.clone(), s.root.clone()));
         actions::doctor_json(profile, root).await.map_err(failed)

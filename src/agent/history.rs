@@ -1,10 +1,11 @@
 //! The last ten minutes of the budget, for the dashboard's chart and History().
 
 use crate::budget::Report;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// One point of History(): what the dashboard's chart draws.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Point {
     /// Seconds since the Unix epoch.
     pub time: u64,

@@ -3,7 +3,7 @@
 
 mod actions;
 pub mod alerts;
-mod api;
+pub mod api;
 pub mod autostart;
 mod governor;
 mod history;

@@ -39,6 +39,17 @@ pub enum Status {
     Breach,
 }
 
+impl Status {
+    /// As the JSON writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Near => "near",
+            Status::Breach => "breach",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub schema: u32,

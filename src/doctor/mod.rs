@@ -9,9 +9,9 @@ use crate::budget::{LoadState, Report};
 use crate::profile::Profile;
 use crate::render::human;
 use crate::sample::{CgroupMode, Sysctls, UnitSample};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Verdict {
     Pass,
@@ -20,9 +20,10 @@ pub enum Verdict {
     Fail,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Check {
-    pub id: &'static str,
+    /// The check's name ("zram", "scope-limits", ...).
+    pub id: String,
     pub verdict: Verdict,
     pub message: String,
     /// What to do about it; None when there is nothing to do.
@@ -59,8 +60,8 @@ pub struct BalooFacts {
     pub home: Option<String>,
 }
 
-fn check(id: &'static str, verdict: Verdict, message: impl Into<String>, fix: Option<&str>) -> Check {
-    Check { id, verdict, message: message.into(), fix: fix.map(str::to_owned) }
+fn check(id: &str, verdict: Verdict, message: impl Into<String>, fix: Option<&str>) -> Check {
+    Check { id: id.to_owned(), verdict, message: message.into(), fix: fix.map(str::to_owned) }
 }
 
 pub fn checks(profile: &Profile, facts: &Facts) -> Vec<Check> {

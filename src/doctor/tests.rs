@@ -63,8 +63,8 @@ fn reference_zram() -> (Vec<ZramDevice>, Vec<SwapArea>) {
     (vec![device], vec![SwapArea { path: "/dev/zram0".into(), size, used: 0, priority: 100 }])
 }
 
-fn verdicts(checks: &[Check]) -> Vec<(&'static str, Verdict)> {
-    checks.iter().map(|c| (c.id, c.verdict)).collect()
+fn verdicts(checks: &[Check]) -> Vec<(&str, Verdict)> {
+    checks.iter().map(|c| (c.id.as_str(), c.verdict)).collect()
 }
 
 #[test]
@@ -88,7 +88,7 @@ fn every_check_has_a_fix_when_it_warns_or_fails() {
     f.baloo = Ok(BalooFacts::default());
     f.segfaults = Ok(vec!["foo[123]: segfault at 0 ip 0 sp 0 error 4 in libz.so".into()]);
     let checks = checks(&Profile::embedded(), &f);
-    let passing: Vec<&str> = checks.iter().filter(|c| c.verdict == Verdict::Pass).map(|c| c.id).collect();
+    let passing: Vec<&str> = checks.iter().filter(|c| c.verdict == Verdict::Pass).map(|c| c.id.as_str()).collect();
     assert_eq!(passing, ["cgroup", "scope-limits", "vaapi-env"]);
     for c in &checks {
         if c.verdict >= Verdict::Warn {
@@ -158,7 +158,8 @@ fn missing_sources_are_skipped_not_failed() {
     f.nvidia_version = None;
     f.baloo = Err("cannot read /home/me/.config/baloofilerc: Permission denied (os error 13)".into());
     f.segfaults = Err("no journald".into());
-    let v = verdicts(&checks(&Profile::embedded(), &f));
+    let all = checks(&Profile::embedded(), &f);
+    let v = verdicts(&all);
     assert!(v.contains(&("nvidia", Verdict::Skip)));
     assert!(v.contains(&("baloo", Verdict::Skip)));
     assert!(v.contains(&("segfaults", Verdict::Skip)));

@@ -20,7 +20,8 @@ pub use watch::{
     statuses_from_units, EventKind, HeldAtHigh, RunningApp, ScopeEvent, ScopeStatus,
 };
 
-use crate::profile::Profile;
+use crate::profile::{ByteSize, CpuQuota, Profile, Toolkit};
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use thiserror::Error;
 
@@ -129,20 +130,53 @@ async fn processes_of(manager: &UserManager, units: &[String]) -> Result<Vec<u32
     Ok(pids)
 }
 
-/// The catalog as `ballast apps --json` and the agent's Apps() show it: each app's limits
-/// and whether its binary is on `path`.
-pub fn catalog_json(profile: &Profile, path: Option<&str>) -> Vec<serde_json::Value> {
+/// One catalog app as `ballast apps --json` and the agent's Apps() show it: its limits as
+/// the profile writes them and whether its binary is installed. Fields in name order, as
+/// the JSON has always printed them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CatalogApp {
+    /// The binary `exec` resolves to on `$PATH`; None when it is not installed.
+    pub binary: Option<PathBuf>,
+    /// The budget category its memory counts in.
+    pub category: String,
+    /// CPUQuota=, % of one CPU.
+    pub cpu_quota: CpuQuota,
+    pub exec: String,
+    /// The catalog id (`ballast launch ID`).
+    pub id: String,
+    pub installed: bool,
+    /// MemoryHigh=, bytes (written "2G").
+    pub memory_high: ByteSize,
+    /// MemoryMax=, bytes (written "3G").
+    pub memory_max: ByteSize,
+    pub name: String,
+    pub oom_score_adj: Option<u16>,
+    pub toolkit: Toolkit,
+    /// V8's old-space limit for Electron apps, MiB.
+    pub v8_heap_mb: Option<u32>,
+}
+
+/// The catalog, each app's binary looked up on `path` (`$PATH`'s value).
+pub fn catalog(profile: &Profile, path: Option<&str>) -> Vec<CatalogApp> {
     profile
         .apps
         .iter()
         .map(|app| {
             let binary = resolve_binary(&app.exec, path, is_executable);
-            serde_json::json!({
-                "id": app.id, "name": app.name, "exec": app.exec, "toolkit": app.toolkit,
-                "category": app.category, "memory_high": app.memory_high, "memory_max": app.memory_max,
-                "cpu_quota": app.cpu_quota, "v8_heap_mb": app.v8_heap_mb, "oom_score_adj": app.oom_score_adj,
-                "installed": binary.is_some(), "binary": binary,
-            })
+            CatalogApp {
+                installed: binary.is_some(),
+                binary,
+                category: app.category.clone(),
+                cpu_quota: app.cpu_quota,
+                exec: app.exec.clone(),
+                id: app.id.clone(),
+                memory_high: app.memory_high,
+                memory_max: app.memory_max,
+                name: app.name.clone(),
+                oom_score_adj: app.oom_score_adj,
+                toolkit: app.toolkit,
+                v8_heap_mb: app.v8_heap_mb,
+            }
         })
         .collect()
 }

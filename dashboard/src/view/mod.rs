@@ -2,14 +2,15 @@
 //! trends, notices. Pure (data in, data out) so every figure is tested without Qt; the bridge
 //! hands these structs to QML as plain lists and maps (camelCase keys).
 
-use crate::report::{CatalogApp, Category, HistoryPoint, PressureLine, Report, ScopeStatus, Session};
+use crate::report::{CatalogApp, HistoryPoint, Report, ScopeStatus, Session};
+use ballast::budget::{CategoryLine, SCHEMA_VERSION};
+use ballast::gpu::GpuSource;
+use ballast::sample::Pressure;
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
 
 /// How far back the trend column looks.
 const TREND_SECONDS: u64 = 60;
-/// The newest `status --json` schema this window reads (docs/status-json.md); it reads 1 too.
-const SCHEMA: u32 = 2;
 /// A change smaller than this over the trend window reads as steady.
 const STEADY_BYTES: i64 = 16 << 20;
 
@@ -254,7 +255,7 @@ impl Trends {
     }
 
     /// ("up" | "down" | "steady", text) for a category; None until a minute has been seen.
-    fn of(&self, category: &Category, now: u64) -> Option<(&'static str, String)> {
+    fn of(&self, category: &CategoryLine, now: u64) -> Option<(&'static str, String)> {
         let (then, used) = self.seen.front()?;
         if then + TREND_SECONDS > now {
             return None;
@@ -337,8 +338,8 @@ fn summary(report: &Report) -> Summary {
     let ram = report.memory.total;
     Summary {
         profile: report.profile.clone(),
-        state: report.state.clone(),
-        status: report.total.status.clone(),
+        state: report.state.as_str().to_owned(),
+        status: report.total.status.as_str().to_owned(),
         used_text: size_text(report.total.used),
         limit_text: size_text(report.total.limit),
         ram_text: size_text(ram),
@@ -384,7 +385,7 @@ fn segments(report: &Report) -> Vec<Segment> {
         .collect()
 }
 
-fn category_row(index: usize, c: &Category, trend: Option<(&'static str, String)>) -> CategoryRow {
+fn category_row(index: usize, c: &CategoryLine, trend: Option<(&'static str, String)>) -> CategoryRow {
     let (trend, trend_text) = trend.map_or((String::new(), "—".to_owned()), |(t, text)| (t.to_owned(), text));
     CategoryRow {
         id: c.id.clone(),
@@ -393,7 +394,7 @@ fn category_row(index: usize, c: &Category, trend: Option<(&'static str, String)
         used_text: size_text(c.used),
         idle_text: size_text(c.idle),
         workload_text: size_text(c.workload),
-        status: c.status.clone(),
+        status: c.status.as_str().to_owned(),
         fraction: if c.limit == 0 { f64::from(u8::from(c.used > 0)) } else { share(c.used, c.limit).min(1.0) },
         reclaimable: c.reclaimable,
         cpu_text: c.cpu.map_or(String::new(), |cpu| format!("{cpu:.1} CPU")),
@@ -404,7 +405,7 @@ fn category_row(index: usize, c: &Category, trend: Option<(&'static str, String)
 }
 
 fn history(report: &Report, points: &[HistoryPoint], now: u64) -> HistoryChart {
-    let peak_pressure = points.iter().map(|p| p.pressure).fold(0.0, f64::max);
+    let peak_pressure = points.iter().map(|p| f64::from(p.pressure)).fold(0.0, f64::max);
     let pressure_max = (peak_pressure * 1.25).max(10.0).ceil();
     let latest = points.last();
     HistoryChart {
@@ -412,7 +413,7 @@ fn history(report: &Report, points: &[HistoryPoint], now: u64) -> HistoryChart {
         times: points.iter().map(|p| p.time as f64 - now as f64).collect(),
         used: points.iter().map(|p| p.used as f64).collect(),
         zram: points.iter().map(|p| p.zram_stored as f64).collect(),
-        pressure: points.iter().map(|p| p.pressure).collect(),
+        pressure: points.iter().map(|p| f64::from(p.pressure)).collect(),
         memory_max: report.memory.total as f64,
         pressure_max,
         limit: report.total.limit as f64,
@@ -449,10 +450,11 @@ fn zram(report: &Report) -> ZramView {
 }
 
 fn gpu(report: &Report) -> GpuView {
-    let Some(gpu) = report.gpu.as_ref().filter(|g| g.source != "none" && !g.devices.is_empty()) else {
-        let reason = report.gpu.as_ref().and_then(|g| g.reason.clone()).or_else(|| report.gpu_reason.clone());
-        return GpuView { text: "none".into(), reason: reason.unwrap_or_default(), ..GpuView::default() };
-    };
+    let gpu = &report.gpu.report;
+    if gpu.source == GpuSource::None || gpu.devices.is_empty() {
+        return GpuView { text: "none".into(), reason: gpu.reason.clone().unwrap_or_default(), ..GpuView::default() };
+    }
+    let vram = report.gpu.vram.as_ref();
     // No-break spaces keep a figure and its unit on one line when the text wraps.
     let percent = |name: &str, value: Option<u32>| value.map(|v| format!("{name} {v}\u{a0}%"));
     let joined = |parts: Vec<Option<String>>| parts.into_iter().flatten().collect::<Vec<_>>().join(" · ");
@@ -501,23 +503,21 @@ fn gpu(report: &Report) -> GpuView {
         text: devices.iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", "),
         reason: gpu.reason.iter().chain(&gpu.notes).cloned().collect::<Vec<_>>().join("; "),
         devices,
-        vram_text: gpu
-            .vram
-            .as_ref()
+        vram_text: vram
             .map_or(String::new(), |v| format!("{} of the {} budget", size_text(v.used), size_text(v.budget))),
-        vram_fraction: gpu.vram.as_ref().map_or(0.0, |v| share(v.used, v.budget).min(1.0)),
-        vram_status: gpu.vram.as_ref().map_or(String::new(), |v| v.status.clone()),
+        vram_fraction: vram.map_or(0.0, |v| share(v.used, v.budget).min(1.0)),
+        vram_status: vram.map_or(String::new(), |v| v.status.as_str().to_owned()),
         memory,
     }
 }
 
 fn pressure(report: &Report) -> PressureView {
-    let row = |name: &str, line: &Option<PressureLine>| {
+    let row = |name: &str, line: &Option<Pressure>| {
         line.as_ref().map(|l| PressureRow {
             name: name.into(),
             some_text: format!("{:.1} %", l.some.avg10),
             full_text: l.full.as_ref().map_or("—".into(), |f| format!("{:.1} %", f.avg10)),
-            fraction: (l.some.avg10 / 10.0).min(1.0),
+            fraction: (f64::from(l.some.avg10) / 10.0).min(1.0),
         })
     };
     let cpu = report.cpu.as_ref().map(|split| {
@@ -550,10 +550,10 @@ fn notices(report: &Report) -> Vec<Notice> {
             report.categories.iter().find(|c| c.id == id).map_or(id.to_owned(), |c| c.name.clone())
         }
     };
-    let schema = (report.schema > SCHEMA).then(|| Notice {
+    let schema = (report.schema > SCHEMA_VERSION).then(|| Notice {
         level: "information".into(),
         text: format!(
-            "The agent sends report schema {}; this dashboard reads schema {SCHEMA}, so some figures may be missing.",
+            "The agent sends report schema {}; this dashboard reads schema {SCHEMA_VERSION}, so some figures may be missing.",
             report.schema
         ),
     });

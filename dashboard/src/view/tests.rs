@@ -139,19 +139,6 @@ fn a_gpu_shows_memory_use_video_engines_and_memory_per_category() {
 }
 
 #[test]
-fn a_schema_1_report_says_why_there_is_no_gpu() {
-    let mut report: serde_json::Value =
-        serde_json::from_str(include_str!("../../tests/fixtures/report-plasma-v2.json")).unwrap();
-    report["schema"] = 1.into();
-    report["gpu"] = serde_json::Value::Null;
-    report["gpu_reason"] = "GPU sampling is not built yet".into();
-    let session = serde_json::from_value::<Fixture>(report).unwrap().into_session();
-    let view = of_session(&session);
-    assert_eq!((view.gpu.text.as_str(), view.gpu.reason.as_str()), ("none", "GPU sampling is not built yet"));
-    assert!(view.notices.is_empty(), "an older schema reads without a notice");
-}
-
-#[test]
 fn scopes_show_use_against_their_limits_and_events() {
     let view = of_session(&session());
     let discord = &view.scopes[0];
@@ -192,7 +179,12 @@ fn launch_buttons_follow_the_catalog() {
 #[test]
 fn breaches_unread_sources_and_a_new_schema_become_notices() {
     let mut s = session();
-    s.report.breaches.push(crate::report::Breach { id: "plasma".into(), used: 900 << 20, limit: 800 << 20 });
+    s.report.breaches.push(ballast::budget::Breach {
+        id: "plasma".into(),
+        used: 900 << 20,
+        limit: 800 << 20,
+        since_tick: 3,
+    });
     s.report.sources.problems.push("/proc/pressure/io: permission denied".into());
     let notices = of_session(&s).notices;
     assert_eq!(notices[0].text, "Plasma desktop is over budget: 900 MiB of 800 MiB");
