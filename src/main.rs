@@ -320,7 +320,7 @@ fn status(profile: Profile, mut sampler: Sampler, json: bool, watch: bool) -> Re
 fn doctor_text(checks: &[doctor::Check], color: bool) -> String {
     let mut out = String::new();
     for check in checks {
-        let word = format!("{:?}", check.verdict).to_uppercase();
+        let word = check.verdict.as_str().to_owned();
         let painted = match (color, check.verdict) {
             (false, _) => word,
             (true, doctor::Verdict::Pass) => format!("\x1b[32m{word}\x1b[0m"),
@@ -440,20 +440,6 @@ fn scopes(profile: &Profile, root: &std::path::Path, json: bool) -> Result<i32> 
     Ok(0)
 }
 
-/// Tells running programs about changed files, or says why they were not told.
-fn tell_programs(changes: &[(&str, ballast::kconfig::ChangedKeys)], effects: &[(String, bool)]) {
-    let told = block_on(async {
-        let connection = zbus::Connection::session().await?;
-        Ok(tune::notify::tell_programs(&connection, changes, effects).await)
-    });
-    match told {
-        Ok(outcome) => outcome.iter().for_each(|line| println!("  {line}")),
-        Err(e) => {
-            println!("  no session bus ({e}): running programs were not told; they read the files when they start")
-        }
-    }
-}
-
 /// The session `tune` plans for: the running one (tune::Session::probe), with the user's
 /// --plasma and --session in its place where given.
 fn tune_session(plasma: Option<&str>, display: Option<&str>) -> tune::Session {
@@ -470,38 +456,39 @@ fn tune_session(plasma: Option<&str>, display: Option<&str>) -> tune::Session {
 }
 
 fn tune_apply(profile: &Profile, target: tune::Target, session: &tune::Session, places: &tune::Places) -> Result<i32> {
-    let plans = tune::plan(profile, target, session, places)?;
-    let refusals = tune::refusals(&plans);
+    let applied = block_on(async {
+        let connection = zbus::Connection::session().await.ok();
+        Ok(tune::apply_and_tell(profile, target, session, places, connection.as_ref()).await?)
+    })?;
+    let refusals = tune::refusals(&applied.plans);
     refusals.iter().for_each(|line| eprintln!("ballast: {line}"));
-    tune::unread(&plans, session).iter().for_each(|line| println!("{line}"));
-    let loaded =
-        block_on(async { Ok(tune::notify::loaded_effects(&zbus::Connection::session().await?).await) }).ok().flatten();
-    let Some(backup) = tune::apply(&plans, target, places, loaded)? else {
+    tune::unread(&applied.plans, session).iter().for_each(|line| println!("{line}"));
+    let Some(backup) = applied.backup else {
         if !refusals.is_empty() {
             return Ok(1);
         }
         println!("nothing to change: {} is already tuned", target.name());
         return Ok(0);
     };
-    for plan in plans.iter().filter(|p| p.writes()) {
+    for plan in applied.plans.iter().filter(|p| p.writes()) {
         let keys: usize = plan.changed.values().map(|k| k.len()).sum();
         println!("wrote {} ({keys} key(s))", plan.path.display());
     }
     println!("backup: {} (undo with `ballast tune {} --rollback`)", backup.dir.display(), target.name());
-    let changes: Vec<(&str, _)> = plans.iter().map(|p| (p.file, p.changed.clone())).collect();
-    tell_programs(&changes, &tune::applied_effects(&plans, places));
+    applied.told.iter().for_each(|line| println!("  {line}"));
     Ok(0)
 }
 
 fn tune_rollback(places: &tune::Places, target: tune::Target, to: Option<&str>, force: bool) -> Result<i32> {
-    let (backup, restored) = tune::rollback(places, target, to, force)?;
-    for file in &restored {
+    let rolled = block_on(async {
+        let connection = zbus::Connection::session().await.ok();
+        Ok(tune::rollback_and_tell(places, target, to, force, connection.as_ref()).await?)
+    })?;
+    for file in &rolled.restored {
         println!("restored {}", file.path.display());
     }
-    println!("rolled back {}", backup.name);
-    let changes: Vec<(&str, _)> = restored.iter().map(|r| (r.file.as_str(), r.changed.clone())).collect();
-    let effects: Vec<(String, bool)> = restored.iter().flat_map(|r| r.effects.clone()).collect();
-    tell_programs(&changes, &effects);
+    println!("rolled back {}", rolled.backup.name);
+    rolled.told.iter().for_each(|line| println!("  {line}"));
     Ok(0)
 }
 

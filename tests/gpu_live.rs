@@ -40,7 +40,8 @@ fn live_sample_is_consistent_and_none_without_a_gpu() {
 fn nvml_init_without_the_library_is_a_reason() {
     match nvml::init() {
         Ok(_) => println!("libnvidia-ml.so.1 loaded: this machine has the NVIDIA driver"),
-        Err(reason) => {
+        Err(error) => {
+            let reason = error.to_string();
             assert!(!reason.is_empty());
             println!("nvml: {reason}");
         }

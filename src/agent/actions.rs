@@ -1,13 +1,39 @@
-//! What the tray menu and the D-Bus API can ask for; both end up here, so the answers
-//! are the same either way. Results are text meant for a person.
+//! What the tray menu, the D-Bus API and notifications can ask for; all end up here, so the
+//! answers are the same either way. Successes are text meant for a person.
 
+use super::command::TuneAction;
 use crate::doctor;
-use crate::launch::{self, UserManager};
+use crate::launch::{self, LaunchError, UserManager};
 use crate::profile::Profile;
-use crate::sample::Sampler;
-use crate::tray::TuneAction;
-use crate::tune::{self, Target};
+use crate::sample::{SampleError, Sampler};
+use crate::tune::{self, Target, TuneError};
 use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// Why an action was not done; the message is shown to the user as it is.
+#[derive(Debug, Error)]
+pub enum ActionError {
+    #[error(transparent)]
+    Launch(#[from] LaunchError),
+    #[error("cannot run {what}: {source}")]
+    Spawn { what: &'static str, source: std::io::Error },
+    /// `ballast launch` refused; its own message.
+    #[error("{0}")]
+    LaunchRefused(String),
+    #[error("the systemd user manager is not reachable")]
+    NoUserManager,
+    #[error("no running app scope named {unit}")]
+    NoSuchUnit { unit: String },
+    #[error(transparent)]
+    Tune(#[from] TuneError),
+    /// Nothing was written: every changing file was refused (a line each, why).
+    #[error("{}", .0.join("\n"))]
+    Refused(Vec<String>),
+    #[error(transparent)]
+    Sample(#[from] SampleError),
+    #[error("the doctor stopped: {0}")]
+    Doctor(#[from] tokio::task::JoinError),
+}
 
 /// Launches a catalog app through `ballast launch` (the same race-free path as the CLI);
 /// the unit name on success. Only catalog apps: the id is checked first.
@@ -16,9 +42,9 @@ pub async fn launch_app(
     profile_file: Option<&Path>,
     id: &str,
     args: &[String],
-) -> Result<String, String> {
-    launch::resolve(profile, id).map_err(|e| e.to_string())?;
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find the ballast binary: {e}"))?;
+) -> Result<String, ActionError> {
+    launch::resolve(profile, id)?;
+    let exe = std::env::current_exe().map_err(|source| ActionError::Spawn { what: "ballast launch", source })?;
     let mut command = tokio::process::Command::new(exe);
     if let Some(file) = profile_file {
         command.arg("--profile").arg(file);
@@ -29,21 +55,23 @@ pub async fn launch_app(
         .stdin(std::process::Stdio::null())
         .output()
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|source| ActionError::Spawn { what: "ballast launch", source })?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
     } else {
-        Err(String::from_utf8_lossy(&out.stderr).trim().trim_start_matches("ballast: ").to_owned())
+        Err(ActionError::LaunchRefused(
+            String::from_utf8_lossy(&out.stderr).trim().trim_start_matches("ballast: ").to_owned(),
+        ))
     }
 }
 
-pub async fn stop_unit(manager: Option<&UserManager>, unit: &str) -> Result<String, String> {
-    let manager = manager.ok_or("the systemd user manager is not reachable")?;
-    let running = manager.app_units().await.map_err(|e| e.to_string())?;
+pub async fn stop_unit(manager: Option<&UserManager>, unit: &str) -> Result<String, ActionError> {
+    let manager = manager.ok_or(ActionError::NoUserManager)?;
+    let running = manager.app_units().await?;
     if !running.iter().any(|u| u.name == unit) {
-        return Err(format!("no running app scope named {unit}"));
+        return Err(ActionError::NoSuchUnit { unit: unit.to_owned() });
     }
-    manager.stop(unit).await.map_err(|e| e.to_string())?;
+    manager.stop(unit).await?;
     Ok(format!("stopped {unit}"))
 }
 
@@ -53,71 +81,66 @@ pub async fn tune(
     connection: &zbus::Connection,
     target: Target,
     action: TuneAction,
-) -> Result<String, String> {
+) -> Result<String, ActionError> {
     let session = tune::Session::probe(Some(connection)).await;
     let places = tune::Places::from_env(session.plasma.kconfig());
-    let text = |e: tune::TuneError| e.to_string();
     match action {
         TuneAction::Preview => {
-            let plans = tune::plan(profile, target, &session, &places).map_err(text)?;
+            let plans = tune::plan(profile, target, &session, &places)?;
             let (diff, refusals) = (tune::diff(&plans), tune::refusals(&plans));
             let last = match (diff.is_empty(), refusals.is_empty()) {
                 (false, _) => diff,
-                (true, true) => format!("{} is already tuned: nothing to change", target.name()),
+                (true, true) => already_tuned(target),
                 (true, false) => String::new(),
             };
-            Ok(refusals
-                .into_iter()
-                .chain(tune::unread(&plans, &session))
-                .chain([last])
-                .filter(|l| !l.is_empty())
-                .collect::<Vec<_>>()
-                .join("\n"))
+            Ok(lines(refusals.into_iter().chain(tune::unread(&plans, &session)).chain([last])))
         }
         TuneAction::Apply => {
-            let plans = tune::plan(profile, target, &session, &places).map_err(text)?;
-            let refusals = tune::refusals(&plans);
-            let loaded = tune::notify::loaded_effects(connection).await;
-            let Some(backup) = tune::apply(&plans, target, &places, loaded).map_err(text)? else {
+            let applied = tune::apply_and_tell(profile, target, &session, &places, Some(connection)).await?;
+            let refusals = tune::refusals(&applied.plans);
+            let Some(backup) = applied.backup else {
                 return if refusals.is_empty() {
-                    Ok(format!("{} is already tuned: nothing to change", target.name()))
+                    Ok(already_tuned(target))
                 } else {
-                    Err(refusals.join("\n"))
+                    Err(ActionError::Refused(refusals))
                 };
             };
-            let changes: Vec<(&str, _)> = plans.iter().map(|p| (p.file, p.changed.clone())).collect();
-            let told = tune::notify::tell_programs(connection, &changes, &tune::applied_effects(&plans, &places)).await;
-            let notes = refusals.into_iter().chain(tune::unread(&plans, &session));
-            Ok(notes.chain([format!("applied; backup {}", backup.name)]).chain(told).collect::<Vec<_>>().join("\n"))
+            let notes = refusals.into_iter().chain(tune::unread(&applied.plans, &session));
+            Ok(lines(notes.chain([format!("applied; backup {}", backup.name)]).chain(applied.told)))
         }
         TuneAction::Rollback => {
-            let (backup, restored) = tune::rollback(&places, target, None, false).map_err(text)?;
-            let changes: Vec<(&str, _)> = restored.iter().map(|r| (r.file.as_str(), r.changed.clone())).collect();
-            let effects: Vec<(String, bool)> = restored.iter().flat_map(|r| r.effects.clone()).collect();
-            let told = tune::notify::tell_programs(connection, &changes, &effects).await;
-            Ok(format!("rolled back {}\n{}", backup.name, told.join("\n")))
+            let rolled = tune::rollback_and_tell(&places, target, None, false, Some(connection)).await?;
+            Ok(lines([format!("rolled back {}", rolled.backup.name)].into_iter().chain(rolled.told)))
         }
     }
 }
 
-/// The doctor's checks as JSON (the `ballast doctor --json` schema). Its probes run
-/// external tools, so it runs off the agent's thread.
-pub async fn doctor_json(profile: Profile, root: PathBuf) -> Result<String, String> {
-    tokio::task::spawn_blocking(move || {
-        let facts = doctor::gather(&mut Sampler::with_root(root), &profile).map_err(|e| e.to_string())?;
-        serde_json::to_string(&doctor::checks(&profile, &facts)).map_err(|e| e.to_string())
-    })
-    .await
-    .map_err(|e| e.to_string())?
+fn already_tuned(target: Target) -> String {
+    format!("{} is already tuned: nothing to change", target.name())
+}
+
+/// The non-empty lines, one text.
+fn lines(lines: impl IntoIterator<Item = String>) -> String {
+    lines.into_iter().filter(|l| !l.is_empty()).collect::<Vec<_>>().join("\n")
+}
+
+/// The doctor's checks. Its probes run external tools, so it runs off the agent's thread.
+pub async fn doctor_checks(profile: Profile, root: PathBuf) -> Result<Vec<doctor::Check>, ActionError> {
+    let checks = tokio::task::spawn_blocking(move || {
+        let facts = doctor::gather(&mut Sampler::with_root(root), &profile)?;
+        Ok::<_, SampleError>(doctor::checks(&profile, &facts))
+    });
+    Ok(checks.await??)
 }
 
 /// Starts the dashboard process; it reads everything from this agent's D-Bus API.
-pub fn open_dashboard() -> Result<(), String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+pub fn open_dashboard() -> Result<(), ActionError> {
+    let spawn = |source| ActionError::Spawn { what: "the dashboard", source };
+    let exe = std::env::current_exe().map_err(spawn)?;
     tokio::process::Command::new(exe)
         .arg("dashboard")
         .stdin(std::process::Stdio::null())
         .spawn()
         .map(|_| ())
-        .map_err(|e| format!("cannot start the dashboard: {e}"))
+        .map_err(spawn)
 }

@@ -5,9 +5,8 @@
 //! readers turn them back into these types.
 
 use super::actions;
+use super::command;
 use super::Shared;
-use crate::tray::TuneAction;
-use crate::tune::Target;
 use serde::de::DeserializeOwned;
 use std::sync::{Arc, Mutex};
 use thiserror::Error;
@@ -89,8 +88,9 @@ pub struct Api {
     pub shared: Arc<Mutex<Shared>>,
 }
 
-fn failed(message: String) -> fdo::Error {
-    fdo::Error::Failed(message)
+/// An action's error as D-Bus carries it: org.freedesktop.DBus.Error.Failed with its message.
+fn failed(error: impl std::fmt::Display) -> fdo::Error {
+    fdo::Error::Failed(error.to_string())
 }
 
 impl Api {
@@ -141,18 +141,7 @@ impl Api {
         action: String,
         #[zbus(connection)] connection: &zbus::Connection,
     ) -> fdo::Result<String> {
-        let target = match target.as_str() {
-            "kwin" => Target::Kwin,
-            "baloo" => Target::Baloo,
-            "all" => Target::All,
-            other => return Err(failed(format!("unknown target {other:?}: kwin, baloo or all"))),
-        };
-        let action = match action.as_str() {
-            "preview" => TuneAction::Preview,
-            "apply" => TuneAction::Apply,
-            "rollback" => TuneAction::Rollback,
-            other => return Err(failed(format!("unknown action {other:?}: preview, apply or rollback"))),
-        };
+        let (target, action) = command::parse_tune(&target, &action).map_err(failed)?;
         let profile = self.snapshot(|s| s.profile.clone());
         actions::tune(&profile, connection, target, action).await.map_err(failed)
     }
@@ -160,7 +149,7 @@ impl Api {
     /// The doctor's [`DoctorCheck`]s as JSON: the `ballast doctor --json` schema.
     async fn doctor(&self) -> fdo::Result<String> {
         let (profile, root) = self.snapshot(|s| (s.profile.clone(), s.root.clone()));
-        actions::doctor_json(profile, root).await.map_err(failed)
+        actions::doctor_checks(profile, root).await.map(|checks| encode(&checks)).map_err(failed)
     }
 
     /// Sent when what the tray shows changed; carries the new report (Status()'s JSON).

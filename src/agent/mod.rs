@@ -5,6 +5,7 @@ mod actions;
 pub mod alerts;
 pub mod api;
 pub mod autostart;
+pub mod command;
 mod governor;
 mod history;
 mod notifier;
@@ -12,11 +13,13 @@ mod notifier;
 pub use api::{BUS_NAME, OBJECT_PATH};
 
 use crate::budget::Budget;
+use crate::doctor::{self, Verdict};
 use crate::launch::{self, ScopeStatus, UserManager};
 use crate::profile::{self, Profile};
 use crate::sample::{cgroup_mode, CgroupMode, MemoryEvents, Sampler};
-use crate::tray::{BallastTray, TrayCommand, TrayView, TuneAction};
+use crate::tray::{BallastTray, TrayView};
 use alerts::{AlertChange, AlertKey, AlertPolicy, Urgency};
+use command::Command;
 use futures_util::StreamExt;
 use history::History;
 use ksni::TrayMethods;
@@ -162,7 +165,7 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
         tokio::select! {
             _ = ticker.tick() => agent.tick().await?,
             Some(command) = command_queue.recv() => {
-                if command == TrayCommand::Quit {
+                if command == Command::Quit {
                     break;
                 }
                 agent.handle(command).await;
@@ -171,8 +174,8 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
                 if let Ok(args) = signal.args() {
                     let alert = agent.notifier.as_ref().and_then(|n| n.alert(args.id));
                     match (args.action_key.as_str(), alert) {
-                        (notifier::STOP_APP, Some(alert)) => if let Some(unit) = alert.stop_unit { agent.handle(TrayCommand::Stop(unit)).await },
-                        (notifier::OPEN_DASHBOARD, _) => agent.handle(TrayCommand::Dashboard).await,
+                        (notifier::STOP_APP, Some(alert)) => if let Some(unit) = alert.stop_unit { agent.handle(Command::Stop(unit)).await },
+                        (notifier::OPEN_DASHBOARD, _) => agent.handle(Command::Dashboard).await,
                         _ => {}
                     }
                 }
@@ -332,10 +335,10 @@ impl Agent {
     }
 
     /// Shows the outcome of something the user asked for.
-    fn tell(&self, summary: &str, result: Result<String, String>) {
+    fn tell(&self, summary: &str, result: Result<String, actions::ActionError>) {
         let (body, urgency) = match result {
             Ok(text) => (text, Urgency::Low),
-            Err(text) => (text, Urgency::Normal),
+            Err(error) => (error.to_string(), Urgency::Normal),
         };
         let alert = alerts::Alert {
             key: AlertKey::Action(summary.to_owned()),
@@ -347,62 +350,47 @@ impl Agent {
         self.notify(AlertChange::Show(alert));
     }
 
-    async fn handle(&mut self, command: TrayCommand) {
+    async fn handle(&mut self, command: Command) {
         match command {
-            TrayCommand::Launch(id) => {
+            Command::Launch(id) => {
                 let name = self.profile.app(&id).map_or(id.clone(), |a| a.name.clone());
                 let result = actions::launch_app(&self.profile, self.profile_file.as_deref(), &id, &[]).await;
                 if result.is_err() {
                     self.tell(&format!("Cannot launch {name}"), result);
                 }
             }
-            TrayCommand::Stop(unit) => {
+            Command::Stop(unit) => {
                 let result = actions::stop_unit(self.manager.as_ref(), &unit).await;
                 if result.is_err() {
                     self.tell("Cannot stop the app", result);
                 }
             }
-            TrayCommand::Tune(target, action) => {
+            Command::Tune(target, action) => {
                 let result = actions::tune(&self.profile, &self.connection, target, action).await;
-                let verb = match action {
-                    TuneAction::Preview => "preview",
-                    TuneAction::Apply => "apply",
-                    TuneAction::Rollback => "roll back",
-                };
-                self.tell(&format!("Tune {}: {verb}", target.name()), result);
+                self.tell(&format!("Tune {}: {}", target.name(), action.verb()), result);
             }
-            TrayCommand::Dashboard => {
+            Command::Dashboard => {
                 if let Err(e) = actions::open_dashboard() {
                     self.tell("Dashboard", Err(e));
                 }
             }
-            TrayCommand::Doctor => {
-                let result = actions::doctor_json(self.profile.clone(), self.root.clone()).await.and_then(|json| {
-                    let checks: Vec<serde_json::Value> = serde_json::from_str(&json).map_err(|e| e.to_string())?;
-                    let count = |verdict: &str| checks.iter().filter(|c| c["verdict"] == verdict).count();
-                    let problems: Vec<String> = checks
-                        .iter()
-                        .filter(|c| c["verdict"] == "FAIL" || c["verdict"] == "WARN")
-                        .map(|c| {
-                            format!(
-                                "{} {}: {}",
-                                c["verdict"].as_str().unwrap_or(""),
-                                c["id"].as_str().unwrap_or(""),
-                                c["message"].as_str().unwrap_or("")
-                            )
-                        })
-                        .collect();
-                    Ok(format!(
-                        "{} pass, {} warn, {} fail\n{}",
-                        count("PASS"),
-                        count("WARN"),
-                        count("FAIL"),
-                        problems.join("\n")
-                    ))
-                });
+            Command::Doctor => {
+                let result =
+                    actions::doctor_checks(self.profile.clone(), self.root.clone()).await.map(|c| doctor_summary(&c));
                 self.tell("Doctor", result);
             }
-            TrayCommand::Quit => {}
+            Command::Quit => {}
         }
     }
+}
+
+/// The doctor in a notification: the counts, then each problem on its own line.
+fn doctor_summary(checks: &[doctor::Check]) -> String {
+    let count = |verdict: Verdict| checks.iter().filter(|c| c.verdict == verdict).count();
+    let problems = checks
+        .iter()
+        .filter(|c| matches!(c.verdict, Verdict::Fail | Verdict::Warn))
+        .map(|c| format!("{} {}: {}", c.verdict.as_str(), c.id, c.message));
+    let counts = format!("{} pass, {} warn, {} fail", count(Verdict::Pass), count(Verdict::Warn), count(Verdict::Fail));
+    [counts].into_iter().chain(problems).collect::<Vec<_>>().join("\n")
 }

@@ -9,7 +9,9 @@ use crate::budget::{LoadState, Report};
 use crate::profile::Profile;
 use crate::render::human;
 use crate::sample::{CgroupMode, Sysctls, UnitSample};
+use crate::tune::TuneError;
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -18,6 +20,18 @@ pub enum Verdict {
     Skip,
     Warn,
     Fail,
+}
+
+impl Verdict {
+    /// As `doctor` prints it and the JSON writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Skip => "SKIP",
+            Verdict::Warn => "WARN",
+            Verdict::Fail => "FAIL",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -30,8 +44,21 @@ pub struct Check {
     pub fix: Option<String>,
 }
 
+/// Why the doctor could not read a fact; the checks that need it are skipped with this reason.
+#[derive(Debug, Error)]
+pub enum Unread {
+    #[error(transparent)]
+    Config(#[from] TuneError),
+    #[error("no journald on this system")]
+    NoJournald,
+    #[error("{0} is not installed")]
+    Missing(&'static str),
+    #[error("{0} did not answer in time")]
+    TimedOut(&'static str),
+}
+
 /// Everything the checks look at, gathered once by `probe::gather`.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Facts {
     pub report: Report,
     pub units: Vec<UnitSample>,
@@ -46,9 +73,9 @@ pub struct Facts {
     pub vainfo: CommandOutcome,
     pub vdpauinfo: CommandOutcome,
     /// baloofilerc values as KDE reads them: basic-only, hidden folders, excludes.
-    pub baloo: Result<BalooFacts, String>,
+    pub baloo: Result<BalooFacts, Unread>,
     /// Kernel messages of this boot that mention a segfault; Err says why none were read.
-    pub segfaults: Result<Vec<String>, String>,
+    pub segfaults: Result<Vec<String>, Unread>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -363,7 +390,7 @@ fn vaapi_env(nvidia_loaded: bool, libva_driver: Option<&str>, nvd_backend: Optio
     }
 }
 
-fn baloo(profile: &Profile, facts: &Result<BalooFacts, String>) -> Check {
+fn baloo(profile: &Profile, facts: &Result<BalooFacts, Unread>) -> Check {
     let facts = match facts {
         Ok(f) => f,
         Err(why) => return check("baloo", Verdict::Skip, format!("Baloo settings not read: {why}"), None),
@@ -397,7 +424,7 @@ fn baloo(profile: &Profile, facts: &Result<BalooFacts, String>) -> Check {
     }
 }
 
-fn segfaults(found: &Result<Vec<String>, String>) -> Check {
+fn segfaults(found: &Result<Vec<String>, Unread>) -> Check {
     match found {
         Err(why) => check("segfaults", Verdict::Skip, format!("journal not read: {why}"), None),
         Ok(lines) if lines.is_empty() => {

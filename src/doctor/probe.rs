@@ -1,6 +1,6 @@
 //! Gathers the doctor's facts: a sample, sysctls, and what external tools say.
 
-use super::{BalooFacts, Facts};
+use super::{BalooFacts, Facts, Unread};
 use crate::budget::Budget;
 use crate::profile::Profile;
 use crate::sample::{SampleError, Sampler};
@@ -82,12 +82,11 @@ pub fn gather(sampler: &mut Sampler, profile: &Profile) -> Result<Facts, SampleE
 
 /// Reads baloofilerc as KDE reads it (ballast's KConfig cascade, checked against
 /// kreadconfig5 and kreadconfig6), with no KDE tool needed: Plasma 6 has no kreadconfig5.
-fn baloo_facts() -> Result<BalooFacts, String> {
+fn baloo_facts() -> Result<BalooFacts, Unread> {
     let session = crate::tune::Session::detect(None, &crate::tune::SessionEnv::from_env());
     let places = crate::tune::Places::from_env(session.plasma.kconfig());
     let keys = ["only basic indexing", "index hidden folders", "exclude folders"];
-    let mut values =
-        crate::tune::read_values(&places, "baloofilerc", "General", &keys).map_err(|e| e.to_string())?.into_iter();
+    let mut values = crate::tune::read_values(&places, "baloofilerc", "General", &keys)?.into_iter();
     let (basic, hidden, excludes) = (values.next().flatten(), values.next().flatten(), values.next().flatten());
     let flag = |value: Option<String>| match value.as_deref() {
         Some("true") => Some(true),
@@ -102,16 +101,16 @@ fn baloo_facts() -> Result<BalooFacts, String> {
     })
 }
 
-fn segfaults() -> Result<Vec<String>, String> {
+fn segfaults() -> Result<Vec<String>, Unread> {
     if !Path::new("/run/systemd/journal").exists() {
-        return Err("no journald on this system".into());
+        return Err(Unread::NoJournald);
     }
     match run("journalctl", &["-b", "-k", "-q", "--no-pager", "-o", "cat", "-g", "segfault"]) {
         // journalctl exits 1 when --grep matches nothing.
         CommandOutcome::Ran { stdout, .. } => {
             Ok(stdout.lines().filter(|l| l.contains("segfault")).map(str::to_owned).collect())
         }
-        CommandOutcome::Missing => Err("journalctl is not installed".into()),
-        CommandOutcome::TimedOut => Err("journalctl did not answer in time".into()),
+        CommandOutcome::Missing => Err(Unread::Missing("journalctl")),
+        CommandOutcome::TimedOut => Err(Unread::TimedOut("journalctl")),
     }
 }

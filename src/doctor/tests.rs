@@ -156,13 +156,19 @@ fn cgroup_modes() {
 fn missing_sources_are_skipped_not_failed() {
     let mut f = facts(&sample(reference_zram().0, reference_zram().1, GIB));
     f.nvidia_version = None;
-    f.baloo = Err("cannot read /home/me/.config/baloofilerc: Permission denied (os error 13)".into());
-    f.segfaults = Err("no journald".into());
+    let denied = std::io::Error::from_raw_os_error(13);
+    f.baloo = Err(Unread::Config(TuneError::Read { path: "/home/me/.config/baloofilerc".into(), source: denied }));
+    f.segfaults = Err(Unread::NoJournald);
     let all = checks(&Profile::embedded(), &f);
     let v = verdicts(&all);
     assert!(v.contains(&("nvidia", Verdict::Skip)));
     assert!(v.contains(&("baloo", Verdict::Skip)));
     assert!(v.contains(&("segfaults", Verdict::Skip)));
+    let baloo = all.iter().find(|c| c.id == "baloo").unwrap();
+    assert_eq!(
+        baloo.message,
+        "Baloo settings not read: cannot read /home/me/.config/baloofilerc: Permission denied (os error 13)"
+    );
 }
 
 /// vainfo on a GTX 960 with nvidia-vaapi-driver (Maxwell: no AV1 decode).

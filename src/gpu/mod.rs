@@ -205,7 +205,7 @@ impl GpuSampler {
         if load {
             self.nvml = match nvml::init() {
                 Ok(nvml) => NvmlState::Ready(Box::new(nvml)),
-                Err(reason) => NvmlState::Unavailable { reason, at: Instant::now() },
+                Err(error) => NvmlState::Unavailable { reason: error.to_string(), at: Instant::now() },
             };
         }
         match &self.nvml {

@@ -101,13 +101,25 @@ pub struct ProcessReading {
     pub used_memory: Option<u64>,
 }
 
-/// Loads libnvidia-ml.so.1 and initialises NVML; Err is the reason, worded for `status`.
-pub fn init() -> Result<Nvml, String> {
+/// NVML did not start: the library it tried and NVML's error; the message is the reason
+/// worded for `status`.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", init_failure(.library, .source))]
+pub struct InitError {
+    pub library: String,
+    pub source: NvmlError,
+}
+
+/// Loads libnvidia-ml.so.1 and initialises NVML.
+pub fn init() -> Result<Nvml, InitError> {
     init_from(LIBRARY)
 }
 
-pub fn init_from(library: &str) -> Result<Nvml, String> {
-    Nvml::builder().lib_path(OsStr::new(library)).init().map_err(|e| init_failure(library, &e))
+pub fn init_from(library: &str) -> Result<Nvml, InitError> {
+    Nvml::builder()
+        .lib_path(OsStr::new(library))
+        .init()
+        .map_err(|source| InitError { library: library.to_owned(), source })
 }
 
 pub fn init_failure(library: &str, error: &NvmlError) -> String {
@@ -317,7 +329,7 @@ mod tests {
 
     #[test]
     fn a_missing_library_is_a_reason_not_an_error() {
-        let reason = init_from("libnvidia-ml-absent.so.1").unwrap_err();
+        let reason = init_from("libnvidia-ml-absent.so.1").unwrap_err().to_string();
         assert_eq!(reason, "no NVIDIA driver (libnvidia-ml-absent.so.1 not found)");
     }
 }

@@ -7,7 +7,7 @@
 
 mod units;
 
-pub use units::{ByteSize, CpuQuota};
+pub use units::{ByteSize, CpuQuota, UnitError};
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};

@@ -2,6 +2,20 @@
 
 use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
+use thiserror::Error;
+
+/// A size or quota that does not read; each names the text and what was expected.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum UnitError {
+    #[error("a size like \"512M\", \"1.5G\" or \"4096\" (bytes), found {0:?}")]
+    Size(String),
+    #[error("size {0:?} is too large")]
+    TooLarge(String),
+    #[error("a CPU quota like \"150%\" (percent of one CPU), found {0:?}")]
+    Quota(String),
+    #[error("a CPU quota must be above 0%, found {0:?}")]
+    ZeroQuota(String),
+}
 
 /// A byte count. Parses systemd-style suffixes (K, M, G, T; base 1024, optional "iB"/"B")
 /// with decimals ("1.5G"); prints the shortest exact form.
@@ -11,11 +25,11 @@ pub struct ByteSize(pub u64);
 const UNITS: [(char, u32); 4] = [('K', 10), ('M', 20), ('G', 30), ('T', 40)];
 
 impl ByteSize {
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, UnitError> {
         let trimmed = text.trim();
         let number_end = trimmed.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(trimmed.len());
         let (number, suffix) = trimmed.split_at(number_end);
-        let expected = || format!("a size like \"512M\", \"1.5G\" or \"4096\" (bytes), found {text:?}");
+        let expected = || UnitError::Size(text.to_owned());
         let suffix = suffix.trim();
         let unit = suffix.strip_suffix("iB").or_else(|| suffix.strip_suffix('B')).unwrap_or(suffix);
         let shift = match unit {
@@ -42,7 +56,7 @@ impl ByteSize {
             let numerator: u128 = fraction.parse().map_err(|_| expected())?;
             bytes += numerator * scale / denominator;
         }
-        u64::try_from(bytes).map(ByteSize).map_err(|_| format!("size {text:?} is too large"))
+        u64::try_from(bytes).map(ByteSize).map_err(|_| UnitError::TooLarge(text.to_owned()))
     }
 }
 
@@ -101,12 +115,12 @@ pub struct CpuQuota {
 }
 
 impl CpuQuota {
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let expected = || format!("a CPU quota like \"150%\" (percent of one CPU), found {text:?}");
+    pub fn parse(text: &str) -> Result<Self, UnitError> {
+        let expected = || UnitError::Quota(text.to_owned());
         let digits = text.trim().strip_suffix('%').ok_or_else(expected)?;
         let percent: u32 = digits.trim().parse().map_err(|_| expected())?;
         if percent == 0 {
-            return Err(format!("a CPU quota must be above 0%, found {text:?}"));
+            return Err(UnitError::ZeroQuota(text.to_owned()));
         }
         Ok(CpuQuota { percent })
     }
@@ -155,10 +169,10 @@ mod tests {
     #[test]
     fn bad_sizes_say_what_was_expected() {
         for bad in ["", "G", "2X", "1.2.3G", "-1G", "2GG", "1e3"] {
-            let err = ByteSize::parse(bad).unwrap_err();
+            let err = ByteSize::parse(bad).unwrap_err().to_string();
             assert!(err.contains("512M"), "{bad:?}: {err}");
         }
-        assert!(ByteSize::parse("99999999999T").unwrap_err().contains("too large"));
+        assert!(ByteSize::parse("99999999999T").unwrap_err().to_string().contains("too large"));
     }
 
     #[test]

@@ -21,26 +21,9 @@ fn rough(bytes: u64) -> String {
         format!("{}M", (bytes + 5 * MIB) / (10 * MIB) * 10)
     }
 }
+use crate::agent::command::{Command, TuneAction};
 use crate::tune::Target;
 use tokio::sync::mpsc::UnboundedSender;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TuneAction {
-    Preview,
-    Apply,
-    Rollback,
-}
-
-/// What a menu entry asks the agent to do.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TrayCommand {
-    Launch(String),
-    Stop(String),
-    Tune(Target, TuneAction),
-    Dashboard,
-    Doctor,
-    Quit,
-}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LaunchEntry {
@@ -160,11 +143,11 @@ fn status_word(status: Status) -> &'static str {
 
 pub struct BallastTray {
     pub view: TrayView,
-    pub commands: UnboundedSender<TrayCommand>,
+    pub commands: UnboundedSender<Command>,
 }
 
 impl BallastTray {
-    fn item(&self, label: &str, command: TrayCommand) -> ksni::MenuItem<Self> {
+    fn item(&self, label: &str, command: Command) -> ksni::MenuItem<Self> {
         ksni::menu::StandardItem {
             label: label.into(),
             activate: Box::new(move |tray: &mut Self| {
@@ -209,7 +192,7 @@ impl ksni::Tray for BallastTray {
     }
 
     fn activate(&mut self, _x: i32, _y: i32) {
-        let _ = self.commands.send(TrayCommand::Dashboard);
+        let _ = self.commands.send(Command::Dashboard);
     }
 
     fn menu(&self) -> Vec<ksni::MenuItem<Self>> {
@@ -232,7 +215,7 @@ impl ksni::Tray for BallastTray {
                     label: entry.label.replace('_', "__"),
                     enabled: entry.installed,
                     activate: Box::new(move |tray: &mut Self| {
-                        let _ = tray.commands.send(TrayCommand::Launch(id.clone()));
+                        let _ = tray.commands.send(Command::Launch(id.clone()));
                     }),
                     ..Default::default()
                 }
@@ -249,7 +232,7 @@ impl ksni::Tray for BallastTray {
                 let stop = ksni::menu::StandardItem {
                     label: "Stop".into(),
                     activate: Box::new(move |tray: &mut Self| {
-                        units.iter().for_each(|unit| drop(tray.commands.send(TrayCommand::Stop(unit.clone()))))
+                        units.iter().for_each(|unit| drop(tray.commands.send(Command::Stop(unit.clone()))))
                     }),
                     ..Default::default()
                 };
@@ -263,18 +246,18 @@ impl ksni::Tray for BallastTray {
                 Self::submenu(
                     name,
                     vec![
-                        self.item("Preview", TrayCommand::Tune(target, TuneAction::Preview)),
-                        self.item("Apply", TrayCommand::Tune(target, TuneAction::Apply)),
-                        self.item("Roll back", TrayCommand::Tune(target, TuneAction::Rollback)),
+                        self.item("Preview", Command::Tune(target, TuneAction::Preview)),
+                        self.item("Apply", Command::Tune(target, TuneAction::Apply)),
+                        self.item("Roll back", Command::Tune(target, TuneAction::Rollback)),
                     ],
                 )
             })
             .collect();
         menu.push(Self::submenu("Tune", tune));
         menu.push(ksni::MenuItem::Separator);
-        menu.push(self.item("Dashboard", TrayCommand::Dashboard));
-        menu.push(self.item("Doctor", TrayCommand::Doctor));
-        menu.push(self.item("Quit", TrayCommand::Quit));
+        menu.push(self.item("Dashboard", Command::Dashboard));
+        menu.push(self.item("Doctor", Command::Doctor));
+        menu.push(self.item("Quit", Command::Quit));
         menu
     }
 

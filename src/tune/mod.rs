@@ -5,12 +5,14 @@
 mod files;
 pub mod notify;
 mod plan;
+mod run;
 mod session;
 
 pub use files::{Backup, Journal, JournalFile, Refusal};
 pub use plan::{
     apply_settings, baloo_settings, effect_config_name, kwin_settings, reversal, split_list, Plasma, Reversal, Setting,
 };
+pub use run::{apply_and_tell, rollback_and_tell, Applied, RolledBack};
 pub use session::{KwinIdentity, Session, SessionEnv};
 
 use crate::kconfig::{changed_keys, Cascade, ChangedKeys, Document, Generation, KconfigError, LockLevel};

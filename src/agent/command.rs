@@ -1,0 +1,81 @@
+//! What the agent can be asked to do. The tray menu, the D-Bus API and the actions of its
+//! notifications all produce a [`Command`]; strings (D-Bus arguments) are parsed once, here.
+
+use crate::tune::Target;
+use clap::ValueEnum;
+use std::str::FromStr;
+use thiserror::Error;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Start a catalog app (its id) in its scope.
+    Launch(String),
+    /// Stop a running app unit (its name).
+    Stop(String),
+    Tune(Target, TuneAction),
+    Dashboard,
+    Doctor,
+    Quit,
+}
+
+/// What to do with a tuning target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TuneAction {
+    Preview,
+    Apply,
+    Rollback,
+}
+
+impl TuneAction {
+    /// As a person reads it in a notification's title.
+    pub fn verb(self) -> &'static str {
+        match self {
+            TuneAction::Preview => "preview",
+            TuneAction::Apply => "apply",
+            TuneAction::Rollback => "roll back",
+        }
+    }
+}
+
+/// A command's argument that names nothing the agent knows.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum CommandError {
+    #[error("unknown target {0:?}: kwin, baloo or all")]
+    UnknownTarget(String),
+    #[error("unknown action {0:?}: preview, apply or rollback")]
+    UnknownAction(String),
+}
+
+impl FromStr for TuneAction {
+    type Err = CommandError;
+
+    /// "preview", "apply" or "rollback", as Tune() takes them.
+    fn from_str(text: &str) -> Result<Self, CommandError> {
+        match text {
+            "preview" => Ok(TuneAction::Preview),
+            "apply" => Ok(TuneAction::Apply),
+            "rollback" => Ok(TuneAction::Rollback),
+            other => Err(CommandError::UnknownAction(other.to_owned())),
+        }
+    }
+}
+
+/// `Tune(target, action)`'s arguments: "kwin" | "baloo" | "all", and a [`TuneAction`].
+pub fn parse_tune(target: &str, action: &str) -> Result<(Target, TuneAction), CommandError> {
+    let target = Target::from_str(target, false).map_err(|_| CommandError::UnknownTarget(target.to_owned()))?;
+    Ok((target, action.parse()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tune_arguments_parse_or_name_what_is_wrong() {
+        assert_eq!(parse_tune("baloo", "rollback"), Ok((Target::Baloo, TuneAction::Rollback)));
+        assert_eq!(parse_tune("kwin", "preview"), Ok((Target::Kwin, TuneAction::Preview)));
+        let unknown = |target, action| parse_tune(target, action).unwrap_err().to_string();
+        assert_eq!(unknown("plasma", "apply"), "unknown target \"plasma\": kwin, baloo or all");
+        assert_eq!(unknown("all", "undo"), "unknown action \"undo\": preview, apply or rollback");
+    }
+}
