@@ -328,3 +328,72 @@ mod tests {
         assert_eq!(bar(5, 0), format!("[{}!]", "█".repeat(19)));
     }
 }
+
+/// `ballast doctor`: a line per check (its verdict colored on a terminal), then its fix.
+pub fn doctor_text(checks: &[crate::doctor::Check], color: bool) -> String {
+    let mut out = String::new();
+    for check in checks {
+        let word = check.verdict.as_str().to_owned();
+        let painted = match (color, check.verdict) {
+            (false, _) => word,
+            (true, crate::doctor::Verdict::Pass) => format!("\x1b[32m{word}\x1b[0m"),
+            (true, crate::doctor::Verdict::Skip) => format!("\x1b[2m{word}\x1b[0m"),
+            (true, crate::doctor::Verdict::Warn) => format!("\x1b[33m{word}\x1b[0m"),
+            (true, crate::doctor::Verdict::Fail) => format!("\x1b[1;31m{word}\x1b[0m"),
+        };
+        let _ = writeln!(out, "{painted:<4}  {:<13} {}", check.id, check.message);
+        if let Some(fix) = &check.fix {
+            let _ = writeln!(out, "      {:<13} fix: {fix}", "");
+        }
+    }
+    out
+}
+
+/// `ballast tune TARGET --status`: the session, each setting's file value against its target
+/// (`ok`, `->` to change, `!!` locked, `--` unused by this session), then the live state.
+pub fn tune_status_text(
+    target: crate::tune::Target,
+    session: &crate::tune::Session,
+    status: &[crate::tune::SettingStatus],
+    config_dir: &std::path::Path,
+    live: &crate::tune::notify::Live,
+) -> String {
+    use crate::tune::Target;
+    let version = session.kwin_version.as_deref().unwrap_or("version unknown");
+    let mut out = format!("session: {} ({version}, from {})\n", session.kwin(), session.source);
+    for s in status {
+        let mark = match (&s.unused, s.matches, &s.locked_by) {
+            (Some(_), _, _) => "-- ",
+            (None, true, _) => "ok ",
+            (None, false, Some(_)) => "!! ",
+            (None, false, None) => "-> ",
+        };
+        let from = match (&s.unused, &s.locked_by, &s.source) {
+            (Some(why), _, _) => format!("; {why}"),
+            (None, Some(lock), _) => format!("; locked by {}", lock.display()),
+            (None, None, Some(source)) if !source.starts_with(config_dir) => format!("; from {}", source.display()),
+            _ => String::new(),
+        };
+        let value = s.file_value.as_deref().unwrap_or("(unset)");
+        let group = s.group.replace('\x1d', "][");
+        let _ = writeln!(out, "{mark} {:<12} [{group}] {} = {value}  (target {}{from})", s.file, s.key, s.target);
+    }
+    if matches!(target, Target::Kwin | Target::All) {
+        let _ = match &live.kwin {
+            None => writeln!(out, "KWin: not running on this session bus (live values unknown)"),
+            Some(kwin) => writeln!(
+                out,
+                "KWin live: {}; effects loaded: {}",
+                kwin.support_information.join(", "),
+                kwin.loaded_effects.join(" ")
+            ),
+        };
+    }
+    if matches!(target, Target::Baloo | Target::All) {
+        let _ = match &live.baloo_state {
+            Some(state) => writeln!(out, "Baloo live: running, {state}"),
+            None => writeln!(out, "Baloo: not running on this session bus"),
+        };
+    }
+    out
+}

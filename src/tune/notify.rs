@@ -122,10 +122,40 @@ pub async fn kwin_support_information(connection: &zbus::Connection) -> Option<S
     reply.body().deserialize().ok()
 }
 
-/// The live values KWin reports in supportInformation for the tuned settings.
-pub async fn kwin_live(connection: &zbus::Connection) -> Option<(String, Vec<String>)> {
-    let information = kwin_support_information(connection).await?;
-    Some((information, loaded_effects(connection).await.unwrap_or_default()))
+/// What the running programs say of the tuned settings (`tune --status`).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Live {
+    /// Baloo's scheduler state; None when Baloo does not answer.
+    pub baloo_state: Option<String>,
+    /// None when KWin is not on the bus.
+    pub kwin: Option<KwinLive>,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct KwinLive {
+    pub loaded_effects: Vec<String>,
+    /// The lines of supportInformation about the tuned settings, as KWin prints them.
+    pub support_information: Vec<String>,
+}
+
+/// The supportInformation lines that show the tuned settings' live values.
+const LIVE_KEYS: [&str; 4] = ["glSmoothScale:", "glPreferBufferSwap:", "windowsBlockCompositing:", "compositingMode:"];
+
+/// Asks KWin and Baloo on `connection` for their live state.
+pub async fn live(connection: &zbus::Connection) -> Live {
+    let kwin = match kwin_support_information(connection).await {
+        Some(information) => Some(KwinLive {
+            loaded_effects: loaded_effects(connection).await.unwrap_or_default(),
+            support_information: information
+                .lines()
+                .map(str::trim)
+                .filter(|l| LIVE_KEYS.iter().any(|k| l.starts_with(k)))
+                .map(str::to_owned)
+                .collect(),
+        }),
+        None => None,
+    };
+    Live { baloo_state: baloo_state(connection).await, kwin }
 }
 
 /// Baloo's scheduler state (baloo's IndexerState), or None when Baloo does not answer.
