@@ -308,27 +308,6 @@ pub fn scopes_table(profile: &crate::profile::Profile, statuses: &[crate::launch
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn human_sizes() {
-        assert_eq!(human(530 << 20), "530M");
-        assert_eq!(human(1288 << 20), "1.3G");
-        assert_eq!(human(0), "0");
-        assert_eq!(human(12 << 10), "12K");
-    }
-
-    #[test]
-    fn bars_fill_and_overflow() {
-        assert_eq!(bar(0, 100), format!("[{}]", "·".repeat(20)));
-        assert_eq!(bar(50, 100), format!("[{}{}]", "█".repeat(10), "·".repeat(10)));
-        assert_eq!(bar(101, 100), format!("[{}!]", "█".repeat(19)));
-        assert_eq!(bar(5, 0), format!("[{}!]", "█".repeat(19)));
-    }
-}
-
 /// `ballast doctor`: a line per check (its verdict colored on a terminal), then its fix.
 pub fn doctor_text(checks: &[crate::doctor::Check], color: bool) -> String {
     let mut out = String::new();
@@ -396,4 +375,25 @@ pub fn tune_status_text(
         };
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_sizes() {
+        assert_eq!(human(530 << 20), "530M");
+        assert_eq!(human(1288 << 20), "1.3G");
+        assert_eq!(human(0), "0");
+        assert_eq!(human(12 << 10), "12K");
+    }
+
+    #[test]
+    fn bars_fill_and_overflow() {
+        assert_eq!(bar(0, 100), format!("[{}]", "·".repeat(20)));
+        assert_eq!(bar(50, 100), format!("[{}{}]", "█".repeat(10), "·".repeat(10)));
+        assert_eq!(bar(101, 100), format!("[{}!]", "█".repeat(19)));
+        assert_eq!(bar(5, 0), format!("[{}!]", "█".repeat(19)));
+    }
 }
