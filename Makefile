@@ -3,7 +3,10 @@
 
 CARGO ?= cargo
 
-.PHONY: run test bench deps-run deps-test deps-bench
+.PHONY: run test bench install deps-run deps-test deps-bench
+
+# `make install`: the binaries, build.rs's man pages and shell completions under PREFIX.
+PREFIX ?= $(HOME)/.local
 
 run: deps-run
 	$(CARGO) build --release --workspace
@@ -37,6 +40,16 @@ bench: deps-bench
 	@echo "The agent in a real Plasma 6 session (the testbed guest; needs root, about 10 minutes):"
 	$(CARGO) build --release --locked --workspace --quiet
 	$(CARGO) run --release --locked --quiet -p testbed -- bench --dir target/testbed/bench
+
+install: deps-run
+	$(CARGO) build --release --workspace --locked
+	@generated=$$(dirname "$$(ls -td target/release/build/ballast-*/out/man | head -n1)"); \
+	set -ex; \
+	install -Dm755 -t $(DESTDIR)$(PREFIX)/bin target/release/ballast target/release/ballast-dashboard; \
+	install -Dm644 -t $(DESTDIR)$(PREFIX)/share/man/man1 "$$generated"/man/*.1; \
+	install -Dm644 "$$generated/completions/ballast.bash" $(DESTDIR)$(PREFIX)/share/bash-completion/completions/ballast; \
+	install -Dm644 "$$generated/completions/_ballast" $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_ballast; \
+	install -Dm644 "$$generated/completions/ballast.fish" $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/ballast.fish
 
 deps-run deps-test deps-bench: deps-%:
 	@scripts/deps.sh $*

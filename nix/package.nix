@@ -6,6 +6,7 @@
 # fails: FACTS.md). Until then none of that is pulled in.
 { lib
 , rustPlatform
+, installShellFiles
 , qt6
 , lld
 , withDashboard ? builtins.pathExists ../dashboard/Cargo.toml
@@ -43,7 +44,7 @@ rustPlatform.buildRustPackage {
 
   cargoBuildFlags = lib.optionals withDashboard [ "--workspace" ];
 
-  nativeBuildInputs = lib.optionals withDashboard [ qt6.wrapQtAppsHook lld ];
+  nativeBuildInputs = [ installShellFiles ] ++ lib.optionals withDashboard [ qt6.wrapQtAppsHook lld ];
   buildInputs = lib.optionals withDashboard [ qt6.qtbase qt6.qtdeclarative ];
   # Only the dashboard is a Qt program; the agent must not be wrapped with Qt's environment.
   dontWrapQtApps = true;
@@ -65,6 +66,13 @@ rustPlatform.buildRustPackage {
     install -Dm644 icons/ballast.svg $out/share/icons/hicolor/scalable/apps/ballast.svg
     install -Dm644 "$desktopEntryPath" $out/share/applications/${ballastLib.systemd.appId}.desktop
     install -Dm644 "$agentUnitPath" $out/lib/systemd/user/${ballastLib.systemd.unitName}
+    # build.rs's man pages and shell completions (from src/cli.rs), in its OUT_DIR.
+    generated=$(dirname "$(find target -path '*/build/ballast-*/out/man' -type d | head -n1)")
+    installManPage "$generated"/man/*.1
+    installShellCompletion --cmd ballast \
+      --bash "$generated/completions/ballast.bash" \
+      --zsh "$generated/completions/_ballast" \
+      --fish "$generated/completions/ballast.fish"
   '' + lib.optionalString withDashboard ''
     for program in $out/bin/*; do
       [ "$(basename "$program")" = ballast ] || wrapQtApp "$program"

@@ -177,3 +177,44 @@ fn status_and_doctor_on_a_fixture_tree() {
     assert_eq!(limits["message"], "app-firefox-4f2e1a9b.scope: high max max max (catalog 3G / 4G)");
     assert_eq!(verdict("idle-memory"), "SKIP", "a workload runs in this tree");
 }
+
+/// build.rs writes a man page per command and the shell completions from the same clap
+/// types the binary parses with: every command `--help` lists has its page, and bash
+/// completes a command's name and its options.
+#[test]
+fn man_pages_and_completions_cover_every_command() {
+    let out = std::path::Path::new(env!("OUT_DIR"));
+    let help = String::from_utf8_lossy(&ballast(&["--help"]).stdout).into_owned();
+    let commands: Vec<&str> = help
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .collect();
+    assert!(commands.len() >= 10 && commands.contains(&"tune"), "{help}");
+    let page = |name: &str| std::fs::read_to_string(out.join("man").join(name));
+    assert!(page("ballast.1").unwrap().contains("ballast\\-tune(1)"), "the main page lists the command pages");
+    for command in &commands {
+        let text = page(&format!("ballast-{command}.1")).unwrap_or_else(|e| panic!("ballast-{command}.1: {e}"));
+        assert!(text.starts_with(".ie \\n(.g .ds Aq"), "ballast-{command}.1 is roff: {text:.80}");
+    }
+    assert!(page("ballast-tune.1").unwrap().contains("\\-\\-rollback"));
+    let complete = |words: &str| {
+        // As bash calls it: the words so far, the index of the current one, and the function
+        // given the command, the current word and the one before.
+        let script = format!(
+            "source {}; COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); \
+             _ballast ballast \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"; echo ${{COMPREPLY[@]}}",
+            out.join("completions/ballast.bash").display()
+        );
+        let reply = Command::new("bash").args(["-c", &script]).output().expect("bash runs");
+        String::from_utf8_lossy(&reply.stdout).into_owned()
+    };
+    assert!(complete("ballast tu").split_whitespace().any(|w| w == "tune"), "{}", complete("ballast tu"));
+    assert!(complete("ballast tune kwin --ro").contains("--rollback"), "{}", complete("ballast tune kwin --ro"));
+    for other in ["_ballast", "ballast.fish"] {
+        assert!(out.join("completions").join(other).is_file(), "{other} is generated");
+    }
+}

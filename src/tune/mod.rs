@@ -7,6 +7,7 @@ pub mod notify;
 mod plan;
 mod run;
 mod session;
+mod target;
 
 pub use files::{Backup, Journal, JournalFile, Refusal};
 pub use plan::{
@@ -14,6 +15,7 @@ pub use plan::{
 };
 pub use run::{apply_and_tell, rollback_and_tell, Applied, RolledBack};
 pub use session::{KwinIdentity, Session, SessionEnv};
+pub use target::Target;
 
 use crate::kconfig::{changed_keys, Cascade, ChangedKeys, Document, Generation, KconfigError, LockLevel};
 use crate::profile::Profile;
@@ -38,22 +40,6 @@ pub enum TuneError {
     ChangedSinceApply { keys: String },
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Target {
-    Kwin,
-    Baloo,
-    All,
-}
-
-impl Target {
-    pub fn name(self) -> &'static str {
-        match self {
-            Target::Kwin => "kwin",
-            Target::Baloo => "baloo",
-            Target::All => "all",
-        }
-    }
-}
 
 /// Where the files are: XDG_CONFIG_HOME, XDG_CONFIG_DIRS, XDG_STATE_HOME and HOME of this
 /// session.

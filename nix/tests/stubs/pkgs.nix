@@ -31,6 +31,7 @@ let
       "nixpkgs-fmt"
       "jq"
       "lld"
+      "installShellFiles"
       "nvidia-vaapi-driver"
       "libvdpau-va-gl"
       "libva-vdpau-driver"
