@@ -40,7 +40,6 @@ pub enum TuneError {
     ChangedSinceApply { keys: String },
 }
 
-
 /// Where the files are: XDG_CONFIG_HOME, XDG_CONFIG_DIRS, XDG_STATE_HOME and HOME of this
 /// session.
 #[derive(Clone, Debug)]
