@@ -1,14 +1,18 @@
 //! Sample + Profile -> Report: memory by category against idle and workload targets,
 //! zram, pressure, the CPU split, and breaches with hysteresis. Pure: no I/O.
 
+mod attribute;
 mod classify;
 mod hysteresis;
+mod judge;
 
 pub use classify::{Classifier, Owner, Subject};
 pub use hysteresis::{BreachTracker, HysteresisRule};
 
-use crate::profile::{CategorySource, CpuGroup, Profile};
-use crate::sample::{CgroupMode, CpuClock, MemoryEvents, PressureSet, Sample, SwapArea, ZramDevice};
+use crate::profile::{CpuGroup, Profile};
+use crate::sample::{CgroupMode, CpuClock, MemInfo, MemoryEvents, PressureSet, Sample, SwapArea, ZramDevice};
+use attribute::CpuMeter;
+use judge::Judge;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -222,248 +226,62 @@ impl Budget {
         &self.profile
     }
 
+    /// The report of one sample: attribution, the load state, limits and breaches, zram,
+    /// the CPU split (from the previous sample's counters) and the totals.
     pub fn evaluate(&mut self, sample: &Sample) -> Report {
         let profile = &self.profile;
-        let mut categories: Vec<CategoryLine> = profile
-            .categories
-            .iter()
-            .map(|c| CategoryLine {
-                id: c.id.clone(),
-                name: c.name.clone(),
-                used: 0,
-                idle: c.idle.0,
-                workload: c.workload.0,
-                limit: 0,
-                status: Status::Ok,
-                reclaimable: c.source == CategorySource::Cache,
-                cpu_group: c.cpu,
-                cpu: None,
-                members: 0,
-                gpu_memory: None,
-                apps: Vec::new(),
-            })
-            .collect();
-        let mut apps: Vec<Option<AppLine>> = vec![None; profile.apps.len()];
-
-        let mut counters = CpuCounters { clock: sample.clock, seconds: HashMap::new() };
-        let interval = self.previous.as_ref().map(|p| sample.clock.seconds_since(&p.clock)).filter(|s| *s > 0.0);
-        let mut cpu_of = |key: String, seconds: f64| -> Option<f64> {
-            let earlier = self.previous.as_ref().and_then(|p| p.seconds.get(&key).copied());
-            counters.seconds.insert(key, seconds);
-            // A counter that went back is a new unit or process with a reused name or PID.
-            interval.map(|i| earlier.filter(|e| *e <= seconds).map_or(0.0, |e| (seconds - e) / i))
-        };
-
-        let mut attribute = |owner: Owner, memory: u64, cpu: Option<f64>, events: Option<MemoryEvents>| {
-            let (category, app) = match owner {
-                Owner::App { app, category } => (category, Some(app)),
-                Owner::Category(category) => (category, None),
-                Owner::Unclassified => return,
-            };
-            let line = &mut categories[category];
-            line.used += memory;
-            line.members += 1;
-            if let Some(cpu) = cpu {
-                *line.cpu.get_or_insert(0.0) += cpu;
-            }
-            if let Some(app) = app {
-                let entry = &profile.apps[app];
-                let app_line = apps[app].get_or_insert_with(|| AppLine {
-                    id: entry.id.clone(),
-                    name: entry.name.clone(),
-                    used: 0,
-                    members: 0,
-                    cpu: None,
-                    memory_high: entry.memory_high.0,
-                    memory_max: entry.memory_max.0,
-                    events: None,
-                    gpu_memory: None,
-                });
-                app_line.used += memory;
-                app_line.members += 1;
-                if let Some(cpu) = cpu {
-                    *app_line.cpu.get_or_insert(0.0) += cpu;
-                }
-                if let Some(e) = events {
-                    let sum = app_line.events.get_or_insert_with(MemoryEvents::default);
-                    sum.low += e.low;
-                    sum.high += e.high;
-                    sum.max += e.max;
-                    sum.oom += e.oom;
-                    sum.oom_kill += e.oom_kill;
-                }
-            }
-        };
-
-        for unit in &sample.units {
-            let owner = self.classifier.classify(&Subject { cgroup_path: Some(&unit.path), ..Default::default() });
-            let cpu = cpu_of(unit.path.clone(), unit.cpu_usec as f64 / 1e6);
-            attribute(owner, unit.memory, cpu, unit.events);
-        }
-        let ticks_per_second = sample.clock.ticks_per_second.max(1) as f64;
-        for process in &sample.processes {
-            let cgroup_path = process.cgroup.as_deref().map(|p| p.trim_start_matches('/'));
-            let subject = Subject { cgroup_path, comm: Some(&process.comm), argv0: process.argv0.as_deref() };
-            let owner = self.classifier.classify(&subject);
-            let cpu = cpu_of(format!("pid:{}", process.pid), process.cpu_ticks as f64 / ticks_per_second);
-            attribute(owner, process.memory, cpu, None);
-        }
-        for owner in &sample.gpu.owners {
-            let memory: u64 =
-                sample.gpu.report.processes.iter().filter(|p| p.pid == owner.pid).filter_map(|p| p.memory).sum();
-            let subject = Subject {
-                cgroup_path: owner.cgroup.as_deref().map(|p| p.trim_start_matches('/')),
-                comm: owner.comm.as_deref(),
-                argv0: owner.comm.as_deref(),
-            };
-            let (category, app) = match self.classifier.classify(&subject) {
-                Owner::App { app, category } => (category, Some(app)),
-                Owner::Category(category) => (category, None),
-                Owner::Unclassified => continue,
-            };
-            *categories[category].gpu_memory.get_or_insert(0) += memory;
-            if let Some(line) = app.and_then(|app| apps[app].as_mut()) {
-                *line.gpu_memory.get_or_insert(0) += memory;
-            }
-        }
-        self.classifier.sweep();
-        self.previous = Some(counters);
-
-        let meminfo = &sample.meminfo;
-        for (line, category) in categories.iter_mut().zip(&profile.categories) {
-            match category.source {
-                CategorySource::Kernel => line.used = meminfo.kernel(),
-                CategorySource::Cache => line.used = meminfo.cache(),
-                CategorySource::Match => {}
-            }
-        }
-        for (index, app) in apps.into_iter().enumerate() {
-            if let Some(app) = app {
-                let category = profile.category(&profile.apps[index].category).map(|c| c.id.clone());
-                if let Some(line) = categories.iter_mut().find(|l| Some(&l.id) == category.as_ref()) {
-                    line.apps.push(app);
-                }
-            }
-        }
+        let mut meter = CpuMeter::new(self.previous.as_ref(), sample.clock);
+        let mut categories = attribute::attribute(profile, &mut self.classifier, &mut meter, sample);
+        let interval = meter.interval;
+        self.previous = Some(meter.counters);
 
         let threshold = profile.budget.workload_threshold.0;
-        let state = if categories.iter().any(|c| c.cpu_group == CpuGroup::Workload && c.used > threshold) {
-            LoadState::Workload
-        } else {
-            LoadState::Idle
-        };
-        let pick = |idle: u64, workload: u64| {
-            if state == LoadState::Idle {
-                idle
-            } else {
-                workload
-            }
-        };
-
-        let rule =
-            HysteresisRule { leave_margin: profile.budget.leave_margin, leave_ticks: profile.budget.leave_ticks };
-        let near = profile.budget.near_fraction;
-        let status_of = |used: u64, limit: u64, since: Option<u64>| match since {
-            Some(_) => Status::Breach,
-            None if limit > 0 && used as f64 >= limit as f64 * near => Status::Near,
-            None => Status::Ok,
-        };
-        self.tracker.begin_tick();
-        let mut breaches = Vec::new();
+        let state = judge::load_state(&categories, threshold);
+        let meminfo = &sample.meminfo;
         let used = meminfo.used();
-        let total_limit = pick(profile.budget.idle_total.0, profile.budget.workload_total.0);
-        let since = self.tracker.observe(rule, "total", used, total_limit);
-        if let Some(since_tick) = since {
-            breaches.push(Breach { id: "total".into(), used, limit: total_limit, since_tick });
-        }
-        let devices = &sample.gpu.report.devices;
-        let vram_used: Option<u64> =
-            if devices.is_empty() { None } else { devices.iter().map(|d| d.memory_used).sum() };
-        let vram = vram_used.map(|used| {
-            let budget = profile.gpu.vram_budget.0;
-            let since = self.tracker.observe(rule, "vram", used, budget);
-            if let Some(since_tick) = since {
-                breaches.push(Breach { id: "vram".into(), used, limit: budget, since_tick });
-            }
-            VramLine {
-                used,
-                total: devices.iter().map(|d| d.memory_total).sum(),
-                budget,
-                status: status_of(used, budget, since),
-            }
-        });
-        let gpu = GpuLine { report: sample.gpu.report.clone(), vram };
-        let total = TotalLine {
-            used,
-            idle: profile.budget.idle_total.0,
-            workload: profile.budget.workload_total.0,
-            limit: total_limit,
-            status: status_of(used, total_limit, since),
-        };
-        for line in &mut categories {
-            // A workload category may use up to the threshold while the desktop counts
-            // as idle: past it the state is workload, and so is its limit.
-            line.limit = match (state, line.cpu_group) {
-                (LoadState::Idle, CpuGroup::Workload) => line.idle.max(threshold),
-                _ => pick(line.idle, line.workload),
-            };
-            if line.reclaimable {
-                continue;
-            }
-            let since = self.tracker.observe(rule, &line.id, line.used, line.limit);
-            line.status = status_of(line.used, line.limit, since);
-            if let Some(since_tick) = since {
-                breaches.push(Breach { id: line.id.clone(), used: line.used, limit: line.limit, since_tick });
-            }
-        }
+        let mut judge = Judge::new(profile, &mut self.tracker);
+        let total = judge.total(profile, state, used);
+        let vram = judge.vram(profile, &sample.gpu.report.devices);
+        judge.categories(&mut categories, state, threshold);
+        let breaches = judge.breaches;
 
         // zram's compressed pool holds the apps' swapped-out memory: its own line (in
         // `zram`), not the kernel's budget and not unclassified.
         let zram = zram_report(&sample.zram, &sample.swaps);
         let attributed: u64 = categories.iter().filter(|c| !c.reclaimable).map(|c| c.used).sum::<u64>() + zram.mem_used;
-        let cpu = interval.map(|interval_seconds| {
-            // `+ 0.0`: an empty f64 sum is -0.0, which would print as "-0.00".
-            let side = |group: CpuGroup| {
-                categories.iter().filter(|c| c.cpu_group == group).filter_map(|c| c.cpu).sum::<f64>() + 0.0
-            };
-            let threads = f64::from(profile.machine.threads_per_core);
-            CpuSplit {
-                os: CpuShare { used: side(CpuGroup::Os), budget: f64::from(profile.machine.os_cores) * threads },
-                workload: CpuShare {
-                    used: side(CpuGroup::Workload),
-                    budget: f64::from(profile.machine.workload_cores) * threads,
-                },
-                interval_seconds,
-            }
-        });
-
         Report {
             schema: SCHEMA_VERSION,
             profile: profile.machine.name.clone(),
             state,
-            memory: MemoryTotals {
-                total: meminfo.total,
-                used,
-                available: meminfo.available,
-                kernel: meminfo.kernel(),
-                cache: meminfo.cache(),
-                shmem: meminfo.shmem,
-                swap_total: meminfo.swap_total,
-                swap_used: meminfo.swap_total.saturating_sub(meminfo.swap_free),
-            },
+            memory: MemoryTotals::of(meminfo),
             total,
+            cpu: judge::cpu_split(&categories, profile, interval),
             categories,
             unclassified: used.saturating_sub(attributed),
             zram,
             psi: sample.pressure,
-            cpu,
             breaches,
-            gpu,
+            gpu: GpuLine { report: sample.gpu.report.clone(), vram },
             sources: Sources {
                 cgroup: sample.cgroup,
                 attribution: if sample.cgroup.per_unit() { "units" } else { "processes" }.into(),
                 problems: sample.problems.clone(),
             },
+        }
+    }
+}
+
+impl MemoryTotals {
+    fn of(meminfo: &MemInfo) -> Self {
+        MemoryTotals {
+            total: meminfo.total,
+            used: meminfo.used(),
+            available: meminfo.available,
+            kernel: meminfo.kernel(),
+            cache: meminfo.cache(),
+            shmem: meminfo.shmem,
+            swap_total: meminfo.swap_total,
+            swap_used: meminfo.swap_total.saturating_sub(meminfo.swap_free),
         }
     }
 }

@@ -232,3 +232,113 @@ fn gpu_memory_goes_to_the_owners_category_and_vram_has_a_budget() {
     assert_eq!(report.gpu.vram.unwrap().status, Status::Breach);
     assert!(report.breaches.iter().any(|b| b.id == "vram"));
 }
+
+/// The phases of `evaluate`, each on its own.
+mod phases {
+    use super::*;
+    use crate::budget::attribute::{Attribution, CpuMeter};
+    use crate::budget::judge::{self, Judge};
+    use crate::profile::CategorySource;
+
+    fn clock(total_ticks: u64) -> CpuClock {
+        CpuClock { total_ticks, cpus: 4, ticks_per_second: 100 }
+    }
+
+    #[test]
+    fn cpu_meter_rates_counters_against_the_previous_sample() {
+        let mut first = CpuMeter::new(None, clock(0));
+        assert_eq!(first.rate("a".into(), 10.0), None, "no rate from one sample");
+        let previous = first.counters;
+        // 800 ticks over 4 CPUs at 100 Hz: 2 s of wall time.
+        let mut second = CpuMeter::new(Some(&previous), clock(800));
+        assert_eq!(second.interval, Some(2.0));
+        assert_eq!(second.rate("a".into(), 13.0), Some(1.5), "3 s of CPU in 2 s");
+        assert_eq!(second.rate("new".into(), 5.0), Some(0.0), "a key first seen counts from now");
+        let previous = second.counters;
+        let mut third = CpuMeter::new(Some(&previous), clock(1200));
+        assert_eq!(third.rate("a".into(), 1.0), Some(0.0), "a counter that went back is a new unit");
+    }
+
+    #[test]
+    fn the_load_state_turns_on_a_workload_category_past_the_threshold() {
+        let profile = Profile::embedded();
+        let mut lines = Attribution::new(&profile).finish(&MemInfo::default());
+        let workload = lines.iter().position(|c| c.cpu_group == CpuGroup::Workload).unwrap();
+        let os = lines.iter().position(|c| c.cpu_group == CpuGroup::Os).unwrap();
+        lines[os].used = 10 * GIB;
+        lines[workload].used = GIB;
+        assert_eq!(judge::load_state(&lines, GIB), LoadState::Idle, "at the threshold, and the OS side never counts");
+        lines[workload].used = GIB + 1;
+        assert_eq!(judge::load_state(&lines, GIB), LoadState::Workload);
+    }
+
+    #[test]
+    fn attribution_sums_owners_and_takes_kernel_and_cache_from_meminfo() {
+        let profile = Profile::embedded();
+        let app = 0;
+        let category = profile.categories.iter().position(|c| c.id == profile.apps[app].category).unwrap();
+        let mut lines = Attribution::new(&profile);
+        let events = MemoryEvents { high: 2, oom_kill: 1, ..Default::default() };
+        lines.add(Owner::App { app, category }, 100 * MIB, Some(0.5), Some(events));
+        lines.add(Owner::App { app, category }, 50 * MIB, Some(0.25), Some(events));
+        lines.add(Owner::Unclassified, GIB, Some(1.0), None);
+        lines.add_gpu_memory(Owner::App { app, category }, 30 * MIB);
+        let meminfo = meminfo(4 * GIB);
+        let lines = lines.finish(&meminfo);
+        let line = &lines[category];
+        assert_eq!((line.used, line.members, line.cpu, line.gpu_memory), (150 * MIB, 2, Some(0.75), Some(30 * MIB)));
+        let app_line = &line.apps[0];
+        assert_eq!(
+            (app_line.id.as_str(), app_line.used, app_line.members),
+            (profile.apps[app].id.as_str(), 150 * MIB, 2)
+        );
+        assert_eq!(app_line.events, Some(MemoryEvents { high: 4, oom_kill: 2, ..Default::default() }));
+        for (line, category) in lines.iter().zip(&profile.categories) {
+            match category.source {
+                CategorySource::Kernel => assert_eq!(line.used, meminfo.kernel()),
+                CategorySource::Cache => assert_eq!(line.used, meminfo.cache()),
+                CategorySource::Match => {}
+            }
+        }
+    }
+
+    #[test]
+    fn the_judge_records_breaches_in_order_and_skips_cache() {
+        let profile = Profile::embedded();
+        let mut tracker = BreachTracker::default();
+        let mut lines = Attribution::new(&profile).finish(&meminfo(GIB));
+        let workload = lines.iter().position(|c| c.cpu_group == CpuGroup::Workload && !c.reclaimable).unwrap();
+        let cache = lines.iter().position(|c| c.reclaimable).unwrap();
+        lines[workload].used = lines[workload].idle.max(GIB) + 1;
+        let mut judge = Judge::new(&profile, &mut tracker);
+        let total = judge.total(&profile, LoadState::Idle, profile.budget.idle_total.0 + 1);
+        judge.categories(&mut lines, LoadState::Idle, GIB);
+        assert_eq!(total.status, Status::Breach);
+        assert_eq!(
+            lines[workload].limit,
+            lines[workload].idle.max(GIB),
+            "idle: a workload category may reach the threshold"
+        );
+        assert_eq!(lines[workload].status, Status::Breach);
+        assert_eq!(lines[cache].status, Status::Ok, "cache is never judged, however large");
+        let ids: Vec<&str> = judge.breaches.iter().map(|b| b.id.as_str()).collect();
+        assert_eq!(ids, ["total", lines[workload].id.as_str()]);
+        let near = (lines[workload].limit as f64 * profile.budget.near_fraction) as u64 + 1;
+        assert_eq!(judge.status("near", near, lines[workload].limit), Status::Near);
+        assert_eq!(judge.vram(&profile, &[]), None, "no device, no VRAM line");
+    }
+
+    #[test]
+    fn the_cpu_split_sums_each_side_and_never_prints_minus_zero() {
+        let profile = Profile::embedded();
+        let mut lines = Attribution::new(&profile).finish(&MemInfo::default());
+        assert_eq!(judge::cpu_split(&lines, &profile, None), None, "no split from one sample");
+        let os = lines.iter().position(|c| c.cpu_group == CpuGroup::Os).unwrap();
+        lines[os].cpu = Some(1.25);
+        let split = judge::cpu_split(&lines, &profile, Some(2.0)).unwrap();
+        assert_eq!((split.os.used, split.interval_seconds), (1.25, 2.0));
+        assert!(split.workload.used.is_sign_positive() && split.workload.used == 0.0);
+        let threads = f64::from(profile.machine.threads_per_core);
+        assert_eq!(split.os.budget, f64::from(profile.machine.os_cores) * threads);
+    }
+}

@@ -37,6 +37,17 @@ pub struct MemoryEvents {
     pub oom_kill: u64,
 }
 
+/// Counters of several cgroups added up (an app's units).
+impl std::ops::AddAssign for MemoryEvents {
+    fn add_assign(&mut self, other: MemoryEvents) {
+        self.low += other.low;
+        self.high += other.high;
+        self.max += other.max;
+        self.oom += other.oom;
+        self.oom_kill += other.oom_kill;
+    }
+}
+
 /// "max" or a byte count (memory.high, memory.max).
 pub fn parse_limit(text: &str) -> Result<Option<u64>, Malformed> {
     match text.trim() {
