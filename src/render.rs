@@ -147,6 +147,34 @@ pub fn gpu_lines(gpu: &crate::budget::GpuLine) -> Vec<String> {
         .collect()
 }
 
+/// The zram line of `status`: what is stored in how much, or why there is nothing.
+fn zram_line(z: &crate::budget::ZramReport) -> String {
+    match z.state.as_str() {
+        "active" => format!(
+            "{} stored in {} ({}), {} of {} used, priority {}",
+            human(z.orig_data),
+            human(z.mem_used),
+            z.ratio.map_or("nothing compressed yet".into(), |r| format!("{r:.1}x")),
+            z.fill.map_or("?".into(), |f| format!("{:.0}%", f * 100.0)),
+            human(z.disksize),
+            z.swap_priority.map_or("?".into(), |p| p.to_string())
+        ),
+        "unused" => format!("{} device(s) present but no zram swap is active", z.devices.len()),
+        _ => "no zram device".into(),
+    }
+}
+
+/// The CPU line of `status`: each side's CPUs against its threads.
+fn cpu_line(cpu: Option<&crate::budget::CpuSplit>) -> String {
+    match cpu {
+        Some(cpu) => format!(
+            "os+essentials {:.2} of {:.0} threads, workload {:.2} of {:.0} threads (over {:.1} s)",
+            cpu.os.used, cpu.os.budget, cpu.workload.used, cpu.workload.budget, cpu.interval_seconds
+        ),
+        None => "(needs a second sample)".into(),
+    }
+}
+
 pub fn status_text(report: &Report, color: bool) -> String {
     let style = Style { color };
     let mut out = String::new();
@@ -181,35 +209,10 @@ pub fn status_text(report: &Report, color: bool) -> String {
         category_row(&mut out, &style, category);
     }
     let _ = writeln!(out);
-    let z = &report.zram;
-    let zram = match z.state.as_str() {
-        "active" => format!(
-            "{} stored in {} ({}), {} of {} used, priority {}",
-            human(z.orig_data),
-            human(z.mem_used),
-            z.ratio.map_or("nothing compressed yet".into(), |r| format!("{r:.1}x")),
-            z.fill.map_or("?".into(), |f| format!("{:.0}%", f * 100.0)),
-            human(z.disksize),
-            z.swap_priority.map_or("?".into(), |p| p.to_string())
-        ),
-        "unused" => format!("{} device(s) present but no zram swap is active", z.devices.len()),
-        _ => "no zram device".into(),
-    };
-    let _ = writeln!(out, "zram  {zram}");
+    let _ = writeln!(out, "zram  {}", zram_line(&report.zram));
     let _ = writeln!(out, "swap  {} of {} used", human(report.memory.swap_used), human(report.memory.swap_total));
     let _ = writeln!(out, "PSI   {}", psi_line(&report.psi));
-    match &report.cpu {
-        Some(cpu) => {
-            let _ = writeln!(
-                out,
-                "CPU   os+essentials {:.2} of {:.0} threads, workload {:.2} of {:.0} threads (over {:.1} s)",
-                cpu.os.used, cpu.os.budget, cpu.workload.used, cpu.workload.budget, cpu.interval_seconds
-            );
-        }
-        None => {
-            let _ = writeln!(out, "CPU   (needs a second sample)");
-        }
-    }
+    let _ = writeln!(out, "CPU   {}", cpu_line(report.cpu.as_ref()));
     for line in gpu_lines(&report.gpu) {
         let _ = writeln!(out, "GPU   {line}");
     }

@@ -65,6 +65,30 @@ pub struct AlertPolicy {
     tick: u64,
 }
 
+/// One alert per breach of the report, named as the user knows the line.
+fn breach_alerts(report: &Report) -> Vec<Alert> {
+    let alert = |breach: &crate::budget::Breach| {
+        let name = match breach.id.as_str() {
+            "total" => "Total memory",
+            "vram" => "Video memory",
+            id => report.categories.iter().find(|c| c.id == id).map_or(id, |c| c.name.as_str()),
+        };
+        Alert {
+            key: AlertKey::Breach(breach.id.clone()),
+            summary: format!("{name} over budget"),
+            body: format!(
+                "{name} uses {}, above its {} target ({} state)",
+                human(breach.used),
+                human(breach.limit),
+                report.state.as_str()
+            ),
+            urgency: Urgency::Normal,
+            stop_unit: None,
+        }
+    };
+    report.breaches.iter().map(alert).collect()
+}
+
 /// Ticks a pressure reading must hold before it counts as sustained (or as over).
 const SUSTAINED_TICKS: u32 = 3;
 
@@ -79,32 +103,18 @@ impl AlertPolicy {
         held: &[HeldAtHigh],
     ) -> Vec<AlertChange> {
         self.tick += 1;
-        let mut changes = Vec::new();
+        let mut wanted = breach_alerts(report);
+        wanted.extend(self.pressure_alert(settings, sample, report));
+        wanted.extend(self.zram_alert(settings, report));
+        wanted.extend(self.held_at_high(sample, held));
+        let mut changes = self.raise_and_clear(&wanted);
+        changes.extend(self.scope_alerts(settings, sample, events));
+        changes
+    }
 
-        let mut wanted: Vec<Alert> = report
-            .breaches
-            .iter()
-            .map(|breach| {
-                let name = match breach.id.as_str() {
-                    "total" => "Total memory",
-                    "vram" => "Video memory",
-                    id => report.categories.iter().find(|c| c.id == id).map_or(id, |c| c.name.as_str()),
-                };
-                Alert {
-                    key: AlertKey::Breach(breach.id.clone()),
-                    summary: format!("{name} over budget"),
-                    body: format!(
-                        "{name} uses {}, above its {} target ({} state)",
-                        human(breach.used),
-                        human(breach.limit),
-                        report.state.as_str()
-                    ),
-                    urgency: Urgency::Normal,
-                    stop_unit: None,
-                }
-            })
-            .collect();
-
+    /// Memory pressure (PSI some avg10) at the profile's threshold for `SUSTAINED_TICKS`
+    /// readings; once raised, it stays until it has been below half of it as long.
+    fn pressure_alert(&mut self, settings: &NotifySettings, sample: &SampleSettings, report: &Report) -> Option<Alert> {
         let pressure = report.psi.memory.map(|p| p.some.avg10 as f64).unwrap_or(0.0);
         if pressure >= settings.pressure_some_avg10 {
             self.pressure_high_ticks += 1;
@@ -113,42 +123,43 @@ impl AlertPolicy {
             self.pressure_low_ticks += 1;
             self.pressure_high_ticks = 0;
         }
-        let pressure_raised = self.raised.contains_key(&AlertKey::Pressure);
-        if self.pressure_high_ticks >= SUSTAINED_TICKS || (pressure_raised && self.pressure_low_ticks < SUSTAINED_TICKS)
-        {
-            wanted.push(Alert {
-                key: AlertKey::Pressure,
-                summary: "Memory pressure".into(),
-                body: format!(
-                    "Tasks stalled on memory {pressure:.0}% of the time over the last 10 s (for {:.0} s or more)",
-                    f64::from(SUSTAINED_TICKS) * sample.tick_seconds
-                ),
-                urgency: Urgency::Normal,
-                stop_unit: None,
-            });
-        }
+        let raised = self.raised.contains_key(&AlertKey::Pressure);
+        let sustained = self.pressure_high_ticks >= SUSTAINED_TICKS;
+        (sustained || (raised && self.pressure_low_ticks < SUSTAINED_TICKS)).then(|| Alert {
+            key: AlertKey::Pressure,
+            summary: "Memory pressure".into(),
+            body: format!(
+                "Tasks stalled on memory {pressure:.0}% of the time over the last 10 s (for {:.0} s or more)",
+                f64::from(SUSTAINED_TICKS) * sample.tick_seconds
+            ),
+            urgency: Urgency::Normal,
+            stop_unit: None,
+        })
+    }
 
+    /// zram filled to the profile's fraction; once raised, until 10 points below it.
+    fn zram_alert(&self, settings: &NotifySettings, report: &Report) -> Option<Alert> {
         let fill = report.zram.fill.unwrap_or(0.0);
-        let zram_raised = self.raised.contains_key(&AlertKey::ZramFull);
-        if fill >= settings.zram_full || (zram_raised && fill >= settings.zram_full - 0.1) {
-            wanted.push(Alert {
-                key: AlertKey::ZramFull,
-                summary: "zram nearly full".into(),
-                body: format!(
-                    "{} of {} compressed swap used ({:.0}%)",
-                    human(report.zram.orig_data),
-                    human(report.zram.disksize),
-                    fill * 100.0
-                ),
-                urgency: Urgency::Normal,
-                stop_unit: None,
-            });
-        }
+        let raised = self.raised.contains_key(&AlertKey::ZramFull);
+        (fill >= settings.zram_full || (raised && fill >= settings.zram_full - 0.1)).then(|| Alert {
+            key: AlertKey::ZramFull,
+            summary: "zram nearly full".into(),
+            body: format!(
+                "{} of {} compressed swap used ({:.0}%)",
+                human(report.zram.orig_data),
+                human(report.zram.disksize),
+                fill * 100.0
+            ),
+            urgency: Urgency::Normal,
+            stop_unit: None,
+        })
+    }
 
-        wanted.extend(self.held_at_high(sample, held));
-
-        // Conditions: show once when raised, close when over.
-        for alert in &wanted {
+    /// Conditions: each `wanted` one shown once when raised, each raised one no longer
+    /// wanted closed. Scope events, config errors and action outcomes are not conditions.
+    fn raise_and_clear(&mut self, wanted: &[Alert]) -> Vec<AlertChange> {
+        let mut changes = Vec::new();
+        for alert in wanted {
             if self.raised.insert(alert.key.clone(), ()).is_none() {
                 changes.push(AlertChange::Show(alert.clone()));
             }
@@ -166,10 +177,19 @@ impl AlertPolicy {
             self.raised.remove(&key);
             changes.push(AlertChange::Clear(key));
         }
+        changes
+    }
 
-        // Scope events: one notification per scope and kind, updated in place; limit hits
-        // wait out the cooldown, OOM kills never do.
+    /// Scope events: one notification per scope and kind, updated in place; limit hits
+    /// wait out the cooldown (and are counted into the next notice), OOM kills never do.
+    fn scope_alerts(
+        &mut self,
+        settings: &NotifySettings,
+        sample: &SampleSettings,
+        events: &[ScopeEvent],
+    ) -> Vec<AlertChange> {
         let cooldown_ticks = sample.ticks_in(f64::from(settings.cooldown_seconds));
+        let mut changes = Vec::new();
         for event in events {
             let key = AlertKey::Scope { unit: event.unit.clone(), kind: event.kind };
             let deferred = self.deferred.remove(&key).unwrap_or(0);
@@ -190,13 +210,8 @@ impl AlertPolicy {
             } else {
                 event.message.clone()
             };
-            changes.push(AlertChange::Show(Alert {
-                key,
-                summary: summary.into(),
-                body,
-                urgency,
-                stop_unit: Some(event.unit.clone()),
-            }));
+            let stop_unit = Some(event.unit.clone());
+            changes.push(AlertChange::Show(Alert { key, summary: summary.into(), body, urgency, stop_unit }));
         }
         changes
     }

@@ -103,18 +103,7 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
         history: History::new(&profile.sample),
         scopes: Vec::new(),
     }));
-    connection
-        .object_server()
-        .at(OBJECT_PATH, api::Api { shared: shared.clone() })
-        .await
-        .map_err(|e| AgentError::Bus(e.to_string()))?;
-    match connection.request_name_with_flags(BUS_NAME, zbus::fdo::RequestNameFlags::DoNotQueue.into()).await {
-        Ok(zbus::fdo::RequestNameReply::PrimaryOwner) => {}
-        Ok(_) | Err(zbus::Error::NameTaken) => return Err(AgentError::AlreadyRunning),
-        Err(e) => return Err(AgentError::Bus(e.to_string())),
-    }
-
-    let (commands, mut command_queue) = tokio::sync::mpsc::unbounded_channel();
+    serve_api(&connection, shared.clone()).await?;
     let manager =
         UserManager::connect().await.map_err(|e| eprintln!("ballast: {e}; launching and scope watching are off")).ok();
     let notifier = notifier::Notifier::new(&connection).await.ok();
@@ -122,34 +111,10 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
         Some(n) => Some(n.proxy().receive_action_invoked().await.map_err(|e| AgentError::Bus(e.to_string()))?),
         None => None,
     };
-    let mut agent = Agent {
-        budget: Budget::new(profile.clone()),
-        profile_mtime: profile_file_mtime(profile_file.as_deref()),
-        sampler: {
-            let mut sampler = Sampler::with_root(&root);
-            sampler.set_gpu_every(profile.gpu.sample_every_ticks);
-            sampler
-        },
-        mode: cgroup_mode(&root),
-        installed: installed(&profile),
-        profile,
-        profile_file,
-        root,
-        connection,
-        manager,
-        notifier,
-        tray: None,
-        shared,
-        alerts: AlertPolicy::default(),
-        scope_counters: HashMap::new(),
-        scopes_watched: false,
-        scopes: Vec::new(),
-        governor: governor::Governor::default(),
-        view: None,
-        ticks: 0,
-    };
+    let mut agent = Agent::new(profile, profile_file, root, connection, shared, manager, notifier);
     agent.tick().await?;
-    let tray = BallastTray { view: agent.view.clone().expect("set by the first tick"), commands: commands.clone() };
+    let (commands, mut command_queue) = tokio::sync::mpsc::unbounded_channel();
+    let tray = BallastTray { view: agent.view.clone().expect("set by the first tick"), commands };
     // assume_sni_available: the agent may start before plasmashell's watcher.
     agent.tray = tray
         .assume_sni_available(true)
@@ -162,30 +127,46 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     ticker.tick().await;
     loop {
-        tokio::select! {
-            _ = ticker.tick() => agent.tick().await?,
-            Some(command) = command_queue.recv() => {
-                if command == Command::Quit {
-                    break;
-                }
-                agent.handle(command).await;
+        let next_action = async {
+            match actions.as_mut() {
+                Some(stream) => stream.next().await,
+                None => std::future::pending().await,
             }
-            Some(signal) = async { match actions.as_mut() { Some(stream) => stream.next().await, None => std::future::pending().await } } => {
-                if let Ok(args) = signal.args() {
-                    let alert = agent.notifier.as_ref().and_then(|n| n.alert(args.id));
-                    match (args.action_key.as_str(), alert) {
-                        (notifier::STOP_APP, Some(alert)) => if let Some(unit) = alert.stop_unit { agent.handle(Command::Stop(unit)).await },
-                        (notifier::OPEN_DASHBOARD, _) => agent.handle(Command::Dashboard).await,
-                        _ => {}
-                    }
-                }
+        };
+        let command = tokio::select! {
+            _ = ticker.tick() => {
+                agent.tick().await?;
+                continue;
             }
+            Some(command) = command_queue.recv() => command,
+            Some(signal) = next_action => match agent.action_command(&signal) {
+                Some(command) => command,
+                None => continue,
+            },
+        };
+        if command == Command::Quit {
+            break;
         }
+        agent.handle(command).await;
     }
     if let Some(tray) = agent.tray.take() {
         tray.shutdown().await;
     }
     Ok(())
+}
+
+/// Serves io.ballast.Agent1 on `connection` and takes its name: one agent per session.
+async fn serve_api(connection: &zbus::Connection, shared: Arc<Mutex<Shared>>) -> Result<(), AgentError> {
+    connection
+        .object_server()
+        .at(OBJECT_PATH, api::Api { shared })
+        .await
+        .map_err(|e| AgentError::Bus(e.to_string()))?;
+    match connection.request_name_with_flags(BUS_NAME, zbus::fdo::RequestNameFlags::DoNotQueue.into()).await {
+        Ok(zbus::fdo::RequestNameReply::PrimaryOwner) => Ok(()),
+        Ok(_) | Err(zbus::Error::NameTaken) => Err(AgentError::AlreadyRunning),
+        Err(e) => Err(AgentError::Bus(e.to_string())),
+    }
 }
 
 fn profile_file_mtime(file: Option<&Path>) -> Option<SystemTime> {
@@ -199,6 +180,55 @@ fn installed(profile: &Profile) -> Vec<bool> {
         .iter()
         .map(|app| launch::resolve_binary(&app.exec, path.as_deref(), launch::is_executable).is_some())
         .collect()
+}
+
+impl Agent {
+    fn new(
+        profile: Profile,
+        profile_file: Option<PathBuf>,
+        root: PathBuf,
+        connection: zbus::Connection,
+        shared: Arc<Mutex<Shared>>,
+        manager: Option<UserManager>,
+        notifier: Option<notifier::Notifier>,
+    ) -> Self {
+        let mut sampler = Sampler::with_root(&root);
+        sampler.set_gpu_every(profile.gpu.sample_every_ticks);
+        Agent {
+            budget: Budget::new(profile.clone()),
+            profile_mtime: profile_file_mtime(profile_file.as_deref()),
+            sampler,
+            mode: cgroup_mode(&root),
+            installed: installed(&profile),
+            profile,
+            profile_file,
+            root,
+            connection,
+            manager,
+            notifier,
+            tray: None,
+            shared,
+            alerts: AlertPolicy::default(),
+            scope_counters: HashMap::new(),
+            scopes_watched: false,
+            scopes: Vec::new(),
+            governor: governor::Governor::default(),
+            view: None,
+            ticks: 0,
+        }
+    }
+
+    /// The command a notification's action asks for: Stop app (the alert's unit) or Open
+    /// dashboard; None for anything else.
+    fn action_command(&self, signal: &notifier::ActionInvoked) -> Option<Command> {
+        let args = signal.args().ok()?;
+        let alert = self.notifier.as_ref().and_then(|n| n.alert(args.id));
+        match (args.action_key.as_str(), alert) {
+            (notifier::STOP_APP, Some(alert)) => alert.stop_unit.map(Command::Stop),
+            (notifier::OPEN_DASHBOARD, _) => Some(Command::Dashboard),
+            _ => None,
+        }
+    }
 }
 
 impl Agent {

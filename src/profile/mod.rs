@@ -384,7 +384,6 @@ impl Profile {
     fn validate(&self) -> Result<(), (Vec<PathKey>, String)> {
         let cat =
             |i: usize, key: &str| vec![PathKey::Name("category".into()), PathKey::Index(i), PathKey::Name(key.into())];
-        let app = |i: usize, key: &str| vec![PathKey::Name("app".into()), PathKey::Index(i), PathKey::Name(key.into())];
         for (i, category) in self.categories.iter().enumerate() {
             if self.categories[..i].iter().any(|c| c.id == category.id) {
                 return Err((cat(i, "id"), format!("category id {:?} is used twice", category.id)));
@@ -394,59 +393,7 @@ impl Profile {
             }
         }
         for (i, entry) in self.apps.iter().enumerate() {
-            if self.apps[..i].iter().any(|a| a.id == entry.id) {
-                return Err((app(i, "id"), format!("app id {:?} is used twice", entry.id)));
-            }
-            if entry.id.is_empty()
-                || !entry.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
-            {
-                return Err((
-                    app(i, "id"),
-                    format!(
-                        "app id {:?} must be letters, digits, '-', '_' or '.' (it becomes part of a unit name)",
-                        entry.id
-                    ),
-                ));
-            }
-            match self.category(&entry.category) {
-                Some(c) if c.source == CategorySource::Match => {}
-                _ => {
-                    return Err((
-                        app(i, "category"),
-                        format!(
-                            "app {:?}: category {:?} is not a units/exes category of this profile",
-                            entry.id, entry.category
-                        ),
-                    ))
-                }
-            }
-            if let Some(bad) = entry.desktop_ids.iter().find(|d| !is_desktop_file_id(d)) {
-                return Err((app(i, "desktop_ids"), format!("app {:?}: desktop id {bad:?} is not a desktop file id (letters, digits, '-', '_' and '.', without \".desktop\")", entry.id)));
-            }
-            if entry.memory_high > entry.memory_max {
-                return Err((
-                    app(i, "memory_high"),
-                    format!(
-                        "app {:?}: memory_high {} is above memory_max {}",
-                        entry.id, entry.memory_high, entry.memory_max
-                    ),
-                ));
-            }
-            if entry.oom_score_adj.is_some_and(|adj| adj == 0 || adj > 1000) {
-                return Err((
-                    app(i, "oom_score_adj"),
-                    format!("app {:?}: oom_score_adj must be 1..=1000 (it can only raise the OOM score)", entry.id),
-                ));
-            }
-            if entry.v8_heap_mb.is_some() && entry.toolkit != Toolkit::Electron {
-                return Err((
-                    app(i, "v8_heap_mb"),
-                    format!(
-                        "app {:?}: v8_heap_mb applies to Electron apps only (toolkit is {:?})",
-                        entry.id, entry.toolkit
-                    ),
-                ));
-            }
+            self.validate_app(i, entry)?;
         }
         let b = &self.budget;
         if !(0.0..1.0).contains(&b.leave_margin) || !(0.0..=1.0).contains(&b.near_fraction) {
@@ -460,6 +407,65 @@ impl Profile {
             return Err((
                 vec![PathKey::Name("sample".into()), PathKey::Name("tick_seconds".into())],
                 "sample.tick_seconds must be at least 0.05".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The rules of the catalog entry `entry` at index `i`.
+    fn validate_app(&self, i: usize, entry: &App) -> Result<(), (Vec<PathKey>, String)> {
+        let app = |i: usize, key: &str| vec![PathKey::Name("app".into()), PathKey::Index(i), PathKey::Name(key.into())];
+        if self.apps[..i].iter().any(|a| a.id == entry.id) {
+            return Err((app(i, "id"), format!("app id {:?} is used twice", entry.id)));
+        }
+        if entry.id.is_empty()
+            || !entry.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        {
+            return Err((
+                app(i, "id"),
+                format!(
+                    "app id {:?} must be letters, digits, '-', '_' or '.' (it becomes part of a unit name)",
+                    entry.id
+                ),
+            ));
+        }
+        match self.category(&entry.category) {
+            Some(c) if c.source == CategorySource::Match => {}
+            _ => {
+                return Err((
+                    app(i, "category"),
+                    format!(
+                        "app {:?}: category {:?} is not a units/exes category of this profile",
+                        entry.id, entry.category
+                    ),
+                ))
+            }
+        }
+        if let Some(bad) = entry.desktop_ids.iter().find(|d| !is_desktop_file_id(d)) {
+            return Err((app(i, "desktop_ids"), format!("app {:?}: desktop id {bad:?} is not a desktop file id (letters, digits, '-', '_' and '.', without \".desktop\")", entry.id)));
+        }
+        if entry.memory_high > entry.memory_max {
+            return Err((
+                app(i, "memory_high"),
+                format!(
+                    "app {:?}: memory_high {} is above memory_max {}",
+                    entry.id, entry.memory_high, entry.memory_max
+                ),
+            ));
+        }
+        if entry.oom_score_adj.is_some_and(|adj| adj == 0 || adj > 1000) {
+            return Err((
+                app(i, "oom_score_adj"),
+                format!("app {:?}: oom_score_adj must be 1..=1000 (it can only raise the OOM score)", entry.id),
+            ));
+        }
+        if entry.v8_heap_mb.is_some() && entry.toolkit != Toolkit::Electron {
+            return Err((
+                app(i, "v8_heap_mb"),
+                format!(
+                    "app {:?}: v8_heap_mb applies to Electron apps only (toolkit is {:?})",
+                    entry.id, entry.toolkit
+                ),
             ));
         }
         Ok(())
