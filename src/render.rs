@@ -1,6 +1,6 @@
 //! The human-readable status table. Pure: Report in, text out.
 
-use crate::budget::{CategoryLine, Report, Status};
+use crate::budget::{Attribution, CategoryLine, Report, Status, ZramState};
 use crate::sample::{Pressure, PressureSet};
 use std::fmt::Write;
 
@@ -149,8 +149,8 @@ pub fn gpu_lines(gpu: &crate::budget::GpuLine) -> Vec<String> {
 
 /// The zram line of `status`: what is stored in how much, or why there is nothing.
 fn zram_line(z: &crate::budget::ZramReport) -> String {
-    match z.state.as_str() {
-        "active" => format!(
+    match z.state {
+        ZramState::Active => format!(
             "{} stored in {} ({}), {} of {} used, priority {}",
             human(z.orig_data),
             human(z.mem_used),
@@ -159,8 +159,8 @@ fn zram_line(z: &crate::budget::ZramReport) -> String {
             human(z.disksize),
             z.swap_priority.map_or("?".into(), |p| p.to_string())
         ),
-        "unused" => format!("{} device(s) present but no zram swap is active", z.devices.len()),
-        _ => "no zram device".into(),
+        ZramState::Unused => format!("{} device(s) present but no zram swap is active", z.devices.len()),
+        ZramState::Absent => "no zram device".into(),
     }
 }
 
@@ -179,9 +179,9 @@ pub fn status_text(report: &Report, color: bool) -> String {
     let style = Style { color };
     let mut out = String::new();
     let state = report.state.as_str();
-    let attribution = match report.sources.attribution.as_str() {
-        "units" => "per systemd unit",
-        _ => "per process",
+    let attribution = match report.sources.attribution {
+        Attribution::Units => "per systemd unit",
+        Attribution::Processes => "per process",
     };
     let _ = writeln!(
         out,

@@ -1,7 +1,7 @@
 //! Samplers and budget on captured and hand-made trees (tests/fixtures/README.md
 //! documents every number asserted here).
 
-use ballast::budget::{Budget, LoadState, Report};
+use ballast::budget::{Attribution, Budget, LoadState, Report, ZramState};
 use ballast::profile::Profile;
 use ballast::sample::{CgroupMode, Sample, Sampler};
 use std::path::PathBuf;
@@ -65,7 +65,7 @@ fn plasma_v2_budget_under_workload() {
     assert_eq!(apps, [("discord", 1123340288), ("signal", 459169792)]);
     assert_eq!(r.categories.iter().find(|c| c.id == "devtools").unwrap().apps[0].id, "codium");
 
-    assert_eq!(r.zram.state, "active");
+    assert_eq!(r.zram.state, ZramState::Active);
     assert_eq!(r.zram.swap_priority, Some(100));
     assert!((r.zram.ratio.unwrap() - 1228800000.0 / 301463127.0).abs() < 1e-9);
     assert_eq!(r.zram.devices[0].algorithm.as_deref(), Some("zstd"));
@@ -79,7 +79,7 @@ fn plasma_v2_idle_is_idle() {
     let r = report(&sample("plasma-v2-idle"));
     assert_eq!(r.state, LoadState::Idle);
     assert_eq!(r.memory.used, (16303736 - 13310904) * 1024);
-    assert_eq!(r.zram.state, "active");
+    assert_eq!(r.zram.state, ZramState::Active);
     assert_eq!(r.zram.ratio, None, "nothing stored in zram yet");
     assert_eq!(r.total.limit, Profile::embedded().budget.idle_total.0);
 }
@@ -92,8 +92,8 @@ fn debian12_v1_takes_the_per_process_path() {
     assert!(!s.processes.is_empty());
     assert!(s.processes.iter().all(|p| p.memory > 0), "kernel threads are skipped");
     let r = report(&s);
-    assert_eq!(r.sources.attribution, "processes");
-    assert_eq!(r.zram.state, "unused");
+    assert_eq!(r.sources.attribution, Attribution::Processes);
+    assert_eq!(r.zram.state, ZramState::Unused);
     assert_eq!(r.memory.total, 24684096 * 1024);
 }
 

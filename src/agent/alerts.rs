@@ -68,13 +68,9 @@ pub struct AlertPolicy {
 /// One alert per breach of the report, named as the user knows the line.
 fn breach_alerts(report: &Report) -> Vec<Alert> {
     let alert = |breach: &crate::budget::Breach| {
-        let name = match breach.id.as_str() {
-            "total" => "Total memory",
-            "vram" => "Video memory",
-            id => report.categories.iter().find(|c| c.id == id).map_or(id, |c| c.name.as_str()),
-        };
+        let name = report.breach_name(&breach.id);
         Alert {
-            key: AlertKey::Breach(breach.id.clone()),
+            key: AlertKey::Breach(breach.id.to_string()),
             summary: format!("{name} over budget"),
             body: format!(
                 "{name} uses {}, above its {} target ({} state)",

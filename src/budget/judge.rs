@@ -3,7 +3,8 @@
 //! split between the OS and the workload. Pure.
 
 use super::{
-    Breach, BreachTracker, CategoryLine, CpuShare, CpuSplit, HysteresisRule, LoadState, Status, TotalLine, VramLine,
+    Breach, BreachId, BreachTracker, CategoryLine, CpuShare, CpuSplit, HysteresisRule, LoadState, Status, TotalLine,
+    VramLine,
 };
 use crate::gpu::GpuDevice;
 use crate::profile::{CpuGroup, Profile};
@@ -40,10 +41,10 @@ impl<'t> Judge<'t> {
 
     /// `id`'s status with `used` bytes against `limit`: breach while the tracker holds one
     /// (recorded), near from the profile's fraction of the limit, else ok.
-    pub(super) fn status(&mut self, id: &str, used: u64, limit: u64) -> Status {
-        match self.tracker.observe(self.rule, id, used, limit) {
+    pub(super) fn status(&mut self, id: BreachId, used: u64, limit: u64) -> Status {
+        match self.tracker.observe(self.rule, id.as_str(), used, limit) {
             Some(since_tick) => {
-                self.breaches.push(Breach { id: id.to_owned(), used, limit, since_tick });
+                self.breaches.push(Breach { id, used, limit, since_tick });
                 Status::Breach
             }
             None if limit > 0 && used as f64 >= limit as f64 * self.near_fraction => Status::Near,
@@ -55,14 +56,14 @@ impl<'t> Judge<'t> {
     pub(super) fn total(&mut self, profile: &Profile, state: LoadState, used: u64) -> TotalLine {
         let (idle, workload) = (profile.budget.idle_total.0, profile.budget.workload_total.0);
         let limit = if state == LoadState::Idle { idle } else { workload };
-        TotalLine { used, idle, workload, limit, status: self.status("total", used, limit) }
+        TotalLine { used, idle, workload, limit, status: self.status(BreachId::Total, used, limit) }
     }
 
     /// All devices' video memory against the VRAM budget; None when no device reports any.
     pub(super) fn vram(&mut self, profile: &Profile, devices: &[GpuDevice]) -> Option<VramLine> {
         let used: u64 = if devices.is_empty() { None } else { devices.iter().map(|d| d.memory_used).sum() }?;
         let budget = profile.gpu.vram_budget.0;
-        let status = self.status("vram", used, budget);
+        let status = self.status(BreachId::Vram, used, budget);
         Some(VramLine { used, total: devices.iter().map(|d| d.memory_total).sum(), budget, status })
     }
 
@@ -77,7 +78,7 @@ impl<'t> Judge<'t> {
                 (LoadState::Workload, _) => line.workload,
             };
             if !line.reclaimable {
-                line.status = self.status(&line.id, line.used, line.limit);
+                line.status = self.status(BreachId::Category(line.id.clone()), line.used, line.limit);
             }
         }
     }

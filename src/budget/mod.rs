@@ -5,202 +5,17 @@ mod attribute;
 mod classify;
 mod hysteresis;
 mod judge;
+mod report;
 
 pub use classify::{Classifier, Owner, Subject};
 pub use hysteresis::{BreachTracker, HysteresisRule};
+pub use report::*;
 
-use crate::profile::{CpuGroup, Profile};
-use crate::sample::{CgroupMode, CpuClock, MemInfo, MemoryEvents, PressureSet, Sample, SwapArea, ZramDevice};
+use crate::profile::Profile;
+use crate::sample::{CpuClock, MemInfo, Sample, SwapArea, ZramDevice};
 use attribute::CpuMeter;
 use judge::Judge;
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-
-/// Version of the `ballast status --json` schema; bumped on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 2;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LoadState {
-    Idle,
-    Workload,
-}
-
-impl LoadState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LoadState::Idle => "idle",
-            LoadState::Workload => "workload",
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Ok,
-    Near,
-    Breach,
-}
-
-impl Status {
-    /// As the JSON writes it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Near => "near",
-            Status::Breach => "breach",
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Report {
-    pub schema: u32,
-    pub profile: String,
-    pub state: LoadState,
-    pub memory: MemoryTotals,
-    pub total: TotalLine,
-    pub categories: Vec<CategoryLine>,
-    /// Used memory that neither a category nor zram's pool accounts for (units or
-    /// processes no pattern matched, and what per-process figures cannot see). Never negative.
-    pub unclassified: u64,
-    pub zram: ZramReport,
-    pub psi: PressureSet,
-    /// None on the first sample: CPU use needs two.
-    pub cpu: Option<CpuSplit>,
-    pub breaches: Vec<Breach>,
-    pub gpu: GpuLine,
-    pub sources: Sources,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MemoryTotals {
-    pub total: u64,
-    /// As `free` counts it: total - available.
-    pub used: u64,
-    pub available: u64,
-    pub kernel: u64,
-    pub cache: u64,
-    pub shmem: u64,
-    pub swap_total: u64,
-    pub swap_used: u64,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TotalLine {
-    pub used: u64,
-    pub idle: u64,
-    pub workload: u64,
-    /// The target for the current state: `idle` or `workload`.
-    pub limit: u64,
-    pub status: Status,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CategoryLine {
-    pub id: String,
-    pub name: String,
-    pub used: u64,
-    pub idle: u64,
-    pub workload: u64,
-    pub limit: u64,
-    pub status: Status,
-    /// Buffer/cache is reclaimable: shown against its target, never a breach.
-    pub reclaimable: bool,
-    pub cpu_group: CpuGroup,
-    /// Logical CPUs in use over the last interval; None on the first sample.
-    pub cpu: Option<f64>,
-    /// Units (cgroup v2) or processes (per-process path) counted here.
-    pub members: usize,
-    /// Video memory of the category's processes, where the GPU says per process.
-    pub gpu_memory: Option<u64>,
-    pub apps: Vec<AppLine>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct AppLine {
-    pub id: String,
-    pub name: String,
-    pub used: u64,
-    pub members: usize,
-    pub cpu: Option<f64>,
-    /// The catalog's limits for this app.
-    pub memory_high: u64,
-    pub memory_max: u64,
-    /// memory.events summed over the app's running scopes (cgroup v2 only).
-    pub events: Option<MemoryEvents>,
-    pub gpu_memory: Option<u64>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ZramReport {
-    /// "active" (zram swap in use), "unused" (devices exist, none is swap), "absent".
-    pub state: String,
-    pub devices: Vec<ZramDevice>,
-    pub disksize: u64,
-    pub orig_data: u64,
-    pub compr_data: u64,
-    pub mem_used: u64,
-    /// orig_data / compr_data; None while nothing is stored.
-    pub ratio: Option<f64>,
-    /// orig_data / disksize.
-    pub fill: Option<f64>,
-    pub swap_priority: Option<i32>,
-    /// Every active swap area, zram or not.
-    pub swaps: Vec<SwapArea>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CpuSplit {
-    pub os: CpuShare,
-    pub workload: CpuShare,
-    pub interval_seconds: f64,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CpuShare {
-    /// Logical CPUs in use (1.0 = one thread busy all the time).
-    pub used: f64,
-    /// Logical CPUs the profile's core split gives this side.
-    pub budget: f64,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Breach {
-    /// "total" or a category id.
-    pub id: String,
-    pub used: u64,
-    pub limit: u64,
-    /// Tick counter value when the breach started.
-    pub since_tick: u64,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Sources {
-    pub cgroup: CgroupMode,
-    /// "units" (cgroup v2 per unit) or "processes" (per-process PSS/RSS).
-    pub attribution: String,
-    pub problems: Vec<String>,
-}
-
-/// GPU figures as sampled (source, devices, processes; `reason` when there is none),
-/// and video memory against the profile's budget.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct GpuLine {
-    #[serde(flatten)]
-    pub report: crate::gpu::GpuReport,
-    /// None when no device reports its memory use.
-    pub vram: Option<VramLine>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct VramLine {
-    pub used: u64,
-    pub total: Option<u64>,
-    pub budget: u64,
-    pub status: Status,
-}
 
 /// CPU counters from one sample, per unit path or per process, to diff with the next.
 #[derive(Default)]
@@ -264,7 +79,7 @@ impl Budget {
             gpu: GpuLine { report: sample.gpu.report.clone(), vram },
             sources: Sources {
                 cgroup: sample.cgroup,
-                attribution: if sample.cgroup.per_unit() { "units" } else { "processes" }.into(),
+                attribution: if sample.cgroup.per_unit() { Attribution::Units } else { Attribution::Processes },
                 problems: sample.problems.clone(),
             },
         }
@@ -297,13 +112,12 @@ fn zram_report(devices: &[ZramDevice], swaps: &[SwapArea]) -> ZramReport {
     let (disksize, orig, compr) = (sum(|d| d.disksize), sum(|d| d.mm.orig_data), sum(|d| d.mm.compr_data));
     ZramReport {
         state: if !active.is_empty() {
-            "active"
+            ZramState::Active
         } else if devices.is_empty() {
-            "absent"
+            ZramState::Absent
         } else {
-            "unused"
-        }
-        .into(),
+            ZramState::Unused
+        },
         devices: devices.to_vec(),
         disksize,
         orig_data: orig,

@@ -1,6 +1,6 @@
 use super::*;
-use crate::profile::Profile;
-use crate::sample::{MemInfo, MmStat, ProcessMemory, ProcessSample, UnitSample};
+use crate::profile::{CpuGroup, Profile};
+use crate::sample::{CgroupMode, MemInfo, MemoryEvents, MmStat, PressureSet, ProcessMemory, ProcessSample, UnitSample};
 
 const MIB: u64 = 1 << 20;
 const GIB: u64 = 1 << 30;
@@ -157,7 +157,7 @@ fn per_process_path_on_cgroup_v1() {
     s.processes =
         vec![process(10, "Discord", 300 * MIB), process(11, "Discord", 200 * MIB), process(12, "kwin_x11", 150 * MIB)];
     let report = budget.evaluate(&s);
-    assert_eq!(report.sources.attribution, "processes");
+    assert_eq!(report.sources.attribution, Attribution::Processes);
     assert_eq!(line(&report, "electron").apps[0].used, 500 * MIB);
     assert_eq!(line(&report, "electron").apps[0].members, 2);
     assert_eq!(line(&report, "plasma").used, 150 * MIB);
@@ -173,14 +173,14 @@ fn zram_ratio_and_fill() {
     };
     let swap = SwapArea { path: "/dev/zram0".into(), size: 12 * GIB, used: GIB, priority: 100 };
     let report = zram_report(&[device("zram0", 12 * GIB, 1200 * MIB, 300 * MIB)], &[swap]);
-    assert_eq!(report.state, "active");
+    assert_eq!(report.state, ZramState::Active);
     assert_eq!(report.ratio, Some(4.0));
     assert_eq!(report.swap_priority, Some(100));
     assert!((report.fill.unwrap() - 1200.0 / (12.0 * 1024.0)).abs() < 1e-9);
 
     let unused = zram_report(&[device("zram0", 0, 0, 0)], &[]);
-    assert_eq!((unused.state.as_str(), unused.ratio, unused.fill), ("unused", None, None));
-    assert_eq!(zram_report(&[], &[]).state, "absent");
+    assert_eq!((unused.state, unused.ratio, unused.fill), (ZramState::Unused, None, None));
+    assert_eq!(zram_report(&[], &[]).state, ZramState::Absent);
 }
 
 #[test]
@@ -230,7 +230,7 @@ fn gpu_memory_goes_to_the_owners_category_and_vram_has_a_budget() {
     s.gpu = gpu(4 * GIB + MIB);
     let report = budget.evaluate(&s);
     assert_eq!(report.gpu.vram.unwrap().status, Status::Breach);
-    assert!(report.breaches.iter().any(|b| b.id == "vram"));
+    assert!(report.breaches.iter().any(|b| b.id == BreachId::Vram));
 }
 
 /// The phases of `evaluate`, each on its own.
@@ -324,7 +324,7 @@ mod phases {
         let ids: Vec<&str> = judge.breaches.iter().map(|b| b.id.as_str()).collect();
         assert_eq!(ids, ["total", lines[workload].id.as_str()]);
         let near = (lines[workload].limit as f64 * profile.budget.near_fraction) as u64 + 1;
-        assert_eq!(judge.status("near", near, lines[workload].limit), Status::Near);
+        assert_eq!(judge.status(BreachId::Category("near".into()), near, lines[workload].limit), Status::Near);
         assert_eq!(judge.vram(&profile, &[]), None, "no device, no VRAM line");
     }
 
@@ -341,4 +341,20 @@ mod phases {
         let threads = f64::from(profile.machine.threads_per_core);
         assert_eq!(split.os.budget, f64::from(profile.machine.os_cores) * threads);
     }
+}
+
+#[test]
+fn breach_ids_are_plain_strings_in_the_json() {
+    for (id, json) in [
+        (BreachId::Total, "\"total\""),
+        (BreachId::Vram, "\"vram\""),
+        (BreachId::Category("plasma".into()), "\"plasma\""),
+    ] {
+        assert_eq!(serde_json::to_string(&id).unwrap(), json);
+        assert_eq!(serde_json::from_str::<BreachId>(json).unwrap(), id);
+    }
+    let report = Budget::new(Profile::embedded()).evaluate(&sample(GIB, Vec::new(), 0));
+    assert_eq!(report.breach_name(&BreachId::Total), "Total memory");
+    assert_eq!(report.breach_name(&BreachId::Category("plasma".into())), "Plasma desktop");
+    assert_eq!(report.breach_name(&BreachId::Category("gone".into())), "gone");
 }

@@ -5,7 +5,7 @@ mod probe;
 
 pub use probe::{gather, run, CommandOutcome};
 
-use crate::budget::{LoadState, Report};
+use crate::budget::{LoadState, Report, ZramState};
 use crate::profile::Profile;
 use crate::render::human;
 use crate::sample::{CgroupMode, Sysctls, UnitSample};
@@ -124,8 +124,9 @@ pub fn checks(profile: &Profile, facts: &Facts) -> Vec<Check> {
 fn zram(profile: &Profile, report: &Report) -> Check {
     let z = &report.zram;
     const FIX: &str = "enable zram swap: NixOS `zramSwap = { enable = true; algorithm = \"zstd\"; memoryPercent = 75; priority = 100; }` (or ballast's nixosModules.memory); Debian: apt install systemd-zram-generator and set zram-size = ram * 0.75, compression-algorithm = zstd in /etc/systemd/zram-generator.conf";
-    if z.state != "active" {
-        let found = if z.state == "unused" { "zram devices exist but none is an active swap" } else { "no zram swap" };
+    if z.state != ZramState::Active {
+        let found =
+            if z.state == ZramState::Unused { "zram devices exist but none is an active swap" } else { "no zram swap" };
         return check("zram", Verdict::Fail, found, Some(FIX));
     }
     let want_size = report.memory.total as f64 * profile.zram.fraction;

@@ -104,7 +104,7 @@ impl TrayView {
             Some(ratio) => {
                 format!("zram: {} in {} ({ratio:.1}x)", rough(report.zram.orig_data), rough(report.zram.mem_used))
             }
-            None => format!("zram: {}", report.zram.state),
+            None => format!("zram: {}", report.zram.state.as_str()),
         });
         lines.push(match report.psi.memory {
             Some(p) => format!("Memory pressure: {:.0}%", p.some.avg10),

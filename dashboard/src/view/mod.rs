@@ -3,7 +3,7 @@
 //! hands these structs to QML as plain lists and maps (camelCase keys).
 
 use crate::report::{CatalogApp, HistoryPoint, Report, ScopeStatus, Session};
-use ballast::budget::{CategoryLine, SCHEMA_VERSION};
+use ballast::budget::{CategoryLine, ZramState, SCHEMA_VERSION};
 use ballast::gpu::GpuSource;
 use ballast::sample::Pressure;
 use serde::Serialize;
@@ -429,11 +429,13 @@ fn zram(report: &Report) -> ZramView {
     let z = &report.zram;
     let algorithm = z.devices.iter().filter_map(|d| d.algorithm.as_deref()).next().unwrap_or("unknown");
     ZramView {
-        state: z.state.clone(),
-        state_text: match z.state.as_str() {
-            "active" => format!("{} device{} as swap", z.devices.len(), if z.devices.len() == 1 { "" } else { "s" }),
-            "unused" => "devices exist, none is swap".into(),
-            _ => "no zram device".into(),
+        state: z.state.as_str().to_owned(),
+        state_text: match z.state {
+            ZramState::Active => {
+                format!("{} device{} as swap", z.devices.len(), if z.devices.len() == 1 { "" } else { "s" })
+            }
+            ZramState::Unused => "devices exist, none is swap".into(),
+            ZramState::Absent => "no zram device".into(),
         },
         original_text: size_text(z.orig_data),
         compressed_text: size_text(z.compr_data),
@@ -541,15 +543,6 @@ fn pressure(report: &Report) -> PressureView {
 }
 
 fn notices(report: &Report) -> Vec<Notice> {
-    let name = |id: &str| {
-        if id == "total" {
-            "Total memory".to_owned()
-        } else if id == "vram" {
-            "Video memory".to_owned()
-        } else {
-            report.categories.iter().find(|c| c.id == id).map_or(id.to_owned(), |c| c.name.clone())
-        }
-    };
     let schema = (report.schema > SCHEMA_VERSION).then(|| Notice {
         level: "information".into(),
         text: format!(
@@ -561,7 +554,12 @@ fn notices(report: &Report) -> Vec<Notice> {
         .into_iter()
         .chain(report.breaches.iter().map(|b| Notice {
             level: "error".into(),
-            text: format!("{} is over budget: {} of {}", name(&b.id), size_text(b.used), size_text(b.limit)),
+            text: format!(
+                "{} is over budget: {} of {}",
+                report.breach_name(&b.id),
+                size_text(b.used),
+                size_text(b.limit)
+            ),
         }))
         .chain(
             report

@@ -180,7 +180,7 @@ fn launch_buttons_follow_the_catalog() {
 fn breaches_unread_sources_and_a_new_schema_become_notices() {
     let mut s = session();
     s.report.breaches.push(ballast::budget::Breach {
-        id: "plasma".into(),
+        id: ballast::budget::BreachId::Category("plasma".into()),
         used: 900 << 20,
         limit: 800 << 20,
         since_tick: 3,
