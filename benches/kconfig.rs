@@ -1,9 +1,7 @@
 //! Parse + serialize throughput of the kconfig document model: on the fixture corpus,
 //! and on a generated kdeglobals-like file of about 1 MB.
 
-// The module allows dead code: the bench takes the fixtures, not the generator.
-#[path = "../tests/kconfig_support/mod.rs"]
-mod kconfig_support;
+use ballast_harness::kconfig_corpus as kconfig_support;
 
 use ballast::kconfig::Document;
 use divan::counter::BytesCount;

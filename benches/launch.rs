@@ -2,10 +2,8 @@
 //! `ballast launch --foreground`, the seed's `systemd-run --user --scope` wrapper, and a
 //! plain exec, in one run under a real user manager. Prints figures; asserts nothing.
 
-#[path = "../tests/support/user_manager.rs"]
-mod user_manager;
-#[path = "../tests/support/workload.rs"]
-mod workload;
+use ballast_harness::user_manager;
+use ballast_harness::workload;
 
 use std::process::Command;
 use user_manager::UserManager;

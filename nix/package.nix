@@ -25,6 +25,8 @@ rustPlatform.buildRustPackage {
   inherit (ballastLib) version;
 
   # Only what cargo reads: no target/, no .git, no Nix files (editing them rebuilds nothing).
+  # Every workspace member's manifest must be there for cargo to load the workspace, so the
+  # test-only members (testbed/, harness/) come too; nothing of theirs is built.
   src = fs.toSource {
     root = ../.;
     fileset = fs.unions ([
@@ -37,6 +39,8 @@ rustPlatform.buildRustPackage {
       ../data
       (fs.maybeMissing ../build.rs)
       (fs.maybeMissing ../qml)
+      ../testbed
+      ../harness
     ] ++ lib.optional withDashboard ../dashboard);
   };
 

@@ -24,10 +24,25 @@ fn main() {
     match run(cli) {
         Ok(code) => std::process::exit(code),
         Err(error) => {
-            eprintln!("ballast: {error:#}");
+            eprintln!("ballast: {}", error_text(&error));
             std::process::exit(2);
         }
     }
+}
+
+/// The error and its causes, each said once: the library's messages already include their
+/// source ("cannot read {path}: {source}"), which anyhow's chain would repeat.
+fn error_text(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain().map(ToString::to_string) {
+        if !text.contains(&cause) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 fn run(cli: Cli) -> Result<i32> {

@@ -1,9 +1,8 @@
 //! The agent in a real session: private dbus-daemon, Xvfb, the kded5 StatusNotifierWatcher
-//! and dunst (tests/support/desktop.rs). Launching from the menu under a real systemd
+//! and dunst (harness/src/desktop.rs). Launching from the menu under a real systemd
 //! user manager is in tests/agent_launch.rs.
 
-#[path = "support/desktop.rs"]
-mod desktop;
+use ballast_harness::desktop;
 
 use desktop::Session;
 use std::time::Duration;

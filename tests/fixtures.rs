@@ -149,3 +149,41 @@ fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+/// Each fixture tree's `status --json` (embedded profile) against its golden
+/// expected-status.json, byte for byte; the broken tree's error against expected-status.stderr.
+/// BALLAST_UPDATE_GOLDEN=1 rewrites the goldens (review the diff before committing).
+#[test]
+fn every_tree_matches_its_golden_status() {
+    let config_home = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(root("")).unwrap() {
+        let tree = entry.unwrap().path();
+        let (json, stderr) = (tree.join("expected-status.json"), tree.join("expected-status.stderr"));
+        let (golden, stream_of): (_, fn(&std::process::Output) -> &[u8]) = if json.is_file() {
+            (json, |out| &out.stdout)
+        } else if stderr.is_file() {
+            (stderr, |out| &out.stderr)
+        } else {
+            continue;
+        };
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ballast"))
+            .arg("--root")
+            .arg(tree.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap())
+            .args(["status", "--json"])
+            .env_remove("BALLAST_PROFILE")
+            .env("XDG_CONFIG_HOME", config_home.path())
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        let actual = String::from_utf8_lossy(stream_of(&out)).into_owned();
+        if std::env::var_os("BALLAST_UPDATE_GOLDEN").is_some() {
+            std::fs::write(&golden, &actual).unwrap();
+        }
+        let expected = std::fs::read_to_string(&golden).unwrap();
+        let diff = similar::TextDiff::from_lines(&expected, &actual);
+        assert!(expected == actual, "{}:\n{}", golden.display(), diff.unified_diff().header("expected", "actual"));
+        checked += 1;
+    }
+    assert_eq!(checked, 4, "three trees with a report and the broken one");
+}

@@ -1,13 +1,10 @@
 //! `ballast launch`, `scopes` and `stop` under a real systemd user manager (see
-//! tests/support/user_manager.rs), with a workload that allocates memory and burns CPU
+//! harness/src/user_manager.rs), with a workload that allocates memory and burns CPU
 //! on request. One manager serves every case; the closing line counts them.
 
-#[path = "support/cases.rs"]
-mod cases;
-#[path = "support/user_manager.rs"]
-mod user_manager;
-#[path = "support/workload.rs"]
-mod workload;
+use ballast_harness::cases;
+use ballast_harness::user_manager;
+use ballast_harness::workload;
 
 use ballast::launch::{scope_events, ScopeStatus};
 use ballast::sample::MemoryEvents;

@@ -6,8 +6,7 @@
 //! not check nixpkgs' real options or build anything. `nix flake check` with the real
 //! inputs does that where they can be fetched.
 
-#[path = "nix_common.rs"]
-mod common;
+use ballast_harness::nix as common;
 
 use common::{nix_command, root};
 use std::path::Path;

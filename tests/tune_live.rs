@@ -1,8 +1,7 @@
 //! `ballast tune` against the real programs: kwin_x11 under Xvfb and baloo_file, each on a
-//! private session bus with a fresh HOME (tests/support/desktop.rs).
+//! private session bus with a fresh HOME (harness/src/desktop.rs).
 
-#[path = "support/desktop.rs"]
-mod desktop;
+use ballast_harness::desktop;
 
 use ballast::kconfig::Document;
 use desktop::{support_value, Session};

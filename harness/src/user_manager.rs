@@ -1,9 +1,6 @@
 //! A real `systemd --user` manager for tests, run for an unprivileged test user on a host whose
 //! PID 1 is not systemd (containers, CI).
 //!
-//! Use from a test file with
-//! `#[path = "support/user_manager.rs"] mod user_manager;`.
-//!
 //! Each [`UserManager`] owns a cgroup `/<name>/{mgr,session}` in every hierarchy the manager
 //! needs, a directory `/tmp/<name>/{runtime,home}` and the manager process; instances share only
 //! the test user, so tests may start them from parallel threads and test binaries. The manager
@@ -14,9 +11,6 @@
 //! Needs root, writable cgroup hierarchies under /sys/fs/cgroup, and the Debian packages
 //! `systemd`, `dbus-user-session` and `passwd` (useradd). Every path from /tmp, and the path
 //! to any program the test user runs, must be searchable by that user.
-
-// Each test binary compiles its own copy and uses a subset of the API.
-#![allow(dead_code)]
 
 use std::collections::BTreeSet;
 use std::ffi::{CString, OsStr};
@@ -389,12 +383,23 @@ fn check_prerequisites() -> Result<(), String> {
 fn mounted_hierarchies() -> Result<Vec<Hierarchy>, String> {
     let mountinfo =
         fs::read_to_string("/proc/self/mountinfo").map_err(|e| format!("read /proc/self/mountinfo: {e}"))?;
+    Ok(cgroup_hierarchies(&mountinfo))
+}
+
+/// The cgroup hierarchies of this mount namespace, from /proc/self/mountinfo's text (kernel
+/// doc: filesystems/proc.rst, "mountinfo"). Only those under /sys/fs/cgroup: a chroot with
+/// /sys bind-mounted (a Plasma chroot on the test machine) shows the same hierarchies again
+/// under its root, and creating cgroups there fails with "File exists".
+fn cgroup_hierarchies(mountinfo: &str) -> Vec<Hierarchy> {
     // Fields: id parent dev root mount-point options [optional...] - fstype source super-options
-    Ok(mountinfo
+    mountinfo
         .lines()
         .filter_map(|line| {
             let (before, after) = line.split_once(" - ")?;
             let mount_point = PathBuf::from(before.split(' ').nth(4)?);
+            if !mount_point.starts_with(CGROUP_ROOT) {
+                return None;
+            }
             let mut after = after.split(' ');
             let fstype = after.next()?;
             let super_options = after.nth(1)?;
@@ -407,8 +412,11 @@ fn mounted_hierarchies() -> Result<Vec<Hierarchy>, String> {
                 _ => None,
             }
         })
-        .collect())
+        .collect()
 }
+
+/// Where the host mounts its cgroup hierarchies.
+const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
 /// Removes instances whose owning test process is gone (killed before its Drop ran).
 fn remove_stale_instances(hierarchies: &[Hierarchy]) {
@@ -703,5 +711,40 @@ fn check(result: libc::c_int) -> io::Result<libc::c_int> {
         Err(io::Error::last_os_error())
     } else {
         Ok(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// This machine's cgroup v1 mounts (Debian 12 without systemd as PID 1), then the same
+    /// bind-mounted into a Plasma chroot under /tmp.
+    const MOUNTINFO: &str = "\
+25 30 0:22 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw
+31 25 0:26 / /sys/fs/cgroup ro,nosuid,nodev,noexec shared:9 - tmpfs tmpfs ro,mode=755
+32 31 0:27 / /sys/fs/cgroup/unified rw,nosuid,nodev,noexec,relatime shared:10 - cgroup2 cgroup2 rw,nsdelegate
+35 31 0:30 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid,nodev,noexec,relatime shared:14 - cgroup cgroup rw,cpu,cpuacct
+36 31 0:31 / /sys/fs/cgroup/memory rw,nosuid,nodev,noexec,relatime shared:15 - cgroup cgroup rw,memory
+90 88 0:22 / /tmp/plasma6/root/sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw
+91 90 0:26 / /tmp/plasma6/root/sys/fs/cgroup ro,nosuid,nodev,noexec shared:9 - tmpfs tmpfs ro,mode=755
+93 91 0:30 / /tmp/plasma6/root/sys/fs/cgroup/cpu,cpuacct rw,nosuid,nodev,noexec,relatime shared:14 - cgroup cgroup rw,cpu,cpuacct
+94 91 0:31 / /tmp/plasma6/root/sys/fs/cgroup/memory rw,nosuid,nodev,noexec,relatime shared:15 - cgroup cgroup rw,memory
+";
+
+    #[test]
+    fn only_the_hosts_own_cgroup_mounts_count_not_a_chroots_bind_mount() {
+        let hierarchies = cgroup_hierarchies(MOUNTINFO);
+        let points: Vec<&Path> = hierarchies.iter().map(|h| h.mount_point.as_path()).collect();
+        assert_eq!(
+            points,
+            [
+                Path::new("/sys/fs/cgroup/unified"),
+                Path::new("/sys/fs/cgroup/cpu,cpuacct"),
+                Path::new("/sys/fs/cgroup/memory")
+            ]
+        );
+        assert_eq!(hierarchies[0].v1_options, None, "cgroup2");
+        assert!(hierarchies[2].v1_options.as_ref().is_some_and(|o| o.iter().any(|o| o == "memory")));
     }
 }

@@ -201,7 +201,7 @@ pub fn install(
 ) -> Result<(std::path::PathBuf, std::path::PathBuf), String> {
     let ballast = home.join("ballast");
     let workload = home.join("ballast-workload");
-    std::fs::copy(env!("CARGO_BIN_EXE_ballast"), &ballast).map_err(|e| format!("copy ballast: {e}"))?;
+    std::fs::copy(crate::ballast_binary(), &ballast).map_err(|e| format!("copy ballast: {e}"))?;
     std::fs::copy(std::env::current_exe().map_err(|e| e.to_string())?, &workload)
         .map_err(|e| format!("copy the workload: {e}"))?;
     let profile = home.join("profile.toml");

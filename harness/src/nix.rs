@@ -1,13 +1,12 @@
 //! Helpers for the tests/nix_*.rs files: Debian's Nix 2.8 (nix-bin) evaluating offline, with
-//! no daemon, sandbox, build users or substituters, as any user. (Compiled on its own too,
-//! as a test target without tests.)
-#![allow(dead_code)]
+//! no daemon, sandbox, build users or substituters, as any user.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The repository's root (the ballast package).
 pub fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    crate::repository()
 }
 
 /// nix.conf for every Nix command here (FACTS.md, "Nix").
@@ -98,7 +97,7 @@ pub fn eval_string(expr: &str) -> String {
 
 /// ballast itself, with no user config and no BALLAST_PROFILE from the environment.
 pub fn ballast(args: &[&str], config_home: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ballast"))
+    Command::new(crate::ballast_binary())
         .args(args)
         .env_remove("BALLAST_PROFILE")
         .env("XDG_CONFIG_HOME", config_home)

@@ -1,7 +1,5 @@
 //! Shared by the kconfig tests and bench: the fixture corpus, and a generator of files
 //! built from the constructs KConfig treats specially.
-// Each test crate that includes this module uses a part of it.
-#![allow(dead_code)]
 
 use std::path::PathBuf;
 
@@ -13,7 +11,7 @@ use proptest::sample::select;
 pub fn fixture_dir() -> PathBuf {
     std::env::var_os("BALLAST_KCONFIG_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kconfig"))
+        .unwrap_or_else(|| crate::repository().join("tests/fixtures/kconfig"))
 }
 
 /// The KDE tool `name` of the generation under test: kreadconfig5, or kreadconfig6 with

@@ -20,11 +20,6 @@
 //!
 //! Set `BALLAST_DESKTOP_KEEP=1` to keep the temporary directory (logs/ holds each program's
 //! output) after a failing test; the processes are still ended.
-//!
-//! Copy this file to `tests/support/` and use it with
-//! `#[path = "support/desktop.rs"] mod desktop;`. Needs the dev-dependencies `libc` and `tempfile`.
-
-#![allow(dead_code)]
 
 use std::ffi::OsStr;
 use std::fmt::Write as _;
@@ -813,7 +808,7 @@ impl Session {
             .map_err(|e| format!("chmod {}: {e}", script.display()))?;
         let conf = self.root.join("dunstrc");
         let conf_text = format!(
-            "# Written by tests/support/desktop.rs: dunst's defaults, plus these.\n\
+            "# Written by harness/src/desktop.rs: dunst's defaults, plus these.\n\
              [global]\n    stack_duplicates = false\n\n\
              [ballast_record]\n    script = {}\n",
             script.display()

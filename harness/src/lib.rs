@@ -1,0 +1,39 @@
+//! ballast's test harness: the real programs its integration tests, benchmarks and the
+//! real-desktop suite run against, each in a module of its own, used the same way by all.
+//!
+//! - [`user_manager`]: a real `systemd --user` manager for a test user (root, writable cgroups).
+//! - [`desktop`]: an isolated session with a private dbus-daemon, Xvfb and real KDE programs.
+//! - [`session_bus`]: a bare private session bus.
+//! - [`workload`]: the program launch tests start in scopes (the test binary itself).
+//! - [`cases`]: named cases against one expensive environment, with CI's closing line.
+//! - [`nix`]: Debian's Nix evaluating offline.
+//! - [`kconfig_corpus`]: the KConfig fixture corpus and a generator of KConfig files.
+//!
+//! Errors are `String`s that say what failed and what to install or check: every caller is a
+//! test or a benchmark that prints them.
+
+pub mod cases;
+pub mod desktop;
+pub mod kconfig_corpus;
+pub mod nix;
+pub mod session_bus;
+pub mod user_manager;
+pub mod workload;
+
+use std::path::{Path, PathBuf};
+
+/// The repository's root: the ballast package, above this crate.
+pub fn repository() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+/// The `ballast` binary cargo built with the running test or benchmark: `target/<profile>/
+/// ballast`, beside the `deps/` directory the test binary runs from (cargo builds a
+/// package's binaries for its integration tests and benchmarks). Panics, naming the path,
+/// when it is not there.
+pub fn ballast_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let binary = exe.parent().and_then(Path::parent).map(|dir| dir.join("ballast")).unwrap_or_default();
+    assert!(binary.is_file(), "{} is missing: build it with `cargo build --workspace`", binary.display());
+    binary
+}
