@@ -3,6 +3,8 @@
 //! Pure logic (`profile`, `budget`) takes data and returns data; readers in `sample`
 //! take an injectable root so tests point them at fixture trees.
 
+#![warn(missing_docs)]
+
 pub mod agent;
 pub mod budget;
 pub mod doctor;

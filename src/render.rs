@@ -175,6 +175,7 @@ fn cpu_line(cpu: Option<&crate::budget::CpuSplit>) -> String {
     }
 }
 
+/// The human-readable status table of a report; `color` adds ANSI colours (for a terminal).
 pub fn status_text(report: &Report, color: bool) -> String {
     let style = Style { color };
     let mut out = String::new();

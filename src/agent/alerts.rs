@@ -7,14 +7,20 @@ use crate::profile::{NotifySettings, SampleSettings};
 use crate::render::human;
 use std::collections::HashMap;
 
+/// What a notification is about: one notification per key, updated in place, closed by key.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum AlertKey {
     /// A category id, or "total".
     Breach(String),
+    /// Memory pressure (PSI memory some avg10) at the profile's threshold for 3 ticks.
     Pressure,
+    /// zram filled to the profile's `zram_full` fraction.
     ZramFull,
+    /// A scope event in an app scope: one notification per unit and kind.
     Scope {
+        /// The scope's unit name.
         unit: String,
+        /// The event: MemoryHigh hit, MemoryMax hit or OOM kill.
         kind: EventKind,
     },
     /// An app scope (the unit) held at its MemoryHigh.
@@ -25,23 +31,34 @@ pub enum AlertKey {
     Action(String),
 }
 
+/// A notification's urgency, as the `urgency` hint's byte of the freedesktop Desktop
+/// Notifications spec.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Urgency {
+    /// 0: an app throttled at its MemoryHigh, or an action that succeeded.
     Low = 0,
+    /// 1: most alerts.
     Normal = 1,
+    /// 2: an app OOM-killed in its scope.
     Critical = 2,
 }
 
+/// One desktop notification: what it is about, its text and its urgency.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Alert {
+    /// What the notification is about; it replaces an earlier one with the same key.
     pub key: AlertKey,
+    /// The notification's title.
     pub summary: String,
+    /// The notification's body text.
     pub body: String,
+    /// The urgency it is sent with.
     pub urgency: Urgency,
     /// The scope a "Stop app" action stops.
     pub stop_unit: Option<String>,
 }
 
+/// A change to the notifications shown.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AlertChange {
     /// Show, or update in place when already shown.
@@ -50,6 +67,8 @@ pub enum AlertChange {
     Clear(AlertKey),
 }
 
+/// Decides each tick which notifications to show, update or close: sustained readings,
+/// hysteresis and the cooldown of limit hits.
 #[derive(Default)]
 pub struct AlertPolicy {
     /// Conditions currently raised.

@@ -18,35 +18,55 @@ pub use crate::budget::Report;
 pub use crate::doctor::Check as DoctorCheck;
 pub use crate::launch::{CatalogApp, ScopeStatus};
 
+/// The agent's well-known name on the session bus.
 pub const BUS_NAME: &str = "io.ballast.Agent";
+/// The object path of io.ballast.Agent1.
 pub const OBJECT_PATH: &str = "/io/ballast/Agent";
 /// History() keeps at most this many seconds.
 pub const HISTORY_SECONDS: u32 = 600;
 
-/// The client side of io.ballast.Agent1; each method is documented on [`Api`]'s.
-#[zbus::proxy(
-    interface = "io.ballast.Agent1",
-    default_service = "io.ballast.Agent",
-    default_path = "/io/ballast/Agent"
-)]
-pub trait Agent1 {
-    fn status(&self) -> zbus::Result<String>;
-    fn history(&self, seconds: u32) -> zbus::Result<String>;
-    fn apps(&self) -> zbus::Result<String>;
-    fn scopes(&self) -> zbus::Result<String>;
-    fn launch(&self, app: &str, args: &[&str]) -> zbus::Result<String>;
-    fn stop(&self, unit: &str) -> zbus::Result<String>;
-    fn tune(&self, target: &str, action: &str) -> zbus::Result<String>;
-    fn doctor(&self) -> zbus::Result<String>;
-    #[zbus(signal)]
-    fn report_changed(&self, report: &str) -> zbus::Result<()>;
+// zbus generates the signal's argument type and stream without docs of their own.
+#[allow(missing_docs)]
+mod client {
+    /// The client side of io.ballast.Agent1; each method is documented on [`Api`]'s.
+    #[zbus::proxy(
+        interface = "io.ballast.Agent1",
+        default_service = "io.ballast.Agent",
+        default_path = "/io/ballast/Agent"
+    )]
+    pub trait Agent1 {
+        /// The latest report as JSON (the `ballast status --json` schema).
+        fn status(&self) -> zbus::Result<String>;
+        /// The points of the last `seconds` (at most [`HISTORY_SECONDS`]) as JSON.
+        fn history(&self, seconds: u32) -> zbus::Result<String>;
+        /// The app catalog as JSON (the `ballast apps --json` schema).
+        fn apps(&self) -> zbus::Result<String>;
+        /// The running app units as JSON (the `ballast scopes --json` schema).
+        fn scopes(&self) -> zbus::Result<String>;
+        /// Launches catalog app `app` with `args` in its scope; returns the unit name.
+        fn launch(&self, app: &str, args: &[&str]) -> zbus::Result<String>;
+        /// Stops a running app unit; returns what was done, in words.
+        fn stop(&self, unit: &str) -> zbus::Result<String>;
+        /// Tunes `target` (kwin|baloo|all) with `action` (preview|apply|rollback); the outcome in words.
+        fn tune(&self, target: &str, action: &str) -> zbus::Result<String>;
+        /// The doctor's checks as JSON (the `ballast doctor --json` schema).
+        fn doctor(&self) -> zbus::Result<String>;
+        /// The new report (Status()'s JSON), sent when what the tray shows changed.
+        #[zbus(signal)]
+        fn report_changed(&self, report: &str) -> zbus::Result<()>;
+    }
 }
+pub use client::*;
 
 /// A call to the agent that failed, or an answer that does not read as its type.
 #[derive(Debug, Error)]
+// The fields of each variant are named in its message.
+#[allow(missing_docs)]
 pub enum ApiError {
+    /// The call failed: no agent on the bus, or the agent's error reply.
     #[error(transparent)]
     Call(#[from] zbus::Error),
+    /// The answer's JSON does not read as the method's payload type.
     #[error("the agent's answer to {method}() does not read: {source}")]
     Payload { method: &'static str, source: serde_json::Error },
 }
@@ -57,6 +77,7 @@ fn decode<T: DeserializeOwned>(method: &'static str, json: zbus::Result<String>)
 
 /// The typed readers of the JSON payloads.
 impl Agent1Proxy<'_> {
+    /// The agent's latest [`Report`] (Status()).
     pub async fn report(&self) -> Result<Report, ApiError> {
         decode("Status", self.status().await)
     }
@@ -66,14 +87,17 @@ impl Agent1Proxy<'_> {
         decode("History", self.history(seconds).await)
     }
 
+    /// The app catalog with each app's limits and whether it is installed (Apps()).
     pub async fn catalog(&self) -> Result<Vec<CatalogApp>, ApiError> {
         decode("Apps", self.apps().await)
     }
 
+    /// The running app units with their use, limits and memory events (Scopes()).
     pub async fn scope_statuses(&self) -> Result<Vec<ScopeStatus>, ApiError> {
         decode("Scopes", self.scopes().await)
     }
 
+    /// The doctor's checks (Doctor()).
     pub async fn doctor_checks(&self) -> Result<Vec<DoctorCheck>, ApiError> {
         decode("Doctor", self.doctor().await)
     }
@@ -84,7 +108,9 @@ fn encode(payload: &impl serde::Serialize) -> String {
     serde_json::to_string(payload).expect("payload types serialize to JSON")
 }
 
+/// The io.ballast.Agent1 server the agent runs at [`OBJECT_PATH`].
 pub struct Api {
+    /// The state the agent updates each tick; the methods read it.
     pub shared: Arc<Mutex<Shared>>,
 }
 
@@ -99,60 +125,66 @@ impl Api {
     }
 }
 
-#[zbus::interface(name = "io.ballast.Agent1")]
-impl Api {
-    /// The latest [`Report`] as JSON: the `ballast status --json` schema.
-    async fn status(&self) -> String {
-        self.snapshot(|s| s.report_json.clone())
-    }
+// zbus generates the signal's emitter trait without docs of its own.
+#[allow(missing_docs)]
+mod server {
+    use super::*;
 
-    /// [`HistoryPoint`]s of the last `seconds` (at most [`HISTORY_SECONDS`]).
-    async fn history(&self, seconds: u32) -> String {
-        self.snapshot(|s| encode(&s.history.since(super::now(), seconds)))
-    }
+    #[zbus::interface(name = "io.ballast.Agent1")]
+    impl Api {
+        /// The latest [`Report`] as JSON: the `ballast status --json` schema.
+        async fn status(&self) -> String {
+            self.snapshot(|s| s.report_json.clone())
+        }
 
-    /// The app catalog ([`CatalogApp`]s) as JSON: the `ballast apps --json` schema.
-    async fn apps(&self) -> String {
-        let profile = self.snapshot(|s| s.profile.clone());
-        encode(&crate::launch::catalog(&profile, std::env::var("PATH").ok().as_deref()))
-    }
+        /// [`HistoryPoint`]s of the last `seconds` (at most [`HISTORY_SECONDS`]).
+        async fn history(&self, seconds: u32) -> String {
+            self.snapshot(|s| encode(&s.history.since(crate::agent::now(), seconds)))
+        }
 
-    /// Running app units ([`ScopeStatus`]es) as JSON: the `ballast scopes --json` schema.
-    async fn scopes(&self) -> String {
-        self.snapshot(|s| encode(&s.scopes))
-    }
+        /// The app catalog ([`CatalogApp`]s) as JSON: the `ballast apps --json` schema.
+        async fn apps(&self) -> String {
+            let profile = self.snapshot(|s| s.profile.clone());
+            encode(&crate::launch::catalog(&profile, std::env::var("PATH").ok().as_deref()))
+        }
 
-    /// Launches a catalog app in its scope; returns the unit name.
-    async fn launch(&self, app: String, args: Vec<String>) -> fdo::Result<String> {
-        let (profile, file) = self.snapshot(|s| (s.profile.clone(), s.profile_file.clone()));
-        actions::launch_app(&profile, file.as_deref(), &app, &args).await.map_err(failed)
-    }
+        /// Running app units ([`ScopeStatus`]es) as JSON: the `ballast scopes --json` schema.
+        async fn scopes(&self) -> String {
+            self.snapshot(|s| encode(&s.scopes))
+        }
 
-    /// Stops a running app scope.
-    async fn stop(&self, unit: String) -> fdo::Result<String> {
-        let manager = crate::launch::UserManager::connect().await.ok();
-        actions::stop_unit(manager.as_ref(), &unit).await.map_err(failed)
-    }
+        /// Launches a catalog app in its scope; returns the unit name.
+        async fn launch(&self, app: String, args: Vec<String>) -> fdo::Result<String> {
+            let (profile, file) = self.snapshot(|s| (s.profile.clone(), s.profile_file.clone()));
+            actions::launch_app(&profile, file.as_deref(), &app, &args).await.map_err(failed)
+        }
 
-    /// target: kwin | baloo | all; action: preview | apply | rollback.
-    async fn tune(
-        &self,
-        target: String,
-        action: String,
-        #[zbus(connection)] connection: &zbus::Connection,
-    ) -> fdo::Result<String> {
-        let (target, action) = command::parse_tune(&target, &action).map_err(failed)?;
-        let profile = self.snapshot(|s| s.profile.clone());
-        actions::tune(&profile, connection, target, action).await.map_err(failed)
-    }
+        /// Stops a running app scope.
+        async fn stop(&self, unit: String) -> fdo::Result<String> {
+            let manager = crate::launch::UserManager::connect().await.ok();
+            actions::stop_unit(manager.as_ref(), &unit).await.map_err(failed)
+        }
 
-    /// The doctor's [`DoctorCheck`]s as JSON: the `ballast doctor --json` schema.
-    async fn doctor(&self) -> fdo::Result<String> {
-        let (profile, root) = self.snapshot(|s| (s.profile.clone(), s.root.clone()));
-        actions::doctor_checks(profile, root).await.map(|checks| encode(&checks)).map_err(failed)
-    }
+        /// target: kwin | baloo | all; action: preview | apply | rollback.
+        async fn tune(
+            &self,
+            target: String,
+            action: String,
+            #[zbus(connection)] connection: &zbus::Connection,
+        ) -> fdo::Result<String> {
+            let (target, action) = command::parse_tune(&target, &action).map_err(failed)?;
+            let profile = self.snapshot(|s| s.profile.clone());
+            actions::tune(&profile, connection, target, action).await.map_err(failed)
+        }
 
-    /// Sent when what the tray shows changed; carries the new report (Status()'s JSON).
-    #[zbus(signal)]
-    pub async fn report_changed(emitter: &SignalEmitter<'_>, report: &str) -> zbus::Result<()>;
+        /// The doctor's [`DoctorCheck`]s as JSON: the `ballast doctor --json` schema.
+        async fn doctor(&self) -> fdo::Result<String> {
+            let (profile, root) = self.snapshot(|s| (s.profile.clone(), s.root.clone()));
+            actions::doctor_checks(profile, root).await.map(|checks| encode(&checks)).map_err(failed)
+        }
+
+        /// Sent when what the tray shows changed; carries the new report (Status()'s JSON).
+        #[zbus(signal)]
+        pub async fn report_changed(emitter: &SignalEmitter<'_>, report: &str) -> zbus::Result<()>;
+    }
 }

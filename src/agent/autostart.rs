@@ -6,18 +6,25 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
+/// Why `autostart enable` or `disable` failed.
 #[derive(Debug, Error)]
+// The fields of each variant are named in its message.
+#[allow(missing_docs)]
 pub enum AutostartError {
+    /// A file or its directory could not be written.
     #[error("cannot write {path}: {source}")]
     Write { path: PathBuf, source: std::io::Error },
+    /// A file could not be removed.
     #[error("cannot remove {path}: {source}")]
     Remove { path: PathBuf, source: std::io::Error },
+    /// `systemctl --user` failed (its stderr) or could not run.
     #[error("systemctl --user {args} failed: {detail}")]
     Systemctl { args: String, detail: String },
 }
 
 /// The app id, reverse-DNS as the desktop entry spec recommends.
 pub const APP_ID: &str = "io.ballast.Ballast";
+/// The user unit's name (systemd.unit(5)), under $XDG_CONFIG_HOME/systemd/user.
 pub const UNIT: &str = "ballast.service";
 const ICON: &[u8] = include_bytes!("../../icons/ballast.svg");
 
@@ -65,12 +72,16 @@ pub fn desktop_entry(exe: &Path, autostart: bool) -> String {
     lines.iter().map(|line| format!("{line}\n")).collect()
 }
 
+/// Where the autostart files go: this session's XDG base directories.
 pub struct Places {
+    /// $XDG_CONFIG_HOME (default ~/.config).
     pub config_home: PathBuf,
+    /// $XDG_DATA_HOME (default ~/.local/share).
     pub data_home: PathBuf,
 }
 
 impl Places {
+    /// From the environment; an unset or empty variable takes its default under $HOME.
     pub fn from_env() -> Places {
         let home = PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/".into()));
         let xdg = |name: &str, fallback: &str| {
@@ -79,18 +90,23 @@ impl Places {
         Places { config_home: xdg("XDG_CONFIG_HOME", ".config"), data_home: xdg("XDG_DATA_HOME", ".local/share") }
     }
 
+    /// The user unit: $XDG_CONFIG_HOME/systemd/user/ballast.service.
     pub fn unit(&self) -> PathBuf {
         self.config_home.join("systemd/user").join(UNIT)
     }
 
+    /// The XDG autostart entry (XDG autostart spec):
+    /// $XDG_CONFIG_HOME/autostart/io.ballast.Ballast.desktop.
     pub fn autostart_entry(&self) -> PathBuf {
         self.config_home.join("autostart").join(format!("{APP_ID}.desktop"))
     }
 
+    /// The application's desktop entry: $XDG_DATA_HOME/applications/io.ballast.Ballast.desktop.
     pub fn app_entry(&self) -> PathBuf {
         self.data_home.join("applications").join(format!("{APP_ID}.desktop"))
     }
 
+    /// The icon: $XDG_DATA_HOME/icons/hicolor/scalable/apps/ballast.svg.
     pub fn icon(&self) -> PathBuf {
         self.data_home.join("icons/hicolor/scalable/apps/ballast.svg")
     }
@@ -167,6 +183,8 @@ pub async fn unit_starts_agent() -> bool {
     manager.unit_file_state(UNIT).await.is_ok_and(|state| matches!(state.as_str(), "enabled" | "enabled-runtime"))
 }
 
+/// Disables and removes the unit (with a systemd user session) and removes the XDG autostart
+/// entry; the desktop entry and icon stay. Returns what was done, line by line.
 pub fn disable(places: &Places, use_systemd: bool) -> Result<Vec<String>, AutostartError> {
     let mut done = Vec::new();
     if use_systemd && places.unit().exists() {
@@ -186,6 +204,8 @@ pub fn disable(places: &Places, use_systemd: bool) -> Result<Vec<String>, Autost
     Ok(done)
 }
 
+/// What starts the agent, line by line: the unit (and whether systemd has it enabled) and the
+/// XDG autostart entry, or that autostart is not enabled.
 pub fn status(places: &Places, use_systemd: bool) -> Vec<String> {
     let mut lines = Vec::new();
     if places.unit().exists() {

@@ -6,23 +6,31 @@ use clap::ValueEnum;
 use std::str::FromStr;
 use thiserror::Error;
 
+/// Something the agent is asked to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
     /// Start a catalog app (its id) in its scope.
     Launch(String),
     /// Stop a running app unit (its name).
     Stop(String),
+    /// Preview, apply or roll back a tuning target.
     Tune(Target, TuneAction),
+    /// Open the dashboard window (ballast-dashboard).
     Dashboard,
+    /// Run the doctor's checks and show the outcome in a notification.
     Doctor,
+    /// End the agent.
     Quit,
 }
 
 /// What to do with a tuning target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TuneAction {
+    /// Show what applying would change (a unified diff).
     Preview,
+    /// Back up and write the settings, then tell the running programs.
     Apply,
+    /// Restore the target's latest backup.
     Rollback,
 }
 
@@ -40,8 +48,10 @@ impl TuneAction {
 /// A command's argument that names nothing the agent knows.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum CommandError {
+    /// The target is not kwin, baloo or all.
     #[error("unknown target {0:?}: kwin, baloo or all")]
     UnknownTarget(String),
+    /// The action is not preview, apply or rollback.
     #[error("unknown action {0:?}: preview, apply or rollback")]
     UnknownAction(String),
 }

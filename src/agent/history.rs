@@ -9,7 +9,9 @@ use std::collections::VecDeque;
 pub struct Point {
     /// Seconds since the Unix epoch.
     pub time: u64,
+    /// Used memory in bytes (MemTotal - MemAvailable).
     pub used: u64,
+    /// Bytes stored in zram, uncompressed.
     pub zram_stored: u64,
     /// PSI memory "some" avg10, % of time stalled.
     pub pressure: f32,

@@ -29,31 +29,43 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 use thiserror::Error;
 
+/// Why the agent cannot run.
 #[derive(Debug, Error)]
 pub enum AgentError {
+    /// Neither DISPLAY nor WAYLAND_DISPLAY is set.
     #[error("no graphical session (neither DISPLAY nor WAYLAND_DISPLAY is set)")]
     NoGraphicalSession,
+    /// The session bus cannot be reached; the connection's error.
     #[error("no D-Bus session bus ({0})")]
     NoSessionBus(String),
+    /// Another agent owns io.ballast.Agent on this session bus.
     #[error("the ballast agent is already running in this session")]
     AlreadyRunning,
+    /// Starting failed: a D-Bus error, or the profile or the tokio runtime failing; the message.
     #[error("D-Bus: {0}")]
     Bus(String),
+    /// A tick could not sample memory; the sampler's error.
     #[error("cannot sample memory: {0}")]
     Sample(String),
 }
 
 /// What the D-Bus API reads between ticks.
 pub struct Shared {
+    /// The profile in effect; replaced when an edited file loads.
     pub profile: Profile,
+    /// The `--profile` file (or `BALLAST_PROFILE`), if one was given.
     pub profile_file: Option<PathBuf>,
+    /// The directory /proc and /sys are read below (`--root` or `BALLAST_ROOT`, else /).
     pub root: PathBuf,
+    /// The latest report as JSON, for Status().
     pub report_json: String,
+    /// The last ten minutes of points, for History().
     pub history: History,
     /// Running app scopes as of the last tick, for Scopes().
     pub scopes: Vec<ScopeStatus>,
 }
 
+/// Seconds since the Unix epoch (0 if the clock is before it).
 pub fn now() -> u64 {
     SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }

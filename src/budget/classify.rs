@@ -8,8 +8,16 @@ use wildmatch::WildMatch;
 /// category, or nowhere the profile names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Owner {
-    App { app: usize, category: usize },
+    /// A catalog app's line: indices into the profile's `apps` and `categories`.
+    App {
+        /// Index into the profile's `apps`.
+        app: usize,
+        /// Index into the profile's `categories`: the app's category.
+        category: usize,
+    },
+    /// A category, no app: index into the profile's `categories`.
     Category(usize),
+    /// No pattern of the profile matches.
     Unclassified,
 }
 
@@ -18,7 +26,9 @@ pub enum Owner {
 pub struct Subject<'a> {
     /// cgroup path below the cgroup root, without a leading '/'.
     pub cgroup_path: Option<&'a str>,
+    /// The process name (the kernel's `comm`); None for a unit.
     pub comm: Option<&'a str>,
+    /// Basename of the process's argv[0]; None for a unit or a kernel thread.
     pub argv0: Option<&'a str>,
 }
 
@@ -56,12 +66,14 @@ impl Rules {
     }
 }
 
+/// Classifies units and processes by the profile's patterns, memoising the answers.
 pub struct Classifier {
     rules: Vec<Rules>,
     cache: HashMap<String, (Owner, bool)>,
 }
 
 impl Classifier {
+    /// The rules of `profile`: its catalog apps first, then its categories that match by pattern.
     pub fn new(profile: &Profile) -> Self {
         let category_index = |id: &str| profile.categories.iter().position(|c| c.id == id);
         let mut rules = Vec::new();

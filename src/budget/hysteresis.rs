@@ -3,9 +3,12 @@
 
 use std::collections::HashMap;
 
+/// When a breach ends: the profile's `budget.leave_margin` and `budget.leave_ticks`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct HysteresisRule {
+    /// Fraction 0.0-1.0: a tick is calm while the value is below limit × (1 - `leave_margin`).
     pub leave_margin: f64,
+    /// Calm ticks in a row that end a breach.
     pub leave_ticks: u32,
 }
 
@@ -16,6 +19,7 @@ struct Track {
     since_tick: u64,
 }
 
+/// Breach state per line id, across ticks.
 #[derive(Debug, Default)]
 pub struct BreachTracker {
     tick: u64,
@@ -28,6 +32,7 @@ impl BreachTracker {
         self.tick += 1;
     }
 
+    /// The current tick's number: 1 after the first `begin_tick`, 0 before.
     pub fn tick(&self) -> u64 {
         self.tick
     }

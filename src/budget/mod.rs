@@ -33,10 +33,12 @@ pub struct Budget {
 }
 
 impl Budget {
+    /// A budget for `profile`, with no breaches and no CPU counters yet.
     pub fn new(profile: Profile) -> Self {
         Budget { classifier: Classifier::new(&profile), profile, tracker: BreachTracker::default(), previous: None }
     }
 
+    /// The profile the samples are judged against.
     pub fn profile(&self) -> &Profile {
         &self.profile
     }

@@ -13,7 +13,9 @@ pub const SCHEMA_VERSION: u32 = 2;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LoadState {
+    /// No workload category is past the threshold: the idle targets apply.
     Idle,
+    /// A workload category uses more than `budget.workload_threshold`: the workload targets apply.
     Workload,
 }
 
@@ -32,8 +34,11 @@ impl LoadState {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
+    /// Below the profile's `budget.near_fraction` of the limit, or not judged (reclaimable).
     Ok,
+    /// At or above the profile's `budget.near_fraction` of the limit, not in breach.
     Near,
+    /// Past the limit, and held until the hysteresis lets it go.
     Breach,
 }
 
@@ -55,14 +60,18 @@ pub struct Report {
     pub schema: u32,
     /// The profile's machine name.
     pub profile: String,
+    /// Which targets apply.
     pub state: LoadState,
+    /// /proc/meminfo's totals.
     pub memory: MemoryTotals,
+    /// The whole desktop against the profile's totals.
     pub total: TotalLine,
     /// In the profile's order.
     pub categories: Vec<CategoryLine>,
     /// Bytes used that neither a category nor zram's pool accounts for (units or processes
     /// no pattern matched, and what per-process figures cannot see). Never negative.
     pub unclassified: u64,
+    /// zram's devices and compressed pool.
     pub zram: ZramReport,
     /// /proc/pressure: memory, cpu, io.
     pub psi: PressureSet,
@@ -70,7 +79,9 @@ pub struct Report {
     pub cpu: Option<CpuSplit>,
     /// Lines in breach: the total first, then video memory, then categories.
     pub breaches: Vec<Breach>,
+    /// The GPU report, and video memory against the profile's budget.
     pub gpu: GpuLine,
+    /// How memory was counted, and what could not be read.
     pub sources: Sources,
 }
 
@@ -110,6 +121,7 @@ pub struct MemoryTotals {
 /// The whole desktop against the profile's totals, bytes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TotalLine {
+    /// Bytes in use: `memory.used`.
     pub used: u64,
     /// The idle-state target.
     pub idle: u64,
@@ -117,6 +129,7 @@ pub struct TotalLine {
     pub workload: u64,
     /// The target for the current state: `idle` or `workload`.
     pub limit: u64,
+    /// `used` against `limit`.
     pub status: Status,
 }
 
@@ -127,6 +140,8 @@ pub struct CategoryLine {
     pub id: String,
     /// As the user reads it.
     pub name: String,
+    /// Bytes in use: its units' or processes' memory; for the kernel and cache categories,
+    /// meminfo's figure.
     pub used: u64,
     /// The idle-state target.
     pub idle: u64,
@@ -135,6 +150,7 @@ pub struct CategoryLine {
     /// The target for the current state (a workload category may reach the workload
     /// threshold while the desktop is idle).
     pub limit: u64,
+    /// `used` against `limit`; always ok for a reclaimable category.
     pub status: Status,
     /// Buffer/cache is reclaimable: shown against its target, never a breach.
     pub reclaimable: bool,
@@ -157,6 +173,7 @@ pub struct AppLine {
     pub id: String,
     /// The catalog's name.
     pub name: String,
+    /// Bytes in use, over its units or processes.
     pub used: u64,
     /// Units or processes counted.
     pub members: usize,
@@ -198,6 +215,7 @@ impl ZramState {
 /// zram's swap devices together (kernel doc: admin-guide/blockdev/zram, mm_stat); bytes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ZramReport {
+    /// Whether zram is there and in use as swap.
     pub state: ZramState,
     /// Every zram device, swap or not.
     pub devices: Vec<ZramDevice>,
@@ -222,7 +240,9 @@ pub struct ZramReport {
 /// CPU use of the OS side and the workload side against the profile's core split.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CpuSplit {
+    /// The OS categories' use against the profile's `os_cores` (× threads per core).
     pub os: CpuShare,
+    /// The workload categories' use against the profile's `workload_cores` (× threads per core).
     pub workload: CpuShare,
     /// Wall seconds the figures cover.
     pub interval_seconds: f64,
@@ -285,8 +305,11 @@ impl std::fmt::Display for BreachId {
 /// A line past its limit; bytes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Breach {
+    /// Which line is in breach.
     pub id: BreachId,
+    /// Bytes in use.
     pub used: u64,
+    /// The line's limit, bytes.
     pub limit: u64,
     /// Tick counter value when the breach started.
     pub since_tick: u64,
@@ -305,7 +328,9 @@ pub enum Attribution {
 /// Where the figures come from, and what could not be read.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Sources {
+    /// The host's cgroup setup.
     pub cgroup: CgroupMode,
+    /// Per systemd unit or per process.
     pub attribution: Attribution,
     /// A line per source that could not be read, each saying which and why.
     pub problems: Vec<String>,
@@ -315,6 +340,7 @@ pub struct Sources {
 /// and video memory against the profile's budget.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GpuLine {
+    /// The GPU report, its fields inline in this object.
     #[serde(flatten)]
     pub report: crate::gpu::GpuReport,
     /// None when no device reports its memory use.
@@ -324,9 +350,12 @@ pub struct GpuLine {
 /// All devices' video memory against the profile's VRAM budget; bytes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VramLine {
+    /// All devices' `memory_used`, summed.
     pub used: u64,
     /// None when a device does not say.
     pub total: Option<u64>,
+    /// The profile's `[gpu] vram_budget`.
     pub budget: u64,
+    /// `used` against `budget`.
     pub status: Status,
 }

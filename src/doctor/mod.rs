@@ -13,12 +13,17 @@ use crate::tune::TuneError;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+/// How a check came out, ordered from best (Pass) to worst (Fail).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Verdict {
+    /// Nothing to fix.
     Pass,
+    /// Not checked: it does not apply here, or a fact it needs could not be read.
     Skip,
+    /// A problem, but not a failure: `ballast doctor` still exits 0.
     Warn,
+    /// A requirement is not met: `ballast doctor` exits 1.
     Fail,
 }
 
@@ -34,11 +39,14 @@ impl Verdict {
     }
 }
 
+/// One line of the doctor's checklist.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Check {
     /// The check's name ("zram", "scope-limits", ...).
     pub id: String,
+    /// How it came out.
     pub verdict: Verdict,
+    /// What was found, in one line.
     pub message: String,
     /// What to do about it; None when there is nothing to do.
     pub fix: Option<String>,
@@ -47,12 +55,16 @@ pub struct Check {
 /// Why the doctor could not read a fact; the checks that need it are skipped with this reason.
 #[derive(Debug, Error)]
 pub enum Unread {
+    /// A KDE config file (baloofilerc) could not be read.
     #[error(transparent)]
     Config(#[from] TuneError),
+    /// No /run/systemd/journal: journald does not run here.
     #[error("no journald on this system")]
     NoJournald,
+    /// The named tool is not installed.
     #[error("{0} is not installed")]
     Missing(&'static str),
+    /// The named tool did not answer within 5 seconds.
     #[error("{0} did not answer in time")]
     TimedOut(&'static str),
 }
@@ -60,17 +72,25 @@ pub enum Unread {
 /// Everything the checks look at, gathered once by `probe::gather`.
 #[derive(Debug)]
 pub struct Facts {
+    /// The budget report of the sample.
     pub report: Report,
+    /// The sample's leaf systemd units (scope-limits reads their memory limits).
     pub units: Vec<UnitSample>,
+    /// The memory sysctls as read; None where unreadable.
     pub sysctls: Sysctls,
+    /// `systemctl --user show -p SystemState --value`: whether the user manager is usable.
     pub systemd_user: CommandOutcome,
+    /// First line of /proc/driver/nvidia/version; None when no NVIDIA driver is loaded.
     pub nvidia_version: Option<String>,
     /// nvidia_drm's modeset parameter; None when the module is not loaded.
     pub nvidia_modeset: Option<bool>,
     /// LIBVA_DRIVER_NAME and NVD_BACKEND of this session.
     pub libva_driver_name: Option<String>,
+    /// NVD_BACKEND of this session (nvidia-vaapi-driver's backend).
     pub nvd_backend: Option<String>,
+    /// What `vainfo` said (VA-API driver and decode profiles).
     pub vainfo: CommandOutcome,
+    /// What `vdpauinfo` said.
     pub vdpauinfo: CommandOutcome,
     /// baloofilerc values as KDE reads them: basic-only, hidden folders, excludes.
     pub baloo: Result<BalooFacts, Unread>,
@@ -78,12 +98,16 @@ pub struct Facts {
     pub segfaults: Result<Vec<String>, Unread>,
 }
 
+/// Baloo's indexing settings from baloofilerc `[General]`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BalooFacts {
+    /// `only basic indexing`; None when unset or not true/false.
     pub only_basic_indexing: Option<bool>,
+    /// `index hidden folders`; None when unset or not true/false (the check takes it as false).
     pub index_hidden_folders: Option<bool>,
     /// As kreadconfig5/6 print them: `$HOME` already expanded.
     pub exclude_folders: Vec<String>,
+    /// The home directory `$HOME` stands for in the profile's excludes; None: not expanded.
     pub home: Option<String>,
 }
 
@@ -91,6 +115,8 @@ fn check(id: &str, verdict: Verdict, message: impl Into<String>, fix: Option<&st
     Check { id: id.to_owned(), verdict, message: message.into(), fix: fix.map(str::to_owned) }
 }
 
+/// Runs every check of `facts` against `profile`, in order: zram, sysctl, idle memory, cgroup,
+/// systemd user manager, scope limits, NVIDIA, VA-API environment, vainfo, vdpauinfo, Baloo, segfaults.
 pub fn checks(profile: &Profile, facts: &Facts) -> Vec<Check> {
     vec![
         zram(profile, &facts.report),

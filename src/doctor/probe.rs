@@ -9,11 +9,22 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// How a probe command ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CommandOutcome {
+    /// It could not be started (not installed, or not on PATH).
     Missing,
+    /// It ran past the 5-second deadline and was killed.
     TimedOut,
-    Ran { success: bool, stdout: String, stderr: String },
+    /// It exited: whether successfully, and its stdout and stderr (lossy UTF-8).
+    Ran {
+        /// Exit status 0.
+        success: bool,
+        /// Its standard output.
+        stdout: String,
+        /// Its standard error.
+        stderr: String,
+    },
 }
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
@@ -56,6 +67,7 @@ fn read_trimmed(path: &Path) -> Option<String> {
     std::fs::read_to_string(path).ok().map(|s| s.trim().to_owned())
 }
 
+/// Samples once and gathers every fact the checks need; Err when the sample fails.
 pub fn gather(sampler: &mut Sampler, profile: &Profile) -> Result<Facts, SampleError> {
     let sample = sampler.sample()?;
     let report = Budget::new(profile.clone()).evaluate(&sample);

@@ -15,11 +15,17 @@ use std::time::Duration;
 /// One open DRM file as its fdinfo describes it.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DrmClient {
+    /// `drm-driver`: the kernel driver's name (`amdgpu`, `i915`, `xe`, ...).
     pub driver: String,
     /// PCI address (`0000:03:00.0`); absent for platform devices.
     pub pdev: Option<String>,
+    /// `drm-client-id`: the open DRM file, the same on every fd that shares it; None if absent
+    /// or malformed.
     pub client_id: Option<u64>,
+    /// Memory per region name, from the `drm-<stat>-<region>` keys.
     pub regions: BTreeMap<String, RegionMemory>,
+    /// Counters per engine name, from the `drm-engine-`, `drm-cycles-`, `drm-total-cycles-` and
+    /// `drm-engine-capacity-` keys.
     pub engines: BTreeMap<String, EngineCounters>,
 }
 
@@ -32,7 +38,9 @@ pub struct RegionMemory {
     pub shared: Option<u64>,
     /// Buffers with backing store present (`drm-resident-`, or its older alias `drm-memory-`).
     pub resident: Option<u64>,
+    /// Resident buffers marked purgeable (`drm-purgeable-`).
     pub purgeable: Option<u64>,
+    /// Buffers active on one or more engines (`drm-active-`).
     pub active: Option<u64>,
 }
 
@@ -40,8 +48,11 @@ pub struct RegionMemory {
 /// timestamp (`drm-cycles-` / `drm-total-cycles-`, as xe reports).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct EngineCounters {
+    /// Cumulative nanoseconds the engine was busy with this client's work (`drm-engine-`).
     pub busy_ns: Option<u64>,
+    /// Cumulative cycles the engine spent on this client's work (`drm-cycles-`).
     pub cycles: Option<u64>,
+    /// The engine's cycle timestamp, in the same unit as `cycles` (`drm-total-cycles-`).
     pub total_cycles: Option<u64>,
     /// Identical engines behind the name; the spec says 1 where absent.
     pub capacity: Option<u32>,
@@ -200,12 +211,23 @@ pub fn carry_over(
 pub enum ClientKey {
     /// `drm-client-id` within its device (the pdev, or the driver without one); the spec
     /// makes ids unique globally or per device.
-    Id { device: String, id: u64 },
+    Id {
+        /// The device: its `drm-pdev`, else the driver's name.
+        device: String,
+        /// `drm-client-id`.
+        id: u64,
+    },
     /// No client id: only this fd is known to be this client.
-    Fd { pid: u32, fd: u32 },
+    Fd {
+        /// The process holding the fd.
+        pid: u32,
+        /// The fd number.
+        fd: u32,
+    },
 }
 
 impl ClientKey {
+    /// The key of `client`, read from fd `fd` of process `pid`.
     pub fn of(client: &DrmClient, pid: u32, fd: u32) -> Self {
         match client.client_id {
             Some(id) => ClientKey::Id { device: client.pdev.clone().unwrap_or_else(|| client.driver.clone()), id },
@@ -217,14 +239,20 @@ impl ClientKey {
 /// A client, found once: at the lowest PID, then the lowest fd, that holds it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FoundClient {
+    /// The lowest PID holding the client.
     pub pid: u32,
+    /// The lowest fd of that process holding it.
     pub fd: u32,
+    /// What identifies the client.
     pub key: ClientKey,
+    /// The client as its fdinfo describes it.
     pub client: DrmClient,
 }
 
+/// One walk of ROOT/proc: the DRM clients found, and how many processes could not be read.
 #[derive(Debug, Default)]
 pub struct Walk {
+    /// Every DRM client, once each, in ascending PID order.
     pub clients: Vec<FoundClient>,
     /// Processes whose fdinfo we may not read (another user's).
     pub unreadable_processes: usize,
@@ -236,6 +264,7 @@ pub struct Walk {
 /// late, or a reused PID, shows up within `FULL_SCAN_EVERY` walks.
 pub const FULL_SCAN_EVERY: u32 = 10;
 
+/// Walks ROOT/proc for DRM clients, remembering between walks which fds held them.
 #[derive(Debug, Default)]
 pub struct Walker {
     /// Per PID, its fds that held DRM clients at the last walk (empty: none).

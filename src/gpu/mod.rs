@@ -18,10 +18,15 @@ use thiserror::Error;
 
 pub use fdinfo::RegionMemory;
 
+/// Failure to read or parse a file below the sampled root; a sample turns it into a note.
 #[derive(Debug, Error)]
+// The fields of each variant are named in its message.
+#[allow(missing_docs)]
 pub enum GpuError {
+    /// Reading a file or directory (`path`) failed with an I/O error.
     #[error("cannot read {path}: {source}")]
     Read { path: PathBuf, source: io::Error },
+    /// A file (`path`) holds something other than the driver should write; `reason` says what.
     #[error("{path}: {reason}")]
     Malformed { path: PathBuf, reason: String },
 }
@@ -29,10 +34,13 @@ pub enum GpuError {
 /// Where the report's figures come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub enum GpuSource {
+    /// NVIDIA's NVML (libnvidia-ml.so.1); JSON `"nvml"`.
     #[serde(rename = "nvml")]
     Nvml,
+    /// DRM fdinfo (/proc/PID/fdinfo) and sysfs; JSON `"drm-fdinfo"`.
     #[serde(rename = "drm-fdinfo")]
     DrmFdinfo,
+    /// No GPU figures; `reason` says why. JSON `"none"`.
     #[serde(rename = "none")]
     None,
 }
@@ -53,21 +61,28 @@ impl GpuReport {
 /// One GPU sample.
 #[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct GpuReport {
+    /// Where the figures come from.
     pub source: GpuSource,
     /// Why the source is `none`, or why NVML was not used for an NVIDIA GPU.
     pub reason: Option<String>,
+    /// One per GPU.
     pub devices: Vec<GpuDevice>,
+    /// One per (device, process) using it, sorted by device index, then PID.
     pub processes: Vec<GpuProcess>,
     /// Figures that could not be read this tick, each saying which and why.
     pub notes: Vec<String>,
 }
 
+/// One GPU and its device-wide figures (sources per field: docs/gpu-json.md).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct GpuDevice {
     /// NVML's index (as nvidia-smi numbers GPUs), or the position among DRM cards.
     pub index: u32,
+    /// Model name: NVML's nvmlDeviceGetName, or amdgpu's sysfs `product_name`.
     pub name: Option<String>,
+    /// `"NVIDIA"`, `"AMD"`, `"Intel"`, else the PCI vendor id in hex; None for non-PCI devices.
     pub vendor: Option<String>,
+    /// Kernel driver: `"nvidia"` under NVML, else the bound one (`amdgpu`, `i915`, `xe`, ...).
     pub driver: Option<String>,
     /// NVML's driver version; for in-tree DRM drivers, the kernel release.
     pub driver_version: Option<String>,
@@ -77,32 +92,43 @@ pub struct GpuDevice {
     pub pci_bus_id: Option<String>,
     /// Device memory (VRAM) in bytes.
     pub memory_used: Option<u64>,
+    /// Total device memory (VRAM) in bytes (NVML memory info `total`, sysfs `mem_info_vram_total`).
     pub memory_total: Option<u64>,
     /// Device memory of the processes listed for this device; null where any is unknown.
     pub process_memory: Option<u64>,
+    /// Busy percentages of the GPU, memory, encoder and decoder.
     pub utilization: Utilization,
     /// Busy percent per engine, summed over clients (fdinfo, from the second sample on).
     pub engine_busy_percent: BTreeMap<String, f32>,
+    /// Temperature in °C: NVML's GPU die sensor, or hwmon `temp1_input` (m°C, rounded).
     pub temperature_c: Option<u32>,
+    /// Power draw in W: NVML's nvmlDeviceGetPowerUsage, or hwmon `power1_average`, else `power1_input`.
     pub power_w: Option<f64>,
 }
 
 /// Percent of the last sampling period each unit was busy.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Utilization {
+    /// GPU busy % (nvmlDeviceGetUtilizationRates `gpu`, amdgpu sysfs `gpu_busy_percent`).
     pub gpu: Option<u32>,
+    /// Memory busy % (nvmlDeviceGetUtilizationRates `memory`, amdgpu sysfs `mem_busy_percent`).
     pub memory: Option<u32>,
+    /// Video encoder busy % (NVML's nvmlDeviceGetEncoderUtilization); NVML only.
     pub encoder: Option<u32>,
+    /// Video decoder busy % (NVML's nvmlDeviceGetDecoderUtilization); NVML only.
     pub decoder: Option<u32>,
 }
 
 /// Which NVML process lists a process is in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub enum ProcessKind {
+    /// In NVML's graphics process list only; JSON `"graphics"`.
     #[serde(rename = "graphics")]
     Graphics,
+    /// In NVML's compute process list only; JSON `"compute"`.
     #[serde(rename = "compute")]
     Compute,
+    /// In both lists; JSON `"graphics+compute"`.
     #[serde(rename = "graphics+compute")]
     GraphicsCompute,
 }
@@ -110,7 +136,9 @@ pub enum ProcessKind {
 /// One process's use of one GPU; the main loop maps `pid` to categories and apps.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct GpuProcess {
+    /// The process's PID.
     pub pid: u32,
+    /// The `index` of the device it uses.
     pub device_index: u32,
     /// NVML only.
     pub kind: Option<ProcessKind>,
@@ -142,6 +170,8 @@ enum NvmlState {
     },
 }
 
+/// Samples the GPUs below a root (`/`, or a fixture tree); keeps what spans samples: the NVML
+/// handle and each DRM client's engine counters.
 pub struct GpuSampler {
     root: PathBuf,
     kernel_release: Option<String>,
@@ -172,6 +202,7 @@ impl GpuSampler {
         }
     }
 
+    /// The root the sampler reads below.
     pub fn root(&self) -> &Path {
         &self.root
     }

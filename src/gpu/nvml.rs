@@ -15,12 +15,14 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 
+/// The NVML library's soname, as the NVIDIA driver installs it.
 pub const LIBRARY: &str = "libnvidia-ml.so.1";
 
 /// What one NVML call returned.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Reading<T> {
+    /// The call's answer.
     Value(T),
     /// The GPU or driver lacks the feature: unknown, never 0.
     NotSupported,
@@ -58,44 +60,65 @@ impl<T> Reading<T> {
 /// Everything one sample asks NVML, as it answered.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NvmlReadings {
+    /// nvmlSystemGetDriverVersion (`"580.95.05"`).
     pub driver_version: Reading<String>,
     /// cuDriverGetVersion's number: 13000 for 13.0.
     pub cuda_driver_version: Reading<i32>,
+    /// One per device NVML gave a handle for, by NVML index.
     pub devices: Vec<DeviceReadings>,
     /// Failures that lose a whole device (device count, handle).
     pub errors: Vec<String>,
 }
 
+/// What NVML answered for one device.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DeviceReadings {
+    /// NVML's device index (as nvidia-smi numbers GPUs).
     pub index: u32,
+    /// nvmlDeviceGetName.
     pub name: Reading<String>,
     /// As NVML writes it: `00000000:01:00.0`.
     pub pci_bus_id: Reading<String>,
+    /// nvmlDeviceGetMemoryInfo_v2: used and total bytes.
     pub memory: Reading<MemoryReading>,
+    /// nvmlDeviceGetUtilizationRates: GPU and memory busy %.
     pub utilization: Reading<UtilizationReading>,
+    /// nvmlDeviceGetEncoderUtilization: video encoder busy %.
     pub encoder_utilization: Reading<u32>,
+    /// nvmlDeviceGetDecoderUtilization: video decoder busy %.
     pub decoder_utilization: Reading<u32>,
+    /// nvmlDeviceGetTemperature of the GPU die sensor, °C.
     pub temperature_c: Reading<u32>,
+    /// nvmlDeviceGetPowerUsage, milliwatts.
     pub power_mw: Reading<u32>,
+    /// nvmlDeviceGetGraphicsRunningProcesses_v3: processes with a graphics context.
     pub graphics_processes: Reading<Vec<ProcessReading>>,
+    /// nvmlDeviceGetComputeRunningProcesses_v3: processes with a compute context (CUDA, ...).
     pub compute_processes: Reading<Vec<ProcessReading>>,
 }
 
+/// Device memory from NVML's memory info, bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemoryReading {
+    /// Bytes in use (NVML memory info `used`).
     pub used: u64,
+    /// Bytes of device memory in all (NVML memory info `total`).
     pub total: u64,
 }
 
+/// nvmlDeviceGetUtilizationRates: percent of the last sample period each was busy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UtilizationReading {
+    /// Percent of the time one or more kernels ran on the GPU.
     pub gpu: u32,
+    /// Percent of the time device memory was being read or written.
     pub memory: u32,
 }
 
+/// One entry of an NVML running-process list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProcessReading {
+    /// The process's PID.
     pub pid: u32,
     /// None where NVML says N/A (NVML_VALUE_NOT_AVAILABLE).
     pub used_memory: Option<u64>,
@@ -106,7 +129,9 @@ pub struct ProcessReading {
 #[derive(Debug, thiserror::Error)]
 #[error("{}", init_failure(.library, .source))]
 pub struct InitError {
+    /// The library NVML was loaded from (a soname or path).
     pub library: String,
+    /// NVML's error.
     pub source: NvmlError,
 }
 
@@ -115,6 +140,7 @@ pub fn init() -> Result<Nvml, InitError> {
     init_from(LIBRARY)
 }
 
+/// Loads NVML from `library` (a soname or path) and initialises it.
 pub fn init_from(library: &str) -> Result<Nvml, InitError> {
     Nvml::builder()
         .lib_path(OsStr::new(library))
@@ -122,6 +148,8 @@ pub fn init_from(library: &str) -> Result<Nvml, InitError> {
         .map_err(|source| InitError { library: library.to_owned(), source })
 }
 
+/// The reason `status` shows for an NVML start failure: the library missing, the driver not
+/// loaded, no permission, a library/kernel module version mismatch, or NVML's own message.
 pub fn init_failure(library: &str, error: &NvmlError) -> String {
     match error {
         NvmlError::LibloadingError(e)

@@ -11,11 +11,14 @@ use std::path::{Path, PathBuf};
 pub struct DeviceIdentity {
     /// The bound kernel driver (`amdgpu`, `i915`, `xe`, `nouveau`, `nvidia`).
     pub driver: Option<String>,
+    /// PCI vendor id, from `PCI_ID` (`0x1002` for AMD).
     pub vendor_id: Option<u16>,
     /// PCI address (`0000:03:00.0`); None for platform devices.
     pub slot: Option<String>,
 }
 
+/// `DRIVER`, `PCI_ID` and `PCI_SLOT_NAME` from a device's `uevent` text; what is missing or
+/// malformed stays None.
 pub fn parse_uevent(text: &str) -> DeviceIdentity {
     let mut identity = DeviceIdentity::default();
     for line in text.lines() {
@@ -35,6 +38,8 @@ pub fn parse_uevent(text: &str) -> DeviceIdentity {
     identity
 }
 
+/// The vendor's name for a PCI vendor id (`"NVIDIA"`, `"AMD"`, `"Intel"`), else the id as
+/// four hex digits.
 pub fn vendor_name(id: u16) -> String {
     match id {
         0x10de => "NVIDIA".to_string(),

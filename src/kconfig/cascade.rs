@@ -24,13 +24,16 @@ pub enum LockLevel {
 pub struct Lock {
     /// The locking file's place in the stack (0: the least important).
     pub file: usize,
+    /// How much the mark locks.
     pub level: LockLevel,
 }
 
 /// The value a program reads and the file of the stack it comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Effective<'a> {
+    /// The entry a program reads.
     pub entry: Entry<'a>,
+    /// The place in the stack of the file it comes from (0: the least important).
     pub file: usize,
 }
 
@@ -41,6 +44,7 @@ pub struct Cascade<'a> {
 }
 
 impl<'a> Cascade<'a> {
+    /// Stacks `files`, the least important first and the user's own last.
     pub fn new(files: Vec<&'a Document>) -> Self {
         Self { files }
     }

@@ -75,6 +75,7 @@ impl Document {
         &self.lines
     }
 
+    /// The document as bytes: those parsed, changed only in the lines edits rewrote or inserted.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut bytes = Vec::with_capacity(self.lines.iter().map(|line| line.text.len()).sum());
         for line in &self.lines {

@@ -63,8 +63,10 @@ pub use document::{changed_keys, ChangedKeys, Document, Entry};
 /// Which KConfig reads the files: KDE Frameworks 5 (Plasma 5) or 6 (Plasma 6).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Generation {
+    /// KF5 5.103: trims spaces and tabs, unescapes keys twice.
     #[default]
     Kf5,
+    /// KF6: also trims `\v` and `\f`, and unescapes keys once.
     Kf6,
 }
 
@@ -77,15 +79,22 @@ pub const GROUP_SEPARATOR: u8 = 0x1d;
 
 /// An edit KConfig itself would refuse, or one whose result it would misread.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+// The fields of each variant are named in its message.
+#[allow(missing_docs)]
 pub enum KconfigError {
+    /// The file is locked by a `[$i]` line before any group.
     #[error("cannot change {} in {}: the file is marked immutable ([$i])", show_key(.key), show_group(.group))]
     ImmutableFile { group: Vec<u8>, key: Vec<u8> },
+    /// The key's group is locked by a `[Group][$i]` header.
     #[error("cannot change {} in {}: the group is marked immutable ([$i])", show_key(.key), show_group(.group))]
     ImmutableGroup { group: Vec<u8>, key: Vec<u8> },
+    /// The key is locked by a `key[$i]=` line.
     #[error("cannot change {} in {}: the key is marked immutable ([$i])", show_key(.key), show_group(.group))]
     ImmutableKey { group: Vec<u8>, key: Vec<u8> },
+    /// The key name, once escaped and written, would not read back as itself.
     #[error("cannot write {} in {}: KConfig would not read that key name back", show_key(.key), show_group(.group))]
     UnwritableKey { group: Vec<u8>, key: Vec<u8> },
+    /// No header for the group name would read back as that group.
     #[error("cannot write a header for {}: KConfig would not read that group name back", show_group(.group))]
     UnwritableGroup { group: Vec<u8> },
 }

@@ -45,6 +45,7 @@ pub enum Starter {
 /// One process in a unit, as systemd's GetUnitProcesses lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnitProcess {
+    /// The process id.
     pub pid: u32,
     /// The command line, arguments separated by spaces (systemd's rendering).
     pub cmdline: String,
@@ -53,7 +54,9 @@ pub struct UnitProcess {
 /// What a unit is: the catalog app it belongs to (index into `Profile::apps`) and who started it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Recognition {
+    /// The catalog app, an index into `Profile::apps`; None when the unit is of no catalog app.
     pub app: Option<usize>,
+    /// Who started the unit.
     pub starter: Starter,
 }
 
@@ -150,8 +153,11 @@ impl Limits {
 /// A running app unit as the planner sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Observed {
+    /// The unit name.
     pub unit: String,
+    /// Its catalog app and starter.
     pub recognition: Recognition,
+    /// Its MemoryHigh= and MemoryMax= now.
     pub limits: Limits,
 }
 
@@ -161,9 +167,21 @@ pub struct Observed {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Step {
     /// Start the app's home around every process of these units (none is ballast's).
-    Adopt { from: Vec<String>, app: usize },
+    Adopt {
+        /// The units whose processes the new home scope takes in.
+        from: Vec<String>,
+        /// The catalog app, an index into the profile's `apps`.
+        app: usize,
+    },
     /// Move every process of `from` into the app's home unit `into`.
-    Gather { from: String, into: String, app: usize },
+    Gather {
+        /// The unit emptied.
+        from: String,
+        /// The app's home: the delegated scope ballast started, with the catalog's limits.
+        into: String,
+        /// The catalog app, an index into the profile's `apps`.
+        app: usize,
+    },
 }
 
 impl Step {

@@ -25,24 +25,37 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use thiserror::Error;
 
+/// Why launching, stopping or governing an app unit failed; the messages say what to do about it.
 #[derive(Debug, Error)]
+// The fields of each variant are named in its message.
+#[allow(missing_docs)]
 pub enum LaunchError {
+    /// The id names no catalog app; `known` lists the catalog's ids, comma-separated.
     #[error("unknown app \"{id}\"; the catalog has: {known} (add it as an [[app]] entry in your config)")]
     UnknownApp { id: String, known: String },
+    /// The app's `exec` names no executable file: not found on PATH, or none at the path it gives.
     #[error("{name}'s binary \"{exec}\" is not on PATH: install it, or set exec = \"/full/path\" in the [[app]] entry with id = \"{id}\"")]
     MissingBinary { id: String, name: String, exec: String },
+    /// No D-Bus session bus to connect to; `detail` is zbus's error.
     #[error("no D-Bus session bus ({detail}): run this inside your desktop session, or set DBUS_SESSION_BUS_ADDRESS")]
     NoSessionBus { detail: String },
+    /// The systemd user manager (org.freedesktop.systemd1 on the session bus) does not answer, or a query to it failed.
     #[error("the systemd user manager does not answer on the session bus ({detail}): log in through a systemd session (for a headless one: loginctl enable-linger $USER)")]
     NoUserManager { detail: String },
+    /// systemd did not start the scope: StartTransientUnit failed, or its job did not end "done" within 15 s.
     #[error("cannot start scope {unit}: {detail}")]
     ScopeFailed { unit: String, detail: String },
+    /// The StopUnit call for the unit failed.
     #[error("cannot stop {unit}: {detail}")]
     StopFailed { unit: String, detail: String },
+    /// A unit's processes could not be listed (GetUnitProcesses) or moved into the app's home (AttachProcessesToUnit).
     #[error("cannot govern {unit}: {detail}")]
     GovernFailed { unit: String, detail: String },
+    /// `ballast stop`'s argument is neither a running unit's name nor a catalog app with a running
+    /// scope ballast started.
     #[error("no running app scope matches \"{what}\" (`ballast scopes` lists them)")]
     NoSuchScope { what: String },
+    /// exec of the app's binary failed, in the process that was to become the app.
     #[error("cannot run {binary}: {source}")]
     Exec { binary: PathBuf, source: std::io::Error },
 }
@@ -141,16 +154,21 @@ pub struct CatalogApp {
     pub category: String,
     /// CPUQuota=, % of one CPU.
     pub cpu_quota: CpuQuota,
+    /// The profile's `exec`: a name looked up on `$PATH`, or a path.
     pub exec: String,
     /// The catalog id (`ballast launch ID`).
     pub id: String,
+    /// Whether `binary` was found.
     pub installed: bool,
     /// MemoryHigh=, bytes (written "2G").
     pub memory_high: ByteSize,
     /// MemoryMax=, bytes (written "3G").
     pub memory_max: ByteSize,
+    /// The app's name as people know it ("Discord").
     pub name: String,
+    /// The OOM-killer score its processes get (1..=1000, only ever raised); None: inherited.
     pub oom_score_adj: Option<u16>,
+    /// What the app is built on (Electron, CEF, Chromium, Qt, native), which decides its GPU and V8 flags.
     pub toolkit: Toolkit,
     /// V8's old-space limit for Electron apps, MiB.
     pub v8_heap_mb: Option<u32>,
@@ -181,6 +199,7 @@ pub fn catalog(profile: &Profile, path: Option<&str>) -> Vec<CatalogApp> {
         .collect()
 }
 
+/// Whether `path` is a regular file (symlinks followed) with an execute bit set for anyone.
 pub fn is_executable(path: &std::path::Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)

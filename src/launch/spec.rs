@@ -4,10 +4,13 @@
 use crate::profile::{escape_unit_part, App, LaunchSettings, Toolkit};
 use std::path::PathBuf;
 
+/// The display server of the desktop session; serialized lowercase ("x11", "wayland").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DisplayServer {
+    /// X11: XDG_SESSION_TYPE=x11, or nothing says Wayland.
     X11,
+    /// Wayland: XDG_SESSION_TYPE=wayland, or WAYLAND_DISPLAY set where the session type says neither.
     Wayland,
 }
 
@@ -35,10 +38,16 @@ impl DisplayServer {
 /// A transient scope and the command to run in it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScopeSpec {
+    /// The unit name, `app-ballast-<desktop file id, escaped>-<8 hex digits>.scope` (the systemd
+    /// desktop-environment spec's `app-<launcher>-<ApplicationID>-<RANDOM>.scope`).
     pub unit: String,
+    /// Slice= the scope runs in: `[launch] slice` ("app.slice").
     pub slice: String,
+    /// Description=, e.g. "Discord (launched by ballast)".
     pub description: String,
+    /// MemoryHigh= in bytes (systemd.resource-control(5)).
     pub memory_high: u64,
+    /// MemoryMax= in bytes (systemd.resource-control(5)).
     pub memory_max: u64,
     /// systemd's CPUQuotaPerSecUSec.
     pub cpu_quota_per_sec_usec: u64,
@@ -46,6 +55,7 @@ pub struct ScopeSpec {
     pub collect_mode: &'static str,
     /// An OOM kill of one process (a renderer) does not stop the whole app.
     pub oom_policy: &'static str,
+    /// Written to /proc/self/oom_score_adj before the exec (1..=1000); None keeps the inherited score.
     pub oom_score_adj: Option<u16>,
     /// argv[0] is the resolved binary; no shell is involved, ever.
     pub argv: Vec<String>,
@@ -55,7 +65,9 @@ pub struct ScopeSpec {
 /// app (None: not known, or no Chromium at all).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Target {
+    /// The session's display server.
     pub display: DisplayServer,
+    /// The Chromium major version under the app; None when not known or there is none.
     pub chromium: Option<u32>,
 }
 

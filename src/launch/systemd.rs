@@ -47,6 +47,8 @@ trait Manager {
 /// How long a scope job may take before we give up (systemd answers in milliseconds).
 const JOB_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// The systemd user manager (org.freedesktop.systemd1.Manager) on the session bus, subscribed
+/// to its JobRemoved signals.
 pub struct UserManager {
     connection: zbus::Connection,
     manager: ManagerProxy<'static>,
@@ -55,9 +57,13 @@ pub struct UserManager {
 /// A unit as ListUnitsByPatterns reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListedUnit {
+    /// The unit name, e.g. `app-ballast-discord-3f9a1c.scope`.
     pub name: String,
+    /// The unit's Description=.
     pub description: String,
+    /// systemd's ActiveState: "active", "activating", "deactivating", ...
     pub active_state: String,
+    /// The unit's D-Bus object path (/org/freedesktop/systemd1/unit/…), where its properties are read.
     pub path: OwnedObjectPath,
 }
 
@@ -83,6 +89,7 @@ impl UserManager {
             .map_err(|e| LaunchError::NoUserManager { detail: dbus_message(&e) })
     }
 
+    /// The session-bus connection the manager is reached over.
     pub fn connection(&self) -> &zbus::Connection {
         &self.connection
     }
@@ -166,6 +173,8 @@ impl UserManager {
         }
     }
 
+    /// Stops a unit (StopUnit, mode "replace"); returns once systemd has queued the job, without
+    /// waiting for it to finish.
     pub async fn stop(&self, unit: &str) -> Result<(), LaunchError> {
         self.manager
             .stop_unit(unit, "replace")

@@ -11,8 +11,11 @@ use std::collections::HashMap;
 use std::path::Path;
 use zbus::zvariant::OwnedValue;
 
+/// One running app unit (scope or service) and its use against its limits: one entry of
+/// `ballast scopes --json` and the agent's scope list.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ScopeStatus {
+    /// The unit name, e.g. `app-ballast-discord-3f9a1c.scope`.
     pub unit: String,
     /// The catalog app this unit belongs to (by the desktop file id in its name, or by the
     /// programs running in it).
@@ -24,10 +27,16 @@ pub struct ScopeStatus {
     /// app's one unit with those limits, or its processes are being gathered into that one.
     #[serde(default)]
     pub governed: bool,
+    /// The unit's Description=; empty where the status comes from a cgroup sample.
     pub description: String,
+    /// The unit's cgroup (systemd's ControlGroup): its path from the hierarchy's root, starting
+    /// with `/`; None when not known.
     pub control_group: Option<String>,
+    /// Memory in use, bytes (systemd's MemoryCurrent; page cache included); None when not known.
     pub memory_current: Option<u64>,
+    /// MemoryHigh= in bytes; None when the unit has none ("infinity") or it is not known.
     pub memory_high: Option<u64>,
+    /// MemoryMax= in bytes; None when the unit has none ("infinity") or it is not known.
     pub memory_max: Option<u64>,
     /// CPU time used since the scope started, in nanoseconds.
     pub cpu_usage_nsec: Option<u64>,
@@ -84,6 +93,7 @@ pub struct RunningApp {
     /// The units added up: memory and event counters summed; unit, limits and the rest from
     /// the unit that holds the app's limits (its home), else the first.
     pub total: ScopeStatus,
+    /// The names of the app's units, in the order they were listed.
     pub units: Vec<String>,
 }
 
@@ -225,6 +235,7 @@ const HELD_STALL_PERCENT: f32 = 50.0;
 /// with nothing to reclaim (no swap, anonymous memory) it can sit stalled for minutes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct HeldAtHigh {
+    /// The unit held there.
     pub unit: String,
     /// The app's name as people know it.
     pub who: String,
@@ -247,21 +258,29 @@ pub fn held_at_high(who: &str, status: &ScopeStatus) -> Option<HeldAtHigh> {
     })
 }
 
+/// Which memory event a scope's counters report (cgroup v2 memory.events; memory.failcnt and
+/// memory.oom_control on v1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
+    /// It went over MemoryHigh and was throttled (memory.events `high`).
     HitHigh,
+    /// It reached MemoryMax (memory.events `max`; memory.failcnt on v1).
     HitMax,
+    /// The OOM killer killed processes in it (memory.events `oom_kill`).
     OomKill,
 }
 
 /// Something that happened to a scope between two looks at it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ScopeEvent {
+    /// The unit it happened to.
     pub unit: String,
+    /// What happened.
     pub kind: EventKind,
     /// How many times since the last look.
     pub count: u64,
+    /// One line for people, e.g. "Discord hit its 2.0G MemoryHigh".
     pub message: String,
 }
 

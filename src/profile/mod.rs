@@ -13,26 +13,40 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
+/// The embedded default profile (`src/profile/default.toml`), which every overlay merges onto.
 pub const DEFAULT_TOML: &str = include_str!("default.toml");
 
+/// The effective profile: the embedded default with the user's overlay merged in, validated.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
+    /// The machine the profile describes and its core split (`[machine]`).
     pub machine: Machine,
+    /// Sampling settings (`[sample]`).
     pub sample: SampleSettings,
+    /// Memory budgets and breach hysteresis (`[budget]`).
     pub budget: BudgetSettings,
+    /// zram swap the doctor expects (`[zram]`).
     pub zram: ZramTargets,
+    /// Memory sysctls the doctor expects (`[sysctl]`).
     pub sysctl: SysctlTargets,
+    /// The budget categories, in matching order (`[[category]]`).
     #[serde(rename = "category")]
     pub categories: Vec<Category>,
+    /// Where and how `ballast launch` starts apps (`[launch]`).
     pub launch: LaunchSettings,
+    /// When desktop notifications fire (`[notify]`).
     pub notify: NotifySettings,
+    /// Video memory budget and GPU sampling (`[gpu]`).
     pub gpu: GpuSettings,
+    /// The app catalog (`[[app]]`).
     #[serde(rename = "app")]
     pub apps: Vec<App>,
+    /// What `ballast tune` writes (`[tune.kwin]`, `[tune.baloo]`).
     pub tune: TuneTargets,
 }
 
+/// Video memory budget and GPU sampling (`[gpu]`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GpuSettings {
@@ -42,6 +56,7 @@ pub struct GpuSettings {
     pub sample_every_ticks: u32,
 }
 
+/// When desktop notifications fire (`[notify]`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NotifySettings {
@@ -53,28 +68,39 @@ pub struct NotifySettings {
     pub cooldown_seconds: u32,
 }
 
+/// Where and how `ballast launch` starts apps (`[launch]`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LaunchSettings {
+    /// systemd user slice for ballast's app scopes (`[launch] slice`, "app.slice").
     pub slice: String,
     /// Which running units of catalog apps the agent keeps within the catalog's limits;
     /// an app's own `govern` overrides it.
     #[serde(default)]
     pub govern: Govern,
+    /// Chromium GPU flags for Electron, CEF and Chromium apps under X11 (`[launch] gpu_flags_x11`).
     pub gpu_flags_x11: Vec<String>,
+    /// Chromium GPU flags for Electron, CEF and Chromium apps under Wayland (`[launch] gpu_flags_wayland`).
     pub gpu_flags_wayland: Vec<String>,
 }
 
+/// The machine the profile describes (`[machine]`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Machine {
+    /// Profile name (the machine's), carried in every report (`[machine] name`).
     pub name: String,
+    /// Installed RAM of the machine the profile describes (`[machine] ram`).
     pub ram: ByteSize,
+    /// Physical cores reserved for the OS and essentials (`[machine] os_cores`).
     pub os_cores: u32,
+    /// Physical cores for workloads (`[machine] workload_cores`).
     pub workload_cores: u32,
+    /// Hardware threads per core; cores × this is each side's CPU budget (`[machine] threads_per_core`).
     pub threads_per_core: u32,
 }
 
+/// Sampling settings (`[sample]`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SampleSettings {
@@ -82,34 +108,53 @@ pub struct SampleSettings {
     pub tick_seconds: f64,
 }
 
+/// Memory budgets and breach hysteresis (`[budget]`); totals count MemTotal - MemAvailable.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BudgetSettings {
+    /// Bytes the desktop may use while idle (`[budget] idle_total`).
     pub idle_total: ByteSize,
+    /// Bytes the desktop may use under workload (`[budget] workload_total`).
     pub workload_total: ByteSize,
+    /// Bytes a workload category may use before the desktop counts as under workload
+    /// (`[budget] workload_threshold`).
     pub workload_threshold: ByteSize,
+    /// Fraction of a limit (0.0-1.0) from which a line counts as near (`[budget] near_fraction`).
     pub near_fraction: f64,
+    /// A breach ends only below limit × (1 - this); 0.0 up to, not including, 1.0
+    /// (`[budget] leave_margin`).
     pub leave_margin: f64,
+    /// Ticks in a row below limit × (1 - `leave_margin`) before a breach ends (`[budget] leave_ticks`).
     pub leave_ticks: u32,
 }
 
+/// zram swap the doctor expects (`[zram]`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ZramTargets {
+    /// zram size as a fraction of RAM, 0.0-1.0 (`[zram] fraction`).
     pub fraction: f64,
+    /// Compression algorithm, e.g. "zstd" (`[zram] algorithm`).
     pub algorithm: String,
+    /// Swap priority of the zram device (`[zram] priority`).
     pub priority: i32,
 }
 
+/// Memory sysctls the doctor expects (`[sysctl]`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SysctlTargets {
+    /// `vm.swappiness` (`[sysctl] swappiness`).
     pub swappiness: u32,
+    /// `vm.vfs_cache_pressure` (`[sysctl] vfs_cache_pressure`).
     pub vfs_cache_pressure: u32,
+    /// `vm.dirty_ratio`, % of memory (`[sysctl] dirty_ratio`).
     pub dirty_ratio: u32,
+    /// `vm.dirty_background_ratio`, % of memory (`[sysctl] dirty_background_ratio`).
     pub dirty_background_ratio: u32,
 }
 
+/// Where a category's memory figure comes from (`[[category]] source`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CategorySource {
@@ -127,34 +172,51 @@ pub enum CategorySource {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CpuGroup {
+    /// The OS side: `[machine] os_cores`.
     Os,
+    /// The workload side: `[machine] workload_cores`; its categories also decide the load state.
     Workload,
 }
 
+/// A budget category (`[[category]]`): idle and workload targets and what it matches.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Category {
+    /// Unique key; apps' `category` names it and overlays merge by it.
     pub id: String,
+    /// Display name in reports.
     pub name: String,
+    /// Where its figure comes from (`source`; default `match`).
     #[serde(default)]
     pub source: CategorySource,
+    /// Bytes it may use while the desktop is idle (`idle`); a workload category gets at least
+    /// `[budget] workload_threshold`.
     pub idle: ByteSize,
+    /// Bytes it may use under workload (`workload`).
     pub workload: ByteSize,
+    /// Which side of the core split its CPU time counts against (`cpu`: "os" or "workload").
     pub cpu: CpuGroup,
+    /// Globs on the systemd unit name, or on the cgroup path when they contain '/' (`units`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub units: Vec<String>,
+    /// Globs on the process name (comm) and the basename of argv[0] (`exes`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exes: Vec<String>,
 }
 
+/// What an app is built on, which decides its launch flags (`[[app]] toolkit`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Toolkit {
+    /// Electron: Chromium's GPU flags, and `v8_heap_mb` as a V8 heap cap.
     Electron,
+    /// Chromium Embedded Framework (e.g. Spotify): Chromium's GPU flags, no V8 cap.
     Cef,
     /// A Chromium-based browser (Chromium, Brave, Chrome): Chromium's flags, no V8 cap.
     Chromium,
+    /// Qt: no extra flags.
     Qt,
+    /// Anything else (e.g. Firefox): no extra flags.
     Native,
 }
 
@@ -173,10 +235,13 @@ pub enum Govern {
     None,
 }
 
+/// A catalog app (`[[app]]`): how to launch it and the limits its unit gets.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct App {
+    /// Unique key, part of unit names: letters, digits, '-', '_' or '.'; overlays merge by it.
     pub id: String,
+    /// Display name in reports and scope descriptions.
     pub name: String,
     /// Desktop file ids (without ".desktop") the app is known by: the first names ballast's
     /// scopes (`app-ballast-<id>-<random>.scope`, so xdg-desktop-portal identifies the
@@ -188,15 +253,23 @@ pub struct App {
     pub govern: Option<Govern>,
     /// The real binary: a name looked up on PATH, or an absolute path.
     pub exec: String,
+    /// Arguments passed after ballast's own flags and before the user's (`args`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub args: Vec<String>,
+    /// What the app is built on (`toolkit`).
     pub toolkit: Toolkit,
     /// The category whose budget this app's memory counts against (its own line there).
     pub category: String,
+    /// Electron only: MB each V8 isolate's old space may grow to (`v8_heap_mb`, passed as
+    /// `--max-old-space-size`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub v8_heap_mb: Option<u32>,
+    /// Bytes above which the kernel throttles and reclaims the app: its unit's MemoryHigh=
+    /// (`memory_high`); at most `memory_max`.
     pub memory_high: ByteSize,
+    /// Bytes the app may never exceed: its unit's MemoryMax= (`memory_max`).
     pub memory_max: ByteSize,
+    /// CPU time the app may use, in percent of one CPU: its unit's CPUQuota= (`cpu_quota`).
     pub cpu_quota: CpuQuota,
     /// Raises the app's OOM-killer score (1..=1000); it can only raise, never protect.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -227,35 +300,51 @@ impl App {
         }
     }
 
+    /// The file name of `exec` (after the last '/'); the app's processes match it.
     pub fn exec_basename(&self) -> &str {
         self.exec.rsplit('/').next().unwrap_or(&self.exec)
     }
 }
 
+/// What `ballast tune` writes (`[tune.kwin]`, `[tune.baloo]`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TuneTargets {
+    /// KWin and animation settings (`[tune.kwin]`).
     pub kwin: KwinTargets,
+    /// Baloo indexing settings (`[tune.baloo]`).
     pub baloo: BalooTargets,
 }
 
+/// KWin settings `ballast tune` writes to kwinrc and kdeglobals (`[tune.kwin]`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KwinTargets {
+    /// kwinrc `[Compositing]` Backend, e.g. "OpenGL".
     pub backend: String,
+    /// kwinrc `[Compositing]` GLPreferBufferSwap, e.g. "a" (automatic).
     pub gl_prefer_buffer_swap: String,
+    /// kwinrc `[Compositing]` GLTextureFilter.
     pub gl_texture_filter: u32,
+    /// kwinrc `[Compositing]` WindowsBlockCompositing: whether windows may suspend compositing.
     pub windows_block_compositing: bool,
+    /// kdeglobals `[KDE]` AnimationDurationFactor: animation length multiplier (0.5 halves it).
     pub animation_duration_factor: f64,
+    /// KWin effects to enable (kwinrc `[Plugins]` `<effect>Enabled=true`).
     pub effects_on: Vec<String>,
+    /// KWin effects to disable (kwinrc `[Plugins]` `<effect>Enabled=false`).
     pub effects_off: Vec<String>,
 }
 
+/// Baloo settings `ballast tune` writes to baloofilerc `[General]` (`[tune.baloo]`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BalooTargets {
+    /// `only basic indexing`: file names and metadata only, no file contents.
     pub only_basic_indexing: bool,
+    /// `index hidden folders`.
     pub index_hidden_folders: bool,
+    /// Folders added to `exclude folders` (the user's own entries stay); `$HOME` is allowed.
     pub exclude_folders: Vec<String>,
 }
 
@@ -309,7 +398,9 @@ pub fn unescape_unit_part(part: &str) -> String {
 /// Where the effective profile came from, for messages and `ballast profile`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
+    /// The embedded default alone: no user file.
     Embedded,
+    /// This user file, merged over the embedded default.
     File(PathBuf),
 }
 
@@ -322,15 +413,22 @@ impl std::fmt::Display for Origin {
     }
 }
 
+/// Why the effective profile could not be loaded.
 #[derive(Debug, Error)]
+// The fields of each variant are named in its message.
+#[allow(missing_docs)]
 pub enum ProfileError {
+    /// The user file could not be read.
     #[error("cannot read profile {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
+    /// The profile does not parse or breaks a rule; `position` is the 1-based line and column
+    /// in the user file, when known.
     #[error("{origin}{}: {message}", position.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default())]
     Invalid { origin: Origin, position: Option<(usize, usize)>, message: String },
 }
 
 impl SampleSettings {
+    /// One tick (`tick_seconds`) as a Duration.
     pub fn tick(&self) -> std::time::Duration {
         std::time::Duration::from_secs_f64(self.tick_seconds)
     }
@@ -342,6 +440,7 @@ impl SampleSettings {
 }
 
 impl Profile {
+    /// The embedded default profile, with no overlay.
     pub fn embedded() -> Profile {
         Profile::from_overlay("", &Origin::Embedded).expect("the embedded default profile is valid")
     }
@@ -372,10 +471,12 @@ impl Profile {
         Ok(profile)
     }
 
+    /// The category with this `id`, if any.
     pub fn category(&self, id: &str) -> Option<&Category> {
         self.categories.iter().find(|c| c.id == id)
     }
 
+    /// The catalog app with this `id`, if any.
     pub fn app(&self, id: &str) -> Option<&App> {
         self.apps.iter().find(|a| a.id == id)
     }

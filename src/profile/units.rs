@@ -7,12 +7,16 @@ use thiserror::Error;
 /// A size or quota that does not read; each names the text and what was expected.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
 pub enum UnitError {
+    /// Not a size: a number with an optional K, M, G or T suffix.
     #[error("a size like \"512M\", \"1.5G\" or \"4096\" (bytes), found {0:?}")]
     Size(String),
+    /// A size over 2^64 - 1 bytes.
     #[error("size {0:?} is too large")]
     TooLarge(String),
+    /// Not a CPU quota: a whole number followed by '%'.
     #[error("a CPU quota like \"150%\" (percent of one CPU), found {0:?}")]
     Quota(String),
+    /// A CPU quota of 0%.
     #[error("a CPU quota must be above 0%, found {0:?}")]
     ZeroQuota(String),
 }
@@ -25,6 +29,7 @@ pub struct ByteSize(pub u64);
 const UNITS: [(char, u32); 4] = [('K', 10), ('M', 20), ('G', 30), ('T', 40)];
 
 impl ByteSize {
+    /// Parses a size such as "1.5G", "512MiB" or "4096" (bytes); suffixes are base 1024, any case.
     pub fn parse(text: &str) -> Result<Self, UnitError> {
         let trimmed = text.trim();
         let number_end = trimmed.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(trimmed.len());
@@ -111,10 +116,12 @@ impl<'de> Deserialize<'de> for ByteSize {
 /// CPU quota in percent of one CPU, as systemd's CPUQuota= ("150%" = 1.5 CPUs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CpuQuota {
+    /// Percent of one CPU, above 0 ("150%" is 150).
     pub percent: u32,
 }
 
 impl CpuQuota {
+    /// Parses a quota such as "150%"; a missing '%' or 0% is refused.
     pub fn parse(text: &str) -> Result<Self, UnitError> {
         let expected = || UnitError::Quota(text.to_owned());
         let digits = text.trim().strip_suffix('%').ok_or_else(expected)?;

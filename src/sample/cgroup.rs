@@ -12,16 +12,20 @@ pub struct UnitSample {
     pub memory: u64,
     /// Reclaimable page cache charged to the unit.
     pub cache: u64,
+    /// CPU time used (cpu.stat `usage_usec`), in µs; 0 when unreadable.
     pub cpu_usec: u64,
     /// memory.high / memory.max; None when "max" (no limit). Read for app units only.
     pub memory_high: Option<u64>,
+    /// memory.max in bytes; None when "max". Read for app units only.
     pub memory_max: Option<u64>,
+    /// memory.events counters; None except for app units.
     pub events: Option<MemoryEvents>,
     /// memory.pressure: how much this unit stalls on memory. Read for app units only.
     pub pressure: Option<super::Pressure>,
 }
 
 impl UnitSample {
+    /// The unit's name: the last component of `path`.
     pub fn name(&self) -> &str {
         self.path.rsplit('/').next().unwrap_or(&self.path)
     }
@@ -30,10 +34,15 @@ impl UnitSample {
 /// memory.events counters since the cgroup was created.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemoryEvents {
+    /// Times the cgroup was reclaimed while under its memory.low protection.
     pub low: u64,
+    /// Times the cgroup was throttled and made to reclaim for going over memory.high.
     pub high: u64,
+    /// Times the cgroup was about to go over memory.max.
     pub max: u64,
+    /// Times an allocation was about to fail at the limit (OOM).
     pub oom: u64,
+    /// Processes in the cgroup killed by an OOM killer.
     pub oom_kill: u64,
 }
 
@@ -59,6 +68,7 @@ pub fn parse_limit(text: &str) -> Result<Option<u64>, Malformed> {
     }
 }
 
+/// Parses a file holding one byte count (memory.current, zram disksize).
 pub fn parse_current(text: &str) -> Result<u64, Malformed> {
     let value = text.trim();
     value.parse().map_err(|_| Malformed::at(1, format!("expected a byte count, found {value:?}")))
@@ -81,6 +91,7 @@ pub fn parse_keyed<const N: usize>(text: &str, keys: [&str; N]) -> Result<[u64; 
     Ok(values)
 }
 
+/// Reads memory.events (kernel doc: Documentation/admin-guide/cgroup-v2.rst); other keys are skipped.
 pub fn parse_events(text: &str) -> Result<MemoryEvents, Malformed> {
     let [low, high, max, oom, oom_kill] = parse_keyed(text, ["low", "high", "max", "oom", "oom_kill"])?;
     Ok(MemoryEvents { low, high, max, oom, oom_kill })
@@ -91,6 +102,7 @@ pub fn is_unit_name(name: &str) -> bool {
     name.ends_with(".service") || name.ends_with(".scope")
 }
 
+/// Whether a cgroup directory name is a systemd slice.
 pub fn is_slice_name(name: &str) -> bool {
     name.ends_with(".slice")
 }

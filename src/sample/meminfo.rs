@@ -7,20 +7,35 @@ use serde::Serialize;
 /// report (older kernels lack SecPageTables, for one) read as 0.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct MemInfo {
+    /// /proc/meminfo's MemTotal.
     pub total: u64,
+    /// /proc/meminfo's MemFree.
     pub free: u64,
+    /// /proc/meminfo's MemAvailable; free + cache on kernels before 3.14, which lack it.
     pub available: u64,
+    /// /proc/meminfo's Buffers.
     pub buffers: u64,
+    /// /proc/meminfo's Cached.
     pub cached: u64,
+    /// /proc/meminfo's Shmem.
     pub shmem: u64,
+    /// /proc/meminfo's SReclaimable.
     pub s_reclaimable: u64,
+    /// /proc/meminfo's SUnreclaim.
     pub s_unreclaim: u64,
+    /// /proc/meminfo's KernelStack.
     pub kernel_stack: u64,
+    /// /proc/meminfo's PageTables.
     pub page_tables: u64,
+    /// /proc/meminfo's SecPageTables.
     pub sec_page_tables: u64,
+    /// /proc/meminfo's Percpu.
     pub percpu: u64,
+    /// /proc/meminfo's VmallocUsed.
     pub vmalloc_used: u64,
+    /// /proc/meminfo's SwapTotal.
     pub swap_total: u64,
+    /// /proc/meminfo's SwapFree.
     pub swap_free: u64,
 }
 
@@ -43,6 +58,7 @@ impl MemInfo {
     }
 }
 
+/// Parses /proc/meminfo (`Key: value kB` lines) into bytes; MemTotal and MemFree are required.
 pub fn parse(text: &str) -> Result<MemInfo, Malformed> {
     let mut info = MemInfo::default();
     let (mut seen_total, mut seen_free) = (false, false);

@@ -24,20 +24,28 @@ pub use zram::{MmStat, SwapArea, ZramDevice};
 /// A parse failure inside one file: the line (1-based, 0 for the whole file) and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Malformed {
+    /// 1-based line number; 0 when the whole file is at fault.
     pub line: usize,
+    /// What is wrong, for a person to read.
     pub reason: String,
 }
 
 impl Malformed {
+    /// A failure on `line` (0: the whole file), saying why.
     pub fn at(line: usize, reason: impl Into<String>) -> Self {
         Malformed { line, reason: reason.into() }
     }
 }
 
+/// Why a source file could not be sampled: unreadable or malformed.
 #[derive(Debug, Error)]
+// The fields of each variant are named in its message.
+#[allow(missing_docs)]
 pub enum SampleError {
+    /// A file could not be read.
     #[error("cannot read {path}: {source}")]
     Read { path: PathBuf, source: io::Error },
+    /// A file's contents could not be parsed: `line` is 1-based, 0 for the whole file.
     #[error("{path}{}: {reason}", if *line > 0 { format!(":{line}") } else { String::new() })]
     Malformed { path: PathBuf, line: usize, reason: String },
 }
@@ -74,6 +82,7 @@ impl std::fmt::Display for CgroupMode {
 }
 
 impl CgroupMode {
+    /// Whether memory is read per systemd unit (only on v2 with the memory controller).
     pub fn per_unit(self) -> bool {
         self == CgroupMode::V2
     }
@@ -84,7 +93,9 @@ impl CgroupMode {
 pub struct CpuClock {
     /// Sum of the aggregate "cpu" line of /proc/stat, in clock ticks, over all CPUs.
     pub total_ticks: u64,
+    /// Number of CPUs: the per-CPU `cpuN` lines of /proc/stat (at least 1).
     pub cpus: u32,
+    /// Clock ticks per second (sysconf `_SC_CLK_TCK`, USER_HZ).
     pub ticks_per_second: u64,
 }
 
@@ -106,32 +117,52 @@ pub enum ProcessMemory {
     Rss,
 }
 
+/// One process from /proc/PID, sampled where units cannot answer (cgroup v1, no memory controller).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ProcessSample {
+    /// Process ID.
     pub pid: u32,
+    /// The kernel's process name (/proc/PID/stat `comm`).
     pub comm: String,
+    /// Basename of argv[0] (/proc/PID/cmdline, read when the process is first seen); None
+    /// when empty or unreadable.
     pub argv0: Option<String>,
+    /// systemd cgroup path from /proc/PID/cgroup; None when unreadable.
     pub cgroup: Option<String>,
+    /// Bytes: proportional set size (scaled from RSS between smaps_rollup readings), or
+    /// resident set; see `memory_kind`.
     pub memory: u64,
+    /// Which measure `memory` is.
     pub memory_kind: ProcessMemory,
+    /// User plus system CPU time since the process started, in clock ticks.
     pub cpu_ticks: u64,
 }
 
+/// Host-wide pressure stall information, /proc/pressure/*; None where a file is unreadable.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PressureSet {
+    /// /proc/pressure/memory.
     pub memory: Option<Pressure>,
+    /// /proc/pressure/cpu.
     pub cpu: Option<Pressure>,
+    /// /proc/pressure/io.
     pub io: Option<Pressure>,
 }
 
 /// Everything one sampling tick reads.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Sample {
+    /// /proc/meminfo.
     pub meminfo: MemInfo,
+    /// Host-wide CPU time from /proc/stat's aggregate `cpu` line.
     pub clock: CpuClock,
+    /// Host-wide pressure stall information.
     pub pressure: PressureSet,
+    /// zram devices under /sys/block, sorted by name.
     pub zram: Vec<ZramDevice>,
+    /// Active swap areas (/proc/swaps).
     pub swaps: Vec<SwapArea>,
+    /// The host's cgroup setup, detected on the sampler's first sample.
     pub cgroup: CgroupMode,
     /// Leaf units, on cgroup v2 with the memory controller.
     pub units: Vec<UnitSample>,
@@ -147,29 +178,40 @@ pub struct Sample {
 /// memory into a category.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct GpuSnapshot {
+    /// The GPU reading, or why there is none.
     pub report: crate::gpu::GpuReport,
+    /// One per entry of `report.processes`: the process's cgroup and name.
     pub owners: Vec<GpuOwner>,
 }
 
 impl GpuSnapshot {
+    /// No GPU figures, and why.
     pub fn none(reason: &str) -> GpuSnapshot {
         GpuSnapshot { report: crate::gpu::GpuReport::none(reason), owners: Vec::new() }
     }
 }
 
+/// A process using the GPU, with what is needed to put its memory into a category.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct GpuOwner {
+    /// Process ID.
     pub pid: u32,
+    /// systemd cgroup path from /proc/PID/cgroup; None when unreadable.
     pub cgroup: Option<String>,
+    /// /proc/PID/comm; None when unreadable.
     pub comm: Option<String>,
 }
 
 /// The sysctls that matter for memory behaviour; None where unreadable.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Sysctls {
+    /// vm.swappiness: relative cost of swapping against dropping page cache (0-200).
     pub swappiness: Option<u32>,
+    /// vm.vfs_cache_pressure: how hard dentry and inode caches are reclaimed, in % (100: the default).
     pub vfs_cache_pressure: Option<u32>,
+    /// vm.dirty_ratio: % of available memory dirty before writers must write back themselves.
     pub dirty_ratio: Option<u32>,
+    /// vm.dirty_background_ratio: % of available memory dirty before background writeback starts.
     pub dirty_background_ratio: Option<u32>,
 }
 
@@ -212,6 +254,7 @@ impl PssReading {
     }
 }
 
+/// Reads samples from files below a root, keeping open files and per-process state between ticks.
 pub struct Sampler {
     root: PathBuf,
     page_size: u64,
@@ -227,10 +270,12 @@ pub struct Sampler {
 }
 
 impl Sampler {
+    /// A sampler of this host (root `/`).
     pub fn new() -> Self {
         Self::with_root("/")
     }
 
+    /// A sampler that reads every file below `root` (a captured tree in tests).
     pub fn with_root(root: impl Into<PathBuf>) -> Self {
         let root: PathBuf = root.into();
         // SAFETY: sysconf only reads process-wide constants.
@@ -280,6 +325,7 @@ impl Sampler {
         snapshot
     }
 
+    /// The directory every file is read below.
     pub fn root(&self) -> &Path {
         &self.root
     }

@@ -3,10 +3,14 @@
 use super::Malformed;
 use serde::{Deserialize, Serialize};
 
+/// One `some` or `full` line of a PSI file.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PressureLine {
+    /// Share of time stalled over the last 10 s, in % (0.0-100.0).
     pub avg10: f32,
+    /// Share of time stalled over the last 60 s, in % (0.0-100.0).
     pub avg60: f32,
+    /// Share of time stalled over the last 300 s, in % (0.0-100.0).
     pub avg300: f32,
     /// Total stall time in microseconds.
     pub total_us: u64,
@@ -16,10 +20,13 @@ pub struct PressureLine {
 /// (the kernel omits "full" for cpu before 5.13).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Pressure {
+    /// The `some` line.
     pub some: PressureLine,
+    /// The `full` line; None where the file has none.
     pub full: Option<PressureLine>,
 }
 
+/// Parses a PSI file (kernel doc: Documentation/accounting/psi.rst); the `some` line is required.
 pub fn parse(text: &str) -> Result<Pressure, Malformed> {
     let mut some = None;
     let mut full = None;

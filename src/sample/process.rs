@@ -6,11 +6,17 @@ use serde::Serialize;
 /// What /proc/PID/stat tells about a process (sizes in pages, times in clock ticks).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProcStat {
+    /// Process name (field 2), without the parentheses.
     pub comm: String,
+    /// State letter (field 3): R, S, D, Z, ...
     pub state: char,
+    /// Parent PID (field 4).
     pub ppid: u32,
+    /// User plus system CPU time (fields 14 and 15), in clock ticks.
     pub cpu_ticks: u64,
+    /// Start time after boot (field 22), in clock ticks; tells a reused PID apart.
     pub start_ticks: u64,
+    /// Resident set size (field 24), in pages.
     pub rss_pages: u64,
 }
 
@@ -65,15 +71,23 @@ pub fn parse_cgroup(text: &str) -> Option<String> {
 /// /proc/PID/smaps_rollup: proportional set size, the fair share of shared pages.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct SmapsRollup {
+    /// `Rss`, in bytes.
     pub rss: u64,
+    /// `Pss`, in bytes.
     pub pss: u64,
+    /// `Pss_Anon`, in bytes.
     pub pss_anon: u64,
+    /// `Pss_File`, in bytes.
     pub pss_file: u64,
+    /// `Pss_Shmem`, in bytes.
     pub pss_shmem: u64,
+    /// `Swap`, in bytes.
     pub swap: u64,
+    /// `SwapPss`, in bytes.
     pub swap_pss: u64,
 }
 
+/// Parses /proc/PID/smaps_rollup (values in kB) into bytes; the `Pss` line is required.
 pub fn parse_smaps_rollup(text: &str) -> Result<SmapsRollup, Malformed> {
     let mut rollup = SmapsRollup::default();
     let mut seen_pss = false;

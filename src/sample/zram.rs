@@ -3,12 +3,16 @@
 use super::Malformed;
 use serde::{Deserialize, Serialize};
 
+/// One zram block device, /sys/block/zramN.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ZramDevice {
+    /// Device name, e.g. "zram0".
     pub name: String,
     /// Configured size (uncompressed); 0 means the device exists but is not set up.
     pub disksize: u64,
+    /// Active compression algorithm (comp_algorithm's bracketed one); None when unreadable.
     pub algorithm: Option<String>,
+    /// mm_stat figures; all 0 when the device is not set up.
     pub mm: MmStat,
 }
 
@@ -23,14 +27,21 @@ pub struct MmStat {
     pub mem_used: u64,
 }
 
+/// One active swap area: a line of /proc/swaps.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SwapArea {
+    /// Device or file path, with `\040` read back as a space.
     pub path: String,
+    /// Size in bytes.
     pub size: u64,
+    /// Bytes in use.
     pub used: u64,
+    /// Swap priority: higher is used first; negative when the kernel assigned it.
     pub priority: i32,
 }
 
+/// Parses /sys/block/zramN/mm_stat, keeping its first three fields (kernel doc:
+/// Documentation/admin-guide/blockdev/zram.rst).
 pub fn parse_mm_stat(text: &str) -> Result<MmStat, Malformed> {
     let fields: Vec<u64> = text
         .split_whitespace()
@@ -47,6 +58,7 @@ pub fn parse_comp_algorithm(text: &str) -> Option<String> {
     text.split_whitespace().find_map(|w| w.strip_prefix('[').and_then(|w| w.strip_suffix(']'))).map(str::to_owned)
 }
 
+/// Parses /proc/swaps (a header line, then `Filename Type Size Used Priority`, sizes in KiB) into bytes.
 pub fn parse_swaps(text: &str) -> Result<Vec<SwapArea>, Malformed> {
     text.lines()
         .enumerate()

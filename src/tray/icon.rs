@@ -5,7 +5,9 @@ use crate::budget::Status;
 
 /// The fill's RGB: Breeze's positive, neutral and negative colours (ok, near, over).
 pub const OK_RGB: [u8; 3] = [0x27, 0xae, 0x60];
+/// The fill's RGB when near the budget: Breeze's neutral orange.
 pub const NEAR_RGB: [u8; 3] = [0xf6, 0x74, 0x00];
+/// The fill's RGB when over budget: Breeze's negative red.
 pub const BREACH_RGB: [u8; 3] = [0xda, 0x44, 0x53];
 /// The RGB of the ring's unfilled part.
 pub const TRACK_RGB: [u8; 3] = [0x7f, 0x8c, 0x8d];

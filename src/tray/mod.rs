@@ -25,10 +25,14 @@ use crate::agent::command::{Command, TuneAction};
 use crate::tune::Target;
 use tokio::sync::mpsc::UnboundedSender;
 
+/// One catalog app in the Launch submenu.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LaunchEntry {
+    /// The app's catalog id, as Launch takes it.
     pub id: String,
+    /// Menu text: the name and its memory.high / memory.max and CPU quota.
     pub label: String,
+    /// Whether the app's program is found on PATH; the entry is disabled when not.
     pub installed: bool,
 }
 
@@ -38,6 +42,7 @@ pub struct LaunchEntry {
 pub struct RunningEntry {
     /// What Stop stops.
     pub units: Vec<String>,
+    /// Menu text: the name, memory in use and its limit.
     pub label: String,
 }
 
@@ -61,16 +66,22 @@ fn running_entries(profile: &Profile, scopes: &[ScopeStatus]) -> Vec<RunningEntr
 /// cannot see does not redraw anything.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TrayView {
+    /// The worst status of the total and the non-reclaimable categories (icon colour).
     pub status: Status,
     /// Used memory against the current state's total budget, in percent (icon gauge).
     pub percent: u32,
+    /// Tooltip text: total used of budget, and the state.
     pub tooltip: String,
+    /// The menu's read-only lines: total, categories, zram, memory pressure, GPU.
     pub lines: Vec<String>,
+    /// The Launch submenu, one entry per catalog app.
     pub launch: Vec<LaunchEntry>,
+    /// The Running submenu, one entry per running app.
     pub running: Vec<RunningEntry>,
 }
 
 impl TrayView {
+    /// The view of `report`; `installed` is per `profile.apps` entry, `scopes` the running app units.
     pub fn new(report: &Report, profile: &Profile, installed: &[bool], scopes: &[ScopeStatus]) -> TrayView {
         let total = &report.total;
         let status = report
@@ -141,8 +152,11 @@ fn status_word(status: Status) -> &'static str {
     }
 }
 
+/// The ksni tray item: shows a view and sends menu actions to the agent.
 pub struct BallastTray {
+    /// What the item shows now.
     pub view: TrayView,
+    /// Where menu actions and clicks go (the agent's command loop).
     pub commands: UnboundedSender<Command>,
 }
 

@@ -23,7 +23,10 @@ pub enum Refusal {
     /// A symlink: something else owns the file (home-manager's `xdg.configFile` and
     /// plasma-manager link into the read-only Nix store); writing would replace the link and
     /// home-manager's next switch would refuse to clobber the plain file.
-    Symlink { target: PathBuf },
+    Symlink {
+        /// Where the link points (read_link, not resolved further).
+        target: PathBuf,
+    },
     /// No write permission for anyone: someone made it read-only on purpose.
     ReadOnly,
 }
@@ -89,7 +92,10 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), TuneError> {
 /// One file of a backup: where it lives and what it held before and after our write.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct JournalFile {
+    /// The config file's name ("kwinrc", "kdeglobals", "baloofilerc"); the same under before/
+    /// and after/.
     pub file: String,
+    /// Where the file lives.
     pub path: PathBuf,
     /// False when we created the file: rolling back removes it.
     pub existed: bool,
@@ -98,9 +104,13 @@ pub struct JournalFile {
 /// journal.json of one backup.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Journal {
+    /// When the backup was made: RFC 3339, UTC, to the second.
     pub created: String,
+    /// The target applied: "kwin", "baloo" or "all".
     pub target: String,
+    /// The files backed up.
     pub files: Vec<JournalFile>,
+    /// Whether a rollback has restored this backup.
     pub rolled_back: bool,
     /// KWin's loaded effects just before the apply (org.kde.kwin.Effects loadedEffects), so a
     /// rollback that unsets an `<effect>Enabled` key can put the effect back as it was; None
@@ -111,8 +121,11 @@ pub struct Journal {
 
 /// A backup directory: journal.json, before/<file> and after/<file>.
 pub struct Backup {
+    /// The directory's name: the UTC time it was made (20250101T120000Z), -2, -3... on a clash.
     pub name: String,
+    /// The backup's directory under $XDG_STATE_HOME/ballast/backups.
     pub dir: PathBuf,
+    /// Its journal.json.
     pub journal: Journal,
 }
 
@@ -121,10 +134,12 @@ pub struct Backup {
 pub type Contents<'a> = (JournalFile, Option<&'a [u8]>, &'a [u8]);
 
 impl Backup {
+    /// Where `file`'s bytes from before the apply are kept: before/<file>.
     pub fn before(&self, file: &str) -> PathBuf {
         self.dir.join("before").join(file)
     }
 
+    /// Where the bytes the apply wrote to `file` are kept: after/<file>.
     pub fn after(&self, file: &str) -> PathBuf {
         self.dir.join("after").join(file)
     }
@@ -172,6 +187,7 @@ impl Backup {
         Ok(backup)
     }
 
+    /// Writes journal.json atomically.
     pub fn save(&self) -> Result<(), TuneError> {
         let text = serde_json::to_string_pretty(&self.journal).expect("a journal serializes");
         write_atomically(&self.dir.join("journal.json"), text.as_bytes())

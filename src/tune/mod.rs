@@ -22,20 +22,31 @@ use crate::profile::Profile;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
+/// Why a tune preview, apply, rollback or status failed.
 #[derive(Debug, Error)]
+// The fields of each variant are named in its message.
+#[allow(missing_docs)]
 pub enum TuneError {
+    /// A config file, backup or the backups directory could not be read.
     #[error("cannot read {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
+    /// A config file or backup could not be written (or, in a rollback, removed).
     #[error("cannot write {path}: {source}")]
     Write { path: PathBuf, source: std::io::Error },
+    /// A setting cannot go into the file: an immutable `[$i]` mark, or a name KConfig would not
+    /// read back.
     #[error("{path}: {source}")]
     Kconfig { path: PathBuf, source: KconfigError },
+    /// A backup's journal.json does not parse.
     #[error("backup journal {path} is unreadable: {detail}")]
     Journal { path: PathBuf, detail: String },
+    /// No backup of the target is left to roll back (none made, or all rolled back).
     #[error("no backup to roll back to in {dir}")]
     NoBackup { dir: PathBuf },
+    /// `--to` names no backup; `available` lists those there are.
     #[error("no backup named {name}; there are: {available}")]
     UnknownBackup { name: String, available: String },
+    /// Keys ballast set were changed since the apply; rolling back needs `--force`.
     #[error("settings ballast wrote were changed since: {keys}; roll back anyway with --force (those edits are lost)")]
     ChangedSinceApply { keys: String },
 }
@@ -44,17 +55,22 @@ pub enum TuneError {
 /// session.
 #[derive(Clone, Debug)]
 pub struct Places {
+    /// $XDG_CONFIG_HOME (default ~/.config): the user's files, the ones ballast writes.
     pub config_dir: PathBuf,
     /// The system config directories, most important first (XDG Base Directory spec;
     /// default /etc/xdg). NixOS sets several.
     pub config_dirs: Vec<PathBuf>,
+    /// $XDG_STATE_HOME/ballast/backups (default ~/.local/state/ballast/backups).
     pub backups_dir: PathBuf,
+    /// $HOME ("/" when unset), which `$HOME` in values expands to.
     pub home: String,
     /// The KConfig that reads these files (the session's Plasma: KF5 or KF6).
     pub kconfig: Generation,
 }
 
 impl Places {
+    /// From this session's environment (an unset or empty variable takes its XDG default);
+    /// `kconfig` is the KConfig that reads the files.
     pub fn from_env(kconfig: Generation) -> Places {
         let home = std::env::var("HOME").unwrap_or_else(|_| "/".into());
         let xdg = |name: &str, fallback: &str| {
@@ -107,9 +123,11 @@ fn config_dirs(value: Option<&str>) -> Vec<PathBuf> {
 /// file says, so ballast does not write it.
 #[derive(Clone, Debug)]
 pub struct LockedSetting {
+    /// The setting ballast would have written.
     pub setting: Setting,
     /// The locking file.
     pub by: PathBuf,
+    /// What the mark locks: the whole file, the group or the key.
     pub level: LockLevel,
 }
 
@@ -134,10 +152,15 @@ impl std::fmt::Display for LockedSetting {
 /// One file's change: its bytes before and after, and the keys that differ.
 #[derive(Clone, Debug)]
 pub struct FilePlan {
+    /// The config file's name ("kwinrc", "kdeglobals", "baloofilerc").
     pub file: &'static str,
+    /// The user's file: $XDG_CONFIG_HOME/<file>.
     pub path: PathBuf,
+    /// Its bytes now; None when it does not exist.
     pub before: Option<Vec<u8>>,
+    /// Its bytes with the settings applied.
     pub after: Vec<u8>,
+    /// The keys that differ, by group (ConfigChanged's body).
     pub changed: ChangedKeys,
     /// The target's settings in this file that it can take.
     pub settings: Vec<Setting>,
@@ -151,6 +174,7 @@ pub struct FilePlan {
 }
 
 impl FilePlan {
+    /// Whether the settings change the file's bytes (whether or not it may be written).
     pub fn changes_anything(&self) -> bool {
         self.before.as_deref() != Some(&self.after[..])
     }
@@ -333,9 +357,13 @@ pub fn applied_effects(plans: &[FilePlan], places: &Places) -> Vec<(String, bool
 /// A file put back by a rollback, with the keys that changed back and, for kwinrc, the
 /// effects to load or unload.
 pub struct Restored {
+    /// The config file's name ("kwinrc", "kdeglobals", "baloofilerc").
     pub file: String,
+    /// Where it was put back.
     pub path: PathBuf,
+    /// The keys the rollback changed, by group (ConfigChanged's body).
     pub changed: ChangedKeys,
+    /// The KWin effects to load (true) or unload (false); empty except for kwinrc.
     pub effects: Vec<(String, bool)>,
 }
 
@@ -432,9 +460,13 @@ pub fn rollback(
 /// file it comes from and the file that locks it, if any.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct SettingStatus {
+    /// The config file's name ("kwinrc", "kdeglobals", "baloofilerc").
     pub file: String,
+    /// The group (nested groups joined by \x1d).
     pub group: String,
+    /// The key.
     pub key: String,
+    /// The value ballast writes, with `$HOME` expanded where the key is `[$e]`.
     pub target: String,
     /// The effective value; None when no file sets it.
     pub file_value: Option<String>,
@@ -444,9 +476,12 @@ pub struct SettingStatus {
     pub locked_by: Option<PathBuf>,
     /// Why this session's KWin does not use the key (then ballast does not write it).
     pub unused: Option<String>,
+    /// Whether the effective value is the target.
     pub matches: bool,
 }
 
+/// Each setting's status: the value KDE reads, the file it comes from, the file that locks it,
+/// and whether `session`'s KWin uses it.
 pub fn file_status(settings: &[Setting], session: &Session, places: &Places) -> Result<Vec<SettingStatus>, TuneError> {
     let mut stacks: std::collections::HashMap<&str, Vec<(PathBuf, Document)>> = std::collections::HashMap::new();
     let mut status = Vec::new();

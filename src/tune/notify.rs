@@ -97,6 +97,7 @@ pub async fn loaded_effects(connection: &zbus::Connection) -> Option<Vec<String>
     Vec::<String>::try_from(reply.body().deserialize::<zbus::zvariant::OwnedValue>().ok()?).ok()
 }
 
+/// Whether `name` has an owner on the bus (the program runs); false when the bus does not answer.
 pub async fn has_owner(connection: &zbus::Connection, name: &str) -> bool {
     let Ok(dbus) = zbus::fdo::DBusProxy::new(connection).await else { return false };
     let Ok(name) = zbus::names::BusName::try_from(name) else { return false };
@@ -131,8 +132,10 @@ pub struct Live {
     pub kwin: Option<KwinLive>,
 }
 
+/// KWin's live state (`tune --status`).
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct KwinLive {
+    /// The effects KWin has loaded (org.kde.kwin.Effects loadedEffects).
     pub loaded_effects: Vec<String>,
     /// The lines of supportInformation about the tuned settings, as KWin prints them.
     pub support_information: Vec<String>,

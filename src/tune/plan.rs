@@ -6,8 +6,10 @@ use crate::profile::{BalooTargets, KwinTargets};
 /// The Plasma generation, which decides effect names and which keys KWin still uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum Plasma {
+    /// Plasma 5, with KDE Frameworks 5; serialized "5".
     #[serde(rename = "5")]
     Five,
+    /// Plasma 6, with KDE Frameworks 6; serialized "6".
     #[serde(rename = "6")]
     Six,
 }
@@ -34,9 +36,13 @@ impl Plasma {
 /// One setting: `key` in `group` (nested groups joined by \x1d) of a config file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Setting {
+    /// The config file's name under $XDG_CONFIG_HOME ("kwinrc", "kdeglobals", "baloofilerc").
     pub file: &'static str,
+    /// The group (nested groups joined by \x1d).
     pub group: String,
+    /// The key.
     pub key: String,
+    /// The value to write.
     pub value: String,
     /// Written as `key[$e]`, so `$HOME` in the value expands when read.
     pub expandable: bool,
@@ -69,6 +75,8 @@ const PLASMA5_SCRIPTED_EFFECTS: &[&str] = &[
     "windowaperture",
 ];
 
+/// `effect`'s name in kwinrc [Plugins] under `plasma`: kwin4_effect_<name> for Plasma 5's
+/// scripted effects, the plain name otherwise.
 pub fn effect_config_name(effect: &str, plasma: Plasma) -> String {
     let plain = effect.strip_prefix("kwin4_effect_").unwrap_or(effect);
     match plasma {
@@ -193,6 +201,8 @@ pub enum Reversal {
     Conflict(Vec<String>),
 }
 
+/// How to take a file back from `after` (what ballast wrote) to `before` (the backup), given
+/// the file as it is `now`.
 pub fn reversal(before: &Document, after: &Document, now: &Document) -> Result<Reversal, KconfigError> {
     if now.to_bytes() == after.to_bytes() {
         return Ok(Reversal::Whole);

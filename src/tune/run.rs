@@ -8,7 +8,9 @@ use crate::profile::Profile;
 /// What apply did: the plans (what was written, refused, or not read by this Plasma), the
 /// backup (None: nothing needed writing) and what telling the running programs did.
 pub struct Applied {
+    /// Each file's plan: what was written, refused, or not used by this session's KWin.
     pub plans: Vec<FilePlan>,
+    /// The backup made; None when nothing needed writing.
     pub backup: Option<Backup>,
     /// A line per program told, or why nobody was.
     pub told: Vec<String>,
@@ -16,8 +18,11 @@ pub struct Applied {
 
 /// What rollback did: the backup restored, each file put back, and who was told.
 pub struct RolledBack {
+    /// The backup restored, now marked rolled back.
     pub backup: Backup,
+    /// Each file put back.
     pub restored: Vec<Restored>,
+    /// A line per program told, or why nobody was.
     pub told: Vec<String>,
 }
 

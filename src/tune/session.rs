@@ -10,7 +10,9 @@ use crate::launch::DisplayServer;
 /// the bus): plans then write every key, for whichever session the user starts next.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Session {
+    /// The Plasma generation.
     pub plasma: Plasma,
+    /// The display server; None when nothing says.
     pub display: Option<DisplayServer>,
     /// KWin's version as it reports it ("6.3.6"), when it answered.
     pub kwin_version: Option<String>,
@@ -21,12 +23,16 @@ pub struct Session {
 /// The session's environment variables that say which Plasma runs where.
 #[derive(Clone, Debug, Default)]
 pub struct SessionEnv {
+    /// $KDE_SESSION_VERSION ("5", "6"), set by Plasma.
     pub kde_session_version: Option<String>,
+    /// $XDG_SESSION_TYPE ("x11", "wayland"), set by the display manager.
     pub xdg_session_type: Option<String>,
+    /// Whether balooctl6 or kwriteconfig6 is on PATH.
     pub has_plasma6_tools: bool,
 }
 
 impl SessionEnv {
+    /// From this process's environment and PATH.
     pub fn from_env() -> SessionEnv {
         let path = std::env::var("PATH").ok();
         let installed =
@@ -44,11 +50,15 @@ impl SessionEnv {
 /// "Wayland Only", "Xwayland"; 6.3 prints "Wayland").
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KwinIdentity {
+    /// The "KWin version:" value ("6.3.6").
     pub version: String,
+    /// From "Operation Mode:": X11 for X11 only, Wayland for the Wayland modes (Xwayland too);
+    /// None for anything else or no such line.
     pub display: Option<DisplayServer>,
 }
 
 impl KwinIdentity {
+    /// Reads supportInformation's text; None without a "KWin version:" line.
     pub fn parse(support_information: &str) -> Option<KwinIdentity> {
         let value =
             |name: &str| support_information.lines().find_map(|line| line.trim().strip_prefix(name).map(str::trim));
