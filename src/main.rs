@@ -397,13 +397,13 @@ fn tune_status(
     let settings = tune::settings(profile, target, session.plasma, places)?;
     let status = tune::file_status(&settings, session, places)?;
     let live =
-        block_on(async { Ok(tune::notify::live(&zbus::Connection::session().await?).await) }).unwrap_or_default();
+        block_on(async { Ok(tune::reload::live(&zbus::Connection::session().await?).await) }).unwrap_or_default();
     if json {
         // Through a serde_json::Value, whose maps print in key order, as this JSON always has.
         #[derive(serde::Serialize)]
         struct Json<'a> {
             #[serde(flatten)]
-            live: &'a tune::notify::Live,
+            live: &'a tune::reload::Live,
             session: &'a tune::Session,
             settings: &'a [tune::SettingStatus],
         }
@@ -452,7 +452,7 @@ fn print_report(report: &Report, json: bool) {
 fn report_from_agent() -> Option<Report> {
     block_on(async {
         let connection = zbus::Connection::session().await?;
-        if !tune::notify::has_owner(&connection, agent::BUS_NAME).await {
+        if !tune::reload::has_owner(&connection, agent::BUS_NAME).await {
             return Ok(None);
         }
         Ok(agent::api::Agent1Proxy::new(&connection).await?.report().await.ok())

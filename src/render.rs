@@ -339,7 +339,7 @@ pub fn tune_status_text(
     session: &crate::tune::Session,
     status: &[crate::tune::SettingStatus],
     config_dir: &std::path::Path,
-    live: &crate::tune::notify::Live,
+    live: &crate::tune::reload::Live,
 ) -> String {
     use crate::tune::Target;
     let version = session.kwin_version.as_deref().unwrap_or("version unknown");

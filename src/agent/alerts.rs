@@ -3,7 +3,7 @@
 
 use crate::budget::Report;
 use crate::launch::{EventKind, HeldAtHigh, ScopeEvent};
-use crate::profile::{NotifySettings, SampleSettings};
+use crate::profile::{AlertSettings, SampleSettings};
 use crate::render::human;
 use std::collections::HashMap;
 
@@ -111,7 +111,7 @@ impl AlertPolicy {
     /// `held`: the app scopes held at their MemoryHigh in this tick's reading.
     pub fn update(
         &mut self,
-        settings: &NotifySettings,
+        settings: &AlertSettings,
         sample: &SampleSettings,
         report: &Report,
         events: &[ScopeEvent],
@@ -129,7 +129,7 @@ impl AlertPolicy {
 
     /// Memory pressure (PSI some avg10) at the profile's threshold for `SUSTAINED_TICKS`
     /// readings; once raised, it stays until it has been below half of it as long.
-    fn pressure_alert(&mut self, settings: &NotifySettings, sample: &SampleSettings, report: &Report) -> Option<Alert> {
+    fn pressure_alert(&mut self, settings: &AlertSettings, sample: &SampleSettings, report: &Report) -> Option<Alert> {
         let pressure = report.psi.memory.map(|p| p.some.avg10 as f64).unwrap_or(0.0);
         if pressure >= settings.pressure_some_avg10 {
             self.pressure_high_ticks += 1;
@@ -153,7 +153,7 @@ impl AlertPolicy {
     }
 
     /// zram filled to the profile's fraction; once raised, until 10 points below it.
-    fn zram_alert(&self, settings: &NotifySettings, report: &Report) -> Option<Alert> {
+    fn zram_alert(&self, settings: &AlertSettings, report: &Report) -> Option<Alert> {
         let fill = report.zram.fill.unwrap_or(0.0);
         let raised = self.raised.contains_key(&AlertKey::ZramFull);
         (fill >= settings.zram_full || (raised && fill >= settings.zram_full - 0.1)).then(|| Alert {
@@ -199,7 +199,7 @@ impl AlertPolicy {
     /// wait out the cooldown (and are counted into the next notice), OOM kills never do.
     fn scope_alerts(
         &mut self,
-        settings: &NotifySettings,
+        settings: &AlertSettings,
         sample: &SampleSettings,
         events: &[ScopeEvent],
     ) -> Vec<AlertChange> {
@@ -290,8 +290,8 @@ mod tests {
             .collect()
     }
 
-    fn settings() -> NotifySettings {
-        Profile::embedded().notify
+    fn settings() -> AlertSettings {
+        Profile::embedded().alerts
     }
 
     /// One tick with no app held at MemoryHigh.

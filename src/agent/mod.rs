@@ -253,7 +253,7 @@ impl Agent {
         let sample = self.sampler.sample().map_err(|e| AgentError::Sample(e.to_string()))?;
         let report = self.budget.evaluate(&sample);
         let (events, held) = self.watch_scopes(&sample).await;
-        let changes = self.alerts.update(&self.profile.notify, &self.profile.sample, &report, &events, &held);
+        let changes = self.alerts.update(&self.profile.alerts, &self.profile.sample, &report, &events, &held);
         if let Some(notifier) = &self.notifier {
             changes.into_iter().for_each(|change| notifier.apply(change));
         }
@@ -355,7 +355,7 @@ impl Agent {
                 self.governor = governor::Governor::default();
                 self.shared.lock().expect("the agent's state lock is never poisoned").profile = profile.clone();
                 self.profile = profile;
-                self.notify(AlertChange::Clear(AlertKey::Config));
+                self.send_alert(AlertChange::Clear(AlertKey::Config));
             }
             Err(e) => {
                 let alert = alerts::Alert {
@@ -365,12 +365,12 @@ impl Agent {
                     urgency: Urgency::Normal,
                     stop_unit: None,
                 };
-                self.notify(AlertChange::Show(alert));
+                self.send_alert(AlertChange::Show(alert));
             }
         }
     }
 
-    fn notify(&self, change: AlertChange) {
+    fn send_alert(&self, change: AlertChange) {
         if let Some(notifier) = &self.notifier {
             notifier.apply(change);
         }
@@ -389,7 +389,7 @@ impl Agent {
             urgency,
             stop_unit: None,
         };
-        self.notify(AlertChange::Show(alert));
+        self.send_alert(AlertChange::Show(alert));
     }
 
     async fn handle(&mut self, command: Command) {

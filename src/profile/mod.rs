@@ -35,8 +35,9 @@ pub struct Profile {
     pub categories: Vec<Category>,
     /// Where and how `ballast launch` starts apps (`[launch]`).
     pub launch: LaunchSettings,
-    /// When desktop notifications fire (`[notify]`).
-    pub notify: NotifySettings,
+    /// When the agent's alerts (desktop notifications) fire (`[notify]` in the TOML).
+    #[serde(rename = "notify")]
+    pub alerts: AlertSettings,
     /// Video memory budget and GPU sampling (`[gpu]`).
     pub gpu: GpuSettings,
     /// The app catalog (`[[app]]`).
@@ -56,10 +57,10 @@ pub struct GpuSettings {
     pub sample_every_ticks: u32,
 }
 
-/// When desktop notifications fire (`[notify]`).
+/// When the agent's alerts fire (`[notify]`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct NotifySettings {
+pub struct AlertSettings {
     /// PSI memory "some" avg10 (% of time stalled) that counts as pressure once sustained.
     pub pressure_some_avg10: f64,
     /// zram fill (stored / size) that counts as nearly full.

@@ -1,10 +1,10 @@
 //! `ballast tune`: KWin and Baloo settings written into their KConfig files, with a
 //! preview (unified diff), backups, atomic writes, rollback and notification of the
-//! running programs. `plan` is pure; `files` and `notify` are the edges.
+//! running programs. `plan` is pure; `files` and `reload` (telling the running programs) are the edges.
 
 mod files;
-pub mod notify;
 mod plan;
+pub mod reload;
 mod run;
 mod session;
 mod target;

@@ -2,7 +2,7 @@
 //! telling the running programs), in one place for the CLI and the agent; each only words
 //! the outcome.
 
-use super::{notify, Backup, FilePlan, Places, Restored, Session, Target, TuneError};
+use super::{reload, Backup, FilePlan, Places, Restored, Session, Target, TuneError};
 use crate::profile::Profile;
 
 /// What apply did: the plans (what was written, refused, or not read by this Plasma), the
@@ -37,7 +37,7 @@ pub async fn apply_and_tell(
 ) -> Result<Applied, TuneError> {
     let plans = super::plan(profile, target, session, places)?;
     let loaded = match connection {
-        Some(connection) => notify::loaded_effects(connection).await,
+        Some(connection) => reload::loaded_effects(connection).await,
         None => None,
     };
     let backup = super::apply(&plans, target, places, loaded)?;
@@ -73,7 +73,7 @@ async fn tell(
     effects: &[(String, bool)],
 ) -> Vec<String> {
     match connection {
-        Some(connection) => notify::tell_programs(connection, changes, effects).await,
+        Some(connection) => reload::tell_programs(connection, changes, effects).await,
         None => vec!["no session bus: running programs were not told; they read the files when they start".into()],
     }
 }

@@ -101,7 +101,7 @@ impl Session {
     /// This session, asking KWin on `connection` (None: no session bus) first.
     pub async fn probe(connection: Option<&zbus::Connection>) -> Session {
         let information = match connection {
-            Some(connection) => super::notify::kwin_support_information(connection).await,
+            Some(connection) => super::reload::kwin_support_information(connection).await,
             None => None,
         };
         Session::detect(information.as_deref().and_then(KwinIdentity::parse).as_ref(), &SessionEnv::from_env())
