@@ -28,7 +28,7 @@ pub const HISTORY_SECONDS: u32 = 600;
 // zbus generates the signal's argument type and stream without docs of their own.
 #[allow(missing_docs)]
 mod client {
-    /// The client side of io.ballast.Agent1; each method is documented on [`Api`]'s.
+    /// The client side of io.ballast.Agent1; each method is documented on [`Api`](super::Api)'s.
     #[zbus::proxy(
         interface = "io.ballast.Agent1",
         default_service = "io.ballast.Agent",
@@ -37,7 +37,7 @@ mod client {
     pub trait Agent1 {
         /// The latest report as JSON (the `ballast status --json` schema).
         fn status(&self) -> zbus::Result<String>;
-        /// The points of the last `seconds` (at most [`HISTORY_SECONDS`]) as JSON.
+        /// The points of the last `seconds` (at most [`HISTORY_SECONDS`](super::HISTORY_SECONDS)) as JSON.
         fn history(&self, seconds: u32) -> zbus::Result<String>;
         /// The app catalog as JSON (the `ballast apps --json` schema).
         fn apps(&self) -> zbus::Result<String>;

@@ -28,7 +28,7 @@ pub struct Subject<'a> {
     pub cgroup_path: Option<&'a str>,
     /// The process name (the kernel's `comm`); None for a unit.
     pub comm: Option<&'a str>,
-    /// Basename of the process's argv[0]; None for a unit or a kernel thread.
+    /// Basename of the process's `argv[0]`; None for a unit or a kernel thread.
     pub argv0: Option<&'a str>,
 }
 

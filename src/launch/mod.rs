@@ -205,7 +205,7 @@ pub fn is_executable(path: &std::path::Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
-/// The spec's <RANDOM>: unique per launch without a random-number crate.
+/// The spec's `<RANDOM>`: unique per launch without a random-number crate.
 pub fn random_suffix() -> u32 {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();

@@ -57,7 +57,7 @@ pub struct ScopeSpec {
     pub oom_policy: &'static str,
     /// Written to /proc/self/oom_score_adj before the exec (1..=1000); None keeps the inherited score.
     pub oom_score_adj: Option<u16>,
-    /// argv[0] is the resolved binary; no shell is involved, ever.
+    /// `argv[0]` is the resolved binary; no shell is involved, ever.
     pub argv: Vec<String>,
 }
 
@@ -72,7 +72,7 @@ pub struct Target {
 }
 
 /// Builds the spec. `binary` is `app.exec` resolved on PATH; `random` makes the unit
-/// name unique (the spec's <RANDOM>).
+/// name unique (the spec's `<RANDOM>`).
 pub fn scope_spec(
     app: &App,
     settings: &LaunchSettings,

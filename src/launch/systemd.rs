@@ -81,7 +81,7 @@ impl UserManager {
 
     /// A unit file's enablement as `systemctl is-enabled` prints it ("enabled", "disabled",
     /// "static", "linked", "masked", ...; systemctl(1)), read from the unit files and their
-    /// [Install] links, whether the unit is loaded or not.
+    /// `[Install]` links, whether the unit is loaded or not.
     pub async fn unit_file_state(&self, unit: &str) -> Result<String, LaunchError> {
         self.manager
             .get_unit_file_state(unit)

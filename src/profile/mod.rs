@@ -200,7 +200,7 @@ pub struct Category {
     /// Globs on the systemd unit name, or on the cgroup path when they contain '/' (`units`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub units: Vec<String>,
-    /// Globs on the process name (comm) and the basename of argv[0] (`exes`).
+    /// Globs on the process name (comm) and the basename of `argv[0]` (`exes`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exes: Vec<String>,
 }
@@ -282,7 +282,7 @@ pub struct App {
 
 impl App {
     /// The unit-name pattern of scopes that `ballast launch` starts for this app
-    /// (systemd desktop-environment spec: app-<launcher>-<appid>-<random>.scope).
+    /// (systemd desktop-environment spec: `app-<launcher>-<appid>-<random>.scope`).
     pub fn scope_pattern(&self) -> String {
         format!("app-ballast-{}-*.scope", escape_unit_part(self.desktop_id()))
     }

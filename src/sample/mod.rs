@@ -124,7 +124,7 @@ pub struct ProcessSample {
     pub pid: u32,
     /// The kernel's process name (/proc/PID/stat `comm`).
     pub comm: String,
-    /// Basename of argv[0] (/proc/PID/cmdline, read when the process is first seen); None
+    /// Basename of `argv[0]` (/proc/PID/cmdline, read when the process is first seen); None
     /// when empty or unreadable.
     pub argv0: Option<String>,
     /// systemd cgroup path from /proc/PID/cgroup; None when unreadable.

@@ -43,7 +43,7 @@ pub fn parse_stat(text: &str) -> Result<ProcStat, Malformed> {
     })
 }
 
-/// The basename of argv[0]; None for kernel threads (empty cmdline).
+/// The basename of `argv[0]`; None for kernel threads (empty cmdline).
 pub fn parse_cmdline_argv0(bytes: &[u8]) -> Option<String> {
     let argv0 = bytes.split(|&b| b == 0).next().filter(|a| !a.is_empty())?;
     let argv0 = String::from_utf8_lossy(argv0);

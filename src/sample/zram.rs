@@ -53,7 +53,7 @@ pub fn parse_mm_stat(text: &str) -> Result<MmStat, Malformed> {
     }
 }
 
-/// The active algorithm is the one in brackets: "lzo lzo-rle lz4 [zstd]".
+/// The active algorithm is the one in brackets: `lzo lzo-rle lz4 [zstd]`.
 pub fn parse_comp_algorithm(text: &str) -> Option<String> {
     text.split_whitespace().find_map(|w| w.strip_prefix('[').and_then(|w| w.strip_suffix(']'))).map(str::to_owned)
 }

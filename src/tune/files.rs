@@ -119,7 +119,7 @@ pub struct Journal {
     pub loaded_effects: Option<Vec<String>>,
 }
 
-/// A backup directory: journal.json, before/<file> and after/<file>.
+/// A backup directory: `journal.json`, `before/<file>` and `after/<file>`.
 pub struct Backup {
     /// The directory's name: the UTC time it was made (20250101T120000Z), -2, -3... on a clash.
     pub name: String,
@@ -134,12 +134,12 @@ pub struct Backup {
 pub type Contents<'a> = (JournalFile, Option<&'a [u8]>, &'a [u8]);
 
 impl Backup {
-    /// Where `file`'s bytes from before the apply are kept: before/<file>.
+    /// Where `file`'s bytes from before the apply are kept: `before/<file>`.
     pub fn before(&self, file: &str) -> PathBuf {
         self.dir.join("before").join(file)
     }
 
-    /// Where the bytes the apply wrote to `file` are kept: after/<file>.
+    /// Where the bytes the apply wrote to `file` are kept: `after/<file>`.
     pub fn after(&self, file: &str) -> PathBuf {
         self.dir.join("after").join(file)
     }

@@ -154,7 +154,7 @@ impl std::fmt::Display for LockedSetting {
 pub struct FilePlan {
     /// The config file's name ("kwinrc", "kdeglobals", "baloofilerc").
     pub file: &'static str,
-    /// The user's file: $XDG_CONFIG_HOME/<file>.
+    /// The user's file: `$XDG_CONFIG_HOME/<file>`.
     pub path: PathBuf,
     /// Its bytes now; None when it does not exist.
     pub before: Option<Vec<u8>>,
@@ -368,7 +368,7 @@ pub struct Restored {
 }
 
 /// The KWin effects to load (true) or unload (false) once kwinrc's `changed` keys read as in
-/// `now`: KWin 6 on Wayland does not act on [Plugins] after `reconfigure` (seen in the guest),
+/// `now`: KWin 6 on Wayland does not act on `[Plugins]` after `reconfigure` (seen in the guest),
 /// so each changed `<effect>Enabled` key is carried out through org.kde.kwin.Effects. A key
 /// now unset puts its effect back as `loaded` (KWin's effects before the apply) had it; with
 /// no record, it is left to KWin's next start.

@@ -75,7 +75,7 @@ const PLASMA5_SCRIPTED_EFFECTS: &[&str] = &[
     "windowaperture",
 ];
 
-/// `effect`'s name in kwinrc [Plugins] under `plasma`: kwin4_effect_<name> for Plasma 5's
+/// `effect`'s name in kwinrc `[Plugins]` under `plasma`: `kwin4_effect_<name>` for Plasma 5's
 /// scripted effects, the plain name otherwise.
 pub fn effect_config_name(effect: &str, plasma: Plasma) -> String {
     let plain = effect.strip_prefix("kwin4_effect_").unwrap_or(effect);
@@ -85,8 +85,8 @@ pub fn effect_config_name(effect: &str, plasma: Plasma) -> String {
     }
 }
 
-/// KWin: kwinrc [Compositing] and [Plugins], and the animation speed, which KWin reads
-/// from kdeglobals [KDE] since Plasma 5.18. No GLCore: neither KWin 5.27 nor 6 reads it.
+/// KWin: kwinrc `[Compositing]` and `[Plugins]`, and the animation speed, which KWin reads
+/// from kdeglobals `[KDE]` since Plasma 5.18. No GLCore: neither KWin 5.27 nor 6 reads it.
 /// Which of these a session's KWin uses is `Session::unread`'s business.
 pub fn kwin_settings(targets: &KwinTargets, plasma: Plasma) -> Vec<Setting> {
     let compositing = |key: &str, value: String| Setting::plain("kwinrc", "Compositing", key, value);
@@ -197,7 +197,7 @@ pub enum Reversal {
     /// Others changed other keys (KWin rewrites kwinrc, for one): only the keys ballast
     /// set go back, everything else stays as it is now.
     Keys(Document),
-    /// Someone changed keys ballast had set ("[group] key" each); needs --force.
+    /// Someone changed keys ballast had set (`[group] key` each); needs --force.
     Conflict(Vec<String>),
 }
 
