@@ -14,7 +14,7 @@ fn agent_call(s: &Session, method: &str, args: &[&str]) -> Result<String, String
     let member = format!("io.ballast.Agent1.{method}");
     let mut call = vec![AGENT, PATH, member.as_str()];
     call.extend_from_slice(args);
-    s.call(&call)
+    Ok(s.call(&call)?)
 }
 
 fn start(profile: &str) -> (Session, std::path::PathBuf) {

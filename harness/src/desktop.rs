@@ -21,6 +21,7 @@
 //! Set `BALLAST_DESKTOP_KEEP=1` to keep the temporary directory (logs/ holds each program's
 //! output) after a failing test; the processes are still ended.
 
+use crate::HarnessError;
 use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::fs;
@@ -90,7 +91,7 @@ impl SessionBuilder {
         self
     }
 
-    pub fn start(self) -> Result<Session, String> {
+    pub fn start(self) -> Result<Session, HarnessError> {
         Session::start_with(self)
     }
 }
@@ -155,12 +156,12 @@ pub struct Session {
 
 impl Session {
     /// A session without a display (QT_QPA_PLATFORM=offscreen for every program).
-    pub fn start() -> Result<Session, String> {
+    pub fn start() -> Result<Session, HarnessError> {
         SessionBuilder::default().start()
     }
 
     /// A session with an Xvfb display.
-    pub fn with_display() -> Result<Session, String> {
+    pub fn with_display() -> Result<Session, HarnessError> {
         SessionBuilder::default().display(true).start()
     }
 
@@ -168,7 +169,7 @@ impl Session {
         SessionBuilder::default()
     }
 
-    fn start_with(builder: SessionBuilder) -> Result<Session, String> {
+    fn start_with(builder: SessionBuilder) -> Result<Session, HarnessError> {
         static REAP_STALE: Once = Once::new();
         REAP_STALE.call_once(reap_stale_sessions);
 
@@ -185,13 +186,15 @@ impl Session {
         let cache = home.join(".cache");
         let state = home.join(".local/state");
         for d in [&home, &runtime, &logs, &config, &data, &cache, &state] {
-            fs::create_dir_all(d).map_err(|e| format!("mkdir {}: {e}", d.display()))?;
+            fs::create_dir_all(d).map_err(HarnessError::io(format!("mkdir {}", d.display())))?;
         }
         fs::set_permissions(&runtime, fs::Permissions::from_mode(0o700))
-            .map_err(|e| format!("chmod 0700 {}: {e}", runtime.display()))?;
+            .map_err(HarnessError::io(format!("chmod 0700 {}", runtime.display())))?;
         let socket = runtime.join("bus");
         if socket.as_os_str().len() > 100 {
-            return Err(format!("bus socket path too long for AF_UNIX: {} (set a shorter TMPDIR)", socket.display()));
+            return Err(
+                format!("bus socket path too long for AF_UNIX: {} (set a shorter TMPDIR)", socket.display()).into()
+            );
         }
 
         let marker = format!("{}:{}:{}", std::process::id(), own_start_time(), root.display());
@@ -239,10 +242,10 @@ impl Session {
         // $XDG_DATA_HOME (searched first) makes such an activation fail at once instead:
         // only start_notification_server provides the server.
         let services = data.join("dbus-1/services");
-        fs::create_dir_all(&services).map_err(|e| format!("mkdir {}: {e}", services.display()))?;
+        fs::create_dir_all(&services).map_err(HarnessError::io(format!("mkdir {}", services.display())))?;
         let blocker = services.join("org.freedesktop.Notifications.service");
         fs::write(&blocker, "[D-BUS Service]\nName=org.freedesktop.Notifications\nExec=/bin/false\n")
-            .map_err(|e| format!("write {}: {e}", blocker.display()))?;
+            .map_err(HarnessError::io(format!("write {}", blocker.display())))?;
 
         // From here on, Drop cleans up whatever a failing step left.
         if builder.display {
@@ -260,7 +263,7 @@ impl Session {
         self.env.push((key.to_owned(), value.to_owned()));
     }
 
-    fn start_xvfb(&mut self) -> Result<(), String> {
+    fn start_xvfb(&mut self) -> Result<(), HarnessError> {
         let mut cmd = self.command("Xvfb");
         cmd.args(["-displayfd", "1", "-nolisten", "tcp", "-noreset", "+extension", "GLX"]);
         cmd.args(["-screen", "0", "1280x1024x24"]);
@@ -268,7 +271,7 @@ impl Session {
         let number = line.trim();
         if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
             let why = format!("{}: expected a display number on -displayfd, got {line:?}", program.command);
-            return Err(stop_failed(&mut program, why));
+            return Err(stop_failed(&mut program, why).into());
         }
         let display = format!(":{number}");
         self.set_env("DISPLAY", &display);
@@ -277,7 +280,7 @@ impl Session {
         Ok(())
     }
 
-    fn start_bus(&mut self) -> Result<(), String> {
+    fn start_bus(&mut self) -> Result<(), HarnessError> {
         let conf = self.root.join("session-bus.conf");
         let text = format!(
             r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
@@ -298,14 +301,14 @@ impl Session {
 "#,
             self.runtime.join("bus").display()
         );
-        fs::write(&conf, text).map_err(|e| format!("write {}: {e}", conf.display()))?;
+        fs::write(&conf, text).map_err(HarnessError::io(format!("write {}", conf.display())))?;
         let mut cmd = self.command("dbus-daemon");
         cmd.arg(format!("--config-file={}", conf.display())).args(["--nofork", "--print-address=1"]);
         let (mut program, line) = self.spawn_printing("dbus-daemon", cmd)?;
         let address = line.trim().to_owned();
         if !address.starts_with("unix:") {
             let why = format!("{}: expected a bus address, got {line:?}", program.command);
-            return Err(stop_failed(&mut program, why));
+            return Err(stop_failed(&mut program, why).into());
         }
         self.set_env("DBUS_SESSION_BUS_ADDRESS", &address);
         self.address = address;
@@ -392,13 +395,13 @@ impl Session {
 
     /// Runs `program args` to completion with the session environment; stdout on exit 0, else an
     /// error naming the command with its status and stderr. Killed after the session timeout.
-    pub fn run<S: AsRef<OsStr>>(&self, program: &str, args: &[S]) -> Result<String, String> {
+    pub fn run<S: AsRef<OsStr>>(&self, program: &str, args: &[S]) -> Result<String, HarnessError> {
         let mut cmd = self.command(program);
         cmd.args(args);
         self.output(cmd)
     }
 
-    fn output(&self, mut cmd: Command) -> Result<String, String> {
+    fn output(&self, mut cmd: Command) -> Result<String, HarnessError> {
         let line = self.describe(&cmd);
         // A little over the timeout, so that dbus-send's own --reply-timeout reports first.
         let limit = self.timeout + Duration::from_secs(5);
@@ -409,15 +412,15 @@ impl Session {
             let mut err = format!("{line}: {status}\n{}{}", stderr.trim_end(), hint_for(&line, &stderr));
             if let Err(dead) = self.check_programs() {
                 err.push('\n');
-                err.push_str(&dead);
+                err.push_str(&dead.to_string());
             }
-            Err(err)
+            Err(err.into())
         }
     }
 
     /// Ok while every program the session started still runs; else names those that ended,
     /// with how and their last output. Failing calls append this to their error.
-    pub fn check_programs(&self) -> Result<(), String> {
+    pub fn check_programs(&self) -> Result<(), HarnessError> {
         let mut report = String::new();
         for program in self.xvfb.iter().chain(self.bus.iter()).chain(self.programs.iter()) {
             if let Some(how) = peek_exit(program.child.id()) {
@@ -429,7 +432,7 @@ impl Session {
         if report.is_empty() {
             Ok(())
         } else {
-            Err(report)
+            Err(report.into())
         }
     }
 
@@ -438,25 +441,25 @@ impl Session {
     /// dbus-send arguments (`string:x`, `int32:1`, `boolean:true`, `array:string:a,b`,
     /// `variant:int32:1`). Returns the reply trimmed, e.g. `boolean true`, `int32 0`, the raw
     /// text of a string, `` for an empty reply.
-    pub fn call(&self, args: &[&str]) -> Result<String, String> {
+    pub fn call(&self, args: &[&str]) -> Result<String, HarnessError> {
         self.dbus_send("--print-reply=literal", args).map(|out| out.trim().to_owned())
     }
 
     /// Like [`Session::call`] with `--print-reply`: typed output (`string "x"`, `array [`,
     /// `dict entry(`), without the `method return ...` header line.
-    pub fn call_typed(&self, args: &[&str]) -> Result<String, String> {
+    pub fn call_typed(&self, args: &[&str]) -> Result<String, HarnessError> {
         let out = self.dbus_send("--print-reply", args)?;
         Ok(out.lines().skip_while(|l| l.starts_with("method return")).collect::<Vec<_>>().join("\n"))
     }
 
     /// The strings of a typed reply, e.g. of an `as` or a variant holding one.
-    pub fn call_strings(&self, args: &[&str]) -> Result<Vec<String>, String> {
+    pub fn call_strings(&self, args: &[&str]) -> Result<Vec<String>, HarnessError> {
         self.call_typed(args).map(|out| reply_strings(&out))
     }
 
     /// `org.freedesktop.DBus.Properties.Get`, literal, without the `variant` prefix:
     /// `int32 0`, `boolean true`, `string "x"`, or an array's items separated by whitespace.
-    pub fn property(&self, dest: &str, path: &str, interface: &str, name: &str) -> Result<String, String> {
+    pub fn property(&self, dest: &str, path: &str, interface: &str, name: &str) -> Result<String, HarnessError> {
         let out = self.call(&[
             dest,
             path,
@@ -469,7 +472,13 @@ impl Session {
 
     /// A string-list property, e.g. KWin's `loadedEffects` or the watcher's
     /// `RegisteredStatusNotifierItems`.
-    pub fn property_strings(&self, dest: &str, path: &str, interface: &str, name: &str) -> Result<Vec<String>, String> {
+    pub fn property_strings(
+        &self,
+        dest: &str,
+        path: &str,
+        interface: &str,
+        name: &str,
+    ) -> Result<Vec<String>, HarnessError> {
         self.call_strings(&[
             dest,
             path,
@@ -480,13 +489,13 @@ impl Session {
     }
 
     /// Emits a signal: `emit("/kdeglobals", "org.example.Iface.Member", &["string:x"])`.
-    pub fn emit(&self, path: &str, interface_member: &str, args: &[&str]) -> Result<(), String> {
+    pub fn emit(&self, path: &str, interface_member: &str, args: &[&str]) -> Result<(), HarnessError> {
         let mut cmd = self.command("dbus-send");
         cmd.args(["--session", "--type=signal", path, interface_member]).args(args);
         self.output(cmd).map(|_| ())
     }
 
-    fn dbus_send(&self, print: &str, args: &[&str]) -> Result<String, String> {
+    fn dbus_send(&self, print: &str, args: &[&str]) -> Result<String, HarnessError> {
         let (dest, rest) = args
             .split_first()
             .ok_or_else(|| "call: expected [destination, path, interface.method, args...]".to_owned())?;
@@ -498,7 +507,7 @@ impl Session {
         self.output(cmd)
     }
 
-    pub fn name_has_owner(&self, name: &str) -> Result<bool, String> {
+    pub fn name_has_owner(&self, name: &str) -> Result<bool, HarnessError> {
         let out = self.call(&[
             "org.freedesktop.DBus",
             "/org/freedesktop/DBus",
@@ -509,7 +518,7 @@ impl Session {
     }
 
     /// pid of the connection that owns `name` (tells our dunst from an activated one).
-    pub fn name_owner_pid(&self, name: &str) -> Result<u32, String> {
+    pub fn name_owner_pid(&self, name: &str) -> Result<u32, HarnessError> {
         let out = self.call(&[
             "org.freedesktop.DBus",
             "/org/freedesktop/DBus",
@@ -519,30 +528,34 @@ impl Session {
         out.rsplit(' ')
             .next()
             .and_then(|n| n.parse().ok())
-            .ok_or_else(|| format!("GetConnectionUnixProcessID {name}: unexpected reply {out:?}"))
+            .ok_or_else(|| format!("GetConnectionUnixProcessID {name}: unexpected reply {out:?}").into())
     }
 
-    pub fn wait_for_name(&self, name: &str) -> Result<(), String> {
+    pub fn wait_for_name(&self, name: &str) -> Result<(), HarnessError> {
         self.wait_until(&format!("{name} is owned on the bus"), || self.name_has_owner(name))
     }
 
-    pub fn wait_for_name_gone(&self, name: &str) -> Result<(), String> {
+    pub fn wait_for_name_gone(&self, name: &str) -> Result<(), HarnessError> {
         self.wait_until(&format!("{name} is released"), || self.name_has_owner(name).map(|owned| !owned))
     }
 
     /// Polls `check` every 50 ms until it says true; the error names `what` and the last error.
-    pub fn wait_until(&self, what: &str, mut check: impl FnMut() -> Result<bool, String>) -> Result<(), String> {
+    pub fn wait_until(
+        &self,
+        what: &str,
+        mut check: impl FnMut() -> Result<bool, HarnessError>,
+    ) -> Result<(), HarnessError> {
         let deadline = Instant::now() + self.timeout;
         let mut last = String::new();
         loop {
             match check() {
                 Ok(true) => return Ok(()),
                 Ok(false) => {}
-                Err(e) => last = e,
+                Err(e) => last = e.to_string(),
             }
             if Instant::now() >= deadline {
                 let last = if last.is_empty() { String::new() } else { format!(" (last error: {last})") };
-                return Err(format!("timed out after {:?} waiting until {what}{last}", self.timeout));
+                return Err(format!("timed out after {:?} waiting until {what}{last}", self.timeout).into());
             }
             thread::sleep(POLL);
         }
@@ -552,11 +565,11 @@ impl Session {
     /// `monitor("type='signal',interface='org.kde.kconfig.notify'")`. Returns once the monitor
     /// is attached (a probe signal came through), so what the test triggers next is captured.
     /// An empty rule captures everything.
-    pub fn monitor(&self, rule: &str) -> Result<Monitor, String> {
+    pub fn monitor(&self, rule: &str) -> Result<Monitor, HarnessError> {
         static MONITORS: AtomicUsize = AtomicUsize::new(0);
         let n = MONITORS.fetch_add(1, Ordering::Relaxed);
         let path = self.logs.join(format!("monitor-{n}.log"));
-        let file = fs::File::create(&path).map_err(|e| format!("create {}: {e}", path.display()))?;
+        let file = fs::File::create(&path).map_err(HarnessError::io(format!("create {}", path.display())))?;
         let err = file.try_clone().map_err(|e| format!("dup {}: {e}", path.display()))?;
         let probe_rule = format!("type='signal',interface='{PROBE_INTERFACE}'");
         let mut cmd = self.command("dbus-monitor");
@@ -567,14 +580,14 @@ impl Session {
         let token = format!("ready-{}", n);
         let attached = self.wait_until("dbus-monitor shows a probe signal", || {
             if let Ok(Some(status)) = monitor.child.try_wait() {
-                return Err(format!("{} exited with {status}: {}", monitor.command, monitor.raw().trim()));
+                return Err(format!("{} exited with {status}: {}", monitor.command, monitor.raw().trim()).into());
             }
             self.emit("/org/ballast/DesktopTest", &format!("{PROBE_INTERFACE}.Ready"), &[&format!("string:{token}")])?;
             Ok(monitor.raw().contains(&token))
         });
         match attached {
             Ok(()) => Ok(monitor),
-            Err(e) => Err(format!("{}: {e}", monitor.command)),
+            Err(e) => Err(format!("{}: {e}", monitor.command).into()),
         }
     }
 
@@ -602,18 +615,18 @@ impl Session {
         line
     }
 
-    fn open_log(&self, name: &str) -> Result<(PathBuf, fs::File), String> {
+    fn open_log(&self, name: &str) -> Result<(PathBuf, fs::File), HarnessError> {
         let path = self.logs.join(format!("{name}.log"));
         let file = fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&path)
-            .map_err(|e| format!("open {}: {e}", path.display()))?;
+            .map_err(HarnessError::io(format!("open {}", path.display())))?;
         Ok((path, file))
     }
 
     /// Spawns a program whose stdout and stderr go to logs/<name>.log.
-    fn spawn(&self, name: &str, mut cmd: Command) -> Result<Program, String> {
+    fn spawn(&self, name: &str, mut cmd: Command) -> Result<Program, HarnessError> {
         let (log, file) = self.open_log(name)?;
         let err = file.try_clone().map_err(|e| format!("dup {}: {e}", log.display()))?;
         cmd.stdout(file).stderr(err);
@@ -626,7 +639,7 @@ impl Session {
 
     /// Spawns a program that prints one line on stdout once it is ready (Xvfb -displayfd,
     /// dbus-daemon --print-address); stderr goes to logs/<name>.log.
-    fn spawn_printing(&self, name: &str, mut cmd: Command) -> Result<(Program, String), String> {
+    fn spawn_printing(&self, name: &str, mut cmd: Command) -> Result<(Program, String), HarnessError> {
         let (log, file) = self.open_log(name)?;
         cmd.stdout(Stdio::piped()).stderr(file);
         let command = self.describe(&cmd);
@@ -652,11 +665,11 @@ impl Session {
                     Err(e) => format!("{}: reading its stdout: {e}", program.command),
                     Ok(_) => format!("{}: closed its stdout without printing", program.command),
                 };
-                Err(stop_failed(&mut program, why))
+                Err(stop_failed(&mut program, why).into())
             }
             Err(_) => {
                 let why = format!("{}: printed nothing within {:?}", program.command, self.timeout);
-                Err(stop_failed(&mut program, why))
+                Err(stop_failed(&mut program, why).into())
             }
         }
     }
@@ -672,25 +685,25 @@ impl Session {
         name: &str,
         cmd: Command,
         what: &str,
-        mut ready: impl FnMut(&Session) -> Result<bool, String>,
-    ) -> Result<(), String> {
+        mut ready: impl FnMut(&Session) -> Result<bool, HarnessError>,
+    ) -> Result<(), HarnessError> {
         let mut program = self.spawn(name, cmd)?;
         let deadline = Instant::now() + self.timeout;
         let mut last = String::new();
         loop {
             if let Ok(Some(status)) = program.child.try_wait() {
                 let why = format!("{} exited with {status} before {what}", program.command);
-                return Err(with_log(why, &program.log));
+                return Err(with_log(why, &program.log).into());
             }
             match ready(self) {
                 Ok(true) => break,
                 Ok(false) => {}
-                Err(e) => last = e,
+                Err(e) => last = e.to_string(),
             }
             if Instant::now() >= deadline {
                 let last = if last.is_empty() { String::new() } else { format!(" (last error: {last})") };
                 let why = format!("{}: not ready after {:?}: {what}{last}", program.command, self.timeout);
-                return Err(stop_failed(&mut program, why));
+                return Err(stop_failed(&mut program, why).into());
             }
             thread::sleep(POLL);
         }
@@ -699,21 +712,21 @@ impl Session {
     }
 
     /// Stops a program this session started (SIGTERM, SIGKILL after the timeout) and reaps it.
-    pub fn stop(&mut self, name: &str) -> Result<(), String> {
+    pub fn stop(&mut self, name: &str) -> Result<(), HarnessError> {
         let index = self
             .programs
             .iter()
             .position(|p| p.name == name)
             .ok_or_else(|| format!("stop {name}: this session did not start it"))?;
         let mut program = self.programs.remove(index);
-        terminate(&mut program.child, self.timeout).map_err(|e| format!("stop {}: {e}", program.command))
+        terminate(&mut program.child, self.timeout).map_err(|e| format!("stop {}: {e}", program.command).into())
     }
 
-    fn require_display(&self, program: &str) -> Result<(), String> {
+    fn require_display(&self, program: &str) -> Result<(), HarnessError> {
         if self.display.is_some() {
             Ok(())
         } else {
-            Err(format!("{program} needs a display: start the session with Session::with_display()"))
+            Err(format!("{program} needs a display: start the session with Session::with_display()").into())
         }
     }
 
@@ -721,7 +734,7 @@ impl Session {
 
     /// `kconf_update` in the session's HOME (kded5 blocks on its first-run update without it).
     /// Done once per session; the starters that need it call it.
-    pub fn kconf_update(&mut self) -> Result<(), String> {
+    pub fn kconf_update(&mut self) -> Result<(), HarnessError> {
         if self.kconf_updated {
             return Ok(());
         }
@@ -733,7 +746,7 @@ impl Session {
         let line = self.describe(&cmd);
         let status = status_with_timeout(&mut cmd, self.timeout).map_err(|e| format!("{line}: {e}"))?;
         if !status.success() {
-            return Err(with_log(format!("{line}: {status}"), &log));
+            return Err(with_log(format!("{line}: {status}"), &log).into());
         }
         self.kconf_updated = true;
         Ok(())
@@ -741,7 +754,7 @@ impl Session {
 
     /// `kwin_x11 --replace` on the session's Xvfb (Mesa llvmpipe); ready when
     /// org.kde.KWin answers `supportInformation` and it says "Compositing is active".
-    pub fn start_kwin(&mut self) -> Result<(), String> {
+    pub fn start_kwin(&mut self) -> Result<(), HarnessError> {
         self.require_display("kwin_x11")?;
         let mut cmd = self.command("kwin_x11");
         cmd.arg("--replace").env("LIBGL_ALWAYS_SOFTWARE", "1");
@@ -755,14 +768,14 @@ impl Session {
     }
 
     /// org.kde.KWin /KWin supportInformation.
-    pub fn kwin_support_information(&self) -> Result<String, String> {
+    pub fn kwin_support_information(&self) -> Result<String, HarnessError> {
         self.call(&[KWIN_SERVICE, "/KWin", "org.kde.KWin.supportInformation"])
     }
 
     /// org.kde.KWin /KWin reconfigure, then waits until `supportInformation` satisfies `check`
     /// (reconfigure returns before KWin re-read its config, so `check` must test for the new
     /// value, not merely succeed). Returns the new supportInformation.
-    pub fn kwin_reconfigure_until(&self, mut check: impl FnMut(&str) -> bool) -> Result<String, String> {
+    pub fn kwin_reconfigure_until(&self, mut check: impl FnMut(&str) -> bool) -> Result<String, HarnessError> {
         self.call(&[KWIN_SERVICE, "/KWin", "org.kde.KWin.reconfigure"])?;
         let mut info = String::new();
         self.wait_until("KWin's supportInformation shows the new configuration", || {
@@ -773,7 +786,7 @@ impl Session {
     }
 
     /// KWin's `loadedEffects` property (/Effects org.kde.kwin.Effects).
-    pub fn kwin_loaded_effects(&self) -> Result<Vec<String>, String> {
+    pub fn kwin_loaded_effects(&self) -> Result<Vec<String>, HarnessError> {
         self.property_strings(KWIN_SERVICE, "/Effects", "org.kde.kwin.Effects", "loadedEffects")
     }
 
@@ -781,7 +794,7 @@ impl Session {
     /// (baloo_file prints "Baloo File Indexing has been disabled" and exits 0), so unless
     /// baloofilerc already has an Indexing-Enabled key in [Basic Settings], `Indexing-Enabled=true`
     /// is added there first. It then indexes the (empty) temporary HOME.
-    pub fn start_baloo(&mut self) -> Result<(), String> {
+    pub fn start_baloo(&mut self) -> Result<(), HarnessError> {
         let rc = self.config_file("baloofilerc");
         enable_baloo_indexing(&rc).map_err(|e| format!("edit {}: {e}", rc.display()))?;
         let cmd = self.command("baloo_file");
@@ -792,7 +805,7 @@ impl Session {
     /// is owned by it. The dunstrc holds dunst's defaults except `stack_duplicates = false` (so
     /// each notification counts) and a rule whose script records every notification for
     /// [`Session::dunst_notifications`].
-    pub fn start_notification_server(&mut self) -> Result<(), String> {
+    pub fn start_notification_server(&mut self) -> Result<(), HarnessError> {
         self.require_display("dunst")?;
         let record = self.logs.join("dunst-notifications.log");
         let script = self.root.join("dunst-record.sh");
@@ -803,9 +816,9 @@ impl Session {
              \"$DUNST_ICON_PATH\" \"$DUNST_TIMEOUT\" >> '{}'\n",
             record.display()
         );
-        fs::write(&script, script_text).map_err(|e| format!("write {}: {e}", script.display()))?;
+        fs::write(&script, script_text).map_err(HarnessError::io(format!("write {}", script.display())))?;
         fs::set_permissions(&script, fs::Permissions::from_mode(0o755))
-            .map_err(|e| format!("chmod {}: {e}", script.display()))?;
+            .map_err(HarnessError::io(format!("chmod {}", script.display())))?;
         let conf = self.root.join("dunstrc");
         let conf_text = format!(
             "# Written by harness/src/desktop.rs: dunst's defaults, plus these.\n\
@@ -813,7 +826,7 @@ impl Session {
              [ballast_record]\n    script = {}\n",
             script.display()
         );
-        fs::write(&conf, conf_text).map_err(|e| format!("write {}: {e}", conf.display()))?;
+        fs::write(&conf, conf_text).map_err(HarnessError::io(format!("write {}", conf.display())))?;
         let mut cmd = self.command("dunst");
         cmd.arg("-config").arg(&conf);
         self.start_program("dunst", cmd, "org.freedesktop.Notifications is owned", |s| {
@@ -824,7 +837,7 @@ impl Session {
             Ok(owner) if owner == ours => Ok(()),
             Ok(owner) => {
                 let _ = self.stop("dunst");
-                Err(format!("org.freedesktop.Notifications is owned by pid {owner}, not by our dunst (pid {ours}): something D-Bus-activated another server first"))
+                Err(format!("org.freedesktop.Notifications is owned by pid {owner}, not by our dunst (pid {ours}): something D-Bus-activated another server first").into())
             }
             Err(e) => Err(e),
         }
@@ -833,12 +846,12 @@ impl Session {
     /// `dunstctl history` (JSON as busctl --json=pretty prints it). Lists only notifications
     /// that were closed or expired: call [`Session::dunst_close_all`] first to move the displayed
     /// ones there. Needs busctl (package systemd).
-    pub fn dunst_history(&self) -> Result<String, String> {
+    pub fn dunst_history(&self) -> Result<String, HarnessError> {
         self.run("dunstctl", &["history"])
     }
 
     /// `dunstctl count`, parsed.
-    pub fn dunst_count(&self) -> Result<DunstCount, String> {
+    pub fn dunst_count(&self) -> Result<DunstCount, HarnessError> {
         let out = self.run("dunstctl", &["count"])?;
         let mut count = DunstCount::default();
         for line in out.lines() {
@@ -857,7 +870,7 @@ impl Session {
     }
 
     /// `dunstctl close-all`: displayed notifications move to the history.
-    pub fn dunst_close_all(&self) -> Result<(), String> {
+    pub fn dunst_close_all(&self) -> Result<(), HarnessError> {
         self.run("dunstctl", &["close-all"]).map(|_| ())
     }
 
@@ -868,7 +881,7 @@ impl Session {
     }
 
     /// Waits until dunst showed at least `count` notifications, and returns them all.
-    pub fn wait_dunst_notifications(&self, count: usize) -> Result<Vec<DunstNotification>, String> {
+    pub fn wait_dunst_notifications(&self, count: usize) -> Result<Vec<DunstNotification>, HarnessError> {
         let mut seen = Vec::new();
         self.wait_until(&format!("dunst recorded {count} notification(s)"), || {
             seen = self.dunst_notifications();
@@ -880,7 +893,7 @@ impl Session {
 
     /// kded5 (QT_QPA_PLATFORM=offscreen) with its statusnotifierwatcher module loaded; ready when
     /// org.kde.StatusNotifierWatcher is owned. Runs kconf_update first.
-    pub fn start_tray_watcher(&mut self) -> Result<(), String> {
+    pub fn start_tray_watcher(&mut self) -> Result<(), HarnessError> {
         self.kconf_update()?;
         let mut cmd = self.command("kded5");
         cmd.env("QT_QPA_PLATFORM", "offscreen");
@@ -892,25 +905,25 @@ impl Session {
         if loaded != "boolean true" {
             let why =
                 format!("kded5 loadModule statusnotifierwatcher answered {loaded:?} (is plasma-workspace installed?)");
-            return Err(with_log(why, &self.logs.join("kded5.log")));
+            return Err(with_log(why, &self.logs.join("kded5.log")).into());
         }
         self.wait_for_name(WATCHER_SERVICE)
     }
 
     /// Ends kded5 (SIGTERM) and waits until org.kde.StatusNotifierWatcher is gone.
-    pub fn stop_tray_watcher(&mut self) -> Result<(), String> {
+    pub fn stop_tray_watcher(&mut self) -> Result<(), HarnessError> {
         self.stop("kded5")?;
         self.wait_for_name_gone(WATCHER_SERVICE)
     }
 
     /// The watcher goes away and comes back (a new kded5): items must register again.
-    pub fn restart_tray_watcher(&mut self) -> Result<(), String> {
+    pub fn restart_tray_watcher(&mut self) -> Result<(), HarnessError> {
         self.stop_tray_watcher()?;
         self.start_tray_watcher()
     }
 
     /// The watcher's RegisteredStatusNotifierItems.
-    pub fn tray_items(&self) -> Result<Vec<String>, String> {
+    pub fn tray_items(&self) -> Result<Vec<String>, HarnessError> {
         self.property_strings(
             WATCHER_SERVICE,
             "/StatusNotifierWatcher",
@@ -999,7 +1012,7 @@ impl Monitor {
     }
 
     /// Waits until [`Monitor::text`] contains `needle`; returns the text.
-    pub fn wait_for(&self, needle: &str) -> Result<String, String> {
+    pub fn wait_for(&self, needle: &str) -> Result<String, HarnessError> {
         let deadline = Instant::now() + self.timeout;
         loop {
             let text = self.text();
@@ -1007,7 +1020,9 @@ impl Monitor {
                 return Ok(text);
             }
             if Instant::now() >= deadline {
-                return Err(format!("{}: no {needle:?} within {:?}; captured:\n{text}", self.command, self.timeout));
+                return Err(
+                    format!("{}: no {needle:?} within {:?}; captured:\n{text}", self.command, self.timeout).into()
+                );
             }
             thread::sleep(POLL);
         }
@@ -1238,7 +1253,7 @@ fn peek_exit(pid: u32) -> Option<String> {
 }
 
 /// SIGTERM, then SIGKILL after `grace`; always reaps.
-fn terminate(child: &mut Child, grace: Duration) -> Result<(), String> {
+fn terminate(child: &mut Child, grace: Duration) -> Result<(), HarnessError> {
     if let Ok(Some(_)) = child.try_wait() {
         return Ok(());
     }
@@ -1253,10 +1268,10 @@ fn terminate(child: &mut Child, grace: Duration) -> Result<(), String> {
     }
     let _ = child.kill();
     child.wait().map(|_| ()).map_err(|e| format!("wait: {e}"))?;
-    Err(format!("did not end within {grace:?} of SIGTERM; killed"))
+    Err(format!("did not end within {grace:?} of SIGTERM; killed").into())
 }
 
-fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Result<(ExitStatus, String, String), String> {
+fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Result<(ExitStatus, String, String), HarnessError> {
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child =
         cmd.spawn().map_err(|e| format!("cannot start: {e}{}", package_hint(&cmd.get_program().to_string_lossy())))?;
@@ -1278,12 +1293,12 @@ fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Result<(ExitStatus,
     Ok((status, String::from_utf8_lossy(&out).into_owned(), String::from_utf8_lossy(&err).into_owned()))
 }
 
-fn status_with_timeout(cmd: &mut Command, timeout: Duration) -> Result<ExitStatus, String> {
+fn status_with_timeout(cmd: &mut Command, timeout: Duration) -> Result<ExitStatus, HarnessError> {
     let mut child = cmd.spawn().map_err(|e| format!("cannot start: {e}"))?;
     wait_with_deadline(&mut child, timeout)
 }
 
-fn wait_with_deadline(child: &mut Child, timeout: Duration) -> Result<ExitStatus, String> {
+fn wait_with_deadline(child: &mut Child, timeout: Duration) -> Result<ExitStatus, HarnessError> {
     let deadline = Instant::now() + timeout;
     loop {
         match child.try_wait() {
@@ -1291,10 +1306,10 @@ fn wait_with_deadline(child: &mut Child, timeout: Duration) -> Result<ExitStatus
             Ok(None) if Instant::now() >= deadline => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!("still running after {timeout:?}; killed"));
+                return Err(format!("still running after {timeout:?}; killed").into());
             }
             Ok(None) => thread::sleep(Duration::from_millis(10)),
-            Err(e) => return Err(format!("wait: {e}")),
+            Err(e) => return Err(format!("wait: {e}").into()),
         }
     }
 }

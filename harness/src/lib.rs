@@ -9,8 +9,9 @@
 //! - [`nix`]: Debian's Nix evaluating offline.
 //! - [`kconfig_corpus`]: the KConfig fixture corpus and a generator of KConfig files.
 //!
-//! Errors are `String`s that say what failed and what to install or check: every caller is a
-//! test or a benchmark that prints them.
+//! Errors are [`HarnessError`]s: what failed, with the program's output or the OS error, and
+//! what to install or check. Tests keep their own `Result<(), String>`: `?` turns a harness
+//! error into its message.
 
 pub mod cases;
 pub mod desktop;
@@ -21,6 +22,50 @@ pub mod user_manager;
 pub mod workload;
 
 use std::path::{Path, PathBuf};
+
+/// What went wrong while setting up or driving a real program.
+#[derive(Debug, thiserror::Error)]
+pub enum HarnessError {
+    /// A file or process operation failed: what was being done, and the OS error.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done, e.g. "read /proc/self/mountinfo".
+        what: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A program or a prerequisite failed; the text says which, with its output or what to
+    /// install.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl HarnessError {
+    /// An [`HarnessError::Io`] for `what`.
+    pub fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> HarnessError {
+        let what = what.into();
+        move |source| HarnessError::Io { what, source }
+    }
+}
+
+impl From<String> for HarnessError {
+    fn from(text: String) -> Self {
+        HarnessError::Failed(text)
+    }
+}
+
+impl From<&str> for HarnessError {
+    fn from(text: &str) -> Self {
+        HarnessError::Failed(text.to_owned())
+    }
+}
+
+/// Tests report failures as text: `?` in a test's `Result<_, String>` takes the message.
+impl From<HarnessError> for String {
+    fn from(error: HarnessError) -> String {
+        error.to_string()
+    }
+}
 
 /// The repository's root: the ballast package, above this crate.
 pub fn repository() -> &'static Path {

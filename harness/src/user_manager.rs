@@ -12,6 +12,7 @@
 //! `systemd`, `dbus-user-session` and `passwd` (useradd). Every path from /tmp, and the path
 //! to any program the test user runs, must be searchable by that user.
 
+use crate::HarnessError;
 use std::collections::BTreeSet;
 use std::ffi::{CString, OsStr};
 use std::fs::{self, File, OpenOptions};
@@ -67,14 +68,15 @@ impl UserManager {
     /// Creates the test user if missing, removes leftovers of killed test runs, and starts a
     /// manager that answers on its bus. An Err says what is missing or what failed (with the
     /// manager's log); a test may treat "needs root" / "not writable" as a reason to skip.
-    pub fn start() -> Result<UserManager, String> {
+    pub fn start() -> Result<UserManager, HarnessError> {
         check_prerequisites()?;
         let hierarchies = mounted_hierarchies()?;
         if !hierarchies.iter().any(Hierarchy::is_delegated) {
             return Err(format!(
                 "no cgroup hierarchy to delegate in /proc/self/mountinfo (need cgroup2 or v1 {})",
                 DELEGATED_V1.join(", ")
-            ));
+            )
+            .into());
         }
         remove_stale_instances(&hierarchies);
         let (uid, gid) = ensure_test_user()?;
@@ -169,7 +171,7 @@ impl UserManager {
         hierarchy.mount_point.join(control_group.trim_start_matches('/'))
     }
 
-    fn create_directories(&self) -> Result<(), String> {
+    fn create_directories(&self) -> Result<(), HarnessError> {
         make_dir(&self.instance_dir, 0o755, None)?;
         make_dir(&self.runtime_dir, 0o700, Some((self.uid, self.gid)))?;
         make_dir(&self.home_dir, 0o700, Some((self.uid, self.gid)))
@@ -177,7 +179,7 @@ impl UserManager {
 
     /// `/<name>/{mgr,session}` in every delegated hierarchy, all owned by the test user: on
     /// cgroup2 the user must own the common parent to move PIDs from session into mgr.
-    fn create_cgroups(&self) -> Result<(), String> {
+    fn create_cgroups(&self) -> Result<(), HarnessError> {
         for hierarchy in self.hierarchies.iter().filter(|h| h.is_delegated()) {
             let base = hierarchy.mount_point.join(&self.name);
             fs::create_dir(&base).map_err(|e| {
@@ -188,16 +190,16 @@ impl UserManager {
             }
             for child in ["mgr", "session"] {
                 let dir = base.join(child);
-                fs::create_dir(&dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
+                fs::create_dir(&dir).map_err(HarnessError::io(format!("mkdir {}", dir.display())))?;
             }
             chown_tree(&base, self.uid, self.gid)?;
         }
         Ok(())
     }
 
-    fn spawn_manager(&mut self) -> Result<(), String> {
+    fn spawn_manager(&mut self) -> Result<(), HarnessError> {
         let log_path = self.log_path();
-        let log = File::create(&log_path).map_err(|e| format!("create {}: {e}", log_path.display()))?;
+        let log = File::create(&log_path).map_err(HarnessError::io(format!("create {}", log_path.display())))?;
         let log_err = log.try_clone().map_err(|e| format!("dup {}: {e}", log_path.display()))?;
         let namespace = PrivateBootedRun::for_host()?;
         let mgr_procs = self.cgroup_procs_files("mgr");
@@ -241,19 +243,21 @@ impl UserManager {
     }
 
     /// Polls SystemState: `is-system-running` would ask the host's /run and say "offline".
-    fn wait_until_ready(&mut self) -> Result<(), String> {
+    fn wait_until_ready(&mut self) -> Result<(), HarnessError> {
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
             if let Some(manager) = self.manager.as_mut() {
                 if let Ok(Some(status)) = manager.try_wait() {
-                    return Err(format!("{SYSTEMD} --user exited during start-up ({status}); {}", self.log_excerpt()));
+                    return Err(
+                        format!("{SYSTEMD} --user exited during start-up ({status}); {}", self.log_excerpt()).into()
+                    );
                 }
             }
             let probe = self
                 .command("systemctl")
                 .args(["--user", "show", "--property=SystemState", "--value"])
                 .output()
-                .map_err(|e| format!("run systemctl --user show: {e}"))?;
+                .map_err(HarnessError::io("run systemctl --user show"))?;
             let state = String::from_utf8_lossy(&probe.stdout).trim().to_owned();
             if state == "running" || state == "degraded" {
                 return Ok(());
@@ -266,7 +270,8 @@ impl UserManager {
                     probe.status,
                     String::from_utf8_lossy(&probe.stderr).trim(),
                     self.log_excerpt()
-                ));
+                )
+                .into());
             }
             sleep(Duration::from_millis(50));
         }
@@ -367,22 +372,22 @@ impl Hierarchy {
     }
 }
 
-fn check_prerequisites() -> Result<(), String> {
+fn check_prerequisites() -> Result<(), HarnessError> {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         return Err("needs root: it creates a user, cgroups and a mount namespace".into());
     }
     for (path, package) in [(SYSTEMD, "systemd"), (DBUS_USER_SOCKET, "dbus-user-session"), (USERADD, "passwd")] {
         if !Path::new(path).exists() {
-            return Err(format!("{path} is missing: install the Debian package {package}"));
+            return Err(format!("{path} is missing: install the Debian package {package}").into());
         }
     }
     Ok(())
 }
 
-fn mounted_hierarchies() -> Result<Vec<Hierarchy>, String> {
+fn mounted_hierarchies() -> Result<Vec<Hierarchy>, HarnessError> {
     let mountinfo =
-        fs::read_to_string("/proc/self/mountinfo").map_err(|e| format!("read /proc/self/mountinfo: {e}"))?;
+        fs::read_to_string("/proc/self/mountinfo").map_err(HarnessError::io("read /proc/self/mountinfo"))?;
     Ok(cgroup_hierarchies(&mountinfo))
 }
 
@@ -449,23 +454,23 @@ fn is_stale(name: &str) -> bool {
     else {
         return false;
     };
-    process_start_time(pid) != Ok(start_time)
+    process_start_time(pid).ok() != Some(start_time)
 }
 
 /// Field 22 of /proc/PID/stat (clock ticks after boot): PID plus start time names a process
 /// uniquely even after the PID is reused.
-fn process_start_time(pid: u32) -> Result<u64, String> {
+fn process_start_time(pid: u32) -> Result<u64, HarnessError> {
     let path = format!("/proc/{pid}/stat");
-    let stat = fs::read_to_string(&path).map_err(|e| format!("read {path}: {e}"))?;
+    let stat = fs::read_to_string(&path).map_err(HarnessError::io(format!("read {path}")))?;
     // The command name (field 2) may contain spaces and parentheses: count from its end.
     stat.rsplit_once(')')
         .and_then(|(_, rest)| rest.split_whitespace().nth(19))
         .and_then(|field| field.parse().ok())
-        .ok_or_else(|| format!("no start time in {path}: {stat:?}"))
+        .ok_or_else(|| format!("no start time in {path}: {stat:?}").into())
 }
 
 /// Kills every process in the instance's cgroups, removes them depth-first, then its directory.
-fn remove_instance(name: &str, hierarchies: &[Hierarchy]) -> Result<(), String> {
+fn remove_instance(name: &str, hierarchies: &[Hierarchy]) -> Result<(), HarnessError> {
     let bases: Vec<PathBuf> =
         hierarchies.iter().map(|h| h.mount_point.join(name)).filter(|base| base.is_dir()).collect();
     let deadline = Instant::now() + TEARDOWN_TIMEOUT;
@@ -479,7 +484,7 @@ fn remove_instance(name: &str, hierarchies: &[Hierarchy]) -> Result<(), String> 
             break;
         }
         if Instant::now() >= deadline {
-            return Err(format!("processes {pids:?} still in cgroups {bases:?}"));
+            return Err(format!("processes {pids:?} still in cgroups {bases:?}").into());
         }
         for pid in pids {
             // SAFETY: kill has no memory-safety preconditions.
@@ -492,19 +497,19 @@ fn remove_instance(name: &str, hierarchies: &[Hierarchy]) -> Result<(), String> 
     }
     let instance_dir = Path::new(INSTANCE_PARENT).join(name);
     match fs::remove_dir_all(&instance_dir) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(format!("remove {}: {e}", instance_dir.display())),
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(format!("remove {}: {e}", instance_dir.display()).into()),
         _ => Ok(()),
     }
 }
 
 /// PIDs in `dir`'s cgroup.procs and in those of all cgroups below it.
-fn processes_below(dir: &Path) -> Result<BTreeSet<libc::pid_t>, String> {
+fn processes_below(dir: &Path) -> Result<BTreeSet<libc::pid_t>, HarnessError> {
     let procs_file = dir.join("cgroup.procs");
     let mut pids: BTreeSet<libc::pid_t> = match fs::read_to_string(&procs_file) {
         Ok(text) => text.lines().filter_map(|line| line.trim().parse().ok()).collect(),
         // Removed concurrently (the manager cleaning up a unit): nothing left in it.
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(BTreeSet::new()),
-        Err(e) => return Err(format!("read {}: {e}", procs_file.display())),
+        Err(e) => return Err(format!("read {}: {e}", procs_file.display()).into()),
     };
     for child in child_dirs(dir)? {
         pids.extend(processes_below(&child)?);
@@ -512,19 +517,19 @@ fn processes_below(dir: &Path) -> Result<BTreeSet<libc::pid_t>, String> {
     Ok(pids)
 }
 
-fn child_dirs(dir: &Path) -> Result<Vec<PathBuf>, String> {
+fn child_dirs(dir: &Path) -> Result<Vec<PathBuf>, HarnessError> {
     match fs::read_dir(dir) {
         Ok(entries) => {
             Ok(entries.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_dir())).map(|e| e.path()).collect())
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(format!("list {}: {e}", dir.display())),
+        Err(e) => Err(format!("list {}: {e}", dir.display()).into()),
     }
 }
 
 /// rmdir depth-first (a cgroup's control files cannot be deleted, only the empty directory);
 /// retried while the kernel still counts a just-killed process as a member (EBUSY).
-fn remove_cgroup_tree(dir: &Path, deadline: Instant) -> Result<(), String> {
+fn remove_cgroup_tree(dir: &Path, deadline: Instant) -> Result<(), HarnessError> {
     for child in child_dirs(dir)? {
         remove_cgroup_tree(&child, deadline)?;
     }
@@ -535,12 +540,12 @@ fn remove_cgroup_tree(dir: &Path, deadline: Instant) -> Result<(), String> {
             Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
                 sleep(Duration::from_millis(10));
             }
-            Err(e) => return Err(format!("rmdir {}: {e}", dir.display())),
+            Err(e) => return Err(format!("rmdir {}: {e}", dir.display()).into()),
         }
     }
 }
 
-fn ensure_test_user() -> Result<(u32, u32), String> {
+fn ensure_test_user() -> Result<(u32, u32), HarnessError> {
     if let Some(ids) = lookup_user(TEST_USER)? {
         return Ok(ids);
     }
@@ -549,10 +554,10 @@ fn ensure_test_user() -> Result<(u32, u32), String> {
         .truncate(false)
         .write(true)
         .open(USER_LOCK)
-        .map_err(|e| format!("open {USER_LOCK}: {e}"))?;
+        .map_err(HarnessError::io(format!("open {USER_LOCK}")))?;
     // SAFETY: flock on a descriptor this function owns; released when `lock` is closed.
     if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
-        return Err(format!("flock {USER_LOCK}: {}", io::Error::last_os_error()));
+        return Err(format!("flock {USER_LOCK}: {}", io::Error::last_os_error()).into());
     }
     if let Some(ids) = lookup_user(TEST_USER)? {
         return Ok(ids);
@@ -561,18 +566,19 @@ fn ensure_test_user() -> Result<(u32, u32), String> {
         .args(["--system", "--user-group", "--no-create-home"])
         .args(["--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", TEST_USER])
         .output()
-        .map_err(|e| format!("run {USERADD}: {e}"))?;
+        .map_err(HarnessError::io(format!("run {USERADD}")))?;
     if !output.status.success() {
         return Err(format!(
             "{USERADD} {TEST_USER}: {}: {}",
             output.status,
             String::from_utf8_lossy(&output.stderr).trim()
-        ));
+        )
+        .into());
     }
-    lookup_user(TEST_USER)?.ok_or_else(|| format!("{TEST_USER} still unknown after {USERADD}"))
+    lookup_user(TEST_USER)?.ok_or_else(|| format!("{TEST_USER} still unknown after {USERADD}").into())
 }
 
-fn lookup_user(name: &str) -> Result<Option<(u32, u32)>, String> {
+fn lookup_user(name: &str) -> Result<Option<(u32, u32)>, HarnessError> {
     let c_name = CString::new(name).expect("user name without NUL");
     let mut buffer = vec![0 as libc::c_char; 16 * 1024];
     // SAFETY: all-zero is a valid passwd (null pointers, zero ids); getpwnam_r fills it.
@@ -582,24 +588,26 @@ fn lookup_user(name: &str) -> Result<Option<(u32, u32)>, String> {
     let error =
         unsafe { libc::getpwnam_r(c_name.as_ptr(), &mut entry, buffer.as_mut_ptr(), buffer.len(), &mut result) };
     if error != 0 {
-        return Err(format!("getpwnam_r({name}): {}", io::Error::from_raw_os_error(error)));
+        return Err(format!("getpwnam_r({name}): {}", io::Error::from_raw_os_error(error)).into());
     }
     Ok((!result.is_null()).then_some((entry.pw_uid, entry.pw_gid)))
 }
 
-fn make_dir(path: &Path, mode: u32, owner: Option<(u32, u32)>) -> Result<(), String> {
-    fs::DirBuilder::new().mode(mode).create(path).map_err(|e| format!("mkdir {}: {e}", path.display()))?;
+fn make_dir(path: &Path, mode: u32, owner: Option<(u32, u32)>) -> Result<(), HarnessError> {
+    fs::DirBuilder::new().mode(mode).create(path).map_err(HarnessError::io(format!("mkdir {}", path.display())))?;
     // The umask may have narrowed the mode.
     fs::set_permissions(path, fs::Permissions::from_mode(mode))
-        .map_err(|e| format!("chmod {}: {e}", path.display()))?;
+        .map_err(HarnessError::io(format!("chmod {}", path.display())))?;
     if let Some((uid, gid)) = owner {
-        std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(|e| format!("chown {}: {e}", path.display()))?;
+        std::os::unix::fs::chown(path, Some(uid), Some(gid))
+            .map_err(HarnessError::io(format!("chown {}", path.display())))?;
     }
     Ok(())
 }
 
-fn chown_tree(path: &Path, uid: u32, gid: u32) -> Result<(), String> {
-    std::os::unix::fs::lchown(path, Some(uid), Some(gid)).map_err(|e| format!("chown {}: {e}", path.display()))?;
+fn chown_tree(path: &Path, uid: u32, gid: u32) -> Result<(), HarnessError> {
+    std::os::unix::fs::lchown(path, Some(uid), Some(gid))
+        .map_err(HarnessError::io(format!("chown {}", path.display())))?;
     if path.is_dir() {
         let entries = fs::read_dir(path).map_err(|e| format!("list {}: {e}", path.display()))?;
         for entry in entries {
@@ -612,17 +620,21 @@ fn chown_tree(path: &Path, uid: u32, gid: u32) -> Result<(), String> {
 
 /// On cgroup2, controllers must be enabled in the instance cgroup for mgr to get them; on a
 /// hybrid host the cgroup2 root offers none and this does nothing.
-fn enable_v2_controllers(root: &Path, base: &Path) -> Result<(), String> {
+fn enable_v2_controllers(root: &Path, base: &Path) -> Result<(), HarnessError> {
     let offered_file = root.join("cgroup.subtree_control");
-    let offered = fs::read_to_string(&offered_file).map_err(|e| format!("read {}: {e}", offered_file.display()))?;
+    let offered =
+        fs::read_to_string(&offered_file).map_err(HarnessError::io(format!("read {}", offered_file.display())))?;
     let wanted: Vec<String> =
         offered.split_whitespace().filter(|c| DELEGATED_V2.contains(c)).map(|c| format!("+{c}")).collect();
     if wanted.is_empty() {
         return Ok(());
     }
     let control = base.join("cgroup.subtree_control");
-    fs::write(&control, wanted.join(" "))
-        .map_err(|e| format!("write {:?} to {}: {e}", wanted.join(" "), control.display()))
+    fs::write(&control, wanted.join(" ")).map_err(HarnessError::io(format!(
+        "write {:?} to {}",
+        wanted.join(" "),
+        control.display()
+    )))
 }
 
 /// The mount-namespace setup that makes the manager believe the system booted with systemd:
@@ -635,7 +647,7 @@ struct PrivateBootedRun {
 impl PrivateBootedRun {
     /// Covers /run/systemd when the host has it (keeps /run/user, /run/dbus visible), else
     /// all of /run: creating /run/systemd on the host would fake a booted host.
-    fn for_host() -> Result<PrivateBootedRun, String> {
+    fn for_host() -> Result<PrivateBootedRun, HarnessError> {
         let c = |s: &str| CString::new(s).expect("static path without NUL");
         Ok(if Path::new("/run/systemd").is_dir() {
             PrivateBootedRun { tmpfs_target: c("/run/systemd"), dirs_to_create: vec![c("/run/systemd/system")] }

@@ -16,6 +16,7 @@
 //! --busy       then burns CPU for SECONDS of wall time and prints `cpu <seconds used>`
 //! --hold       then stays alive SECONDS, so tests can look at the scope
 
+use crate::HarnessError;
 use std::hint::black_box;
 use std::os::unix::process::ExitStatusExt;
 use std::time::{Duration, Instant};
@@ -32,7 +33,7 @@ struct Options {
     megabytes: usize,
 }
 
-fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
+fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, HarnessError> {
     let mut options = Options {
         zygote: false,
         self_scope: None,
@@ -45,8 +46,8 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
         megabytes: 0,
     };
     let mut megabytes = None;
-    let seconds = |value: Option<String>, flag: &str| -> Result<f64, String> {
-        value.ok_or(format!("{flag} needs SECONDS"))?.parse().map_err(|e| format!("{flag}: {e}"))
+    let seconds = |value: Option<String>, flag: &str| -> Result<f64, HarnessError> {
+        Ok(value.ok_or(format!("{flag} needs SECONDS"))?.parse().map_err(|e| format!("{flag}: {e}"))?)
     };
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -198,17 +199,17 @@ pub fn install(
     home: &std::path::Path,
     extra: &str,
     args: &str,
-) -> Result<(std::path::PathBuf, std::path::PathBuf), String> {
+) -> Result<(std::path::PathBuf, std::path::PathBuf), HarnessError> {
     let ballast = home.join("ballast");
     let workload = home.join("ballast-workload");
-    std::fs::copy(crate::ballast_binary(), &ballast).map_err(|e| format!("copy ballast: {e}"))?;
+    std::fs::copy(crate::ballast_binary(), &ballast).map_err(HarnessError::io("copy ballast"))?;
     std::fs::copy(std::env::current_exe().map_err(|e| e.to_string())?, &workload)
-        .map_err(|e| format!("copy the workload: {e}"))?;
+        .map_err(HarnessError::io("copy the workload"))?;
     let profile = home.join("profile.toml");
     let text = format!(
         "{extra}\n[[app]]\nid = \"alloc\"\nname = \"Allocator\"\nexec = \"{}\"\nargs = [\"--workload\"{args}]\ntoolkit = \"native\"\ncategory = \"devtools\"\nmemory_high = \"150M\"\nmemory_max = \"200M\"\ncpu_quota = \"50%\"\n",
         workload.display()
     );
-    std::fs::write(&profile, text).map_err(|e| format!("write the profile: {e}"))?;
+    std::fs::write(&profile, text).map_err(HarnessError::io("write the profile"))?;
     Ok((ballast, profile))
 }
