@@ -4,7 +4,7 @@
 //! Prints figures; asserts nothing. BALLAST_FOOTPRINT_SECONDS (60) and
 //! BALLAST_SOAK_SECONDS (600) set the durations.
 
-use ballast_harness::desktop;
+use testbed::harness::desktop;
 
 use desktop::Session;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! Parse + serialize throughput of the kconfig document model: on the fixture corpus,
 //! and on a generated kdeglobals-like file of about 1 MB.
 
-use ballast_harness::kconfig_corpus as kconfig_support;
+use testbed::harness::kconfig_corpus as kconfig_support;
 
 use ballast::kconfig::Document;
 use divan::counter::BytesCount;

@@ -2,8 +2,8 @@
 //! `ballast launch --foreground`, the seed's `systemd-run --user --scope` wrapper, and a
 //! plain exec, in one run under a real user manager. Prints figures; asserts nothing.
 
-use ballast_harness::user_manager;
-use ballast_harness::workload;
+use testbed::harness::user_manager;
+use testbed::harness::workload;
 
 use std::process::Command;
 use user_manager::UserManager;

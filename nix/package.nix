@@ -26,7 +26,7 @@ rustPlatform.buildRustPackage {
 
   # Only what cargo reads: no target/, no .git, no Nix files (editing them rebuilds nothing).
   # Every workspace member's manifest must be there for cargo to load the workspace, so the
-  # test-only members (testbed/, harness/) come too; nothing of theirs is built.
+  # test-only member (testbed/) comes too; nothing of it is built.
   src = fs.toSource {
     root = ../.;
     fileset = fs.unions ([
@@ -40,7 +40,6 @@ rustPlatform.buildRustPackage {
       (fs.maybeMissing ../build.rs)
       (fs.maybeMissing ../qml)
       ../testbed
-      ../harness
     ] ++ lib.optional withDashboard ../dashboard);
   };
 

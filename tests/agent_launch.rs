@@ -1,13 +1,13 @@
 //! Launching from the tray menu and through the D-Bus API, and governing app units others
-//! start, under a real systemd user manager (harness/src/user_manager.rs): the agent runs
+//! start, under a real systemd user manager (testbed/src/harness/user_manager.rs): the agent runs
 //! as the test user on that manager's session bus; dbusmenu's Event on the "Launch ▸
 //! Allocator" entry must start the app in its limited scope; an app that moves itself into
 //! a scope of its own (as Chromium does) and units started the way Plasma 5 and 6 start
 //! apps must end up within the catalog's limits.
 
-use ballast_harness::cases;
-use ballast_harness::user_manager;
-use ballast_harness::workload;
+use testbed::harness::cases;
+use testbed::harness::user_manager;
+use testbed::harness::workload;
 
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};

@@ -1,8 +1,8 @@
 //! The agent in a real session: private dbus-daemon, Xvfb, the kded5 StatusNotifierWatcher
-//! and dunst (harness/src/desktop.rs). Launching from the menu under a real systemd
+//! and dunst (testbed/src/harness/desktop.rs). Launching from the menu under a real systemd
 //! user manager is in tests/agent_launch.rs.
 
-use ballast_harness::desktop;
+use testbed::harness::desktop;
 
 use desktop::Session;
 use std::time::Duration;

@@ -1,5 +1,5 @@
 //! The agent's autostart against Plasma's real systemd user units, under a real user manager
-//! (harness/src/user_manager.rs): Debian 12's Plasma 5.27 units (installed by `make test`)
+//! (testbed/src/harness/user_manager.rs): Debian 12's Plasma 5.27 units (installed by `make test`)
 //! and Debian trixie's Plasma 6.3 units (unpacked from the .debs by scripts/plasma6-units.sh).
 //!
 //! For both the unit `ballast autostart enable` writes and the one home-manager writes from
@@ -10,11 +10,11 @@
 //! The unit ballast shipped before (WantedBy=plasma-workspace.target,
 //! After=graphical-session.target) is the control: the same check finds its cycle.
 
-use ballast_harness::cases;
-use ballast_harness::nix as nix_common;
-use ballast_harness::user_manager;
+use testbed::harness::cases;
+use testbed::harness::nix as nix_common;
+use testbed::harness::user_manager;
 // Only its `install` (ballast copied where the test user can run it).
-use ballast_harness::workload;
+use testbed::harness::workload;
 
 use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};

@@ -3,7 +3,7 @@
 //! what. Cases under tests/fixtures/kconfig/cascade/<case>/: `home/` is `$XDG_CONFIG_HOME`,
 //! the `xdg*` directories the `$XDG_CONFIG_DIRS` entries (the order is in `CASES`).
 
-use ballast_harness::kconfig_corpus as kconfig_support;
+use testbed::harness::kconfig_corpus as kconfig_support;
 
 use std::path::Path;
 use std::process::Command;

@@ -4,7 +4,7 @@
 //! this binary that way in its Plasma 6 guest, with BALLAST_KCONFIG_FIXTURES pointing at a copy
 //! of the corpus.
 
-use ballast_harness::kconfig_corpus as kconfig_support;
+use testbed::harness::kconfig_corpus as kconfig_support;
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;

@@ -1,7 +1,7 @@
 //! Properties of the kconfig document model: byte-exact round trips, no panics, and
 //! edits that change exactly what they say.
 
-use ballast_harness::kconfig_corpus as kconfig_support;
+use testbed::harness::kconfig_corpus as kconfig_support;
 
 use std::collections::BTreeSet;
 

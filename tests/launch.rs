@@ -1,10 +1,10 @@
 //! `ballast launch`, `scopes` and `stop` under a real systemd user manager (see
-//! harness/src/user_manager.rs), with a workload that allocates memory and burns CPU
+//! testbed/src/harness/user_manager.rs), with a workload that allocates memory and burns CPU
 //! on request. One manager serves every case; the closing line counts them.
 
-use ballast_harness::cases;
-use ballast_harness::user_manager;
-use ballast_harness::workload;
+use testbed::harness::cases;
+use testbed::harness::user_manager;
+use testbed::harness::workload;
 
 use ballast::launch::{scope_events, ScopeStatus};
 use ballast::sample::MemoryEvents;

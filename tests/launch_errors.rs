@@ -1,7 +1,7 @@
 //! `ballast launch`, `scopes` and `stop` when something is missing: one clear line,
 //! exit code 2. (Launches under a real user manager are in tests/launch.rs.)
 
-use ballast_harness::session_bus;
+use testbed::harness::session_bus;
 
 use std::process::{Command, Output};
 

@@ -3,7 +3,7 @@
 //! as a module next to the flake's modules (stand-in module system, stand-in inputs), with no
 //! option that ballast's modules do not declare and no failed assertion.
 
-use ballast_harness::nix as common;
+use testbed::harness::nix as common;
 
 use common::{eval_json, flake_outputs, nix_command, nix_path, root};
 

@@ -6,7 +6,7 @@
 //! not check nixpkgs' real options or build anything. `nix flake check` with the real
 //! inputs does that where they can be fetched.
 
-use ballast_harness::nix as common;
+use testbed::harness::nix as common;
 
 use common::{nix_command, root};
 use std::path::Path;

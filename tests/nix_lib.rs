@@ -2,7 +2,7 @@
 //! profile -> flags, zram, slices, unit text, wrappers, the config writer, the overlays, and
 //! the modules under the stand-in module system (nix/tests/support/modules.nix).
 
-use ballast_harness::nix as common;
+use testbed::harness::nix as common;
 
 use common::{eval_json, nix_path, root};
 

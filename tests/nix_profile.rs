@@ -3,7 +3,7 @@
 //! desktop entry are the ones `ballast autostart enable` writes, and the electronApps
 //! wrappers hand their arguments to `ballast launch` untouched.
 
-use ballast_harness::nix as common;
+use testbed::harness::nix as common;
 
 use common::{ballast, ballast_json, differences, eval_json, eval_string, nix_command, nix_path};
 use serde_json::Value;

@@ -3,7 +3,7 @@
 //! the parse check first. nixpkgs cannot be fetched here; tests/nix_lib.rs and
 //! tests/nix_flake.rs evaluate what can be evaluated without it.
 
-use ballast_harness::nix as common;
+use testbed::harness::nix as common;
 
 use common::{nix_command, root, tool};
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! `ballast tune` against the real programs: kwin_x11 under Xvfb and baloo_file, each on a
-//! private session bus with a fresh HOME (harness/src/desktop.rs).
+//! private session bus with a fresh HOME (testbed/src/harness/desktop.rs).
 
-use ballast_harness::desktop;
+use testbed::harness::desktop;
 
 use ballast::kconfig::Document;
 use desktop::{support_value, Session};

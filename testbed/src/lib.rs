@@ -10,6 +10,7 @@
 //! share and qemu's pid.
 
 pub mod footprint;
+pub mod harness;
 pub mod notifications;
 mod protocol;
 pub mod screen;

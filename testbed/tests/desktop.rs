@@ -7,7 +7,7 @@
 //! Under CI=true a guest that cannot start is a failure with the reason; elsewhere the suite
 //! says why it skipped (no root, no qemu).
 
-use ballast_harness::cases;
+use testbed::harness::cases;
 
 use ballast::tray::icon::{BREACH_RGB, NEAR_RGB, OK_RGB, TRACK_RGB};
 use base64::{engine::general_purpose::STANDARD as BASE64, Engine};

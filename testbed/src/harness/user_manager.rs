@@ -12,7 +12,7 @@
 //! `systemd`, `dbus-user-session` and `passwd` (useradd). Every path from /tmp, and the path
 //! to any program the test user runs, must be searchable by that user.
 
-use crate::HarnessError;
+use crate::harness::HarnessError;
 use std::collections::BTreeSet;
 use std::ffi::{CString, OsStr};
 use std::fs::{self, File, OpenOptions};

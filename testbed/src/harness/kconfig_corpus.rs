@@ -11,7 +11,7 @@ use proptest::sample::select;
 pub fn fixture_dir() -> PathBuf {
     std::env::var_os("BALLAST_KCONFIG_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| crate::repository().join("tests/fixtures/kconfig"))
+        .unwrap_or_else(|| crate::harness::repository().join("tests/fixtures/kconfig"))
 }
 
 /// The KDE tool `name` of the generation under test: kreadconfig5, or kreadconfig6 with

@@ -16,7 +16,7 @@
 //! --busy       then burns CPU for SECONDS of wall time and prints `cpu <seconds used>`
 //! --hold       then stays alive SECONDS, so tests can look at the scope
 
-use crate::HarnessError;
+use crate::harness::HarnessError;
 use std::hint::black_box;
 use std::os::unix::process::ExitStatusExt;
 use std::time::{Duration, Instant};
@@ -202,7 +202,7 @@ pub fn install(
 ) -> Result<(std::path::PathBuf, std::path::PathBuf), HarnessError> {
     let ballast = home.join("ballast");
     let workload = home.join("ballast-workload");
-    std::fs::copy(crate::ballast_binary(), &ballast).map_err(HarnessError::io("copy ballast"))?;
+    std::fs::copy(crate::harness::ballast_binary(), &ballast).map_err(HarnessError::io("copy ballast"))?;
     std::fs::copy(std::env::current_exe().map_err(|e| e.to_string())?, &workload)
         .map_err(HarnessError::io("copy the workload"))?;
     let profile = home.join("profile.toml");

@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 
 /// The repository's root (the ballast package).
 pub fn root() -> &'static Path {
-    crate::repository()
+    crate::harness::repository()
 }
 
 /// nix.conf for every Nix command here (FACTS.md, "Nix").
@@ -97,7 +97,7 @@ pub fn eval_string(expr: &str) -> String {
 
 /// ballast itself, with no user config and no BALLAST_PROFILE from the environment.
 pub fn ballast(args: &[&str], config_home: &Path) -> Output {
-    Command::new(crate::ballast_binary())
+    Command::new(crate::harness::ballast_binary())
         .args(args)
         .env_remove("BALLAST_PROFILE")
         .env("XDG_CONFIG_HOME", config_home)

@@ -1,5 +1,7 @@
-//! ballast's test harness: the real programs its integration tests, benchmarks and the
-//! real-desktop suite run against, each in a module of its own, used the same way by all.
+//! ballast's test harness on the host: the real programs its integration tests, benchmarks
+//! and the real-desktop suite run against, each in a module of its own, used the same way by
+//! all (`use testbed::harness::desktop;`). The guest of the real-desktop world is the crate's
+//! root.
 //!
 //! - [`user_manager`]: a real `systemd --user` manager for a test user (root, writable cgroups).
 //! - [`desktop`]: an isolated session with a private dbus-daemon, Xvfb and real KDE programs.
@@ -67,7 +69,7 @@ impl From<HarnessError> for String {
     }
 }
 
-/// The repository's root: the ballast package, above this crate.
+/// The repository's root: the ballast package, above the testbed crate.
 pub fn repository() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }

@@ -21,7 +21,7 @@
 //! Set `BALLAST_DESKTOP_KEEP=1` to keep the temporary directory (logs/ holds each program's
 //! output) after a failing test; the processes are still ended.
 
-use crate::HarnessError;
+use crate::harness::HarnessError;
 use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::fs;
@@ -821,7 +821,7 @@ impl Session {
             .map_err(HarnessError::io(format!("chmod {}", script.display())))?;
         let conf = self.root.join("dunstrc");
         let conf_text = format!(
-            "# Written by harness/src/desktop.rs: dunst's defaults, plus these.\n\
+            "# Written by testbed/src/harness/desktop.rs: dunst's defaults, plus these.\n\
              [global]\n    stack_duplicates = false\n\n\
              [ballast_record]\n    script = {}\n",
             script.display()
