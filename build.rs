@@ -1,5 +1,5 @@
 //! Generates the man pages and the shell completions from the command line's clap types
-//! (src/cli.rs) into $OUT_DIR/man (ballast.1, one page per command) and
+//! (src/cli/mod.rs) into $OUT_DIR/man (ballast.1, one page per command) and
 //! $OUT_DIR/completions (bash, zsh, fish). `make install` and the Nix package install them.
 
 use clap::CommandFactory;
@@ -14,11 +14,11 @@ mod tune {
     pub use super::target::Target;
 }
 #[allow(dead_code)]
-#[path = "src/cli.rs"]
+#[path = "src/cli/mod.rs"]
 mod cli;
 
 fn main() -> std::io::Result<()> {
-    println!("cargo::rerun-if-changed=src/cli.rs");
+    println!("cargo::rerun-if-changed=src/cli/mod.rs");
     println!("cargo::rerun-if-changed=src/tune/target.rs");
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let mut command = cli::Cli::command();

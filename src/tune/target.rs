@@ -1,5 +1,5 @@
 //! What `ballast tune` tunes. Its own file, with clap as its only dependency, because
-//! build.rs reads the command line (src/cli.rs) and this with it.
+//! build.rs reads the command line (src/cli/) and this with it.
 
 /// A tuning target: `ballast tune kwin|baloo|all`, and Tune()'s first argument.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
