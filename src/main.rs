@@ -460,3 +460,21 @@ fn report_from_agent() -> Option<Report> {
     .ok()
     .flatten()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::error_text;
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let os = std::io::Error::from_raw_os_error(2);
+        let repeated = anyhow::Error::new(ballast::tune::TuneError::Read { path: "/x/kwinrc".into(), source: os })
+            .context("cannot plan kwin");
+        assert_eq!(
+            error_text(&repeated),
+            "cannot plan kwin: cannot read /x/kwinrc: No such file or directory (os error 2)"
+        );
+        let chained = anyhow::anyhow!("inner").context("middle").context("outer");
+        assert_eq!(error_text(&chained), "outer: middle: inner");
+    }
+}
