@@ -66,11 +66,7 @@ impl<'p> Attribution<'p> {
 
     /// Counts one unit or process for its owner: memory in bytes, CPU in CPUs.
     pub(super) fn add(&mut self, owner: Owner, memory: u64, cpu: Option<f64>, events: Option<MemoryEvents>) {
-        let (category, app) = match owner {
-            Owner::App { app, category } => (category, Some(app)),
-            Owner::Category(category) => (category, None),
-            Owner::Unclassified => return,
-        };
+        let Some((category, app)) = owner.lines() else { return };
         let line = &mut self.categories[category];
         line.used += memory;
         line.members += 1;
@@ -102,11 +98,7 @@ impl<'p> Attribution<'p> {
 
     /// Counts video memory (bytes) for its owner's category and app.
     pub(super) fn add_gpu_memory(&mut self, owner: Owner, memory: u64) {
-        let (category, app) = match owner {
-            Owner::App { app, category } => (category, Some(app)),
-            Owner::Category(category) => (category, None),
-            Owner::Unclassified => return,
-        };
+        let Some((category, app)) = owner.lines() else { return };
         *self.categories[category].gpu_memory.get_or_insert(0) += memory;
         if let Some(line) = app.and_then(|app| self.apps[app].as_mut()) {
             *line.gpu_memory.get_or_insert(0) += memory;

@@ -21,6 +21,17 @@ pub enum Owner {
     Unclassified,
 }
 
+impl Owner {
+    /// The category index and, for an app, the app index; None when unclassified.
+    pub fn lines(self) -> Option<(usize, Option<usize>)> {
+        match self {
+            Owner::App { app, category } => Some((category, Some(app))),
+            Owner::Category(category) => Some((category, None)),
+            Owner::Unclassified => None,
+        }
+    }
+}
+
 /// What is known about the thing being classified.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Subject<'a> {

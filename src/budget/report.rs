@@ -343,7 +343,7 @@ pub struct GpuLine {
     /// The GPU report, its fields inline in this object.
     #[serde(flatten)]
     pub report: crate::gpu::GpuReport,
-    /// None when no device reports its memory use.
+    /// None when there is no device or one does not report its memory use.
     pub vram: Option<VramLine>,
 }
 
