@@ -55,6 +55,18 @@ fn start_agent(s: &mut Session, profile: &str) -> u32 {
     s.name_owner_pid("io.ballast.Agent").unwrap()
 }
 
+/// How the agent learns of pressure, from its report: with PSI triggers the tick stretches to
+/// `idle_tick_seconds` while nothing changes.
+fn report_mode(s: &Session) -> String {
+    let json = s.run(env!("CARGO_BIN_EXE_ballast"), &["status", "--json"]).unwrap_or_default();
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+    match report["pressure_watch"]["mode"].as_str() {
+        Some("triggers") => "PSI triggers armed: stretching to 30 s while idle".into(),
+        Some(mode) => format!("pressure {mode}: {}", report["pressure_watch"]["problem"]),
+        None => "no pressure watch in the report".into(),
+    }
+}
+
 fn main() {
     let span = seconds("BALLAST_FOOTPRINT_SECONDS", 60, 3);
     let soak = seconds("BALLAST_SOAK_SECONDS", 600, 3);
@@ -79,12 +91,13 @@ fn main() {
     std::thread::sleep(Duration::from_secs(span));
     let (agent_after, top_after) = (measure(agent), measure(top.id()));
     let _ = top.wait();
-    println!("Agent footprint over {span} s, idle, default 2 s tick, tray watcher and dunst up:");
+    let mode = report_mode(&s);
+    println!("Agent footprint over {span} s, idle, default 2 s tick ({mode}), tray watcher and dunst up:");
     print_row("ballast agent", agent_before, agent_after, span as f64);
     print_row("top -b -d 2 (for comparison)", top_before, top_after, span as f64);
     s.stop(&format!("ballast-{}", 0)).unwrap();
 
-    let soak_profile = "[sample]\ntick_seconds = 0.1\n";
+    let soak_profile = "[sample]\ntick_seconds = 0.1\nidle_tick_seconds = 0.1\n";
     let agent = start_agent(&mut s, soak_profile);
     std::thread::sleep(Duration::from_secs(2));
     let first = measure(agent);

@@ -87,6 +87,22 @@ fn psi_line(psi: &PressureSet) -> String {
     )
 }
 
+/// The agent's pressure watch in words: who tells it of pressure, and what is missing.
+fn watch_line(watch: &crate::budget::PressureWatch) -> String {
+    let mut line = match watch.mode {
+        crate::budget::WatchMode::Triggers => format!(
+            "pushed by the kernel: trigger `{}` on the system and {} cgroup(s)",
+            watch.trigger,
+            watch.cgroups.len()
+        ),
+        crate::budget::WatchMode::Polling => "read every tick (no PSI triggers)".to_owned(),
+    };
+    if let Some(problem) = &watch.problem {
+        line.push_str(&format!("; {problem}"));
+    }
+    line
+}
+
 fn category_row(out: &mut String, style: &Style, c: &CategoryLine) {
     let (bar_text, state) = if c.reclaimable {
         (format!("{:<22}", "(reclaimable)"), style.dim("info"))
@@ -213,6 +229,9 @@ pub fn status_text(report: &Report, color: bool) -> String {
     let _ = writeln!(out, "zram  {}", zram_line(&report.zram));
     let _ = writeln!(out, "swap  {} of {} used", human(report.memory.swap_used), human(report.memory.swap_total));
     let _ = writeln!(out, "PSI   {}", psi_line(&report.psi));
+    if let Some(watch) = &report.pressure_watch {
+        let _ = writeln!(out, "      {}", watch_line(watch));
+    }
     let _ = writeln!(out, "CPU   {}", cpu_line(report.cpu.as_ref()));
     for line in gpu_lines(&report.gpu) {
         let _ = writeln!(out, "GPU   {line}");
@@ -264,7 +283,7 @@ pub fn scopes_table(profile: &crate::profile::Profile, statuses: &[crate::launch
     );
     let unit_line = |out: &mut String, s: &crate::launch::ScopeStatus| {
         let events = s.events.map_or("-".to_owned(), |e| format!("{}/{}/{}", e.high, e.max, e.oom_kill));
-        let held = if crate::launch::held_at_high(&s.unit, s).is_some() { "  held at MemoryHigh" } else { "" };
+        let held = if crate::launch::held_at_high(&s.unit, s, false).is_some() { "  held at MemoryHigh" } else { "" };
         let starter =
             serde_json::to_value(s.starter).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
         let _ = writeln!(

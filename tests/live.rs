@@ -54,3 +54,25 @@ fn live_sysctls_are_read() {
     assert_eq!(sysctls.swappiness, Some(swappiness));
     assert!(sysctls.dirty_ratio.is_some() && sysctls.vfs_cache_pressure.is_some());
 }
+
+/// The kernel arms ballast's memory trigger (`some 150000 2000000`) on /proc/pressure/memory
+/// and refuses a trigger whose stall is longer than its window, with the reason; the agent's
+/// wake sources then say "triggers".
+#[test]
+fn the_kernel_arms_the_memory_trigger_and_refuses_a_bad_one() {
+    use ballast::sample::trigger::{self, Stall, TriggerError, TriggerSpec, MEMORY_TRIGGER};
+    let psi = std::path::Path::new("/proc/pressure/memory");
+    if !psi.exists() {
+        println!("skipped: this kernel has no PSI (/proc/pressure/memory is missing)");
+        return;
+    }
+    trigger::arm(psi, MEMORY_TRIGGER).expect("the memory trigger is armed");
+    let longer_than_window = TriggerSpec { stall: Stall::Some, threshold_us: 3_000_000, window_us: 2_000_000 };
+    let error = trigger::arm(psi, longer_than_window).unwrap_err();
+    assert!(matches!(error, TriggerError::Refused { .. }), "{error}");
+    assert!(error.to_string().contains("multiple of 2 s"), "{error}");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let watch =
+        runtime.block_on(async { ballast::agent::wake::Wakers::start(std::path::Path::new("/"), None, None).report() });
+    assert_eq!((watch.mode, watch.problem), (ballast::budget::WatchMode::Triggers, None));
+}

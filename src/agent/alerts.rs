@@ -127,6 +127,17 @@ impl AlertPolicy {
         changes
     }
 
+    /// Whether nothing is raised or building up: no condition shown, no pressure or held app
+    /// being counted. Scope events, config errors and action outcomes are one-off notices.
+    pub fn calm(&self) -> bool {
+        self.pressure_high_ticks == 0
+            && self.held_ticks.is_empty()
+            && self
+                .raised
+                .keys()
+                .all(|key| matches!(key, AlertKey::Scope { .. } | AlertKey::Config | AlertKey::Action(_)))
+    }
+
     /// Memory pressure (PSI some avg10) at the profile's threshold for `SUSTAINED_TICKS`
     /// readings; once raised, it stays until it has been below half of it as long.
     fn pressure_alert(&mut self, settings: &AlertSettings, sample: &SampleSettings, report: &Report) -> Option<Alert> {
@@ -231,26 +242,31 @@ impl AlertPolicy {
         changes
     }
 
-    /// Apps held at MemoryHigh for `SUSTAINED_TICKS` readings in a row: the kernel will not
-    /// kill them, so the user has to choose (stop the app, or raise its limit).
+    /// Apps held at MemoryHigh for `SUSTAINED_TICKS` readings in a row, or at once when the
+    /// kernel's pressure trigger on the app fired: the kernel will not kill them, so the user
+    /// has to choose (stop the app, or raise its limit).
     fn held_at_high(&mut self, sample: &SampleSettings, held: &[HeldAtHigh]) -> Vec<Alert> {
         self.held_ticks.retain(|unit, _| held.iter().any(|h| &h.unit == unit));
         let mut alerts = Vec::new();
         for scope in held {
             let ticks = self.held_ticks.entry(scope.unit.clone()).or_default();
             *ticks += 1;
-            if *ticks < SUSTAINED_TICKS {
+            if *ticks < SUSTAINED_TICKS && !scope.pushed {
                 continue;
             }
+            let how_long = if *ticks < SUSTAINED_TICKS {
+                "its memory pressure trigger fired: 150 ms or more of stall within 2 s".to_owned()
+            } else {
+                format!("for {:.0} s or more", f64::from(*ticks) * sample.tick_seconds)
+            };
             alerts.push(Alert {
                 key: AlertKey::HeldAtHigh(scope.unit.clone()),
                 summary: format!("{} stuck at its memory limit", scope.who),
                 body: format!(
-                    "{} is held at its {} MemoryHigh and stalled {:.0}% of the last 10 s (for {:.0} s or more). It will not be killed: stop it, or raise its memory_high.",
+                    "{} is held at its {} MemoryHigh and stalled {:.0}% of the last 10 s ({how_long}). It will not be killed: stop it, or raise its memory_high.",
                     scope.who,
                     human(scope.memory_high),
                     scope.stall,
-                    f64::from(*ticks) * sample.tick_seconds
                 ),
                 urgency: Urgency::Normal,
                 stop_unit: Some(scope.unit.clone()),
@@ -375,6 +391,7 @@ mod tests {
             who: "Hold".into(),
             memory_high: 150 << 20,
             stall: 98.0,
+            pushed: false,
         }];
         let mut seen = Vec::new();
         for now in [&held[..], &held, &held, &held, &[]] {
@@ -391,5 +408,22 @@ mod tests {
         for now in [&held[..], &[], &held, &held] {
             assert!(policy.update(&settings(), &sample, &fine, &[], now).is_empty());
         }
+    }
+
+    #[test]
+    fn an_app_whose_pressure_trigger_fired_is_told_at_once() {
+        let mut policy = AlertPolicy::default();
+        let held = [HeldAtHigh {
+            unit: "app-ballast-hold-1.scope".into(),
+            who: "Hold".into(),
+            memory_high: 150 << 20,
+            stall: 4.0,
+            pushed: true,
+        }];
+        let first = policy.update(&settings(), &Profile::embedded().sample, &report(|_| {}), &[], &held);
+        assert_eq!(shown(&first), ["show Hold stuck at its memory limit"]);
+        let AlertChange::Show(alert) = &first[0] else { unreachable!() };
+        assert!(alert.body.contains("its memory pressure trigger fired"), "{}", alert.body);
+        assert!(!policy.calm(), "a raised alert keeps the base tick");
     }
 }

@@ -5,10 +5,12 @@ mod actions;
 pub mod alerts;
 pub mod api;
 pub mod autostart;
+mod cadence;
 pub mod command;
 mod governor;
 mod history;
 mod notifier;
+pub mod wake;
 
 pub use api::{BUS_NAME, OBJECT_PATH};
 
@@ -26,8 +28,9 @@ use ksni::TrayMethods;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 use thiserror::Error;
+use tokio::time::Instant;
 
 /// Why the agent cannot run.
 #[derive(Debug, Error)]
@@ -73,6 +76,12 @@ pub fn now() -> u64 {
 /// How often (in ticks) systemd is asked about app scopes where cgroup v2 cannot tell.
 const DBUS_SCOPE_TICKS: u64 = 3;
 
+/// How soon a tick follows a wake-up: events that come together are read in one tick.
+const WAKE_DELAY: Duration = Duration::from_millis(200);
+/// The least time between a tick and one a wake-up brings: pressure that lasts fires its
+/// trigger every 2 s, and more than a tick a second is only cost.
+const MIN_WAKE_GAP: Duration = Duration::from_secs(1);
+
 /// How often (in ticks) the catalog's binaries are looked up on PATH again.
 const INSTALLED_REFRESH_TICKS: u64 = 30;
 
@@ -98,6 +107,9 @@ struct Agent {
     installed: Vec<bool>,
     view: Option<TrayView>,
     ticks: u64,
+    wakers: wake::Wakers,
+    /// Cgroups whose pressure trigger fired since the last tick.
+    pressed: Vec<String>,
 }
 
 /// Runs the agent until Quit (tray) or the session bus goes away.
@@ -124,6 +136,12 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
         None => None,
     };
     let mut agent = Agent::new(profile, profile_file, root, connection, shared, manager, notifier);
+    if let Some(manager) = &agent.manager {
+        match manager.new_units().await {
+            Ok(units) => agent.wakers.watch_new_units(units),
+            Err(e) => eprintln!("ballast: {e}; apps started elsewhere are found at the next tick"),
+        }
+    }
     agent.tick().await?;
     let (commands, mut command_queue) = tokio::sync::mpsc::unbounded_channel();
     let tray = BallastTray { view: agent.view.clone().expect("set by the first tick"), commands };
@@ -135,9 +153,9 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
         .map_err(|e| eprintln!("ballast: no tray item ({e}); the agent runs on"))
         .ok();
 
-    let mut ticker = tokio::time::interval(agent.profile.sample.tick());
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    ticker.tick().await;
+    let mut cadence = cadence::Cadence::new(agent.profile.sample.tick(), agent.profile.sample.idle_tick());
+    let mut last_tick = Instant::now();
+    let mut next = last_tick + cadence.base();
     loop {
         let next_action = async {
             match actions.as_mut() {
@@ -146,8 +164,16 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
             }
         };
         let command = tokio::select! {
-            _ = ticker.tick() => {
-                agent.tick().await?;
+            _ = tokio::time::sleep_until(next) => {
+                let quiet = agent.tick().await?;
+                last_tick = Instant::now();
+                next = last_tick + cadence.after_tick(quiet, agent.wakers.armed());
+                continue;
+            }
+            wake = agent.wakers.next() => {
+                agent.woken(wake);
+                cadence.wake();
+                next = next.min((Instant::now() + WAKE_DELAY).max(last_tick + MIN_WAKE_GAP));
                 continue;
             }
             Some(command) = command_queue.recv() => command,
@@ -160,6 +186,8 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
             break;
         }
         agent.handle(command).await;
+        cadence.wake();
+        next = next.min(Instant::now() + cadence.base());
     }
     if let Some(tray) = agent.tray.take() {
         tray.shutdown().await;
@@ -206,11 +234,22 @@ impl Agent {
     ) -> Self {
         let mut sampler = Sampler::with_root(&root);
         sampler.set_gpu_every(profile.gpu.sample_every_ticks);
+        let mode = cgroup_mode(&root);
+        let manager_cgroup = std::fs::read_to_string("/proc/self/cgroup")
+            .ok()
+            .and_then(|text| wake::manager_cgroup(&text))
+            .filter(|_| mode.per_unit());
         Agent {
+            wakers: wake::Wakers::start(
+                &root,
+                manager_cgroup.as_deref(),
+                profile::user_profile_path(profile_file.as_deref()).as_deref().and_then(Path::parent),
+            ),
+            pressed: Vec::new(),
             budget: Budget::new(profile.clone()),
             profile_mtime: profile_file_mtime(profile_file.as_deref()),
             sampler,
-            mode: cgroup_mode(&root),
+            mode,
             installed: installed(&profile),
             profile,
             profile_file,
@@ -244,16 +283,22 @@ impl Agent {
 }
 
 impl Agent {
-    async fn tick(&mut self) -> Result<(), AgentError> {
+    /// One tick: sample, judge, alert, publish. Quiet (Ok(true)) when the tray's view is
+    /// unchanged and no alert is raised or changed: the tick may then stretch.
+    async fn tick(&mut self) -> Result<bool, AgentError> {
         self.ticks += 1;
         self.reload_profile_if_changed();
         if self.ticks % INSTALLED_REFRESH_TICKS == 0 {
             self.installed = installed(&self.profile);
         }
         let sample = self.sampler.sample().map_err(|e| AgentError::Sample(e.to_string()))?;
-        let report = self.budget.evaluate(&sample);
+        let mut report = self.budget.evaluate(&sample);
         let (events, held) = self.watch_scopes(&sample).await;
+        self.wakers.sync(&self.governed_cgroups());
+        report.pressure_watch = Some(self.wakers.report());
+        self.pressed.clear();
         let changes = self.alerts.update(&self.profile.alerts, &self.profile.sample, &report, &events, &held);
+        let quiet = changes.is_empty() && self.alerts.calm();
         if let Some(notifier) = &self.notifier {
             changes.into_iter().for_each(|change| notifier.apply(change));
         }
@@ -265,16 +310,31 @@ impl Agent {
             shared.scopes = self.scopes.clone();
         }
         let view = TrayView::new(&report, &self.profile, &self.installed, &self.scopes);
-        if self.view.as_ref() != Some(&view) {
-            self.view = Some(view.clone());
-            if let Some(tray) = &self.tray {
-                tray.update(|tray| tray.view = view).await;
-            }
-            if let Ok(emitter) = zbus::object_server::SignalEmitter::new(&self.connection, OBJECT_PATH) {
-                let _ = api::Api::report_changed(&emitter, &report_json).await;
+        if self.view.as_ref() == Some(&view) {
+            return Ok(quiet);
+        }
+        self.view = Some(view.clone());
+        if let Some(tray) = &self.tray {
+            tray.update(|tray| tray.view = view).await;
+        }
+        if let Ok(emitter) = zbus::object_server::SignalEmitter::new(&self.connection, OBJECT_PATH) {
+            let _ = api::Api::report_changed(&emitter, &report_json).await;
+        }
+        Ok(false)
+    }
+
+    /// The cgroups of the governed app units, for their pressure triggers.
+    fn governed_cgroups(&self) -> Vec<String> {
+        self.scopes.iter().filter(|s| s.governed).filter_map(|s| s.control_group.clone()).collect()
+    }
+
+    /// Notes what woke the agent, for the next tick.
+    fn woken(&mut self, wake: wake::Wake) {
+        if let wake::Wake::Pressure(cgroup) = wake {
+            if !self.pressed.contains(&cgroup) {
+                self.pressed.push(cgroup);
             }
         }
-        Ok(())
     }
 
     /// Running app scopes, what happened to them since the last tick, and which are held at
@@ -320,7 +380,8 @@ impl Agent {
                 .copied()
                 .or(self.scopes_watched.then_some(MemoryEvents::default()));
             events.extend(launch::scope_events(&who, before.as_ref(), status));
-            held.extend(launch::held_at_high(&who, status));
+            let pushed = status.control_group.as_ref().is_some_and(|cgroup| self.pressed.contains(cgroup));
+            held.extend(launch::held_at_high(&who, status, pushed));
             if let Some(now) = status.events {
                 counters.insert(status.unit.clone(), now);
             }

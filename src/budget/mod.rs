@@ -84,6 +84,7 @@ impl Budget {
                 attribution: if sample.cgroup.per_unit() { Attribution::Units } else { Attribution::Processes },
                 problems: sample.problems.clone(),
             },
+            pressure_watch: None,
         }
     }
 }

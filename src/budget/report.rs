@@ -83,6 +83,44 @@ pub struct Report {
     pub gpu: GpuLine,
     /// How memory was counted, and what could not be read.
     pub sources: Sources,
+    /// How the agent learns of memory pressure; only in the agent's reports (Status()).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pressure_watch: Option<PressureWatch>,
+}
+
+/// How the agent learns of memory pressure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WatchMode {
+    /// PSI triggers are armed: the kernel says when tasks stall (`sample::trigger`).
+    Triggers,
+    /// The kernel refused triggers: the PSI files are read every tick.
+    Polling,
+}
+
+impl WatchMode {
+    /// As the JSON writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WatchMode::Triggers => "triggers",
+            WatchMode::Polling => "polling",
+        }
+    }
+}
+
+/// The agent's pressure watch: its mode, the trigger, where it is armed and what refused it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PressureWatch {
+    /// Triggers or polling.
+    pub mode: WatchMode,
+    /// The trigger line, as written to the PSI files (e.g. `some 150000 2000000`: 150 ms of
+    /// stall within 2 s).
+    pub trigger: String,
+    /// Cgroups with a trigger armed besides /proc/pressure/memory: session.slice and the
+    /// governed app units, paths from the hierarchy's root.
+    pub cgroups: Vec<String>,
+    /// Why the mode is polling, or why a cgroup has no trigger; None when all is armed.
+    pub problem: Option<String>,
 }
 
 impl Report {

@@ -42,6 +42,9 @@ trait Manager {
 
     #[zbus(signal)]
     fn job_removed(&self, id: u32, job: OwnedObjectPath, unit: String, result: String) -> zbus::Result<()>;
+
+    #[zbus(signal)]
+    fn unit_new(&self, id: String, unit: OwnedObjectPath) -> zbus::Result<()>;
 }
 
 /// How long a scope job may take before we give up (systemd answers in milliseconds).
@@ -77,6 +80,17 @@ impl UserManager {
         // Also makes the manager emit JobRemoved to us.
         manager.subscribe().await.map_err(|e| LaunchError::NoUserManager { detail: e.to_string() })?;
         Ok(UserManager { connection, manager })
+    }
+
+    /// The names of units as the manager loads them (its UnitNew signal: a unit started, or
+    /// loaded to be looked at), from now on.
+    pub async fn new_units(&self) -> Result<impl futures_util::Stream<Item = String> + use<>, LaunchError> {
+        let signals = self
+            .manager
+            .receive_unit_new()
+            .await
+            .map_err(|e| LaunchError::NoUserManager { detail: dbus_message(&e) })?;
+        Ok(signals.filter_map(|signal| async move { signal.args().ok().map(|args| args.id) }))
     }
 
     /// A unit file's enablement as `systemctl is-enabled` prints it ("enabled", "disabled",

@@ -243,18 +243,22 @@ pub struct HeldAtHigh {
     pub memory_high: u64,
     /// memory.pressure `some avg10`: % of the last 10 s its tasks stalled on memory.
     pub stall: f32,
+    /// The unit's PSI trigger fired since the last look: the kernel measured the stall, so
+    /// it need not be seen to last.
+    pub pushed: bool,
 }
 
 /// Whether this scope is held at its MemoryHigh right now: memory.current within 10 % of
-/// memory.high and its tasks stalled on memory more than half the time. One reading; the
-/// alert policy asks for it to last.
-pub fn held_at_high(who: &str, status: &ScopeStatus) -> Option<HeldAtHigh> {
+/// memory.high and its tasks stalled on memory more than half the time, or its PSI trigger
+/// fired (`pushed`). One reading; the alert policy asks an unpushed one to last.
+pub fn held_at_high(who: &str, status: &ScopeStatus, pushed: bool) -> Option<HeldAtHigh> {
     let (high, current, stall) = (status.memory_high?, status.memory_current?, status.pressure?.some.avg10);
-    (current as f64 >= high as f64 * AT_HIGH && stall >= HELD_STALL_PERCENT).then(|| HeldAtHigh {
+    (current as f64 >= high as f64 * AT_HIGH && (pushed || stall >= HELD_STALL_PERCENT)).then(|| HeldAtHigh {
         unit: status.unit.clone(),
         who: who.to_owned(),
         memory_high: high,
         stall,
+        pushed,
     })
 }
 
@@ -345,15 +349,21 @@ mod tests {
     fn held_at_high_needs_the_limit_reached_and_a_stall() {
         let at_high =
             ScopeStatus { memory_current: Some(2 << 30), pressure: stalled(97.0), ..status(MemoryEvents::default()) };
-        let held = held_at_high("Discord", &at_high).unwrap();
-        assert_eq!((held.who.as_str(), held.memory_high, held.stall), ("Discord", 2 << 30, 97.0));
+        let held = held_at_high("Discord", &at_high, false).unwrap();
+        assert_eq!((held.who.as_str(), held.memory_high, held.stall, held.pushed), ("Discord", 2 << 30, 97.0, false));
         // Well below MemoryHigh: stalls come from elsewhere (the disk, other cgroups).
-        assert_eq!(held_at_high("Discord", &ScopeStatus { memory_current: Some(1 << 30), ..at_high.clone() }), None);
+        assert_eq!(
+            held_at_high("Discord", &ScopeStatus { memory_current: Some(1 << 30), ..at_high.clone() }, true),
+            None
+        );
         // At MemoryHigh but running freely: its cache is reclaimed as it goes.
-        assert_eq!(held_at_high("Discord", &ScopeStatus { pressure: stalled(10.0), ..at_high.clone() }), None);
+        assert_eq!(held_at_high("Discord", &ScopeStatus { pressure: stalled(10.0), ..at_high.clone() }, false), None);
+        // ... unless its pressure trigger fired: the kernel saw it stall in the last 2 s.
+        let pushed = held_at_high("Discord", &ScopeStatus { pressure: stalled(10.0), ..at_high.clone() }, true);
+        assert!(pushed.is_some_and(|held| held.pushed));
         // No MemoryHigh, or no PSI (cgroup v1): never held.
-        assert_eq!(held_at_high("Discord", &ScopeStatus { memory_high: None, ..at_high.clone() }), None);
-        assert_eq!(held_at_high("Discord", &ScopeStatus { pressure: None, ..at_high }), None);
+        assert_eq!(held_at_high("Discord", &ScopeStatus { memory_high: None, ..at_high.clone() }, true), None);
+        assert_eq!(held_at_high("Discord", &ScopeStatus { pressure: None, ..at_high }, true), None);
     }
 
     #[test]

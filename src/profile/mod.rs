@@ -107,6 +107,10 @@ pub struct Machine {
 pub struct SampleSettings {
     /// Seconds between samples; fractions allowed (0.1 for soak tests), at least 0.05.
     pub tick_seconds: f64,
+    /// Seconds between samples at most while the kernel pushes pressure events (PSI triggers
+    /// armed) and nothing changes; the tick doubles from `tick_seconds` up to this (0.05-3600;
+    /// below `tick_seconds`, `tick_seconds`).
+    pub idle_tick_seconds: f64,
 }
 
 /// Memory budgets and breach hysteresis (`[budget]`); totals count MemTotal - MemAvailable.
@@ -434,6 +438,11 @@ impl SampleSettings {
         std::time::Duration::from_secs_f64(self.tick_seconds)
     }
 
+    /// The longest tick while idle (`idle_tick_seconds`) as a Duration.
+    pub fn idle_tick(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.idle_tick_seconds)
+    }
+
     /// How many ticks make up `seconds` (at least one).
     pub fn ticks_in(&self, seconds: f64) -> u64 {
         ((seconds / self.tick_seconds).round() as u64).max(1)
@@ -509,6 +518,14 @@ impl Profile {
             return Err((
                 vec![PathKey::Name("sample".into()), PathKey::Name("tick_seconds".into())],
                 "sample.tick_seconds must be at least 0.05".into(),
+            ));
+        }
+        let idle = self.sample.idle_tick_seconds;
+        if !(0.05..=3600.0).contains(&idle) {
+            return Err((
+                vec![PathKey::Name("sample".into()), PathKey::Name("idle_tick_seconds".into())],
+                "sample.idle_tick_seconds must be between 0.05 and 3600 (below tick_seconds, tick_seconds is used)"
+                    .into(),
             ));
         }
         Ok(())

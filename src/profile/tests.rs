@@ -149,6 +149,9 @@ fn semantic_errors_point_at_the_entry() {
 
     let (_, message) = invalid("[sample]\ntick_seconds = 0\n");
     assert!(message.contains("at least 0.05"), "{message}");
+
+    let (_, message) = invalid("[sample]\nidle_tick_seconds = nan\n");
+    assert!(message.contains("idle_tick_seconds must be between 0.05 and 3600"), "{message}");
 }
 
 #[test]

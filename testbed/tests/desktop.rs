@@ -129,6 +129,13 @@ impl Env {
     }
 
     /// Starts catalog app `id` with `ballast launch`; its scope's unit name.
+    /// `pressure_watch` of the agent's report (`ballast status --json`).
+    fn pressure_watch(&self) -> Result<serde_json::Value, String> {
+        let json = self.user("~/.local/bin/ballast status --json")?;
+        let report: serde_json::Value = serde_json::from_str(&json).map_err(|e| format!("{e}: {json}"))?;
+        Ok(report["pressure_watch"].clone())
+    }
+
     fn launch(&self, id: &str) -> Result<String, String> {
         Ok(self.user(&format!("~/.local/bin/ballast launch {id}"))?.trim().to_owned())
     }
@@ -562,8 +569,9 @@ fn a_memory_max_kill_stays_in_the_scope_and_is_reported(env: &Env) -> Result<(),
 }
 
 /// An app that grows into its MemoryHigh with nothing to reclaim (no swap) is throttled there,
-/// not killed (memory.events `high` climbs). The agent tells the user it is stuck, `ballast
-/// scopes` marks it, and stopping the app closes the notification.
+/// not killed (memory.events `high` climbs). The agent arms a PSI trigger on the app's scope
+/// and tells the user it is stuck when the trigger fires (the kernel's event, not three
+/// ticks of readings), `ballast scopes` marks it, and stopping the app closes the notification.
 fn an_app_stuck_at_memory_high_is_reported_until_it_stops(env: &Env) -> Result<(), String> {
     env.config(Some(MISBEHAVING_APPS))?;
     let result = env.with_notify_log(|| {
@@ -571,11 +579,16 @@ fn an_app_stuck_at_memory_high_is_reported_until_it_stops(env: &Env) -> Result<(
         let stuck = env.wait_for_notifications("the stuck app's notification", 120, |all, _| {
             all.iter().any(|n| n.summary == "Hog stuck at its memory limit" && n.id.is_some())
         })?;
-        let id = stuck
-            .iter()
-            .find(|n| n.summary == "Hog stuck at its memory limit")
-            .and_then(|n| n.id)
-            .expect("waited for above");
+        let first = stuck.iter().find(|n| n.summary == "Hog stuck at its memory limit").expect("waited for above");
+        let id = first.id.expect("waited for above");
+        if !first.body.contains("its memory pressure trigger fired") {
+            return Err(format!("not told at the trigger's event (the kernel's push) but later: {:?}", first.body));
+        }
+        let cgroup = env.user(&format!("systemctl --user show -P ControlGroup {unit}"))?;
+        let watch = env.pressure_watch()?;
+        if !watch["cgroups"].as_array().into_iter().flatten().any(|c| c == cgroup.trim()) {
+            return Err(format!("no trigger on {cgroup:?}: pressure_watch {watch:#}"));
+        }
         let events = env.cgroup_file(&unit, "memory.events")?;
         let table = env.user("~/.local/bin/ballast scopes")?;
         let held =
@@ -882,6 +895,27 @@ fn guest_runs_systemd_and_cgroup_v2(env: &Env) -> Result<(), String> {
     }
 }
 
+/// The agent learns of memory pressure from the kernel: PSI triggers armed, unprivileged, on
+/// /proc/pressure/memory and on the session's session.slice (Linux 6.12, 2 s window), and
+/// `ballast status` says so.
+fn memory_pressure_is_pushed_by_kernel_triggers(env: &Env) -> Result<(), String> {
+    let watch = env.pressure_watch()?;
+    let on_session = watch["cgroups"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| c.as_str().is_some_and(|c| c.starts_with("/user.slice/") && c.ends_with("/session.slice")));
+    let text = env.user("~/.local/bin/ballast status")?;
+    if watch["mode"] != "triggers"
+        || !watch["problem"].is_null()
+        || !on_session
+        || !text.contains("pushed by the kernel")
+    {
+        return Err(format!("pressure_watch {watch:#}\n{text}"));
+    }
+    Ok(())
+}
+
 fn main() {
     cases::run(
         "the real-desktop suite (Plasma 6 in a Debian trixie guest)",
@@ -892,6 +926,7 @@ fn main() {
             ("tray_item_is_registered_and_its_menu_answers", tray_item_is_registered_and_its_menu_answers),
             ("tray_item_is_shown_in_plasmashells_panel", tray_item_is_shown_in_plasmashells_panel),
             ("categories_come_from_the_session_units", categories_come_from_the_session_units),
+            ("memory_pressure_is_pushed_by_kernel_triggers", memory_pressure_is_pushed_by_kernel_triggers),
             ("a_breach_notifies_once_and_recovery_closes_it", a_breach_notifies_once_and_recovery_closes_it),
             ("a_launch_entry_starts_the_app_in_a_limited_scope", a_launch_entry_starts_the_app_in_a_limited_scope),
             (

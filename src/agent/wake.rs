@@ -1,0 +1,249 @@
+//! What wakes the agent between ticks, so that it need not look often:
+//! - PSI triggers (`sample::trigger`) on /proc/pressure/memory, on the session's session.slice
+//!   and on each governed app unit: the kernel says when tasks stall on memory;
+//! - inotify on the user manager's memory.events, which on cgroup v2 counts the whole subtree
+//!   and "generates a file modified event" on each change (kernel doc cgroup-v2.rst): an OOM
+//!   kill anywhere in the session; and on the profile file's directory;
+//! - the user manager's UnitNew signal: an app unit started elsewhere, to adopt.
+//!
+//! Each source runs as a task of its own and sends a `Wake` to the agent's loop.
+
+use crate::budget::{PressureWatch, WatchMode};
+use crate::sample::trigger::{self, MEMORY_TRIGGER};
+use futures_util::StreamExt;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio::task::JoinHandle;
+
+/// Why the agent was woken.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Wake {
+    /// A PSI trigger fired: "system", or the cgroup path of the unit or slice.
+    Pressure(String),
+    /// The user manager's memory.events changed (limit hits, OOM kills in the session).
+    SessionEvents,
+    /// The user manager loaded an app unit (`launch::cgroup::is_app_unit`).
+    NewUnit,
+    /// A file was written or moved into the profile file's directory.
+    Profile,
+}
+
+/// A task that stops when dropped.
+struct Task(JoinHandle<()>);
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The wake sources and the channel they send on.
+pub struct Wakers {
+    sender: UnboundedSender<Wake>,
+    receiver: UnboundedReceiver<Wake>,
+    root: PathBuf,
+    system: Option<Task>,
+    /// Triggers on cgroups, by cgroup path (from the hierarchy's root, starting with `/`).
+    cgroups: BTreeMap<String, Task>,
+    /// Cgroups whose trigger the kernel refused, and why: not asked again.
+    refused: HashMap<String, String>,
+    /// Why triggers are off, when the system's trigger is refused.
+    system_problem: Option<String>,
+    session_slice: Option<String>,
+    _inotify: Option<Task>,
+    new_units: Option<Task>,
+}
+
+impl Wakers {
+    /// Arms the system's trigger below `root` and, when the agent runs under a user manager on
+    /// cgroup v2 (`manager_cgroup`, e.g. `/user.slice/user-1000.slice/user@1000.service`),
+    /// session.slice's trigger and the inotify watches on it; and an inotify watch on
+    /// `profile_dir`. Refusals are kept for `report`.
+    pub fn start(root: &Path, manager_cgroup: Option<&str>, profile_dir: Option<&Path>) -> Wakers {
+        let (sender, receiver) = unbounded_channel();
+        let mut wakers = Wakers {
+            sender,
+            receiver,
+            root: root.to_owned(),
+            system: None,
+            cgroups: BTreeMap::new(),
+            refused: HashMap::new(),
+            system_problem: None,
+            session_slice: manager_cgroup.map(|m| format!("{m}/session.slice")),
+            _inotify: None,
+            new_units: None,
+        };
+        match trigger::arm(&root.join("proc/pressure/memory"), MEMORY_TRIGGER) {
+            Ok(file) => wakers.system = watch_trigger(file, "system".into(), wakers.sender.clone()),
+            Err(e) => wakers.system_problem = Some(e.to_string()),
+        }
+        use inotify::WatchMask;
+        let mut watches = Vec::new();
+        if let Some(manager) = manager_cgroup {
+            let dir = wakers.cgroup_dir(manager);
+            watches.push((dir.join("memory.events"), WatchMask::MODIFY, Wake::SessionEvents));
+        }
+        if let Some(dir) = profile_dir {
+            watches.push((dir.to_owned(), WatchMask::CLOSE_WRITE | WatchMask::MOVED_TO, Wake::Profile));
+        }
+        wakers._inotify = watch_files(watches, wakers.sender.clone());
+        wakers.sync(&[]);
+        wakers
+    }
+
+    /// Wakes the agent when the user manager loads an app unit (from `units`, its UnitNew
+    /// names), so that apps started elsewhere are adopted without waiting for a long tick.
+    pub fn watch_new_units(&mut self, units: impl futures_util::Stream<Item = String> + Send + 'static) {
+        let sender = self.sender.clone();
+        self.new_units = Some(Task(tokio::spawn(async move {
+            let mut units = std::pin::pin!(units);
+            while let Some(unit) = units.next().await {
+                if crate::sample::cgroup::is_app_unit(&unit) && sender.send(Wake::NewUnit).is_err() {
+                    return;
+                }
+            }
+        })));
+    }
+
+    /// Whether the kernel pushes pressure events (the system's trigger is armed).
+    pub fn armed(&self) -> bool {
+        self.system.is_some()
+    }
+
+    /// Keeps one trigger on session.slice and on each of `units` (cgroup paths), and none on
+    /// cgroups that are gone.
+    pub fn sync(&mut self, units: &[String]) {
+        if !self.armed() {
+            return;
+        }
+        let wanted: Vec<&String> = self.session_slice.iter().chain(units).collect();
+        self.cgroups.retain(|cgroup, _| wanted.contains(&cgroup));
+        self.refused.retain(|cgroup, _| wanted.contains(&cgroup));
+        for cgroup in wanted {
+            if self.cgroups.contains_key(cgroup) || self.refused.contains_key(cgroup) {
+                continue;
+            }
+            let path = self.cgroup_dir(cgroup).join("memory.pressure");
+            match trigger::arm(&path, MEMORY_TRIGGER) {
+                Ok(file) => {
+                    if let Some(task) = watch_trigger(file, cgroup.clone(), self.sender.clone()) {
+                        self.cgroups.insert(cgroup.clone(), task);
+                    }
+                }
+                Err(e) => {
+                    self.refused.insert(cgroup.clone(), e.to_string());
+                }
+            }
+        }
+    }
+
+    /// The next wake-up.
+    pub async fn next(&mut self) -> Wake {
+        self.receiver.recv().await.expect("the wakers hold a sender")
+    }
+
+    /// How pressure is learnt, for the report.
+    pub fn report(&self) -> PressureWatch {
+        let problem = self.system_problem.clone().or_else(|| {
+            let mut refused: Vec<&String> = self.refused.values().collect();
+            refused.sort();
+            refused.first().map(|first| first.to_string())
+        });
+        PressureWatch {
+            mode: if self.armed() { WatchMode::Triggers } else { WatchMode::Polling },
+            trigger: MEMORY_TRIGGER.to_string(),
+            cgroups: self.cgroups.keys().cloned().collect(),
+            problem,
+        }
+    }
+
+    fn cgroup_dir(&self, cgroup: &str) -> PathBuf {
+        self.root.join("sys/fs/cgroup").join(cgroup.trim_start_matches('/'))
+    }
+}
+
+/// A task sending `Wake::Pressure(source)` each time the trigger fires; it ends when its
+/// cgroup is removed (POLLERR). None when the file cannot be polled.
+fn watch_trigger(file: std::fs::File, source: String, sender: UnboundedSender<Wake>) -> Option<Task> {
+    let interest = Interest::PRIORITY | Interest::ERROR;
+    // SAFETY: the File owns its descriptor, and nothing replaces or closes it while the
+    // AsyncFd holds it.
+    let fd = unsafe { AsyncFd::register_with_interest(file, interest) }
+        .map_err(|e| eprintln!("ballast: cannot poll the pressure trigger of {source}: {e}"))
+        .ok()?;
+    Some(Task(tokio::spawn(async move {
+        while let Ok(mut guard) = fd.ready(interest).await {
+            let ready = guard.ready();
+            guard.clear_ready();
+            if ready.is_error() || sender.send(Wake::Pressure(source.clone())).is_err() {
+                return;
+            }
+        }
+    })))
+}
+
+/// A task sending each watch's `Wake` when inotify reports its events, at most one a
+/// second. A path that cannot be watched is said once and left out.
+fn watch_files(watches: Vec<(PathBuf, inotify::WatchMask, Wake)>, sender: UnboundedSender<Wake>) -> Option<Task> {
+    let inotify = inotify::Inotify::init().map_err(|e| eprintln!("ballast: no inotify ({e})")).ok()?;
+    let mut wakes = HashMap::new();
+    for (path, mask, wake) in watches {
+        match inotify.watches().add(&path, mask) {
+            Ok(descriptor) => {
+                wakes.insert(descriptor, wake);
+            }
+            Err(e) => eprintln!("ballast: cannot watch {} ({e}); it is read each tick instead", path.display()),
+        }
+    }
+    let mut stream = inotify.into_event_stream([0u8; 1024]).ok()?;
+    Some(Task(tokio::spawn(async move {
+        while let Some(Ok(event)) = stream.next().await {
+            let Some(wake) = wakes.get(&event.wd) else { continue };
+            if sender.send(wake.clone()).is_err() {
+                return;
+            }
+            // memory.events changes at each limit hit, up to 100 times a second (the kernel's
+            // notify interval) while an app is throttled: one wake a second is enough, and
+            // inotify merges the same event queued meanwhile.
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    })))
+}
+
+/// The user manager's cgroup from /proc/self/cgroup's cgroup v2 line (`0::/user.slice/
+/// user-1000.slice/user@1000.service/app.slice/ballast.service` gives `/user.slice/
+/// user-1000.slice/user@1000.service`); None outside a user manager or on cgroup v1.
+pub fn manager_cgroup(self_cgroup: &str) -> Option<String> {
+    let path = self_cgroup.lines().find_map(|line| line.strip_prefix("0::"))?;
+    let end = path.split('/').position(|part| part.starts_with("user@") && part.ends_with(".service"))?;
+    Some(path.split('/').take(end + 1).collect::<Vec<_>>().join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_manager_cgroup_is_the_path_up_to_user_at() {
+        let v2 = "0::/user.slice/user-1000.slice/user@1000.service/app.slice/ballast.service\n";
+        assert_eq!(manager_cgroup(v2).as_deref(), Some("/user.slice/user-1000.slice/user@1000.service"));
+        let hybrid = "12:memory:/user.slice\n0::/user.slice/user-1000.slice/user@1000.service/session.slice/x\n";
+        assert_eq!(manager_cgroup(hybrid).as_deref(), Some("/user.slice/user-1000.slice/user@1000.service"));
+        assert_eq!(manager_cgroup("0::/user.slice/user-1000.slice/session-2.scope\n"), None, "a login shell");
+        assert_eq!(manager_cgroup("4:memory:/user.slice/user-1000.slice/user@1000.service\n"), None, "v1 only");
+    }
+
+    #[tokio::test]
+    async fn without_psi_the_agent_polls_and_says_why() {
+        let root = std::env::temp_dir().join(format!("ballast-wake-{}", std::process::id()));
+        let wakers = Wakers::start(&root, None, None);
+        assert!(!wakers.armed());
+        let report = wakers.report();
+        assert_eq!(report.mode, WatchMode::Polling);
+        assert!(report.problem.unwrap().contains("proc/pressure/memory"));
+        assert!(report.cgroups.is_empty());
+    }
+}
