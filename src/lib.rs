@@ -8,6 +8,7 @@
 pub mod agent;
 pub mod budget;
 pub mod doctor;
+pub mod events;
 pub mod gpu;
 pub mod kconfig;
 pub mod launch;

@@ -82,6 +82,7 @@ fn run(cli: Cli) -> Result<i32> {
         }
         Command::Scopes { json } => scopes(&profile, &root, json),
         Command::Stop { target } => stop(&profile, &target),
+        Command::Events { json, last } => events_command(json, last),
         Command::Profile { json } => profile_command(&profile, &origin, json),
     }
 }
@@ -131,6 +132,22 @@ fn dashboard(profile: &Profile) -> Result<i32> {
 }
 
 /// `own_profile`: a profile file was given on the command line.
+/// `ballast events`: the event log, as a table or JSON; unreadable lines are said on stderr.
+fn events_command(json: bool, last: Option<usize>) -> Result<i32> {
+    let log = ballast::events::EventLog::from_env();
+    let read = log.read()?;
+    let events = &read.events[read.events.len().saturating_sub(last.unwrap_or(usize::MAX))..];
+    if json {
+        println!("{}", serde_json::to_string_pretty(events)?);
+    } else {
+        print!("{}", render::events_table(events));
+    }
+    if read.unreadable > 0 {
+        eprintln!("ballast: {} line(s) of {} are not events and were skipped", read.unreadable, log.path().display());
+    }
+    Ok(0)
+}
+
 fn status_command(own_profile: bool, root: &Path, profile: Profile, json: bool, watch: bool) -> Result<i32> {
     // The running agent already has a report (with CPU use over its last tick):
     // ask it, unless this command was pointed at another profile or tree.

@@ -272,6 +272,45 @@ pub fn apps_table(apps: &[crate::launch::CatalogApp]) -> String {
     out
 }
 
+/// `ballast events`: one line per event, local time first; "no events" when there are none.
+pub fn events_table(events: &[crate::events::Event]) -> String {
+    if events.is_empty() {
+        return "No kills seen yet.\n".into();
+    }
+    let mut out = format!("{:<19}  {:<13}  {:<20}  why\n", "time", "what", "app");
+    for event in events {
+        let _ = writeln!(
+            out,
+            "{:<19}  {:<13}  {:<20}  {} ({})",
+            local_time(event.time),
+            event.kind.as_str(),
+            event.who,
+            event.why,
+            event.unit
+        );
+    }
+    out
+}
+
+/// `seconds` since the epoch as local time, `YYYY-MM-DD HH:MM:SS` (localtime_r(3)).
+pub fn local_time(seconds: u64) -> String {
+    let time = seconds as libc::time_t;
+    // SAFETY: tm is plain data that localtime_r fills; both pointers are valid for the call.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    if unsafe { libc::localtime_r(&time, &mut tm) }.is_null() {
+        return seconds.to_string();
+    }
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        tm.tm_year + 1900,
+        tm.tm_mon + 1,
+        tm.tm_mday,
+        tm.tm_hour,
+        tm.tm_min,
+        tm.tm_sec
+    )
+}
+
 /// `ballast scopes`: one line per catalog app with its units' total use against the
 /// catalog's limits, then its units (who started each, use, limits, events); units of no
 /// catalog app last.

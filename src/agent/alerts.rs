@@ -127,15 +127,11 @@ impl AlertPolicy {
         changes
     }
 
-    /// Whether nothing is raised or building up: no condition shown, no pressure or held app
-    /// being counted. Scope events, config errors and action outcomes are one-off notices.
+    /// Whether nothing is building up: no pressure reading or held app being counted towards
+    /// an alert. A condition already shown (a breach that lasts) needs no fast tick: a change
+    /// in the readings shows in the tray's view, which brings the base tick back.
     pub fn calm(&self) -> bool {
-        self.pressure_high_ticks == 0
-            && self.held_ticks.is_empty()
-            && self
-                .raised
-                .keys()
-                .all(|key| matches!(key, AlertKey::Scope { .. } | AlertKey::Config | AlertKey::Action(_)))
+        self.pressure_high_ticks == 0 && self.held_ticks.is_empty()
     }
 
     /// Memory pressure (PSI some avg10) at the profile's threshold for `SUSTAINED_TICKS`
@@ -424,6 +420,6 @@ mod tests {
         assert_eq!(shown(&first), ["show Hold stuck at its memory limit"]);
         let AlertChange::Show(alert) = &first[0] else { unreachable!() };
         assert!(alert.body.contains("its memory pressure trigger fired"), "{}", alert.body);
-        assert!(!policy.calm(), "a raised alert keeps the base tick");
+        assert!(!policy.calm(), "a held app keeps the base tick");
     }
 }

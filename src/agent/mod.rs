@@ -283,8 +283,8 @@ impl Agent {
 }
 
 impl Agent {
-    /// One tick: sample, judge, alert, publish. Quiet (Ok(true)) when the tray's view is
-    /// unchanged and no alert is raised or changed: the tick may then stretch.
+    /// One tick: sample, judge, alert, publish. Quiet (Ok(true)) when the gist of the tray's
+    /// view is unchanged and no alert changed or is building up: the tick may then stretch.
     async fn tick(&mut self) -> Result<bool, AgentError> {
         self.ticks += 1;
         self.reload_profile_if_changed();
@@ -313,6 +313,7 @@ impl Agent {
         if self.view.as_ref() == Some(&view) {
             return Ok(quiet);
         }
+        let same_gist = self.view.as_ref().is_some_and(|old| old.gist() == view.gist());
         self.view = Some(view.clone());
         if let Some(tray) = &self.tray {
             tray.update(|tray| tray.view = view).await;
@@ -320,7 +321,7 @@ impl Agent {
         if let Ok(emitter) = zbus::object_server::SignalEmitter::new(&self.connection, OBJECT_PATH) {
             let _ = api::Api::report_changed(&emitter, &report_json).await;
         }
-        Ok(false)
+        Ok(quiet && same_gist)
     }
 
     /// The cgroups of the governed app units, for their pressure triggers.

@@ -115,6 +115,16 @@ pub enum Command {
         #[arg(long, requires = "status")]
         json: bool,
     },
+    /// Kills ballast saw (the kernel's OOM killer, systemd-oomd, units failing with
+    /// oom-kill), newest last, from $XDG_STATE_HOME/ballast/events.jsonl.
+    Events {
+        /// Print JSON: a list of events (time in seconds since the epoch, kind, who, unit, why).
+        #[arg(long)]
+        json: bool,
+        /// Only the newest N events.
+        #[arg(long, value_name = "N")]
+        last: Option<usize>,
+    },
     /// Stop a scope by unit name, or every scope ballast started for an app.
     Stop {
         /// A unit (app-ballast-discord-1a2b3c4d.scope) or a catalog app id (discord).

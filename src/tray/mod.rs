@@ -81,6 +81,13 @@ pub struct TrayView {
 }
 
 impl TrayView {
+    /// What the icon shows and which apps the menu lists: a change here is news. The figures
+    /// of the menu's lines move a little at every reading and are not; they are refreshed at
+    /// the next tick.
+    pub fn gist(&self) -> (Status, u32, Vec<&[String]>) {
+        (self.status, self.percent, self.running.iter().map(|r| r.units.as_slice()).collect())
+    }
+
     /// The view of `report`; `installed` is per `profile.apps` entry, `scopes` the running app units.
     pub fn new(report: &Report, profile: &Profile, installed: &[bool], scopes: &[ScopeStatus]) -> TrayView {
         let total = &report.total;

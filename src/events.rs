@@ -1,0 +1,225 @@
+//! The event log: every kill ballast saw and what the user chose before one, kept across
+//! sessions in `$XDG_STATE_HOME/ballast/events.jsonl` (default ~/.local/state), one JSON
+//! object per line, oldest first. `ballast events` and the dashboard read it.
+//!
+//! Each event is one `write` of one line to a file opened with O_APPEND, so a crash loses at
+//! most the event being written; a torn last line is skipped on reading and counted. Past
+//! `MAX_EVENTS` lines the log is rewritten with its newest half (a temporary file renamed
+//! over it), so it stays under about 200 KiB.
+
+use serde::{Deserialize, Serialize};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// Lines the log holds at most before it is cut to its newest half.
+pub const MAX_EVENTS: usize = 1000;
+
+/// What happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// The kernel's OOM killer killed processes in a unit (memory.events `oom_kill`).
+    OomKill,
+    /// systemd-oomd killed a unit (org.freedesktop.oom1 `Killed`).
+    OomdKill,
+    /// A unit stopped with Result `oom-kill` (its processes were OOM-killed and systemd
+    /// stopped it).
+    UnitOomKill,
+}
+
+impl Kind {
+    /// As the log writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::OomKill => "oom-kill",
+            Kind::OomdKill => "oomd-kill",
+            Kind::UnitOomKill => "unit-oom-kill",
+        }
+    }
+}
+
+/// One line of the log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Seconds since the Unix epoch.
+    pub time: u64,
+    /// What happened.
+    pub kind: Kind,
+    /// The app as the user knows it: the catalog's name, else the desktop entry's Name, else
+    /// the unit.
+    pub who: String,
+    /// The systemd unit it happened to (user manager's, or a cgroup path for oomd's kills).
+    pub unit: String,
+    /// Why, in words: "used 3.0G of its 3.0G MemoryMax".
+    pub why: String,
+}
+
+/// Why the log cannot be read or written; each names the file.
+#[derive(Debug, Error)]
+// The fields of each variant are named in its message.
+#[allow(missing_docs)]
+pub enum EventLogError {
+    /// Reading, appending or rewriting the file failed.
+    #[error("event log {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+}
+
+/// The events read from a log, and how many lines did not read (a torn last line after a
+/// crash, or a line from a newer ballast).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Read {
+    /// The events, oldest first.
+    pub events: Vec<Event>,
+    /// Lines that are not an event.
+    pub unreadable: usize,
+}
+
+/// The log file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventLog {
+    path: PathBuf,
+}
+
+impl EventLog {
+    /// The log at `path`.
+    pub fn at(path: impl Into<PathBuf>) -> EventLog {
+        EventLog { path: path.into() }
+    }
+
+    /// The user's log: `$XDG_STATE_HOME/ballast/events.jsonl`, XDG_STATE_HOME defaulting to
+    /// ~/.local/state (XDG Base Directory spec).
+    pub fn from_env() -> EventLog {
+        let state = std::env::var_os("XDG_STATE_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(&std::env::var_os("HOME").unwrap_or_else(|| "/".into())).join(".local/state"));
+        EventLog::at(state.join("ballast/events.jsonl"))
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn error(&self) -> impl FnOnce(io::Error) -> EventLogError + '_ {
+        |source| EventLogError::Io { path: self.path.clone(), source }
+    }
+
+    /// Appends `event` (creating the file and its directory), then cuts the log to its newest
+    /// half when it holds more than `MAX_EVENTS`.
+    pub fn append(&self, event: &Event) -> Result<(), EventLogError> {
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir).map_err(self.error())?;
+        }
+        let mut line = serde_json::to_string(event).expect("an event serializes");
+        line.push('\n');
+        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&self.path).map_err(self.error())?;
+        file.write_all(line.as_bytes()).map_err(self.error())?;
+        let size = file.metadata().map_err(self.error())?.len();
+        // A line is about 200 bytes: only a log near its bound is counted.
+        if size > (MAX_EVENTS as u64) * 100 {
+            self.cut()?;
+        }
+        Ok(())
+    }
+
+    /// Rewrites the log with its newest `MAX_EVENTS / 2` lines when it holds more than
+    /// `MAX_EVENTS`; unreadable lines go.
+    fn cut(&self) -> Result<(), EventLogError> {
+        let read = self.read()?;
+        if read.events.len() + read.unreadable <= MAX_EVENTS {
+            return Ok(());
+        }
+        let keep = &read.events[read.events.len().saturating_sub(MAX_EVENTS / 2)..];
+        let text: String = keep.iter().map(|e| serde_json::to_string(e).expect("an event serializes") + "\n").collect();
+        let temporary = self.path.with_extension("jsonl.new");
+        std::fs::write(&temporary, text).map_err(self.error())?;
+        std::fs::rename(&temporary, &self.path).map_err(self.error())
+    }
+
+    /// Every event, oldest first; a missing file is an empty log.
+    pub fn read(&self) -> Result<Read, EventLogError> {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Read::default()),
+            Err(e) => return Err(self.error()(e)),
+        };
+        let mut read = Read::default();
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            match serde_json::from_str(line) {
+                Ok(event) => read.events.push(event),
+                Err(_) => read.unreadable += 1,
+            }
+        }
+        Ok(read)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(time: u64) -> Event {
+        Event {
+            time,
+            kind: Kind::OomKill,
+            who: "Discord".into(),
+            unit: "app-ballast-discord-1.scope".into(),
+            why: "used 3.0G of its 3.0G MemoryMax".into(),
+        }
+    }
+
+    fn log(name: &str) -> EventLog {
+        let dir = std::env::temp_dir().join(format!("ballast-events-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        EventLog::at(dir.join("state/ballast/events.jsonl"))
+    }
+
+    #[test]
+    fn events_are_appended_and_read_back_in_order() {
+        let log = log("order");
+        assert_eq!(log.read().unwrap(), Read::default(), "no file: no events");
+        log.append(&event(1)).unwrap();
+        log.append(&event(2)).unwrap();
+        let read = log.read().unwrap();
+        assert_eq!(read.events, [event(1), event(2)]);
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        assert!(text.starts_with(r#"{"time":1,"kind":"oom-kill","who":"Discord","#), "{text}");
+    }
+
+    #[test]
+    fn a_torn_line_is_skipped_and_counted() {
+        let log = log("torn");
+        log.append(&event(1)).unwrap();
+        let mut file = std::fs::OpenOptions::new().append(true).open(log.path()).unwrap();
+        file.write_all(br#"{"time":2,"kind":"oom-ki"#).unwrap();
+        drop(file);
+        let read = log.read().unwrap();
+        assert_eq!((read.events.len(), read.unreadable), (1, 1));
+        // The next event starts on a line of its own again only if the torn one ended; it did
+        // not, so the two join into one unreadable line and the log goes on after it.
+        log.append(&event(3)).unwrap();
+        log.append(&event(4)).unwrap();
+        assert_eq!(log.read().unwrap().events.last(), Some(&event(4)));
+    }
+
+    #[test]
+    fn a_full_log_keeps_its_newest_half() {
+        let log = log("full");
+        for time in 0..=MAX_EVENTS as u64 {
+            log.append(&event(time)).unwrap();
+        }
+        let read = log.read().unwrap();
+        assert_eq!(read.events.len(), MAX_EVENTS / 2);
+        assert_eq!(read.events.last().unwrap().time, MAX_EVENTS as u64);
+        assert_eq!(read.events.first().unwrap().time, MAX_EVENTS as u64 + 1 - (MAX_EVENTS / 2) as u64);
+    }
+
+    #[test]
+    fn an_unwritable_place_names_the_file() {
+        let log = EventLog::at("/proc/ballast/events.jsonl");
+        let error = log.append(&event(1)).unwrap_err().to_string();
+        assert!(error.starts_with("event log /proc/ballast/events.jsonl: "), "{error}");
+    }
+}
