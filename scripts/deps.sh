@@ -28,7 +28,7 @@ case "${1:-}" in
 esac
 
 if ! command -v cargo >/dev/null 2>&1; then
-  echo "ballast needs Rust 1.80 or newer: install it with rustup (https://rustup.rs)," >&2
+  echo "ballast needs Rust 1.88 or newer (the dashboard; the agent 1.82): install it with rustup (https://rustup.rs)," >&2
   echo "then run make again. Debian 12's own rustc (1.63) is too old." >&2
   exit 1
 fi

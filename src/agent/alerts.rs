@@ -29,6 +29,8 @@ pub enum AlertKey {
     Config,
     /// The outcome of something the user asked for (launch, tune, doctor).
     Action(String),
+    /// A kill outside the app units (the unit): told once.
+    Kill(String),
 }
 
 /// A notification's urgency, as the `urgency` hint's byte of the freedesktop Desktop
@@ -102,6 +104,17 @@ fn breach_alerts(report: &Report) -> Vec<Alert> {
         }
     };
     report.breaches.iter().map(alert).collect()
+}
+
+/// The notification of a kill outside the app units, from its event.
+pub fn kill_alert(event: &crate::events::Event) -> Alert {
+    Alert {
+        key: AlertKey::Kill(event.unit.clone()),
+        summary: format!("{} killed: out of memory", event.who),
+        body: format!("{} ({}) was killed: {}", event.who, event.unit, event.why),
+        urgency: Urgency::Critical,
+        stop_unit: None,
+    }
 }
 
 /// Ticks a pressure reading must hold before it counts as sustained (or as over).
@@ -190,7 +203,7 @@ impl AlertPolicy {
             .raised
             .keys()
             .filter(|key| {
-                !matches!(key, AlertKey::Scope { .. } | AlertKey::Config | AlertKey::Action(_))
+                !matches!(key, AlertKey::Scope { .. } | AlertKey::Config | AlertKey::Action(_) | AlertKey::Kill(_))
                     && !wanted.iter().any(|a| &a.key == *key)
             })
             .cloned()

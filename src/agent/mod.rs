@@ -9,6 +9,7 @@ mod cadence;
 pub mod command;
 mod governor;
 mod history;
+mod kills;
 mod notifier;
 pub mod wake;
 
@@ -82,6 +83,9 @@ const WAKE_DELAY: Duration = Duration::from_millis(200);
 /// trigger every 2 s, and more than a tick a second is only cost.
 const MIN_WAKE_GAP: Duration = Duration::from_secs(1);
 
+/// A unit's failing with `oom-kill` this soon after its kill was logged is the same kill.
+const KILL_SEEN_SECONDS: u64 = 60;
+
 /// How often (in ticks) the catalog's binaries are looked up on PATH again.
 const INSTALLED_REFRESH_TICKS: u64 = 30;
 
@@ -108,8 +112,18 @@ struct Agent {
     view: Option<TrayView>,
     ticks: u64,
     wakers: wake::Wakers,
+    /// OOM kills in the whole session (cgroup v2 under a user manager only).
+    kill_watch: Option<kills::KillWatch>,
+    events: crate::events::EventLog,
+    /// Whether a failure to write the event log was said (it is said once).
+    event_log_failed: bool,
     /// Cgroups whose pressure trigger fired since the last tick.
     pressed: Vec<String>,
+    /// Units that failed with `oom-kill` since the last tick.
+    failed: Vec<String>,
+    /// When each unit's last kill was logged (s since the epoch): one kill seen by the kernel's
+    /// counters and again as the unit's Result is logged once.
+    last_kill: HashMap<String, u64>,
 }
 
 /// Runs the agent until Quit (tray) or the session bus goes away.
@@ -140,6 +154,10 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
         match manager.new_units().await {
             Ok(units) => agent.wakers.watch_new_units(units),
             Err(e) => eprintln!("ballast: {e}; apps started elsewhere are found at the next tick"),
+        }
+        match manager.oom_killed_units().await {
+            Ok(units) => agent.wakers.watch_oom_killed_units(units),
+            Err(e) => eprintln!("ballast: {e}; units that fail with oom-kill are not told"),
         }
     }
     agent.tick().await?;
@@ -240,12 +258,19 @@ impl Agent {
             .and_then(|text| wake::manager_cgroup(&text))
             .filter(|_| mode.per_unit());
         Agent {
+            kill_watch: manager_cgroup
+                .as_ref()
+                .map(|cgroup| kills::KillWatch::new(root.join("sys/fs/cgroup").join(cgroup.trim_start_matches('/')))),
+            events: crate::events::EventLog::from_env(),
+            event_log_failed: false,
             wakers: wake::Wakers::start(
                 &root,
                 manager_cgroup.as_deref(),
                 profile::user_profile_path(profile_file.as_deref()).as_deref().and_then(Path::parent),
             ),
             pressed: Vec::new(),
+            failed: Vec::new(),
+            last_kill: HashMap::new(),
             budget: Budget::new(profile.clone()),
             profile_mtime: profile_file_mtime(profile_file.as_deref()),
             sampler,
@@ -294,6 +319,7 @@ impl Agent {
         let sample = self.sampler.sample().map_err(|e| AgentError::Sample(e.to_string()))?;
         let mut report = self.budget.evaluate(&sample);
         let (events, held) = self.watch_scopes(&sample).await;
+        self.record_kills(&events).await;
         self.wakers.sync(&self.governed_cgroups());
         report.pressure_watch = Some(self.wakers.report());
         self.pressed.clear();
@@ -324,6 +350,78 @@ impl Agent {
         Ok(quiet && same_gist)
     }
 
+    /// Logs each OOM kill in the session and tells the user of those no one else tells of:
+    /// kills in app units are told by the scope alerts, and Plasma's kded module oom-notifier
+    /// (Plasma 6.3+) tells of units that fail with `oom-kill`. Without a user manager's
+    /// cgroup, the app units' kills are logged.
+    async fn record_kills(&mut self, scope_events: &[launch::ScopeEvent]) {
+        let logged: Vec<crate::events::Event> = match &mut self.kill_watch {
+            Some(watch) => {
+                let data_dirs = kills::data_dirs();
+                let profile = &self.profile;
+                watch.check().iter().map(|k| kills::event(now(), kills::who(profile, &k.unit, &data_dirs), k)).collect()
+            }
+            None => scope_events
+                .iter()
+                .filter(|e| e.kind == launch::EventKind::OomKill)
+                .map(|e| crate::events::Event {
+                    time: now(),
+                    kind: crate::events::Kind::OomKill,
+                    who: kills::who(&self.profile, &e.unit, &kills::data_dirs()),
+                    unit: e.unit.clone(),
+                    why: e.message.clone(),
+                })
+                .collect(),
+        };
+        let mut logged = logged;
+        logged.extend(self.failed_units().await);
+        logged.retain(|e| {
+            self.last_kill
+                .get(&e.unit)
+                .is_none_or(|&t| e.kind == crate::events::Kind::OomKill || e.time > t + KILL_SEEN_SECONDS)
+        });
+        for event in &logged {
+            self.last_kill.insert(event.unit.clone(), event.time);
+        }
+        let untold: Vec<&crate::events::Event> =
+            logged.iter().filter(|e| !crate::sample::cgroup::is_app_unit(&e.unit)).collect();
+        if !untold.is_empty() && !plasma_tells_of_kills(&self.connection).await {
+            for event in untold {
+                self.send_alert(AlertChange::Show(alerts::kill_alert(event)));
+            }
+        }
+        for event in &logged {
+            if let Err(e) = self.events.append(event) {
+                if !std::mem::replace(&mut self.event_log_failed, true) {
+                    eprintln!("ballast: {e}; kills are told but not kept");
+                }
+            }
+        }
+    }
+
+    /// The events of the units that failed with `oom-kill` since the last tick, with their
+    /// MemoryPeak and MemoryMax where the user manager still has them.
+    async fn failed_units(&mut self) -> Vec<crate::events::Event> {
+        let mut events = Vec::new();
+        for unit in std::mem::take(&mut self.failed) {
+            let properties = match &self.manager {
+                Some(manager) => manager.properties_of(&unit).await.unwrap_or_default(),
+                None => HashMap::new(),
+            };
+            let known = |key: &str| properties.get(key).and_then(|v| u64::try_from(v).ok()).filter(|v| *v != u64::MAX);
+            let killed = kills::Killed {
+                unit: unit.clone(),
+                count: 1,
+                memory_max: known("MemoryMax"),
+                peak: known("MemoryPeak"),
+            };
+            let mut event = kills::event(now(), kills::who(&self.profile, &unit, &kills::data_dirs()), &killed);
+            event.kind = crate::events::Kind::UnitOomKill;
+            events.push(event);
+        }
+        events
+    }
+
     /// The cgroups of the governed app units, for their pressure triggers.
     fn governed_cgroups(&self) -> Vec<String> {
         self.scopes.iter().filter(|s| s.governed).filter_map(|s| s.control_group.clone()).collect()
@@ -331,10 +429,10 @@ impl Agent {
 
     /// Notes what woke the agent, for the next tick.
     fn woken(&mut self, wake: wake::Wake) {
-        if let wake::Wake::Pressure(cgroup) = wake {
-            if !self.pressed.contains(&cgroup) {
-                self.pressed.push(cgroup);
-            }
+        match wake {
+            wake::Wake::Pressure(cgroup) if !self.pressed.contains(&cgroup) => self.pressed.push(cgroup),
+            wake::Wake::UnitOomKilled(unit) if !self.failed.contains(&unit) => self.failed.push(unit),
+            _ => {}
         }
     }
 
@@ -486,6 +584,15 @@ impl Agent {
             Command::Quit => {}
         }
     }
+}
+
+/// Whether Plasma's kded module oom-notifier is loaded (`oom-notifier` in Plasma 6.3-6.6,
+/// `oom_notifier` from 6.7): it tells of user units that fail with Result `oom-kill`.
+async fn plasma_tells_of_kills(connection: &zbus::Connection) -> bool {
+    let reply =
+        connection.call_method(Some("org.kde.kded6"), "/kded", Some("org.kde.kded6"), "loadedModules", &()).await;
+    let modules: Vec<String> = reply.ok().and_then(|r| r.body().deserialize().ok()).unwrap_or_default();
+    modules.iter().any(|m| m == "oom-notifier" || m == "oom_notifier")
 }
 
 /// The doctor in a notification: the counts, then each problem on its own line.

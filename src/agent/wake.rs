@@ -29,6 +29,8 @@ pub enum Wake {
     NewUnit,
     /// A file was written or moved into the profile file's directory.
     Profile,
+    /// A user unit failed with Result `oom-kill` (the unit's name).
+    UnitOomKilled(String),
 }
 
 /// A task that stops when dropped.
@@ -55,6 +57,7 @@ pub struct Wakers {
     session_slice: Option<String>,
     _inotify: Option<Task>,
     new_units: Option<Task>,
+    oom_killed: Option<Task>,
 }
 
 impl Wakers {
@@ -75,6 +78,7 @@ impl Wakers {
             session_slice: manager_cgroup.map(|m| format!("{m}/session.slice")),
             _inotify: None,
             new_units: None,
+            oom_killed: None,
         };
         match trigger::arm(&root.join("proc/pressure/memory"), MEMORY_TRIGGER) {
             Ok(file) => wakers.system = watch_trigger(file, "system".into(), wakers.sender.clone()),
@@ -102,6 +106,19 @@ impl Wakers {
             let mut units = std::pin::pin!(units);
             while let Some(unit) = units.next().await {
                 if crate::sample::cgroup::is_app_unit(&unit) && sender.send(Wake::NewUnit).is_err() {
+                    return;
+                }
+            }
+        })));
+    }
+
+    /// Wakes the agent with each unit that fails with `oom-kill` (from `units`).
+    pub fn watch_oom_killed_units(&mut self, units: impl futures_util::Stream<Item = String> + Send + 'static) {
+        let sender = self.sender.clone();
+        self.oom_killed = Some(Task(tokio::spawn(async move {
+            let mut units = std::pin::pin!(units);
+            while let Some(unit) = units.next().await {
+                if sender.send(Wake::UnitOomKilled(unit)).is_err() {
                     return;
                 }
             }

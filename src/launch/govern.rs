@@ -96,6 +96,12 @@ fn parse_unit_name(unit: &str) -> Option<UnitName> {
     Some(UnitName { launcher, ids, random })
 }
 
+/// The desktop file ids an app unit's name may carry (`app-org.kde.dolphin@1.service` gives
+/// `org.kde.dolphin`), most likely first; none for other units.
+pub fn desktop_ids(unit: &str) -> Vec<String> {
+    parse_unit_name(unit).map(|name| name.ids).unwrap_or_default()
+}
+
 /// The catalog app an app unit belongs to, and who started it: by the desktop file id in
 /// its name first, else by the programs running in it (the first word of a command line,
 /// its basename against the app's `exec` and `exes`).

@@ -31,6 +31,8 @@ trait Manager {
 
     fn get_unit_file_state(&self, name: &str) -> zbus::Result<String>;
 
+    fn get_unit(&self, name: &str) -> zbus::Result<OwnedObjectPath>;
+
     #[allow(clippy::type_complexity)]
     fn list_units_by_patterns(
         &self,
@@ -45,6 +47,39 @@ trait Manager {
 
     #[zbus(signal)]
     fn unit_new(&self, id: String, unit: OwnedObjectPath) -> zbus::Result<()>;
+}
+
+/// The unit a PropertiesChanged signal is about, when it says Result became `oom-kill`.
+fn oom_killed(message: &zbus::Message) -> Option<String> {
+    let (_, changed, _): (String, HashMap<String, OwnedValue>, Vec<String>) = message.body().deserialize().ok()?;
+    let result: String = changed.get("Result")?.try_clone().ok()?.try_into().ok()?;
+    if result != "oom-kill" {
+        return None;
+    }
+    let path = message.header().path()?.to_string();
+    Some(unit_from_object_path(path.strip_prefix("/org/freedesktop/systemd1/unit/")?))
+}
+
+/// A unit name from the last element of its object path: systemd escapes every byte but
+/// [A-Za-z0-9] as `_xx` (hex; sd_bus_path_encode).
+fn unit_from_object_path(element: &str) -> String {
+    let bytes = element.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
+        match (bytes[i], hex) {
+            (b'_', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// How long a scope job may take before we give up (systemd answers in milliseconds).
@@ -91,6 +126,29 @@ impl UserManager {
             .await
             .map_err(|e| LaunchError::NoUserManager { detail: dbus_message(&e) })?;
         Ok(signals.filter_map(|signal| async move { signal.args().ok().map(|args| args.id) }))
+    }
+
+    /// Units that fail with Result `oom-kill` (their processes were OOM-killed and systemd
+    /// stopped them, OOMPolicy=stop): the unit names, from the PropertiesChanged signals of
+    /// its Service and Scope objects (sent while subscribed).
+    pub async fn oom_killed_units(&self) -> Result<impl futures_util::Stream<Item = String> + use<>, LaunchError> {
+        let mut streams = Vec::new();
+        for interface in ["org.freedesktop.systemd1.Service", "org.freedesktop.systemd1.Scope"] {
+            let rule = zbus::MatchRule::builder()
+                .msg_type(zbus::message::Type::Signal)
+                .sender("org.freedesktop.systemd1")
+                .and_then(|b| b.interface("org.freedesktop.DBus.Properties"))
+                .and_then(|b| b.member("PropertiesChanged"))
+                .and_then(|b| b.path_namespace("/org/freedesktop/systemd1/unit"))
+                .and_then(|b| b.arg(0, interface))
+                .map_err(|e| LaunchError::NoUserManager { detail: e.to_string() })?
+                .build();
+            let stream = zbus::MessageStream::for_match_rule(rule, &self.connection, None)
+                .await
+                .map_err(|e| LaunchError::NoUserManager { detail: dbus_message(&e) })?;
+            streams.push(stream);
+        }
+        Ok(futures_util::stream::select_all(streams).filter_map(|message| async move { oom_killed(&message.ok()?) }))
     }
 
     /// A unit file's enablement as `systemctl is-enabled` prints it ("enabled", "disabled",
@@ -217,6 +275,15 @@ impl UserManager {
         Ok(listed)
     }
 
+    /// The Service or Scope properties of a loaded unit by name (a failed unit stays loaded
+    /// until reset): MemoryPeak, MemoryMax and the rest of its cgroup context.
+    pub async fn properties_of(&self, name: &str) -> Result<HashMap<String, OwnedValue>, LaunchError> {
+        let path =
+            self.manager.get_unit(name).await.map_err(|e| LaunchError::NoUserManager { detail: dbus_message(&e) })?;
+        let unit = ListedUnit { name: name.to_owned(), description: String::new(), active_state: String::new(), path };
+        self.unit_properties(&unit).await
+    }
+
     /// All properties of a unit's type interface (Scope or Service): ControlGroup,
     /// MemoryCurrent, MemoryHigh, MemoryMax, CPUUsageNSec, CPUQuotaPerSecUSec...
     pub async fn unit_properties(&self, unit: &ListedUnit) -> Result<HashMap<String, OwnedValue>, LaunchError> {
@@ -242,5 +309,17 @@ fn dbus_message(error: &zbus::Error) -> String {
     match error {
         zbus::Error::MethodError(name, Some(message), _) => format!("{message} ({})", name.as_str()),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn object_paths_decode_to_unit_names() {
+        assert_eq!(super::unit_from_object_path("g2_2eservice"), "g2.service");
+        assert_eq!(
+            super::unit_from_object_path("app_2dorg_2ekde_2edolphin_403f2a_2eservice"),
+            "app-org.kde.dolphin@3f2a.service"
+        );
     }
 }

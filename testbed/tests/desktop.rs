@@ -128,7 +128,6 @@ impl Env {
         result.and(stopped.map(|_| ()))
     }
 
-    /// Starts catalog app `id` with `ballast launch`; its scope's unit name.
     /// `pressure_watch` of the agent's report (`ballast status --json`).
     fn pressure_watch(&self) -> Result<serde_json::Value, String> {
         let json = self.user("~/.local/bin/ballast status --json")?;
@@ -136,6 +135,7 @@ impl Env {
         Ok(report["pressure_watch"].clone())
     }
 
+    /// Starts catalog app `id` with `ballast launch`; its scope's unit name.
     fn launch(&self, id: &str) -> Result<String, String> {
         Ok(self.user(&format!("~/.local/bin/ballast launch {id}"))?.trim().to_owned())
     }
@@ -916,6 +916,42 @@ fn memory_pressure_is_pushed_by_kernel_triggers(env: &Env) -> Result<(), String>
     Ok(())
 }
 
+/// A kernel OOM kill in a unit ballast did not start and that is no app (a user service with
+/// MemoryMax=50M) is explained by name in `ballast events`, with the limit it hit; Plasma's
+/// oom-notifier tells the user of it (the unit fails with `oom-kill`), and ballast does not
+/// tell a second time.
+fn an_oom_kill_outside_the_apps_is_logged_and_told_once(env: &Env) -> Result<(), String> {
+    let unit = "ballast-test-glutton.service";
+    env.with_notify_log(|| {
+        env.user(&format!("systemctl --user reset-failed {unit} 2>/dev/null; systemd-run --user --quiet --unit={unit} -p MemoryMax=50M /usr/bin/tail /dev/zero"))?;
+        let mut log = String::new();
+        testbed::wait("the kill in `ballast events`", Duration::from_secs(60), || {
+            log = env.user("~/.local/bin/ballast events --json").unwrap_or_default();
+            Ok(log.contains(unit))
+        })
+        .map_err(|e| format!("{e}: {log}"))?;
+        let events: serde_json::Value = serde_json::from_str(&log).map_err(|e| format!("{e}: {log}"))?;
+        let event =
+            events.as_array().into_iter().flatten().rev().find(|e| e["unit"] == unit).expect("waited for above");
+        let why = event["why"].as_str().unwrap_or_default();
+        // The unit is stopped (OOMPolicy=stop) and its cgroup gone within the second: found
+        // by the kernel's counters when they are read in time, else by its Result oom-kill.
+        if !(event["kind"] == "oom-kill" || event["kind"] == "unit-oom-kill") || !why.ends_with("of its 50M MemoryMax") {
+            return Err(format!("the logged event: {event}"));
+        }
+        let told = env.wait_for_notifications("Plasma's oom-notifier", 30, |all, _| {
+            all.iter().any(|n| n.summary == "Memory Shortage Avoided" && n.body.contains("ballast-test-glutton"))
+        })?;
+        let ours: Vec<&Notification> = told.iter().filter(|n| n.summary.ends_with("killed: out of memory")).collect();
+        let table = env.user("~/.local/bin/ballast events")?;
+        let _ = env.user(&format!("systemctl --user reset-failed {unit}"));
+        if !ours.is_empty() || !table.contains(unit) {
+            return Err(format!("told twice: {ours:?}; `ballast events`:\n{table}"));
+        }
+        Ok(())
+    })
+}
+
 fn main() {
     cases::run(
         "the real-desktop suite (Plasma 6 in a Debian trixie guest)",
@@ -936,6 +972,10 @@ fn main() {
             (
                 "an_app_stuck_at_memory_high_is_reported_until_it_stops",
                 an_app_stuck_at_memory_high_is_reported_until_it_stops,
+            ),
+            (
+                "an_oom_kill_outside_the_apps_is_logged_and_told_once",
+                an_oom_kill_outside_the_apps_is_logged_and_told_once,
             ),
             (
                 "a_plasma_started_app_is_adopted_and_throttled_at_memory_high",

@@ -1,0 +1,216 @@
+//! OOM kills anywhere in the user's session, not only in app units: the user manager's
+//! memory.events counts the kernel's kills in its whole subtree (cgroup v2, kernel doc
+//! cgroup-v2.rst "memory.events"), so one file read per tick says whether there was one, and
+//! only then are the units below it read to find where.
+
+use crate::events::{Event, Kind};
+use crate::profile::Profile;
+use crate::render::human;
+use crate::sample::cgroup;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// A unit whose processes the kernel's OOM killer killed since the last look.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Killed {
+    /// The unit's name, e.g. `plasma-baloorunner.service`.
+    pub unit: String,
+    /// Kills since the last look.
+    pub count: u64,
+    /// memory.max in bytes; None when the unit has no limit of its own ("max").
+    pub memory_max: Option<u64>,
+    /// memory.peak in bytes (Linux 5.19+); None where the kernel has none.
+    pub peak: Option<u64>,
+}
+
+/// The kill counters of the user manager's cgroup and of each unit below it.
+pub struct KillWatch {
+    /// The user manager's cgroup directory, e.g. /sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service.
+    dir: PathBuf,
+    total: u64,
+    units: HashMap<String, u64>,
+}
+
+impl KillWatch {
+    /// Starts from the counts as they are now: kills before the agent started are not news.
+    pub fn new(dir: PathBuf) -> KillWatch {
+        let total = oom_kills(&dir).unwrap_or(0);
+        let units = unit_kills(&dir);
+        KillWatch { dir, total, units }
+    }
+
+    /// The units with kills since the last call; reads the units only when the session's
+    /// count rose. A unit that appeared since the last look counts from zero.
+    pub fn check(&mut self) -> Vec<Killed> {
+        let Some(total) = oom_kills(&self.dir) else { return Vec::new() };
+        if total <= self.total {
+            self.total = total;
+            return Vec::new();
+        }
+        self.total = total;
+        let now = unit_kills(&self.dir);
+        let mut killed = Vec::new();
+        for (path, &count) in &now {
+            let before = self.units.get(path).copied().unwrap_or(0);
+            // memory.events is hierarchical: the deepest unit that rose is where it happened.
+            let inner_rose = now.iter().any(|(other, &n)| {
+                other.starts_with(&format!("{path}/")) && n > self.units.get(other).copied().unwrap_or(0)
+            });
+            if count > before && !inner_rose {
+                killed.push(self.killed(path, count - before));
+            }
+        }
+        self.units = now;
+        killed.sort_by(|a, b| a.unit.cmp(&b.unit));
+        killed
+    }
+
+    fn killed(&self, path: &str, count: u64) -> Killed {
+        let dir = self.dir.join(path);
+        let read = |file: &str| std::fs::read_to_string(dir.join(file)).ok();
+        Killed {
+            unit: path.rsplit('/').next().unwrap_or(path).to_owned(),
+            count,
+            memory_max: read("memory.max").and_then(|t| cgroup::parse_limit(&t).ok()).flatten(),
+            peak: read("memory.peak").and_then(|t| cgroup::parse_current(&t).ok()),
+        }
+    }
+}
+
+/// memory.events `oom_kill` of the cgroup `dir`; None when unreadable.
+fn oom_kills(dir: &Path) -> Option<u64> {
+    let text = std::fs::read_to_string(dir.join("memory.events")).ok()?;
+    cgroup::parse_events(&text).ok().map(|events| events.oom_kill)
+}
+
+/// `oom_kill` of every unit below `dir`, by path relative to it.
+fn unit_kills(dir: &Path) -> HashMap<String, u64> {
+    let mut found = HashMap::new();
+    let mut pending = vec![PathBuf::new()];
+    while let Some(relative) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(dir.join(&relative)) else { continue };
+        for entry in entries.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_dir())) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !(cgroup::is_unit_name(&name) || cgroup::is_slice_name(&name)) {
+                continue;
+            }
+            let path = relative.join(&name);
+            if cgroup::is_unit_name(&name) {
+                if let Some(count) = oom_kills(&entry.path()) {
+                    found.insert(path.to_string_lossy().into_owned(), count);
+                }
+            }
+            pending.push(path);
+        }
+    }
+    found
+}
+
+/// The app as the user knows it: the catalog's name, else the Name of the desktop entry its
+/// unit name carries (looked up in `data_dirs`' applications/), else the unit.
+pub fn who(profile: &Profile, unit: &str, data_dirs: &[PathBuf]) -> String {
+    if let Some(app) = crate::launch::ScopeStatus::named(profile, unit).app.and_then(|id| profile.app(&id)) {
+        return app.name.clone();
+    }
+    crate::launch::govern::desktop_ids(unit)
+        .iter()
+        .find_map(|id| data_dirs.iter().find_map(|dir| desktop_name(&dir.join(format!("applications/{id}.desktop")))))
+        .unwrap_or_else(|| unit.to_owned())
+}
+
+/// `[Desktop Entry] Name` of a desktop file (freedesktop Desktop Entry spec), untranslated.
+fn desktop_name(file: &Path) -> Option<String> {
+    let bytes = std::fs::read(file).ok()?;
+    let document = crate::kconfig::Document::parse(&bytes);
+    let name = document.get("Desktop Entry", "Name")?;
+    Some(String::from_utf8_lossy(&name.value).into_owned())
+}
+
+/// $XDG_DATA_HOME and $XDG_DATA_DIRS, most important first (XDG Base Directory spec defaults).
+pub fn data_dirs() -> Vec<PathBuf> {
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| "/".into());
+    let data_home =
+        std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()).map_or(home.join(".local/share"), PathBuf::from);
+    let dirs = std::env::var("XDG_DATA_DIRS").ok().filter(|v| !v.is_empty());
+    let dirs = dirs.as_deref().unwrap_or("/usr/local/share:/usr/share");
+    std::iter::once(data_home).chain(dirs.split(':').filter(|d| !d.is_empty()).map(PathBuf::from)).collect()
+}
+
+/// The event for a kill, with why in words.
+pub fn event(time: u64, who: String, killed: &Killed) -> Event {
+    let why = match (killed.peak, killed.memory_max) {
+        (Some(peak), Some(max)) => format!("used {} of its {} MemoryMax", human(peak), human(max)),
+        (None, Some(max)) => format!("reached its {} MemoryMax", human(max)),
+        (_, None) => "no limit of its own: the system ran out of memory".to_owned(),
+    };
+    let why = if killed.count > 1 { format!("{why} ({} processes killed)", killed.count) } else { why };
+    Event { time, kind: Kind::OomKill, who, unit: killed.unit.clone(), why }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("ballast-kills-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn set(dir: &Path, path: &str, kills: u64) {
+        let unit = dir.join(path);
+        std::fs::create_dir_all(&unit).unwrap();
+        let events = format!("low 0\nhigh 0\nmax 3\noom 1\noom_kill {kills}\noom_group_kill 0\n");
+        std::fs::write(unit.join("memory.events"), events).unwrap();
+    }
+
+    #[test]
+    fn a_kill_is_found_in_the_deepest_unit_that_counted_it() {
+        let dir = tree("deep");
+        set(&dir, "", 2);
+        set(&dir, "app.slice/app-org.kde.dolphin@1.service", 0);
+        set(&dir, "app.slice/app-ballast-chromium-1.scope", 1);
+        set(&dir, "app.slice/app-ballast-chromium-1.scope/renderer.scope", 0);
+        let mut watch = KillWatch::new(dir.clone());
+        assert!(watch.check().is_empty(), "kills before the start are not news");
+        set(&dir, "", 4);
+        set(&dir, "app.slice/app-ballast-chromium-1.scope", 2);
+        set(&dir, "app.slice/app-ballast-chromium-1.scope/renderer.scope", 1);
+        set(&dir, "session.slice/plasma-kded6.service", 1);
+        std::fs::write(dir.join("session.slice/plasma-kded6.service/memory.max"), "209715200\n").unwrap();
+        std::fs::write(dir.join("session.slice/plasma-kded6.service/memory.peak"), "209000000\n").unwrap();
+        let killed = watch.check();
+        let units: Vec<(&str, u64)> = killed.iter().map(|k| (k.unit.as_str(), k.count)).collect();
+        assert_eq!(units, [("plasma-kded6.service", 1), ("renderer.scope", 1)]);
+        assert_eq!((killed[0].memory_max, killed[0].peak), (Some(200 << 20), Some(209_000_000)));
+        assert!(watch.check().is_empty(), "each kill is news once");
+    }
+
+    #[test]
+    fn why_says_the_limit_or_the_system() {
+        let limited = Killed { unit: "x.service".into(), count: 1, memory_max: Some(3 << 30), peak: Some(3 << 30) };
+        assert_eq!(event(0, "X".into(), &limited).why, "used 3.0G of its 3.0G MemoryMax");
+        let free = Killed { memory_max: None, count: 2, ..limited };
+        assert_eq!(
+            event(0, "X".into(), &free).why,
+            "no limit of its own: the system ran out of memory (2 processes killed)"
+        );
+    }
+
+    #[test]
+    fn who_is_the_catalog_name_else_the_desktop_entry_else_the_unit() {
+        let dir = tree("who");
+        std::fs::create_dir_all(dir.join("applications")).unwrap();
+        std::fs::write(
+            dir.join("applications/org.kde.dolphin.desktop"),
+            "[Desktop Entry]\nName=Dolphin\nName[de]=Dolphin-DE\n",
+        )
+        .unwrap();
+        let profile = Profile::embedded();
+        let dirs = [dir];
+        assert_eq!(who(&profile, "app-org.kde.dolphin@3f2a.service", &dirs), "Dolphin");
+        assert_eq!(who(&profile, "app-ballast-discord-1a2b3c4d.scope", &dirs), "Discord");
+        assert_eq!(who(&profile, "plasma-kded6.service", &dirs), "plasma-kded6.service");
+    }
+}
