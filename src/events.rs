@@ -1,4 +1,4 @@
-//! The event log: every kill ballast saw and what the user chose before one, kept across
+//! The event log: every kill ballast saw, kept across
 //! sessions in `$XDG_STATE_HOME/ballast/events.jsonl` (default ~/.local/state), one JSON
 //! object per line, oldest first. `ballast events` and the dashboard read it.
 //!
@@ -21,8 +21,6 @@ pub const MAX_EVENTS: usize = 1000;
 pub enum Kind {
     /// The kernel's OOM killer killed processes in a unit (memory.events `oom_kill`).
     OomKill,
-    /// systemd-oomd killed a unit (org.freedesktop.oom1 `Killed`).
-    OomdKill,
     /// A unit stopped with Result `oom-kill` (its processes were OOM-killed and systemd
     /// stopped it).
     UnitOomKill,
@@ -33,7 +31,6 @@ impl Kind {
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::OomKill => "oom-kill",
-            Kind::OomdKill => "oomd-kill",
             Kind::UnitOomKill => "unit-oom-kill",
         }
     }
@@ -49,7 +46,7 @@ pub struct Event {
     /// The app as the user knows it: the catalog's name, else the desktop entry's Name, else
     /// the unit.
     pub who: String,
-    /// The systemd unit it happened to (user manager's, or a cgroup path for oomd's kills).
+    /// The user manager's unit it happened to.
     pub unit: String,
     /// Why, in words: "used 3.0G of its 3.0G MemoryMax".
     pub why: String,

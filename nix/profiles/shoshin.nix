@@ -14,7 +14,10 @@ let
       workload_cores = 2;
       threads_per_core = 2;
     };
-    sample.tick_seconds = 2;
+    sample = {
+      tick_seconds = 2;
+      idle_tick_seconds = 30;
+    };
     budget = {
       idle_total = "3.5G";
       workload_total = "10G";

@@ -115,8 +115,10 @@ pub enum Command {
         #[arg(long, requires = "status")]
         json: bool,
     },
-    /// Kills ballast saw (the kernel's OOM killer, systemd-oomd, units failing with
-    /// oom-kill), newest last, from $XDG_STATE_HOME/ballast/events.jsonl.
+    /// The kills the agent saw and why, oldest first.
+    ///
+    /// The kernel's OOM kills in user units and units that failed with oom-kill, from the
+    /// event log $XDG_STATE_HOME/ballast/events.jsonl.
     Events {
         /// Print JSON: a list of events (time in seconds since the epoch, kind, who, unit, why).
         #[arg(long)]
