@@ -58,6 +58,10 @@ pub enum TriggerError {
     /// The PSI file cannot be opened for writing (missing, PSI off, not permitted).
     #[error("cannot open {path} for a trigger: {}", explain(source))]
     Open { path: PathBuf, source: io::Error },
+    /// The file is not the kernel's (procfs or cgroup2): a captured tree under `--root`.
+    /// Nothing is written to it.
+    #[error("{path} is not a kernel PSI file (not on procfs or cgroup2), so no trigger is armed on it")]
+    NotKernel { path: PathBuf },
     /// The kernel refused the trigger line.
     #[error("the kernel refused the trigger `{trigger}` on {path}: {}", explain(source))]
     Refused { path: PathBuf, trigger: String, source: io::Error },
@@ -75,8 +79,13 @@ fn explain(error: &io::Error) -> String {
     format!("{error}; {why}")
 }
 
+/// statfs(2) f_type of procfs and of cgroup2 (linux/magic.h).
+const KERNEL_FILESYSTEMS: [i64; 2] = [0x9fa0, 0x6367_7270];
+
 /// Opens `path` (a PSI file) and arms `spec` on it. The returned file polls POLLPRI when the
 /// trigger fires, and POLLERR once its cgroup is removed; closing it disarms the trigger.
+/// A file that is not on procfs or cgroup2 (a fixture tree) is refused before anything is
+/// written.
 pub fn arm(path: &Path, spec: TriggerSpec) -> Result<File, TriggerError> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new()
@@ -85,6 +94,9 @@ pub fn arm(path: &Path, spec: TriggerSpec) -> Result<File, TriggerError> {
         .custom_flags(libc::O_NONBLOCK)
         .open(path)
         .map_err(|source| TriggerError::Open { path: path.to_owned(), source })?;
+    if !on_kernel_filesystem(&file) {
+        return Err(TriggerError::NotKernel { path: path.to_owned() });
+    }
     // The kernel overwrites the last byte it copies with NUL: the line goes with one.
     let line = format!("{spec}\0");
     file.write_all(line.as_bytes()).map_err(|source| TriggerError::Refused {
@@ -93,6 +105,15 @@ pub fn arm(path: &Path, spec: TriggerSpec) -> Result<File, TriggerError> {
         source,
     })?;
     Ok(file)
+}
+
+/// Whether `file` lies on procfs or cgroup2 (fstatfs(2)).
+fn on_kernel_filesystem(file: &File) -> bool {
+    use std::os::fd::AsRawFd;
+    // SAFETY: statfs is plain data that fstatfs fills; the descriptor is open for the call.
+    let mut stat: libc::statfs = unsafe { std::mem::zeroed() };
+    let read = unsafe { libc::fstatfs(file.as_raw_fd(), &mut stat) } == 0;
+    read && KERNEL_FILESYSTEMS.contains(&(stat.f_type as i64))
 }
 
 #[cfg(test)]
@@ -118,6 +139,17 @@ mod tests {
         assert!(text.contains("multiple of 2 s"), "{text}");
         let missing = TriggerError::Open { path: "/x".into(), source: io::Error::from_raw_os_error(libc::ENOENT) };
         assert!(missing.to_string().contains("kernel without PSI"), "{missing}");
+    }
+
+    #[test]
+    fn a_file_of_a_captured_tree_is_never_written() {
+        let file = std::env::temp_dir().join(format!("ballast-trigger-tree-{}", std::process::id()));
+        let text = "some avg10=0.31 avg60=0.52 avg300=0.47 total=9182734\n";
+        std::fs::write(&file, text).unwrap();
+        let error = arm(&file, MEMORY_TRIGGER).unwrap_err();
+        assert!(matches!(error, TriggerError::NotKernel { .. }), "{error}");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), text, "byte-identical");
+        std::fs::remove_file(file).unwrap();
     }
 
     #[test]
