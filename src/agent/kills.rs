@@ -57,7 +57,7 @@ impl KillWatch {
                 other.starts_with(&format!("{path}/")) && n > self.units.get(other).copied().unwrap_or(0)
             });
             if count > before && !inner_rose {
-                killed.push(self.killed(path, count - before));
+                killed.extend(self.killed(path, count - before));
             }
         }
         self.units = now;
@@ -65,15 +65,18 @@ impl KillWatch {
         killed
     }
 
-    fn killed(&self, path: &str, count: u64) -> Killed {
+    /// The kill in the unit at `path`; None when its cgroup is already gone (its limit can no
+    /// longer be read): a unit systemd stops on an OOM kill (OOMPolicy=stop) is then told by
+    /// its Result `oom-kill`, with the limits the user manager keeps.
+    fn killed(&self, path: &str, count: u64) -> Option<Killed> {
         let dir = self.dir.join(path);
         let read = |file: &str| std::fs::read_to_string(dir.join(file)).ok();
-        Killed {
+        Some(Killed {
             unit: path.rsplit('/').next().unwrap_or(path).to_owned(),
             count,
-            memory_max: read("memory.max").and_then(|t| cgroup::parse_limit(&t).ok()).flatten(),
+            memory_max: cgroup::parse_limit(&read("memory.max")?).ok().flatten(),
             peak: read("memory.peak").and_then(|t| cgroup::parse_current(&t).ok()),
-        }
+        })
     }
 }
 
@@ -177,13 +180,18 @@ mod tests {
         set(&dir, "", 4);
         set(&dir, "app.slice/app-ballast-chromium-1.scope", 2);
         set(&dir, "app.slice/app-ballast-chromium-1.scope/renderer.scope", 1);
+        std::fs::write(dir.join("app.slice/app-ballast-chromium-1.scope/renderer.scope/memory.max"), "max\n").unwrap();
+        set(&dir, "app.slice/app-org.kde.dolphin@1.service", 1);
+        std::fs::remove_dir_all(dir.join("app.slice/app-org.kde.dolphin@1.service")).unwrap();
         set(&dir, "session.slice/plasma-kded6.service", 1);
         std::fs::write(dir.join("session.slice/plasma-kded6.service/memory.max"), "209715200\n").unwrap();
         std::fs::write(dir.join("session.slice/plasma-kded6.service/memory.peak"), "209000000\n").unwrap();
         let killed = watch.check();
         let units: Vec<(&str, u64)> = killed.iter().map(|k| (k.unit.as_str(), k.count)).collect();
+        // dolphin's cgroup is gone before it is read: its Result tells of it instead.
         assert_eq!(units, [("plasma-kded6.service", 1), ("renderer.scope", 1)]);
         assert_eq!((killed[0].memory_max, killed[0].peak), (Some(200 << 20), Some(209_000_000)));
+        assert_eq!(killed[1].memory_max, None, "\"max\": no limit of its own");
         assert!(watch.check().is_empty(), "each kill is news once");
     }
 
