@@ -357,9 +357,11 @@ impl Agent {
     async fn record_kills(&mut self, scope_events: &[launch::ScopeEvent]) {
         let logged: Vec<crate::events::Event> = match &mut self.kill_watch {
             Some(watch) => {
-                let data_dirs = kills::data_dirs();
+                let killed = watch.check();
+                // Read only when there was a kill: this runs every tick.
+                let data_dirs = if killed.is_empty() { Vec::new() } else { kills::data_dirs() };
                 let profile = &self.profile;
-                watch.check().iter().map(|k| kills::event(now(), kills::who(profile, &k.unit, &data_dirs), k)).collect()
+                killed.iter().map(|k| kills::event(now(), kills::who(profile, &k.unit, &data_dirs), k)).collect()
             }
             None => scope_events
                 .iter()

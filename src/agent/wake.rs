@@ -101,28 +101,30 @@ impl Wakers {
     /// Wakes the agent when the user manager loads an app unit (from `units`, its UnitNew
     /// names), so that apps started elsewhere are adopted without waiting for a long tick.
     pub fn watch_new_units(&mut self, units: impl futures_util::Stream<Item = String> + Send + 'static) {
-        let sender = self.sender.clone();
-        self.new_units = Some(Task(tokio::spawn(async move {
-            let mut units = std::pin::pin!(units);
-            while let Some(unit) = units.next().await {
-                if crate::sample::cgroup::is_app_unit(&unit) && sender.send(Wake::NewUnit).is_err() {
-                    return;
-                }
-            }
-        })));
+        self.new_units =
+            Some(self.forward(units, |unit| crate::sample::cgroup::is_app_unit(&unit).then_some(Wake::NewUnit)));
     }
 
     /// Wakes the agent with each unit that fails with `oom-kill` (from `units`).
     pub fn watch_oom_killed_units(&mut self, units: impl futures_util::Stream<Item = String> + Send + 'static) {
+        self.oom_killed = Some(self.forward(units, |unit| Some(Wake::UnitOomKilled(unit))));
+    }
+
+    /// A task sending the wake `wake` makes of each unit name from `units`, until either end goes.
+    fn forward(
+        &self,
+        units: impl futures_util::Stream<Item = String> + Send + 'static,
+        wake: fn(String) -> Option<Wake>,
+    ) -> Task {
         let sender = self.sender.clone();
-        self.oom_killed = Some(Task(tokio::spawn(async move {
+        Task(tokio::spawn(async move {
             let mut units = std::pin::pin!(units);
             while let Some(unit) = units.next().await {
-                if sender.send(Wake::UnitOomKilled(unit)).is_err() {
+                if wake(unit).is_some_and(|wake| sender.send(wake).is_err()) {
                     return;
                 }
             }
-        })));
+        }))
     }
 
     /// Whether the kernel pushes pressure events (the system's trigger is armed).
