@@ -716,12 +716,18 @@ fn the_dashboard_opens_from_the_tray_in_light_and_dark(env: &Env) -> Result<(), 
             screen.changed_from(&before, Region { x: 0, y: 0, width: screen.width, height: screen.height - 64 }, 16);
         Ok((screen, changed))
     };
-    let mut light = None;
-    testbed::wait("the dashboard's window", Duration::from_secs(180), || {
+    // The window counts once it covers a tenth of the desktop and two shots a second apart
+    // agree: KWin animates a new window in, and its first frames are not yet painted.
+    let mut light: Option<(Screen, Vec<usize>)> = None;
+    testbed::wait("the dashboard's window, painted and still", Duration::from_secs(180), || {
         let (screen, changed) = shot("dashboard-light.png")?;
-        let enough = changed.len() > (screen.width * screen.height / 10) as usize;
+        let big = changed.len() > (screen.width * screen.height / 10) as usize;
+        let still = light.as_ref().is_some_and(|(earlier, area)| {
+            area.len().abs_diff(changed.len()) * 200 < changed.len()
+                && (earlier.mean_luma(area) - screen.mean_luma(&changed)).abs() < 2.0
+        });
         light = Some((screen, changed));
-        Ok(enough)
+        Ok(big && still)
     })
     .map_err(|e| e.to_string())?;
     let (light, window) = light.expect("waited for above");
