@@ -1,4 +1,5 @@
-//! The event log: every kill ballast saw, kept across
+//! The event log: every kill ballast saw and every choice the user made about an app near its
+//! limits (freeze, thaw, give more, stop), kept across
 //! sessions in `$XDG_STATE_HOME/ballast/events.jsonl` (default ~/.local/state), one JSON
 //! object per line, oldest first. `ballast events` and the dashboard read it.
 //!
@@ -24,6 +25,16 @@ pub enum Kind {
     /// A unit stopped with Result `oom-kill` (its processes were OOM-killed and systemd
     /// stopped it).
     UnitOomKill,
+    /// systemd-oomd killed a unit's cgroup (its `Killed` signal).
+    OomdKill,
+    /// The user froze an app unit (a notification's action, the tray, the dashboard or the API).
+    Freeze,
+    /// The user thawed a frozen app unit.
+    Thaw,
+    /// The user gave an app unit more memory (MemoryHigh and MemoryMax a quarter higher).
+    GiveMore,
+    /// The user stopped an app unit from a notification, the tray, the dashboard or the API.
+    Stop,
 }
 
 impl Kind {
@@ -32,6 +43,23 @@ impl Kind {
         match self {
             Kind::OomKill => "oom-kill",
             Kind::UnitOomKill => "unit-oom-kill",
+            Kind::OomdKill => "oomd-kill",
+            Kind::Freeze => "freeze",
+            Kind::Thaw => "thaw",
+            Kind::GiveMore => "give-more",
+            Kind::Stop => "stop",
+        }
+    }
+}
+
+impl From<crate::agent::command::Choice> for Kind {
+    fn from(choice: crate::agent::command::Choice) -> Kind {
+        use crate::agent::command::Choice;
+        match choice {
+            Choice::Freeze => Kind::Freeze,
+            Choice::Thaw => Kind::Thaw,
+            Choice::GiveMore => Kind::GiveMore,
+            Choice::Stop => Kind::Stop,
         }
     }
 }
@@ -70,6 +98,13 @@ pub struct Read {
     pub events: Vec<Event>,
     /// Lines that are not an event.
     pub unreadable: usize,
+}
+
+impl Read {
+    /// The newest `count` events, oldest first.
+    pub fn newest(&self, count: usize) -> &[Event] {
+        &self.events[self.events.len().saturating_sub(count)..]
+    }
 }
 
 /// The log file.

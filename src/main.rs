@@ -131,12 +131,11 @@ fn dashboard(profile: &Profile) -> Result<i32> {
         .context(format!("cannot run {}", binary.display())))
 }
 
-/// `own_profile`: a profile file was given on the command line.
 /// `ballast events`: the event log, as a table or JSON; unreadable lines are said on stderr.
 fn events_command(json: bool, last: Option<usize>) -> Result<i32> {
     let log = ballast::events::EventLog::from_env();
     let read = log.read()?;
-    let events = &read.events[read.events.len().saturating_sub(last.unwrap_or(usize::MAX))..];
+    let events = read.newest(last.unwrap_or(usize::MAX));
     if json {
         println!("{}", serde_json::to_string_pretty(events)?);
     } else {
@@ -148,6 +147,7 @@ fn events_command(json: bool, last: Option<usize>) -> Result<i32> {
     Ok(0)
 }
 
+/// `own_profile`: a profile file was given on the command line.
 fn status_command(own_profile: bool, root: &Path, profile: Profile, json: bool, watch: bool) -> Result<i32> {
     // The running agent already has a report (with CPU use over its last tick):
     // ask it, unless this command was pointed at another profile or tree.

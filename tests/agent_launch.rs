@@ -202,12 +202,39 @@ fn launch_through_the_api(env: &Env) -> Result<(), String> {
         return Err(format!("Launch returned {unit:?}"));
     }
     env.wait("the unit is running", || Ok(env.scopes()?.contains(&unit)))?;
-    let stopped =
-        env.call(&["io.ballast.Agent", "/io/ballast/Agent", "io.ballast.Agent1.Stop", &format!("string:{unit}")])?;
-    if !stopped.contains(&format!("stopped {unit}")) {
+    let choose = |method: &str| {
+        env.call(&[
+            "io.ballast.Agent",
+            "/io/ballast/Agent",
+            &format!("io.ballast.Agent1.{method}"),
+            &format!("string:{unit}"),
+        ])
+    };
+    // This host's user manager runs on cgroup v1, where user units have no freezer.
+    let freeze = choose("Freeze").unwrap_err();
+    if !freeze.contains(&format!("cannot freeze {unit}")) {
+        return Err(format!("Freeze on cgroup v1 said {freeze:?}"));
+    }
+    let more = choose("GiveMore")?;
+    if !more.contains("MemoryMax 200M → 250M") {
+        return Err(format!("GiveMore said {more:?}"));
+    }
+    env.wait("MemoryMax 250M", || Ok(env.scopes()?.contains(&(250u64 << 20).to_string())))?;
+    let stopped = choose("Stop")?;
+    if !stopped.contains(&format!("({unit}): stopped")) {
         return Err(format!("Stop said {stopped:?}"));
     }
-    env.wait("the unit is gone", || Ok(!env.scopes()?.contains(&unit)))
+    env.wait("the unit is gone", || Ok(!env.scopes()?.contains(&unit)))?;
+    let events = env.manager.command(&env.ballast).args(["events", "--json"]).output().map_err(|e| e.to_string())?;
+    let events = String::from_utf8_lossy(&events.stdout);
+    if !(events.contains("\"give-more\"") && events.contains("\"stop\"")) {
+        return Err(format!("the choices are not in the event log: {events}"));
+    }
+    let gone = choose("Thaw").unwrap_err();
+    if !gone.contains("it has ended") {
+        return Err(format!("Thaw of a unit that ended said {gone:?}"));
+    }
+    Ok(())
 }
 
 /// `ballast autostart enable` writes a unit that systemd itself accepts and enables.

@@ -1,10 +1,13 @@
 //! What the tray menu, the D-Bus API and notifications can ask for; all end up here, so the
 //! answers are the same either way. Successes are text meant for a person.
 
-use super::command::TuneAction;
+use super::command::{Choice, TuneAction};
 use crate::doctor;
+use crate::events::{Event, EventLog, Kind};
+use crate::launch::govern::Limits;
 use crate::launch::{self, LaunchError, UserManager};
 use crate::profile::Profile;
+use crate::render::human;
 use crate::sample::{SampleError, Sampler};
 use crate::tune::{self, Target, TuneError};
 use std::path::{Path, PathBuf};
@@ -22,8 +25,11 @@ pub enum ActionError {
     LaunchRefused(String),
     #[error("the systemd user manager is not reachable")]
     NoUserManager,
-    #[error("no running app scope named {unit}")]
+    #[error("no running app scope named {unit}: it has ended")]
     NoSuchUnit { unit: String },
+    /// Give it more: MemoryMax is at the profile's workload_total already (bytes).
+    #[error("{unit} has all it may have: its limit is at the budget's workload_total ({})", human(*bound))]
+    NoMore { unit: String, bound: u64 },
     #[error(transparent)]
     Tune(#[from] TuneError),
     /// Nothing was written: every changing file was refused (a line each, why).
@@ -65,14 +71,63 @@ pub async fn launch_app(
     }
 }
 
-pub async fn stop_unit(manager: Option<&UserManager>, unit: &str) -> Result<String, ActionError> {
+/// Carries out the user's choice for a running app unit and logs it in the event log (a log
+/// that cannot be written is said in the answer); what was done, in words. A unit that is gone
+/// by now (it ended between the notification and the click) is `NoSuchUnit`.
+pub async fn choose(
+    manager: Option<&UserManager>,
+    profile: &Profile,
+    choice: Choice,
+    unit: &str,
+) -> Result<String, ActionError> {
     let manager = manager.ok_or(ActionError::NoUserManager)?;
     let running = manager.app_units().await?;
     if !running.iter().any(|u| u.name == unit) {
         return Err(ActionError::NoSuchUnit { unit: unit.to_owned() });
     }
-    manager.stop(unit).await?;
-    Ok(format!("stopped {unit}"))
+    let done = match choice {
+        Choice::Freeze => {
+            manager.freeze(unit).await.map(|()| "frozen: it keeps its memory and uses no CPU until thawed".to_owned())
+        }
+        Choice::Thaw => manager.thaw(unit).await.map(|()| "thawed".to_owned()),
+        Choice::GiveMore => {
+            return give_more(manager, profile, unit).await.and_then(|done| log(profile, choice, unit, done))
+        }
+        Choice::Stop => manager.stop(unit).await.map(|()| "stopped".to_owned()),
+    }?;
+    log(profile, choice, unit, done)
+}
+
+/// MemoryHigh and MemoryMax a quarter higher, up to the profile's `workload_total`.
+async fn give_more(manager: &UserManager, profile: &Profile, unit: &str) -> Result<String, ActionError> {
+    let properties = manager.properties_of(unit).await?;
+    let known = |key: &str| properties.get(key).and_then(|v| u64::try_from(v).ok()).filter(|v| *v != u64::MAX);
+    let now = Limits { memory_high: known("MemoryHigh"), memory_max: known("MemoryMax") };
+    let bound = profile.budget.workload_total.0;
+    let more = now.more(bound).ok_or(ActionError::NoMore { unit: unit.to_owned(), bound })?;
+    manager.set_memory_limits(unit, more).await?;
+    let change = |name: &str, from: Option<u64>, to: Option<u64>| {
+        from.zip(to).map(|(from, to)| format!("{name} {} → {}", human(from), human(to)))
+    };
+    let changes =
+        [change("MemoryHigh", now.memory_high, more.memory_high), change("MemoryMax", now.memory_max, more.memory_max)];
+    Ok(changes.into_iter().flatten().collect::<Vec<_>>().join(", ") + " until it stops")
+}
+
+/// Logs a choice's outcome as an event of the app (`done` is its why) and returns the answer.
+fn log(profile: &Profile, choice: Choice, unit: &str, done: String) -> Result<String, ActionError> {
+    let who = crate::agent::kills::who(profile, unit, &crate::agent::kills::data_dirs());
+    let event = Event {
+        time: crate::agent::now(),
+        kind: Kind::from(choice),
+        who: who.clone(),
+        unit: unit.to_owned(),
+        why: done,
+    };
+    match EventLog::from_env().append(&event) {
+        Ok(()) => Ok(format!("{who} ({unit}): {}", event.why)),
+        Err(e) => Ok(format!("{who} ({unit}): {} ({e}; not kept)", event.why)),
+    }
 }
 
 /// Preview, apply or roll back a tuning target; tells running programs on `connection`.

@@ -1,6 +1,7 @@
 //! Which desktop notifications to show, update or close. Pure: reports and scope events
 //! in, changes out; the notifier sends them.
 
+use super::command::Choice;
 use crate::budget::Report;
 use crate::launch::{EventKind, HeldAtHigh, ScopeEvent};
 use crate::profile::{AlertSettings, SampleSettings};
@@ -31,6 +32,8 @@ pub enum AlertKey {
     Action(String),
     /// A kill outside the app units (the unit): told once.
     Kill(String),
+    /// An app unit the user froze: shown until it is thawed or stopped.
+    Frozen(String),
 }
 
 /// A notification's urgency, as the `urgency` hint's byte of the freedesktop Desktop
@@ -56,8 +59,10 @@ pub struct Alert {
     pub body: String,
     /// The urgency it is sent with.
     pub urgency: Urgency,
-    /// The scope a "Stop app" action stops.
-    pub stop_unit: Option<String>,
+    /// The app unit the choices act on.
+    pub unit: Option<String>,
+    /// What the notification offers to do with `unit`, as actions where the server has them.
+    pub choices: Vec<Choice>,
 }
 
 /// A change to the notifications shown.
@@ -100,7 +105,8 @@ fn breach_alerts(report: &Report) -> Vec<Alert> {
                 report.state.as_str()
             ),
             urgency: Urgency::Normal,
-            stop_unit: None,
+            unit: None,
+            choices: Vec::new(),
         }
     };
     report.breaches.iter().map(alert).collect()
@@ -110,10 +116,30 @@ fn breach_alerts(report: &Report) -> Vec<Alert> {
 pub fn kill_alert(event: &crate::events::Event) -> Alert {
     Alert {
         key: AlertKey::Kill(event.unit.clone()),
-        summary: format!("{} killed: out of memory", event.who),
-        body: format!("{} ({}) was killed: {}", event.who, event.unit, event.why),
+        summary: match event.kind {
+            crate::events::Kind::OomdKill => format!("{} killed by systemd-oomd", event.who),
+            _ => format!("{} killed: out of memory", event.who),
+        },
+        body: if event.who == event.unit {
+            format!("{} was killed: {}", event.who, event.why)
+        } else {
+            format!("{} ({}) was killed: {}", event.who, event.unit, event.why)
+        },
         urgency: Urgency::Critical,
-        stop_unit: None,
+        unit: None,
+        choices: Vec::new(),
+    }
+}
+
+/// The notification of an app the user froze (`done`: what was done, in words), with Thaw.
+pub fn frozen_alert(unit: &str, done: String) -> Alert {
+    Alert {
+        key: AlertKey::Frozen(unit.to_owned()),
+        summary: "App frozen".into(),
+        body: done,
+        urgency: Urgency::Normal,
+        unit: Some(unit.to_owned()),
+        choices: vec![Choice::Thaw, Choice::Stop],
     }
 }
 
@@ -168,7 +194,8 @@ impl AlertPolicy {
                 f64::from(SUSTAINED_TICKS) * sample.tick_seconds
             ),
             urgency: Urgency::Normal,
-            stop_unit: None,
+            unit: None,
+            choices: Vec::new(),
         })
     }
 
@@ -186,7 +213,8 @@ impl AlertPolicy {
                 fill * 100.0
             ),
             urgency: Urgency::Normal,
-            stop_unit: None,
+            unit: None,
+            choices: Vec::new(),
         })
     }
 
@@ -203,8 +231,14 @@ impl AlertPolicy {
             .raised
             .keys()
             .filter(|key| {
-                !matches!(key, AlertKey::Scope { .. } | AlertKey::Config | AlertKey::Action(_) | AlertKey::Kill(_))
-                    && !wanted.iter().any(|a| &a.key == *key)
+                !matches!(
+                    key,
+                    AlertKey::Scope { .. }
+                        | AlertKey::Config
+                        | AlertKey::Action(_)
+                        | AlertKey::Kill(_)
+                        | AlertKey::Frozen(_)
+                ) && !wanted.iter().any(|a| &a.key == *key)
             })
             .cloned()
             .collect();
@@ -245,8 +279,8 @@ impl AlertPolicy {
             } else {
                 event.message.clone()
             };
-            let stop_unit = Some(event.unit.clone());
-            changes.push(AlertChange::Show(Alert { key, summary: summary.into(), body, urgency, stop_unit }));
+            let (unit, choices) = (Some(event.unit.clone()), vec![Choice::Stop]);
+            changes.push(AlertChange::Show(Alert { key, summary: summary.into(), body, urgency, unit, choices }));
         }
         changes
     }
@@ -272,13 +306,14 @@ impl AlertPolicy {
                 key: AlertKey::HeldAtHigh(scope.unit.clone()),
                 summary: format!("{} stuck at its memory limit", scope.who),
                 body: format!(
-                    "{} is held at its {} MemoryHigh and stalled {:.0}% of the last 10 s ({how_long}). It will not be killed: stop it, or raise its memory_high.",
+                    "{} is held at its {} MemoryHigh and stalled {:.0}% of the last 10 s ({how_long}). It will not be killed: freeze it, give it more memory, or stop it.",
                     scope.who,
                     human(scope.memory_high),
                     scope.stall,
                 ),
                 urgency: Urgency::Normal,
-                stop_unit: Some(scope.unit.clone()),
+                unit: Some(scope.unit.clone()),
+                choices: vec![Choice::Freeze, Choice::GiveMore, Choice::Stop],
             });
         }
         alerts
@@ -363,7 +398,7 @@ mod tests {
         let first = tick(&mut policy, &fine, &[event(EventKind::HitHigh, 1)]);
         assert_eq!(shown(&first), ["show App throttled: memory high"]);
         let AlertChange::Show(alert) = &first[0] else { unreachable!() };
-        assert_eq!((alert.urgency, alert.stop_unit.as_deref()), (Urgency::Low, Some("app-ballast-discord-1.scope")));
+        assert_eq!((alert.urgency, alert.unit.as_deref()), (Urgency::Low, Some("app-ballast-discord-1.scope")));
         assert!(tick(&mut policy, &fine, &[event(EventKind::HitHigh, 4)]).is_empty(), "held by the cooldown");
         let kill = tick(&mut policy, &fine, &[event(EventKind::OomKill, 1)]);
         let AlertChange::Show(alert) = &kill[0] else { unreachable!() };
@@ -409,7 +444,8 @@ mod tests {
         assert!(seen[0].is_empty() && seen[1].is_empty(), "one reading is not a trend");
         assert_eq!(shown(&seen[2]), ["show Hold stuck at its memory limit"]);
         let AlertChange::Show(alert) = &seen[2][0] else { unreachable!() };
-        assert_eq!(alert.stop_unit.as_deref(), Some("app-ballast-hold-1.scope"));
+        assert_eq!(alert.unit.as_deref(), Some("app-ballast-hold-1.scope"));
+        assert_eq!(alert.choices, [Choice::Freeze, Choice::GiveMore, Choice::Stop], "a choice before the kill");
         assert!(alert.body.contains("150M MemoryHigh") && alert.body.contains("stalled 98%"), "{}", alert.body);
         assert!(seen[3].is_empty(), "never a flood");
         assert_eq!(shown(&seen[4]), ["clear HeldAtHigh(\"app-ballast-hold-1.scope\")"]);

@@ -45,8 +45,16 @@ mod client {
         fn scopes(&self) -> zbus::Result<String>;
         /// Launches catalog app `app` with `args` in its scope; returns the unit name.
         fn launch(&self, app: &str, args: &[&str]) -> zbus::Result<String>;
+        /// The newest `last` events of the event log as JSON (the `ballast events --json` schema).
+        fn events(&self, last: u32) -> zbus::Result<String>;
         /// Stops a running app unit; returns what was done, in words.
         fn stop(&self, unit: &str) -> zbus::Result<String>;
+        /// Freezes a running app unit; returns what was done, in words.
+        fn freeze(&self, unit: &str) -> zbus::Result<String>;
+        /// Thaws a frozen app unit; returns what was done, in words.
+        fn thaw(&self, unit: &str) -> zbus::Result<String>;
+        /// Raises a running app unit's memory limits by a quarter; returns the new limits, in words.
+        fn give_more(&self, unit: &str) -> zbus::Result<String>;
         /// Tunes `target` (kwin|baloo|all) with `action` (preview|apply|rollback); the outcome in words.
         fn tune(&self, target: &str, action: &str) -> zbus::Result<String>;
         /// The doctor's checks as JSON (the `ballast doctor --json` schema).
@@ -123,6 +131,13 @@ impl Api {
     fn snapshot<T>(&self, read: impl FnOnce(&Shared) -> T) -> T {
         read(&self.shared.lock().expect("the agent's state lock is never poisoned"))
     }
+
+    /// Carries out a choice for an app unit on a user-manager connection of its own.
+    async fn choose(&self, choice: command::Choice, unit: &str) -> fdo::Result<String> {
+        let profile = self.snapshot(|s| s.profile.clone());
+        let manager = crate::launch::UserManager::connect().await.ok();
+        actions::choose(manager.as_ref(), &profile, choice, unit).await.map_err(failed)
+    }
 }
 
 // zbus generates the signal's emitter trait without docs of its own.
@@ -159,10 +174,32 @@ mod server {
             actions::launch_app(&profile, file.as_deref(), &app, &args).await.map_err(failed)
         }
 
-        /// Stops a running app scope.
+        /// The newest `last` events of the event log (kills and choices, oldest first) as
+        /// JSON: the `ballast events --json` schema.
+        async fn events(&self, last: u32) -> fdo::Result<String> {
+            let read = crate::events::EventLog::from_env().read().map_err(failed)?;
+            Ok(encode(&read.newest(last as usize)))
+        }
+
+        /// Stops a running app unit; what was done, in words (logged in the event log).
         async fn stop(&self, unit: String) -> fdo::Result<String> {
-            let manager = crate::launch::UserManager::connect().await.ok();
-            actions::stop_unit(manager.as_ref(), &unit).await.map_err(failed)
+            self.choose(command::Choice::Stop, &unit).await
+        }
+
+        /// Freezes a running app unit (FreezeUnit): it keeps its memory and uses no CPU.
+        async fn freeze(&self, unit: String) -> fdo::Result<String> {
+            self.choose(command::Choice::Freeze, &unit).await
+        }
+
+        /// Thaws a frozen app unit (ThawUnit).
+        async fn thaw(&self, unit: String) -> fdo::Result<String> {
+            self.choose(command::Choice::Thaw, &unit).await
+        }
+
+        /// Raises a running app unit's MemoryHigh and MemoryMax by a quarter until it stops,
+        /// up to the profile's `[budget] workload_total`.
+        async fn give_more(&self, unit: String) -> fdo::Result<String> {
+            self.choose(command::Choice::GiveMore, &unit).await
         }
 
         /// target: kwin | baloo | all; action: preview | apply | rollback.

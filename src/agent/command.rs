@@ -11,8 +11,8 @@ use thiserror::Error;
 pub enum Command {
     /// Start a catalog app (its id) in its scope.
     Launch(String),
-    /// Stop a running app unit (its name).
-    Stop(String),
+    /// Freeze, thaw, give more memory to or stop a running app unit (its name).
+    Choose(Choice, String),
     /// Preview, apply or roll back a tuning target.
     Tune(Target, TuneAction),
     /// Open the dashboard window (ballast-dashboard).
@@ -21,6 +21,51 @@ pub enum Command {
     Doctor,
     /// End the agent.
     Quit,
+}
+
+/// What the user may do with an app near its limits: the actions of its notification, the
+/// tray's and dashboard's buttons.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Choice {
+    /// FreezeUnit: its processes keep their memory and use no CPU until thawed.
+    Freeze,
+    /// ThawUnit.
+    Thaw,
+    /// MemoryHigh and MemoryMax a quarter higher until it stops (`Limits::more`).
+    GiveMore,
+    /// StopUnit.
+    Stop,
+}
+
+impl Choice {
+    /// Every choice, in the order a notification offers them.
+    pub const ALL: [Choice; 4] = [Choice::Freeze, Choice::Thaw, Choice::GiveMore, Choice::Stop];
+
+    /// The notification action's key (Desktop Notifications spec: `actions`), and the event
+    /// log's kind.
+    pub fn key(self) -> &'static str {
+        match self {
+            Choice::Freeze => "freeze",
+            Choice::Thaw => "thaw",
+            Choice::GiveMore => "give-more",
+            Choice::Stop => "stop",
+        }
+    }
+
+    /// The button's label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Choice::Freeze => "Freeze",
+            Choice::Thaw => "Thaw",
+            Choice::GiveMore => "Give it more",
+            Choice::Stop => "Stop app",
+        }
+    }
+
+    /// The choice an action key names.
+    pub fn from_key(key: &str) -> Option<Choice> {
+        Choice::ALL.into_iter().find(|c| c.key() == key)
+    }
 }
 
 /// What to do with a tuning target.

@@ -1,14 +1,68 @@
 //! OOM kills anywhere in the user's session, not only in app units: the user manager's
 //! memory.events counts the kernel's kills in its whole subtree (cgroup v2, kernel doc
 //! cgroup-v2.rst "memory.events"), so one file read per tick says whether there was one, and
-//! only then are the units below it read to find where.
+//! only then are the units below it read to find where. systemd-oomd's kills are not the
+//! kernel's: they come as its `Killed(s cgroup, s reason)` signal on the system bus
+//! (org.freedesktop.oom1(5), systemd 252+).
 
 use crate::events::{Event, Kind};
 use crate::profile::Profile;
 use crate::render::human;
 use crate::sample::cgroup;
+use futures_util::StreamExt;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// Why systemd-oomd's kills cannot be watched.
+#[derive(Debug, Error)]
+// The fields of each variant are named in its message.
+#[allow(missing_docs)]
+pub enum KillsError {
+    /// No system bus, or it refused the match rule.
+    #[error("systemd-oomd's kills cannot be watched on the system bus ({detail})")]
+    NoSystemBus { detail: String },
+}
+
+/// A kill by systemd-oomd.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OomdKill {
+    /// The cgroup it killed, from the hierarchy's root:
+    /// `/user.slice/user-1000.slice/user@1000.service/app.slice/app-x.scope`.
+    pub cgroup: String,
+    /// `memory-pressure` (ManagedOOMMemoryPressure) or `memory-used` (ManagedOOMSwap); the
+    /// man page says more may come.
+    pub reason: String,
+}
+
+/// systemd-oomd's kills as it signals them. The stream holds its own system-bus connection;
+/// it ends with the bus. Whether oomd runs is `oomd_running`'s question: the signal is
+/// matched on its bus name, so an oomd started later is heard too.
+pub async fn oomd_kills() -> Result<impl futures_util::Stream<Item = OomdKill>, KillsError> {
+    let failed = |e: zbus::Error| KillsError::NoSystemBus { detail: e.to_string() };
+    let system = zbus::Connection::system().await.map_err(failed)?;
+    let rule = zbus::MatchRule::builder()
+        .msg_type(zbus::message::Type::Signal)
+        .sender("org.freedesktop.oom1")
+        .and_then(|b| b.path("/org/freedesktop/oom1"))
+        .and_then(|b| b.interface("org.freedesktop.oom1.Manager"))
+        .and_then(|b| b.member("Killed"))
+        .map_err(failed)?
+        .build();
+    let stream = zbus::MessageStream::for_match_rule(rule, &system, None).await.map_err(failed)?;
+    Ok(stream.filter_map(|message| async move {
+        let (cgroup, reason): (String, String) = message.ok()?.body().deserialize().ok()?;
+        Some(OomdKill { cgroup, reason })
+    }))
+}
+
+/// Whether systemd-oomd holds its bus name on the system bus now.
+pub async fn oomd_running() -> bool {
+    let Ok(system) = zbus::Connection::system().await else { return false };
+    let Ok(bus) = zbus::fdo::DBusProxy::new(&system).await else { return false };
+    let name = zbus::names::BusName::try_from("org.freedesktop.oom1").expect("a valid bus name");
+    bus.name_has_owner(name).await.unwrap_or(false)
+}
 
 /// A unit whose processes the kernel's OOM killer killed since the last look.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -150,6 +204,21 @@ pub fn event(time: u64, who: String, killed: &Killed) -> Event {
     Event { time, kind: Kind::OomKill, who, unit: killed.unit.clone(), why }
 }
 
+/// The event for an oomd kill of `unit`; `pressure`: the memory pressure (`full` avg10, %)
+/// of the cgroup above it, which oomd watched, read just after the kill.
+pub fn oomd_event(time: u64, who: String, unit: String, kill: &OomdKill, pressure: Option<f32>) -> Event {
+    let watched = kill.cgroup.rsplit('/').nth(1).unwrap_or("its slice");
+    let why = match kill.reason.as_str() {
+        "memory-pressure" => {
+            let now = pressure.map(|p| format!(", {p:.0} % over the last 10 s")).unwrap_or_default();
+            format!("systemd-oomd: memory pressure in {watched} stayed over its limit{now}, and it reclaimed the most")
+        }
+        "memory-used" => "systemd-oomd: swap ran short, and it used the most memory and swap".to_owned(),
+        other => format!("systemd-oomd: {other}"),
+    };
+    Event { time, kind: Kind::OomdKill, who, unit, why }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,6 +273,24 @@ mod tests {
             event(0, "X".into(), &free).why,
             "no limit of its own: the system ran out of memory (2 processes killed)"
         );
+    }
+
+    #[test]
+    fn an_oomd_kill_says_which_limit_and_where() {
+        let kill = OomdKill {
+            cgroup: "/user.slice/user-1000.slice/user@1000.service/app.slice/app-x.scope".into(),
+            reason: "memory-pressure".into(),
+        };
+        let event = oomd_event(7, "X".into(), "app-x.scope".into(), &kill, Some(71.6));
+        assert_eq!(
+            event.why,
+            "systemd-oomd: memory pressure in app.slice stayed over its limit, 72 % over the last 10 s, and it reclaimed the most"
+        );
+        assert_eq!((event.kind, event.unit.as_str()), (Kind::OomdKill, "app-x.scope"));
+        let swap = OomdKill { reason: "memory-used".into(), ..kill.clone() };
+        assert!(oomd_event(7, "X".into(), "u".into(), &swap, None).why.contains("swap ran short"));
+        let newer = OomdKill { reason: "cpu-pressure".into(), ..kill };
+        assert_eq!(oomd_event(7, "X".into(), "u".into(), &newer, None).why, "systemd-oomd: cpu-pressure");
     }
 
     #[test]

@@ -9,7 +9,7 @@ mod cadence;
 pub mod command;
 mod governor;
 mod history;
-mod kills;
+pub mod kills;
 mod notifier;
 pub mod wake;
 
@@ -22,7 +22,7 @@ use crate::profile::{self, Profile};
 use crate::sample::{cgroup_mode, CgroupMode, MemoryEvents, Sampler};
 use crate::tray::{BallastTray, TrayView};
 use alerts::{AlertChange, AlertKey, AlertPolicy, Urgency};
-use command::Command;
+use command::{Choice, Command};
 use futures_util::StreamExt;
 use history::History;
 use ksni::TrayMethods;
@@ -121,6 +121,11 @@ struct Agent {
     pressed: Vec<String>,
     /// Units that failed with `oom-kill` since the last tick.
     failed: Vec<String>,
+    /// systemd-oomd's kills below the user manager since the last tick.
+    oomd: Vec<kills::OomdKill>,
+    /// The user manager's cgroup (`/user.slice/user-1000.slice/user@1000.service`), on cgroup
+    /// v2 under a user manager.
+    manager_cgroup: Option<String>,
     /// When each unit's last kill was logged (s since the epoch): one kill seen by the kernel's
     /// counters and again as the unit's Result is logged once.
     last_kill: HashMap<String, u64>,
@@ -158,6 +163,16 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
         match manager.oom_killed_units().await {
             Ok(units) => agent.wakers.watch_oom_killed_units(units),
             Err(e) => eprintln!("ballast: {e}; units that fail with oom-kill are not told"),
+        }
+    }
+    if let Some(cgroup) = agent.manager_cgroup.clone() {
+        match kills::oomd_kills().await {
+            Ok(kills) if kills::oomd_running().await => agent.wakers.watch_oomd(kills, &cgroup),
+            Ok(kills) => {
+                eprintln!("ballast: systemd-oomd is not running: its kills are heard once it starts");
+                agent.wakers.watch_oomd(kills, &cgroup);
+            }
+            Err(e) => eprintln!("ballast: {e}; only the kernel's kills are told"),
         }
     }
     agent.tick().await?;
@@ -268,8 +283,10 @@ impl Agent {
                 manager_cgroup.as_deref(),
                 profile::user_profile_path(profile_file.as_deref()).as_deref().and_then(Path::parent),
             ),
+            manager_cgroup,
             pressed: Vec::new(),
             failed: Vec::new(),
+            oomd: Vec::new(),
             last_kill: HashMap::new(),
             budget: Budget::new(profile.clone()),
             profile_mtime: profile_file_mtime(profile_file.as_deref()),
@@ -294,16 +311,16 @@ impl Agent {
         }
     }
 
-    /// The command a notification's action asks for: Stop app (the alert's unit) or Open
-    /// dashboard; None for anything else.
+    /// The command a notification's action asks for: Open dashboard, or one of the choices
+    /// the alert offered for its unit; None for anything else.
     fn action_command(&self, signal: &notifier::ActionInvoked) -> Option<Command> {
         let args = signal.args().ok()?;
-        let alert = self.notifier.as_ref().and_then(|n| n.alert(args.id));
-        match (args.action_key.as_str(), alert) {
-            (notifier::STOP_APP, Some(alert)) => alert.stop_unit.map(Command::Stop),
-            (notifier::OPEN_DASHBOARD, _) => Some(Command::Dashboard),
-            _ => None,
+        if args.action_key == notifier::OPEN_DASHBOARD {
+            return Some(Command::Dashboard);
         }
+        let alert = self.notifier.as_ref().and_then(|n| n.alert(args.id))?;
+        let choice = Choice::from_key(&args.action_key).filter(|c| alert.choices.contains(c))?;
+        Some(Command::Choose(choice, alert.unit?))
     }
 }
 
@@ -350,10 +367,9 @@ impl Agent {
         Ok(quiet && same_gist)
     }
 
-    /// Logs each OOM kill in the session and tells the user of those no one else tells of:
-    /// kills in app units are told by the scope alerts, and Plasma's kded module oom-notifier
-    /// (Plasma 6.3+) tells of units that fail with `oom-kill`. Without a user manager's
-    /// cgroup, the app units' kills are logged.
+    /// Logs each OOM kill in the session, the kernel's and systemd-oomd's, and tells the user
+    /// of those no one else tells of (`untold`). Without a user manager's cgroup, the app
+    /// units' kills are logged.
     async fn record_kills(&mut self, scope_events: &[launch::ScopeEvent]) {
         let logged: Vec<crate::events::Event> = match &mut self.kill_watch {
             Some(watch) => {
@@ -376,21 +392,20 @@ impl Agent {
                 .collect(),
         };
         let mut logged = logged;
+        logged.extend(self.oomd_events());
         logged.extend(self.failed_units().await);
+        // A unit's failing with oom-kill follows its kill by the kernel or oomd: once.
+        let last_kill = &mut self.last_kill;
         logged.retain(|e| {
-            self.last_kill
-                .get(&e.unit)
-                .is_none_or(|&t| e.kind == crate::events::Kind::OomKill || e.time > t + KILL_SEEN_SECONDS)
-        });
-        for event in &logged {
-            self.last_kill.insert(event.unit.clone(), event.time);
-        }
-        let untold: Vec<&crate::events::Event> =
-            logged.iter().filter(|e| !crate::sample::cgroup::is_app_unit(&e.unit)).collect();
-        if !untold.is_empty() && !plasma_tells_of_kills(&self.connection).await {
-            for event in untold {
-                self.send_alert(AlertChange::Show(alerts::kill_alert(event)));
+            let seen = last_kill.get(&e.unit).is_some_and(|&t| e.time <= t + KILL_SEEN_SECONDS);
+            let news = e.kind != crate::events::Kind::UnitOomKill || !seen;
+            if news {
+                last_kill.insert(e.unit.clone(), e.time);
             }
+            news
+        });
+        for event in self.untold(&logged).await {
+            self.send_alert(AlertChange::Show(alerts::kill_alert(event)));
         }
         for event in &logged {
             if let Err(e) = self.events.append(event) {
@@ -399,6 +414,42 @@ impl Agent {
                 }
             }
         }
+    }
+
+    /// The kills among `logged` that no one else tells of: the scope alerts tell of the
+    /// kernel's kills in app units, and Plasma's oom-notifier of units failing with
+    /// `oom-kill`; oomd's kills, with their reason, only ballast tells of.
+    async fn untold<'a>(&self, logged: &'a [crate::events::Event]) -> Vec<&'a crate::events::Event> {
+        use crate::events::Kind;
+        let kernel = |e: &&crate::events::Event| e.kind != Kind::OomdKill;
+        let candidates = logged.iter().filter(|e| !kernel(e) || !crate::sample::cgroup::is_app_unit(&e.unit));
+        let mut untold: Vec<&crate::events::Event> = candidates.collect();
+        if untold.iter().any(kernel) && plasma_tells_of_kills(&self.connection).await {
+            untold.retain(|e| !kernel(e));
+        }
+        untold
+    }
+
+    /// The events of systemd-oomd's kills since the last tick, with the memory pressure of the
+    /// cgroup oomd watched (the killed one's parent), read now.
+    fn oomd_events(&mut self) -> Vec<crate::events::Event> {
+        if self.oomd.is_empty() {
+            return Vec::new();
+        }
+        let data_dirs = kills::data_dirs();
+        let cgroups = self.root.join("sys/fs/cgroup");
+        let kills = std::mem::take(&mut self.oomd);
+        kills
+            .iter()
+            .map(|kill| {
+                let path = Path::new(kill.cgroup.trim_start_matches('/'));
+                let unit = path.file_name().map_or(kill.cgroup.clone(), |n| n.to_string_lossy().into_owned());
+                let parent = cgroups.join(path.parent().unwrap_or(path)).join("memory.pressure");
+                let text = std::fs::read_to_string(parent).unwrap_or_default();
+                let pressure = crate::sample::pressure::parse(&text).ok().and_then(|p| p.full).map(|f| f.avg10);
+                kills::oomd_event(now(), kills::who(&self.profile, &unit, &data_dirs), unit, kill, pressure)
+            })
+            .collect()
     }
 
     /// The events of the units that failed with `oom-kill` since the last tick, with their
@@ -434,6 +485,7 @@ impl Agent {
         match wake {
             wake::Wake::Pressure(cgroup) if !self.pressed.contains(&cgroup) => self.pressed.push(cgroup),
             wake::Wake::UnitOomKilled(unit) if !self.failed.contains(&unit) => self.failed.push(unit),
+            wake::Wake::OomdKilled(kill) => self.oomd.push(kill),
             _ => {}
         }
     }
@@ -525,10 +577,29 @@ impl Agent {
                     summary: "ballast: config not loaded".into(),
                     body: format!("{e}\nThe previous settings stay in use."),
                     urgency: Urgency::Normal,
-                    stop_unit: None,
+                    unit: None,
+                    choices: Vec::new(),
                 };
                 self.send_alert(AlertChange::Show(alert));
             }
+        }
+    }
+
+    /// Carries out a choice and tells its outcome; a frozen app keeps a notification that
+    /// offers Thaw until it is thawed or stopped.
+    async fn choose(&mut self, choice: Choice, unit: String) {
+        let result = actions::choose(self.manager.as_ref(), &self.profile, choice, &unit).await;
+        let frozen = AlertKey::Frozen(unit.clone());
+        match (choice, result) {
+            (Choice::Freeze, Ok(done)) => self.send_alert(AlertChange::Show(alerts::frozen_alert(&unit, done))),
+            (Choice::Thaw, Ok(done)) => {
+                self.send_alert(AlertChange::Clear(frozen));
+                self.tell(choice.label(), Ok(done));
+            }
+            // Stopping shows in the tray.
+            (Choice::Stop, Ok(_)) => self.send_alert(AlertChange::Clear(frozen)),
+            (Choice::GiveMore, Ok(done)) => self.tell(choice.label(), Ok(done)),
+            (_, Err(e)) => self.tell(&format!("{}: not done", choice.label()), Err(e)),
         }
     }
 
@@ -549,7 +620,8 @@ impl Agent {
             summary: summary.into(),
             body,
             urgency,
-            stop_unit: None,
+            unit: None,
+            choices: Vec::new(),
         };
         self.send_alert(AlertChange::Show(alert));
     }
@@ -563,12 +635,7 @@ impl Agent {
                     self.tell(&format!("Cannot launch {name}"), result);
                 }
             }
-            Command::Stop(unit) => {
-                let result = actions::stop_unit(self.manager.as_ref(), &unit).await;
-                if result.is_err() {
-                    self.tell("Cannot stop the app", result);
-                }
-            }
+            Command::Choose(choice, unit) => self.choose(choice, unit).await,
             Command::Tune(target, action) => {
                 let result = actions::tune(&self.profile, &self.connection, target, action).await;
                 self.tell(&format!("Tune {}: {}", target.name(), action.verb()), result);

@@ -30,13 +30,17 @@ pub trait Notifications {
 
     fn close_notification(&self, id: u32) -> zbus::Result<()>;
 
+    fn get_capabilities(&self) -> zbus::Result<Vec<String>>;
+
     #[zbus(signal)]
     fn action_invoked(&self, id: u32, action_key: String) -> zbus::Result<()>;
+
+    #[zbus(signal)]
+    fn notification_closed(&self, id: u32, reason: u32) -> zbus::Result<()>;
 }
 
-/// The action keys ballast offers.
+/// The action key of "Open dashboard"; the choices' keys are `Choice::key`.
 pub const OPEN_DASHBOARD: &str = "dashboard";
-pub const STOP_APP: &str = "stop";
 
 /// What was shown: each alert key's notification id and alert (for its actions).
 type Shown = Arc<Mutex<HashMap<AlertKey, (u32, Alert)>>>;
@@ -52,11 +56,20 @@ pub struct Notifier {
 }
 
 impl Notifier {
+    /// Asks the server whether it shows actions (GetCapabilities `actions`; a server that does
+    /// not answer yet is taken to), and forgets each notification the server says is closed
+    /// (NotificationClosed): its actions can no longer be invoked, and its id is not reused.
     pub async fn new(connection: &zbus::Connection) -> zbus::Result<Notifier> {
         let proxy = NotificationsProxy::new(connection).await?;
+        let actions = proxy.get_capabilities().await.map_or(true, |c| c.iter().any(|c| c == "actions"));
+        if !actions {
+            eprintln!("ballast: the notification server shows no actions (GetCapabilities): freeze, give more and stop are in the tray menu and the dashboard");
+        }
         let (changes, queue) = tokio::sync::mpsc::unbounded_channel();
         let shown = Shown::default();
-        tokio::spawn(send_all(proxy.clone(), queue, shown.clone()));
+        tokio::spawn(send_all(proxy.clone(), queue, shown.clone(), actions));
+        let closed = proxy.receive_notification_closed().await?;
+        tokio::spawn(forget_closed(closed, shown.clone()));
         Ok(Notifier { proxy, changes, shown })
     }
 
@@ -76,11 +89,31 @@ impl Notifier {
     }
 }
 
+/// Forgets the notifications the server closed, until the bus goes.
+async fn forget_closed(mut closed: NotificationClosedStream, shown: Shown) {
+    use futures_util::StreamExt;
+    while let Some(signal) = closed.next().await {
+        let Ok(args) = signal.args() else { continue };
+        shown.lock().expect("the notifier's lock is never poisoned").retain(|_, (id, _)| *id != args.id);
+    }
+}
+
+/// The actions of an alert: "Open dashboard", then its choices (key, label pairs as the
+/// Desktop Notifications spec has them); none where the server shows none.
+fn actions(alert: &Alert, shown: bool) -> Vec<&'static str> {
+    if !shown {
+        return Vec::new();
+    }
+    let choices = alert.choices.iter().flat_map(|c| [c.key(), c.label()]);
+    [OPEN_DASHBOARD, "Open dashboard"].into_iter().chain(choices).collect()
+}
+
 /// The notifier's task: sends each change as it comes, until the agent drops its sender.
 async fn send_all(
     proxy: NotificationsProxy<'static>,
     mut queue: tokio::sync::mpsc::UnboundedReceiver<AlertChange>,
     shown: Shown,
+    server_actions: bool,
 ) {
     let mut said_missing = false;
     while let Some(change) = queue.recv().await {
@@ -91,10 +124,7 @@ async fn send_all(
                     .expect("the notifier's lock is never poisoned")
                     .get(&alert.key)
                     .map_or(0, |(id, _)| *id);
-                let mut actions = vec![OPEN_DASHBOARD, "Open dashboard"];
-                if alert.stop_unit.is_some() {
-                    actions.extend([STOP_APP, "Stop app"]);
-                }
+                let actions = actions(&alert, server_actions);
                 let mut hints = HashMap::new();
                 hints.insert("urgency", Value::from(alert.urgency as u8));
                 hints.insert("desktop-entry", Value::from("io.ballast.Ballast"));
@@ -122,5 +152,22 @@ async fn send_all(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::alerts::{frozen_alert, Urgency};
+    use crate::agent::command::Choice;
+
+    #[test]
+    fn actions_are_key_label_pairs_and_none_without_the_capability() {
+        let frozen = frozen_alert("app-x.scope", "X: frozen".into());
+        assert_eq!(actions(&frozen, true), ["dashboard", "Open dashboard", "thaw", "Thaw", "stop", "Stop app"]);
+        assert!(actions(&frozen, false).is_empty());
+        let plain = Alert { choices: Vec::new(), unit: None, urgency: Urgency::Low, ..frozen };
+        assert_eq!(actions(&plain, true), ["dashboard", "Open dashboard"]);
+        assert!(Choice::ALL.iter().all(|c| Choice::from_key(c.key()) == Some(*c)));
     }
 }

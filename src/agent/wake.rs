@@ -4,7 +4,9 @@
 //! - inotify on the user manager's memory.events, which on cgroup v2 counts the whole subtree
 //!   and "generates a file modified event" on each change (kernel doc cgroup-v2.rst): an OOM
 //!   kill anywhere in the session; and on the profile file's directory;
-//! - the user manager's UnitNew signal: an app unit started elsewhere, to adopt.
+//! - the user manager's UnitNew signal: an app unit started elsewhere, to adopt; and its
+//!   units failing with `oom-kill`;
+//! - systemd-oomd's Killed signal on the system bus, for cgroups below the user manager.
 //!
 //! Each source runs as a task of its own and sends a `Wake` to the agent's loop.
 
@@ -31,6 +33,8 @@ pub enum Wake {
     Profile,
     /// A user unit failed with Result `oom-kill` (the unit's name).
     UnitOomKilled(String),
+    /// systemd-oomd killed a cgroup below the user manager.
+    OomdKilled(crate::agent::kills::OomdKill),
 }
 
 /// A task that stops when dropped.
@@ -58,6 +62,7 @@ pub struct Wakers {
     _inotify: Option<Task>,
     new_units: Option<Task>,
     oom_killed: Option<Task>,
+    oomd: Option<Task>,
 }
 
 impl Wakers {
@@ -79,6 +84,7 @@ impl Wakers {
             _inotify: None,
             new_units: None,
             oom_killed: None,
+            oomd: None,
         };
         match trigger::arm(&root.join("proc/pressure/memory"), MEMORY_TRIGGER) {
             Ok(file) => wakers.system = watch_trigger(file, "system".into(), wakers.sender.clone()),
@@ -110,17 +116,29 @@ impl Wakers {
         self.oom_killed = Some(self.forward(units, |unit| Some(Wake::UnitOomKilled(unit))));
     }
 
-    /// A task sending the wake `wake` makes of each unit name from `units`, until either end goes.
-    fn forward(
+    /// Wakes the agent with each systemd-oomd kill (from `kills`) of a cgroup below
+    /// `manager_cgroup`: oomd signals the kills of every user's units to everyone.
+    pub fn watch_oomd(
+        &mut self,
+        kills: impl futures_util::Stream<Item = crate::agent::kills::OomdKill> + Send + 'static,
+        manager_cgroup: &str,
+    ) {
+        let below = format!("{manager_cgroup}/");
+        self.oomd =
+            Some(self.forward(kills, move |kill| kill.cgroup.starts_with(&below).then_some(Wake::OomdKilled(kill))));
+    }
+
+    /// A task sending the wake `wake` makes of each item from `items`, until either end goes.
+    fn forward<T: Send + 'static>(
         &self,
-        units: impl futures_util::Stream<Item = String> + Send + 'static,
-        wake: fn(String) -> Option<Wake>,
+        items: impl futures_util::Stream<Item = T> + Send + 'static,
+        wake: impl Fn(T) -> Option<Wake> + Send + 'static,
     ) -> Task {
         let sender = self.sender.clone();
         Task(tokio::spawn(async move {
-            let mut units = std::pin::pin!(units);
-            while let Some(unit) = units.next().await {
-                if wake(unit).is_some_and(|wake| sender.send(wake).is_err()) {
+            let mut items = std::pin::pin!(items);
+            while let Some(item) = items.next().await {
+                if wake(item).is_some_and(|wake| sender.send(wake).is_err()) {
                     return;
                 }
             }

@@ -154,6 +154,19 @@ impl Limits {
         let near = |have: Option<u64>, want: u64| have.is_some_and(|h| h <= want && want - h < 4096 * 2);
         near(self.memory_high, app.memory_high.0) && near(self.memory_max, app.memory_max.0)
     }
+
+    /// "Give it more": the limits a quarter higher, none above `bound` (bytes: the profile's
+    /// `[budget] workload_total`), MemoryHigh kept in the same ratio to MemoryMax. None when
+    /// the unit has no limit to raise or its highest one is at the bound already.
+    pub fn more(&self, bound: u64) -> Option<Limits> {
+        let top = self.memory_max.or(self.memory_high)?;
+        let raised = top.saturating_add(top / 4).min(bound);
+        if raised <= top {
+            return None;
+        }
+        let scale = |limit: u64| (u128::from(limit) * u128::from(raised) / u128::from(top)) as u64;
+        Some(Limits { memory_high: self.memory_high.map(scale), memory_max: self.memory_max.map(scale) })
+    }
 }
 
 /// A running app unit as the planner sees it.
@@ -269,6 +282,20 @@ mod tests {
 
     fn id(s: &str) -> Option<String> {
         Some(s.to_owned())
+    }
+
+    #[test]
+    fn more_is_a_quarter_up_to_the_bound() {
+        let limits = Limits { memory_high: Some(3 << 30), memory_max: Some(4 << 30) };
+        let more = limits.more(10 << 30).unwrap();
+        assert_eq!((more.memory_high, more.memory_max), (Some(3840 << 20), Some(5 << 30)));
+        let capped = limits.more(9 << 29).unwrap();
+        assert_eq!(capped.memory_max, Some(9 << 29), "MemoryMax stops at the bound");
+        assert_eq!(capped.memory_high, Some((9 << 29) / 4 * 3), "MemoryHigh keeps its share");
+        assert_eq!(limits.more(4 << 30), None, "at the bound: nothing to give");
+        let high_only = Limits { memory_high: Some(1 << 30), memory_max: None };
+        assert_eq!(high_only.more(10 << 30), Some(Limits { memory_high: Some(1280 << 20), memory_max: None }));
+        assert_eq!(Limits::default().more(10 << 30), None, "no limit to raise");
     }
 
     #[test]

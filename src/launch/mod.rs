@@ -48,6 +48,10 @@ pub enum LaunchError {
     /// The StopUnit call for the unit failed.
     #[error("cannot stop {unit}: {detail}")]
     StopFailed { unit: String, detail: String },
+    /// systemd refused to freeze, thaw or change the limits of a unit (FreezeUnit fails on
+    /// cgroup v1, where user units have no freezer, and for a unit that is gone).
+    #[error("cannot {change} {unit}: {detail}")]
+    ChangeFailed { unit: String, change: &'static str, detail: String },
     /// A unit's processes could not be listed (GetUnitProcesses) or moved into the app's home (AttachProcessesToUnit).
     #[error("cannot govern {unit}: {detail}")]
     GovernFailed { unit: String, detail: String },

@@ -33,6 +33,12 @@ trait Manager {
 
     fn get_unit(&self, name: &str) -> zbus::Result<OwnedObjectPath>;
 
+    fn freeze_unit(&self, name: &str) -> zbus::Result<()>;
+
+    fn thaw_unit(&self, name: &str) -> zbus::Result<()>;
+
+    fn set_unit_properties(&self, name: &str, runtime: bool, properties: &[(&str, Value<'_>)]) -> zbus::Result<()>;
+
     #[allow(clippy::type_complexity)]
     fn list_units_by_patterns(
         &self,
@@ -80,6 +86,11 @@ fn unit_from_object_path(element: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A unit change refused: the D-Bus error's own words.
+fn changing(unit: &str, change: &'static str, e: &zbus::Error) -> LaunchError {
+    LaunchError::ChangeFailed { unit: unit.to_owned(), change, detail: dbus_message(e) }
 }
 
 /// How long a scope job may take before we give up (systemd answers in milliseconds).
@@ -253,6 +264,26 @@ impl UserManager {
             .await
             .map(|_| ())
             .map_err(|e| LaunchError::StopFailed { unit: unit.to_owned(), detail: dbus_message(&e) })
+    }
+
+    /// Freezes every process of a unit (FreezeUnit, systemd 246+: the cgroup v2 freezer);
+    /// they keep their memory but use no CPU until thawed.
+    pub async fn freeze(&self, unit: &str) -> Result<(), LaunchError> {
+        self.manager.freeze_unit(unit).await.map_err(|e| changing(unit, "freeze", &e))
+    }
+
+    /// Thaws a frozen unit (ThawUnit).
+    pub async fn thaw(&self, unit: &str) -> Result<(), LaunchError> {
+        self.manager.thaw_unit(unit).await.map_err(|e| changing(unit, "thaw", &e))
+    }
+
+    /// Sets a unit's MemoryHigh and MemoryMax (None: "infinity") until it stops
+    /// (SetUnitProperties with runtime=true: nothing is written to the unit's drop-ins on disk).
+    pub async fn set_memory_limits(&self, unit: &str, limits: super::govern::Limits) -> Result<(), LaunchError> {
+        let bytes = |limit: Option<u64>| Value::from(limit.unwrap_or(u64::MAX));
+        let properties = [("MemoryHigh", bytes(limits.memory_high)), ("MemoryMax", bytes(limits.memory_max))];
+        let set = self.manager.set_unit_properties(unit, true, &properties).await;
+        set.map_err(|e| changing(unit, "change the limits of", &e))
     }
 
     /// Running app units: ours and those other launchers start (app-*.scope, app-*.service).

@@ -46,6 +46,9 @@ pub struct ScopeStatus {
     pub events: Option<MemoryEvents>,
     /// The scope's memory.pressure (cgroup v2 only): how much its tasks stall on memory.
     pub pressure: Option<Pressure>,
+    /// Frozen by the cgroup v2 freezer (FreezeUnit): its processes use no CPU until thawed.
+    #[serde(default)]
+    pub frozen: bool,
 }
 
 impl ScopeStatus {
@@ -83,6 +86,7 @@ impl ScopeStatus {
             cpu_quota: None,
             events: None,
             pressure: None,
+            frozen: false,
         }
     }
 }
@@ -161,6 +165,7 @@ pub fn statuses_from_units(profile: &Profile, units: &[crate::sample::UnitSample
             cpu_usage_nsec: Some(u.cpu_usec * 1000),
             events: u.events,
             pressure: u.pressure,
+            frozen: u.frozen,
             ..ScopeStatus::named(profile, u.name())
         })
         .collect()
@@ -338,6 +343,7 @@ mod tests {
             cpu_quota: Some(150),
             events: Some(events),
             pressure: None,
+            frozen: false,
         }
     }
 

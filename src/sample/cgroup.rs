@@ -22,6 +22,8 @@ pub struct UnitSample {
     pub events: Option<MemoryEvents>,
     /// memory.pressure: how much this unit stalls on memory. Read for app units only.
     pub pressure: Option<super::Pressure>,
+    /// cgroup.events `frozen 1`: the cgroup v2 freezer holds it (FreezeUnit). App units only.
+    pub frozen: bool,
 }
 
 impl UnitSample {

@@ -4,7 +4,7 @@
 
 pub mod icon;
 
-pub use icon::gauge;
+pub use icon::{gauge, Marks};
 
 use crate::budget::{Report, Status};
 use crate::launch::ScopeStatus;
@@ -21,7 +21,7 @@ fn rough(bytes: u64) -> String {
         format!("{}M", (bytes + 5 * MIB) / (10 * MIB) * 10)
     }
 }
-use crate::agent::command::{Command, TuneAction};
+use crate::agent::command::{Choice, Command, TuneAction};
 use crate::tune::Target;
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -44,6 +44,8 @@ pub struct RunningEntry {
     pub units: Vec<String>,
     /// Menu text: the name, memory in use and its limit.
     pub label: String,
+    /// The frozen ones among `units`: what Thaw thaws.
+    pub frozen: Vec<String>,
 }
 
 /// The Running submenu's entries, one per app (see [`RunningEntry`]).
@@ -57,10 +59,16 @@ fn running_entries(profile: &Profile, scopes: &[ScopeStatus]) -> Vec<RunningEntr
             let used = total.memory_current.map_or("?".into(), rough);
             let max = total.memory_max.map_or("no limit".into(), human);
             let more = if app.units.len() > 1 { format!(" in {} units", app.units.len()) } else { String::new() };
-            RunningEntry { label: format!("{name}: {used} of {max}{more}"), units: app.units }
+            let frozen: Vec<String> =
+                scopes.iter().filter(|s| s.frozen && app.units.contains(&s.unit)).map(|s| s.unit.clone()).collect();
+            let state = if frozen.is_empty() { "" } else { ", frozen" };
+            RunningEntry { label: format!("{name}: {used} of {max}{more}{state}"), units: app.units, frozen }
         })
         .collect()
 }
+
+/// A running app as the gist has it: its units, and the frozen ones among them.
+pub type AppGist<'a> = (&'a [String], &'a [String]);
 
 /// Everything the item shows. Numbers are kept as the text shown, so a change the user
 /// cannot see does not redraw anything.
@@ -78,14 +86,17 @@ pub struct TrayView {
     pub launch: Vec<LaunchEntry>,
     /// The Running submenu, one entry per running app.
     pub running: Vec<RunningEntry>,
+    /// Memory pressure and frozen apps, as the icon shows them.
+    pub marks: Marks,
 }
 
 impl TrayView {
     /// What the icon shows and which apps the menu lists: a change here is news. The figures
     /// of the menu's lines move a little at every reading and are not; they are refreshed at
     /// the next tick.
-    pub fn gist(&self) -> (Status, u32, Vec<&[String]>) {
-        (self.status, self.percent, self.running.iter().map(|r| r.units.as_slice()).collect())
+    pub fn gist(&self) -> (Status, u32, Marks, Vec<AppGist<'_>>) {
+        let running = self.running.iter().map(|r| (r.units.as_slice(), r.frozen.as_slice())).collect();
+        (self.status, self.percent, self.marks, running)
     }
 
     /// The view of `report`; `installed` is per `profile.apps` entry, `scopes` the running app units.
@@ -140,7 +151,10 @@ impl TrayView {
             })
             .collect();
         let running = running_entries(profile, scopes);
+        let stalled = report.psi.memory.is_some_and(|p| f64::from(p.some.avg10) >= profile.alerts.pressure_some_avg10);
+        let marks = Marks { pressure: stalled, frozen: running.iter().any(|r| !r.frozen.is_empty()) };
         TrayView {
+            marks,
             status,
             percent,
             tooltip: format!("{} of {} used ({})", rough(total.used), rough(total.limit), report.state.as_str()),
@@ -179,6 +193,20 @@ impl BallastTray {
         .into()
     }
 
+    /// An item that carries out `choice` for each of the entry's units (Thaw: its frozen
+    /// ones).
+    fn choice_item(&self, choice: Choice, entry: &RunningEntry) -> ksni::MenuItem<Self> {
+        let units = if choice == Choice::Thaw { entry.frozen.clone() } else { entry.units.clone() };
+        ksni::menu::StandardItem {
+            label: choice.label().into(),
+            activate: Box::new(move |tray: &mut Self| {
+                units.iter().for_each(|unit| drop(tray.commands.send(Command::Choose(choice, unit.clone()))))
+            }),
+            ..Default::default()
+        }
+        .into()
+    }
+
     fn submenu(label: &str, submenu: Vec<ksni::MenuItem<Self>>) -> ksni::MenuItem<Self> {
         ksni::menu::SubMenu { label: label.into(), enabled: !submenu.is_empty(), submenu, ..Default::default() }.into()
     }
@@ -205,7 +233,7 @@ impl ksni::Tray for BallastTray {
     }
 
     fn icon_pixmap(&self) -> Vec<ksni::Icon> {
-        [22, 32, 64].into_iter().map(|size| gauge(self.view.percent, self.view.status, size)).collect()
+        [22, 32, 64].into_iter().map(|size| gauge(self.view.percent, self.view.status, self.view.marks, size)).collect()
     }
 
     fn tool_tip(&self) -> ksni::ToolTip {
@@ -249,15 +277,13 @@ impl ksni::Tray for BallastTray {
             .running
             .iter()
             .map(|entry| {
-                let units = entry.units.clone();
-                let stop = ksni::menu::StandardItem {
-                    label: "Stop".into(),
-                    activate: Box::new(move |tray: &mut Self| {
-                        units.iter().for_each(|unit| drop(tray.commands.send(Command::Stop(unit.clone()))))
-                    }),
-                    ..Default::default()
-                };
-                Self::submenu(&entry.label.replace('_', "__"), vec![stop.into()])
+                let thaw = !entry.frozen.is_empty();
+                let choices = if thaw { [Choice::Thaw, Choice::Stop] } else { [Choice::Freeze, Choice::Stop] };
+                let mut items: Vec<_> = choices.iter().map(|&c| self.choice_item(c, entry)).collect();
+                if !thaw {
+                    items.insert(1, self.choice_item(Choice::GiveMore, entry));
+                }
+                Self::submenu(&entry.label.replace('_', "__"), items)
             })
             .collect();
         menu.push(Self::submenu("Running", running));
@@ -339,6 +365,26 @@ mod tests {
         assert_eq!(entries[0].units, ["app-ballast-chromium-1.scope", "app-org.chromium.Chromium-4242.scope"]);
         assert_eq!(entries[1].label, "app-org.kde.konsole@1.service: 60M of no limit");
         assert_eq!(entries.len(), 2);
+        assert!(entries.iter().all(|e| e.frozen.is_empty()));
+    }
+
+    #[test]
+    fn a_frozen_app_is_marked_in_the_menu_and_the_icon() {
+        let profile = Profile::embedded();
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/plasma-v2");
+        let report = Budget::new(profile.clone()).evaluate(&Sampler::with_root(root).sample().unwrap());
+        let frozen = ScopeStatus {
+            memory_current: Some(1 << 30),
+            frozen: true,
+            ..ScopeStatus::named(&profile, "app-ballast-discord-1.scope")
+        };
+        let view = TrayView::new(&report, &profile, &[], &[frozen.clone()]);
+        assert_eq!(view.running[0].label, "Discord: 1.0G of no limit, frozen");
+        assert_eq!(view.running[0].frozen, ["app-ballast-discord-1.scope"]);
+        assert!(view.marks.frozen);
+        let thawed = TrayView::new(&report, &profile, &[], &[ScopeStatus { frozen: false, ..frozen }]);
+        assert!(!thawed.marks.frozen);
+        assert_ne!(view.gist(), thawed.gist(), "thawing is news");
     }
 
     #[test]

@@ -15,12 +15,16 @@ pub struct Notification {
     pub replaces: u32,
     /// The id the server answered with; None when no answer was seen.
     pub id: Option<u32>,
+    /// The actions: key, label, key, label...
+    pub actions: Vec<String>,
 }
 
 struct Block<'a> {
     header: &'a str,
     /// Top-level arguments: (type, value), strings without their quotes.
     args: Vec<(&'a str, &'a str)>,
+    /// The strings of the first top-level array (`   array [` ... `   ]`), in order.
+    first_array: Vec<&'a str>,
 }
 
 impl<'a> Block<'a> {
@@ -41,7 +45,14 @@ fn blocks(log: &str) -> Vec<Block<'_>> {
     let mut blocks: Vec<Block> = Vec::new();
     for line in log.lines() {
         if !line.starts_with(' ') {
-            blocks.push(Block { header: line, args: Vec::new() });
+            blocks.push(Block { header: line, args: Vec::new(), first_array: Vec::new() });
+        } else if let (Some(block), Some(item)) = (blocks.last_mut(), line.strip_prefix("      string ")) {
+            // Arrays are the only nested values before the first array's end.
+            if block.args.iter().filter(|(k, _)| *k == "array").count() == 1
+                && block.args.last().is_some_and(|(k, _)| *k == "array")
+            {
+                block.first_array.push(item.trim_matches('"'));
+            }
         } else if let (Some(block), Some(arg)) =
             (blocks.last_mut(), line.strip_prefix("   ").filter(|a| !a.starts_with(' ')))
         {
@@ -76,6 +87,7 @@ pub fn notifications(log: &str) -> Vec<Notification> {
                 body: body.to_owned(),
                 replaces: call.values("uint32").first()?.parse().ok()?,
                 id: answer(call),
+                actions: call.first_array.iter().map(|a| a.to_string()).collect(),
             })
         })
         .collect()
@@ -105,6 +117,7 @@ mod tests {
         let seen: Vec<(&str, u32, Option<u32>)> = all.iter().map(|n| (n.summary.as_str(), n.replaces, n.id)).collect();
         assert_eq!(seen, [("Total memory over budget", 0, Some(2)), ("Plasma desktop over budget", 0, Some(3))]);
         assert_eq!(all[0].body, "Total memory uses 1017M, above its 100M target (idle state)");
+        assert_eq!(all[0].actions, ["dashboard", "Open dashboard"]);
         assert_eq!(closed(LOG), [2]);
     }
 

@@ -958,6 +958,68 @@ fn an_oom_kill_outside_the_apps_is_logged_and_told_once(env: &Env) -> Result<(),
     })
 }
 
+/// systemd-oomd (enabled in the guest) watches a test slice with ManagedOOMMemoryPressure=kill
+/// at 10 % for 5 s (ManagedOOMMemoryPressureDurationSec, systemd 257); a hog held at its MemoryHigh in that slice stalls on memory while a reader
+/// keeps its page cache in reclaim (oomd kills only where pages are being scanned: with no swap,
+/// a stalled heap alone is never scanned), oomd kills its unit (which then fails with
+/// `oom-kill`), and ballast logs the kill once, from oomd's Killed signal, with its reason, and
+/// it is told once.
+fn a_systemd_oomd_kill_is_logged_with_its_reason(env: &Env) -> Result<(), String> {
+    let (slice, unit) = ("ballastoomd.slice", "ballast-test-stall.service");
+    env.user(&format!("mkdir -p ~/.config/systemd/user && printf '%s\\n' '[Slice]' ManagedOOMMemoryPressure=kill ManagedOOMMemoryPressureLimit=10% ManagedOOMMemoryPressureDurationSec=5s > ~/.config/systemd/user/{slice} && systemctl --user daemon-reload"))?;
+    let result = oomd_kills_the_stalled_unit(env, slice, unit);
+    let _ = env.user(&format!("systemctl --user stop {unit}; systemctl --user reset-failed {unit}; rm -f ~/.config/systemd/user/{slice} && systemctl --user daemon-reload"));
+    result
+}
+
+fn oomd_kills_the_stalled_unit(env: &Env, slice: &str, unit: &str) -> Result<(), String> {
+    env.with_notify_log(|| {
+        let start: u64 = env.user("date +%s")?.trim().parse().map_err(|e| format!("the guest's date: {e}"))?;
+        env.user(&format!("systemctl --user reset-failed {unit} 2>/dev/null; systemd-run --user --quiet --unit={unit} --slice={slice} -p MemoryHigh=40M /bin/sh -c 'tail /dev/zero & while :; do cat /usr/lib/x86_64-linux-gnu/lib*.so* > /dev/null; done'"))?;
+        testbed::wait("oomd to watch the slice", Duration::from_secs(30), || {
+            Ok(env.user("oomctl").is_ok_and(|out| out.contains(&format!("user@1000.service/{slice}"))))
+        })
+        .map_err(|e| {
+            let units = format!("oomctl; systemctl --user status --no-pager {slice} {unit} | head -n 20; cat ~/.config/systemd/user/{slice}");
+            format!("{e}: {}", env.user(&units).unwrap_or_else(|e| e))
+        })?;
+        let (mut log, mut ours) = (String::new(), Vec::new());
+        testbed::wait("oomd's kill in `ballast events`", Duration::from_secs(120), || {
+            log = env.user("~/.local/bin/ballast events --json").unwrap_or_default();
+            let events: serde_json::Value = serde_json::from_str(&log).unwrap_or_default();
+            let since = |e: &&serde_json::Value| e["unit"] == unit && e["time"].as_u64() >= Some(start);
+            ours = events.as_array().into_iter().flatten().filter(since).cloned().collect();
+            Ok(!ours.is_empty())
+        })
+        .map_err(|e| {
+            let oomd = env.user("oomctl; journalctl -b -u systemd-oomd --no-pager | tail -n 20").unwrap_or_default();
+            format!("{e}: {log}\n{oomd}")
+        })?;
+        // The unit's failing with oom-kill, which follows, is the same kill.
+        std::thread::sleep(Duration::from_secs(5));
+        let events: serde_json::Value =
+            serde_json::from_str(&env.user("~/.local/bin/ballast events --json")?).map_err(|e| e.to_string())?;
+        let since = |e: &&serde_json::Value| e["unit"] == unit && e["time"].as_u64() >= Some(start);
+        let ours: Vec<&serde_json::Value> = events.as_array().into_iter().flatten().filter(since).collect();
+        let why = ours[0]["why"].as_str().unwrap_or_default();
+        if ours.len() != 1 || ours[0]["kind"] != "oomd-kill" || !why.starts_with(&format!("systemd-oomd: memory pressure in {slice}")) {
+            return Err(format!("the logged events: {ours:?}"));
+        }
+        let told = env.wait_for_notifications("ballast's notification of the oomd kill", 30, |all, _| {
+            all.iter().any(|n| n.summary == format!("{unit} killed by systemd-oomd"))
+        })?;
+        std::thread::sleep(Duration::from_secs(3));
+        let told = env.wait_for_notifications("the notifications after", 1, |_, _| true).unwrap_or(told);
+        let about: Vec<&Notification> = told.iter().filter(|n| n.body.contains("ballast-test-stall")).collect();
+        let result = env.user(&format!("systemctl --user show -P Result {unit}"));
+        println!("  the unit's Result after oomd's kill: {result:?}; notifications: {about:?}");
+        if about.len() != 1 {
+            return Err(format!("told {} times: {about:?}", about.len()));
+        }
+        Ok(())
+    })
+}
+
 fn main() {
     cases::run(
         "the real-desktop suite (Plasma 6 in a Debian trixie guest)",
@@ -983,6 +1045,7 @@ fn main() {
                 "an_oom_kill_outside_the_apps_is_logged_and_told_once",
                 an_oom_kill_outside_the_apps_is_logged_and_told_once,
             ),
+            ("a_systemd_oomd_kill_is_logged_with_its_reason", a_systemd_oomd_kill_is_logged_with_its_reason),
             (
                 "a_plasma_started_app_is_adopted_and_throttled_at_memory_high",
                 a_plasma_started_app_is_adopted_and_throttled_at_memory_high,
