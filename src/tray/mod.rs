@@ -378,7 +378,7 @@ mod tests {
             frozen: true,
             ..ScopeStatus::named(&profile, "app-ballast-discord-1.scope")
         };
-        let view = TrayView::new(&report, &profile, &[], &[frozen.clone()]);
+        let view = TrayView::new(&report, &profile, &[], std::slice::from_ref(&frozen));
         assert_eq!(view.running[0].label, "Discord: 1.0G of no limit, frozen");
         assert_eq!(view.running[0].frozen, ["app-ballast-discord-1.scope"]);
         assert!(view.marks.frozen);
