@@ -56,18 +56,13 @@ pub struct Notifier {
 }
 
 impl Notifier {
-    /// Asks the server whether it shows actions (GetCapabilities `actions`; a server that does
-    /// not answer yet is taken to), and forgets each notification the server says is closed
+    /// Starts the notifier's task, and forgets each notification the server says is closed
     /// (NotificationClosed): its actions can no longer be invoked, and its id is not reused.
     pub async fn new(connection: &zbus::Connection) -> zbus::Result<Notifier> {
         let proxy = NotificationsProxy::new(connection).await?;
-        let actions = proxy.get_capabilities().await.map_or(true, |c| c.iter().any(|c| c == "actions"));
-        if !actions {
-            eprintln!("ballast: the notification server shows no actions (GetCapabilities): freeze, give more and stop are in the tray menu and the dashboard");
-        }
         let (changes, queue) = tokio::sync::mpsc::unbounded_channel();
         let shown = Shown::default();
-        tokio::spawn(send_all(proxy.clone(), queue, shown.clone(), actions));
+        tokio::spawn(send_all(proxy.clone(), queue, shown.clone()));
         let closed = proxy.receive_notification_closed().await?;
         tokio::spawn(forget_closed(closed, shown.clone()));
         Ok(Notifier { proxy, changes, shown })
@@ -108,23 +103,37 @@ fn actions(alert: &Alert, shown: bool) -> Vec<&'static str> {
     [OPEN_DASHBOARD, "Open dashboard"].into_iter().chain(choices).collect()
 }
 
+/// Whether the server shows actions (GetCapabilities lists `actions`); None while it does
+/// not answer. Asked before the first notification, not at start: an activatable server that
+/// is not running keeps the call waiting for the bus's activation timeout.
+async fn server_actions(proxy: &NotificationsProxy<'static>) -> Option<bool> {
+    let actions = proxy.get_capabilities().await.ok()?.iter().any(|c| c == "actions");
+    if !actions {
+        eprintln!("ballast: the notification server shows no actions (GetCapabilities): freeze, give more and stop are in the tray menu");
+    }
+    Some(actions)
+}
+
 /// The notifier's task: sends each change as it comes, until the agent drops its sender.
 async fn send_all(
     proxy: NotificationsProxy<'static>,
     mut queue: tokio::sync::mpsc::UnboundedReceiver<AlertChange>,
     shown: Shown,
-    server_actions: bool,
 ) {
     let mut said_missing = false;
+    let mut capable = None;
     while let Some(change) = queue.recv().await {
         match change {
             AlertChange::Show(alert) => {
+                if capable.is_none() {
+                    capable = server_actions(&proxy).await;
+                }
                 let replaces = shown
                     .lock()
                     .expect("the notifier's lock is never poisoned")
                     .get(&alert.key)
                     .map_or(0, |(id, _)| *id);
-                let actions = actions(&alert, server_actions);
+                let actions = actions(&alert, capable.unwrap_or(true));
                 let mut hints = HashMap::new();
                 hints.insert("urgency", Value::from(alert.urgency as u8));
                 hints.insert("desktop-entry", Value::from("io.ballast.Ballast"));
