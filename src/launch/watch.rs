@@ -194,6 +194,7 @@ pub async fn scope_status(
             .as_deref()
             .filter(|_| mode == CgroupMode::V2)
             .and_then(|cg| read_scope_pressure(root, cg)),
+        frozen: control_group.as_deref().is_some_and(|cg| mode == CgroupMode::V2 && read_scope_frozen(root, cg)),
         control_group,
         memory_current: known(&properties, "MemoryCurrent"),
         memory_high: known(&properties, "MemoryHigh"),
@@ -227,8 +228,16 @@ pub fn read_scope_events(root: &Path, mode: CgroupMode, control_group: &str) -> 
 
 /// memory.pressure of a cgroup v2 unit (kernel doc: Documentation/accounting/psi.rst).
 fn read_scope_pressure(root: &Path, control_group: &str) -> Option<Pressure> {
-    let path = root.join("sys/fs/cgroup").join(control_group.trim_start_matches('/')).join("memory.pressure");
-    pressure::parse(&std::fs::read_to_string(path).ok()?).ok()
+    pressure::parse(&read_scope_file(root, control_group, "memory.pressure")?).ok()
+}
+
+/// cgroup.events `frozen 1` (cgroup v2): the freezer holds the unit.
+fn read_scope_frozen(root: &Path, control_group: &str) -> bool {
+    read_scope_file(root, control_group, "cgroup.events").is_some_and(|text| cgroup::is_frozen(&text))
+}
+
+fn read_scope_file(root: &Path, control_group: &str, file: &str) -> Option<String> {
+    std::fs::read_to_string(root.join("sys/fs/cgroup").join(control_group.trim_start_matches('/')).join(file)).ok()
 }
 
 /// How close to MemoryHigh counts as "at" it: memory.current at or above this share.

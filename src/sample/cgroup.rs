@@ -93,6 +93,12 @@ pub fn parse_keyed<const N: usize>(text: &str, keys: [&str; N]) -> Result<[u64; 
     Ok(values)
 }
 
+/// Whether a cgroup.events text says `frozen 1` (kernel doc cgroup-v2.rst, "cgroup.events"):
+/// the freezer holds the cgroup. A file without the key (before Linux 5.2) is not frozen.
+pub fn is_frozen(events: &str) -> bool {
+    parse_keyed(events, ["frozen"]).is_ok_and(|[frozen]| frozen == 1)
+}
+
 /// Reads memory.events (kernel doc: Documentation/admin-guide/cgroup-v2.rst); other keys are skipped.
 pub fn parse_events(text: &str) -> Result<MemoryEvents, Malformed> {
     let [low, high, max, oom, oom_kill] = parse_keyed(text, ["low", "high", "max", "oom", "oom_kill"])?;
@@ -141,5 +147,7 @@ mod tests {
         assert!(is_unit_name("plasma-kwin_x11.service") && is_unit_name("app-ballast-discord-1a.scope"));
         assert!(!is_unit_name("app.slice"));
         assert!(is_app_unit("app-org.kde.dolphin@abc.service") && !is_app_unit("pipewire.service"));
+        assert!(is_frozen("populated 1\nfrozen 1\n") && !is_frozen("populated 1\nfrozen 0\n"));
+        assert!(!is_frozen("populated 1\n"), "Linux before 5.2 has no freezer");
     }
 }

@@ -495,8 +495,7 @@ impl Sampler {
             unit.memory_max = self.read_parsed(&dir.join("memory.max"), cgroup::parse_limit)?;
             unit.events = Some(self.read_parsed(&dir.join("memory.events"), cgroup::parse_events)?);
             unit.pressure = self.read_parsed(&dir.join("memory.pressure"), pressure::parse).ok();
-            let frozen = self.read_parsed(&dir.join("cgroup.events"), |t| cgroup::parse_keyed(t, ["frozen"]));
-            unit.frozen = frozen.is_ok_and(|[frozen]| frozen == 1);
+            unit.frozen = fs::read_to_string(dir.join("cgroup.events")).is_ok_and(|t| cgroup::is_frozen(&t));
         }
         Ok(unit)
     }

@@ -128,6 +128,40 @@ impl Env {
         result.and(stopped.map(|_| ()))
     }
 
+    /// Freeze, Thaw and Give it more through the agent's API (what the notification's actions
+    /// and the tray's menu call), each seen in the unit's cgroup.
+    fn choices_reach_the_kernel(&self, unit: &str) -> Result<(), String> {
+        let call = |method: &str| {
+            self.user(&format!(
+                "busctl --user call io.ballast.Agent /io/ballast/Agent io.ballast.Agent1 {method} s {unit}"
+            ))
+        };
+        let frozen = |want: &str| {
+            testbed::wait(&format!("cgroup.events frozen {want}"), Duration::from_secs(20), || {
+                Ok(self.cgroup_file(unit, "cgroup.events").is_ok_and(|e| e.contains(&format!("frozen {want}"))))
+            })
+            .map_err(|e| e.to_string())
+        };
+        call("Freeze")?;
+        frozen("1")?;
+        let scopes = self.user("~/.local/bin/ballast scopes --json")?;
+        let listed: serde_json::Value = serde_json::from_str(&scopes).map_err(|e| format!("{e}: {scopes}"))?;
+        if !listed.as_array().into_iter().flatten().any(|s| s["unit"] == unit && s["frozen"] == true) {
+            return Err(format!("`ballast scopes --json` does not say it is frozen: {scopes}"));
+        }
+        call("Thaw")?;
+        frozen("0")?;
+        let bytes = |file: &str| self.cgroup_file(unit, file).map(|text| text.parse::<u64>().unwrap_or(0));
+        let before = bytes("memory.max")?;
+        let more = call("GiveMore")?;
+        let after = bytes("memory.max")?;
+        // The kernel keeps whole pages.
+        if after.abs_diff(before + before / 4) >= 4096 {
+            return Err(format!("GiveMore said {more:?}; memory.max {before} then {after}"));
+        }
+        Ok(())
+    }
+
     /// `pressure_watch` of the agent's report (`ballast status --json`).
     fn pressure_watch(&self) -> Result<serde_json::Value, String> {
         let json = self.user("~/.local/bin/ballast status --json")?;
@@ -571,7 +605,10 @@ fn a_memory_max_kill_stays_in_the_scope_and_is_reported(env: &Env) -> Result<(),
 /// An app that grows into its MemoryHigh with nothing to reclaim (no swap) is throttled there,
 /// not killed (memory.events `high` climbs). The agent arms a PSI trigger on the app's scope
 /// and tells the user it is stuck when the trigger fires (the kernel's event, not three
-/// ticks of readings), `ballast scopes` marks it, and stopping the app closes the notification.
+/// ticks of readings), offering Freeze, Give it more and Stop; `ballast scopes` marks it.
+/// Freeze (the agent's API, as the action does) freezes the scope in the kernel (cgroup.events
+/// `frozen 1`, `frozen` in `ballast scopes --json`), Thaw thaws it, Give it more raises its
+/// memory.max by a quarter, and stopping the app closes the notification.
 fn an_app_stuck_at_memory_high_is_reported_until_it_stops(env: &Env) -> Result<(), String> {
     env.config(Some(MISBEHAVING_APPS))?;
     let result = env.with_notify_log(|| {
@@ -584,6 +621,11 @@ fn an_app_stuck_at_memory_high_is_reported_until_it_stops(env: &Env) -> Result<(
         if !first.body.contains("its memory pressure trigger fired") {
             return Err(format!("not told at the trigger's event (the kernel's push) but later: {:?}", first.body));
         }
+        let offered: Vec<&str> = first.actions.iter().skip(2).step_by(2).map(String::as_str).collect();
+        if offered != ["freeze", "give-more", "stop"] {
+            return Err(format!("the stuck app's actions: {:?}", first.actions));
+        }
+        env.choices_reach_the_kernel(&unit)?;
         let cgroup = env.user(&format!("systemctl --user show -P ControlGroup {unit}"))?;
         let watch = env.pressure_watch()?;
         if !watch["cgroups"].as_array().into_iter().flatten().any(|c| c == cgroup.trim()) {
