@@ -84,14 +84,21 @@ impl Notifier {
     }
 }
 
-/// Forgets the notifications the server closed, until the bus goes.
+/// Forgets the notifications the user dismissed or that were closed, until the bus goes. An
+/// expired one (NotificationClosed reason 1) is kept: Plasma keeps it in its history, where
+/// the end of its condition still closes it.
 async fn forget_closed(mut closed: NotificationClosedStream, shown: Shown) {
     use futures_util::StreamExt;
     while let Some(signal) = closed.next().await {
         let Ok(args) = signal.args() else { continue };
-        shown.lock().expect("the notifier's lock is never poisoned").retain(|_, (id, _)| *id != args.id);
+        if args.reason != EXPIRED {
+            shown.lock().expect("the notifier's lock is never poisoned").retain(|_, (id, _)| *id != args.id);
+        }
     }
 }
+
+/// NotificationClosed's reason for a notification that expired (Desktop Notifications spec).
+const EXPIRED: u32 = 1;
 
 /// The actions of an alert: "Open dashboard", then its choices (key, label pairs as the
 /// Desktop Notifications spec has them); none where the server shows none.
