@@ -101,8 +101,10 @@ pub async fn choose(
 /// MemoryHigh and MemoryMax a quarter higher, up to the profile's `workload_total`.
 async fn give_more(manager: &UserManager, profile: &Profile, unit: &str) -> Result<String, ActionError> {
     let properties = manager.properties_of(unit).await?;
-    let known = |key: &str| properties.get(key).and_then(|v| u64::try_from(v).ok()).filter(|v| *v != u64::MAX);
-    let now = Limits { memory_high: known("MemoryHigh"), memory_max: known("MemoryMax") };
+    let now = Limits {
+        memory_high: launch::known(&properties, "MemoryHigh"),
+        memory_max: launch::known(&properties, "MemoryMax"),
+    };
     let bound = profile.budget.workload_total.0;
     let more = now.more(bound).ok_or(ActionError::NoMore { unit: unit.to_owned(), bound })?;
     manager.set_memory_limits(unit, more).await?;

@@ -461,7 +461,7 @@ impl Agent {
                 Some(manager) => manager.properties_of(&unit).await.unwrap_or_default(),
                 None => HashMap::new(),
             };
-            let known = |key: &str| properties.get(key).and_then(|v| u64::try_from(v).ok()).filter(|v| *v != u64::MAX);
+            let known = |key: &str| launch::known(&properties, key);
             let killed = kills::Killed {
                 unit: unit.clone(),
                 count: 1,

@@ -16,7 +16,7 @@ pub use exec::{exec_in_scope, redirect_output_to_journal};
 pub use spec::{adoption_spec, dashboard_spec, resolve_binary, scope_spec, DisplayServer, ScopeSpec, Target};
 pub use systemd::{ListedUnit, UserManager};
 pub use watch::{
-    held_at_high, mark_governed, read_scope_events, recognise_with, running_apps, scope_events, scope_status,
+    held_at_high, known, mark_governed, read_scope_events, recognise_with, running_apps, scope_events, scope_status,
     statuses_from_units, EventKind, HeldAtHigh, RunningApp, ScopeEvent, ScopeStatus,
 };
 

@@ -171,8 +171,8 @@ pub fn statuses_from_units(profile: &Profile, units: &[crate::sample::UnitSample
         .collect()
 }
 
-/// systemd reports "no limit" and "not known" as u64::MAX.
-fn known(properties: &HashMap<String, OwnedValue>, key: &str) -> Option<u64> {
+/// A byte or count property of a unit; None for systemd's u64::MAX ("no limit" or "not known").
+pub fn known(properties: &HashMap<String, OwnedValue>, key: &str) -> Option<u64> {
     properties.get(key).and_then(|v| u64::try_from(v).ok()).filter(|v| *v != u64::MAX)
 }
 
