@@ -16,9 +16,9 @@ test: deps-test
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked --quiet -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --locked --quiet -p ballast
-	$(CARGO) build --release --workspace --locked
-	$(CARGO) test --workspace --all-targets --locked
-	$(CARGO) test --workspace --doc --locked
+	$(CARGO) build --profile checked --workspace --locked
+	$(CARGO) test --profile checked --workspace --all-targets --locked
+	$(CARGO) test --profile checked --workspace --doc --locked
 
 bench: deps-bench
 	$(CARGO) bench --locked --bench sample

@@ -86,6 +86,10 @@ pub struct AlertPolicy {
     deferred: HashMap<AlertKey, u64>,
     /// Consecutive ticks each app scope (by unit) has been held at its MemoryHigh.
     held_ticks: HashMap<String, u32>,
+    /// The stuck-app alert raised for each unit, and the readings since it was last held:
+    /// it stays raised until the app has been let go `SUSTAINED_TICKS` readings in a row, so
+    /// a stall that hovers at the line does not close and reopen the notification.
+    held_alerts: HashMap<String, (Alert, u32)>,
     pressure_high_ticks: u32,
     pressure_low_ticks: u32,
     tick: u64,
@@ -170,7 +174,7 @@ impl AlertPolicy {
     /// an alert. A condition already shown (a breach that lasts) needs no fast tick: a change
     /// in the readings shows in the tray's view, which brings the base tick back.
     pub fn calm(&self) -> bool {
-        self.pressure_high_ticks == 0 && self.held_ticks.is_empty()
+        self.pressure_high_ticks == 0 && self.held_ticks.is_empty() && self.held_alerts.is_empty()
     }
 
     /// Memory pressure (PSI some avg10) at the profile's threshold for `SUSTAINED_TICKS`
@@ -287,36 +291,44 @@ impl AlertPolicy {
 
     /// Apps held at MemoryHigh for `SUSTAINED_TICKS` readings in a row, or at once when the
     /// kernel's pressure trigger on the app fired: the kernel will not kill them, so the user
-    /// has to choose (stop the app, or raise its limit).
+    /// has to choose (stop the app, or raise its limit). Raised ones linger as `held_alerts`
+    /// says.
     fn held_at_high(&mut self, sample: &SampleSettings, held: &[HeldAtHigh]) -> Vec<Alert> {
         self.held_ticks.retain(|unit, _| held.iter().any(|h| &h.unit == unit));
-        let mut alerts = Vec::new();
         for scope in held {
             let ticks = self.held_ticks.entry(scope.unit.clone()).or_default();
             *ticks += 1;
-            if *ticks < SUSTAINED_TICKS && !scope.pushed {
-                continue;
+            if *ticks >= SUSTAINED_TICKS || scope.pushed {
+                self.held_alerts.insert(scope.unit.clone(), (held_alert(scope, *ticks, sample), 0));
             }
-            let how_long = if *ticks < SUSTAINED_TICKS {
-                "its memory pressure trigger fired: 150 ms or more of stall within 2 s".to_owned()
-            } else {
-                format!("for {:.0} s or more", f64::from(*ticks) * sample.tick_seconds)
-            };
-            alerts.push(Alert {
-                key: AlertKey::HeldAtHigh(scope.unit.clone()),
-                summary: format!("{} stuck at its memory limit", scope.who),
-                body: format!(
-                    "{} is held at its {} MemoryHigh and stalled {:.0}% of the last 10 s ({how_long}). It will not be killed: freeze it, give it more memory, or stop it.",
-                    scope.who,
-                    human(scope.memory_high),
-                    scope.stall,
-                ),
-                urgency: Urgency::Normal,
-                unit: Some(scope.unit.clone()),
-                choices: vec![Choice::Freeze, Choice::GiveMore, Choice::Stop],
-            });
         }
-        alerts
+        for (unit, (_, let_go)) in &mut self.held_alerts {
+            *let_go = if held.iter().any(|h| &h.unit == unit) { 0 } else { *let_go + 1 };
+        }
+        self.held_alerts.retain(|_, (_, let_go)| *let_go < SUSTAINED_TICKS);
+        self.held_alerts.values().map(|(alert, _)| alert.clone()).collect()
+    }
+}
+
+/// The stuck-app alert of an app held at its MemoryHigh for `ticks` readings.
+fn held_alert(scope: &HeldAtHigh, ticks: u32, sample: &SampleSettings) -> Alert {
+    let how_long = if ticks < SUSTAINED_TICKS {
+        "its memory pressure trigger fired: 150 ms or more of stall within 2 s".to_owned()
+    } else {
+        format!("for {:.0} s or more", f64::from(ticks) * sample.tick_seconds)
+    };
+    Alert {
+        key: AlertKey::HeldAtHigh(scope.unit.clone()),
+        summary: format!("{} stuck at its memory limit", scope.who),
+        body: format!(
+            "{} is held at its {} MemoryHigh and stalled {:.0}% of the last 10 s ({how_long}). It will not be killed: freeze it, give it more memory, or stop it.",
+            scope.who,
+            human(scope.memory_high),
+            scope.stall,
+        ),
+        urgency: Urgency::Normal,
+        unit: Some(scope.unit.clone()),
+        choices: vec![Choice::Freeze, Choice::GiveMore, Choice::Stop],
     }
 }
 
@@ -438,7 +450,7 @@ mod tests {
             pushed: false,
         }];
         let mut seen = Vec::new();
-        for now in [&held[..], &held, &held, &held, &[]] {
+        for now in [&held[..], &held, &held, &held, &[], &held, &[], &[], &[]] {
             seen.push(policy.update(&settings(), &sample, &fine, &[], now));
         }
         assert!(seen[0].is_empty() && seen[1].is_empty(), "one reading is not a trend");
@@ -447,9 +459,10 @@ mod tests {
         assert_eq!(alert.unit.as_deref(), Some("app-ballast-hold-1.scope"));
         assert_eq!(alert.choices, [Choice::Freeze, Choice::GiveMore, Choice::Stop], "a choice before the kill");
         assert!(alert.body.contains("150M MemoryHigh") && alert.body.contains("stalled 98%"), "{}", alert.body);
-        assert!(seen[3].is_empty(), "never a flood");
-        assert_eq!(shown(&seen[4]), ["clear HeldAtHigh(\"app-ballast-hold-1.scope\")"]);
-        // A break in the readings starts the count again.
+        assert!(seen[3..8].iter().all(Vec::is_empty), "never a flood, nor a close and reopen while it hovers");
+        assert_eq!(shown(&seen[8]), ["clear HeldAtHigh(\"app-ballast-hold-1.scope\")"]);
+        assert!(policy.calm());
+        // Once closed, a break in the readings starts the count again.
         for now in [&held[..], &[], &held, &held] {
             assert!(policy.update(&settings(), &sample, &fine, &[], now).is_empty());
         }

@@ -121,53 +121,89 @@ async fn server_actions(proxy: &NotificationsProxy<'static>) -> Option<bool> {
     Some(actions)
 }
 
-/// The notifier's task: sends each change as it comes, until the agent drops its sender.
+/// Of changes queued while the server was busy, the last for each key, in the order of
+/// those last changes: a notification updated or closed before it was sent is not sent
+/// (plasmashell under load takes longer per notification than a tick, and the queue would
+/// otherwise lag behind by minutes).
+fn latest_per_key(changes: Vec<AlertChange>) -> Vec<AlertChange> {
+    let key = |change: &AlertChange| match change {
+        AlertChange::Show(alert) => alert.key.clone(),
+        AlertChange::Clear(key) => key.clone(),
+    };
+    let mut latest: Vec<AlertChange> = Vec::with_capacity(changes.len());
+    for change in changes {
+        latest.retain(|earlier| key(earlier) != key(&change));
+        latest.push(change);
+    }
+    latest
+}
+
+/// The notifier's task: sends the changes as they come, until the agent drops its sender.
 async fn send_all(
     proxy: NotificationsProxy<'static>,
     mut queue: tokio::sync::mpsc::UnboundedReceiver<AlertChange>,
     shown: Shown,
 ) {
-    let mut said_missing = false;
-    let mut capable = None;
-    while let Some(change) = queue.recv().await {
-        match change {
-            AlertChange::Show(alert) => {
-                if capable.is_none() {
-                    capable = server_actions(&proxy).await;
-                }
-                let replaces = shown
-                    .lock()
-                    .expect("the notifier's lock is never poisoned")
-                    .get(&alert.key)
-                    .map_or(0, |(id, _)| *id);
-                let actions = actions(&alert, capable.unwrap_or(true));
-                let mut hints = HashMap::new();
-                hints.insert("urgency", Value::from(alert.urgency as u8));
-                hints.insert("desktop-entry", Value::from("io.ballast.Ballast"));
-                match proxy
-                    .notify("ballast", replaces, "ballast", &alert.summary, &alert.body, &actions, hints, -1)
-                    .await
-                {
-                    Ok(id) => {
-                        said_missing = false;
-                        shown
-                            .lock()
-                            .expect("the notifier's lock is never poisoned")
-                            .insert(alert.key.clone(), (id, alert));
-                    }
-                    Err(e) if !std::mem::replace(&mut said_missing, true) => eprintln!(
-                        "ballast: no notification server answers ({e}); notifications are skipped until one does"
-                    ),
-                    Err(_) => {}
-                }
-            }
-            AlertChange::Clear(key) => {
-                let id = shown.lock().expect("the notifier's lock is never poisoned").remove(&key).map(|(id, _)| id);
-                if let Some(id) = id {
-                    let _ = proxy.close_notification(id).await;
-                }
+    let mut sender = Sender { proxy, shown, said_missing: false, capable: None };
+    while let Some(first) = queue.recv().await {
+        let mut waiting = vec![first];
+        while let Ok(change) = queue.try_recv() {
+            waiting.push(change);
+        }
+        for change in latest_per_key(waiting) {
+            match change {
+                AlertChange::Show(alert) => sender.show(alert).await,
+                AlertChange::Clear(key) => sender.close(&key).await,
             }
         }
+    }
+}
+
+/// The notifier task's state: what is shown, and what it learnt of the server.
+struct Sender {
+    proxy: NotificationsProxy<'static>,
+    shown: Shown,
+    /// A failure to reach the server was said (once, until one answers again).
+    said_missing: bool,
+    /// Whether the server shows actions; None until it answers GetCapabilities.
+    capable: Option<bool>,
+}
+
+impl Sender {
+    /// Shows `alert`, in place of the notification of its key where one is shown.
+    async fn show(&mut self, alert: Alert) {
+        if self.capable.is_none() {
+            self.capable = server_actions(&self.proxy).await;
+        }
+        let replaces = self.lock().get(&alert.key).map_or(0, |(id, _)| *id);
+        let actions = actions(&alert, self.capable.unwrap_or(true));
+        let mut hints = HashMap::new();
+        hints.insert("urgency", Value::from(alert.urgency as u8));
+        hints.insert("desktop-entry", Value::from("io.ballast.Ballast"));
+        let sent =
+            self.proxy.notify("ballast", replaces, "ballast", &alert.summary, &alert.body, &actions, hints, -1).await;
+        match sent {
+            Ok(id) => {
+                self.said_missing = false;
+                self.lock().insert(alert.key.clone(), (id, alert));
+            }
+            Err(e) if !std::mem::replace(&mut self.said_missing, true) => {
+                eprintln!("ballast: no notification server answers ({e}); notifications are skipped until one does")
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// Closes the notification of `key`, where one is shown.
+    async fn close(&mut self, key: &AlertKey) {
+        let id = self.lock().remove(key).map(|(id, _)| id);
+        if let Some(id) = id {
+            let _ = self.proxy.close_notification(id).await;
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<AlertKey, (u32, Alert)>> {
+        self.shown.lock().expect("the notifier's lock is never poisoned")
     }
 }
 
@@ -185,5 +221,21 @@ mod tests {
         let plain = Alert { choices: Vec::new(), unit: None, urgency: Urgency::Low, ..frozen };
         assert_eq!(actions(&plain, true), ["dashboard", "Open dashboard"]);
         assert!(Choice::ALL.iter().all(|c| Choice::from_key(c.key()) == Some(*c)));
+    }
+
+    #[test]
+    fn a_backlog_sends_only_the_last_change_of_each_notification() {
+        let alert = |unit: &str, body: &str| frozen_alert(unit, body.into());
+        let (a, b) = (AlertKey::Frozen("a.scope".into()), AlertKey::Frozen("b.scope".into()));
+        let queued = vec![
+            AlertChange::Show(alert("a.scope", "first")),
+            AlertChange::Show(alert("b.scope", "only")),
+            AlertChange::Clear(a.clone()),
+            AlertChange::Show(alert("a.scope", "again")),
+            AlertChange::Clear(b.clone()),
+        ];
+        let sent = latest_per_key(queued);
+        assert_eq!(sent, [AlertChange::Show(alert("a.scope", "again")), AlertChange::Clear(b)]);
+        assert_eq!(latest_per_key(vec![AlertChange::Clear(a.clone())]), [AlertChange::Clear(a)]);
     }
 }

@@ -66,10 +66,12 @@ pub struct Image {
 
 /// Builds the image under `cache` (or reuses it when image.sh is unchanged): debootstrap and
 /// apt in a chroot, then `mkfs.ext4 -d`. Needs root, debootstrap and e2fsprogs. Progress goes
-/// to stderr.
+/// to stderr. One build at a time: under flock(1) on `cache`/lock, which .ci/run takes too
+/// when it builds the image beside the compiler; a second build waits, then finds it done.
 pub fn build_image(cache: &Path) -> Result<Image, TestbedError> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("image.sh");
-    run(Command::new("bash").arg(&script).arg(cache))?;
+    std::fs::create_dir_all(cache).map_err(|source| TestbedError::File { path: cache.to_owned(), source })?;
+    run(Command::new("flock").arg(cache.join("lock")).arg("bash").arg(&script).arg(cache))?;
     let dir = cache.join("image");
     Ok(Image { rootfs: dir.join("rootfs.img"), kernel: dir.join("vmlinuz"), initrd: dir.join("initrd.img") })
 }

@@ -1,6 +1,6 @@
 //! The end-to-end suite in a real Plasma 6 session (Debian trixie guest: systemd 257 as PID 1,
 //! cgroup v2, SDDM autologin into Plasma Wayland). ballast is installed as a user has it: the
-//! release binaries in ~/.local/bin, `ballast autostart enable`, then a reboot, so the
+//! optimised binaries of this build in ~/.local/bin, `ballast autostart enable`, then a reboot, so the
 //! session's login starts the agent, not the test. Screenshots land in target/testbed/ for a person to see.
 //!
 //! The image is built once and cached (testbed/image.sh); each run boots a disposable overlay.
@@ -336,10 +336,11 @@ fn checked(what: &str, out: Output) -> Result<String, String> {
     }
 }
 
-/// target/ of this workspace (the test binary runs from target/debug/deps/).
-fn target_dir() -> PathBuf {
+/// The folder of this build's binaries: target/<profile>/ (the test binary runs from its
+/// deps/ folder).
+fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary's path");
-    exe.ancestors().nth(3).expect("target/debug/deps/<test>").to_path_buf()
+    exe.ancestors().nth(2).expect("target/<profile>/deps/<test>").to_path_buf()
 }
 
 fn prerequisites() -> Result<(), String> {
@@ -360,15 +361,16 @@ fn prerequisites() -> Result<(), String> {
 
 fn setup() -> Result<Env, String> {
     prerequisites()?;
-    // The release binaries, as users run them (`make test` builds them first).
-    let (ballast, dashboard) = (target_dir().join("release/ballast"), target_dir().join("release/ballast-dashboard"));
+    // This build's optimised binaries (`make test` builds them first, profile `checked`).
+    let (ballast, dashboard) = (profile_dir().join("ballast"), profile_dir().join("ballast-dashboard"));
     if let Some(missing) = [&ballast, &dashboard].into_iter().find(|b| !b.is_file()) {
         return Err(format!(
-            "{} is missing: build the release binaries first (`cargo build --release --workspace`; `make test` does)",
+            "{} is missing: build the binaries of this profile first (`cargo build --profile checked --workspace`; `make test` does)",
             missing.display()
         ));
     }
-    let shots = target_dir().join("testbed");
+    let target = profile_dir().parent().expect("target/ holds the profile's folder").to_path_buf();
+    let shots = target.join("testbed");
     // A guest already up (`testbed up`), to work on cases without a boot: new binaries, the
     // agent restarted, no new login.
     if let Some(dir) = std::env::var_os("BALLAST_TESTBED_ATTACH") {
@@ -378,12 +380,15 @@ fn setup() -> Result<Env, String> {
         return Ok(env);
     }
     let image = build_image(&default_cache()).map_err(|e| e.to_string())?;
-    let dir = target_dir().join("testbed/e2e");
+    let dir = target.join("testbed/e2e");
+    let started = std::time::Instant::now();
     let vm = Vm::boot(&image, &dir).map_err(|e| e.to_string())?;
     let env = Env { vm, shots, attached: false };
     env.vm.wait_for_session(SESSION_TIMEOUT).map_err(|e| e.to_string())?;
+    println!("the guest's Plasma session is up after {} s", started.elapsed().as_secs());
     install(&env, &ballast, &dashboard)?;
     env.vm.reboot(SESSION_TIMEOUT).map_err(|e| e.to_string())?;
+    println!("installed, and the session is back after a reboot, at {} s", started.elapsed().as_secs());
     Ok(env)
 }
 
@@ -625,22 +630,26 @@ fn an_app_stuck_at_memory_high_is_reported_until_it_stops(env: &Env) -> Result<(
         if offered != ["freeze", "give-more", "stop"] {
             return Err(format!("the stuck app's actions: {:?}", first.actions));
         }
+        // `ballast scopes` reads the same state (a stall that hovers at the line comes and goes).
+        let (mut events, mut table) = (String::new(), String::new());
+        testbed::wait("`ballast scopes` to say it is held", Duration::from_secs(30), || {
+            events = env.cgroup_file(&unit, "memory.events").unwrap_or_default();
+            table = env.user("~/.local/bin/ballast scopes").unwrap_or_else(|e| e);
+            Ok(table.lines().any(|l| l.trim_start().starts_with(unit.as_str()) && l.ends_with("held at MemoryHigh")))
+        })
+        .map_err(|e| format!("{e}: memory.events {events:?}; `ballast scopes`:\n{table}"))?;
+        let high: u64 = events.lines().find_map(|l| l.strip_prefix("high ")).and_then(|n| n.parse().ok()).unwrap_or(0);
+        if high == 0 {
+            return Err(format!("memory.events {events:?}"));
+        }
         env.choices_reach_the_kernel(&unit)?;
         let cgroup = env.user(&format!("systemctl --user show -P ControlGroup {unit}"))?;
         let watch = env.pressure_watch()?;
         if !watch["cgroups"].as_array().into_iter().flatten().any(|c| c == cgroup.trim()) {
             return Err(format!("no trigger on {cgroup:?}: pressure_watch {watch:#}"));
         }
-        let events = env.cgroup_file(&unit, "memory.events")?;
-        let table = env.user("~/.local/bin/ballast scopes")?;
-        let held =
-            table.lines().any(|l| l.trim_start().starts_with(unit.as_str()) && l.ends_with("held at MemoryHigh"));
         env.user(&format!("~/.local/bin/ballast stop {unit}"))?;
         env.wait_for_notifications("the stuck app's notification to close", 30, |_, closed| closed.contains(&id))?;
-        let high: u64 = events.lines().find_map(|l| l.strip_prefix("high ")).and_then(|n| n.parse().ok()).unwrap_or(0);
-        if high == 0 || !held {
-            return Err(format!("memory.events {events:?}; `ballast scopes`:\n{table}"));
-        }
         Ok(())
     });
     result.and(env.config(None))

@@ -28,11 +28,14 @@ pub fn run<E>(what: &str, environment: Result<E, String>, cases: &[Case<E>]) {
         .collect();
     let mut failed = 0;
     for (name, case) in &cases {
-        match case(&environment) {
-            Ok(()) => println!("test {name} ... ok"),
+        let started = std::time::Instant::now();
+        let result = case(&environment);
+        let took = started.elapsed().as_secs();
+        match result {
+            Ok(()) => println!("test {name} ... ok ({took} s)"),
             Err(why) => {
                 failed += 1;
-                println!("test {name} ... FAILED: {why}");
+                println!("test {name} ... FAILED ({took} s): {why}");
             }
         }
     }
