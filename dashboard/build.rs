@@ -10,6 +10,7 @@ fn main() {
         "qml/ZramCard.qml",
         "qml/GpuCard.qml",
         "qml/ScopesCard.qml",
+        "qml/EventsCard.qml",
         "qml/TuneCard.qml",
         "qml/DoctorCard.qml",
         "qml/Chip.qml",

@@ -4,7 +4,7 @@
 mod cli;
 
 use anyhow::{Context, Result};
-use ballast::agent;
+use ballast::agent::{self, command::Choice};
 use ballast::budget::{Budget, Report};
 use ballast::doctor;
 use ballast::launch::{self, UserManager};
@@ -82,6 +82,9 @@ fn run(cli: Cli) -> Result<i32> {
         }
         Command::Scopes { json } => scopes(&profile, &root, json),
         Command::Stop { target } => stop(&profile, &target),
+        Command::Freeze { target } => choose(&profile, Choice::Freeze, &target),
+        Command::Thaw { target } => choose(&profile, Choice::Thaw, &target),
+        Command::More { target } => choose(&profile, Choice::GiveMore, &target),
         Command::Events { json, last } => events_command(json, last),
         Command::Profile { json } => profile_command(&profile, &origin, json),
     }
@@ -193,9 +196,22 @@ fn stop(profile: &Profile, target: &str) -> Result<i32> {
     block_on(async {
         let manager = UserManager::connect().await?;
         let running = manager.app_units().await?;
-        for unit in launch::units_to_stop(profile, target, &running)? {
+        for unit in launch::units_named(profile, target, &running)? {
             manager.stop(&unit).await?;
             println!("stopped {unit}");
+        }
+        Ok(0)
+    })
+}
+
+/// Freeze, thaw or give more to the scopes `target` names, as the notification's actions do
+/// (the same code, the same event log); what was done to each.
+fn choose(profile: &Profile, choice: Choice, target: &str) -> Result<i32> {
+    block_on(async {
+        let manager = UserManager::connect().await?;
+        let running = manager.app_units().await?;
+        for unit in launch::units_named(profile, target, &running)? {
+            println!("{}", agent::choose(Some(&manager), profile, choice, &unit).await?);
         }
         Ok(0)
     })

@@ -322,7 +322,11 @@ pub fn scopes_table(profile: &crate::profile::Profile, statuses: &[crate::launch
     );
     let unit_line = |out: &mut String, s: &crate::launch::ScopeStatus| {
         let events = s.events.map_or("-".to_owned(), |e| format!("{}/{}/{}", e.high, e.max, e.oom_kill));
-        let held = if crate::launch::held_at_high(&s.unit, s, false).is_some() { "  held at MemoryHigh" } else { "" };
+        let held = match crate::launch::held_at_limit(&s.unit, s, false).map(|h| h.limit) {
+            Some(crate::launch::Limit::MemoryHigh) => "  held at MemoryHigh",
+            Some(crate::launch::Limit::MemoryMax) => "  near MemoryMax",
+            None => "",
+        };
         let starter =
             serde_json::to_value(s.starter).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
         let _ = writeln!(

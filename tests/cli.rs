@@ -140,6 +140,8 @@ fn doctor_exit_code_follows_its_verdicts() {
             "idle-memory",
             "cgroup",
             "systemd-user",
+            "pressure-triggers",
+            "systemd-oomd",
             "scope-limits",
             "nvidia",
             "vaapi-env",

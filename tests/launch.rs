@@ -1,4 +1,4 @@
-//! `ballast launch`, `scopes` and `stop` under a real systemd user manager (see
+//! `ballast launch`, `scopes`, `stop`, `more`, `freeze` and `thaw` under a real systemd user manager (see
 //! testbed/src/harness/user_manager.rs), with a workload that allocates memory and burns CPU
 //! on request. One manager serves every case; the closing line counts them.
 
@@ -188,6 +188,34 @@ fn stopping_nothing_is_a_clear_error(env: &Env) -> Result<(), String> {
     })
 }
 
+/// `ballast more`, `freeze` and `thaw` by app id: MemoryMax a quarter higher in the scope and
+/// the choice in the event log; Freeze refused in systemd's words on this host's cgroup v1
+/// (user units have no freezer there), exit code 2; Thaw of a scope that ended says so.
+fn the_cli_gives_more_and_says_why_it_cannot_freeze(env: &Env) -> Result<(), String> {
+    let (unit, _) = env.launch(false, &["--hold", "20", "60"])?;
+    let more = env.ballast(&["more", "alloc"]);
+    let said = String::from_utf8_lossy(&more.stdout).into_owned();
+    let scope = env.scope(&unit)?;
+    let freeze = env.ballast(&["freeze", "alloc"]);
+    let refused = String::from_utf8_lossy(&freeze.stderr).into_owned();
+    let events = String::from_utf8_lossy(&env.ballast(&["events", "--json", "--last", "1"]).stdout).into_owned();
+    env.stop(&unit)?;
+    poll(Duration::from_secs(5), || Ok(env.scopes()?.iter().all(|s| s.unit != unit).then_some(())))?;
+    let thaw = env.ballast(&["thaw", &unit]);
+    let ended = String::from_utf8_lossy(&thaw.stderr).into_owned();
+    check(more.status.success() && said.contains(&format!("({unit}): MemoryHigh 150M")), || {
+        format!("more: {:?} {said}{}", more.status, String::from_utf8_lossy(&more.stderr))
+    })?;
+    check(scope.memory_max == Some(250 * MIB), || format!("after `more`: {scope:?}"))?;
+    check(events.contains("\"give-more\"") && events.contains(&unit), || format!("the event log's last: {events}"))?;
+    check(freeze.status.code() == Some(2) && refused.contains(&format!("cannot freeze {unit}")), || {
+        format!("freeze on cgroup v1: {:?} {refused}", freeze.status)
+    })?;
+    check(thaw.status.code() == Some(2) && ended.contains("no running app scope"), || {
+        format!("thaw of an ended scope: {:?} {ended}", thaw.status)
+    })
+}
+
 fn setup() -> Result<Env, String> {
     let manager = UserManager::start()?;
     let (ballast, profile) = workload::install(manager.home_dir(), "", "")?;
@@ -207,6 +235,7 @@ fn main() {
             ("cpu_quota_is_enforced", cpu_quota_is_enforced),
             ("other_launchers_units_are_listed", other_launchers_units_are_listed),
             ("stopping_nothing_is_a_clear_error", stopping_nothing_is_a_clear_error),
+            ("the_cli_gives_more_and_says_why_it_cannot_freeze", the_cli_gives_more_and_says_why_it_cannot_freeze),
         ],
     );
 }

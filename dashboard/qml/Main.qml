@@ -199,7 +199,13 @@ ApplicationWindow {
                             objectName: "scopesCard"
                             Layout.fillWidth: true
                             scopes: dashboard.scopes
-                            onStopRequested: unit => dashboard.stop(unit)
+                            onChooseRequested: (unit, choice) => dashboard.choose(unit, choice)
+                        }
+
+                        EventsCard {
+                            objectName: "eventsCard"
+                            Layout.fillWidth: true
+                            events: dashboard.events
                         }
 
                         TuneCard {

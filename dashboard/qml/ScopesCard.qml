@@ -4,11 +4,13 @@ import QtQuick.Layouts
 import "style.js" as Style
 
 // Apps running in ballast's scopes: use against MemoryHigh (mark) and MemoryMax (the bar's
-// end), limit hits and OOM kills, and a Stop button.
+// end), limit hits and OOM kills, and the choices of a notification: Freeze (Thaw when
+// frozen), More (MemoryHigh and MemoryMax +25 %) and Stop.
 Card {
     id: card
     property var scopes: []
-    signal stopRequested(string unit)
+    // choice: freeze | thaw | give-more | stop.
+    signal chooseRequested(string unit, string choice)
 
     title: "Running apps"
     subtitle: scopes.length === 0 ? "" : scopes.length + (scopes.length === 1 ? " scope" : " scopes")
@@ -36,6 +38,7 @@ Card {
                     Layout.fillWidth: true
                     Label { text: modelData.name; font.weight: Font.DemiBold }
                     Label { Layout.fillWidth: true; text: modelData.unit; opacity: 0.55; elide: Text.ElideMiddle; font.pointSize: Qt.application.font.pointSize * 0.85 }
+                    Chip { objectName: "frozenChip"; visible: modelData.frozen; text: "frozen"; tint: Style.information }
                     Chip { text: modelData.eventsText; tint: Style.statusColor(modelData.eventsLevel) }
                 }
                 Item {
@@ -69,10 +72,26 @@ Card {
                 }
             }
             Button {
+                objectName: modelData.frozen ? "thaw" : "freeze"
+                text: modelData.frozen ? "Thaw" : "Freeze"
+                icon.name: modelData.frozen ? "media-playback-start" : "media-playback-pause"
+                onClicked: card.chooseRequested(modelData.unit, modelData.frozen ? "thaw" : "freeze")
+                ToolTip.visible: hovered
+                ToolTip.text: modelData.frozen ? "Let it run again" : "Keep its memory, use no CPU until thawed"
+            }
+            Button {
+                objectName: "giveMore"
+                text: "More"
+                icon.name: "list-add"
+                onClicked: card.chooseRequested(modelData.unit, "give-more")
+                ToolTip.visible: hovered
+                ToolTip.text: "MemoryHigh and MemoryMax +25 % until it stops, within the workload budget"
+            }
+            Button {
                 objectName: "stop"
                 text: "Stop"
                 icon.name: "process-stop"
-                onClicked: card.stopRequested(modelData.unit)
+                onClicked: card.chooseRequested(modelData.unit, "stop")
             }
         }
     }

@@ -6,6 +6,7 @@
 use crate::report::{CatalogApp, DoctorCheck};
 use crate::view::{self, Trends, View};
 use ballast::agent::api::{Agent1Proxy, ApiError, HISTORY_SECONDS};
+use ballast::agent::command::Choice;
 use futures_util::StreamExt;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -15,12 +16,18 @@ use tokio::sync::mpsc;
 const REFRESH: Duration = Duration::from_secs(2);
 /// The catalog changes rarely (an app installed meanwhile): asked for this often.
 const CATALOG_REFRESH: Duration = Duration::from_secs(30);
+/// The newest events of the log the window lists.
+const EVENTS_SHOWN: u32 = 20;
 
 #[derive(Debug)]
 pub enum Request {
     Launch(String),
-    Stop(String),
-    Tune { target: String, action: String },
+    /// Freeze, Thaw, Give it more or Stop an app unit.
+    Choose(Choice, String),
+    Tune {
+        target: String,
+        action: String,
+    },
     Doctor,
 }
 
@@ -33,7 +40,7 @@ pub enum Update {
     View(Box<View>),
     Doctor(Result<Vec<DoctorCheck>, String>),
     Tune(Result<String, String>),
-    /// The answer to a Launch or Stop.
+    /// The answer to a Launch or a choice.
     Action(String),
 }
 
@@ -158,9 +165,13 @@ async fn refresh(agent: &Agent1Proxy<'_>, apps: &[CatalogApp], trends: &mut Tren
     let report = agent.report().await.map_err(lost)?;
     let history = agent.history_points(HISTORY_SECONDS).await.map_err(lost)?;
     let scopes = agent.scope_statuses().await.unwrap_or_default();
+    // An agent older than Events() shows no events; a log it cannot read, neither.
+    let events = agent.event_log(EVENTS_SHOWN).await.unwrap_or_default();
     let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     trends.observe(now, &report);
-    Ok(view::build(&view::Inputs { now, report: &report, history: &history, scopes: &scopes, apps, trends }))
+    let inputs =
+        view::Inputs { now, report: &report, history: &history, scopes: &scopes, apps, events: &events, trends };
+    Ok(view::build(&inputs))
 }
 
 /// Runs one request and posts its answer; the next refresh shows what it changed.
@@ -170,20 +181,38 @@ async fn answer(agent: Agent1Proxy<'static>, post: Post, request: Request) {
             Ok(unit) => format!("Started {app} in {unit}"),
             Err(e) => format!("Could not start {app}: {}", error_text(e)),
         }),
-        Request::Stop(unit) => Update::Action(match agent.stop(&unit).await {
-            Ok(_) => format!("Stopped {unit}"),
-            Err(e) => format!("Could not stop {unit}: {}", error_text(e)),
-        }),
+        Request::Choose(choice, unit) => {
+            let done = match choice {
+                Choice::Freeze => agent.freeze(&unit).await,
+                Choice::Thaw => agent.thaw(&unit).await,
+                Choice::GiveMore => agent.give_more(&unit).await,
+                Choice::Stop => agent.stop(&unit).await,
+            };
+            Update::Action(match done {
+                Ok(done) => done,
+                Err(e) => format!("Could not {} {unit}: {}", verb(choice), error_text(e)),
+            })
+        }
         Request::Tune { target, action } => Update::Tune(agent.tune(&target, &action).await.map_err(error_text)),
         Request::Doctor => Update::Doctor(agent.doctor_checks().await.map_err(api_error_text)),
     };
     post(update);
 }
 
+/// What a choice does, as the verb of "Could not … UNIT".
+fn verb(choice: Choice) -> &'static str {
+    match choice {
+        Choice::Freeze => "freeze",
+        Choice::Thaw => "thaw",
+        Choice::GiveMore => "give more memory to",
+        Choice::Stop => "stop",
+    }
+}
+
 fn refuse(post: &Post, request: Request) {
     let absent = "the ballast agent is not running".to_owned();
     post(match request {
-        Request::Launch(_) | Request::Stop(_) => Update::Action(format!("Not done: {absent}.")),
+        Request::Launch(_) | Request::Choose(..) => Update::Action(format!("Not done: {absent}.")),
         Request::Tune { .. } => Update::Tune(Err(absent)),
         Request::Doctor => Update::Doctor(Err(absent)),
     });

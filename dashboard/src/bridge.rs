@@ -28,6 +28,7 @@ pub mod qobject {
         #[qproperty(QVariant, notices, READ, NOTIFY = view_changed)]
         #[qproperty(QVariant, scopes, READ, NOTIFY = view_changed)]
         #[qproperty(QVariant, apps, READ, NOTIFY = view_changed)]
+        #[qproperty(QVariant, events, READ, NOTIFY = view_changed)]
         #[qproperty(bool, has_view, READ, NOTIFY = view_changed)]
         #[qproperty(QVariant, doctor_checks, READ, NOTIFY = doctor_changed)]
         #[qproperty(QString, doctor_error, READ, NOTIFY = doctor_changed)]
@@ -35,7 +36,7 @@ pub mod qobject {
         #[qproperty(QString, tune_output, READ, NOTIFY = tune_changed)]
         #[qproperty(bool, tune_failed, READ, NOTIFY = tune_changed)]
         #[qproperty(bool, tune_busy, READ, NOTIFY = tune_changed)]
-        // action_message: the answer to the last Launch or Stop, shown in passing.
+        // action_message: the answer to the last Launch or choice, shown in passing.
         #[qproperty(QString, action_message, READ, NOTIFY = action_changed)]
         type Dashboard = super::DashboardRust;
 
@@ -58,8 +59,9 @@ pub mod qobject {
         fn show_fixture(self: Pin<&mut Dashboard>, json: &QString) -> bool;
         #[qinvokable]
         fn launch(self: Pin<&mut Dashboard>, app: &QString);
+        /// choice: freeze | thaw | give-more | stop (the notification's action keys).
         #[qinvokable]
-        fn stop(self: Pin<&mut Dashboard>, unit: &QString);
+        fn choose(self: Pin<&mut Dashboard>, unit: &QString, choice: &QString);
         /// target: kwin | baloo | all; action: preview | apply | rollback.
         #[qinvokable]
         fn tune(self: Pin<&mut Dashboard>, target: &QString, action: &QString);
@@ -92,6 +94,7 @@ pub struct DashboardRust {
     notices: QVariant,
     scopes: QVariant,
     apps: QVariant,
+    events: QVariant,
     has_view: bool,
     doctor_checks: QVariant,
     doctor_error: QString,
@@ -120,6 +123,7 @@ impl Default for DashboardRust {
             notices: parts.notices,
             scopes: parts.scopes,
             apps: parts.apps,
+            events: parts.events,
             has_view: false,
             doctor_checks: to_qvariant(&serde_json::json!([])),
             doctor_error: QString::default(),
@@ -145,6 +149,7 @@ struct ViewParts {
     notices: QVariant,
     scopes: QVariant,
     apps: QVariant,
+    events: QVariant,
 }
 
 impl From<&View> for ViewParts {
@@ -162,6 +167,7 @@ impl From<&View> for ViewParts {
             notices: part("notices"),
             scopes: part("scopes"),
             apps: part("apps"),
+            events: part("events"),
         }
     }
 }
@@ -208,8 +214,16 @@ impl qobject::Dashboard {
         self.ask(Request::Launch(app.to_string()));
     }
 
-    fn stop(self: Pin<&mut Self>, unit: &QString) {
-        self.ask(Request::Stop(unit.to_string()));
+    fn choose(mut self: Pin<&mut Self>, unit: &QString, choice: &QString) {
+        match ballast::agent::command::Choice::from_key(&choice.to_string()) {
+            Some(choice) => {
+                self.ask(Request::Choose(choice, unit.to_string()));
+            }
+            None => {
+                self.as_mut().rust_mut().action_message = QString::from(&format!("No such choice: {choice}"));
+                self.action_changed();
+            }
+        }
     }
 
     fn tune(mut self: Pin<&mut Self>, target: &QString, action: &QString) {
@@ -260,6 +274,7 @@ impl qobject::Dashboard {
                 fields.notices = parts.notices;
                 fields.scopes = parts.scopes;
                 fields.apps = parts.apps;
+                fields.events = parts.events;
                 fields.has_view = true;
                 self.view_changed();
             }

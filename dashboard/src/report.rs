@@ -2,6 +2,7 @@
 //! the `--from-json` fixtures that stand in for a running agent.
 
 pub use ballast::agent::api::{CatalogApp, DoctorCheck, HistoryPoint, Report, ScopeStatus};
+pub use ballast::events::Event;
 use serde::Deserialize;
 
 /// A `--from-json` fixture: a bare report, or a whole session (the report and what the
@@ -23,6 +24,7 @@ impl Fixture {
                 history: Vec::new(),
                 scopes: Vec::new(),
                 apps: Vec::new(),
+                events: Vec::new(),
                 doctor: Vec::new(),
                 tune_preview: None,
             },
@@ -41,6 +43,9 @@ pub struct Session {
     pub scopes: Vec<ScopeStatus>,
     #[serde(default)]
     pub apps: Vec<CatalogApp>,
+    /// What Events() answered: the event log, oldest first.
+    #[serde(default)]
+    pub events: Vec<Event>,
     #[serde(default)]
     pub doctor: Vec<DoctorCheck>,
     /// What Tune(kwin, preview) answered.

@@ -3,8 +3,8 @@
 
 use super::command::Choice;
 use crate::budget::Report;
-use crate::launch::{EventKind, HeldAtHigh, ScopeEvent};
-use crate::profile::{AlertSettings, SampleSettings};
+use crate::launch::{EventKind, HeldAtLimit, Limit, ScopeEvent, ScopeStatus};
+use crate::profile::{AlertSettings, Profile, SampleSettings};
 use crate::render::human;
 use std::collections::HashMap;
 
@@ -24,8 +24,8 @@ pub enum AlertKey {
         /// The event: MemoryHigh hit, MemoryMax hit or OOM kill.
         kind: EventKind,
     },
-    /// An app scope (the unit) held at its MemoryHigh.
-    HeldAtHigh(String),
+    /// An app scope (the unit) held at its MemoryHigh, or near its MemoryMax.
+    HeldAtLimit(String),
     /// The profile file failed to load; the previous profile stays in use.
     Config,
     /// The outcome of something the user asked for (launch, tune, doctor).
@@ -147,6 +147,27 @@ pub fn frozen_alert(unit: &str, done: String) -> Alert {
     }
 }
 
+/// The running app (a scope of a catalog app) using the most memory: what the pressure alert
+/// offers to freeze or stop.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LargestApp {
+    /// Its unit.
+    pub unit: String,
+    /// Its catalog name.
+    pub who: String,
+    /// memory.current, bytes.
+    pub bytes: u64,
+}
+
+/// The largest of `scopes` that belongs to a catalog app of `profile`.
+pub fn largest_app(profile: &Profile, scopes: &[ScopeStatus]) -> Option<LargestApp> {
+    scopes
+        .iter()
+        .filter_map(|s| Some((s, profile.app(s.app.as_deref()?)?, s.memory_current?)))
+        .max_by_key(|(_, _, bytes)| *bytes)
+        .map(|(s, app, bytes)| LargestApp { unit: s.unit.clone(), who: app.name.clone(), bytes })
+}
+
 /// Ticks a pressure reading must hold before it counts as sustained (or as over).
 const SUSTAINED_TICKS: u32 = 3;
 
@@ -158,13 +179,14 @@ impl AlertPolicy {
         sample: &SampleSettings,
         report: &Report,
         events: &[ScopeEvent],
-        held: &[HeldAtHigh],
+        held: &[HeldAtLimit],
+        largest: Option<&LargestApp>,
     ) -> Vec<AlertChange> {
         self.tick += 1;
         let mut wanted = breach_alerts(report);
-        wanted.extend(self.pressure_alert(settings, sample, report));
+        wanted.extend(self.pressure_alert(settings, sample, report, largest));
         wanted.extend(self.zram_alert(settings, report));
-        wanted.extend(self.held_at_high(sample, held));
+        wanted.extend(self.held_at_limit(sample, held));
         let mut changes = self.raise_and_clear(&wanted);
         changes.extend(self.scope_alerts(settings, sample, events));
         changes
@@ -179,7 +201,14 @@ impl AlertPolicy {
 
     /// Memory pressure (PSI some avg10) at the profile's threshold for `SUSTAINED_TICKS`
     /// readings; once raised, it stays until it has been below half of it as long.
-    fn pressure_alert(&mut self, settings: &AlertSettings, sample: &SampleSettings, report: &Report) -> Option<Alert> {
+    /// Where an app is running, the largest is offered to freeze or stop.
+    fn pressure_alert(
+        &mut self,
+        settings: &AlertSettings,
+        sample: &SampleSettings,
+        report: &Report,
+        largest: Option<&LargestApp>,
+    ) -> Option<Alert> {
         let pressure = report.psi.memory.map(|p| p.some.avg10 as f64).unwrap_or(0.0);
         if pressure >= settings.pressure_some_avg10 {
             self.pressure_high_ticks += 1;
@@ -190,16 +219,20 @@ impl AlertPolicy {
         }
         let raised = self.raised.contains_key(&AlertKey::Pressure);
         let sustained = self.pressure_high_ticks >= SUSTAINED_TICKS;
+        let body = format!(
+            "Tasks stalled on memory {pressure:.0}% of the time over the last 10 s (for {:.0} s or more)",
+            f64::from(SUSTAINED_TICKS) * sample.tick_seconds
+        );
+        let offer = |app: &LargestApp| {
+            format!("{body}. The largest app, {}, uses {}: freeze it or stop it.", app.who, human(app.bytes))
+        };
         (sustained || (raised && self.pressure_low_ticks < SUSTAINED_TICKS)).then(|| Alert {
             key: AlertKey::Pressure,
             summary: "Memory pressure".into(),
-            body: format!(
-                "Tasks stalled on memory {pressure:.0}% of the time over the last 10 s (for {:.0} s or more)",
-                f64::from(SUSTAINED_TICKS) * sample.tick_seconds
-            ),
+            body: largest.map_or(body.clone(), offer),
             urgency: Urgency::Normal,
-            unit: None,
-            choices: Vec::new(),
+            unit: largest.map(|app| app.unit.clone()),
+            choices: largest.map_or(Vec::new(), |_| vec![Choice::Freeze, Choice::Stop]),
         })
     }
 
@@ -293,7 +326,7 @@ impl AlertPolicy {
     /// kernel's pressure trigger on the app fired: the kernel will not kill them, so the user
     /// has to choose (stop the app, or raise its limit). Raised ones linger as `held_alerts`
     /// says.
-    fn held_at_high(&mut self, sample: &SampleSettings, held: &[HeldAtHigh]) -> Vec<Alert> {
+    fn held_at_limit(&mut self, sample: &SampleSettings, held: &[HeldAtLimit]) -> Vec<Alert> {
         self.held_ticks.retain(|unit, _| held.iter().any(|h| &h.unit == unit));
         for scope in held {
             let ticks = self.held_ticks.entry(scope.unit.clone()).or_default();
@@ -310,22 +343,28 @@ impl AlertPolicy {
     }
 }
 
-/// The stuck-app alert of an app held at its MemoryHigh for `ticks` readings.
-fn held_alert(scope: &HeldAtHigh, ticks: u32, sample: &SampleSettings) -> Alert {
+/// The stuck-app alert of an app held at its limit for `ticks` readings.
+fn held_alert(scope: &HeldAtLimit, ticks: u32, sample: &SampleSettings) -> Alert {
     let how_long = if ticks < SUSTAINED_TICKS {
         "its memory pressure trigger fired: 150 ms or more of stall within 2 s".to_owned()
     } else {
         format!("for {:.0} s or more", f64::from(ticks) * sample.tick_seconds)
     };
-    Alert {
-        key: AlertKey::HeldAtHigh(scope.unit.clone()),
-        summary: format!("{} stuck at its memory limit", scope.who),
-        body: format!(
-            "{} is held at its {} MemoryHigh and stalled {:.0}% of the last 10 s ({how_long}). It will not be killed: freeze it, give it more memory, or stop it.",
-            scope.who,
-            human(scope.memory_high),
-            scope.stall,
+    let (who, limit, stall) = (&scope.who, human(scope.bytes), scope.stall);
+    let (summary, body) = match scope.limit {
+        Limit::MemoryHigh => (
+            format!("{who} stuck at its memory limit"),
+            format!("{who} is held at its {limit} MemoryHigh and stalled {stall:.0}% of the last 10 s ({how_long}). It will not be killed: freeze it, give it more memory, or stop it."),
         ),
+        Limit::MemoryMax => (
+            format!("{who} near its memory limit"),
+            format!("{who} uses {} of its {limit} MemoryMax and stalled {stall:.0}% of the last 10 s ({how_long}). The kernel kills it at that limit: freeze it, give it more memory, or stop it.", human(scope.current)),
+        ),
+    };
+    Alert {
+        key: AlertKey::HeldAtLimit(scope.unit.clone()),
+        summary,
+        body,
         urgency: Urgency::Normal,
         unit: Some(scope.unit.clone()),
         choices: vec![Choice::Freeze, Choice::GiveMore, Choice::Stop],
@@ -336,7 +375,6 @@ fn held_alert(scope: &HeldAtHigh, ticks: u32, sample: &SampleSettings) -> Alert 
 mod tests {
     use super::*;
     use crate::budget::Budget;
-    use crate::profile::Profile;
     use crate::sample::{PressureLine, Sampler};
 
     fn report(mutate: impl FnOnce(&mut crate::sample::Sample)) -> Report {
@@ -368,7 +406,7 @@ mod tests {
 
     /// One tick with no app held at MemoryHigh.
     fn tick(policy: &mut AlertPolicy, report: &Report, events: &[ScopeEvent]) -> Vec<AlertChange> {
-        policy.update(&settings(), &Profile::embedded().sample, report, events, &[])
+        policy.update(&settings(), &Profile::embedded().sample, report, events, &[], None)
     }
 
     #[test]
@@ -397,6 +435,56 @@ mod tests {
         assert_eq!(seen[2], ["show Memory pressure"]);
         assert!(seen[3].is_empty() && seen[4].is_empty() && seen[5].is_empty());
         assert_eq!(seen[6], ["clear Pressure"]);
+    }
+
+    fn scope(unit: &str, app: Option<&str>, bytes: u64) -> ScopeStatus {
+        ScopeStatus {
+            unit: unit.into(),
+            app: app.map(str::to_owned),
+            starter: crate::launch::govern::Starter::Ballast,
+            governed: app.is_some(),
+            description: String::new(),
+            control_group: None,
+            memory_current: Some(bytes),
+            memory_high: None,
+            memory_max: None,
+            cpu_usage_nsec: None,
+            cpu_quota: None,
+            events: None,
+            pressure: None,
+            frozen: false,
+        }
+    }
+
+    #[test]
+    fn sustained_pressure_offers_to_freeze_or_stop_the_largest_app() {
+        let profile = Profile::embedded();
+        let scopes = [
+            scope("app-ballast-discord-1.scope", Some("discord"), 900 << 20),
+            scope("app-org.example.Big-2.scope", None, 3 << 30),
+            scope("app-ballast-teams-3.scope", Some("teams"), 1200 << 20),
+        ];
+        let largest = largest_app(&profile, &scopes).unwrap();
+        assert_eq!((largest.unit.as_str(), largest.who.as_str()), ("app-ballast-teams-3.scope", "Microsoft Teams"));
+        assert_eq!(largest_app(&profile, &scopes[1..2]), None, "only catalog apps are offered");
+        let mut policy = AlertPolicy::default();
+        let pressed = report(|s| {
+            s.pressure.memory =
+                Some(crate::sample::Pressure { some: PressureLine { avg10: 25.0, ..Default::default() }, full: None })
+        });
+        let sample = Profile::embedded().sample;
+        let mut changes = Vec::new();
+        for _ in 0..SUSTAINED_TICKS {
+            changes.extend(policy.update(&settings(), &sample, &pressed, &[], &[], Some(&largest)));
+        }
+        let [AlertChange::Show(alert)] = &changes[..] else { panic!("{changes:?}") };
+        assert_eq!(alert.unit.as_deref(), Some("app-ballast-teams-3.scope"));
+        assert_eq!(alert.choices, [Choice::Freeze, Choice::Stop], "more memory would not ease the system");
+        assert!(
+            alert.body.ends_with("The largest app, Microsoft Teams, uses 1.2G: freeze it or stop it."),
+            "{}",
+            alert.body
+        );
     }
 
     fn event(kind: EventKind, count: u64) -> ScopeEvent {
@@ -442,16 +530,18 @@ mod tests {
         let mut policy = AlertPolicy::default();
         let fine = report(|_| {});
         let sample = Profile::embedded().sample;
-        let held = [HeldAtHigh {
+        let held = [HeldAtLimit {
             unit: "app-ballast-hold-1.scope".into(),
             who: "Hold".into(),
-            memory_high: 150 << 20,
+            limit: Limit::MemoryHigh,
+            bytes: 150 << 20,
+            current: 149 << 20,
             stall: 98.0,
             pushed: false,
         }];
         let mut seen = Vec::new();
         for now in [&held[..], &held, &held, &held, &[], &held, &[], &[], &[]] {
-            seen.push(policy.update(&settings(), &sample, &fine, &[], now));
+            seen.push(policy.update(&settings(), &sample, &fine, &[], now, None));
         }
         assert!(seen[0].is_empty() && seen[1].is_empty(), "one reading is not a trend");
         assert_eq!(shown(&seen[2]), ["show Hold stuck at its memory limit"]);
@@ -460,28 +550,49 @@ mod tests {
         assert_eq!(alert.choices, [Choice::Freeze, Choice::GiveMore, Choice::Stop], "a choice before the kill");
         assert!(alert.body.contains("150M MemoryHigh") && alert.body.contains("stalled 98%"), "{}", alert.body);
         assert!(seen[3..8].iter().all(Vec::is_empty), "never a flood, nor a close and reopen while it hovers");
-        assert_eq!(shown(&seen[8]), ["clear HeldAtHigh(\"app-ballast-hold-1.scope\")"]);
+        assert_eq!(shown(&seen[8]), ["clear HeldAtLimit(\"app-ballast-hold-1.scope\")"]);
         assert!(policy.calm());
         // Once closed, a break in the readings starts the count again.
         for now in [&held[..], &[], &held, &held] {
-            assert!(policy.update(&settings(), &sample, &fine, &[], now).is_empty());
+            assert!(policy.update(&settings(), &sample, &fine, &[], now, None).is_empty());
         }
     }
 
     #[test]
     fn an_app_whose_pressure_trigger_fired_is_told_at_once() {
         let mut policy = AlertPolicy::default();
-        let held = [HeldAtHigh {
+        let held = [HeldAtLimit {
             unit: "app-ballast-hold-1.scope".into(),
             who: "Hold".into(),
-            memory_high: 150 << 20,
+            limit: Limit::MemoryHigh,
+            bytes: 150 << 20,
+            current: 149 << 20,
             stall: 4.0,
             pushed: true,
         }];
-        let first = policy.update(&settings(), &Profile::embedded().sample, &report(|_| {}), &[], &held);
+        let first = policy.update(&settings(), &Profile::embedded().sample, &report(|_| {}), &[], &held, None);
         assert_eq!(shown(&first), ["show Hold stuck at its memory limit"]);
         let AlertChange::Show(alert) = &first[0] else { unreachable!() };
         assert!(alert.body.contains("its memory pressure trigger fired"), "{}", alert.body);
         assert!(!policy.calm(), "a held app keeps the base tick");
+        // An app with only a MemoryMax: near it, the kernel kills next.
+        let near = HeldAtLimit {
+            unit: "app-ballast-max-1.scope".into(),
+            limit: Limit::MemoryMax,
+            bytes: 400 << 20,
+            current: 390 << 20,
+            ..held[0].clone()
+        };
+        let second = policy.update(&settings(), &Profile::embedded().sample, &report(|_| {}), &[], &[near], None);
+        let Some(AlertChange::Show(alert)) = second.iter().find(|c| matches!(c, AlertChange::Show(_))) else {
+            panic!("not told: {second:?}")
+        };
+        assert_eq!(alert.summary, "Hold near its memory limit");
+        assert!(
+            alert.body.contains("uses 390M of its 400M MemoryMax") && alert.body.contains("The kernel kills it"),
+            "{}",
+            alert.body
+        );
+        assert_eq!(alert.choices, [Choice::Freeze, Choice::GiveMore, Choice::Stop]);
     }
 }

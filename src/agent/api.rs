@@ -100,6 +100,11 @@ impl Agent1Proxy<'_> {
         decode("Apps", self.apps().await)
     }
 
+    /// The newest `last` events of the event log, oldest first (Events()).
+    pub async fn event_log(&self, last: u32) -> Result<Vec<crate::events::Event>, ApiError> {
+        decode("Events", self.events(last).await)
+    }
+
     /// The running app units with their use, limits and memory events (Scopes()).
     pub async fn scope_statuses(&self) -> Result<Vec<ScopeStatus>, ApiError> {
         decode("Scopes", self.scopes().await)

@@ -13,6 +13,7 @@ pub mod kills;
 mod notifier;
 pub mod wake;
 
+pub use actions::choose;
 pub use api::{BUS_NAME, OBJECT_PATH};
 
 use crate::budget::Budget;
@@ -340,7 +341,9 @@ impl Agent {
         self.wakers.sync(&self.governed_cgroups());
         report.pressure_watch = Some(self.wakers.report());
         self.pressed.clear();
-        let changes = self.alerts.update(&self.profile.alerts, &self.profile.sample, &report, &events, &held);
+        let largest = alerts::largest_app(&self.profile, &self.scopes);
+        let changes =
+            self.alerts.update(&self.profile.alerts, &self.profile.sample, &report, &events, &held, largest.as_ref());
         let quiet = changes.is_empty() && self.alerts.calm();
         if let Some(notifier) = &self.notifier {
             changes.into_iter().for_each(|change| notifier.apply(change));
@@ -496,7 +499,7 @@ impl Agent {
     async fn watch_scopes(
         &mut self,
         sample: &crate::sample::Sample,
-    ) -> (Vec<launch::ScopeEvent>, Vec<launch::HeldAtHigh>) {
+    ) -> (Vec<launch::ScopeEvent>, Vec<launch::HeldAtLimit>) {
         let mut statuses = if self.mode.per_unit() {
             launch::statuses_from_units(&self.profile, &sample.units)
         } else {
@@ -534,7 +537,7 @@ impl Agent {
                 .or(self.scopes_watched.then_some(MemoryEvents::default()));
             events.extend(launch::scope_events(&who, before.as_ref(), status));
             let pushed = status.control_group.as_ref().is_some_and(|cgroup| self.pressed.contains(cgroup));
-            held.extend(launch::held_at_high(&who, status, pushed));
+            held.extend(launch::held_at_limit(&who, status, pushed));
             if let Some(now) = status.events {
                 counters.insert(status.unit.clone(), now);
             }
@@ -588,7 +591,7 @@ impl Agent {
     /// Carries out a choice and tells its outcome; a frozen app keeps a notification that
     /// offers Thaw until it is thawed or stopped.
     async fn choose(&mut self, choice: Choice, unit: String) {
-        let result = actions::choose(self.manager.as_ref(), &self.profile, choice, &unit).await;
+        let result = choose(self.manager.as_ref(), &self.profile, choice, &unit).await;
         let frozen = AlertKey::Frozen(unit.clone());
         match (choice, result) {
             (Choice::Freeze, Ok(done)) => self.send_alert(AlertChange::Show(alerts::frozen_alert(&unit, done))),

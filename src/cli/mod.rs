@@ -115,10 +115,12 @@ pub enum Command {
         #[arg(long, requires = "status")]
         json: bool,
     },
-    /// The kills the agent saw and why, oldest first.
+    /// The kills the agent saw and the choices made, oldest first.
     ///
-    /// The kernel's OOM kills in user units and units that failed with oom-kill, from the
-    /// event log $XDG_STATE_HOME/ballast/events.jsonl.
+    /// From the event log $XDG_STATE_HOME/ballast/events.jsonl: the kernel's OOM kills in
+    /// user units (oom-kill), units that failed with oom-kill (unit-oom-kill), systemd-oomd's
+    /// kills (oomd-kill), and the choices made from a notification, the tray, the dashboard or
+    /// this command line (freeze, thaw, give-more, stop).
     Events {
         /// Print JSON: a list of events (time in seconds since the epoch, kind, who, unit, why).
         #[arg(long)]
@@ -129,6 +131,29 @@ pub enum Command {
     },
     /// Stop a scope by unit name, or every scope ballast started for an app.
     Stop {
+        /// A unit (app-ballast-discord-1a2b3c4d.scope) or a catalog app id (discord).
+        target: String,
+    },
+    /// Freeze an app's scope until it is thawed.
+    ///
+    /// Its processes keep their memory and use no CPU (systemd FreezeUnit; cgroup v2). Kept
+    /// in the event log.
+    Freeze {
+        /// A unit (app-ballast-discord-1a2b3c4d.scope) or a catalog app id (discord).
+        target: String,
+    },
+    /// Thaw a frozen app's scope.
+    ///
+    /// systemd ThawUnit. Kept in the event log.
+    Thaw {
+        /// A unit (app-ballast-discord-1a2b3c4d.scope) or a catalog app id (discord).
+        target: String,
+    },
+    /// Give an app's scope a quarter more memory until it stops.
+    ///
+    /// MemoryHigh and MemoryMax +25 %, up to the profile's [budget] workload_total (systemd
+    /// SetUnitProperties, runtime). Kept in the event log.
+    More {
         /// A unit (app-ballast-discord-1a2b3c4d.scope) or a catalog app id (discord).
         target: String,
     },

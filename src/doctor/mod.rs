@@ -80,6 +80,11 @@ pub struct Facts {
     pub sysctls: Sysctls,
     /// `systemctl --user show -p SystemState --value`: whether the user manager is usable.
     pub systemd_user: CommandOutcome,
+    /// Arming the agent's PSI trigger on /proc/pressure/memory: Err says why the kernel
+    /// refused (the agent then reads pressure each tick).
+    pub pressure_trigger: Result<(), String>,
+    /// `systemctl is-active systemd-oomd`: whether systemd-oomd runs.
+    pub oomd: CommandOutcome,
     /// First line of /proc/driver/nvidia/version; None when no NVIDIA driver is loaded.
     pub nvidia_version: Option<String>,
     /// nvidia_drm's modeset parameter; None when the module is not loaded.
@@ -124,6 +129,8 @@ pub fn checks(profile: &Profile, facts: &Facts) -> Vec<Check> {
         idle_memory(&facts.report),
         cgroup(facts.report.sources.cgroup),
         systemd_user(&facts.systemd_user),
+        pressure_trigger(&facts.pressure_trigger),
+        oomd(&facts.oomd),
         scope_limits(profile, facts.report.sources.cgroup, &facts.units),
         nvidia(&facts.nvidia_version, facts.nvidia_modeset),
         vaapi_env(facts.nvidia_version.is_some(), facts.libva_driver_name.as_deref(), facts.nvd_backend.as_deref()),
@@ -279,6 +286,55 @@ fn systemd_user(outcome: &CommandOutcome) -> Check {
         }
         CommandOutcome::TimedOut => {
             check("systemd-user", Verdict::Fail, "systemctl --user did not answer in time", Some(FIX))
+        }
+    }
+}
+
+/// Whether the kernel pushes memory pressure to the agent (a PSI trigger), or the agent
+/// reads it each tick.
+fn pressure_trigger(armed: &Result<(), String>) -> Check {
+    const FIX: &str = "a kernel with PSI, Linux 6.4 or later for unprivileged triggers (NixOS 25.05 and later ship 6.12; Debian 12: bookworm-backports' linux-image-amd64), without psi=0 on its command line";
+    match armed {
+        Ok(()) => check(
+            "pressure-triggers",
+            Verdict::Pass,
+            format!(
+                "the kernel pushes memory pressure to the agent (PSI trigger `{}`)",
+                crate::sample::trigger::MEMORY_TRIGGER
+            ),
+            None,
+        ),
+        Err(why) => check(
+            "pressure-triggers",
+            Verdict::Warn,
+            format!("the agent reads pressure each tick instead: {why}"),
+            Some(FIX),
+        ),
+    }
+}
+
+/// Whether systemd-oomd runs: it kills on sustained pressure before the kernel's OOM killer
+/// has to, and ballast names its kills.
+fn oomd(outcome: &CommandOutcome) -> Check {
+    const FIX: &str = "NixOS: systemd.oomd.enable = true (the default) with systemd.oomd.enableUserSlices = true; Debian: apt install systemd-oomd";
+    match outcome {
+        CommandOutcome::Ran { stdout, .. } if stdout.trim() == "active" => {
+            check("systemd-oomd", Verdict::Pass, "systemd-oomd runs; ballast tells of its kills and why", None)
+        }
+        CommandOutcome::Ran { stdout, stderr, .. } => check(
+            "systemd-oomd",
+            Verdict::Warn,
+            format!(
+                "systemd-oomd is not running ({}): only the kernel's OOM killer acts, once memory is gone",
+                first_line(stdout, stderr)
+            ),
+            Some(FIX),
+        ),
+        CommandOutcome::Missing => {
+            check("systemd-oomd", Verdict::Warn, "systemctl is not installed: no systemd-oomd", Some(FIX))
+        }
+        CommandOutcome::TimedOut => {
+            check("systemd-oomd", Verdict::Warn, "systemctl is-active did not answer in time", Some(FIX))
         }
     }
 }

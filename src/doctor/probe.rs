@@ -81,6 +81,13 @@ pub fn gather(sampler: &mut Sampler, profile: &Profile) -> Result<Facts, SampleE
         units: sample.units,
         sysctls: sampler.sysctls(),
         systemd_user: run("systemctl", &["--user", "show", "-p", "SystemState", "--value"]),
+        pressure_trigger: crate::sample::trigger::arm(
+            &root.join("proc/pressure/memory"),
+            crate::sample::trigger::MEMORY_TRIGGER,
+        )
+        .map(drop)
+        .map_err(|e| e.to_string()),
+        oomd: run("systemctl", &["is-active", "systemd-oomd"]),
         nvidia_version,
         nvidia_modeset,
         libva_driver_name: std::env::var("LIBVA_DRIVER_NAME").ok(),

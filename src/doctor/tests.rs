@@ -30,6 +30,8 @@ fn facts(sample: &Sample) -> Facts {
             dirty_background_ratio: Some(5),
         },
         systemd_user: CommandOutcome::Ran { success: true, stdout: "running\n".into(), stderr: String::new() },
+        pressure_trigger: Ok(()),
+        oomd: CommandOutcome::Ran { success: true, stdout: "active\n".into(), stderr: String::new() },
         nvidia_version: Some("NVRM version: NVIDIA UNIX x86_64 Kernel Module  580.95.05".into()),
         nvidia_modeset: Some(true),
         libva_driver_name: Some("nvidia".into()),
@@ -81,6 +83,8 @@ fn every_check_has_a_fix_when_it_warns_or_fails() {
     let mut f = facts(&sample(Vec::new(), Vec::new(), 5 * GIB));
     f.sysctls.swappiness = Some(60);
     f.systemd_user = CommandOutcome::Missing;
+    f.pressure_trigger = Err("the kernel refused the trigger".into());
+    f.oomd = CommandOutcome::TimedOut;
     f.nvidia_modeset = Some(false);
     f.vainfo = CommandOutcome::Missing;
     f.vdpauinfo =
@@ -202,4 +206,30 @@ fn vaapi_environment_for_nvidia() {
     let unset = vaapi_env(true, None, Some("egl"));
     assert_eq!((unset.verdict, unset.message.as_str()), (Verdict::Warn, "LIBVA_DRIVER_NAME=(unset), NVD_BACKEND=egl"));
     assert_eq!(vaapi_env(false, None, None).verdict, Verdict::Skip);
+}
+
+#[test]
+fn polling_pressure_and_no_oomd_are_warnings_with_what_to_do() {
+    let mut f = facts(&sample(reference_zram().0, reference_zram().1, GIB));
+    f.pressure_trigger = Err("cannot open /proc/pressure/memory for a trigger: no such file".into());
+    f.oomd = CommandOutcome::Ran { success: false, stdout: "inactive\n".into(), stderr: String::new() };
+    let all = checks(&Profile::embedded(), &f);
+    let of = |id: &str| all.iter().find(|c| c.id == id).unwrap();
+    assert_eq!(of("pressure-triggers").verdict, Verdict::Warn);
+    assert!(of("pressure-triggers").message.starts_with("the agent reads pressure each tick instead: cannot open"));
+    assert!(of("pressure-triggers").fix.as_deref().is_some_and(|fix| fix.contains("Linux 6.4")));
+    assert_eq!(of("systemd-oomd").verdict, Verdict::Warn);
+    assert!(
+        of("systemd-oomd").message.starts_with("systemd-oomd is not running (inactive)"),
+        "{}",
+        of("systemd-oomd").message
+    );
+    let reference = checks(&Profile::embedded(), &facts(&sample(reference_zram().0, reference_zram().1, GIB)));
+    let ids = |checks: &[Check]| {
+        checks.iter().filter(|c| c.verdict == Verdict::Pass).map(|c| c.id.clone()).collect::<Vec<_>>()
+    };
+    assert!(
+        ids(&reference).contains(&"pressure-triggers".to_owned())
+            && ids(&reference).contains(&"systemd-oomd".to_owned())
+    );
 }

@@ -16,8 +16,8 @@ pub use exec::{exec_in_scope, redirect_output_to_journal};
 pub use spec::{adoption_spec, dashboard_spec, resolve_binary, scope_spec, DisplayServer, ScopeSpec, Target};
 pub use systemd::{ListedUnit, UserManager};
 pub use watch::{
-    held_at_high, known, mark_governed, read_scope_events, recognise_with, running_apps, scope_events, scope_status,
-    statuses_from_units, EventKind, HeldAtHigh, RunningApp, ScopeEvent, ScopeStatus,
+    held_at_limit, known, mark_governed, read_scope_events, recognise_with, running_apps, scope_events, scope_status,
+    statuses_from_units, EventKind, HeldAtLimit, Limit, RunningApp, ScopeEvent, ScopeStatus,
 };
 
 use crate::profile::{ByteSize, CpuQuota, Profile, Toolkit};
@@ -218,9 +218,9 @@ pub fn random_suffix() -> u32 {
     hasher.finish() as u32
 }
 
-/// The app units a `ballast stop` argument names: a unit name as is, or every running
-/// scope ballast started for a catalog app id.
-pub fn units_to_stop(profile: &Profile, what: &str, running: &[ListedUnit]) -> Result<Vec<String>, LaunchError> {
+/// The app units a `ballast stop|freeze|thaw|more` argument names: a unit name as is, or
+/// every running scope ballast started for a catalog app id.
+pub fn units_named(profile: &Profile, what: &str, running: &[ListedUnit]) -> Result<Vec<String>, LaunchError> {
     let names: Vec<String> = if what.ends_with(".scope") || what.ends_with(".service") {
         running.iter().filter(|u| u.name == what).map(|u| u.name.clone()).collect()
     } else {
@@ -253,12 +253,12 @@ mod tests {
         let running =
             [unit("app-ballast-discord-1.scope"), unit("app-ballast-discord-2.scope"), unit("app-firefox-3.scope")];
         assert_eq!(
-            units_to_stop(&p, "discord", &running).unwrap(),
+            units_named(&p, "discord", &running).unwrap(),
             ["app-ballast-discord-1.scope", "app-ballast-discord-2.scope"]
         );
-        assert_eq!(units_to_stop(&p, "app-firefox-3.scope", &running).unwrap(), ["app-firefox-3.scope"]);
-        assert!(matches!(units_to_stop(&p, "signal", &running), Err(LaunchError::NoSuchScope { .. })));
-        assert!(matches!(units_to_stop(&p, "nope", &running), Err(LaunchError::NoSuchScope { .. })));
+        assert_eq!(units_named(&p, "app-firefox-3.scope", &running).unwrap(), ["app-firefox-3.scope"]);
+        assert!(matches!(units_named(&p, "signal", &running), Err(LaunchError::NoSuchScope { .. })));
+        assert!(matches!(units_named(&p, "nope", &running), Err(LaunchError::NoSuchScope { .. })));
     }
 
     #[test]

@@ -240,21 +240,35 @@ fn read_scope_file(root: &Path, control_group: &str, file: &str) -> Option<Strin
     std::fs::read_to_string(root.join("sys/fs/cgroup").join(control_group.trim_start_matches('/')).join(file)).ok()
 }
 
-/// How close to MemoryHigh counts as "at" it: memory.current at or above this share.
-const AT_HIGH: f64 = 0.9;
-/// memory.pressure `some avg10` (%) above which an app at MemoryHigh counts as held there.
+/// How close to a limit counts as "at" it: memory.current at or above this share.
+const AT_LIMIT: f64 = 0.9;
+/// memory.pressure `some avg10` (%) above which an app at its limit counts as held there.
 const HELD_STALL_PERCENT: f32 = 50.0;
 
-/// An app held at its MemoryHigh: the kernel throttles it there instead of killing it, and
-/// with nothing to reclaim (no swap, anonymous memory) it can sit stalled for minutes.
+/// The limit an app is held at (systemd.resource-control(5)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limit {
+    /// The kernel throttles the app there and reclaims; it is not killed.
+    MemoryHigh,
+    /// The kernel reclaims there, then OOM-kills inside the unit.
+    MemoryMax,
+}
+
+/// An app held at its limit. At MemoryHigh the kernel throttles it instead of killing it,
+/// and with nothing to reclaim (no swap, anonymous memory) it can sit stalled for minutes;
+/// near MemoryMax (no MemoryHigh below it) the next step is the OOM killer.
 #[derive(Clone, Debug, PartialEq)]
-pub struct HeldAtHigh {
+pub struct HeldAtLimit {
     /// The unit held there.
     pub unit: String,
     /// The app's name as people know it.
     pub who: String,
-    /// Bytes.
-    pub memory_high: u64,
+    /// Which limit.
+    pub limit: Limit,
+    /// The limit, bytes.
+    pub bytes: u64,
+    /// memory.current, bytes.
+    pub current: u64,
     /// memory.pressure `some avg10`: % of the last 10 s its tasks stalled on memory.
     pub stall: f32,
     /// The unit's PSI trigger fired since the last look: the kernel measured the stall, so
@@ -262,15 +276,24 @@ pub struct HeldAtHigh {
     pub pushed: bool,
 }
 
-/// Whether this scope is held at its MemoryHigh right now: memory.current within 10 % of
-/// memory.high and its tasks stalled on memory more than half the time, or its PSI trigger
-/// fired (`pushed`). One reading; the alert policy asks an unpushed one to last.
-pub fn held_at_high(who: &str, status: &ScopeStatus, pushed: bool) -> Option<HeldAtHigh> {
-    let (high, current, stall) = (status.memory_high?, status.memory_current?, status.pressure?.some.avg10);
-    (current as f64 >= high as f64 * AT_HIGH && (pushed || stall >= HELD_STALL_PERCENT)).then(|| HeldAtHigh {
+/// Whether this scope is held at its limit right now: memory.current within 10 % of its
+/// MemoryHigh (else of its MemoryMax, where it has no MemoryHigh below that) and its tasks
+/// stalled on memory more than half the time, or its PSI trigger fired (`pushed`). One
+/// reading; the alert policy asks an unpushed one to last.
+pub fn held_at_limit(who: &str, status: &ScopeStatus, pushed: bool) -> Option<HeldAtLimit> {
+    let (current, stall) = (status.memory_current?, status.pressure?.some.avg10);
+    let (limit, bytes) = match (status.memory_high, status.memory_max) {
+        (Some(high), Some(max)) if high >= max => (Limit::MemoryMax, max),
+        (Some(high), _) => (Limit::MemoryHigh, high),
+        (None, Some(max)) => (Limit::MemoryMax, max),
+        (None, None) => return None,
+    };
+    (current as f64 >= bytes as f64 * AT_LIMIT && (pushed || stall >= HELD_STALL_PERCENT)).then(|| HeldAtLimit {
         unit: status.unit.clone(),
         who: who.to_owned(),
-        memory_high: high,
+        limit,
+        bytes,
+        current,
         stall,
         pushed,
     })
@@ -361,24 +384,37 @@ mod tests {
     }
 
     #[test]
-    fn held_at_high_needs_the_limit_reached_and_a_stall() {
+    fn held_at_limit_needs_the_limit_reached_and_a_stall() {
         let at_high =
             ScopeStatus { memory_current: Some(2 << 30), pressure: stalled(97.0), ..status(MemoryEvents::default()) };
-        let held = held_at_high("Discord", &at_high, false).unwrap();
-        assert_eq!((held.who.as_str(), held.memory_high, held.stall, held.pushed), ("Discord", 2 << 30, 97.0, false));
+        let held = held_at_limit("Discord", &at_high, false).unwrap();
+        assert_eq!(
+            (held.who.as_str(), held.limit, held.bytes, held.stall, held.pushed),
+            ("Discord", Limit::MemoryHigh, 2 << 30, 97.0, false)
+        );
         // Well below MemoryHigh: stalls come from elsewhere (the disk, other cgroups).
         assert_eq!(
-            held_at_high("Discord", &ScopeStatus { memory_current: Some(1 << 30), ..at_high.clone() }, true),
+            held_at_limit("Discord", &ScopeStatus { memory_current: Some(1 << 30), ..at_high.clone() }, true),
             None
         );
         // At MemoryHigh but running freely: its cache is reclaimed as it goes.
-        assert_eq!(held_at_high("Discord", &ScopeStatus { pressure: stalled(10.0), ..at_high.clone() }, false), None);
+        assert_eq!(held_at_limit("Discord", &ScopeStatus { pressure: stalled(10.0), ..at_high.clone() }, false), None);
         // ... unless its pressure trigger fired: the kernel saw it stall in the last 2 s.
-        let pushed = held_at_high("Discord", &ScopeStatus { pressure: stalled(10.0), ..at_high.clone() }, true);
+        let pushed = held_at_limit("Discord", &ScopeStatus { pressure: stalled(10.0), ..at_high.clone() }, true);
         assert!(pushed.is_some_and(|held| held.pushed));
-        // No MemoryHigh, or no PSI (cgroup v1): never held.
-        assert_eq!(held_at_high("Discord", &ScopeStatus { memory_high: None, ..at_high.clone() }, true), None);
-        assert_eq!(held_at_high("Discord", &ScopeStatus { pressure: None, ..at_high }, true), None);
+        // No PSI (cgroup v1): never held.
+        assert_eq!(held_at_limit("Discord", &ScopeStatus { pressure: None, ..at_high.clone() }, true), None);
+        // No MemoryHigh, or one at MemoryMax: near MemoryMax, where the kernel kills next.
+        let only_max = ScopeStatus { memory_high: None, memory_current: Some(2900 << 20), ..at_high.clone() };
+        let near = held_at_limit("Discord", &only_max, false).unwrap();
+        assert_eq!((near.limit, near.bytes, near.current), (Limit::MemoryMax, 3 << 30, 2900 << 20));
+        let high_at_max = ScopeStatus { memory_high: Some(3 << 30), ..only_max.clone() };
+        assert_eq!(held_at_limit("Discord", &high_at_max, false).map(|h| h.limit), Some(Limit::MemoryMax));
+        assert_eq!(held_at_limit("Discord", &ScopeStatus { memory_current: Some(2 << 30), ..only_max }, true), None);
+        assert_eq!(
+            held_at_limit("Discord", &ScopeStatus { memory_high: None, memory_max: None, ..at_high }, true),
+            None
+        );
     }
 
     #[test]

@@ -618,41 +618,54 @@ fn an_app_stuck_at_memory_high_is_reported_until_it_stops(env: &Env) -> Result<(
     env.config(Some(MISBEHAVING_APPS))?;
     let result = env.with_notify_log(|| {
         let unit = env.launch("hog")?;
-        let stuck = env.wait_for_notifications("the stuck app's notification", 120, |all, _| {
-            all.iter().any(|n| n.summary == "Hog stuck at its memory limit" && n.id.is_some())
-        })?;
-        let first = stuck.iter().find(|n| n.summary == "Hog stuck at its memory limit").expect("waited for above");
-        let id = first.id.expect("waited for above");
-        if !first.body.contains("its memory pressure trigger fired") {
-            return Err(format!("not told at the trigger's event (the kernel's push) but later: {:?}", first.body));
-        }
-        let offered: Vec<&str> = first.actions.iter().skip(2).step_by(2).map(String::as_str).collect();
-        if offered != ["freeze", "give-more", "stop"] {
-            return Err(format!("the stuck app's actions: {:?}", first.actions));
-        }
-        // `ballast scopes` reads the same state (a stall that hovers at the line comes and goes).
-        let (mut events, mut table) = (String::new(), String::new());
-        testbed::wait("`ballast scopes` to say it is held", Duration::from_secs(30), || {
-            events = env.cgroup_file(&unit, "memory.events").unwrap_or_default();
-            table = env.user("~/.local/bin/ballast scopes").unwrap_or_else(|e| e);
-            Ok(table.lines().any(|l| l.trim_start().starts_with(unit.as_str()) && l.ends_with("held at MemoryHigh")))
-        })
-        .map_err(|e| format!("{e}: memory.events {events:?}; `ballast scopes`:\n{table}"))?;
-        let high: u64 = events.lines().find_map(|l| l.strip_prefix("high ")).and_then(|n| n.parse().ok()).unwrap_or(0);
-        if high == 0 {
-            return Err(format!("memory.events {events:?}"));
-        }
-        env.choices_reach_the_kernel(&unit)?;
-        let cgroup = env.user(&format!("systemctl --user show -P ControlGroup {unit}"))?;
-        let watch = env.pressure_watch()?;
-        if !watch["cgroups"].as_array().into_iter().flatten().any(|c| c == cgroup.trim()) {
-            return Err(format!("no trigger on {cgroup:?}: pressure_watch {watch:#}"));
-        }
-        env.user(&format!("~/.local/bin/ballast stop {unit}"))?;
+        let told = stuck_app_is_told_and_held(env, &unit);
+        // Stopped whatever happened: a hog left running would starve the cases after it.
+        let _ = env.user(&format!("~/.local/bin/ballast stop {unit} || true"));
+        let id = told?;
         env.wait_for_notifications("the stuck app's notification to close", 30, |_, closed| closed.contains(&id))?;
         Ok(())
     });
     result.and(env.config(None))
+}
+
+/// The stuck app's notification (its id), its choices carried out through the API, and
+/// `ballast scopes` saying it is held.
+fn stuck_app_is_told_and_held(env: &Env, unit: &str) -> Result<u32, String> {
+    let is_stuck = |n: &Notification| n.summary == "Hog stuck at its memory limit";
+    env.wait_for_notifications("the stuck app's notification", 120, |all, _| all.iter().any(is_stuck))?;
+    // plasmashell under TCG, with the hog stalling beside it, has taken minutes to answer.
+    let stuck =
+        env.wait_for_notifications("plasmashell's answer (the id) to the stuck app's Notify", 120, |all, _| {
+            all.iter().any(|n| is_stuck(n) && n.id.is_some())
+        })?;
+    let first = stuck.iter().find(|n| is_stuck(n)).expect("waited for above");
+    let id = first.id.expect("waited for above");
+    if !first.body.contains("its memory pressure trigger fired") {
+        return Err(format!("not told at the trigger's event (the kernel's push) but later: {:?}", first.body));
+    }
+    let offered: Vec<&str> = first.actions.iter().skip(2).step_by(2).map(String::as_str).collect();
+    if offered != ["freeze", "give-more", "stop"] {
+        return Err(format!("the stuck app's actions: {:?}", first.actions));
+    }
+    // `ballast scopes` reads the same state (a stall that hovers at the line comes and goes).
+    let (mut events, mut table) = (String::new(), String::new());
+    testbed::wait("`ballast scopes` to say it is held", Duration::from_secs(30), || {
+        events = env.cgroup_file(unit, "memory.events").unwrap_or_default();
+        table = env.user("~/.local/bin/ballast scopes").unwrap_or_else(|e| e);
+        Ok(table.lines().any(|l| l.trim_start().starts_with(unit) && l.ends_with("held at MemoryHigh")))
+    })
+    .map_err(|e| format!("{e}: memory.events {events:?}; `ballast scopes`:\n{table}"))?;
+    let high: u64 = events.lines().find_map(|l| l.strip_prefix("high ")).and_then(|n| n.parse().ok()).unwrap_or(0);
+    if high == 0 {
+        return Err(format!("memory.events {events:?}"));
+    }
+    env.choices_reach_the_kernel(unit)?;
+    let cgroup = env.user(&format!("systemctl --user show -P ControlGroup {unit}"))?;
+    let watch = env.pressure_watch()?;
+    if !watch["cgroups"].as_array().into_iter().flatten().any(|c| c == cgroup.trim()) {
+        return Err(format!("no trigger on {cgroup:?}: pressure_watch {watch:#}"));
+    }
+    Ok(id)
 }
 
 /// The misbehaving apps, with Hog known by a desktop file Plasma can start (entries of one

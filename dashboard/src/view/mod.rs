@@ -2,7 +2,7 @@
 //! trends, notices. Pure (data in, data out) so every figure is tested without Qt; the bridge
 //! hands these structs to QML as plain lists and maps (camelCase keys).
 
-use crate::report::{CatalogApp, HistoryPoint, Report, ScopeStatus, Session};
+use crate::report::{CatalogApp, Event, HistoryPoint, Report, ScopeStatus, Session};
 use ballast::budget::{CategoryLine, ZramState, SCHEMA_VERSION};
 use ballast::gpu::GpuSource;
 use ballast::sample::Pressure;
@@ -27,6 +27,8 @@ pub struct View {
     pub notices: Vec<Notice>,
     pub scopes: Vec<ScopeRow>,
     pub apps: Vec<AppButton>,
+    /// The event log, newest first.
+    pub events: Vec<EventRow>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -195,6 +197,8 @@ pub struct Notice {
 pub struct ScopeRow {
     pub unit: String,
     pub name: String,
+    /// Its freezer holds it (cgroup.events `frozen 1`): Thaw instead of Freeze.
+    pub frozen: bool,
     pub used_text: String,
     pub high_text: String,
     pub max_text: String,
@@ -204,6 +208,20 @@ pub struct ScopeRow {
     pub events_text: String,
     /// "ok", "warning" (limit hits) or "error" (OOM kills).
     pub events_level: String,
+}
+
+/// One line of the event log: a kill and why, or what was chosen for an app.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventRow {
+    /// "just now", "5 min ago", "3 h ago", "2 d ago".
+    pub ago_text: String,
+    pub who: String,
+    /// "OOM-killed", "Killed by systemd-oomd", "Frozen"...
+    pub what: String,
+    pub why: String,
+    /// "error" for kills, "ok" for the user's choices.
+    pub level: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -277,6 +295,8 @@ pub struct Inputs<'a> {
     pub history: &'a [HistoryPoint],
     pub scopes: &'a [ScopeStatus],
     pub apps: &'a [CatalogApp],
+    /// The event log, oldest first (Events()).
+    pub events: &'a [Event],
     pub trends: &'a Trends,
 }
 
@@ -312,6 +332,7 @@ pub fn build(inputs: &Inputs) -> View {
                 limits_text: format!("high {} · max {} · CPU {}", app.memory_high, app.memory_max, app.cpu_quota),
             })
             .collect(),
+        events: inputs.events.iter().rev().map(|e| event_row(e, inputs.now)).collect(),
     }
 }
 
@@ -330,6 +351,7 @@ pub fn of_session(session: &Session) -> View {
         history: &session.history,
         scopes: &session.scopes,
         apps: &session.apps,
+        events: &session.events,
         trends: &trends,
     })
 }
@@ -606,6 +628,7 @@ fn scope_row(scope: &ScopeStatus, apps: &[CatalogApp]) -> ScopeRow {
             .unwrap_or_else(
                 || if scope.description.is_empty() { scope.unit.clone() } else { scope.description.clone() },
             ),
+        frozen: scope.frozen,
         used_text: scope.memory_current.map_or("unknown".into(), size_text),
         high_text: limit_text(scope.memory_high),
         max_text: limit_text(scope.memory_max),
@@ -613,6 +636,36 @@ fn scope_row(scope: &ScopeStatus, apps: &[CatalogApp]) -> ScopeRow {
         high_mark: scope.memory_high.map_or(0.0, |h| share(h, scale).min(1.0)),
         events_text,
         events_level: events_level.into(),
+    }
+}
+
+fn event_row(event: &Event, now: u64) -> EventRow {
+    use ballast::events::Kind;
+    let what = match event.kind {
+        Kind::OomKill | Kind::UnitOomKill => "OOM-killed",
+        Kind::OomdKill => "Killed by systemd-oomd",
+        Kind::Freeze => "Frozen",
+        Kind::Thaw => "Thawed",
+        Kind::GiveMore => "Given more memory",
+        Kind::Stop => "Stopped",
+    };
+    let kill = matches!(event.kind, Kind::OomKill | Kind::UnitOomKill | Kind::OomdKill);
+    EventRow {
+        ago_text: ago_text(now.saturating_sub(event.time)),
+        who: event.who.clone(),
+        what: what.into(),
+        why: event.why.clone(),
+        level: if kill { "error" } else { "ok" }.into(),
+    }
+}
+
+/// How long ago, roughly, from seconds.
+fn ago_text(seconds: u64) -> String {
+    match seconds {
+        0..60 => "just now".into(),
+        60..3600 => format!("{} min ago", seconds / 60),
+        3600..86400 => format!("{} h ago", seconds / 3600),
+        _ => format!("{} d ago", seconds / 86400),
     }
 }
 

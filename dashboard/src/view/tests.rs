@@ -202,3 +202,21 @@ fn pressure_rows_and_the_cpu_split() {
     assert_eq!(view.pressure.rows[0].some_text, "0.3 %");
     assert!(!view.pressure.cpu_known, "the fixture is a first sample");
 }
+
+#[test]
+fn events_are_listed_newest_first_with_how_long_ago_and_kills_in_red() {
+    let view = of_session(&session());
+    let rows: Vec<(&str, &str, &str, &str)> =
+        view.events.iter().map(|e| (e.ago_text.as_str(), e.who.as_str(), e.what.as_str(), e.level.as_str())).collect();
+    assert_eq!(
+        rows,
+        [
+            ("4 min ago", "Signal", "Frozen", "ok"),
+            ("25 min ago", "Discord", "OOM-killed", "error"),
+            ("3 h ago", "Google Chrome", "Killed by systemd-oomd", "error"),
+        ]
+    );
+    assert_eq!(view.events[1].why, "used 3.0G of its 3.0G MemoryMax");
+    let frozen: Vec<bool> = view.scopes.iter().map(|s| s.frozen).collect();
+    assert_eq!(frozen, [false, true], "Signal's scope is frozen in the fixture");
+}

@@ -34,6 +34,12 @@ Checks {
             const discord = find("scope-app-ballast-discord-3f2a91c0.scope");
             check(discord !== null, "a row for Discord's scope");
             check(find("stop", discord) !== null, "Discord's scope has a Stop button");
+            check(find("freeze", discord) !== null && find("giveMore", discord) !== null, "Discord's scope offers Freeze and More");
+            const signal = find("scope-app-ballast-signal-0b7e44d1.scope");
+            check(find("thaw", signal) !== null && find("frozenChip", signal).visible, "Signal is frozen: a chip and Thaw");
+            check(dashboard.events.length === 3, "events: " + dashboard.events.length);
+            check(dashboard.events[0].what === "Frozen" && dashboard.events[0].agoText === "4 min ago", "newest first: " + JSON.stringify(dashboard.events[0]));
+            check(find("why", find("event-2")).text.indexOf("systemd-oomd: memory pressure in app.slice") === 0, "the oomd kill says why: " + find("why", find("event-2")).text);
             check(!find("launch-teams").enabled, "Teams is not installed: no launch");
             check(find("launch-discord").enabled && find("launch-discord").highlighted, "Discord installed and running");
 

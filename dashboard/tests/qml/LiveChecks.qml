@@ -47,9 +47,13 @@ Checks {
             if (step === "launch") {
                 step = "stop";
                 check(dashboard.actionMessage.indexOf("Could not start no-such-app: unknown app") === 0, "launch: " + dashboard.actionMessage);
-                dashboard.stop("app-nothing-1.scope");
+                dashboard.choose("app-nothing-1.scope", "stop");
             } else if (step === "stop") {
+                step = "freeze";
                 check(dashboard.actionMessage.indexOf("Could not stop app-nothing-1.scope") === 0, "stop: " + dashboard.actionMessage);
+                dashboard.choose("app-nothing-1.scope", "freeze");
+            } else if (step === "freeze") {
+                check(dashboard.actionMessage.indexOf("Could not freeze app-nothing-1.scope: ") === 0, "freeze: " + dashboard.actionMessage);
                 finish();
             }
         }
