@@ -163,12 +163,17 @@ fn setup() -> Result<Env, String> {
 }
 
 fn launch_from_the_menu(env: &Env) -> Result<(), String> {
-    let names = env.call(&["org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus.ListNames"])?;
-    let item = names
-        .split_whitespace()
-        .find(|n| n.starts_with("org.kde.StatusNotifierItem-"))
-        .ok_or(format!("no tray item on the bus: {names}"))?
-        .to_owned();
+    // The agent takes its API's name before its tray item registers.
+    let mut names = String::new();
+    let item = |names: &str| {
+        names.split_whitespace().find(|n| n.starts_with("org.kde.StatusNotifierItem-")).map(str::to_owned)
+    };
+    env.wait("the tray item is on the bus", || {
+        names = env.call(&["org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus.ListNames"])?;
+        Ok(item(&names).is_some())
+    })
+    .map_err(|e| format!("{e}: {names}"))?;
+    let item = item(&names).expect("waited for above");
     let layout =
         env.call(&[&item, "/MenuBar", "com.canonical.dbusmenu.GetLayout", "int32:0", "int32:-1", "array:string:"])?;
     let id = menu_id(&layout, "Allocator (150M / 200M, 50%)").ok_or(format!("no Allocator entry in\n{layout}"))?;

@@ -437,32 +437,17 @@ mod tests {
         assert_eq!(seen[6], ["clear Pressure"]);
     }
 
-    fn scope(unit: &str, app: Option<&str>, bytes: u64) -> ScopeStatus {
-        ScopeStatus {
-            unit: unit.into(),
-            app: app.map(str::to_owned),
-            starter: crate::launch::govern::Starter::Ballast,
-            governed: app.is_some(),
-            description: String::new(),
-            control_group: None,
-            memory_current: Some(bytes),
-            memory_high: None,
-            memory_max: None,
-            cpu_usage_nsec: None,
-            cpu_quota: None,
-            events: None,
-            pressure: None,
-            frozen: false,
-        }
+    fn scope(unit: &str, bytes: u64) -> ScopeStatus {
+        ScopeStatus { memory_current: Some(bytes), ..ScopeStatus::named(&Profile::embedded(), unit) }
     }
 
     #[test]
     fn sustained_pressure_offers_to_freeze_or_stop_the_largest_app() {
         let profile = Profile::embedded();
         let scopes = [
-            scope("app-ballast-discord-1.scope", Some("discord"), 900 << 20),
-            scope("app-org.example.Big-2.scope", None, 3 << 30),
-            scope("app-ballast-teams-3.scope", Some("teams"), 1200 << 20),
+            scope("app-ballast-discord-1.scope", 900 << 20),
+            scope("app-org.example.Big-2.scope", 3 << 30),
+            scope("app-ballast-teams-3.scope", 1200 << 20),
         ];
         let largest = largest_app(&profile, &scopes).unwrap();
         assert_eq!((largest.unit.as_str(), largest.who.as_str()), ("app-ballast-teams-3.scope", "Microsoft Teams"));
