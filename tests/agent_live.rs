@@ -154,7 +154,7 @@ fn every_api_method_answers() {
     let wrong = agent_call(&s, "Tune", &["string:kwin", "string:explode"]).unwrap_err();
     assert!(wrong.contains("preview, apply or rollback"), "{wrong}");
     let doctor: serde_json::Value = serde_json::from_str(&agent_call(&s, "Doctor", &[]).unwrap()).unwrap();
-    assert_eq!(doctor.as_array().unwrap().len(), 12);
+    assert_eq!(doctor.as_array().unwrap().len(), 14);
 
     // The CLI asks the running agent: its report carries the agent's 64G budget, not the
     // embedded 3.5G one this command would load by itself.
