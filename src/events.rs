@@ -9,7 +9,7 @@
 //! over it), so it stays under about 200 KiB.
 
 use serde::{Deserialize, Serialize};
-use std::io::{self, Write};
+use std::io::{self, Read as _, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -101,11 +101,22 @@ pub struct Read {
 }
 
 impl Read {
-    /// The newest `count` events, oldest first.
-    pub fn newest(&self, count: usize) -> &[Event] {
-        &self.events[self.events.len().saturating_sub(count)..]
+    /// Each non-blank line of `bytes` as an event, or counted as unreadable (not JSON of an
+    /// event, or not UTF-8).
+    fn parse(bytes: &[u8]) -> Read {
+        let mut read = Read::default();
+        for line in bytes.split(|&byte| byte == b'\n').filter(|l| !l.trim_ascii().is_empty()) {
+            match serde_json::from_slice(line) {
+                Ok(event) => read.events.push(event),
+                Err(_) => read.unreadable += 1,
+            }
+        }
+        read
     }
 }
+
+/// Bytes read from the log's end per event asked for, at first: a line is about 200 bytes.
+const TAIL_BYTES_PER_EVENT: u64 = 512;
 
 /// The log file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -172,19 +183,39 @@ impl EventLog {
 
     /// Every event, oldest first; a missing file is an empty log.
     pub fn read(&self) -> Result<Read, EventLogError> {
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(text) => text,
+        self.newest(usize::MAX)
+    }
+
+    /// The newest `count` events, oldest first, and the unreadable lines among the lines read
+    /// for them. Read from the file's end, a window that grows fourfold until it holds
+    /// `count` lines or the whole file: the dashboard asks for 20 every refresh, and the rest
+    /// of the log is not read for them. A missing file is an empty log.
+    pub fn newest(&self, count: usize) -> Result<Read, EventLogError> {
+        let mut file = match std::fs::File::open(&self.path) {
+            Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Read::default()),
             Err(e) => return Err(self.error()(e)),
         };
-        let mut read = Read::default();
-        for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            match serde_json::from_str(line) {
-                Ok(event) => read.events.push(event),
-                Err(_) => read.unreadable += 1,
+        let size = file.metadata().map_err(self.error())?.len();
+        let mut window = (count as u64).saturating_add(1).saturating_mul(TAIL_BYTES_PER_EVENT);
+        loop {
+            let start = size.saturating_sub(window);
+            let mut bytes = Vec::new();
+            file.seek(SeekFrom::Start(start)).map_err(self.error())?;
+            file.read_to_end(&mut bytes).map_err(self.error())?;
+            // A window that starts inside a line leaves that line out.
+            let whole = match bytes.iter().position(|&byte| byte == b'\n') {
+                Some(end) if start > 0 => &bytes[end + 1..],
+                None if start > 0 => &[][..],
+                _ => &bytes[..],
+            };
+            let mut read = Read::parse(whole);
+            if start == 0 || read.events.len() + read.unreadable >= count {
+                read.events.drain(..read.events.len().saturating_sub(count));
+                return Ok(read);
             }
+            window = window.saturating_mul(4);
         }
-        Ok(read)
     }
 }
 
@@ -246,6 +277,23 @@ mod tests {
         assert_eq!(read.events.len(), MAX_EVENTS / 2);
         assert_eq!(read.events.last().unwrap().time, MAX_EVENTS as u64);
         assert_eq!(read.events.first().unwrap().time, MAX_EVENTS as u64 + 1 - (MAX_EVENTS / 2) as u64);
+    }
+
+    #[test]
+    fn the_newest_events_are_read_from_the_end_of_a_long_log() {
+        let log = log("newest");
+        for time in 0..300 {
+            log.append(&event(time)).unwrap();
+        }
+        let mut file = std::fs::OpenOptions::new().append(true).open(log.path()).unwrap();
+        file.write_all(b"not an event\n").unwrap();
+        drop(file);
+        let newest = log.newest(20).unwrap();
+        assert_eq!(newest.events, (280..300).map(event).collect::<Vec<_>>());
+        assert_eq!(newest.unreadable, 1);
+        let all = log.newest(1000).unwrap();
+        assert_eq!((all.events.len(), all.unreadable), (300, 1), "a window past the file's start reads it all");
+        assert_eq!(log.newest(0).unwrap().events, []);
     }
 
     #[test]

@@ -137,12 +137,11 @@ fn dashboard(profile: &Profile) -> Result<i32> {
 /// `ballast events`: the event log, as a table or JSON; unreadable lines are said on stderr.
 fn events_command(json: bool, last: Option<usize>) -> Result<i32> {
     let log = ballast::events::EventLog::from_env();
-    let read = log.read()?;
-    let events = read.newest(last.unwrap_or(usize::MAX));
+    let read = log.newest(last.unwrap_or(usize::MAX))?;
     if json {
-        println!("{}", serde_json::to_string_pretty(events)?);
+        println!("{}", serde_json::to_string_pretty(&read.events)?);
     } else {
-        print!("{}", render::events_table(events));
+        print!("{}", render::events_table(&read.events));
     }
     if read.unreadable > 0 {
         eprintln!("ballast: {} line(s) of {} are not events and were skipped", read.unreadable, log.path().display());

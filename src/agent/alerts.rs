@@ -172,7 +172,8 @@ pub fn largest_app(profile: &Profile, scopes: &[ScopeStatus]) -> Option<LargestA
 const SUSTAINED_TICKS: u32 = 3;
 
 impl AlertPolicy {
-    /// `held`: the app scopes held at their MemoryHigh in this tick's reading.
+    /// `held`: the app scopes held at their MemoryHigh in this tick's reading; `largest` is
+    /// asked only while the pressure alert is wanted.
     pub fn update(
         &mut self,
         settings: &AlertSettings,
@@ -180,7 +181,7 @@ impl AlertPolicy {
         report: &Report,
         events: &[ScopeEvent],
         held: &[HeldAtLimit],
-        largest: Option<&LargestApp>,
+        largest: impl FnOnce() -> Option<LargestApp>,
     ) -> Vec<AlertChange> {
         self.tick += 1;
         let mut wanted = breach_alerts(report);
@@ -207,7 +208,7 @@ impl AlertPolicy {
         settings: &AlertSettings,
         sample: &SampleSettings,
         report: &Report,
-        largest: Option<&LargestApp>,
+        largest: impl FnOnce() -> Option<LargestApp>,
     ) -> Option<Alert> {
         let pressure = report.psi.memory.map(|p| p.some.avg10 as f64).unwrap_or(0.0);
         if pressure >= settings.pressure_some_avg10 {
@@ -226,13 +227,16 @@ impl AlertPolicy {
         let offer = |app: &LargestApp| {
             format!("{body}. The largest app, {}, uses {}: freeze it or stop it.", app.who, human(app.bytes))
         };
-        (sustained || (raised && self.pressure_low_ticks < SUSTAINED_TICKS)).then(|| Alert {
-            key: AlertKey::Pressure,
-            summary: "Memory pressure".into(),
-            body: largest.map_or(body.clone(), offer),
-            urgency: Urgency::Normal,
-            unit: largest.map(|app| app.unit.clone()),
-            choices: largest.map_or(Vec::new(), |_| vec![Choice::Freeze, Choice::Stop]),
+        (sustained || (raised && self.pressure_low_ticks < SUSTAINED_TICKS)).then(|| {
+            let largest = largest();
+            Alert {
+                key: AlertKey::Pressure,
+                summary: "Memory pressure".into(),
+                body: largest.as_ref().map_or(body.clone(), offer),
+                urgency: Urgency::Normal,
+                choices: largest.as_ref().map_or(Vec::new(), |_| vec![Choice::Freeze, Choice::Stop]),
+                unit: largest.map(|app| app.unit),
+            }
         })
     }
 
@@ -406,7 +410,7 @@ mod tests {
 
     /// One tick with no app held at MemoryHigh.
     fn tick(policy: &mut AlertPolicy, report: &Report, events: &[ScopeEvent]) -> Vec<AlertChange> {
-        policy.update(&settings(), &Profile::embedded().sample, report, events, &[], None)
+        policy.update(&settings(), &Profile::embedded().sample, report, events, &[], || None)
     }
 
     #[test]
@@ -460,7 +464,7 @@ mod tests {
         let sample = Profile::embedded().sample;
         let mut changes = Vec::new();
         for _ in 0..SUSTAINED_TICKS {
-            changes.extend(policy.update(&settings(), &sample, &pressed, &[], &[], Some(&largest)));
+            changes.extend(policy.update(&settings(), &sample, &pressed, &[], &[], || Some(largest.clone())));
         }
         let [AlertChange::Show(alert)] = &changes[..] else { panic!("{changes:?}") };
         assert_eq!(alert.unit.as_deref(), Some("app-ballast-teams-3.scope"));
@@ -526,7 +530,7 @@ mod tests {
         }];
         let mut seen = Vec::new();
         for now in [&held[..], &held, &held, &held, &[], &held, &[], &[], &[]] {
-            seen.push(policy.update(&settings(), &sample, &fine, &[], now, None));
+            seen.push(policy.update(&settings(), &sample, &fine, &[], now, || None));
         }
         assert!(seen[0].is_empty() && seen[1].is_empty(), "one reading is not a trend");
         assert_eq!(shown(&seen[2]), ["show Hold stuck at its memory limit"]);
@@ -539,7 +543,7 @@ mod tests {
         assert!(policy.calm());
         // Once closed, a break in the readings starts the count again.
         for now in [&held[..], &[], &held, &held] {
-            assert!(policy.update(&settings(), &sample, &fine, &[], now, None).is_empty());
+            assert!(policy.update(&settings(), &sample, &fine, &[], now, || None).is_empty());
         }
     }
 
@@ -555,7 +559,7 @@ mod tests {
             stall: 4.0,
             pushed: true,
         }];
-        let first = policy.update(&settings(), &Profile::embedded().sample, &report(|_| {}), &[], &held, None);
+        let first = policy.update(&settings(), &Profile::embedded().sample, &report(|_| {}), &[], &held, || None);
         assert_eq!(shown(&first), ["show Hold stuck at its memory limit"]);
         let AlertChange::Show(alert) = &first[0] else { unreachable!() };
         assert!(alert.body.contains("its memory pressure trigger fired"), "{}", alert.body);
@@ -568,7 +572,7 @@ mod tests {
             current: 390 << 20,
             ..held[0].clone()
         };
-        let second = policy.update(&settings(), &Profile::embedded().sample, &report(|_| {}), &[], &[near], None);
+        let second = policy.update(&settings(), &Profile::embedded().sample, &report(|_| {}), &[], &[near], || None);
         let Some(AlertChange::Show(alert)) = second.iter().find(|c| matches!(c, AlertChange::Show(_))) else {
             panic!("not told: {second:?}")
         };

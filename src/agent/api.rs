@@ -182,8 +182,8 @@ mod server {
         /// The newest `last` events of the event log (kills and choices, oldest first) as
         /// JSON: the `ballast events --json` schema.
         async fn events(&self, last: u32) -> fdo::Result<String> {
-            let read = crate::events::EventLog::from_env().read().map_err(failed)?;
-            Ok(encode(&read.newest(last as usize)))
+            let read = crate::events::EventLog::from_env().newest(last as usize).map_err(failed)?;
+            Ok(encode(&read.events))
         }
 
         /// Stops a running app unit; what was done, in words (logged in the event log).

@@ -341,9 +341,8 @@ impl Agent {
         self.wakers.sync(&self.governed_cgroups());
         report.pressure_watch = Some(self.wakers.report());
         self.pressed.clear();
-        let largest = alerts::largest_app(&self.profile, &self.scopes);
-        let changes =
-            self.alerts.update(&self.profile.alerts, &self.profile.sample, &report, &events, &held, largest.as_ref());
+        let largest = || alerts::largest_app(&self.profile, &self.scopes);
+        let changes = self.alerts.update(&self.profile.alerts, &self.profile.sample, &report, &events, &held, largest);
         let quiet = changes.is_empty() && self.alerts.calm();
         if let Some(notifier) = &self.notifier {
             changes.into_iter().for_each(|change| notifier.apply(change));

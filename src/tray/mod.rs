@@ -225,11 +225,12 @@ impl ksni::Tray for BallastTray {
         ksni::Category::SystemServices
     }
 
+    /// Active whatever the budget says: the gauge's colour shows a breach. Plasma 6's system
+    /// tray pulses a NeedsAttention item for as long as it stays so (PulseAnimation, loops:
+    /// Infinite, in plasma-workspace's applets/systemtray), which keeps plasmashell and KWin
+    /// drawing every frame: a breach that lasts would cost the desktop more than ballast.
     fn status(&self) -> ksni::Status {
-        match self.view.status {
-            Status::Breach => ksni::Status::NeedsAttention,
-            _ => ksni::Status::Active,
-        }
+        ksni::Status::Active
     }
 
     fn icon_pixmap(&self) -> Vec<ksni::Icon> {
@@ -339,6 +340,16 @@ mod tests {
         let discord = v.launch.iter().find(|l| l.id == "discord").unwrap();
         assert_eq!((discord.label.as_str(), discord.installed), ("Discord (2G / 3G, 150%)", true));
         assert!(!v.launch.iter().find(|l| l.id == "zoom").unwrap().installed);
+    }
+
+    #[test]
+    fn a_breach_turns_the_gauge_red_but_never_asks_for_attention() {
+        use ksni::Tray;
+        let (commands, _) = tokio::sync::mpsc::unbounded_channel();
+        let breach = view(|s| s.meminfo.available = 0);
+        assert_eq!(breach.status, Status::Breach);
+        let tray = BallastTray { view: breach, commands };
+        assert!(matches!(tray.status(), ksni::Status::Active));
     }
 
     #[test]

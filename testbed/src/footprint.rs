@@ -6,6 +6,9 @@
 //! of every thread (/proc/PID/task/*/status): each time the agent wakes up it runs and then
 //! sleeps again, one voluntary switch. Involuntary switches (preempted while running: under
 //! TCG a tick is slow and the guest busy) are printed beside them, not counted as wakeups.
+//! plasmashell's and KWin's (kwin_wayland or kwin_x11) CPU over the same interval is printed beside the agent's:
+//! what the agent's tray item costs the desktop (a NeedsAttention item, which Plasma's tray
+//! pulses, kept both drawing every frame).
 
 /// The shell script (run as the session user) that measures ballast.service's main process
 /// for `seconds`: `key value` lines, then `top` and top's lines for the process.
@@ -14,14 +17,17 @@ pub fn script(seconds: u64) -> String {
     format!(
         r#"pid=$(systemctl --user show -P MainPID ballast.service)
 [ "${{pid:-0}}" -gt 0 ] || {{ echo "ballast.service is not running" >&2; exit 1; }}
-ticks() {{ awk '{{print $14 + $15}}' /proc/$pid/stat; }}
+shell=$(pgrep -u "$USER" -x plasmashell); kwin=$(pgrep -u "$USER" -x 'kwin_wayland|kwin_x11')
+ticks() {{ awk '{{print $14 + $15}}' /proc/${{1:-$pid}}/stat; }}
 switches() {{ cat /proc/$pid/task/*/status | awk -v k="^$1_ctxt_switches:" '$0 ~ k {{n += $2}} END {{print n}}'; }}
-t0=$(ticks); w0=$(switches voluntary); p0=$(switches nonvoluntary); e0=$(date +%s.%N)
+t0=$(ticks); s0=$(ticks $shell); k0=$(ticks $kwin); w0=$(switches voluntary); p0=$(switches nonvoluntary); e0=$(date +%s.%N)
 top -b -d 2 -n {samples} -p $pid > /tmp/ballast-top.log
-t1=$(ticks); w1=$(switches voluntary); p1=$(switches nonvoluntary); e1=$(date +%s.%N)
+t1=$(ticks); s1=$(ticks $shell); k1=$(ticks $kwin); w1=$(switches voluntary); p1=$(switches nonvoluntary); e1=$(date +%s.%N)
 echo "elapsed $(echo "$e1 $e0" | awk '{{print $1 - $2}}')"
 echo "clk_tck $(getconf CLK_TCK)"
 echo "cpu_ticks $((t1 - t0))"
+echo "plasmashell_ticks $((s1 - s0))"
+echo "kwin_ticks $((k1 - k0))"
 echo "wakeups $((w1 - w0))"
 echo "preempted $((p1 - p0))"
 awk '/^(VmRSS|RssAnon):/ {{print $1, $2}}' /proc/$pid/status
@@ -46,6 +52,10 @@ pub struct Footprint {
     pub wakeups_per_second: f64,
     /// Involuntary context switches per second: times it was preempted while running.
     pub preempted_per_second: f64,
+    /// plasmashell's % of one CPU over the interval.
+    pub plasmashell_cpu_percent: f64,
+    /// KWin's (kwin_wayland or kwin_x11) % of one CPU over the interval.
+    pub kwin_cpu_percent: f64,
     /// top's %CPU for the process, one per 2 s sample after the first.
     pub top_cpu: Vec<f64>,
     /// top's RES column at the last sample, as top prints it (KiB, or with a unit suffix).
@@ -61,6 +71,7 @@ pub fn parse(out: &str) -> Result<Footprint, String> {
             .ok_or(format!("no {key} in the output"))
     };
     let elapsed = value("elapsed")?;
+    let percent = |key: &str| Ok::<_, String>(value(key)? / value("clk_tck")? / elapsed * 100.0);
     // top -b: PID USER PR NI VIRT RES SHR S %CPU %MEM TIME+ COMMAND
     let rows: Vec<Vec<&str>> =
         top.lines().map(|l| l.split_whitespace().collect()).filter(|w: &Vec<&str>| w.len() >= 12).collect();
@@ -68,7 +79,9 @@ pub fn parse(out: &str) -> Result<Footprint, String> {
         elapsed,
         rss: value("VmRSS")? as u64,
         anon: value("RssAnon")? as u64,
-        cpu_percent: value("cpu_ticks")? / value("clk_tck")? / elapsed * 100.0,
+        cpu_percent: percent("cpu_ticks")?,
+        plasmashell_cpu_percent: percent("plasmashell_ticks")?,
+        kwin_cpu_percent: percent("kwin_ticks")?,
         wakeups_per_second: value("wakeups")? / elapsed,
         preempted_per_second: value("preempted")? / elapsed,
         top_cpu: rows.iter().filter_map(|w| w[8].parse().ok()).collect(),
@@ -107,7 +120,12 @@ impl std::fmt::Display for Footprint {
             "-",
             "-"
         )?;
-        write!(f, "\n  (top's highest 2 s sample: {max:.1}%)")
+        writeln!(f, "\n  (top's highest 2 s sample: {max:.1}%)")?;
+        write!(
+            f,
+            "  the desktop beside it (/proc): plasmashell {:.2}%, KWin {:.2}% CPU",
+            self.plasmashell_cpu_percent, self.kwin_cpu_percent
+        )
     }
 }
 
@@ -115,17 +133,19 @@ impl std::fmt::Display for Footprint {
 mod tests {
     use super::*;
 
-    /// The script's output in the guest over 60 s (procps-ng's top), the release agent idle
-    /// under TCG with its PSI triggers armed.
+    /// The script's output in the guest over 60 s (procps-ng's top), the agent idle under TCG
+    /// with its PSI triggers armed, in the guest's X11 session (kwin_x11 not compositing).
     const OUT: &str = include_str!("../fixtures/footprint.out");
 
     #[test]
     fn figures_from_proc_and_top() {
         let f = parse(OUT).unwrap();
-        assert_eq!((f.rss, f.anon, f.top_res.as_str()), (9584, 952, "9584"));
-        assert!((f.cpu_percent - 11.0 / 100.0 / 61.1009 * 100.0).abs() < 1e-9);
-        assert!((f.wakeups_per_second - 7.0 / 61.1009).abs() < 1e-9);
-        assert!((f.preempted_per_second - 27.0 / 61.1009).abs() < 1e-9);
+        assert_eq!((f.rss, f.anon, f.top_res.as_str()), (10940, 1068, "10940"));
+        assert!((f.cpu_percent - 13.0 / 100.0 / 61.1622 * 100.0).abs() < 1e-9);
+        assert!((f.wakeups_per_second - 8.0 / 61.1622).abs() < 1e-9);
+        assert!((f.preempted_per_second - 4.0 / 61.1622).abs() < 1e-9);
+        assert_eq!(f.plasmashell_cpu_percent, 0.0);
+        assert!((f.kwin_cpu_percent - 685.0 / 100.0 / 61.1622 * 100.0).abs() < 1e-9);
         assert_eq!(f.top_cpu.len(), 30);
         assert!(f.to_string().contains("ballast (/proc)"));
     }
