@@ -220,19 +220,23 @@ impl AlertPolicy {
         }
         let raised = self.raised.contains_key(&AlertKey::Pressure);
         let sustained = self.pressure_high_ticks >= SUSTAINED_TICKS;
-        let body = format!(
-            "Tasks stalled on memory {pressure:.0}% of the time over the last 10 s (for {:.0} s or more)",
-            f64::from(SUSTAINED_TICKS) * sample.tick_seconds
-        );
-        let offer = |app: &LargestApp| {
-            format!("{body}. The largest app, {}, uses {}: freeze it or stop it.", app.who, human(app.bytes))
-        };
         (sustained || (raised && self.pressure_low_ticks < SUSTAINED_TICKS)).then(|| {
+            let body = format!(
+                "Tasks stalled on memory {pressure:.0}% of the time over the last 10 s (for {:.0} s or more)",
+                f64::from(SUSTAINED_TICKS) * sample.tick_seconds
+            );
             let largest = largest();
             Alert {
                 key: AlertKey::Pressure,
                 summary: "Memory pressure".into(),
-                body: largest.as_ref().map_or(body.clone(), offer),
+                body: match &largest {
+                    Some(app) => format!(
+                        "{body}. The largest app, {}, uses {}: freeze it or stop it.",
+                        app.who,
+                        human(app.bytes)
+                    ),
+                    None => body,
+                },
                 urgency: Urgency::Normal,
                 choices: largest.as_ref().map_or(Vec::new(), |_| vec![Choice::Freeze, Choice::Stop]),
                 unit: largest.map(|app| app.unit),

@@ -6,9 +6,9 @@
 //! of every thread (/proc/PID/task/*/status): each time the agent wakes up it runs and then
 //! sleeps again, one voluntary switch. Involuntary switches (preempted while running: under
 //! TCG a tick is slow and the guest busy) are printed beside them, not counted as wakeups.
-//! plasmashell's and KWin's (kwin_wayland or kwin_x11) CPU over the same interval is printed beside the agent's:
-//! what the agent's tray item costs the desktop (a NeedsAttention item, which Plasma's tray
-//! pulses, kept both drawing every frame).
+//! plasmashell's and KWin's (kwin_wayland or kwin_x11) CPU over the same interval is printed
+//! beside the agent's: what the agent's tray item costs the desktop (a NeedsAttention item,
+//! which Plasma's tray pulses, kept both drawing every frame).
 
 /// The shell script (run as the session user) that measures ballast.service's main process
 /// for `seconds`: `key value` lines, then `top` and top's lines for the process.
@@ -17,12 +17,13 @@ pub fn script(seconds: u64) -> String {
     format!(
         r#"pid=$(systemctl --user show -P MainPID ballast.service)
 [ "${{pid:-0}}" -gt 0 ] || {{ echo "ballast.service is not running" >&2; exit 1; }}
-shell=$(pgrep -u "$USER" -x plasmashell); kwin=$(pgrep -u "$USER" -x 'kwin_wayland|kwin_x11')
-ticks() {{ awk '{{print $14 + $15}}' /proc/${{1:-$pid}}/stat; }}
+shell=$(pgrep -n -u "$USER" -x plasmashell); kwin=$(pgrep -n -u "$USER" -x 'kwin_wayland|kwin_x11')
+[ -n "$shell" ] && [ -n "$kwin" ] || {{ echo "no plasmashell or KWin in this session" >&2; exit 1; }}
+ticks() {{ awk '{{print $14 + $15}}' /proc/$1/stat; }}
 switches() {{ cat /proc/$pid/task/*/status | awk -v k="^$1_ctxt_switches:" '$0 ~ k {{n += $2}} END {{print n}}'; }}
-t0=$(ticks); s0=$(ticks $shell); k0=$(ticks $kwin); w0=$(switches voluntary); p0=$(switches nonvoluntary); e0=$(date +%s.%N)
+t0=$(ticks $pid); s0=$(ticks $shell); k0=$(ticks $kwin); w0=$(switches voluntary); p0=$(switches nonvoluntary); e0=$(date +%s.%N)
 top -b -d 2 -n {samples} -p $pid > /tmp/ballast-top.log
-t1=$(ticks); s1=$(ticks $shell); k1=$(ticks $kwin); w1=$(switches voluntary); p1=$(switches nonvoluntary); e1=$(date +%s.%N)
+t1=$(ticks $pid); s1=$(ticks $shell); k1=$(ticks $kwin); w1=$(switches voluntary); p1=$(switches nonvoluntary); e1=$(date +%s.%N)
 echo "elapsed $(echo "$e1 $e0" | awk '{{print $1 - $2}}')"
 echo "clk_tck $(getconf CLK_TCK)"
 echo "cpu_ticks $((t1 - t0))"
