@@ -27,7 +27,7 @@ packages=(
   qml6-module-qtquick qml6-module-qtquick-controls qml6-module-qtquick-templates
   qml6-module-qtquick-window qml6-module-qtquick-layouts qml6-module-qtqml-workerscript
   libqt6gui6 libqt6qml6 libqt6quick6
-  baloo6 libkf6config-bin qdbus-qt6 libnotify-bin
+  baloo6 libkf6config-bin qdbus-qt6 libnotify-bin at-spi2-core
   pipewire pipewire-pulse wireplumber
   chromium
 )
@@ -90,6 +90,16 @@ printf '[KSplash]\nEngine=none\nTheme=None\n' > "$home/.config/ksplashrc"
 printf '[AC][Display]\nDimDisplayWhenIdle=false\nTurnOffDisplayWhenIdle=false\n[AC][SuspendAndShutdown]\nAutoSuspendAction=0\n' > "$home/.config/powerdevilrc"
 printf '[Daemon]\nAutolock=false\nLockOnResume=false\n' > "$home/.config/kscreenlockerrc"
 printf '[Wallet]\nEnabled=false\nFirst Use=false\n' > "$home/.config/kwalletrc"
+# A notification popup hides after PopupTimeout: 5 s under TCG is a blink of a real one, too
+# short for a case to press its buttons; its countdown line is drawn every frame meanwhile.
+printf '[Notifications]\nPopupTimeout=60000\nShowPopupTimeout=false\n' > "$home/.config/plasmanotifyrc"
+# Qt's Wayland client takes a window whose frame callback is 100 ms late for hidden, and
+# draws it whole again when the callback comes (QT_WAYLAND_FRAME_CALLBACK_TIMEOUT). kwin_wayland
+# on llvmpipe under TCG takes longer than that to compose a frame, so plasmashell and KWin
+# draw each other's frames forever (about one core each, nothing on screen changing). Real
+# hardware answers within a frame; the guest gets the patience it needs.
+mkdir -p "$rootfs/etc/environment.d"
+echo 'QT_WAYLAND_FRAME_CALLBACK_TIMEOUT=2000' > "$rootfs/etc/environment.d/60-testbed-tcg.conf"
 in_root chown -R tester:tester /home/tester
 
 cleanup

@@ -24,7 +24,6 @@ use crate::sample::{cgroup_mode, CgroupMode, MemoryEvents, Sampler};
 use crate::tray::{BallastTray, TrayView};
 use alerts::{AlertChange, AlertKey, AlertPolicy, Urgency};
 use command::{Choice, Command};
-use futures_util::StreamExt;
 use history::History;
 use ksni::TrayMethods;
 use std::collections::HashMap;
@@ -150,10 +149,12 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
     serve_api(&connection, shared.clone()).await?;
     let manager =
         UserManager::connect().await.map_err(|e| eprintln!("ballast: {e}; launching and scope watching are off")).ok();
-    let notifier = notifier::Notifier::new(&connection).await.ok();
-    let mut actions = match &notifier {
-        Some(n) => Some(n.proxy().receive_action_invoked().await.map_err(|e| AgentError::Bus(e.to_string()))?),
-        None => None,
+    let (notifier, mut actions) = match notifier::Notifier::new(&connection).await {
+        Ok((notifier, actions)) => (Some(notifier), Some(actions)),
+        Err(e) => {
+            eprintln!("ballast: no notifications ({e}); alerts show in the tray");
+            (None, None)
+        }
     };
     let mut agent = Agent::new(profile, profile_file, root, connection, shared, manager, notifier);
     if let Some(manager) = &agent.manager {
@@ -193,7 +194,7 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
     loop {
         let next_action = async {
             match actions.as_mut() {
-                Some(stream) => stream.next().await,
+                Some(actions) => actions.recv().await,
                 None => std::future::pending().await,
             }
         };
@@ -211,7 +212,7 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
                 continue;
             }
             Some(command) = command_queue.recv() => command,
-            Some(signal) = next_action => match agent.action_command(&signal) {
+            Some(invoked) = next_action => match action_command(&invoked) {
                 Some(command) => command,
                 None => continue,
             },
@@ -311,18 +312,16 @@ impl Agent {
             ticks: 0,
         }
     }
+}
 
-    /// The command a notification's action asks for: Open dashboard, or one of the choices
-    /// the alert offered for its unit; None for anything else.
-    fn action_command(&self, signal: &notifier::ActionInvoked) -> Option<Command> {
-        let args = signal.args().ok()?;
-        if args.action_key == notifier::OPEN_DASHBOARD {
-            return Some(Command::Dashboard);
-        }
-        let alert = self.notifier.as_ref().and_then(|n| n.alert(args.id))?;
-        let choice = Choice::from_key(&args.action_key).filter(|c| alert.choices.contains(c))?;
-        Some(Command::Choose(choice, alert.unit?))
+/// The command an action invoked on one of the agent's notifications asks for: Open dashboard,
+/// or one of the choices the alert offered for its unit; None for anything else.
+fn action_command(invoked: &notifier::Invoked) -> Option<Command> {
+    if invoked.action_key == notifier::OPEN_DASHBOARD {
+        return Some(Command::Dashboard);
     }
+    let choice = Choice::from_key(&invoked.action_key).filter(|c| invoked.alert.choices.contains(c))?;
+    Some(Command::Choose(choice, invoked.alert.unit.clone()?))
 }
 
 impl Agent {
@@ -675,4 +674,21 @@ fn doctor_summary(checks: &[doctor::Check]) -> String {
         .map(|c| format!("{} {}: {}", c.verdict.as_str(), c.id, c.message));
     let counts = format!("{} pass, {} warn, {} fail", count(Verdict::Pass), count(Verdict::Warn), count(Verdict::Fail));
     [counts].into_iter().chain(problems).collect::<Vec<_>>().join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_action_asks_for_what_its_alert_offered() {
+        let invoked = |key: &str| notifier::Invoked {
+            action_key: key.into(),
+            alert: alerts::frozen_alert("app-x.scope", "frozen".into()),
+        };
+        assert_eq!(action_command(&invoked("thaw")), Some(Command::Choose(Choice::Thaw, "app-x.scope".into())));
+        assert_eq!(action_command(&invoked("dashboard")), Some(Command::Dashboard));
+        assert_eq!(action_command(&invoked("give-more")), None, "not offered on a frozen app");
+        assert_eq!(action_command(&invoked("default")), None, "a click on the notification itself");
+    }
 }

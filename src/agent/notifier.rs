@@ -45,37 +45,35 @@ pub const OPEN_DASHBOARD: &str = "dashboard";
 /// What was shown: each alert key's notification id and alert (for its actions).
 type Shown = Arc<Mutex<HashMap<AlertKey, (u32, Alert)>>>;
 
+/// An action the user invoked on one of the agent's notifications (ActionInvoked): its key,
+/// and the alert the notification showed.
+pub struct Invoked {
+    pub action_key: String,
+    pub alert: Alert,
+}
+
 /// Sends notifications from a task of its own, one change after another in order, so the
 /// agent's tick never waits for the notification server: plasmashell under load answers in
 /// seconds, and an activatable server that cannot start keeps the bus from answering for its
 /// activation timeout (25 s in dbus-daemon).
 pub struct Notifier {
-    proxy: NotificationsProxy<'static>,
     changes: tokio::sync::mpsc::UnboundedSender<AlertChange>,
-    shown: Shown,
 }
 
 impl Notifier {
-    /// Starts the notifier's task, and forgets each notification the server says is closed
-    /// (NotificationClosed): its actions can no longer be invoked, and its id is not reused.
-    pub async fn new(connection: &zbus::Connection) -> zbus::Result<Notifier> {
+    /// Starts the notifier's tasks: one sends, one follows the server's signals. The receiver
+    /// yields the actions invoked on the agent's notifications.
+    pub async fn new(
+        connection: &zbus::Connection,
+    ) -> zbus::Result<(Notifier, tokio::sync::mpsc::UnboundedReceiver<Invoked>)> {
         let proxy = NotificationsProxy::new(connection).await?;
+        let signals = proxy.inner().receive_all_signals().await?;
         let (changes, queue) = tokio::sync::mpsc::unbounded_channel();
+        let (invoked, actions) = tokio::sync::mpsc::unbounded_channel();
         let shown = Shown::default();
-        tokio::spawn(send_all(proxy.clone(), queue, shown.clone()));
-        let closed = proxy.receive_notification_closed().await?;
-        tokio::spawn(forget_closed(closed, shown.clone()));
-        Ok(Notifier { proxy, changes, shown })
-    }
-
-    pub fn proxy(&self) -> &NotificationsProxy<'static> {
-        &self.proxy
-    }
-
-    /// The alert a notification id belongs to (for its actions).
-    pub fn alert(&self, id: u32) -> Option<Alert> {
-        let shown = self.shown.lock().expect("the notifier's lock is never poisoned");
-        shown.values().find(|(shown, _)| *shown == id).map(|(_, alert)| alert.clone())
+        tokio::spawn(send_all(proxy, queue, shown.clone()));
+        tokio::spawn(follow_server(signals, shown, invoked));
+        Ok((Notifier { changes }, actions))
     }
 
     /// Queues a change; it is sent after those queued before it.
@@ -84,15 +82,31 @@ impl Notifier {
     }
 }
 
-/// Forgets the notifications the user dismissed or that were closed, until the bus goes. An
-/// expired one (NotificationClosed reason 1) is kept: Plasma keeps it in its history, where
-/// the end of its condition still closes it.
-async fn forget_closed(mut closed: NotificationClosedStream, shown: Shown) {
+/// Follows the server's signals in the order it sent them, until the bus goes. An action
+/// invoked on one of the agent's notifications is passed on with its alert, looked up before
+/// the NotificationClosed that follows (Plasma closes a notification as soon as one of its
+/// actions is invoked) forgets it. A notification the user dismissed or that was closed is
+/// forgotten: its actions can no longer be invoked, and its id is not reused. An expired one
+/// (reason 1) is kept: Plasma keeps it in its history, where the end of its condition still
+/// closes it.
+async fn follow_server(
+    mut signals: zbus::proxy::SignalStream<'static>,
+    shown: Shown,
+    invoked: tokio::sync::mpsc::UnboundedSender<Invoked>,
+) {
     use futures_util::StreamExt;
-    while let Some(signal) = closed.next().await {
-        let Ok(args) = signal.args() else { continue };
-        if args.reason != EXPIRED {
-            shown.lock().expect("the notifier's lock is never poisoned").retain(|_, (id, _)| *id != args.id);
+    let lock = || shown.lock().expect("the notifier's lock is never poisoned");
+    while let Some(message) = signals.next().await {
+        if let Some(Ok(args)) = ActionInvoked::from_message(message.clone()).as_ref().map(ActionInvoked::args) {
+            let alert = lock().values().find(|(id, _)| *id == args.id).map(|(_, alert)| alert.clone());
+            if let Some(alert) = alert {
+                let _ = invoked.send(Invoked { action_key: args.action_key.clone(), alert });
+            }
+        } else if let Some(Ok(args)) = NotificationClosed::from_message(message).as_ref().map(NotificationClosed::args)
+        {
+            if args.reason != EXPIRED {
+                lock().retain(|_, (id, _)| *id != args.id);
+            }
         }
     }
 }

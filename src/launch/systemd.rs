@@ -257,8 +257,12 @@ impl UserManager {
     }
 
     /// Stops a unit (StopUnit, mode "replace"); returns once systemd has queued the job, without
-    /// waiting for it to finish.
+    /// waiting for it to finish. A frozen unit is thawed first: systemd queues the stop of a
+    /// frozen unit and then fails it ("Cannot stop frozen unit", systemd 257).
     pub async fn stop(&self, unit: &str) -> Result<(), LaunchError> {
+        // ThawUnit leaves a running unit as it is; a unit without a freezer (cgroup v1) cannot
+        // have been frozen, so its refusal is no reason not to stop.
+        let _ = self.manager.thaw_unit(unit).await;
         self.manager
             .stop_unit(unit, "replace")
             .await

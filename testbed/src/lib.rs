@@ -9,6 +9,7 @@
 //! directory holds the disposable qcow2 overlay, the sockets, the serial console log, the
 //! share and qemu's pid.
 
+pub mod atspi;
 pub mod footprint;
 pub mod harness;
 pub mod notifications;

@@ -1,5 +1,6 @@
 //! Desktop notifications as `dbus-monitor` prints them (dbus 1.16, the guest's): the
-//! org.freedesktop.Notifications calls a program made, with the ids the server answered.
+//! org.freedesktop.Notifications calls a program made, with the ids the server answered, and
+//! the actions the server said were invoked.
 //!
 //! dbus-monitor prints one block per message, its header at column 0 (`method call ...
 //! serial=N ... member=Notify`, `method return ... reply_serial=N`) and each top-level argument
@@ -99,6 +100,16 @@ pub fn closed(log: &str) -> Vec<u32> {
         .iter()
         .filter(|b| b.is_call("CloseNotification"))
         .filter_map(|b| b.values("uint32").first()?.parse().ok())
+        .collect()
+}
+
+/// Every ActionInvoked signal in the log (the server's, when the user pressed an action):
+/// (notification id, action key).
+pub fn invoked(log: &str) -> Vec<(u32, String)> {
+    blocks(log)
+        .iter()
+        .filter(|b| b.header.starts_with("signal ") && b.field("member") == Some("ActionInvoked"))
+        .filter_map(|b| Some((b.values("uint32").first()?.parse().ok()?, b.values("string").first()?.to_string())))
         .collect()
 }
 

@@ -16,7 +16,7 @@ use std::process::Command;
 use std::time::Duration;
 use testbed::notifications::{self, Notification};
 use testbed::screen::{Region, Screen};
-use testbed::{build_image, default_cache, Output, Vm};
+use testbed::{build_image, default_cache, Output, Vm, GUEST_SHARE};
 
 const SESSION_TIMEOUT: Duration = Duration::from_secs(900);
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
@@ -122,44 +122,76 @@ impl Env {
     /// Runs `body` with dbus-monitor logging the session's notification traffic to
     /// NOTIFY_LOG (a transient unit, stopped afterwards whatever `body` returns).
     fn with_notify_log(&self, body: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
-        self.user(&format!("systemd-run --user --quiet --unit={NOTIFY_MONITOR} -p StandardOutput=file:{NOTIFY_LOG} dbus-monitor --session \"type='method_call',interface='org.freedesktop.Notifications'\" \"type='method_return'\" && sleep 2"))?;
+        self.user(&format!("systemd-run --user --quiet --unit={NOTIFY_MONITOR} -p StandardOutput=file:{NOTIFY_LOG} dbus-monitor --session \"type='method_call',interface='org.freedesktop.Notifications'\" \"type='method_return'\" \"type='signal',interface='org.freedesktop.Notifications',member='ActionInvoked'\" && sleep 2"))?;
         let result = body();
         let stopped = self.user(&format!("systemctl --user stop {NOTIFY_MONITOR}; rm -f {NOTIFY_LOG}"));
         result.and(stopped.map(|_| ()))
     }
 
-    /// Freeze, Thaw and Give it more through the agent's API (what the notification's actions
-    /// and the tray's menu call), each seen in the unit's cgroup.
+    /// Freeze, Thaw and Give it more pressed on plasmashell's notification popups (through
+    /// AT-SPI, as a click does: plasmashell itself emits ActionInvoked), each seen in the unit's
+    /// cgroup: Freeze on the stuck app's notification, Thaw on the "App frozen" one that
+    /// follows, Give it more on the stuck app's notification raised anew once it is thawed
+    /// (stuck again).
     fn choices_reach_the_kernel(&self, unit: &str) -> Result<(), String> {
-        let call = |method: &str| {
-            self.user(&format!(
-                "busctl --user call io.ballast.Agent /io/ballast/Agent io.ballast.Agent1 {method} s {unit}"
-            ))
-        };
+        // Under TCG, with the hog stalling the guest, plasmashell and the agent each take
+        // seconds (seen: up to 20 s from the press to the cgroup).
         let frozen = |want: &str| {
-            testbed::wait(&format!("cgroup.events frozen {want}"), Duration::from_secs(20), || {
+            testbed::wait(&format!("cgroup.events frozen {want}"), Duration::from_secs(90), || {
                 Ok(self.cgroup_file(unit, "cgroup.events").is_ok_and(|e| e.contains(&format!("frozen {want}"))))
             })
             .map_err(|e| e.to_string())
         };
-        call("Freeze")?;
+        self.press("Freeze", "freeze")?;
         frozen("1")?;
         let scopes = self.user("~/.local/bin/ballast scopes --json")?;
         let listed: serde_json::Value = serde_json::from_str(&scopes).map_err(|e| format!("{e}: {scopes}"))?;
         if !listed.as_array().into_iter().flatten().any(|s| s["unit"] == unit && s["frozen"] == true) {
             return Err(format!("`ballast scopes --json` does not say it is frozen: {scopes}"));
         }
-        call("Thaw")?;
+        self.press("Thaw", "thaw")?;
         frozen("0")?;
         let bytes = |file: &str| self.cgroup_file(unit, file).map(|text| text.parse::<u64>().unwrap_or(0));
         let before = bytes("memory.max")?;
-        let more = call("GiveMore")?;
-        let after = bytes("memory.max")?;
+        self.press("Give it more", "give-more")?;
+        let mut after = before;
         // The kernel keeps whole pages.
-        if after.abs_diff(before + before / 4) >= 4096 {
-            return Err(format!("GiveMore said {more:?}; memory.max {before} then {after}"));
-        }
-        Ok(())
+        testbed::wait("memory.max a quarter higher", Duration::from_secs(90), || {
+            after = bytes("memory.max").unwrap_or(after);
+            Ok(after.abs_diff(before + before / 4) < 4096)
+        })
+        .map_err(|e| format!("{e}: memory.max {before} then {after}"))?;
+        // systemd fails the stop job of a frozen unit: `ballast stop` thaws it first.
+        self.user(&format!("~/.local/bin/ballast freeze {unit} && ~/.local/bin/ballast stop {unit}"))?;
+        let mut state = String::new();
+        testbed::wait("the frozen app to stop", Duration::from_secs(60), || {
+            state = self.user(&format!("systemctl --user is-active {unit} || true")).unwrap_or_default();
+            Ok(matches!(state.trim(), "inactive" | "failed"))
+        })
+        .map_err(|e| format!("{e}: {unit} is {state:?}"))
+    }
+
+    /// Asks the session's toolkits to export their accessible trees (org.a11y.Status.IsEnabled,
+    /// at-spi2-core), or to stop: the exporting costs every Qt app CPU under TCG.
+    fn accessibility(&self, on: bool) -> Result<(), String> {
+        self.user(&format!("busctl --user set-property org.a11y.Bus /org/a11y/bus org.a11y.Status IsEnabled b {on}"))
+            .map(|_| ())
+    }
+
+    /// Presses the shown push button `label` in plasmashell (a notification popup's action)
+    /// through AT-SPI (testbed-press, in the guest), waiting 2 minutes at most for it to show,
+    /// and waits for plasmashell's ActionInvoked with `key` on one of the agent's
+    /// notifications.
+    fn press(&self, label: &str, key: &str) -> Result<(), String> {
+        self.user(&format!("{GUEST_SHARE}/{PRESS} --timeout 120 plasmashell '{label}'"))?;
+        let mut seen = (Vec::new(), Vec::new());
+        testbed::wait(&format!("plasmashell's ActionInvoked {key:?}"), Duration::from_secs(60), || {
+            let log = self.vm.exec_user(&format!("cat {NOTIFY_LOG}"), COMMAND_TIMEOUT)?.stdout;
+            seen = (notifications::invoked(&log), notifications::notifications(&log));
+            let ours = |id: &u32| seen.1.iter().any(|n| n.id == Some(*id));
+            Ok(seen.0.iter().any(|(id, invoked)| invoked == key && ours(id)))
+        })
+        .map_err(|e| format!("{e}; invoked {:?}, notifications {:?}", seen.0, seen.1))
     }
 
     /// `pressure_watch` of the agent's report (`ballast status --json`).
@@ -366,7 +398,7 @@ fn setup() -> Result<Env, String> {
     prerequisites()?;
     // This build's optimised binaries (`make test` builds them first, profile `checked`).
     let (ballast, dashboard) = (profile_dir().join("ballast"), profile_dir().join("ballast-dashboard"));
-    if let Some(missing) = [&ballast, &dashboard].into_iter().find(|b| !b.is_file()) {
+    if let Some(missing) = [&ballast, &dashboard, &profile_dir().join(PRESS)].into_iter().find(|b| !b.is_file()) {
         return Err(format!(
             "{} is missing: build the binaries of this profile first (`cargo build --profile checked --workspace`; `make test` does)",
             missing.display()
@@ -395,9 +427,15 @@ fn setup() -> Result<Env, String> {
     Ok(env)
 }
 
+/// Installs ballast as a user has it, and puts testbed-press in the guest's share.
 fn install(env: &Env, ballast: &Path, dashboard: &Path) -> Result<(), String> {
+    let press = env.vm.share().join(PRESS);
+    std::fs::copy(profile_dir().join(PRESS), &press).map_err(|e| format!("{}: {e}", press.display()))?;
     env.vm.install_ballast(&[ballast, dashboard]).map_err(|e| e.to_string())
 }
+
+/// The AT-SPI button presser (testbed/src/bin), run in the guest from its share.
+const PRESS: &str = "testbed-press";
 
 /// The session started ballast.service at login, after plasmashell, and it runs.
 fn agent_is_started_by_the_session(env: &Env) -> Result<(), String> {
@@ -623,11 +661,14 @@ fn a_memory_max_kill_stays_in_the_scope_and_is_reported(env: &Env) -> Result<(),
 /// not killed (memory.events `high` climbs). The agent arms a PSI trigger on the app's scope
 /// and tells the user it is stuck when the trigger fires (the kernel's event, not three
 /// ticks of readings), offering Freeze, Give it more and Stop; `ballast scopes` marks it.
-/// Freeze (the agent's API, as the action does) freezes the scope in the kernel (cgroup.events
+/// Freeze, pressed on plasmashell's popup, freezes the scope in the kernel (cgroup.events
 /// `frozen 1`, `frozen` in `ballast scopes --json`), Thaw thaws it, Give it more raises its
-/// memory.max by a quarter, and stopping the app closes the notification.
+/// memory.max by a quarter; a frozen app stops when told to, and its stopping closes the
+/// notification.
 fn an_app_stuck_at_memory_high_is_reported_until_it_stops(env: &Env) -> Result<(), String> {
     env.config(Some(MISBEHAVING_APPS))?;
+    // Before the notification: Qt's bridge exports the trees once asked (org.a11y.Status).
+    env.accessibility(true)?;
     let result = env.with_notify_log(|| {
         let unit = env.launch("hog")?;
         let told = stuck_app_is_told_and_held(env, &unit);
@@ -637,7 +678,7 @@ fn an_app_stuck_at_memory_high_is_reported_until_it_stops(env: &Env) -> Result<(
         env.wait_for_notifications("the stuck app's notification to close", 30, |_, closed| closed.contains(&id))?;
         Ok(())
     });
-    result.and(env.config(None))
+    result.and(env.accessibility(false)).and(env.config(None))
 }
 
 /// The stuck app's notification (its id), its choices carried out through the API, and
@@ -671,12 +712,12 @@ fn stuck_app_is_told_and_held(env: &Env, unit: &str) -> Result<u32, String> {
     if high == 0 {
         return Err(format!("memory.events {events:?}"));
     }
-    env.choices_reach_the_kernel(unit)?;
     let cgroup = env.user(&format!("systemctl --user show -P ControlGroup {unit}"))?;
     let watch = env.pressure_watch()?;
     if !watch["cgroups"].as_array().into_iter().flatten().any(|c| c == cgroup.trim()) {
         return Err(format!("no trigger on {cgroup:?}: pressure_watch {watch:#}"));
     }
+    env.choices_reach_the_kernel(unit)?;
     Ok(id)
 }
 
