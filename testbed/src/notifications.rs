@@ -132,6 +132,20 @@ mod tests {
         assert_eq!(closed(LOG), [2]);
     }
 
+    /// notify-send in the guest with one action, pressed on plasmashell's popup through
+    /// AT-SPI (testbed-press): the calls, their answers, plasmashell's ActionInvoked (sent to
+    /// no one in particular) and notify-send closing it, cut from the whole log.
+    const PRESSED: &str = include_str!("../fixtures/action-invoked.dbus-monitor");
+
+    #[test]
+    fn the_action_plasmashell_said_was_invoked() {
+        let pressed = notifications(PRESSED);
+        assert_eq!(pressed.iter().map(|n| (n.summary.as_str(), n.id)).collect::<Vec<_>>(), [("Capture", Some(53))]);
+        assert_eq!(invoked(PRESSED), [(53, "freeze".to_owned())]);
+        assert_eq!(closed(PRESSED), [53]);
+        assert!(invoked(LOG).is_empty());
+    }
+
     #[test]
     fn an_answer_goes_to_the_caller_only() {
         // The same reply serial answered to another connection is not this call's id.
