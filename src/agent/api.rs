@@ -154,7 +154,11 @@ mod server {
     impl Api {
         /// The latest [`Report`] as JSON: the `ballast status --json` schema.
         async fn status(&self) -> String {
-            self.snapshot(|s| s.report_json.clone())
+            // The bus name is taken before the first tick (one agent per session): a call
+            // in between waits for the first report.
+            let mut report = self.snapshot(|s| s.report.subscribe());
+            let first = report.wait_for(|json| !json.is_empty()).await.map(|json| json.clone());
+            first.unwrap_or_default()
         }
 
         /// [`HistoryPoint`]s of the last `seconds` (at most [`HISTORY_SECONDS`]).

@@ -61,8 +61,8 @@ pub struct Shared {
     pub profile_file: Option<PathBuf>,
     /// The directory /proc and /sys are read below (`--root` or `BALLAST_ROOT`, else /).
     pub root: PathBuf,
-    /// The latest report as JSON, for Status().
-    pub report_json: String,
+    /// The latest report as JSON, for Status(); empty until the first tick.
+    pub report: tokio::sync::watch::Sender<String>,
     /// The last ten minutes of points, for History().
     pub history: History,
     /// Running app scopes as of the last tick, for Scopes().
@@ -142,7 +142,7 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
         profile: profile.clone(),
         profile_file: profile_file.clone(),
         root: root.clone(),
-        report_json: String::new(),
+        report: tokio::sync::watch::Sender::new(String::new()),
         history: History::new(&profile.sample),
         scopes: Vec::new(),
     }));
@@ -350,7 +350,7 @@ impl Agent {
         {
             let mut shared = self.shared.lock().expect("the agent's state lock is never poisoned");
             shared.history.push(now(), &report);
-            shared.report_json = report_json.clone();
+            shared.report.send_replace(report_json.clone());
             shared.scopes = self.scopes.clone();
         }
         let view = TrayView::new(&report, &self.profile, &self.installed, &self.scopes);
