@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the real-desktop guest: Debian trixie with a Plasma 6 session (SDDM autologin of the
-# user `tester` into Plasma Wayland), pipewire, Chromium, qemu-guest-agent, systemd-oomd, baloo6
-# and the KF6 tools, as a raw ext4 image booted with its own kernel and initrd (FACTS.md, "The
-# real desktop in a VM").
+# user `tester` into Plasma Wayland), pipewire, Chromium, qemu-guest-agent, systemd-oomd, baloo6,
+# the KF6 tools and at-spi2-core (the suite presses popup buttons through AT-SPI), as a raw
+# ext4 image booted with its own kernel and initrd (FACTS.md, "The real desktop in a VM").
 #
 # Usage: testbed/image.sh CACHE_DIR
 # Writes CACHE_DIR/image/{rootfs.img,vmlinuz,initrd.img,key} and keeps the .debs in

@@ -86,13 +86,22 @@ pub async fn press(app: &str, label: &str, timeout: Duration) -> Result<(), Atsp
     }
 }
 
-async fn accessible<'a>(bus: &zbus::Connection, (owner, path): &'a Node) -> zbus::Result<AccessibleProxy<'a>> {
-    AccessibleProxy::builder(bus)
+/// A proxy of interface `P` for `node`, reading properties when asked (no cache: a tree walk
+/// touches each node once).
+async fn object<'a, P>(bus: &zbus::Connection, (owner, path): &'a Node) -> zbus::Result<P>
+where
+    P: From<zbus::Proxy<'a>> + zbus::proxy::Defaults,
+{
+    zbus::proxy::Builder::<P>::new(bus)
         .destination(owner.as_str())?
         .path(path.as_ref())?
         .cache_properties(CacheProperties::No)
         .build()
         .await
+}
+
+async fn accessible<'a>(bus: &zbus::Connection, node: &'a Node) -> zbus::Result<AccessibleProxy<'a>> {
+    object(bus, node).await
 }
 
 /// The shown push button named `label` in `app`'s tree, if any, and the names of the push
@@ -131,13 +140,8 @@ fn shown(state: &[u32]) -> bool {
 }
 
 /// Invokes the button's "Press" action (Qt names it so: QAccessibleActionInterface::pressAction).
-async fn invoke_press(bus: &zbus::Connection, (owner, path): &Node) -> zbus::Result<bool> {
-    let action = ActionProxy::builder(bus)
-        .destination(owner.as_str())?
-        .path(path.as_ref())?
-        .cache_properties(CacheProperties::No)
-        .build()
-        .await?;
+async fn invoke_press(bus: &zbus::Connection, node: &Node) -> zbus::Result<bool> {
+    let action: ActionProxy = object(bus, node).await?;
     let names = action.get_actions().await?;
     let index = press_index(&names);
     action.do_action(index).await

@@ -111,12 +111,17 @@ impl Env {
     ) -> Result<Vec<Notification>, String> {
         let mut seen = (Vec::new(), Vec::new());
         let waited = testbed::wait(what, Duration::from_secs(seconds), || {
-            let log = self.vm.exec_user(&format!("cat {NOTIFY_LOG}"), COMMAND_TIMEOUT)?.stdout;
+            let log = self.notify_log()?;
             seen = (notifications::notifications(&log), notifications::closed(&log));
             Ok(check(&seen.0, &seen.1))
         });
         waited.map_err(|e| format!("{e}; seen {:?}, closed {:?}", seen.0, seen.1))?;
         Ok(seen.0)
+    }
+
+    /// The notification traffic logged so far (NOTIFY_LOG).
+    fn notify_log(&self) -> Result<String, testbed::TestbedError> {
+        Ok(self.vm.exec_user(&format!("cat {NOTIFY_LOG}"), COMMAND_TIMEOUT)?.stdout)
     }
 
     /// Runs `body` with dbus-monitor logging the session's notification traffic to
@@ -131,8 +136,7 @@ impl Env {
     /// Freeze, Thaw and Give it more pressed on plasmashell's notification popups (through
     /// AT-SPI, as a click does: plasmashell itself emits ActionInvoked), each seen in the unit's
     /// cgroup: Freeze on the stuck app's notification, Thaw on the "App frozen" one that
-    /// follows, Give it more on the stuck app's notification raised anew once it is thawed
-    /// (stuck again).
+    /// follows, Give it more on the stuck app's notification.
     fn choices_reach_the_kernel(&self, unit: &str) -> Result<(), String> {
         // Under TCG, with the hog stalling the guest, plasmashell and the agent each take
         // seconds (seen: up to 20 s from the press to the cgroup).
@@ -186,7 +190,7 @@ impl Env {
         self.user(&format!("{GUEST_SHARE}/{PRESS} --timeout 120 plasmashell '{label}'"))?;
         let mut seen = (Vec::new(), Vec::new());
         testbed::wait(&format!("plasmashell's ActionInvoked {key:?}"), Duration::from_secs(60), || {
-            let log = self.vm.exec_user(&format!("cat {NOTIFY_LOG}"), COMMAND_TIMEOUT)?.stdout;
+            let log = self.notify_log()?;
             seen = (notifications::invoked(&log), notifications::notifications(&log));
             let ours = |id: &u32| seen.1.iter().any(|n| n.id == Some(*id));
             Ok(seen.0.iter().any(|(id, invoked)| invoked == key && ours(id)))
@@ -681,7 +685,7 @@ fn an_app_stuck_at_memory_high_is_reported_until_it_stops(env: &Env) -> Result<(
     result.and(env.accessibility(false)).and(env.config(None))
 }
 
-/// The stuck app's notification (its id), its choices carried out through the API, and
+/// The stuck app's notification (its id), its choices pressed on plasmashell's popups, and
 /// `ballast scopes` saying it is held.
 fn stuck_app_is_told_and_held(env: &Env, unit: &str) -> Result<u32, String> {
     let is_stuck = |n: &Notification| n.summary == "Hog stuck at its memory limit";
