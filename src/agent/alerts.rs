@@ -200,6 +200,17 @@ impl AlertPolicy {
         self.pressure_high_ticks == 0 && self.held_ticks.is_empty() && self.held_alerts.is_empty()
     }
 
+    /// The user chose what to do with app `unit` (froze it, gave it more, stopped or thawed
+    /// it): its stuck episode is over. Its stuck notification is closed where still raised,
+    /// and a new stall is a new episode, told anew (the server closed the old notification
+    /// when the choice was invoked on it).
+    pub fn settled(&mut self, unit: &str) -> Option<AlertChange> {
+        self.held_ticks.remove(unit);
+        self.held_alerts.remove(unit);
+        let key = AlertKey::HeldAtLimit(unit.to_owned());
+        self.raised.remove(&key).map(|()| AlertChange::Clear(key))
+    }
+
     /// Memory pressure (PSI some avg10) at the profile's threshold for `SUSTAINED_TICKS`
     /// readings; once raised, it stays until it has been below half of it as long.
     /// Where an app is running, the largest is offered to freeze or stop.
@@ -398,6 +409,19 @@ mod tests {
         Budget::new(profile).evaluate(&sample)
     }
 
+    /// "Hold" (app-ballast-hold-1.scope) held at its 150M MemoryHigh, stalled `stall` %.
+    fn held_hold(stall: f32, pushed: bool) -> [HeldAtLimit; 1] {
+        [HeldAtLimit {
+            unit: "app-ballast-hold-1.scope".into(),
+            who: "Hold".into(),
+            limit: Limit::MemoryHigh,
+            bytes: 150 << 20,
+            current: 149 << 20,
+            stall,
+            pushed,
+        }]
+    }
+
     fn shown(changes: &[AlertChange]) -> Vec<String> {
         changes
             .iter()
@@ -523,15 +547,7 @@ mod tests {
         let mut policy = AlertPolicy::default();
         let fine = report(|_| {});
         let sample = Profile::embedded().sample;
-        let held = [HeldAtLimit {
-            unit: "app-ballast-hold-1.scope".into(),
-            who: "Hold".into(),
-            limit: Limit::MemoryHigh,
-            bytes: 150 << 20,
-            current: 149 << 20,
-            stall: 98.0,
-            pushed: false,
-        }];
+        let held = held_hold(98.0, false);
         let mut seen = Vec::new();
         for now in [&held[..], &held, &held, &held, &[], &held, &[], &[], &[]] {
             seen.push(policy.update(&settings(), &sample, &fine, &[], now, || None));
@@ -552,17 +568,26 @@ mod tests {
     }
 
     #[test]
+    fn a_choice_ends_the_stuck_episode_and_a_new_stall_is_told_anew() {
+        let mut policy = AlertPolicy::default();
+        let (fine, sample) = (report(|_| {}), Profile::embedded().sample);
+        let held = held_hold(98.0, true);
+        let mut update = |now: &[HeldAtLimit]| shown(&policy.update(&settings(), &sample, &fine, &[], now, || None));
+        assert_eq!(update(&held), ["show Hold stuck at its memory limit"]);
+        assert_eq!(
+            policy.settled("app-ballast-hold-1.scope"),
+            Some(AlertChange::Clear(AlertKey::HeldAtLimit("app-ballast-hold-1.scope".into())))
+        );
+        assert_eq!(policy.settled("app-ballast-hold-1.scope"), None, "closed once");
+        let mut update = |now: &[HeldAtLimit]| shown(&policy.update(&settings(), &sample, &fine, &[], now, || None));
+        assert_eq!(update(&held), ["show Hold stuck at its memory limit"], "stuck again after the choice");
+        assert!(update(&held).is_empty());
+    }
+
+    #[test]
     fn an_app_whose_pressure_trigger_fired_is_told_at_once() {
         let mut policy = AlertPolicy::default();
-        let held = [HeldAtLimit {
-            unit: "app-ballast-hold-1.scope".into(),
-            who: "Hold".into(),
-            limit: Limit::MemoryHigh,
-            bytes: 150 << 20,
-            current: 149 << 20,
-            stall: 4.0,
-            pushed: true,
-        }];
+        let held = held_hold(4.0, true);
         let first = policy.update(&settings(), &Profile::embedded().sample, &report(|_| {}), &[], &held, || None);
         assert_eq!(shown(&first), ["show Hold stuck at its memory limit"]);
         let AlertChange::Show(alert) = &first[0] else { unreachable!() };

@@ -587,9 +587,14 @@ impl Agent {
     }
 
     /// Carries out a choice and tells its outcome; a frozen app keeps a notification that
-    /// offers Thaw until it is thawed or stopped.
+    /// offers Thaw until it is thawed or stopped. A choice done ends the app's stuck episode.
     async fn choose(&mut self, choice: Choice, unit: String) {
         let result = choose(self.manager.as_ref(), &self.profile, choice, &unit).await;
+        if result.is_ok() {
+            if let Some(clear) = self.alerts.settled(&unit) {
+                self.send_alert(clear);
+            }
+        }
         let frozen = AlertKey::Frozen(unit.clone());
         match (choice, result) {
             (Choice::Freeze, Ok(done)) => self.send_alert(AlertChange::Show(alerts::frozen_alert(&unit, done))),

@@ -279,8 +279,12 @@ pub struct HeldAtLimit {
 /// Whether this scope is held at its limit right now: memory.current within 10 % of its
 /// MemoryHigh (else of its MemoryMax, where it has no MemoryHigh below that) and its tasks
 /// stalled on memory more than half the time, or its PSI trigger fired (`pushed`). One
-/// reading; the alert policy asks an unpushed one to last.
+/// reading; the alert policy asks an unpushed one to last. A frozen scope is not held: its
+/// tasks wait on the freezer, not on memory (its stall average only decays).
 pub fn held_at_limit(who: &str, status: &ScopeStatus, pushed: bool) -> Option<HeldAtLimit> {
+    if status.frozen {
+        return None;
+    }
     let (current, stall) = (status.memory_current?, status.pressure?.some.avg10);
     let (limit, bytes) = match (status.memory_high, status.memory_max) {
         (Some(high), Some(max)) if high >= max => (Limit::MemoryMax, max),
@@ -402,6 +406,8 @@ mod tests {
         // ... unless its pressure trigger fired: the kernel saw it stall in the last 2 s.
         let pushed = held_at_limit("Discord", &ScopeStatus { pressure: stalled(10.0), ..at_high.clone() }, true);
         assert!(pushed.is_some_and(|held| held.pushed));
+        // Frozen: its tasks wait on the freezer, whatever its stall average still says.
+        assert_eq!(held_at_limit("Discord", &ScopeStatus { frozen: true, ..at_high.clone() }, true), None);
         // No PSI (cgroup v1): never held.
         assert_eq!(held_at_limit("Discord", &ScopeStatus { pressure: None, ..at_high.clone() }, true), None);
         // No MemoryHigh, or one at MemoryMax: near MemoryMax, where the kernel kills next.
