@@ -314,6 +314,12 @@ impl Agent {
     }
 }
 
+/// The units frozen `before` that `now` are thawed or gone.
+fn thawed(before: &[ScopeStatus], now: &[ScopeStatus]) -> Vec<String> {
+    let frozen_now = |unit: &str| now.iter().any(|s| s.unit == unit && s.frozen);
+    before.iter().filter(|s| s.frozen && !frozen_now(&s.unit)).map(|s| s.unit.clone()).collect()
+}
+
 /// The command an action invoked on one of the agent's notifications asks for: Open dashboard,
 /// or one of the choices the alert offered for its unit; None for anything else.
 fn action_command(invoked: &notifier::Invoked) -> Option<Command> {
@@ -542,6 +548,10 @@ impl Agent {
         }
         self.scope_counters = counters;
         self.scopes_watched = true;
+        // Thawed (the app started again, `systemctl --user thaw`) or gone: not frozen any more.
+        for unit in thawed(&self.scopes, &statuses) {
+            self.send_alert(AlertChange::Clear(AlertKey::Frozen(unit)));
+        }
         self.scopes = statuses;
         (events, held)
     }
@@ -695,5 +705,15 @@ mod tests {
         assert_eq!(action_command(&invoked("dashboard")), Some(Command::Dashboard));
         assert_eq!(action_command(&invoked("give-more")), None, "not offered on a frozen app");
         assert_eq!(action_command(&invoked("default")), None, "a click on the notification itself");
+    }
+
+    #[test]
+    fn a_frozen_app_thawed_or_gone_is_told_thawed_once() {
+        let profile = Profile::embedded();
+        let scope = |unit: &str, frozen: bool| ScopeStatus { frozen, ..ScopeStatus::named(&profile, unit) };
+        let before = [scope("app-a.scope", true), scope("app-b.scope", true), scope("app-c.scope", false)];
+        let now = [scope("app-a.scope", false), scope("app-c.scope", true)];
+        assert_eq!(thawed(&before, &now), ["app-a.scope", "app-b.scope"]);
+        assert!(thawed(&now, &now).is_empty(), "still frozen: nothing to tell");
     }
 }

@@ -178,6 +178,8 @@ pub struct Observed {
     pub recognition: Recognition,
     /// Its MemoryHigh= and MemoryMax= now.
     pub limits: Limits,
+    /// Frozen by the cgroup v2 freezer (FreezeUnit).
+    pub frozen: bool,
 }
 
 /// One thing to do so an app's limits hold. A home's limits are the catalog's at its start
@@ -200,6 +202,11 @@ pub enum Step {
         into: String,
         /// The catalog app, an index into the profile's `apps`.
         app: usize,
+        /// The app is frozen (its home, or `from`): no frozen process can start another, so
+        /// the app was started again from outside, and whoever started it wants it running.
+        /// The home is thawed first (gathered into a frozen cgroup a process stops; moved out
+        /// of one it runs: the kernel's cgroup-v2.rst, "cgroup.freeze").
+        thaw: bool,
     },
 }
 
@@ -255,7 +262,12 @@ pub fn plan(profile: &Profile, units: &[Observed]) -> Vec<Step> {
             steps.push(Step::Adopt { from: governed.iter().map(|o| o.unit.clone()).collect(), app: index });
             continue;
         }
-        steps.extend(others.iter().map(|o| Step::Gather { from: o.unit.clone(), into: home.unit.clone(), app: index }));
+        steps.extend(others.iter().map(|o| Step::Gather {
+            from: o.unit.clone(),
+            into: home.unit.clone(),
+            app: index,
+            thaw: home.frozen || o.frozen,
+        }));
     }
     steps
 }
@@ -377,6 +389,7 @@ mod tests {
             unit: unit.into(),
             recognition: Recognition { app: profile.apps.iter().position(|a| a.id == app), starter },
             limits,
+            frozen: false,
         }
     }
 
@@ -392,14 +405,18 @@ mod tests {
             observed("app-discord-4242.scope", "discord", Starter::App, Limits::default()),
         ];
         let discord = profile.apps.iter().position(|a| a.id == "discord").unwrap();
-        assert_eq!(
-            plan(&profile, &units),
-            [Step::Gather {
-                from: "app-discord-4242.scope".into(),
-                into: "app-ballast-discord-1.scope".into(),
-                app: discord
-            }]
-        );
+        let gather = |thaw: bool| Step::Gather {
+            from: "app-discord-4242.scope".into(),
+            into: "app-ballast-discord-1.scope".into(),
+            app: discord,
+            thaw,
+        };
+        assert_eq!(plan(&profile, &units), [gather(false)]);
+        // Started again while its home is frozen: thawed before the new process moves in.
+        let frozen = [Observed { frozen: true, ..units[0].clone() }, units[1].clone()];
+        assert_eq!(plan(&profile, &frozen), [gather(true)]);
+        let frozen = [units[0].clone(), Observed { frozen: true, ..units[1].clone() }];
+        assert_eq!(plan(&profile, &frozen), [gather(true)], "the new home is thawed already: said all the same");
     }
 
     #[test]
@@ -469,6 +486,7 @@ mod tests {
             unit: "app-org.kde.konsole@1.service".into(),
             recognition: Recognition { app: None, starter: Starter::Desktop },
             limits: Limits::default(),
+            frozen: false,
         };
         assert_eq!(plan(&profile, std::slice::from_ref(&konsole)), []);
         assert!(!governs(&profile, &konsole, &[]));

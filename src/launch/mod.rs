@@ -102,11 +102,15 @@ pub async fn carry_out(
     step: &govern::Step,
 ) -> Result<Option<String>, LaunchError> {
     match step {
-        govern::Step::Gather { from, into, app } => {
+        govern::Step::Gather { from, into, app, thaw } => {
+            if *thaw {
+                manager.thaw(into).await?;
+            }
             let moved = manager.gather(from, into).await?;
-            Ok((moved > 0).then(|| {
+            let thawed = if *thaw { format!("started again while frozen: thawed {into}, and ") } else { String::new() };
+            Ok((moved > 0 || *thaw).then(|| {
                 format!(
-                    "{}: moved {moved} processes from {from} into {into}, which holds the app's limits",
+                    "{}: {thawed}moved {moved} processes from {from} into {into}, which holds the app's limits",
                     profile.apps[*app].name
                 )
             }))

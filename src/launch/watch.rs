@@ -65,6 +65,7 @@ impl ScopeStatus {
             unit: self.unit.clone(),
             recognition: Recognition { app, starter: self.starter },
             limits: Limits { memory_high: self.memory_high, memory_max: self.memory_max },
+            frozen: self.frozen,
         }
     }
 
