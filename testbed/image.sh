@@ -6,13 +6,15 @@
 #
 # Usage: testbed/image.sh CACHE_DIR
 # Writes CACHE_DIR/image/{rootfs.img,vmlinuz,initrd.img,key} and keeps the .debs in
-# CACHE_DIR/debs. An image whose key (this script's text) is unchanged is reused.
+# CACHE_DIR/debs, and the image's file tree in CACHE_DIR/image/root (the suite runs the KF6
+# tools natively in a chroot of it). An image whose key (this script's text) is unchanged is
+# reused.
 set -euo pipefail
 
 cache="$(realpath -m "${1:?usage: image.sh CACHE_DIR}")"
 image="$cache/image"
 key="$(sha256sum "$0" | cut -d' ' -f1)"
-if [ -f "$image/key" ] && [ "$(cat "$image/key")" = "$key" ] && [ -f "$image/rootfs.img" ]; then
+if [ -f "$image/key" ] && [ "$(cat "$image/key")" = "$key" ] && [ -f "$image/rootfs.img" ] && [ -d "$image/root/usr" ]; then
   echo "testbed: image up to date ($image)" >&2
   exit 0
 fi
@@ -111,6 +113,7 @@ rm -f "$image/rootfs.img.new"
 truncate -s 8G "$image/rootfs.img.new"
 mkfs.ext4 -q -F -L root -d "$rootfs" "$image/rootfs.img.new"
 for f in rootfs.img vmlinuz initrd.img; do mv "$image/$f.new" "$image/$f"; done
+rm -rf "$image/root"
+mv "$rootfs" "$image/root"
 echo "$key" > "$image/key"
-rm -rf "$rootfs"
 echo "testbed: image ready ($image)" >&2

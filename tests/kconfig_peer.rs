@@ -1,8 +1,8 @@
 //! Our reads and edits checked against KDE's own kreadconfig5 and kwriteconfig5
 //! (Debian/Ubuntu package libkf5config-bin). With BALLAST_KCONFIG_PEER=6 the same checks run
 //! against kreadconfig6 and kwriteconfig6 (KF6: libkf6config-bin); the real-desktop suite runs
-//! this binary that way in its Plasma 6 guest, with BALLAST_KCONFIG_FIXTURES pointing at a copy
-//! of the corpus.
+//! this binary that way in a chroot of its Plasma 6 guest's file tree, with
+//! BALLAST_KCONFIG_FIXTURES pointing at a copy of the corpus.
 
 use testbed::harness::kconfig_corpus as kconfig_support;
 

@@ -63,6 +63,8 @@ pub struct Image {
     pub rootfs: PathBuf,
     pub kernel: PathBuf,
     pub initrd: PathBuf,
+    /// The image's file tree, to chroot into.
+    pub root: PathBuf,
 }
 
 /// Builds the image under `cache` (or reuses it when image.sh is unchanged): debootstrap and
@@ -74,7 +76,12 @@ pub fn build_image(cache: &Path) -> Result<Image, TestbedError> {
     std::fs::create_dir_all(cache).map_err(|source| TestbedError::File { path: cache.to_owned(), source })?;
     run(Command::new("flock").arg(cache.join("lock")).arg("bash").arg(&script).arg(cache))?;
     let dir = cache.join("image");
-    Ok(Image { rootfs: dir.join("rootfs.img"), kernel: dir.join("vmlinuz"), initrd: dir.join("initrd.img") })
+    Ok(Image {
+        rootfs: dir.join("rootfs.img"),
+        kernel: dir.join("vmlinuz"),
+        initrd: dir.join("initrd.img"),
+        root: dir.join("root"),
+    })
 }
 
 /// Runs a host program; its stdout, or an error with its stderr.
@@ -121,7 +128,9 @@ fn accelerator() -> &'static str {
 }
 
 impl Vm {
-    /// Boots `image` with a fresh overlay in `dir` (created; an old run there is removed).
+    /// Boots `image` with a fresh overlay in `dir` (created; an old run there is removed), to
+    /// multi-user.target: no one is logged in until `login`, so what a user installs before
+    /// logging in is there at the first login.
     pub fn boot(image: &Image, dir: &Path) -> Result<Vm, TestbedError> {
         let _ = Vm::attach(dir).power_off();
         let _ = std::fs::remove_dir_all(dir);
@@ -136,7 +145,7 @@ impl Vm {
         run(Command::new("qemu-system-x86_64")
             .args(["-accel", accelerator(), "-cpu", "max", "-smp", "2", "-m", "4096", "-nic", "none"])
             .args(["-kernel", &image.kernel.to_string_lossy(), "-initrd", &image.initrd.to_string_lossy()])
-            .args(["-append", "root=/dev/vda rw console=ttyS0 quiet"])
+            .args(["-append", "root=/dev/vda rw console=ttyS0 quiet systemd.unit=multi-user.target"])
             .args(["-drive", &format!("file={},if=virtio,format=qcow2", path("overlay.qcow2"))])
             .args(["-device", "virtio-vga", "-display", "none"])
             .args(["-virtfs", &format!("local,path={},mount_tag=host,security_model=none", share.display())])
@@ -241,7 +250,10 @@ impl Vm {
 
     /// Installs ballast as a user has it: `binaries` (ballast, ballast-dashboard) through the
     /// share into ~/.local/bin, then `ballast autostart enable`. The next login starts it.
+    /// Before the first login the user's systemd manager is started for it (as lingering
+    /// does); `login` stops it again.
     pub fn install_ballast(&self, binaries: &[&Path]) -> Result<(), TestbedError> {
+        self.root_script(&format!("systemctl start user@{UID}.service"))?;
         let mut names = Vec::new();
         for binary in binaries {
             let name = binary.file_name().ok_or_else(|| TestbedError::File {
@@ -254,12 +266,7 @@ impl Vm {
         }
         let script =
             format!("install -D -m 755 -t ~/.local/bin {} && ~/.local/bin/ballast autostart enable", names.join(" "));
-        let out = self.exec_user(&script, Duration::from_secs(300))?;
-        if out.success() {
-            Ok(())
-        } else {
-            Err(TestbedError::Command { command: script, detail: format!("{}{}", out.stdout, out.stderr) })
-        }
+        succeeded(&script, self.exec_user(&script, Duration::from_secs(300))?)
     }
 
     /// Waits until Plasma's session is up: plasmashell owns org.freedesktop.Notifications and
@@ -276,12 +283,29 @@ impl Vm {
         )
     }
 
-    /// Reboots the guest (same disk) and waits for the Plasma session again.
-    pub fn reboot(&self, timeout: Duration) -> Result<(), TestbedError> {
-        // The agent loses its connection as the guest goes down: no answer to wait for.
-        let _ = self.exec(&["/usr/bin/systemctl", "reboot"], Duration::from_secs(5));
-        wait("the guest to go down", Duration::from_secs(120), || Ok(self.agent(Duration::from_secs(2)).is_err()))?;
+    /// Logs the session user in anew (SDDM's autologin, its session as
+    /// /etc/sddm.conf.d/autologin.conf names it) and waits for the Plasma session. A session
+    /// of theirs ends first, and their systemd user manager with it, so the login starts a
+    /// fresh manager, as the first login after a boot does. A guest still booting is waited
+    /// for.
+    pub fn login(&self, timeout: Duration) -> Result<(), TestbedError> {
+        self.wait_for_agent(timeout)?;
+        let logout = format!(
+            "systemctl stop display-manager.service; loginctl terminate-user {USER} 2>/dev/null; systemctl stop user@{UID}.service"
+        );
+        self.root_script(&logout)?;
+        wait("the user's systemd manager to stop", Duration::from_secs(120), || {
+            let state = self
+                .exec(&["/usr/bin/systemctl", "is-active", &format!("user@{UID}.service")], Duration::from_secs(30))?;
+            Ok(matches!(state.stdout.trim(), "inactive" | "failed"))
+        })?;
+        self.root_script("systemctl start display-manager.service")?;
         self.wait_for_session(timeout)
+    }
+
+    /// A shell command as root that must succeed.
+    fn root_script(&self, script: &str) -> Result<(), TestbedError> {
+        succeeded(script, self.exec(&["/bin/sh", "-c", script], Duration::from_secs(180))?)
     }
 
     /// The guest's screen as a PNG file.
@@ -296,6 +320,15 @@ impl Vm {
         let pid_file = self.dir.join("qemu.pid");
         let _ = wait("qemu to exit", Duration::from_secs(10), || Ok(!pid_file.exists()));
         result
+    }
+}
+
+/// `out` of `command`, an error with its output unless it succeeded.
+fn succeeded(command: &str, out: Output) -> Result<(), TestbedError> {
+    if out.success() {
+        Ok(())
+    } else {
+        Err(TestbedError::Command { command: command.to_owned(), detail: format!("{}{}", out.stdout, out.stderr) })
     }
 }
 

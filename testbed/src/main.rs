@@ -1,7 +1,7 @@
 //! `testbed`: work in the real-desktop guest by hand. `build` makes (or reuses) the image,
-//! `up` boots it and waits for the Plasma session, `run`/`user` run a command as root or as
-//! the session user, `reboot` logs in anew, `screenshot` saves the screen, `down` powers it
-//! off.
+//! `up` boots it and logs in, waiting for the Plasma session, `run`/`user` run a command as
+//! root or as the session user, `login` logs in anew, `screenshot` saves the screen, `down`
+//! powers it off.
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -26,8 +26,8 @@ struct Cli {
 enum Command {
     /// Build the image (3-5 minutes from Debian's mirror; reused while image.sh is unchanged).
     Build,
-    /// Boot a fresh overlay of the image and wait for the Plasma session (about 2 minutes
-    /// under TCG).
+    /// Boot a fresh overlay of the image, log in and wait for the Plasma session (about 5
+    /// minutes under TCG).
     Up,
     /// Run a command in the guest as root; prints its output, exits with its code.
     Run {
@@ -36,8 +36,9 @@ enum Command {
     },
     /// Run a shell command as the session user inside the user's systemd manager.
     User { script: String },
-    /// Reboot the guest (same disk: a new login) and wait for the Plasma session.
-    Reboot,
+    /// End the session user's session and log in anew (SDDM's autologin); wait for the
+    /// Plasma session.
+    Login,
     /// Save the guest's screen as a PNG.
     Screenshot { png: PathBuf },
     /// Power the guest off.
@@ -69,7 +70,7 @@ fn main() -> Result<()> {
                 image.rootfs.display(),
                 cli.dir.join("console.log").display()
             );
-            Vm::boot(&image, &cli.dir)?.wait_for_session(Duration::from_secs(600))?;
+            Vm::boot(&image, &cli.dir)?.login(Duration::from_secs(600))?;
             eprintln!(
                 "testbed: the Plasma session is up; the guest's /mnt/host is {}",
                 cli.dir.join("share").display()
@@ -80,8 +81,8 @@ fn main() -> Result<()> {
             Some(vm.exec(&argv.iter().map(String::as_str).collect::<Vec<_>>(), Duration::from_secs(600))?)
         }
         Command::User { script } => Some(vm.exec_user(&script, Duration::from_secs(600))?),
-        Command::Reboot => {
-            vm.reboot(Duration::from_secs(600))?;
+        Command::Login => {
+            vm.login(Duration::from_secs(600))?;
             None
         }
         Command::Screenshot { png } => {
@@ -110,14 +111,14 @@ fn main() -> Result<()> {
 fn bench(cache: &std::path::Path, dir: &std::path::Path, binaries: &std::path::Path, seconds: u64) -> Result<()> {
     let image = build_image(cache)?;
     eprintln!(
-        "testbed: booting a fresh guest; the session, a reboot and the measurement take about {} minutes under TCG",
-        8 + seconds / 60
+        "testbed: booting a fresh guest; the boot, the login and the measurement take about {} minutes under TCG",
+        6 + seconds / 60
     );
     let vm = Vm::boot(&image, dir)?;
     let measured = (|| -> Result<footprint::Footprint> {
-        vm.wait_for_session(Duration::from_secs(900))?;
+        vm.wait_for_agent(Duration::from_secs(600))?;
         vm.install_ballast(&[&binaries.join("ballast"), &binaries.join("ballast-dashboard")])?;
-        vm.reboot(Duration::from_secs(900))?;
+        vm.login(Duration::from_secs(900))?;
         wait("ballast.service to be active after login", Duration::from_secs(300), || {
             Ok(vm.exec_user("systemctl --user is-active ballast.service", Duration::from_secs(30))?.stdout.trim()
                 == "active")
