@@ -9,6 +9,14 @@
 //! plasmashell's and KWin's (kwin_wayland or kwin_x11) CPU over the same interval is printed
 //! beside the agent's: what the agent's tray item costs the desktop (a NeedsAttention item,
 //! which Plasma's tray pulses, kept both drawing every frame).
+//!
+//! Under TCG every instruction is emulated, so the guest's CPU figures are far above native.
+//! A fixed workload ([`REFERENCE`]) run in the guest and on the host gives the slowdown, and
+//! the agent's CPU divided by it estimates the native figure.
+
+/// The reference workload: single-threaded, CPU-bound, the same program in the guest and on
+/// a Debian host (gzip).
+pub const REFERENCE: &str = "head -c 64M /dev/zero | gzip -1 > /dev/null";
 
 /// The shell script (run as the session user) that measures ballast.service's main process
 /// for `seconds`: `key value` lines, then `top` and top's lines for the process.
@@ -21,6 +29,10 @@ shell=$(pgrep -n -u "$USER" -x plasmashell); kwin=$(pgrep -n -u "$USER" -x 'kwin
 [ -n "$shell" ] && [ -n "$kwin" ] || {{ echo "no plasmashell or KWin in this session" >&2; exit 1; }}
 ticks() {{ awk '{{print $14 + $15}}' /proc/$1/stat; }}
 switches() {{ cat /proc/$pid/task/*/status | awk -v k="^$1_ctxt_switches:" '$0 ~ k {{n += $2}} END {{print n}}'; }}
+# The reference workload's CPU: this shell's waited-for children (cutime + cstime).
+children() {{ awk '{{print $16 + $17}}' /proc/$$/stat; }}
+r0=$(children); {REFERENCE}; r1=$(children)
+echo "reference_ticks $((r1 - r0))"
 t0=$(ticks $pid); s0=$(ticks $shell); k0=$(ticks $kwin); w0=$(switches voluntary); p0=$(switches nonvoluntary); e0=$(date +%s.%N)
 top -b -d 2 -n {samples} -p $pid > /tmp/ballast-top.log
 t1=$(ticks $pid); s1=$(ticks $shell); k1=$(ticks $kwin); w1=$(switches voluntary); p1=$(switches nonvoluntary); e1=$(date +%s.%N)
@@ -61,6 +73,31 @@ pub struct Footprint {
     pub top_cpu: Vec<f64>,
     /// top's RES column at the last sample, as top prints it (KiB, or with a unit suffix).
     pub top_res: String,
+    /// CPU seconds the reference workload took in the guest.
+    pub reference: f64,
+    /// CPU seconds it took on the host ([`host_reference`]), once measured.
+    pub host_reference: Option<f64>,
+}
+
+/// CPU seconds (user + system, µs precision) the reference workload takes on this machine.
+pub fn host_reference() -> std::io::Result<f64> {
+    let cpu = || {
+        // SAFETY: rusage is plain data (all zeroes is a valid value), and getrusage only fills
+        // the struct it is given.
+        let usage = unsafe {
+            let mut usage: libc::rusage = std::mem::zeroed();
+            libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+            usage
+        };
+        let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+        seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    };
+    let before = cpu();
+    let status = std::process::Command::new("sh").args(["-c", REFERENCE]).status()?;
+    if !status.success() {
+        return Err(std::io::Error::other(format!("`{REFERENCE}`: {status}")));
+    }
+    Ok(cpu() - before)
 }
 
 /// Reads the script's output; Err names what is missing.
@@ -87,7 +124,17 @@ pub fn parse(out: &str) -> Result<Footprint, String> {
         preempted_per_second: value("preempted")? / elapsed,
         top_cpu: rows.iter().filter_map(|w| w[8].parse().ok()).collect(),
         top_res: rows.last().map_or("-".into(), |w| w[5].to_owned()),
+        reference: value("reference_ticks")? / value("clk_tck")?,
+        host_reference: None,
     })
+}
+
+impl Footprint {
+    /// How many times slower the guest ran the reference workload than the host; None until
+    /// the host's figure is in, or when either is zero.
+    pub fn slowdown(&self) -> Option<f64> {
+        self.host_reference.filter(|host| *host > 0.0 && self.reference > 0.0).map(|host| self.reference / host)
+    }
 }
 
 impl std::fmt::Display for Footprint {
@@ -126,7 +173,17 @@ impl std::fmt::Display for Footprint {
             f,
             "  the desktop beside it (/proc): plasmashell {:.2}%, KWin {:.2}% CPU",
             self.plasmashell_cpu_percent, self.kwin_cpu_percent
-        )
+        )?;
+        if let Some(slowdown) = self.slowdown() {
+            write!(
+                f,
+                "\n  `{REFERENCE}` took {:.2} s of CPU in the guest, {:.3} s on this host: TCG is {slowdown:.0}x slower,\n  so natively the agent would use about {:.4}% CPU",
+                self.reference,
+                self.host_reference.unwrap_or_default(),
+                self.cpu_percent / slowdown
+            )?;
+        }
+        Ok(())
     }
 }
 

@@ -130,6 +130,8 @@ fn bench(cache: &std::path::Path, dir: &std::path::Path, binaries: &std::path::P
         footprint::parse(&out.stdout).map_err(anyhow::Error::msg)
     })();
     let _ = vm.power_off();
-    println!("{}", measured?);
+    let mut measured = measured?;
+    measured.host_reference = Some(footprint::host_reference()?);
+    println!("{measured}");
     Ok(())
 }
