@@ -18,6 +18,19 @@
 /// a Debian host (gzip).
 pub const REFERENCE: &str = "head -c 64M /dev/zero | gzip -1 > /dev/null";
 
+/// Shell lines that set `shell` and `kwin` to the session's plasmashell and KWin pids (or fail),
+/// and define `ticks PID`: its CPU time (utime + stime, clock ticks).
+const DESKTOP: &str = r#"shell=$(pgrep -n -u "$USER" -x plasmashell); kwin=$(pgrep -n -u "$USER" -x 'kwin_wayland|kwin_x11')
+[ -n "$shell" ] && [ -n "$kwin" ] || { echo "no plasmashell or KWin in this session" >&2; exit 1; }
+ticks() { awk '{print $14 + $15}' /proc/$1/stat; }
+"#;
+
+/// The shell script (run as the session user) that prints the clock ticks plasmashell and KWin
+/// took together over 10 s: a session still starting draws for minutes under TCG.
+pub fn desktop_ticks() -> String {
+    format!("{DESKTOP}a=$(( $(ticks $shell) + $(ticks $kwin) )); sleep 10; echo $(( $(ticks $shell) + $(ticks $kwin) - a ))\n")
+}
+
 /// The shell script (run as the session user) that measures ballast.service's main process
 /// for `seconds`: `key value` lines, then `top` and top's lines for the process.
 pub fn script(seconds: u64) -> String {
@@ -25,12 +38,11 @@ pub fn script(seconds: u64) -> String {
     format!(
         r#"pid=$(systemctl --user show -P MainPID ballast.service)
 [ "${{pid:-0}}" -gt 0 ] || {{ echo "ballast.service is not running" >&2; exit 1; }}
-shell=$(pgrep -n -u "$USER" -x plasmashell); kwin=$(pgrep -n -u "$USER" -x 'kwin_wayland|kwin_x11')
-[ -n "$shell" ] && [ -n "$kwin" ] || {{ echo "no plasmashell or KWin in this session" >&2; exit 1; }}
-ticks() {{ awk '{{print $14 + $15}}' /proc/$1/stat; }}
-switches() {{ cat /proc/$pid/task/*/status | awk -v k="^$1_ctxt_switches:" '$0 ~ k {{n += $2}} END {{print n}}'; }}
-# The reference workload's CPU: this shell's waited-for children (cutime + cstime).
-children() {{ awk '{{print $16 + $17}}' /proc/$$/stat; }}
+{DESKTOP}switches() {{ cat /proc/$pid/task/*/status | awk -v k="^$1_ctxt_switches:" '$0 ~ k {{n += $2}} END {{print n}}'; }}
+# The reference workload's CPU: this shell's waited-for children (cutime + cstime). Its pid
+# from BASHPID: systemd-run takes a doubled dollar for an escaped one.
+me=$BASHPID
+children() {{ awk '{{print $16 + $17}}' /proc/$me/stat; }}
 r0=$(children); {REFERENCE}; r1=$(children)
 echo "reference_ticks $((r1 - r0))"
 t0=$(ticks $pid); s0=$(ticks $shell); k0=$(ticks $kwin); w0=$(switches voluntary); p0=$(switches nonvoluntary); e0=$(date +%s.%N)
@@ -191,21 +203,33 @@ impl std::fmt::Display for Footprint {
 mod tests {
     use super::*;
 
-    /// The script's output in the guest over 60 s (procps-ng's top), the agent idle under TCG
-    /// with its PSI triggers armed, in the guest's X11 session (kwin_x11 not compositing).
+    /// The script's output in the guest over 60 s (procps-ng's top), the release agent idle
+    /// under TCG with its PSI triggers armed, in the guest's Wayland session once plasmashell
+    /// and KWin had settled (`testbed bench`, 2026-12-02).
     const OUT: &str = include_str!("../fixtures/footprint.out");
 
     #[test]
     fn figures_from_proc_and_top() {
         let f = parse(OUT).unwrap();
-        assert_eq!((f.rss, f.anon, f.top_res.as_str()), (10940, 1068, "10940"));
-        assert!((f.cpu_percent - 13.0 / 100.0 / 61.1622 * 100.0).abs() < 1e-9);
-        assert!((f.wakeups_per_second - 8.0 / 61.1622).abs() < 1e-9);
-        assert!((f.preempted_per_second - 4.0 / 61.1622).abs() < 1e-9);
-        assert_eq!(f.plasmashell_cpu_percent, 0.0);
-        assert!((f.kwin_cpu_percent - 685.0 / 100.0 / 61.1622 * 100.0).abs() < 1e-9);
+        assert_eq!((f.rss, f.anon, f.top_res.as_str()), (11596, 2400, "11596"));
+        assert!((f.cpu_percent - 12.0 / 100.0 / 61.3665 * 100.0).abs() < 1e-9);
+        assert!((f.wakeups_per_second - 6.0 / 61.3665).abs() < 1e-9);
+        assert!((f.preempted_per_second - 1.0 / 61.3665).abs() < 1e-9);
+        assert!((f.plasmashell_cpu_percent - 33.0 / 100.0 / 61.3665 * 100.0).abs() < 1e-9);
+        assert!((f.kwin_cpu_percent - 43.0 / 100.0 / 61.3665 * 100.0).abs() < 1e-9);
         assert_eq!(f.top_cpu.len(), 30);
+        assert!((f.reference - 4.2).abs() < 1e-9, "420 ticks at 100 per second");
+        assert_eq!(f.slowdown(), None, "no host figure yet");
         assert!(f.to_string().contains("ballast (/proc)"));
+    }
+
+    #[test]
+    fn the_native_estimate_divides_by_the_slowdown() {
+        let f = Footprint { host_reference: Some(0.525), ..parse(OUT).unwrap() };
+        assert!((f.slowdown().unwrap() - 8.0).abs() < 1e-9);
+        let text = f.to_string();
+        assert!(text.contains("TCG is 8x slower") && text.contains(&format!("{:.4}%", f.cpu_percent / 8.0)), "{text}");
+        assert_eq!(Footprint { host_reference: Some(0.0), ..f }.slowdown(), None);
     }
 
     #[test]

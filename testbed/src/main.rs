@@ -44,7 +44,8 @@ enum Command {
     /// Power the guest off.
     Down,
     /// Boot a fresh guest, install ballast as a user has it (the release binaries), log in
-    /// anew, and measure the idle agent for SECONDS beside `top -b -d 2` (`make bench`).
+    /// anew, and measure the idle agent for SECONDS beside `top -b -d 2` (`make bench`); the
+    /// raw measurement is kept in the run directory's footprint.out.
     Bench {
         #[arg(long, default_value_t = 60)]
         seconds: u64,
@@ -107,7 +108,7 @@ fn main() -> Result<()> {
 }
 
 /// `bench`: a fresh guest, ballast installed and started by a new login, then 30 s to settle
-/// before the measurement.
+/// before the measurement. The script's own output is kept in `dir`/footprint.out.
 fn bench(cache: &std::path::Path, dir: &std::path::Path, binaries: &std::path::Path, seconds: u64) -> Result<()> {
     let image = build_image(cache)?;
     eprintln!(
@@ -123,10 +124,19 @@ fn bench(cache: &std::path::Path, dir: &std::path::Path, binaries: &std::path::P
             Ok(vm.exec_user("systemctl --user is-active ballast.service", Duration::from_secs(30))?.stdout.trim()
                 == "active")
         })?;
-        std::thread::sleep(Duration::from_secs(30));
+        // A session still starting draws for minutes under TCG, and takes the CPUs from the rest.
+        wait(
+            "plasmashell and KWin to settle (together under 5 % of a CPU over 10 s)",
+            Duration::from_secs(600),
+            || {
+                let out = vm.exec_user(&footprint::desktop_ticks(), Duration::from_secs(60))?;
+                Ok(out.stdout.trim().parse::<u64>().is_ok_and(|ticks| ticks < 50))
+            },
+        )?;
         eprintln!("testbed: measuring the idle agent for {seconds} s");
         let out = vm.exec_user(&footprint::script(seconds), Duration::from_secs(seconds + 120))?;
         anyhow::ensure!(out.success(), "the measurement failed: {}{}", out.stdout, out.stderr);
+        std::fs::write(dir.join("footprint.out"), &out.stdout)?;
         footprint::parse(&out.stdout).map_err(anyhow::Error::msg)
     })();
     let _ = vm.power_off();
