@@ -18,6 +18,15 @@
 /// a Debian host (gzip).
 pub const REFERENCE: &str = "head -c 64M /dev/zero | gzip -1 > /dev/null";
 
+/// Bash lines that run [`REFERENCE`] and print `reference_ticks N`: its CPU as this shell's
+/// waited-for children (cutime + cstime, clock ticks). The shell's pid from BASHPID:
+/// systemd-run takes a doubled dollar for an escaped one.
+fn reference_ticks() -> String {
+    format!(
+        "me=$BASHPID\nchildren() {{ awk '{{print $16 + $17}}' /proc/$me/stat; }}\nr0=$(children); {REFERENCE}; r1=$(children)\necho \"reference_ticks $((r1 - r0))\"\n"
+    )
+}
+
 /// Shell lines that set `shell` and `kwin` to the session's plasmashell and KWin pids (or fail),
 /// and define `ticks PID`: its CPU time (utime + stime, clock ticks).
 const DESKTOP: &str = r#"shell=$(pgrep -n -u "$USER" -x plasmashell); kwin=$(pgrep -n -u "$USER" -x 'kwin_wayland|kwin_x11')
@@ -39,13 +48,7 @@ pub fn script(seconds: u64) -> String {
         r#"pid=$(systemctl --user show -P MainPID ballast.service)
 [ "${{pid:-0}}" -gt 0 ] || {{ echo "ballast.service is not running" >&2; exit 1; }}
 {DESKTOP}switches() {{ cat /proc/$pid/task/*/status | awk -v k="^$1_ctxt_switches:" '$0 ~ k {{n += $2}} END {{print n}}'; }}
-# The reference workload's CPU: this shell's waited-for children (cutime + cstime). Its pid
-# from BASHPID: systemd-run takes a doubled dollar for an escaped one.
-me=$BASHPID
-children() {{ awk '{{print $16 + $17}}' /proc/$me/stat; }}
-r0=$(children); {REFERENCE}; r1=$(children)
-echo "reference_ticks $((r1 - r0))"
-t0=$(ticks $pid); s0=$(ticks $shell); k0=$(ticks $kwin); w0=$(switches voluntary); p0=$(switches nonvoluntary); e0=$(date +%s.%N)
+{}t0=$(ticks $pid); s0=$(ticks $shell); k0=$(ticks $kwin); w0=$(switches voluntary); p0=$(switches nonvoluntary); e0=$(date +%s.%N)
 top -b -d 2 -n {samples} -p $pid > /tmp/ballast-top.log
 t1=$(ticks $pid); s1=$(ticks $shell); k1=$(ticks $kwin); w1=$(switches voluntary); p1=$(switches nonvoluntary); e1=$(date +%s.%N)
 echo "elapsed $(echo "$e1 $e0" | awk '{{print $1 - $2}}')"
@@ -58,7 +61,8 @@ echo "preempted $((p1 - p0))"
 awk '/^(VmRSS|RssAnon):/ {{print $1, $2}}' /proc/$pid/status
 echo top
 awk -v pid=$pid '$1 == pid' /tmp/ballast-top.log | tail -n +2
-"#
+"#,
+        reference_ticks()
     )
 }
 
@@ -91,35 +95,26 @@ pub struct Footprint {
     pub host_reference: Option<f64>,
 }
 
-/// CPU seconds (user + system, µs precision) the reference workload takes on this machine.
+/// CPU seconds the reference workload takes on this machine, measured as in the guest.
 pub fn host_reference() -> std::io::Result<f64> {
-    let cpu = || {
-        // SAFETY: rusage is plain data (all zeroes is a valid value), and getrusage only fills
-        // the struct it is given.
-        let usage = unsafe {
-            let mut usage: libc::rusage = std::mem::zeroed();
-            libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
-            usage
-        };
-        let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-        seconds(usage.ru_utime) + seconds(usage.ru_stime)
-    };
-    let before = cpu();
-    let status = std::process::Command::new("sh").args(["-c", REFERENCE]).status()?;
-    if !status.success() {
-        return Err(std::io::Error::other(format!("`{REFERENCE}`: {status}")));
-    }
-    Ok(cpu() - before)
+    let script = format!("{}echo \"clk_tck $(getconf CLK_TCK)\"\n", reference_ticks());
+    let out = std::process::Command::new("bash").args(["-c", &script]).output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let ticks = |key: &str| value(&text, key).map_err(std::io::Error::other);
+    Ok(ticks("reference_ticks")? / ticks("clk_tck")?)
+}
+
+/// The number on the `key value` (or `key: value`) line of `text`; Err names a missing key.
+fn value(text: &str, key: &str) -> Result<f64, String> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(key)?.trim_start_matches(':').trim().parse().ok())
+        .ok_or(format!("no {key} in the output"))
 }
 
 /// Reads the script's output; Err names what is missing.
 pub fn parse(out: &str) -> Result<Footprint, String> {
     let (head, top) = out.split_once("\ntop\n").ok_or("no `top` section in the output")?;
-    let value = |key: &str| -> Result<f64, String> {
-        head.lines()
-            .find_map(|l| l.strip_prefix(key)?.trim_start_matches(':').trim().parse().ok())
-            .ok_or(format!("no {key} in the output"))
-    };
+    let value = |key: &str| value(head, key);
     let elapsed = value("elapsed")?;
     let percent = |key: &str| Ok::<_, String>(value(key)? / value("clk_tck")? / elapsed * 100.0);
     // top -b: PID USER PR NI VIRT RES SHR S %CPU %MEM TIME+ COMMAND
@@ -230,6 +225,16 @@ mod tests {
         let text = f.to_string();
         assert!(text.contains("TCG is 8x slower") && text.contains(&format!("{:.4}%", f.cpu_percent / 8.0)), "{text}");
         assert_eq!(Footprint { host_reference: Some(0.0), ..f }.slowdown(), None);
+    }
+
+    #[test]
+    fn the_reference_is_timed_on_this_host_as_in_the_guest() {
+        let seconds = host_reference().unwrap();
+        assert!(seconds > 0.0 && seconds < 60.0, "{seconds} s of CPU");
+        let script = script(60);
+        assert_eq!((script.matches("reference_ticks").count(), script.matches("clk_tck").count()), (1, 1));
+        let syntax = std::process::Command::new("bash").args(["-n", "-c", &script]).status().unwrap();
+        assert!(syntax.success(), "bash -n on the script:\n{script}");
     }
 
     #[test]
