@@ -81,7 +81,7 @@ fn run(cli: Cli) -> Result<i32> {
             launch(&profile, profile_file.as_deref(), &app, foreground, detached_child, &args)
         }
         Command::Scopes { json } => scopes(&profile, &root, json),
-        Command::Stop { target } => stop(&profile, &target),
+        Command::Stop { target } => choose(&profile, Choice::Stop, &target),
         Command::Freeze { target } => choose(&profile, Choice::Freeze, &target),
         Command::Thaw { target } => choose(&profile, Choice::Thaw, &target),
         Command::More { target } => choose(&profile, Choice::GiveMore, &target),
@@ -191,29 +191,35 @@ fn tune_preview(
     Ok(0)
 }
 
-fn stop(profile: &Profile, target: &str) -> Result<i32> {
+/// Freeze, thaw, give more to or stop the app units `target` names, as the notification's
+/// actions do (the same code, the same event log): through the running agent when there is
+/// one, so its notifications and tray follow, else directly; what was done to each.
+fn choose(profile: &Profile, choice: Choice, target: &str) -> Result<i32> {
     block_on(async {
         let manager = UserManager::connect().await?;
         let running = manager.app_units().await?;
-        for unit in launch::units_named(profile, target, &running)? {
-            manager.stop(&unit).await?;
-            println!("stopped {unit}");
+        let units = launch::units_named(profile, target, &running)?;
+        let agent = running_agent().await;
+        for unit in units {
+            let done = match &agent {
+                Some(agent) => {
+                    agent.choose(choice, &unit).await.map_err(|e| anyhow::anyhow!(agent::api::reply_text(e)))?
+                }
+                None => agent::choose(Some(&manager), profile, choice, &unit).await?,
+            };
+            println!("{done}");
         }
         Ok(0)
     })
 }
 
-/// Freeze, thaw or give more to the scopes `target` names, as the notification's actions do
-/// (the same code, the same event log); what was done to each.
-fn choose(profile: &Profile, choice: Choice, target: &str) -> Result<i32> {
-    block_on(async {
-        let manager = UserManager::connect().await?;
-        let running = manager.app_units().await?;
-        for unit in launch::units_named(profile, target, &running)? {
-            println!("{}", agent::choose(Some(&manager), profile, choice, &unit).await?);
-        }
-        Ok(0)
-    })
+/// The agent of this session, when one answers on the session bus.
+async fn running_agent() -> Option<agent::api::Agent1Proxy<'static>> {
+    let connection = zbus::Connection::session().await.ok()?;
+    if !tune::reload::has_owner(&connection, agent::BUS_NAME).await {
+        return None;
+    }
+    agent::api::Agent1Proxy::new(&connection).await.ok()
 }
 
 fn profile_command(profile: &Profile, origin: &Origin, json: bool) -> Result<i32> {
@@ -483,11 +489,10 @@ fn print_report(report: &Report, json: bool) {
 /// The running agent's latest report, when an agent answers on the session bus.
 fn report_from_agent() -> Option<Report> {
     block_on(async {
-        let connection = zbus::Connection::session().await?;
-        if !tune::reload::has_owner(&connection, agent::BUS_NAME).await {
-            return Ok(None);
-        }
-        Ok(agent::api::Agent1Proxy::new(&connection).await?.report().await.ok())
+        Ok(match running_agent().await {
+            Some(agent) => agent.report().await.ok(),
+            None => None,
+        })
     })
     .ok()
     .flatten()

@@ -220,9 +220,11 @@ fn launch_through_the_api(env: &Env) -> Result<(), String> {
     if !freeze.contains(&format!("cannot freeze {unit}")) {
         return Err(format!("Freeze on cgroup v1 said {freeze:?}"));
     }
-    let more = choose("GiveMore")?;
+    // The CLI asks the running agent (GiveMore on the bus), as the dashboard does.
+    let more = env.manager.command(&env.ballast).args(["more", &unit]).output().map_err(|e| e.to_string())?;
+    let more = String::from_utf8_lossy(&more.stdout).into_owned() + &String::from_utf8_lossy(&more.stderr);
     if !more.contains("MemoryMax 200M → 250M") {
-        return Err(format!("GiveMore said {more:?}"));
+        return Err(format!("`ballast more` said {more:?}"));
     }
     env.wait("MemoryMax 250M", || Ok(env.scopes()?.contains(&(250u64 << 20).to_string())))?;
     let stopped = choose("Stop")?;

@@ -112,7 +112,7 @@ fn scope_has_requested_limits_and_holds_the_app(env: &Env) -> Result<(), String>
         format!("the app's process is in the scope's cgroup: {comms:?}")
     })?;
     let stopped = env.stop(&unit)?;
-    check(stopped.trim() == format!("stopped {unit}"), || stopped.clone())?;
+    check(stopped.contains(&format!("({unit}): stopped")), || stopped.clone())?;
     let gone = poll(Duration::from_secs(5), || Ok(env.scopes()?.iter().all(|s| s.unit != unit).then_some(())))?;
     check(gone.is_some(), || format!("{unit} still listed after stop"))
 }

@@ -5,7 +5,7 @@
 
 use crate::report::{CatalogApp, DoctorCheck};
 use crate::view::{self, Trends, View};
-use ballast::agent::api::{Agent1Proxy, ApiError, HISTORY_SECONDS};
+use ballast::agent::api::{self, Agent1Proxy, ApiError, HISTORY_SECONDS};
 use ballast::agent::command::Choice;
 use futures_util::StreamExt;
 use std::sync::Arc;
@@ -118,11 +118,11 @@ async fn follow(
 ) -> Lost {
     let agent = match Agent1Proxy::new(connection).await {
         Ok(agent) => agent,
-        Err(e) => return Lost::Bus(error_text(e)),
+        Err(e) => return Lost::Bus(api::reply_text(e)),
     };
     let mut changes = match agent.receive_report_changed().await {
         Ok(changes) => changes,
-        Err(e) => return Lost::Bus(error_text(e)),
+        Err(e) => return Lost::Bus(api::reply_text(e)),
     };
     let mut catalog: Option<(Instant, Vec<CatalogApp>)> = None;
     let mut live = false;
@@ -179,21 +179,13 @@ async fn answer(agent: Agent1Proxy<'static>, post: Post, request: Request) {
     let update = match request {
         Request::Launch(app) => Update::Action(match agent.launch(&app, &[]).await {
             Ok(unit) => format!("Started {app} in {unit}"),
-            Err(e) => format!("Could not start {app}: {}", error_text(e)),
+            Err(e) => format!("Could not start {app}: {}", api::reply_text(e)),
         }),
-        Request::Choose(choice, unit) => {
-            let done = match choice {
-                Choice::Freeze => agent.freeze(&unit).await,
-                Choice::Thaw => agent.thaw(&unit).await,
-                Choice::GiveMore => agent.give_more(&unit).await,
-                Choice::Stop => agent.stop(&unit).await,
-            };
-            Update::Action(match done {
-                Ok(done) => done,
-                Err(e) => format!("Could not {} {unit}: {}", verb(choice), error_text(e)),
-            })
-        }
-        Request::Tune { target, action } => Update::Tune(agent.tune(&target, &action).await.map_err(error_text)),
+        Request::Choose(choice, unit) => Update::Action(match agent.choose(choice, &unit).await {
+            Ok(done) => done,
+            Err(e) => format!("Could not {} {unit}: {}", verb(choice), api::reply_text(e)),
+        }),
+        Request::Tune { target, action } => Update::Tune(agent.tune(&target, &action).await.map_err(api::reply_text)),
         Request::Doctor => Update::Doctor(agent.doctor_checks().await.map_err(api_error_text)),
     };
     post(update);
@@ -235,7 +227,7 @@ fn lost(e: ApiError) -> Lost {
             Lost::Agent("The ballast agent is not running in this session: start it with `ballast`.".into())
         }
         zbus::Error::MethodError(..) | zbus::Error::FDO(_) => {
-            Lost::Agent(format!("The ballast agent did not answer: {}.", error_text(e)))
+            Lost::Agent(format!("The ballast agent did not answer: {}.", api::reply_text(e)))
         }
         _ => Lost::Bus(format!("The session bus went away ({e}).")),
     }
@@ -243,20 +235,8 @@ fn lost(e: ApiError) -> Lost {
 
 fn api_error_text(e: ApiError) -> String {
     match e {
-        ApiError::Call(e) => error_text(e),
+        ApiError::Call(e) => api::reply_text(e),
         payload @ ApiError::Payload { .. } => payload.to_string(),
-    }
-}
-
-/// What a person needs from a D-Bus error: the agent's own message where it sent one.
-fn error_text(e: zbus::Error) -> String {
-    match e {
-        zbus::Error::MethodError(_, Some(message), _) => message,
-        zbus::Error::FDO(fdo) => match *fdo {
-            zbus::fdo::Error::Failed(message) => message,
-            other => other.to_string(),
-        },
-        other => other.to_string(),
     }
 }
 

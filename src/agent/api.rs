@@ -79,6 +79,18 @@ pub enum ApiError {
     Payload { method: &'static str, source: serde_json::Error },
 }
 
+/// A failed call's message: the agent's own words for an error it replied, else zbus's.
+pub fn reply_text(error: zbus::Error) -> String {
+    match error {
+        zbus::Error::MethodError(_, Some(message), _) => message,
+        zbus::Error::FDO(fdo) => match *fdo {
+            fdo::Error::Failed(message) => message,
+            other => other.to_string(),
+        },
+        other => other.to_string(),
+    }
+}
+
 fn decode<T: DeserializeOwned>(method: &'static str, json: zbus::Result<String>) -> Result<T, ApiError> {
     serde_json::from_str(&json?).map_err(|source| ApiError::Payload { method, source })
 }
@@ -110,6 +122,17 @@ impl Agent1Proxy<'_> {
         decode("Scopes", self.scopes().await)
     }
 
+    /// Has the agent carry out `choice` for app unit `unit` (Freeze(), Thaw(), GiveMore() or
+    /// Stop()); what was done, in words.
+    pub async fn choose(&self, choice: command::Choice, unit: &str) -> zbus::Result<String> {
+        match choice {
+            command::Choice::Freeze => self.freeze(unit).await,
+            command::Choice::Thaw => self.thaw(unit).await,
+            command::Choice::GiveMore => self.give_more(unit).await,
+            command::Choice::Stop => self.stop(unit).await,
+        }
+    }
+
     /// The doctor's checks (Doctor()).
     pub async fn doctor_checks(&self) -> Result<Vec<DoctorCheck>, ApiError> {
         decode("Doctor", self.doctor().await)
@@ -125,6 +148,8 @@ fn encode(payload: &impl serde::Serialize) -> String {
 pub struct Api {
     /// The state the agent updates each tick; the methods read it.
     pub shared: Arc<Mutex<Shared>>,
+    /// Choices go to the agent's loop, which carries them out as the tray's.
+    pub asks: tokio::sync::mpsc::UnboundedSender<command::Asked>,
 }
 
 /// An action's error as D-Bus carries it: org.freedesktop.DBus.Error.Failed with its message.
@@ -137,11 +162,12 @@ impl Api {
         read(&self.shared.lock().expect("the agent's state lock is never poisoned"))
     }
 
-    /// Carries out a choice for an app unit on a user-manager connection of its own.
+    /// Has the agent carry out a choice for an app unit and waits for the outcome.
     async fn choose(&self, choice: command::Choice, unit: &str) -> fdo::Result<String> {
-        let profile = self.snapshot(|s| s.profile.clone());
-        let manager = crate::launch::UserManager::connect().await.ok();
-        actions::choose(manager.as_ref(), &profile, choice, unit).await.map_err(failed)
+        let stopping = || failed("the agent is stopping");
+        let (reply, outcome) = tokio::sync::oneshot::channel();
+        self.asks.send(command::Asked { choice, unit: unit.to_owned(), reply }).map_err(|_| stopping())?;
+        outcome.await.map_err(|_| stopping())?.map_err(fdo::Error::Failed)
     }
 }
 

@@ -23,6 +23,22 @@ pub enum Command {
     Quit,
 }
 
+/// Where the outcome of a command asked over D-Bus goes: the caller gets it, in words, instead
+/// of a notification (`ballast freeze` prints it, the dashboard shows it).
+pub type Reply = tokio::sync::oneshot::Sender<Result<String, String>>;
+
+/// A choice asked over D-Bus (the CLI, the dashboard): the agent carries it out as one from
+/// the tray or a notification, with the same alerts, and replies with the outcome.
+#[derive(Debug)]
+pub struct Asked {
+    /// What to do.
+    pub choice: Choice,
+    /// The app unit's name.
+    pub unit: String,
+    /// Where the outcome goes.
+    pub reply: Reply,
+}
+
 /// What the user may do with an app near its limits: the actions of its notification, the
 /// tray's and dashboard's buttons.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

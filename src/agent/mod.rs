@@ -146,7 +146,8 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
         history: History::new(&profile.sample),
         scopes: Vec::new(),
     }));
-    serve_api(&connection, shared.clone()).await?;
+    let (asks, mut asked) = tokio::sync::mpsc::unbounded_channel();
+    serve_api(&connection, api::Api { shared: shared.clone(), asks }).await?;
     let manager =
         UserManager::connect().await.map_err(|e| eprintln!("ballast: {e}; launching and scope watching are off")).ok();
     let (notifier, mut actions) = match notifier::Notifier::new(&connection).await {
@@ -198,7 +199,7 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
                 None => std::future::pending().await,
             }
         };
-        let command = tokio::select! {
+        let (command, reply) = tokio::select! {
             _ = tokio::time::sleep_until(next) => {
                 let quiet = agent.tick().await?;
                 last_tick = Instant::now();
@@ -211,16 +212,17 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
                 next = next.min((Instant::now() + WAKE_DELAY).max(last_tick + MIN_WAKE_GAP));
                 continue;
             }
-            Some(command) = command_queue.recv() => command,
+            Some(command) = command_queue.recv() => (command, None),
+            Some(asked) = asked.recv() => (Command::Choose(asked.choice, asked.unit), Some(asked.reply)),
             Some(invoked) = next_action => match action_command(&invoked) {
-                Some(command) => command,
+                Some(command) => (command, None),
                 None => continue,
             },
         };
         if command == Command::Quit {
             break;
         }
-        agent.handle(command).await;
+        agent.handle(command, reply).await;
         cadence.wake();
         next = next.min(Instant::now() + cadence.base());
     }
@@ -231,12 +233,8 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
 }
 
 /// Serves io.ballast.Agent1 on `connection` and takes its name: one agent per session.
-async fn serve_api(connection: &zbus::Connection, shared: Arc<Mutex<Shared>>) -> Result<(), AgentError> {
-    connection
-        .object_server()
-        .at(OBJECT_PATH, api::Api { shared })
-        .await
-        .map_err(|e| AgentError::Bus(e.to_string()))?;
+async fn serve_api(connection: &zbus::Connection, api: api::Api) -> Result<(), AgentError> {
+    connection.object_server().at(OBJECT_PATH, api).await.map_err(|e| AgentError::Bus(e.to_string()))?;
     match connection.request_name_with_flags(BUS_NAME, zbus::fdo::RequestNameFlags::DoNotQueue.into()).await {
         Ok(zbus::fdo::RequestNameReply::PrimaryOwner) => Ok(()),
         Ok(_) | Err(zbus::Error::NameTaken) => Err(AgentError::AlreadyRunning),
@@ -598,23 +596,27 @@ impl Agent {
 
     /// Carries out a choice and tells its outcome; a frozen app keeps a notification that
     /// offers Thaw until it is thawed or stopped. A choice done ends the app's stuck episode.
-    async fn choose(&mut self, choice: Choice, unit: String) {
-        let result = choose(self.manager.as_ref(), &self.profile, choice, &unit).await;
-        if result.is_ok() {
-            if let Some(clear) = self.alerts.settled(&unit) {
-                self.send_alert(clear);
-            }
+    /// Carries out a choice, whoever asked: the app's stuck episode ends, and a frozen app
+    /// shows its "App frozen" notification until it is thawed or stopped.
+    async fn choose(&mut self, choice: Choice, unit: &str) -> Result<String, actions::ActionError> {
+        let done = choose(self.manager.as_ref(), &self.profile, choice, unit).await?;
+        if let Some(clear) = self.alerts.settled(unit) {
+            self.send_alert(clear);
         }
-        let frozen = AlertKey::Frozen(unit.clone());
+        match choice {
+            Choice::Freeze => self.send_alert(AlertChange::Show(alerts::frozen_alert(unit, done.clone()))),
+            Choice::Thaw | Choice::Stop => self.send_alert(AlertChange::Clear(AlertKey::Frozen(unit.to_owned()))),
+            Choice::GiveMore => {}
+        }
+        Ok(done)
+    }
+
+    /// Tells the outcome of a choice made in the tray or a notification: what was not done,
+    /// or a thaw or more memory (a freeze shows as its own notification, a stop in the tray).
+    fn tell_choice(&self, choice: Choice, result: Result<String, actions::ActionError>) {
         match (choice, result) {
-            (Choice::Freeze, Ok(done)) => self.send_alert(AlertChange::Show(alerts::frozen_alert(&unit, done))),
-            (Choice::Thaw, Ok(done)) => {
-                self.send_alert(AlertChange::Clear(frozen));
-                self.tell(choice.label(), Ok(done));
-            }
-            // Stopping shows in the tray.
-            (Choice::Stop, Ok(_)) => self.send_alert(AlertChange::Clear(frozen)),
-            (Choice::GiveMore, Ok(done)) => self.tell(choice.label(), Ok(done)),
+            (Choice::Thaw | Choice::GiveMore, Ok(done)) => self.tell(choice.label(), Ok(done)),
+            (Choice::Freeze | Choice::Stop, Ok(_)) => {}
             (_, Err(e)) => self.tell(&format!("{}: not done", choice.label()), Err(e)),
         }
     }
@@ -642,7 +644,8 @@ impl Agent {
         self.send_alert(AlertChange::Show(alert));
     }
 
-    async fn handle(&mut self, command: Command) {
+    /// Carries out a command; a choice asked over D-Bus replies with its outcome.
+    async fn handle(&mut self, command: Command, reply: Option<command::Reply>) {
         match command {
             Command::Launch(id) => {
                 let name = self.profile.app(&id).map_or(id.clone(), |a| a.name.clone());
@@ -651,7 +654,13 @@ impl Agent {
                     self.tell(&format!("Cannot launch {name}"), result);
                 }
             }
-            Command::Choose(choice, unit) => self.choose(choice, unit).await,
+            Command::Choose(choice, unit) => {
+                let result = self.choose(choice, &unit).await;
+                match reply {
+                    Some(reply) => drop(reply.send(result.map_err(|e| e.to_string()))),
+                    None => self.tell_choice(choice, result),
+                }
+            }
             Command::Tune(target, action) => {
                 let result = actions::tune(&self.profile, &self.connection, target, action).await;
                 self.tell(&format!("Tune {}: {}", target.name(), action.verb()), result);

@@ -130,6 +130,9 @@ pub enum Command {
         last: Option<usize>,
     },
     /// Stop a scope by unit name, or every scope ballast started for an app.
+    ///
+    /// systemd StopUnit. Kept in the event log. Like freeze, thaw and more, it goes through
+    /// the running agent when there is one (its notifications and tray follow at once).
     Stop {
         /// A unit (app-ballast-discord-1a2b3c4d.scope) or a catalog app id (discord).
         target: String,
@@ -137,7 +140,7 @@ pub enum Command {
     /// Freeze an app's scope until it is thawed.
     ///
     /// Its processes keep their memory and use no CPU (systemd FreezeUnit; cgroup v2). Kept
-    /// in the event log.
+    /// in the event log; the running agent shows an "App frozen" notification with Thaw.
     Freeze {
         /// A unit (app-ballast-discord-1a2b3c4d.scope) or a catalog app id (discord).
         target: String,

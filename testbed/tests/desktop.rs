@@ -137,7 +137,8 @@ impl Env {
     /// AT-SPI, as a click does: plasmashell itself emits ActionInvoked), each seen in the unit's
     /// cgroup: Freeze on the stuck app's notification, Thaw on the "App frozen" one that
     /// follows, Give it more on the stuck app's notification. Then, frozen with `ballast
-    /// freeze`, the app launched again runs thawed; frozen again, it stops when told to.
+    /// freeze` (through the agent: an "App frozen" notification), the app launched again runs
+    /// thawed; frozen again, it stops when told to.
     fn choices_reach_the_kernel(&self, unit: &str) -> Result<(), String> {
         // Under TCG, with the hog stalling the guest, plasmashell and the agent each take
         // seconds (seen: up to 20 s from the press to the cgroup).
@@ -166,8 +167,10 @@ impl Env {
             Ok(after.abs_diff(before + before / 4) < 4096)
         })
         .map_err(|e| format!("{e}: memory.max {before} then {after}"))?;
+        let told = self.frozen_told(0)?.len();
         self.user(&format!("~/.local/bin/ballast freeze {unit}"))?;
         frozen("1")?;
+        self.frozen_told(told + 1)?;
         let home = self.launched_again_runs_thawed("hog")?;
         // systemd fails the stop job of a frozen unit: `ballast stop` thaws it first.
         self.user(&format!("~/.local/bin/ballast freeze {home} && ~/.local/bin/ballast stop {home}"))?;
@@ -177,6 +180,16 @@ impl Env {
             Ok(matches!(state.trim(), "inactive" | "failed"))
         })
         .map_err(|e| format!("{e}: {home} is {state:?}"))
+    }
+
+    /// The "App frozen" notifications told so far, once there are at least `count` (60 s at
+    /// most): a freeze from the CLI goes through the agent, which tells it as a pressed one.
+    fn frozen_told(&self, count: usize) -> Result<Vec<Notification>, String> {
+        let frozen = |all: &[Notification]| -> Vec<Notification> {
+            all.iter().filter(|n| n.summary == "App frozen" && n.id.is_some()).cloned().collect()
+        };
+        let what = format!("{count} App frozen notifications");
+        Ok(frozen(&self.wait_for_notifications(&what, 60, |all, _| frozen(all).len() >= count)?))
     }
 
     /// Launches frozen catalog app `id` again: the agent thaws it and gathers the new process
@@ -696,9 +709,10 @@ fn a_memory_max_kill_stays_in_the_scope_and_is_reported(env: &Env) -> Result<(),
 /// Freeze, pressed on plasmashell's popup, freezes the scope in the kernel (cgroup.events
 /// `frozen 1`, `frozen` in `ballast scopes --json`), Thaw thaws it, Give it more raises its
 /// memory.max by a quarter; each choice ends the stuck episode (plasmashell closes a popup
-/// whose action was pressed) and the next stall is told anew, on a new popup; a frozen app
-/// launched again is thawed (the new process joins it running, not frozen); a frozen app
-/// stops when told to, and the last stuck notification is closed.
+/// whose action was pressed) and the next stall is told anew, on a new popup; `ballast
+/// freeze` goes through the agent (an "App frozen" notification); a frozen app launched
+/// again is thawed (the new process joins it running, not frozen); a frozen app stops when
+/// told to, and the last stuck notification is closed.
 fn an_app_stuck_at_memory_high_is_reported_until_it_stops(env: &Env) -> Result<(), String> {
     env.config(Some(MISBEHAVING_APPS))?;
     // Before the notification: Qt's bridge exports the trees once asked (org.a11y.Status).
