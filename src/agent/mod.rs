@@ -491,6 +491,7 @@ impl Agent {
             wake::Wake::Pressure(cgroup) if !self.pressed.contains(&cgroup) => self.pressed.push(cgroup),
             wake::Wake::UnitOomKilled(unit) if !self.failed.contains(&unit) => self.failed.push(unit),
             wake::Wake::OomdKilled(kill) => self.oomd.push(kill),
+            wake::Wake::NewUnit => self.sampler.rescan(),
             _ => {}
         }
     }

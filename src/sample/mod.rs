@@ -268,7 +268,21 @@ pub struct Sampler {
     /// GPU figures are read every this many samples (an fdinfo walk is not cheap).
     gpu_every: u32,
     gpu_last: Option<(u32, GpuSnapshot)>,
+    /// The leaf units found by the last walk of the cgroup tree, and how many samples ago.
+    unit_dirs: Option<(Vec<UnitDir>, u32)>,
 }
+
+/// A leaf unit's cgroup directory, and its path below the cgroup root.
+#[derive(Clone, Debug)]
+struct UnitDir {
+    dir: PathBuf,
+    relative: String,
+}
+
+/// The cgroup tree is walked again every this many samples (at the idle tick of 30 s,
+/// every 2 minutes), when a unit it found is gone, or when told ([`Sampler::rescan`]):
+/// listing every directory is most of a quiet sample's system calls.
+const WALK_EVERY_SAMPLES: u32 = 4;
 
 impl Sampler {
     /// A sampler of this host (root `/`).
@@ -292,7 +306,14 @@ impl Sampler {
             gpu: crate::gpu::GpuSampler::new(root.clone()),
             gpu_every: 1,
             gpu_last: None,
+            unit_dirs: None,
         }
+    }
+
+    /// Walks the cgroup tree again at the next sample: units may have started (systemd said
+    /// so). Between walks the units found last are read, and a unit gone forces a walk.
+    pub fn rescan(&mut self) {
+        self.unit_dirs = None;
     }
 
     /// Reads GPU figures every `samples` samples instead of every one.
@@ -442,6 +463,29 @@ pub fn cgroup_mode(root: &Path) -> CgroupMode {
 
 impl Sampler {
     fn read_units(&mut self, problems: &mut Vec<String>) -> Vec<UnitSample> {
+        let (dirs, age) = match self.unit_dirs.take() {
+            Some((dirs, age)) if age + 1 < WALK_EVERY_SAMPLES => (dirs, age + 1),
+            _ => (self.walk_units(), 0),
+        };
+        let mut units = Vec::with_capacity(dirs.len());
+        let mut gone = false;
+        for unit in &dirs {
+            match self.read_unit(&unit.dir, unit.relative.clone()) {
+                Ok(unit) => units.push(unit),
+                // A unit that stopped since the walk is simply gone; others may have started.
+                Err(SampleError::Read { source, .. }) if source.kind() == io::ErrorKind::NotFound => gone = true,
+                Err(e) => problems.push(e.to_string()),
+            }
+        }
+        if !gone {
+            self.unit_dirs = Some((dirs, age));
+        }
+        units
+    }
+
+    /// Every leaf unit below the cgroup root, sorted by path: a unit with units or slices
+    /// below it (user@1000.service) is a container, not a leaf.
+    fn walk_units(&self) -> Vec<UnitDir> {
         let top = self.path("sys/fs/cgroup");
         let mut units = Vec::new();
         let mut pending = vec![(top.clone(), false)];
@@ -459,20 +503,14 @@ impl Sampler {
                     (unit || cgroup::is_slice_name(name)).then(|| (e.path(), unit))
                 })
                 .collect();
-            // A unit with units or slices below it (user@1000.service) is a container.
             if !is_unit || !children.is_empty() {
                 pending.extend(children);
                 continue;
             }
             let relative = dir.strip_prefix(&top).unwrap_or(&dir).to_string_lossy().into_owned();
-            match self.read_unit(&dir, relative) {
-                Ok(unit) => units.push(unit),
-                // A unit that stopped between listing and reading is simply gone.
-                Err(SampleError::Read { source, .. }) if source.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => problems.push(e.to_string()),
-            }
+            units.push(UnitDir { dir, relative });
         }
-        units.sort_by(|a, b| a.path.cmp(&b.path));
+        units.sort_by(|a, b| a.relative.cmp(&b.relative));
         units
     }
 
@@ -615,4 +653,56 @@ fn open_file_budget() -> usize {
 /// Keeps a source's value, or records why it is missing.
 fn noted<T>(problems: &mut Vec<String>, result: Result<T, SampleError>) -> Option<T> {
     result.map_err(|e| problems.push(e.to_string())).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A cgroup v2 tree with the plasma-v2 capture's /proc/meminfo and /proc/stat.
+    fn tree() -> tempfile::TempDir {
+        let root = tempfile::tempdir().unwrap();
+        let capture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/plasma-v2/proc");
+        fs::create_dir_all(root.path().join("proc")).unwrap();
+        for file in ["meminfo", "stat"] {
+            fs::copy(capture.join(file), root.path().join("proc").join(file)).unwrap();
+        }
+        fs::create_dir_all(root.path().join("sys/fs/cgroup/system.slice")).unwrap();
+        fs::write(root.path().join("sys/fs/cgroup/cgroup.controllers"), "cpu io memory pids\n").unwrap();
+        root
+    }
+
+    fn start(root: &Path, unit: &str) {
+        let dir = root.join("sys/fs/cgroup/system.slice").join(unit);
+        fs::create_dir(&dir).unwrap();
+        fs::write(dir.join("memory.current"), "1048576\n").unwrap();
+    }
+
+    fn units(sampler: &mut Sampler) -> Vec<String> {
+        sampler.sample().unwrap().units.into_iter().map(|u| u.path).collect()
+    }
+
+    #[test]
+    fn units_are_walked_again_when_told_when_one_is_gone_and_every_few_samples() {
+        let root = tree();
+        start(root.path(), "a.service");
+        let mut sampler = Sampler::with_root(root.path());
+        // cgroupfs answers a removed cgroup's open file with ENODEV, and OpenFiles opens the
+        // path again (NotFound); a temporary directory keeps a removed file readable, so
+        // here no file stays open.
+        sampler.open_files = files::OpenFiles::new(0);
+        assert_eq!(units(&mut sampler), ["system.slice/a.service"]);
+        start(root.path(), "b.service");
+        assert_eq!(units(&mut sampler), ["system.slice/a.service"], "read from the last walk");
+        sampler.rescan();
+        assert_eq!(units(&mut sampler), ["system.slice/a.service", "system.slice/b.service"]);
+        fs::remove_dir_all(root.path().join("sys/fs/cgroup/system.slice/a.service")).unwrap();
+        start(root.path(), "c.service");
+        assert_eq!(units(&mut sampler), ["system.slice/b.service"], "a is gone, c not walked yet");
+        assert_eq!(units(&mut sampler), ["system.slice/b.service", "system.slice/c.service"]);
+        start(root.path(), "d.service");
+        let walked = (0..WALK_EVERY_SAMPLES).map(|_| units(&mut sampler).len()).collect::<Vec<_>>();
+        assert_eq!(walked.iter().filter(|&&n| n == 2).count() as u32, WALK_EVERY_SAMPLES - 1);
+        assert_eq!(walked.last(), Some(&3));
+    }
 }
