@@ -104,10 +104,17 @@ pub async fn carry_out(
     match step {
         govern::Step::Gather { from, into, app, thaw } => {
             if *thaw {
+                // The home, so the gathered processes run; and the unit emptied, so nothing of
+                // the app stays frozen (systemd cannot stop a frozen unit once it is empty).
                 manager.thaw(into).await?;
+                manager.thaw(from).await?;
             }
             let moved = manager.gather(from, into).await?;
-            let thawed = if *thaw { format!("started again while frozen: thawed {into}, and ") } else { String::new() };
+            let thawed = if *thaw {
+                format!("started again while frozen: thawed {from} and {into}, and ")
+            } else {
+                String::new()
+            };
             Ok((moved > 0 || *thaw).then(|| {
                 format!(
                     "{}: {thawed}moved {moved} processes from {from} into {into}, which holds the app's limits",

@@ -711,8 +711,8 @@ fn a_memory_max_kill_stays_in_the_scope_and_is_reported(env: &Env) -> Result<(),
 /// memory.max by a quarter; each choice ends the stuck episode (plasmashell closes a popup
 /// whose action was pressed) and the next stall is told anew, on a new popup; `ballast
 /// freeze` goes through the agent (an "App frozen" notification); a frozen app launched
-/// again is thawed (the new process joins it running, not frozen); a frozen app stops when
-/// told to, and the last stuck notification is closed.
+/// again is thawed (the new process joins it running, not frozen, and the scope it left is
+/// thawed too); a frozen app stops when told to, and the last stuck notification is closed.
 fn an_app_stuck_at_memory_high_is_reported_until_it_stops(env: &Env) -> Result<(), String> {
     env.config(Some(MISBEHAVING_APPS))?;
     // Before the notification: Qt's bridge exports the trees once asked (org.a11y.Status).
