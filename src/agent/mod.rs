@@ -595,8 +595,6 @@ impl Agent {
         }
     }
 
-    /// Carries out a choice and tells its outcome; a frozen app keeps a notification that
-    /// offers Thaw until it is thawed or stopped. A choice done ends the app's stuck episode.
     /// Carries out a choice, whoever asked: the app's stuck episode ends, and a frozen app
     /// shows its "App frozen" notification until it is thawed or stopped.
     async fn choose(&mut self, choice: Choice, unit: &str) -> Result<String, actions::ActionError> {
