@@ -273,7 +273,7 @@ pub struct Sampler {
 }
 
 /// A leaf unit's cgroup directory, and its path below the cgroup root.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 struct UnitDir {
     dir: PathBuf,
     relative: String,
