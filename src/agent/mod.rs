@@ -26,7 +26,7 @@ use alerts::{AlertChange, AlertKey, AlertPolicy, Urgency};
 use command::{Choice, Command};
 use history::History;
 use ksni::TrayMethods;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -107,6 +107,9 @@ struct Agent {
     /// Whether the app scopes were looked at once: units that appear later are new.
     scopes_watched: bool,
     scopes: Vec<ScopeStatus>,
+    /// Units whose "App frozen" notification is shown: closed once the unit is thawed or
+    /// gone, however that came about (a thaw, a launch that gathered it, `systemctl`).
+    frozen_shown: HashSet<String>,
     governor: governor::Governor,
     installed: Vec<bool>,
     view: Option<TrayView>,
@@ -305,6 +308,7 @@ impl Agent {
             scope_counters: HashMap::new(),
             scopes_watched: false,
             scopes: Vec::new(),
+            frozen_shown: HashSet::new(),
             governor: governor::Governor::default(),
             view: None,
             ticks: 0,
@@ -312,10 +316,12 @@ impl Agent {
     }
 }
 
-/// The units frozen `before` that `now` are thawed or gone.
-fn thawed(before: &[ScopeStatus], now: &[ScopeStatus]) -> Vec<String> {
+/// Of the `shown` units (told frozen), those `now` thawed or gone. Judged against what is told,
+/// not against the last reading: a unit frozen and gone between two readings is never seen
+/// frozen in one.
+fn thawed(shown: &HashSet<String>, now: &[ScopeStatus]) -> Vec<String> {
     let frozen_now = |unit: &str| now.iter().any(|s| s.unit == unit && s.frozen);
-    before.iter().filter(|s| s.frozen && !frozen_now(&s.unit)).map(|s| s.unit.clone()).collect()
+    shown.iter().filter(|unit| !frozen_now(unit)).cloned().collect()
 }
 
 /// The command an action invoked on one of the agent's notifications asks for: Open dashboard,
@@ -548,7 +554,8 @@ impl Agent {
         self.scope_counters = counters;
         self.scopes_watched = true;
         // Thawed (the app started again, `systemctl --user thaw`) or gone: not frozen any more.
-        for unit in thawed(&self.scopes, &statuses) {
+        for unit in thawed(&self.frozen_shown, &statuses) {
+            self.frozen_shown.remove(&unit);
             self.send_alert(AlertChange::Clear(AlertKey::Frozen(unit)));
         }
         self.scopes = statuses;
@@ -603,8 +610,14 @@ impl Agent {
             self.send_alert(clear);
         }
         match choice {
-            Choice::Freeze => self.send_alert(AlertChange::Show(alerts::frozen_alert(unit, done.clone()))),
-            Choice::Thaw | Choice::Stop => self.send_alert(AlertChange::Clear(AlertKey::Frozen(unit.to_owned()))),
+            Choice::Freeze => {
+                self.frozen_shown.insert(unit.to_owned());
+                self.send_alert(AlertChange::Show(alerts::frozen_alert(unit, done.clone())));
+            }
+            Choice::Thaw | Choice::Stop => {
+                self.frozen_shown.remove(unit);
+                self.send_alert(AlertChange::Clear(AlertKey::Frozen(unit.to_owned())));
+            }
             Choice::GiveMore => {}
         }
         Ok(done)
@@ -719,9 +732,11 @@ mod tests {
     fn a_frozen_app_thawed_or_gone_is_told_thawed_once() {
         let profile = Profile::embedded();
         let scope = |unit: &str, frozen: bool| ScopeStatus { frozen, ..ScopeStatus::named(&profile, unit) };
-        let before = [scope("app-a.scope", true), scope("app-b.scope", true), scope("app-c.scope", false)];
-        let now = [scope("app-a.scope", false), scope("app-c.scope", true)];
-        assert_eq!(thawed(&before, &now), ["app-a.scope", "app-b.scope"]);
-        assert!(thawed(&now, &now).is_empty(), "still frozen: nothing to tell");
+        let shown: HashSet<String> = ["app-a.scope", "app-b.scope", "app-c.scope"].map(String::from).into();
+        let now = [scope("app-a.scope", false), scope("app-c.scope", true), scope("app-d.scope", true)];
+        let mut told = thawed(&shown, &now);
+        told.sort();
+        assert_eq!(told, ["app-a.scope", "app-b.scope"], "thawed, and gone without a reading that saw it frozen");
+        assert!(thawed(&HashSet::from(["app-c.scope".to_owned()]), &now).is_empty(), "still frozen: nothing to tell");
     }
 }
