@@ -4,8 +4,7 @@
 use super::TuneError;
 use serde::{Deserialize, Serialize};
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// The file's bytes, or None when it does not exist.
@@ -66,27 +65,10 @@ pub fn refusal(path: &Path) -> Result<Option<Refusal>, TuneError> {
     Ok((metadata.permissions().mode() & 0o222 == 0).then_some(Refusal::ReadOnly))
 }
 
-/// Writes through a temporary file in the same directory and renames it over the
-/// target, so a crash leaves the old file or the new one, never half of either. The
-/// new file keeps the old one's permissions (KConfig creates its files 0600).
+/// Writes `bytes` to `path` atomically (crate::atomic): the old file or the new one, never
+/// half of either.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), TuneError> {
-    let failed = |source: std::io::Error| TuneError::Write { path: path.to_path_buf(), source };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(failed)?;
-    let mode = fs::metadata(path).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o600);
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temporary = dir.join(format!(".{name}.ballast-{}", std::process::id()));
-    let result = (|| {
-        let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temporary)?;
-        file.write_all(bytes)?;
-        file.set_permissions(fs::Permissions::from_mode(mode))?;
-        file.sync_all()?;
-        fs::rename(&temporary, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temporary);
-    }
-    result.map_err(failed)
+    crate::atomic::write(path, bytes).map_err(|source| TuneError::Write { path: path.to_path_buf(), source })
 }
 
 /// One file of a backup: where it lives and what it held before and after our write.
