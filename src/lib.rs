@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod agent;
+pub mod atomic;
 pub mod budget;
 pub mod doctor;
 pub mod events;
@@ -17,3 +18,4 @@ pub mod render;
 pub mod sample;
 pub mod tray;
 pub mod tune;
+pub mod usage;
