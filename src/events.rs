@@ -176,9 +176,7 @@ impl EventLog {
         }
         let keep = &read.events[read.events.len().saturating_sub(MAX_EVENTS / 2)..];
         let text: String = keep.iter().map(|e| serde_json::to_string(e).expect("an event serializes") + "\n").collect();
-        let temporary = self.path.with_extension("jsonl.new");
-        std::fs::write(&temporary, text).map_err(self.error())?;
-        std::fs::rename(&temporary, &self.path).map_err(self.error())
+        crate::atomic::write(&self.path, text.as_bytes()).map_err(self.error())
     }
 
     /// Every event, oldest first; a missing file is an empty log.

@@ -165,7 +165,6 @@ pub fn suggest<'a>(key: &str, days: impl IntoIterator<Item = (&'a str, &'a DayRe
     let mut peak_day = "";
     for (day, usage) in &counted {
         all.memory.merge(&usage.memory);
-        all.samples = all.samples.saturating_add(usage.samples);
         if usage.peak_memory > all.peak_memory {
             (all.peak_memory, all.peak_at, peak_day) = (usage.peak_memory, usage.peak_at, day);
         }

@@ -1,5 +1,5 @@
-//! The usage record on disk: one JSON file per day (UTC), `YYYY-MM-DD.json` in
-//! `$XDG_STATE_HOME/ballast/usage/` (default ~/.local/state), the newest `KEEP_DAYS` kept.
+//! The usage record on disk: one JSON file per day (UTC), `YYYY-MM-DD.json` in the folder the
+//! caller names, the newest `KEEP_DAYS` kept.
 //!
 //! A day's file is written whole to a temporary file and renamed over the old one, so an
 //! interrupted write loses what was added since the last write (the agent writes about once a
@@ -29,16 +29,6 @@ pub enum StoreError {
     /// A file could not be written.
     #[error("usage record {path}: cannot write: {source}")]
     Write { path: PathBuf, source: io::Error },
-}
-
-/// The user's record folder: `$XDG_STATE_HOME/ballast/usage`, XDG_STATE_HOME defaulting to
-/// ~/.local/state; None without either variable.
-pub fn user_dir() -> Option<PathBuf> {
-    let state = std::env::var_os("XDG_STATE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/state")))?;
-    Some(state.join("ballast/usage"))
 }
 
 /// The UTC day of `time`, as the files are named (YYYY-MM-DD).
