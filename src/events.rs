@@ -133,11 +133,7 @@ impl EventLog {
     /// The user's log: `$XDG_STATE_HOME/ballast/events.jsonl`, XDG_STATE_HOME defaulting to
     /// ~/.local/state (XDG Base Directory spec).
     pub fn from_env() -> EventLog {
-        let state = std::env::var_os("XDG_STATE_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .unwrap_or_else(|| Path::new(&std::env::var_os("HOME").unwrap_or_else(|| "/".into())).join(".local/state"));
-        EventLog::at(state.join("ballast/events.jsonl"))
+        EventLog::at(crate::xdg::state_dir().join("events.jsonl"))
     }
 
     /// The file.

@@ -19,3 +19,4 @@ pub mod sample;
 pub mod tray;
 pub mod tune;
 pub mod usage;
+pub mod xdg;

@@ -83,11 +83,7 @@ pub struct Places {
 impl Places {
     /// From the environment; an unset or empty variable takes its default under $HOME.
     pub fn from_env() -> Places {
-        let home = PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/".into()));
-        let xdg = |name: &str, fallback: &str| {
-            std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from).unwrap_or_else(|| home.join(fallback))
-        };
-        Places { config_home: xdg("XDG_CONFIG_HOME", ".config"), data_home: xdg("XDG_DATA_HOME", ".local/share") }
+        Places { config_home: crate::xdg::config_home(), data_home: crate::xdg::data_home() }
     }
 
     /// The user unit: $XDG_CONFIG_HOME/systemd/user/ballast.service.

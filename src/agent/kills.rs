@@ -185,9 +185,7 @@ fn desktop_name(file: &Path) -> Option<String> {
 
 /// $XDG_DATA_HOME and $XDG_DATA_DIRS, most important first (XDG Base Directory spec defaults).
 pub fn data_dirs() -> Vec<PathBuf> {
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| "/".into());
-    let data_home =
-        std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()).map_or(home.join(".local/share"), PathBuf::from);
+    let data_home = crate::xdg::data_home();
     let dirs = std::env::var("XDG_DATA_DIRS").ok().filter(|v| !v.is_empty());
     let dirs = dirs.as_deref().unwrap_or("/usr/local/share:/usr/share");
     std::iter::once(data_home).chain(dirs.split(':').filter(|d| !d.is_empty()).map(PathBuf::from)).collect()

@@ -597,11 +597,7 @@ pub fn user_profile_path(explicit: Option<&Path>) -> Option<PathBuf> {
     if let Some(path) = explicit {
         return Some(path.to_path_buf());
     }
-    let config_home = std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
-    let path = config_home.join("ballast/config.toml");
+    let path = crate::xdg::config_home().join("ballast/config.toml");
     path.exists().then_some(path)
 }
 

@@ -9,7 +9,7 @@ mod run;
 mod session;
 mod target;
 
-pub use files::{Backup, Journal, JournalFile, Refusal};
+pub use files::{refusal, Backup, Journal, JournalFile, Refusal};
 pub use plan::{
     apply_settings, baloo_settings, effect_config_name, kwin_settings, reversal, split_list, Plasma, Reversal, Setting,
 };
@@ -19,7 +19,7 @@ pub use target::Target;
 
 use crate::kconfig::{changed_keys, Cascade, ChangedKeys, Document, Generation, KconfigError, LockLevel};
 use crate::profile::Profile;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use thiserror::Error;
 
 /// Why a tune preview, apply, rollback or status failed.
@@ -72,18 +72,11 @@ impl Places {
     /// From this session's environment (an unset or empty variable takes its XDG default);
     /// `kconfig` is the KConfig that reads the files.
     pub fn from_env(kconfig: Generation) -> Places {
-        let home = std::env::var("HOME").unwrap_or_else(|_| "/".into());
-        let xdg = |name: &str, fallback: &str| {
-            std::env::var_os(name)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-                .unwrap_or_else(|| Path::new(&home).join(fallback))
-        };
         Places {
-            config_dir: xdg("XDG_CONFIG_HOME", ".config"),
+            config_dir: crate::xdg::config_home(),
             config_dirs: config_dirs(std::env::var("XDG_CONFIG_DIRS").ok().as_deref()),
-            backups_dir: xdg("XDG_STATE_HOME", ".local/state").join("ballast/backups"),
-            home,
+            backups_dir: crate::xdg::state_dir().join("backups"),
+            home: crate::xdg::home().to_string_lossy().into_owned(),
             kconfig,
         }
     }
@@ -255,7 +248,7 @@ pub fn plan(profile: &Profile, target: Target, session: &Session, places: &Place
             }
             let edited = apply_settings(&document, ours.iter())
                 .map_err(|source| TuneError::Kconfig { path: path.clone(), source })?;
-            let refused = files::refusal(&path)?;
+            let refused = refusal(&path)?;
             Ok(FilePlan {
                 file,
                 changed: changed_keys(&document, &edited),

@@ -1,6 +1,7 @@
 use super::*;
 use crate::launch::DisplayServer;
 use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 
 fn places(dir: &Path) -> Places {
     Places {
