@@ -86,6 +86,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Thaw { target } => choose(&profile, Choice::Thaw, &target),
         Command::More { target } => choose(&profile, Choice::GiveMore, &target),
         Command::Events { json, last } => events_command(json, last),
+        Command::Suggest { json, apply } => suggest_command(&profile, profile_file.as_deref(), json, apply),
         Command::Profile { json } => profile_command(&profile, &origin, json),
     }
 }
@@ -145,6 +146,45 @@ fn events_command(json: bool, last: Option<usize>) -> Result<i32> {
     }
     if read.unreadable > 0 {
         eprintln!("ballast: {} line(s) of {} are not events and were skipped", read.unreadable, log.path().display());
+    }
+    Ok(0)
+}
+
+/// `ballast suggest`: the recorded apps' limits now and suggested; with `apply`, written into
+/// the profile file (`explicit`, else the user's) or given as home-manager settings.
+fn suggest_command(profile: &Profile, explicit: Option<&Path>, json: bool, apply: bool) -> Result<i32> {
+    let (apps, problems) = ballast::usage::store::user_app_limits(profile)?;
+    problems.iter().for_each(|e| eprintln!("ballast: {e}"));
+    if json {
+        println!("{}", serde_json::to_string_pretty(&apps)?);
+    } else {
+        print!("{}", render::suggest_table(&apps, &ballast::usage::store::user_dir()));
+    }
+    if !apply {
+        return Ok(0);
+    }
+    let limits: Vec<ballast::usage::apply::Limits> = apps
+        .iter()
+        .filter_map(|a| a.suggestion.as_ref().map(|s| (a.app.as_str(), s.memory_high, s.memory_max)))
+        .collect();
+    if limits.is_empty() {
+        eprintln!("ballast: nothing to apply: no app has enough evidence yet");
+        return Ok(1);
+    }
+    let path = explicit.map_or_else(|| ballast::xdg::config_home().join("ballast/config.toml"), Path::to_path_buf);
+    let backups = ballast::xdg::state_dir().join("backups");
+    match ballast::usage::apply::write_profile(&path, &backups, &limits, agent::now())? {
+        ballast::usage::apply::Written::File { path, backup } => {
+            println!("Wrote the suggested limits of {} app(s) into {}.", limits.len(), path.display());
+            if let Some(backup) = backup {
+                println!("The file as it was: {}", backup.display());
+            }
+            println!("The running agent takes them at its next tick; apps launched from now on get them.");
+        }
+        ballast::usage::apply::Written::NixManaged { path, settings } => {
+            println!("{} is managed by Nix: nothing written. In your home-manager configuration:\n", path.display());
+            print!("{settings}");
+        }
     }
     Ok(0)
 }

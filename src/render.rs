@@ -292,6 +292,41 @@ pub fn events_table(events: &[crate::events::Event]) -> String {
     out
 }
 
+/// `ballast suggest`: each recorded app's limits now and the suggested ones, with the
+/// evidence; where there is none yet, how it comes.
+pub fn suggest_table(apps: &[crate::usage::AppLimits], record: &std::path::Path) -> String {
+    use crate::usage::{MIN_DAYS, MIN_DAY_SAMPLES, SUGGEST_DAYS};
+    if apps.is_empty() {
+        return format!(
+            "No catalog app on record yet. The agent records what each uses (cgroup v2) in {};\nlimits are suggested after {MIN_DAYS} days with {MIN_DAY_SAMPLES} samples or more.\n",
+            record.display()
+        );
+    }
+    let limits = |high: u64, max: u64| format!("{} / {}", human(high), human(max));
+    let mut out = format!(
+        "{:<16}  {:>4}  {:<17}  {:<17}  evidence (last {SUGGEST_DAYS} days)\n",
+        "app", "days", "now high / max", "suggested"
+    );
+    for app in apps {
+        let (suggested, evidence) = match &app.suggestion {
+            Some(s) => (
+                limits(s.memory_high, s.memory_max),
+                format!(
+                    "p95 {}, peak {} at {}, {} samples",
+                    human(s.memory.p95),
+                    human(s.memory.max),
+                    local_time(s.peak_at),
+                    s.samples
+                ),
+            ),
+            None => ("-".to_owned(), format!("{} more day(s) of use needed", MIN_DAYS.saturating_sub(app.days))),
+        };
+        let now = limits(app.memory_high, app.memory_max);
+        let _ = writeln!(out, "{:<16}  {:>4}  {now:<17}  {suggested:<17}  {evidence}", app.name, app.days);
+    }
+    out
+}
+
 /// `seconds` since the epoch as local time, `YYYY-MM-DD HH:MM:SS` (localtime_r(3)).
 pub fn local_time(seconds: u64) -> String {
     let time = seconds as libc::time_t;

@@ -59,6 +59,9 @@ mod client {
         fn tune(&self, target: &str, action: &str) -> zbus::Result<String>;
         /// The doctor's checks as JSON (the `ballast doctor --json` schema).
         fn doctor(&self) -> zbus::Result<String>;
+        /// The apps on the usage record with their limits and the suggested ones as JSON (the
+        /// `ballast suggest --json` schema).
+        fn suggestions(&self) -> zbus::Result<String>;
         /// The new report (Status()'s JSON), sent when what the tray shows changed.
         #[zbus(signal)]
         fn report_changed(&self, report: &str) -> zbus::Result<()>;
@@ -115,6 +118,11 @@ impl Agent1Proxy<'_> {
     /// The newest `last` events of the event log, oldest first (Events()).
     pub async fn event_log(&self, last: u32) -> Result<Vec<crate::events::Event>, ApiError> {
         decode("Events", self.events(last).await)
+    }
+
+    /// The apps on the usage record, each with its limits and the suggested ones (Suggestions()).
+    pub async fn learnt_limits(&self) -> Result<Vec<crate::usage::AppLimits>, ApiError> {
+        decode("Suggestions", self.suggestions().await)
     }
 
     /// The running app units with their use, limits and memory events (Scopes()).
@@ -196,6 +204,14 @@ mod server {
         async fn apps(&self) -> String {
             let profile = self.snapshot(|s| s.profile.clone());
             encode(&crate::launch::catalog(&profile, std::env::var("PATH").ok().as_deref()))
+        }
+
+        /// Each catalog app on the usage record with its limits and those the record suggests
+        /// ([`AppLimits`](crate::usage::AppLimits)) as JSON: the `ballast suggest --json` schema.
+        async fn suggestions(&self) -> fdo::Result<String> {
+            let profile = self.snapshot(|s| s.profile.clone());
+            let (apps, _) = crate::usage::store::user_app_limits(&profile).map_err(failed)?;
+            Ok(encode(&apps))
         }
 
         /// Running app units ([`ScopeStatus`]es) as JSON: the `ballast scopes --json` schema.

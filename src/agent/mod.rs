@@ -132,6 +132,10 @@ struct Agent {
     /// When each unit's last kill was logged (s since the epoch): one kill seen by the kernel's
     /// counters and again as the unit's Result is logged once.
     last_kill: HashMap<String, u64>,
+    /// What the apps and Plasma components use, day by day (cgroup v2 only: the units say it).
+    usage: Option<crate::usage::recorder::Recorder>,
+    /// Whether a failure to write the usage record was said (it is said once).
+    usage_failed: bool,
 }
 
 /// Runs the agent until Quit (tray) or the session bus goes away.
@@ -195,6 +199,8 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
     let mut cadence = cadence::Cadence::new(agent.profile.sample.tick(), agent.profile.sample.idle_tick());
     let mut last_tick = Instant::now();
     let mut next = last_tick + cadence.base();
+    let stop = stop_signal();
+    tokio::pin!(stop);
     loop {
         let next_action = async {
             match actions.as_mut() {
@@ -216,6 +222,7 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
                 continue;
             }
             Some(command) = command_queue.recv() => (command, None),
+            () = &mut stop => (Command::Quit, None),
             Some(asked) = asked.recv() => (Command::Choose(asked.choice, asked.unit), Some(asked.reply)),
             Some(invoked) = next_action => match action_command(&invoked) {
                 Some(command) => (command, None),
@@ -232,7 +239,26 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
     if let Some(tray) = agent.tray.take() {
         tray.shutdown().await;
     }
+    if let Some(usage) = &mut agent.usage {
+        let saved = usage.save();
+        agent.say_usage_failed(saved);
+    }
     Ok(())
+}
+
+/// SIGTERM (systemd stopping the unit, the session ending) or SIGINT (Ctrl+C): the agent
+/// quits as from the tray, keeping what it recorded. Never, where neither can be caught.
+async fn stop_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        _ => std::future::pending().await,
+    }
 }
 
 /// Serves io.ballast.Agent1 on `connection` and takes its name: one agent per session.
@@ -291,6 +317,8 @@ impl Agent {
             failed: Vec::new(),
             oomd: Vec::new(),
             last_kill: HashMap::new(),
+            usage: mode.per_unit().then(open_usage_record),
+            usage_failed: false,
             budget: Budget::new(profile.clone()),
             profile_mtime: profile_file_mtime(profile_file.as_deref()),
             sampler,
@@ -314,6 +342,16 @@ impl Agent {
             ticks: 0,
         }
     }
+}
+
+/// Today's usage record, carried on from an earlier run; one that cannot be read is said.
+fn open_usage_record() -> crate::usage::recorder::Recorder {
+    let (recorder, problem) =
+        crate::usage::recorder::Recorder::open(crate::usage::store::user_dir(), SystemTime::now());
+    if let Some(e) = problem {
+        eprintln!("ballast: {e}");
+    }
+    recorder
 }
 
 /// Of the `shown` units (told frozen), those `now` thawed or gone. Judged against what is told,
@@ -346,6 +384,10 @@ impl Agent {
         let sample = self.sampler.sample().map_err(|e| AgentError::Sample(e.to_string()))?;
         let mut report = self.budget.evaluate(&sample);
         let (events, held) = self.watch_scopes(&sample).await;
+        if let Some(usage) = &mut self.usage {
+            let added = usage.add(&sample.units, &self.scopes, SystemTime::now());
+            self.say_usage_failed(added);
+        }
         self.record_kills(&events).await;
         self.wakers.sync(&self.governed_cgroups());
         report.pressure_watch = Some(self.wakers.report());
@@ -376,6 +418,17 @@ impl Agent {
             let _ = api::Api::report_changed(&emitter, &report_json).await;
         }
         Ok(quiet && same_gist)
+    }
+
+    /// Says the first failure to write the usage record (until a write succeeds).
+    fn say_usage_failed(&mut self, written: Result<(), crate::usage::store::StoreError>) {
+        match written {
+            Ok(()) => self.usage_failed = false,
+            Err(e) if !std::mem::replace(&mut self.usage_failed, true) => {
+                eprintln!("ballast: {e}; usage is recorded but not kept")
+            }
+            Err(_) => {}
+        }
     }
 
     /// Logs each OOM kill in the session, the kernel's and systemd-oomd's, and tells the user

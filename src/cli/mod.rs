@@ -129,6 +129,22 @@ pub enum Command {
         #[arg(long, value_name = "N")]
         last: Option<usize>,
     },
+    /// Limits learnt from what each catalog app used, beside the ones it has.
+    ///
+    /// From the usage record the agent keeps on cgroup v2 ($XDG_STATE_HOME/ballast/usage, a
+    /// file a day): over the last 14 days, MemoryHigh = p95 x 1.2 and MemoryMax = peak x 1.3,
+    /// rounded up to 64 MiB, once an app was used on 3 days (30 samples a day or more).
+    Suggest {
+        /// Print JSON: the apps on record, limits in bytes, each suggestion with its evidence
+        /// (null until there is enough).
+        #[arg(long)]
+        json: bool,
+        /// Write the suggested limits into the profile file (comments and order kept, the old
+        /// file backed up under $XDG_STATE_HOME/ballast/backups); where Nix manages the file,
+        /// print the home-manager settings instead.
+        #[arg(long)]
+        apply: bool,
+    },
     /// Stop a scope by unit name, or every scope ballast started for an app.
     ///
     /// systemd StopUnit. Kept in the event log. Like freeze, thaw and more, it goes through

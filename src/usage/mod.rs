@@ -9,8 +9,11 @@
 //! the rule of Kubernetes' vertical pod autoscaler (a high percentile plus a margin), applied
 //! per day so one busy day is seen as such.
 //!
-//! `store` keeps one JSON file per day; this module is pure.
+//! `store` keeps one JSON file per day, which `recorder` feeds from the agent's ticks; this
+//! module is pure.
 
+pub mod apply;
+pub mod recorder;
 pub mod store;
 
 use serde::{Deserialize, Serialize};
@@ -118,7 +121,7 @@ impl DayUsage {
 }
 
 /// p50, p95 and max of a series.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stats {
     /// Half the samples were at or below it.
     pub p50: u64,
@@ -132,7 +135,7 @@ pub struct Stats {
 pub type DayRecord = BTreeMap<String, DayUsage>;
 
 /// Limits drawn from the evidence of the last days, and that evidence.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Suggestion {
     /// MemoryHigh, bytes: the p95 over the days x `HIGH_MARGIN`, rounded up.
     pub memory_high: u64,
@@ -180,6 +183,47 @@ pub fn suggest<'a>(key: &str, days: impl IntoIterator<Item = (&'a str, &'a DayRe
         peak_day: peak_day.to_owned(),
         peak_at: all.peak_at,
     })
+}
+
+/// Days `ballast suggest` looks back over.
+pub const SUGGEST_DAYS: usize = 14;
+
+/// A catalog app's limits now (the profile's), and those its record suggests (`ballast suggest
+/// --json`, the agent's Suggestions()).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AppLimits {
+    /// The catalog id.
+    pub app: String,
+    /// The catalog name.
+    pub name: String,
+    /// MemoryHigh now, bytes.
+    pub memory_high: u64,
+    /// MemoryMax now, bytes.
+    pub memory_max: u64,
+    /// Days on record (of the last `SUGGEST_DAYS`) with `MIN_DAY_SAMPLES` samples or more.
+    pub days: usize,
+    /// None until `MIN_DAYS` such days are on record.
+    pub suggestion: Option<Suggestion>,
+}
+
+/// Every catalog app of `profile` on record in the newest `SUGGEST_DAYS` of `days` (oldest
+/// first, as `store::load_days` gives them), in catalog order, with its suggestion.
+pub fn app_limits(profile: &crate::profile::Profile, days: &[(String, DayRecord)]) -> Vec<AppLimits> {
+    let recent = &days[days.len().saturating_sub(SUGGEST_DAYS)..];
+    let recent = || recent.iter().map(|(day, record)| (day.as_str(), record));
+    profile
+        .apps
+        .iter()
+        .filter(|app| recent().any(|(_, record)| record.contains_key(&app.id)))
+        .map(|app| AppLimits {
+            app: app.id.clone(),
+            name: app.name.clone(),
+            memory_high: app.memory_high.0,
+            memory_max: app.memory_max.0,
+            days: recent().filter(|(_, r)| r.get(&app.id).is_some_and(|u| u.samples >= MIN_DAY_SAMPLES)).count(),
+            suggestion: suggest(&app.id, recent()),
+        })
+        .collect()
 }
 
 /// `bytes` rounded up to a multiple of `ROUND_TO` (at least one).
@@ -259,5 +303,24 @@ mod tests {
         let s = suggest("x", [("a", &flat), ("b", &flat), ("c", &flat)]).unwrap();
         assert!(s.memory_max >= s.memory_high, "{s:?}");
         assert_eq!(round_up(1.0), ROUND_TO);
+    }
+
+    #[test]
+    fn only_recorded_catalog_apps_are_listed_over_the_last_fortnight() {
+        let profile = crate::profile::Profile::embedded();
+        let discord = profile.app("discord").expect("discord is in the catalog");
+        let day = |key: &str| DayRecord::from([(key.to_owned(), ramp(MIN_DAY_SAMPLES, 100, 200, 0))]);
+        // Twenty days: the first six with Discord, then fourteen with Spotify only.
+        let days: Vec<(String, DayRecord)> =
+            (0..20).map(|i| (format!("d{i:02}"), day(if i < 6 { "discord" } else { "spotify" }))).collect();
+        let listed = app_limits(&profile, &days);
+        assert_eq!(listed.iter().map(|l| l.app.as_str()).collect::<Vec<_>>(), ["spotify"], "Discord's days are older");
+        let listed = app_limits(&profile, &days[..8]);
+        let first = &listed[0];
+        assert_eq!((first.app.as_str(), first.days), ("discord", 6));
+        assert_eq!((first.memory_high, first.memory_max), (discord.memory_high.0, discord.memory_max.0));
+        assert!(first.suggestion.is_some());
+        assert_eq!((listed[1].app.as_str(), listed[1].days, listed[1].suggestion.is_none()), ("spotify", 2, true));
+        assert!(app_limits(&profile, &[("d".into(), day("plasma-plasmashell.service"))]).is_empty(), "not an app");
     }
 }

@@ -6,7 +6,8 @@
 //! minute), never the file. A file that cannot be parsed is reported, moved aside to
 //! `YYYY-MM-DD.json.corrupt` (replacing an older one) and counted as empty.
 
-use super::DayRecord;
+use super::{app_limits, AppLimits, DayRecord, SUGGEST_DAYS};
+use crate::profile::Profile;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -39,12 +40,25 @@ pub fn day_of(time: SystemTime) -> String {
 /// Days on record, oldest first: each named YYYY-MM-DD, with its record.
 pub type Days = Vec<(String, DayRecord)>;
 
-/// The days on record in `dir`, and the files that were corrupt (each moved aside, its day
-/// left out). A missing folder is no days.
-pub fn load_days(dir: &Path) -> Result<(Days, Vec<StoreError>), StoreError> {
+/// The user's record: `$XDG_STATE_HOME/ballast/usage` (default ~/.local/state/ballast/usage).
+pub fn user_dir() -> PathBuf {
+    crate::xdg::state_dir().join("usage")
+}
+
+/// Each catalog app of `profile` on the user's record, with its suggestion (the newest
+/// `SUGGEST_DAYS`), and the files that were corrupt.
+pub fn user_app_limits(profile: &Profile) -> Result<(Vec<AppLimits>, Vec<StoreError>), StoreError> {
+    let (days, problems) = load_days(&user_dir(), SUGGEST_DAYS)?;
+    Ok((app_limits(profile, &days), problems))
+}
+
+/// The newest `newest` days on record in `dir`, and the files that were corrupt (each moved
+/// aside, its day left out). A missing folder is no days.
+pub fn load_days(dir: &Path, newest: usize) -> Result<(Days, Vec<StoreError>), StoreError> {
     let mut days = Vec::new();
     let mut problems = Vec::new();
-    for day in day_names(dir)? {
+    let names = day_names(dir)?;
+    for day in names[names.len().saturating_sub(newest)..].iter().cloned() {
         match load_day(dir, &day) {
             Ok(record) => days.push((day, record)),
             Err(e) => problems.push(e),
@@ -120,13 +134,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         save_day(dir.path(), "2026-12-01", &record(200 << 20)).unwrap();
         save_day(dir.path(), "2026-12-02", &record(300 << 20)).unwrap();
-        let (days, problems) = load_days(dir.path()).unwrap();
+        let (days, problems) = load_days(dir.path(), KEEP_DAYS).unwrap();
         assert!(problems.is_empty());
         let names: Vec<&str> = days.iter().map(|(d, _)| d.as_str()).collect();
         assert_eq!(names, ["2026-12-01", "2026-12-02"]);
         assert_eq!(days[1].1, record(300 << 20));
         assert_eq!(load_day(dir.path(), "2026-12-03").unwrap(), DayRecord::new(), "no file yet");
-        assert!(load_days(&dir.path().join("none")).unwrap().0.is_empty());
+        assert!(load_days(&dir.path().join("none"), KEEP_DAYS).unwrap().0.is_empty());
+        assert_eq!(
+            load_days(dir.path(), 1).unwrap().0.iter().map(|(d, _)| d.as_str()).collect::<Vec<_>>(),
+            ["2026-12-02"]
+        );
     }
 
     #[test]
@@ -136,7 +154,7 @@ mod tests {
         let path = dir.path().join("2026-12-01.json");
         let whole = std::fs::read(&path).unwrap();
         std::fs::write(&path, &whole[..whole.len() / 2]).unwrap();
-        let (days, problems) = load_days(dir.path()).unwrap();
+        let (days, problems) = load_days(dir.path(), KEEP_DAYS).unwrap();
         assert!(days.is_empty());
         assert!(matches!(&problems[..], [StoreError::Corrupt { .. }]), "{problems:?}");
         assert!(problems[0].to_string().contains("2026-12-01.json is corrupt"));

@@ -1,0 +1,210 @@
+//! The agent's side of the usage record: each tick's cgroup v2 units, keyed by catalog app or
+//! Plasma component, added to today's record; the record written at most once a minute (from a
+//! tick: no wake-up of its own), when the day changes, and when the agent stops.
+
+use super::store::{self, StoreError};
+use super::DayRecord;
+use crate::launch::ScopeStatus;
+use crate::sample::UnitSample;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+/// The Plasma components recorded, by the unit Plasma starts each in (plasma-workspace's and
+/// baloo's systemd units, Plasma 5.25 and later).
+pub const COMPONENTS: [&str; 4] =
+    ["plasma-plasmashell.service", "plasma-kwin_wayland.service", "plasma-kwin_x11.service", "kde-baloo.service"];
+
+/// The least time between two writes of the record.
+pub const SAVE_EVERY: Duration = Duration::from_secs(60);
+
+/// What each key used in one sample: memory (bytes, page cache left out) and CPU (% of one
+/// core).
+pub type Usage = BTreeMap<String, (u64, f64)>;
+
+/// The key `unit`'s usage is recorded under: its catalog app's id (as the scopes recognise
+/// it), or the unit's name for a Plasma component; None for any other unit.
+fn key_of(unit: &str, scopes: &[ScopeStatus]) -> Option<String> {
+    if COMPONENTS.contains(&unit) {
+        return Some(unit.to_owned());
+    }
+    scopes.iter().find(|s| s.unit == unit)?.app.clone()
+}
+
+/// Each key's usage in this sample, summed over its units. CPU is each unit's usage_usec
+/// since `before` (its value at the last sample; a unit not seen then counts none) over
+/// `elapsed`.
+pub fn usage_by_key(
+    units: &[UnitSample],
+    scopes: &[ScopeStatus],
+    before: &HashMap<String, u64>,
+    elapsed: Duration,
+) -> Usage {
+    let mut usage = Usage::new();
+    let wall_usec = elapsed.as_micros().max(1) as f64;
+    for unit in units {
+        let Some(key) = key_of(unit.name(), scopes) else { continue };
+        let cpu_usec = before.get(&unit.path).map_or(0, |b| unit.cpu_usec.saturating_sub(*b));
+        let entry = usage.entry(key).or_default();
+        entry.0 += unit.memory;
+        entry.1 += cpu_usec as f64 * 100.0 / wall_usec;
+    }
+    usage
+}
+
+/// Today's record, being added to.
+pub struct Recorder {
+    dir: PathBuf,
+    day: String,
+    record: DayRecord,
+    /// Each unit's usage_usec at the last sample (by cgroup path), and when that was.
+    before: (HashMap<String, u64>, Option<SystemTime>),
+    saved_at: SystemTime,
+    /// Samples added since the last write.
+    unsaved: bool,
+}
+
+impl Recorder {
+    /// Today's record in `dir` (`$XDG_STATE_HOME/ballast/usage`), carried on; a record that
+    /// cannot be read is said in the error, and the day starts anew.
+    pub fn open(dir: PathBuf, now: SystemTime) -> (Recorder, Option<StoreError>) {
+        let day = store::day_of(now);
+        let (record, problem) = match store::load_day(&dir, &day) {
+            Ok(record) => (record, None),
+            Err(e) => (DayRecord::new(), Some(e)),
+        };
+        let recorder = Recorder { dir, day, record, before: (HashMap::new(), None), saved_at: now, unsaved: false };
+        (recorder, problem)
+    }
+
+    /// The folder of the record.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
+    /// Adds one sample of `units` (the tick's, `scopes` naming the apps' units) taken at `now`,
+    /// and writes the record when a minute has passed since the last write or the day changed.
+    /// The first sample only notes the units' CPU time.
+    pub fn add(&mut self, units: &[UnitSample], scopes: &[ScopeStatus], now: SystemTime) -> Result<(), StoreError> {
+        let elapsed = self.before.1.and_then(|at| now.duration_since(at).ok());
+        let usage = elapsed.map(|elapsed| usage_by_key(units, scopes, &self.before.0, elapsed));
+        self.before = (units.iter().map(|u| (u.path.clone(), u.cpu_usec)).collect(), Some(now));
+        let today = store::day_of(now);
+        if today != self.day {
+            self.save()?;
+            (self.day, self.record) = (today, DayRecord::new());
+        }
+        let at = now.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        for (key, (memory, cpu)) in usage.into_iter().flatten() {
+            self.record.entry(key).or_default().add(memory, cpu, at);
+            self.unsaved = true;
+        }
+        if now.duration_since(self.saved_at).is_ok_and(|d| d >= SAVE_EVERY) {
+            self.saved_at = now;
+            return self.save();
+        }
+        Ok(())
+    }
+
+    /// Writes today's record if samples were added since the last write.
+    pub fn save(&mut self) -> Result<(), StoreError> {
+        if !std::mem::replace(&mut self.unsaved, false) {
+            return Ok(());
+        }
+        store::save_day(&self.dir, &self.day, &self.record)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::Profile;
+
+    const MIB: u64 = 1 << 20;
+
+    fn unit(path: &str, memory: u64, cpu_usec: u64) -> UnitSample {
+        UnitSample { path: path.into(), memory, cpu_usec, ..Default::default() }
+    }
+
+    fn scope(unit: &str, app: &str) -> ScopeStatus {
+        ScopeStatus { app: Some(app.into()), ..ScopeStatus::named(&Profile::embedded(), unit) }
+    }
+
+    const SHELL: &str = "user.slice/user-1000.slice/user@1000.service/session.slice/plasma-plasmashell.service";
+    const CHAT_A: &str = "user.slice/user-1000.slice/user@1000.service/app.slice/app-discord-1.scope";
+    const CHAT_B: &str = "user.slice/user-1000.slice/user@1000.service/app.slice/app-discord-2.scope";
+    const OTHER: &str = "user.slice/user-1000.slice/user@1000.service/app.slice/app-xterm-3.scope";
+
+    #[test]
+    fn an_app_is_summed_over_its_units_and_a_component_is_its_unit() {
+        let units = [
+            unit(SHELL, 300 * MIB, 1_500_000),
+            unit(CHAT_A, 200 * MIB, 1_000_000),
+            unit(CHAT_B, 100 * MIB, 400_000),
+            unit(OTHER, 50 * MIB, 9),
+        ];
+        let scopes = [scope("app-discord-1.scope", "discord"), scope("app-discord-2.scope", "discord")];
+        let before = HashMap::from([(SHELL.to_owned(), 1_000_000), (CHAT_A.to_owned(), 0)]);
+        let usage = usage_by_key(&units, &scopes, &before, Duration::from_secs(2));
+        assert_eq!(usage.keys().collect::<Vec<_>>(), ["discord", "plasma-plasmashell.service"], "xterm is neither");
+        assert_eq!(usage["plasma-plasmashell.service"], (300 * MIB, 25.0), "0.5 s of CPU in 2 s");
+        assert_eq!(usage["discord"], (300 * MIB, 50.0), "a unit new since the last sample counts no CPU");
+    }
+
+    #[test]
+    fn the_record_is_written_once_a_minute_and_carried_across_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000);
+        let at = |s: u64| start + Duration::from_secs(s);
+        let (mut recorder, problem) = Recorder::open(dir.path().into(), start);
+        assert!(problem.is_none());
+        let units = |cpu| [unit(SHELL, 300 * MIB, cpu)];
+        for s in (0..=58).step_by(2) {
+            recorder.add(&units(s * 10_000), &[], at(s)).unwrap();
+        }
+        let file = dir.path().join(format!("{}.json", store::day_of(start)));
+        assert!(!file.exists(), "not written before a minute has passed");
+        recorder.add(&units(600_000), &[], at(60)).unwrap();
+        let day = store::load_day(dir.path(), &store::day_of(start)).unwrap();
+        let shell = &day["plasma-plasmashell.service"];
+        assert_eq!(shell.samples, 30, "the first sample only notes the CPU time");
+        assert_eq!(shell.cpu_stats().unwrap().max, 1, "10 ms of CPU a second");
+        recorder.add(&units(620_000), &[], at(62)).unwrap();
+        recorder.save().unwrap();
+        let (mut again, _) = Recorder::open(dir.path().into(), at(70));
+        again.add(&units(700_000), &[], at(70)).unwrap();
+        again.add(&units(720_000), &[], at(72)).unwrap();
+        again.save().unwrap();
+        let day = store::load_day(dir.path(), &store::day_of(start)).unwrap();
+        assert_eq!(day["plasma-plasmashell.service"].samples, 32, "a restart goes on with the day's record");
+    }
+
+    #[test]
+    fn a_new_day_writes_the_old_one_and_starts_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let evening = SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_035_190);
+        let (mut recorder, _) = Recorder::open(dir.path().into(), evening);
+        let shell = [unit(SHELL, 300 * MIB, 0)];
+        for s in [0, 2, 4, 12] {
+            recorder.add(&shell, &[], evening + Duration::from_secs(s)).unwrap();
+        }
+        recorder.save().unwrap();
+        let (old, new) = (store::day_of(evening), store::day_of(evening + Duration::from_secs(12)));
+        assert_ne!(old, new, "the test crosses midnight UTC");
+        assert_eq!(store::load_day(dir.path(), &old).unwrap()["plasma-plasmashell.service"].samples, 2);
+        assert_eq!(store::load_day(dir.path(), &new).unwrap()["plasma-plasmashell.service"].samples, 1);
+    }
+
+    #[test]
+    fn a_corrupt_record_is_said_and_the_day_starts_anew() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000);
+        std::fs::write(dir.path().join(format!("{}.json", store::day_of(now))), b"{\"plasma-plasma").unwrap();
+        let (mut recorder, problem) = Recorder::open(dir.path().into(), now);
+        assert!(matches!(problem, Some(StoreError::Corrupt { .. })), "{problem:?}");
+        recorder.add(&[unit(SHELL, MIB, 0)], &[], now).unwrap();
+        recorder.add(&[unit(SHELL, MIB, 0)], &[], now + Duration::from_secs(2)).unwrap();
+        recorder.save().unwrap();
+        assert_eq!(store::load_day(dir.path(), &store::day_of(now)).unwrap()["plasma-plasmashell.service"].samples, 1);
+    }
+}
