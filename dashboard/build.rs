@@ -11,6 +11,7 @@ fn main() {
         "qml/GpuCard.qml",
         "qml/ScopesCard.qml",
         "qml/EventsCard.qml",
+        "qml/LearntCard.qml",
         "qml/TuneCard.qml",
         "qml/DoctorCard.qml",
         "qml/Chip.qml",

@@ -208,6 +208,12 @@ ApplicationWindow {
                             events: dashboard.events
                         }
 
+                        LearntCard {
+                            objectName: "learntCard"
+                            Layout.fillWidth: true
+                            learnt: dashboard.learnt
+                        }
+
                         TuneCard {
                             objectName: "tuneCard"
                             Layout.fillWidth: true

@@ -3,7 +3,7 @@
 //! runs the window's requests, and posts what it learns back as `Update`s. Without an agent
 //! it says so and tries again every 2 s.
 
-use crate::report::{CatalogApp, DoctorCheck};
+use crate::report::{AppLimits, CatalogApp, DoctorCheck};
 use crate::view::{self, Trends, View};
 use ballast::agent::api::{self, Agent1Proxy, ApiError, HISTORY_SECONDS};
 use ballast::agent::command::Choice;
@@ -124,7 +124,7 @@ async fn follow(
         Ok(changes) => changes,
         Err(e) => return Lost::Bus(api::reply_text(e)),
     };
-    let mut catalog: Option<(Instant, Vec<CatalogApp>)> = None;
+    let mut catalog: Option<(Instant, Vec<CatalogApp>, Vec<AppLimits>)> = None;
     let mut live = false;
     let mut ticker = tokio::time::interval(REFRESH);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -142,13 +142,15 @@ async fn follow(
                 }
             }
         }
-        if catalog.as_ref().is_none_or(|(asked, _)| asked.elapsed() >= CATALOG_REFRESH) {
-            // An older agent without Apps() still shows everything but the Launch buttons.
+        if catalog.as_ref().is_none_or(|(asked, ..)| asked.elapsed() >= CATALOG_REFRESH) {
+            // An older agent without Apps() still shows everything but the Launch buttons;
+            // one without Suggestions(), or a record it cannot read, no learnt limits.
             let apps = agent.catalog().await.unwrap_or_default();
-            catalog = Some((Instant::now(), apps));
+            let learnt = agent.learnt_limits().await.unwrap_or_default();
+            catalog = Some((Instant::now(), apps, learnt));
         }
-        let apps = catalog.as_ref().map_or(&[][..], |(_, apps)| apps.as_slice());
-        match refresh(&agent, apps, trends).await {
+        let (apps, learnt) = catalog.as_ref().map_or((&[][..], &[][..]), |(_, a, l)| (a.as_slice(), l.as_slice()));
+        match refresh(&agent, apps, learnt, trends).await {
             Ok(view) => {
                 if !live {
                     live = true;
@@ -161,7 +163,12 @@ async fn follow(
     }
 }
 
-async fn refresh(agent: &Agent1Proxy<'_>, apps: &[CatalogApp], trends: &mut Trends) -> Result<View, Lost> {
+async fn refresh(
+    agent: &Agent1Proxy<'_>,
+    apps: &[CatalogApp],
+    learnt: &[AppLimits],
+    trends: &mut Trends,
+) -> Result<View, Lost> {
     let report = agent.report().await.map_err(lost)?;
     let history = agent.history_points(HISTORY_SECONDS).await.map_err(lost)?;
     let scopes = agent.scope_statuses().await.unwrap_or_default();
@@ -169,8 +176,16 @@ async fn refresh(agent: &Agent1Proxy<'_>, apps: &[CatalogApp], trends: &mut Tren
     let events = agent.event_log(EVENTS_SHOWN).await.unwrap_or_default();
     let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     trends.observe(now, &report);
-    let inputs =
-        view::Inputs { now, report: &report, history: &history, scopes: &scopes, apps, events: &events, trends };
+    let inputs = view::Inputs {
+        now,
+        report: &report,
+        history: &history,
+        scopes: &scopes,
+        apps,
+        events: &events,
+        learnt,
+        trends,
+    };
     Ok(view::build(&inputs))
 }
 

@@ -29,6 +29,7 @@ pub mod qobject {
         #[qproperty(QVariant, scopes, READ, NOTIFY = view_changed)]
         #[qproperty(QVariant, apps, READ, NOTIFY = view_changed)]
         #[qproperty(QVariant, events, READ, NOTIFY = view_changed)]
+        #[qproperty(QVariant, learnt, READ, NOTIFY = view_changed)]
         #[qproperty(bool, has_view, READ, NOTIFY = view_changed)]
         #[qproperty(QVariant, doctor_checks, READ, NOTIFY = doctor_changed)]
         #[qproperty(QString, doctor_error, READ, NOTIFY = doctor_changed)]
@@ -95,6 +96,7 @@ pub struct DashboardRust {
     scopes: QVariant,
     apps: QVariant,
     events: QVariant,
+    learnt: QVariant,
     has_view: bool,
     doctor_checks: QVariant,
     doctor_error: QString,
@@ -124,6 +126,7 @@ impl Default for DashboardRust {
             scopes: parts.scopes,
             apps: parts.apps,
             events: parts.events,
+            learnt: parts.learnt,
             has_view: false,
             doctor_checks: to_qvariant(&serde_json::json!([])),
             doctor_error: QString::default(),
@@ -150,6 +153,7 @@ struct ViewParts {
     scopes: QVariant,
     apps: QVariant,
     events: QVariant,
+    learnt: QVariant,
 }
 
 impl From<&View> for ViewParts {
@@ -168,6 +172,7 @@ impl From<&View> for ViewParts {
             scopes: part("scopes"),
             apps: part("apps"),
             events: part("events"),
+            learnt: part("learnt"),
         }
     }
 }
@@ -275,6 +280,7 @@ impl qobject::Dashboard {
                 fields.scopes = parts.scopes;
                 fields.apps = parts.apps;
                 fields.events = parts.events;
+                fields.learnt = parts.learnt;
                 fields.has_view = true;
                 self.view_changed();
             }

@@ -3,6 +3,7 @@
 
 pub use ballast::agent::api::{CatalogApp, DoctorCheck, HistoryPoint, Report, ScopeStatus};
 pub use ballast::events::Event;
+pub use ballast::usage::AppLimits;
 use serde::Deserialize;
 
 /// A `--from-json` fixture: a bare report, or a whole session (the report and what the
@@ -25,6 +26,7 @@ impl Fixture {
                 scopes: Vec::new(),
                 apps: Vec::new(),
                 events: Vec::new(),
+                learnt: Vec::new(),
                 doctor: Vec::new(),
                 tune_preview: None,
             },
@@ -46,6 +48,9 @@ pub struct Session {
     /// What Events() answered: the event log, oldest first.
     #[serde(default)]
     pub events: Vec<Event>,
+    /// What Suggestions() answered: the apps on the usage record.
+    #[serde(default)]
+    pub learnt: Vec<AppLimits>,
     #[serde(default)]
     pub doctor: Vec<DoctorCheck>,
     /// What Tune(kwin, preview) answered.

@@ -2,7 +2,7 @@
 //! trends, notices. Pure (data in, data out) so every figure is tested without Qt; the bridge
 //! hands these structs to QML as plain lists and maps (camelCase keys).
 
-use crate::report::{CatalogApp, Event, HistoryPoint, Report, ScopeStatus, Session};
+use crate::report::{AppLimits, CatalogApp, Event, HistoryPoint, Report, ScopeStatus, Session};
 use ballast::budget::{CategoryLine, ZramState, SCHEMA_VERSION};
 use ballast::gpu::GpuSource;
 use ballast::sample::Pressure;
@@ -29,6 +29,8 @@ pub struct View {
     pub apps: Vec<AppButton>,
     /// The event log, newest first.
     pub events: Vec<EventRow>,
+    /// The apps on the usage record: limits now and learnt.
+    pub learnt: Vec<LearntRow>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -224,6 +226,19 @@ pub struct EventRow {
     pub level: String,
 }
 
+/// One app on the usage record: its limits now, those learnt from its use, and the evidence.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LearntRow {
+    pub name: String,
+    /// MemoryHigh / MemoryMax now: "2 GiB / 3 GiB".
+    pub now_text: String,
+    /// The suggested MemoryHigh / MemoryMax; empty until there is enough evidence.
+    pub suggested_text: String,
+    /// "p95 1.2 GiB, peak 1.9 GiB · 5 days, 3100 samples", or how many more days it needs.
+    pub evidence_text: String,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AppButton {
@@ -297,6 +312,8 @@ pub struct Inputs<'a> {
     pub apps: &'a [CatalogApp],
     /// The event log, oldest first (Events()).
     pub events: &'a [Event],
+    /// The apps on the usage record (Suggestions()).
+    pub learnt: &'a [AppLimits],
     pub trends: &'a Trends,
 }
 
@@ -333,6 +350,33 @@ pub fn build(inputs: &Inputs) -> View {
             })
             .collect(),
         events: inputs.events.iter().rev().map(|e| event_row(e, inputs.now)).collect(),
+        learnt: inputs.learnt.iter().map(learnt_row).collect(),
+    }
+}
+
+fn learnt_row(app: &AppLimits) -> LearntRow {
+    let limits = |high: u64, max: u64| format!("{} / {}", size_text(high), size_text(max));
+    let (suggested_text, evidence_text) = match &app.suggestion {
+        Some(s) => (
+            limits(s.memory_high, s.memory_max),
+            format!(
+                "p95 {}, peak {} · {} days, {} samples",
+                size_text(s.memory.p95),
+                size_text(s.memory.max),
+                s.days,
+                s.samples
+            ),
+        ),
+        None => {
+            let more = ballast::usage::MIN_DAYS.saturating_sub(app.days);
+            (String::new(), format!("{more} more day{} of use needed", if more == 1 { "" } else { "s" }))
+        }
+    };
+    LearntRow {
+        name: app.name.clone(),
+        now_text: limits(app.memory_high, app.memory_max),
+        suggested_text,
+        evidence_text,
     }
 }
 
@@ -352,6 +396,7 @@ pub fn of_session(session: &Session) -> View {
         scopes: &session.scopes,
         apps: &session.apps,
         events: &session.events,
+        learnt: &session.learnt,
         trends: &trends,
     })
 }

@@ -220,3 +220,13 @@ fn events_are_listed_newest_first_with_how_long_ago_and_kills_in_red() {
     let frozen: Vec<bool> = view.scopes.iter().map(|s| s.frozen).collect();
     assert_eq!(frozen, [false, true], "Signal's scope is frozen in the fixture");
 }
+
+#[test]
+fn learnt_limits_sit_beside_the_current_ones_with_their_evidence() {
+    let view = of_session(&session());
+    let rows: Vec<(&str, &str, &str)> =
+        view.learnt.iter().map(|r| (r.name.as_str(), r.now_text.as_str(), r.suggested_text.as_str())).collect();
+    assert_eq!(rows, [("Discord", "2.0 GiB / 3.0 GiB", "2.2 GiB / 2.4 GiB"), ("Signal", "1.5 GiB / 2.0 GiB", "")]);
+    assert_eq!(view.learnt[0].evidence_text, "p95 1.8 GiB, peak 1.8 GiB · 4 days, 480 samples");
+    assert_eq!(view.learnt[1].evidence_text, "2 more days of use needed");
+}

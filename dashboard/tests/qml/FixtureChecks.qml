@@ -40,6 +40,8 @@ Checks {
             check(dashboard.events.length === 3, "events: " + dashboard.events.length);
             check(dashboard.events[0].what === "Frozen" && dashboard.events[0].agoText === "4 min ago", "newest first: " + JSON.stringify(dashboard.events[0]));
             check(find("why", find("event-2")).text.indexOf("systemd-oomd: memory pressure in app.slice") === 0, "the oomd kill says why: " + find("why", find("event-2")).text);
+            check(find("suggested", find("learnt-0")).text === "→ 2.2 GiB / 2.4 GiB", "Discord's learnt limits: " + find("suggested", find("learnt-0")).text);
+            check(!find("suggested", find("learnt-1")).visible, "Signal has too little evidence: no suggestion");
             check(!find("launch-teams").enabled, "Teams is not installed: no launch");
             check(find("launch-discord").enabled && find("launch-discord").highlighted, "Discord installed and running");
 
