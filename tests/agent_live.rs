@@ -155,6 +155,17 @@ fn every_api_method_answers() {
     assert!(wrong.contains("preview, apply or rollback"), "{wrong}");
     let doctor: serde_json::Value = serde_json::from_str(&agent_call(&s, "Doctor", &[]).unwrap()).unwrap();
     assert_eq!(doctor.as_array().unwrap().len(), 14);
+    // Suggestions() reads the user's usage record: three days of Discord at 0.5 to 1 GiB.
+    let record = s.home().join(".local/state/ballast/usage");
+    let mut discord = ballast::usage::DayUsage::default();
+    (0..100u64).for_each(|i| discord.add((512 + 5 * i) << 20, 10.0, 1_790_000_000 + i));
+    for day in ["2026-11-01", "2026-11-02", "2026-11-03"] {
+        let record_of_day = ballast::usage::DayRecord::from([("discord".to_owned(), discord.clone())]);
+        ballast::usage::store::save_day(&record, day, &record_of_day).unwrap();
+    }
+    let learnt: serde_json::Value = serde_json::from_str(&agent_call(&s, "Suggestions", &[]).unwrap()).unwrap();
+    assert_eq!((learnt[0]["app"].as_str(), learnt[0]["days"].as_u64()), (Some("discord"), Some(3)), "{learnt}");
+    assert!(learnt[0]["suggestion"]["memory_max"].as_u64().unwrap() >= 1300 << 20, "peak 1007M x 1.3: {learnt}");
 
     // The CLI asks the running agent: its report carries the agent's 64G budget, not the
     // embedded 3.5G one this command would load by itself.

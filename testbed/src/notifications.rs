@@ -103,6 +103,20 @@ pub fn closed(log: &str) -> Vec<u32> {
         .collect()
 }
 
+/// Every NotificationClosed signal in the log (the server's, for whatever reason it closed
+/// one): (notification id, reason: 1 expired, 2 dismissed by the user, 3 closed by a
+/// CloseNotification call, 4 undefined; Desktop Notifications spec 1.2).
+pub fn server_closed(log: &str) -> Vec<(u32, u32)> {
+    blocks(log)
+        .iter()
+        .filter(|b| b.header.starts_with("signal ") && b.field("member") == Some("NotificationClosed"))
+        .filter_map(|b| match b.values("uint32")[..] {
+            [id, reason, ..] => Some((id.parse().ok()?, reason.parse().ok()?)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Every ActionInvoked signal in the log (the server's, when the user pressed an action):
 /// (notification id, action key).
 pub fn invoked(log: &str) -> Vec<(u32, String)> {
@@ -144,6 +158,18 @@ mod tests {
         assert_eq!(invoked(PRESSED), [(53, "freeze".to_owned())]);
         assert_eq!(closed(PRESSED), [53]);
         assert!(invoked(LOG).is_empty());
+    }
+
+    /// notify-send in the guest, then CloseNotification from another connection (busctl):
+    /// plasmashell's NotificationClosed with reason 3, cut from the whole log.
+    const CLOSED: &str = include_str!("../fixtures/notification-closed.dbus-monitor");
+
+    #[test]
+    fn the_servers_closing_with_its_reason() {
+        assert_eq!(notifications(CLOSED).iter().map(|n| n.id).collect::<Vec<_>>(), [Some(10)]);
+        assert_eq!(closed(CLOSED), [10]);
+        assert_eq!(server_closed(CLOSED), [(10, 3)]);
+        assert!(server_closed(LOG).is_empty() && server_closed(PRESSED).is_empty());
     }
 
     #[test]

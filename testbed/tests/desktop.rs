@@ -138,7 +138,7 @@ impl Env {
     /// Runs `body` with dbus-monitor logging the session's notification traffic to
     /// NOTIFY_LOG (a transient unit, stopped afterwards whatever `body` returns).
     fn with_notify_log(&self, body: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
-        self.user(&format!("systemd-run --user --quiet --unit={NOTIFY_MONITOR} -p StandardOutput=file:{NOTIFY_LOG} dbus-monitor --session \"type='method_call',interface='org.freedesktop.Notifications'\" \"type='method_return'\" \"type='signal',interface='org.freedesktop.Notifications',member='ActionInvoked'\" && sleep 2"))?;
+        self.user(&format!("systemd-run --user --quiet --unit={NOTIFY_MONITOR} -p StandardOutput=file:{NOTIFY_LOG} dbus-monitor --session \"type='method_call',interface='org.freedesktop.Notifications'\" \"type='method_return'\" \"type='signal',interface='org.freedesktop.Notifications',member='ActionInvoked'\" \"type='signal',interface='org.freedesktop.Notifications',member='NotificationClosed'\" && sleep 2"))?;
         let result = body();
         let stopped = self.user(&format!("systemctl --user stop {NOTIFY_MONITOR}; rm -f {NOTIFY_LOG}"));
         result.and(stopped.map(|_| ()))
@@ -194,23 +194,29 @@ impl Env {
         .map_err(|e| format!("{e}: {home} is {state:?}"))
     }
 
-    /// The last "App frozen" notification is closed by the agent (CloseNotification, 120 s at
-    /// most: plasmashell, slow under TCG with the hog stalling beside it, may hold up the
-    /// agent's queue for a minute and more): its app was thawed by the launch that gathered it.
+    /// The last "App frozen" notification is gone once its app was thawed by the launch that
+    /// gathered it (120 s at most: plasmashell, slow under TCG with the hog stalling beside
+    /// it, may hold up the agent's queue for a minute and more): the agent closed it
+    /// (CloseNotification), or plasmashell did, other than by expiry (NotificationClosed with
+    /// reason 2 or 3: an expired one stays in Plasma's history).
     fn frozen_closed(&self) -> Result<(), String> {
         let last = self.frozen_told(1)?.last().and_then(|n| n.id);
-        let (mut closed, mut all) = (Vec::new(), Vec::new());
+        let (mut closed, mut by_server, mut all) = (Vec::new(), Vec::new(), Vec::new());
         testbed::wait("the App frozen notification to close", Duration::from_secs(120), || {
             let log = self.notify_log()?;
-            (closed, all) = (notifications::closed(&log), notifications::notifications(&log));
-            Ok(last.is_some_and(|id| closed.contains(&id)))
+            (closed, by_server) = (notifications::closed(&log), notifications::server_closed(&log));
+            all = notifications::notifications(&log);
+            let gone = |id| closed.contains(&id) || by_server.iter().any(|&(on, reason)| on == id && reason != 1);
+            Ok(last.is_some_and(gone))
         })
         .map_err(|e| {
             // Those sent after it, and whether plasmashell answered each (an id): the agent's
-            // queue waits on each answer.
+            // queue waits on each answer. The agent's own account: a restart forgets what
+            // it showed.
             let after: Vec<(&str, Option<u32>)> =
                 all.iter().skip_while(|n| n.id != last).skip(1).map(|n| (n.summary.as_str(), n.id)).collect();
-            format!("{e}: its id {last:?}, closed {closed:?}, notifications sent after it {after:?}")
+            let agent = self.user("systemctl --user show -P NRestarts ballast.service; journalctl --user -u ballast.service -n 20 --no-pager").unwrap_or_else(|e| e);
+            format!("{e}: its id {last:?}, CloseNotification {closed:?}, NotificationClosed {by_server:?}, notifications sent after it {after:?}; the agent's restarts and log:\n{agent}")
         })
     }
 
@@ -575,6 +581,41 @@ fn tray_item_is_registered_and_its_menu_answers(env: &Env) -> Result<(), String>
         return Err(format!("the menu's layout has no entries: {layout}"));
     }
     Ok(())
+}
+
+/// The agent records what Plasma's components use, day by day ($XDG_STATE_HOME/ballast/usage),
+/// writes the record within a minute and when systemd stops it (SIGTERM), and a restart
+/// carries the day's record on: plasmashell's samples only grow, and its peak on record is at least most of the
+/// anonymous memory its unit holds now. `ballast suggest --json` reads the record.
+fn usage_is_recorded_and_kept_across_restarts(env: &Env) -> Result<(), String> {
+    const SHELL: &str = "plasma-plasmashell.service";
+    let recorded = || -> Result<(u64, u64), String> {
+        let json = env.user("cat ~/.local/state/ballast/usage/$(date -u +%F).json")?;
+        let day: serde_json::Value = serde_json::from_str(&json).map_err(|e| format!("{e}: {json}"))?;
+        Ok((day[SHELL]["samples"].as_u64().unwrap_or(0), day[SHELL]["peak_memory"].as_u64().unwrap_or(0)))
+    };
+    // Written from a tick once a minute: within 90 s of the agent's start at the latest.
+    testbed::wait("the day's usage record", Duration::from_secs(90), || Ok(recorded().is_ok()))
+        .map_err(|e| e.to_string())?;
+    env.user("systemctl --user restart ballast.service")?;
+    let (samples, peak) = recorded()?;
+    let stat = env.user(&format!("cat /sys/fs/cgroup$(systemctl --user show -P ControlGroup {SHELL})/memory.stat"))?;
+    let anon: u64 = stat.lines().find_map(|l| l.strip_prefix("anon ")).and_then(|n| n.parse().ok()).unwrap_or(0);
+    if samples == 0 || anon == 0 || peak * 10 < anon * 8 {
+        return Err(format!("{SHELL}: {samples} samples, peak {peak} bytes on record; anon now {anon} bytes"));
+    }
+    // A few ticks (the base tick is 2 s), then a second restart: the record grows on.
+    std::thread::sleep(Duration::from_secs(10));
+    env.user("systemctl --user restart ballast.service")?;
+    let (later, _) = recorded()?;
+    if later <= samples {
+        return Err(format!("{SHELL}: {samples} samples, then {later} after more ticks and a restart"));
+    }
+    let suggested = env.user("~/.local/bin/ballast suggest --json")?;
+    match serde_json::from_str::<serde_json::Value>(&suggested) {
+        Ok(serde_json::Value::Array(_)) => Ok(()),
+        _ => Err(format!("`ballast suggest --json`: {suggested}")),
+    }
 }
 
 /// Categories come from the session's real units (cgroup v2, attribution by unit). PipeWire's
@@ -1316,6 +1357,7 @@ fn main() {
             ("tray_item_is_registered_and_its_menu_answers", tray_item_is_registered_and_its_menu_answers),
             ("tray_item_is_shown_in_plasmashells_panel", tray_item_is_shown_in_plasmashells_panel),
             ("categories_come_from_the_session_units", categories_come_from_the_session_units),
+            ("usage_is_recorded_and_kept_across_restarts", usage_is_recorded_and_kept_across_restarts),
             ("memory_pressure_is_pushed_by_kernel_triggers", memory_pressure_is_pushed_by_kernel_triggers),
             ("a_breach_notifies_once_and_recovery_closes_it", a_breach_notifies_once_and_recovery_closes_it),
             ("a_launch_entry_starts_the_app_in_a_limited_scope", a_launch_entry_starts_the_app_in_a_limited_scope),
