@@ -173,17 +173,22 @@ fn suggest_command(profile: &Profile, explicit: Option<&Path>, json: bool, apply
     }
     let path = explicit.map_or_else(|| ballast::xdg::config_home().join("ballast/config.toml"), Path::to_path_buf);
     let backups = ballast::xdg::state_dir().join("backups");
+    // With --json, stdout holds the JSON alone.
+    let say = |text: String| if json { eprint!("{text}") } else { print!("{text}") };
     match ballast::usage::apply::write_profile(&path, &backups, &limits, agent::now())? {
         ballast::usage::apply::Written::File { path, backup } => {
-            println!("Wrote the suggested limits of {} app(s) into {}.", limits.len(), path.display());
+            say(format!("Wrote the suggested limits of {} app(s) into {}.\n", limits.len(), path.display()));
             if let Some(backup) = backup {
-                println!("The file as it was: {}", backup.display());
+                say(format!("The file as it was: {}\n", backup.display()));
             }
-            println!("The running agent takes them at its next tick; apps launched from now on get them.");
+            say("The running agent takes them at its next tick; apps launched from now on get them.\n".into());
         }
         ballast::usage::apply::Written::NixManaged { path, settings } => {
-            println!("{} is managed by Nix: nothing written. In your home-manager configuration:\n", path.display());
-            print!("{settings}");
+            say(format!(
+                "{} is managed by Nix: nothing written. In your home-manager configuration:\n\n",
+                path.display()
+            ));
+            say(settings);
         }
     }
     Ok(0)

@@ -304,7 +304,7 @@ pub fn suggest_table(apps: &[crate::usage::AppLimits], record: &std::path::Path)
     }
     let limits = |high: u64, max: u64| format!("{} / {}", human(high), human(max));
     let mut out = format!(
-        "{:<16}  {:>4}  {:<17}  {:<17}  evidence (last {SUGGEST_DAYS} days)\n",
+        "{:<16}  {:>4}  {:<17}  {:<17}  evidence ({SUGGEST_DAYS} newest days on record)\n",
         "app", "days", "now high / max", "suggested"
     );
     for app in apps {

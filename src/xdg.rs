@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
-/// $HOME ("/" when unset).
+/// $HOME ("/" when unset, empty or relative).
 pub fn home() -> PathBuf {
-    std::env::var_os("HOME").map_or_else(|| PathBuf::from("/"), PathBuf::from)
+    std::env::var_os("HOME").map(PathBuf::from).filter(|home| home.is_absolute()).unwrap_or_else(|| "/".into())
 }
 
 /// The base directory in `variable` (XDG_CONFIG_HOME, XDG_DATA_HOME, XDG_STATE_HOME...), else

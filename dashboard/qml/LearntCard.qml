@@ -9,7 +9,7 @@ Card {
     property var learnt: []
 
     title: "Learnt limits"
-    subtitle: learnt.length === 0 ? "" : "MemoryHigh / MemoryMax, last 14 days"
+    subtitle: learnt.length === 0 ? "" : "MemoryHigh / MemoryMax, 14 newest days on record"
 
     Label {
         visible: card.learnt.length === 0

@@ -81,7 +81,8 @@ pub struct Places {
 }
 
 impl Places {
-    /// From the environment; an unset or empty variable takes its default under $HOME.
+    /// From the environment; an unset, empty or relative variable takes its default under
+    /// $HOME (crate::xdg).
     pub fn from_env() -> Places {
         Places { config_home: crate::xdg::config_home(), data_home: crate::xdg::data_home() }
     }

@@ -236,28 +236,35 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
         cadence.wake();
         next = next.min(Instant::now() + cadence.base());
     }
-    if let Some(tray) = agent.tray.take() {
-        tray.shutdown().await;
-    }
     if let Some(usage) = &mut agent.usage {
         let saved = usage.save();
         agent.say_usage_failed(saved);
     }
+    // At logout the bus may be going away: the tray's goodbye is not waited for long.
+    if let Some(tray) = agent.tray.take() {
+        let _ = tokio::time::timeout(TRAY_SHUTDOWN, tray.shutdown()).await;
+    }
     Ok(())
 }
 
+/// How long the agent waits for its tray item to unregister when it quits.
+const TRAY_SHUTDOWN: Duration = Duration::from_secs(2);
+
 /// SIGTERM (systemd stopping the unit, the session ending) or SIGINT (Ctrl+C): the agent
-/// quits as from the tray, keeping what it recorded. Never, where neither can be caught.
+/// quits as from the tray, keeping what it recorded. A signal that cannot be caught is never.
 async fn stop_signal() {
     use tokio::signal::unix::{signal, SignalKind};
-    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
-        (Ok(mut term), Ok(mut int)) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
+    let caught = |kind: SignalKind| async move {
+        match signal(kind) {
+            Ok(mut signals) => {
+                signals.recv().await;
             }
+            Err(_) => std::future::pending::<()>().await,
         }
-        _ => std::future::pending().await,
+    };
+    tokio::select! {
+        () = caught(SignalKind::terminate()) => {}
+        () = caught(SignalKind::interrupt()) => {}
     }
 }
 
@@ -312,12 +319,12 @@ impl Agent {
                 manager_cgroup.as_deref(),
                 profile::user_profile_path(profile_file.as_deref()).as_deref().and_then(Path::parent),
             ),
+            usage: mode.per_unit().then(|| open_usage_record(manager_cgroup.clone())),
             manager_cgroup,
             pressed: Vec::new(),
             failed: Vec::new(),
             oomd: Vec::new(),
             last_kill: HashMap::new(),
-            usage: mode.per_unit().then(open_usage_record),
             usage_failed: false,
             budget: Budget::new(profile.clone()),
             profile_mtime: profile_file_mtime(profile_file.as_deref()),
@@ -344,10 +351,11 @@ impl Agent {
     }
 }
 
-/// Today's usage record, carried on from an earlier run; one that cannot be read is said.
-fn open_usage_record() -> crate::usage::recorder::Recorder {
+/// Today's usage record of the units below `manager` (the user's own), carried on from an
+/// earlier run; one that cannot be read is said.
+fn open_usage_record(manager: Option<String>) -> crate::usage::recorder::Recorder {
     let (recorder, problem) =
-        crate::usage::recorder::Recorder::open(crate::usage::store::user_dir(), SystemTime::now());
+        crate::usage::recorder::Recorder::open(crate::usage::store::user_dir(), manager, SystemTime::now());
     if let Some(e) = problem {
         eprintln!("ballast: {e}");
     }

@@ -132,8 +132,9 @@ pub enum Command {
     /// Limits learnt from what each catalog app used, beside the ones it has.
     ///
     /// From the usage record the agent keeps on cgroup v2 ($XDG_STATE_HOME/ballast/usage, a
-    /// file a day): over the last 14 days, MemoryHigh = p95 x 1.2 and MemoryMax = peak x 1.3,
-    /// rounded up to 64 MiB, once an app was used on 3 days (30 samples a day or more).
+    /// file a day): over the newest 14 days on record, MemoryHigh = p95 x 1.2 and MemoryMax =
+    /// peak x 1.3, rounded up to 64 MiB, once an app was used on 3 of them (30 samples a day
+    /// or more).
     Suggest {
         /// Print JSON: the apps on record, limits in bytes, each suggestion with its evidence
         /// (null until there is enough).
@@ -141,7 +142,7 @@ pub enum Command {
         json: bool,
         /// Write the suggested limits into the profile file (comments and order kept, the old
         /// file backed up under $XDG_STATE_HOME/ballast/backups); where Nix manages the file,
-        /// print the home-manager settings instead.
+        /// print the home-manager settings instead (on stderr with --json).
         #[arg(long)]
         apply: bool,
     },

@@ -69,7 +69,8 @@ pub struct Places {
 }
 
 impl Places {
-    /// From this session's environment (an unset or empty variable takes its XDG default);
+    /// From this session's environment (an unset, empty or relative variable takes its XDG
+    /// default: crate::xdg);
     /// `kconfig` is the KConfig that reads the files.
     pub fn from_env(kconfig: Generation) -> Places {
         Places {

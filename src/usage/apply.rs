@@ -57,7 +57,7 @@ pub enum Written {
 }
 
 /// Sets the limits in the profile file at `path` (created when missing): checked to load,
-/// the old file copied into `backups` first, written atomically. A file Nix manages is left
+/// the old file copied into `backups` first (as `NAME.TIME.N`), written atomically. A file Nix manages is left
 /// alone and the home-manager settings are returned instead.
 pub fn write_profile(path: &Path, backups: &Path, limits: &[Limits], now: u64) -> Result<Written, ApplyError> {
     match crate::tune::refusal(path)? {
@@ -80,7 +80,9 @@ pub fn write_profile(path: &Path, backups: &Path, limits: &[Limits], now: u64) -
     Profile::from_overlay(&new, &Origin::File(path.to_owned()))?;
     let backup = match &old {
         Some(text) => {
-            let backup = backups.join(format!("config.toml.{now}"));
+            let name = path.file_name().map_or("profile".into(), |n| n.to_string_lossy().into_owned());
+            let backup =
+                (0..).map(|n| backups.join(format!("{name}.{now}.{n}"))).find(|b| !b.exists()).expect("a free name");
             std::fs::create_dir_all(backups).map_err(write_error(backups))?;
             crate::atomic::write(&backup, text.as_bytes()).map_err(write_error(&backup))?;
             Some(backup)
@@ -117,10 +119,20 @@ pub fn apply_to_profile(text: &str, limits: &[Limits]) -> Result<String, ApplyEr
             }
         };
         let table = apps.get_mut(index).expect("found or pushed above");
-        table["memory_high"] = toml_edit::value(ByteSize(high).to_string());
-        table["memory_max"] = toml_edit::value(ByteSize(max).to_string());
+        set_size(table, "memory_high", high);
+        set_size(table, "memory_max", max);
     }
     Ok(document.to_string())
+}
+
+/// Sets `key` to `bytes` as the profile writes sizes ("1.5G"), keeping the old value's
+/// surroundings (the spaces and the comment after it on its line).
+fn set_size(table: &mut Table, key: &str, bytes: u64) {
+    let mut value = toml_edit::Value::from(ByteSize(bytes).to_string());
+    if let Some(old) = table.get(key).and_then(Item::as_value) {
+        *value.decor_mut() = old.decor().clone();
+    }
+    table[key] = Item::Value(value);
 }
 
 /// The home-manager settings for the same limits (`programs.ballast.settings`, whose `app`
@@ -159,7 +171,7 @@ mod tests {
     const G: u64 = 1 << 30;
     const M: u64 = 1 << 20;
 
-    const FILE: &str = "# my desktop\n[budget]\nidle_total = \"3G\"  # measured\n\n[[app]]\nid = \"discord\" # chat\nmemory_high = \"2G\"\nmemory_max = \"3G\"\ncpu_quota = \"150%\"\n";
+    const FILE: &str = "# my desktop\n[budget]\nidle_total = \"3G\"  # measured\n\n[[app]]\nid = \"discord\" # chat\nmemory_high = \"2G\"   # by hand\nmemory_max = \"3G\"\ncpu_quota = \"150%\"\n";
 
     #[test]
     fn limits_change_in_place_and_everything_else_stays_byte_for_byte() {
@@ -199,13 +211,15 @@ mod tests {
         assert_eq!(first, Written::File { path: path.clone(), backup: None }, "a new file has nothing to back up");
         std::fs::write(&path, FILE).unwrap();
         let second = write_profile(&path, &backups, &limits, 8).unwrap();
-        let backup = backups.join("config.toml.8");
+        let backup = backups.join("config.toml.8.0");
         assert_eq!(second, Written::File { path: path.clone(), backup: Some(backup.clone()) });
         assert_eq!(std::fs::read_to_string(&backup).unwrap(), FILE);
         assert!(std::fs::read_to_string(&path).unwrap().contains("memory_high = \"1.5G\""));
         let too_big = write_profile(&path, &backups, &[("discord", 4 * G, 2 * G)], 9);
         assert!(matches!(too_big, Err(ApplyError::Invalid(_))), "{too_big:?}");
-        assert!(!backups.join("config.toml.9").exists(), "nothing written for a refused change");
+        assert!(!backups.join("config.toml.9.0").exists(), "nothing written for a refused change");
+        write_profile(&path, &backups, &limits, 8).unwrap();
+        assert!(backups.join("config.toml.8.1").exists(), "a second apply in the same second keeps the first backup");
         let linked = dir.path().join("linked.toml");
         std::os::unix::fs::symlink("/nix/store/0000-home-manager-files/.config/ballast/config.toml", &linked).unwrap();
         match write_profile(&linked, &backups, &limits, 10).unwrap() {

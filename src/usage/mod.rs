@@ -185,7 +185,8 @@ pub fn suggest<'a>(key: &str, days: impl IntoIterator<Item = (&'a str, &'a DayRe
     })
 }
 
-/// Days `ballast suggest` looks back over.
+/// Days on record `ballast suggest` looks back over (the newest; days without a file, when
+/// the desktop was not used, do not count).
 pub const SUGGEST_DAYS: usize = 14;
 
 /// A catalog app's limits now (the profile's), and those its record suggests (`ballast suggest

@@ -31,18 +31,21 @@ fn key_of(unit: &str, scopes: &[ScopeStatus]) -> Option<String> {
     scopes.iter().find(|s| s.unit == unit)?.app.clone()
 }
 
-/// Each key's usage in this sample, summed over its units. CPU is each unit's usage_usec
-/// since `before` (its value at the last sample; a unit not seen then counts none) over
-/// `elapsed`.
+/// Each key's usage in this sample, summed over its units below `within` (a cgroup path:
+/// the user's own manager, so another user's session on the same machine is not counted;
+/// None: every unit). CPU is each unit's usage_usec since `before` (its value at the last
+/// sample; a unit not seen then counts none) over `elapsed`.
 pub fn usage_by_key(
     units: &[UnitSample],
     scopes: &[ScopeStatus],
+    within: Option<&str>,
     before: &HashMap<String, u64>,
     elapsed: Duration,
 ) -> Usage {
     let mut usage = Usage::new();
     let wall_usec = elapsed.as_micros().max(1) as f64;
-    for unit in units {
+    let own = |unit: &UnitSample| within.is_none_or(|top| unit.path.starts_with(top.trim_start_matches('/')));
+    for unit in units.iter().filter(|u| own(u)) {
         let Some(key) = key_of(unit.name(), scopes) else { continue };
         let cpu_usec = before.get(&unit.path).map_or(0, |b| unit.cpu_usec.saturating_sub(*b));
         let entry = usage.entry(key).or_default();
@@ -55,63 +58,70 @@ pub fn usage_by_key(
 /// Today's record, being added to.
 pub struct Recorder {
     dir: PathBuf,
+    /// The cgroup whose units are recorded (the agent's user manager); None: every unit.
+    within: Option<String>,
     day: String,
     record: DayRecord,
     /// Each unit's usage_usec at the last sample (by cgroup path), and when that was.
     before: (HashMap<String, u64>, Option<SystemTime>),
     saved_at: SystemTime,
-    /// Samples added since the last write.
+    /// Samples added since the last successful write.
     unsaved: bool,
+    /// False while today's file exists but could not be read: it is not replaced.
+    writable: bool,
 }
 
 impl Recorder {
-    /// Today's record in `dir` (`$XDG_STATE_HOME/ballast/usage`), carried on; a record that
-    /// cannot be read is said in the error, and the day starts anew.
-    pub fn open(dir: PathBuf, now: SystemTime) -> (Recorder, Option<StoreError>) {
+    /// Today's record in `dir` (`$XDG_STATE_HOME/ballast/usage`), carried on, for the units
+    /// below `within`. A file that cannot be parsed is moved aside and the day starts anew;
+    /// one that cannot be read is left alone and the day is not written. Either is the error.
+    pub fn open(dir: PathBuf, within: Option<String>, now: SystemTime) -> (Recorder, Option<StoreError>) {
         let day = store::day_of(now);
         let (record, problem) = match store::load_day(&dir, &day) {
             Ok(record) => (record, None),
             Err(e) => (DayRecord::new(), Some(e)),
         };
-        let recorder = Recorder { dir, day, record, before: (HashMap::new(), None), saved_at: now, unsaved: false };
+        let writable = !matches!(problem, Some(StoreError::Read { .. }));
+        let before = (HashMap::new(), None);
+        let recorder = Recorder { dir, within, day, record, before, saved_at: now, unsaved: false, writable };
         (recorder, problem)
     }
 
-    /// The folder of the record.
-    pub fn dir(&self) -> &std::path::Path {
-        &self.dir
-    }
-
     /// Adds one sample of `units` (the tick's, `scopes` naming the apps' units) taken at `now`,
-    /// and writes the record when a minute has passed since the last write or the day changed.
-    /// The first sample only notes the units' CPU time.
+    /// and writes the record when a minute has passed since the last write or the day changed
+    /// (the old day first: a failure to write it is the error, and the new day starts all the
+    /// same). The first sample only notes the units' CPU time.
     pub fn add(&mut self, units: &[UnitSample], scopes: &[ScopeStatus], now: SystemTime) -> Result<(), StoreError> {
         let elapsed = self.before.1.and_then(|at| now.duration_since(at).ok());
-        let usage = elapsed.map(|elapsed| usage_by_key(units, scopes, &self.before.0, elapsed));
+        let within = self.within.as_deref();
+        let usage = elapsed.map(|elapsed| usage_by_key(units, scopes, within, &self.before.0, elapsed));
         self.before = (units.iter().map(|u| (u.path.clone(), u.cpu_usec)).collect(), Some(now));
         let today = store::day_of(now);
+        let mut written = Ok(());
         if today != self.day {
-            self.save()?;
-            (self.day, self.record) = (today, DayRecord::new());
+            written = self.save();
+            (self.day, self.record, self.unsaved, self.writable) = (today, DayRecord::new(), false, true);
         }
         let at = now.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
         for (key, (memory, cpu)) in usage.into_iter().flatten() {
             self.record.entry(key).or_default().add(memory, cpu, at);
             self.unsaved = true;
         }
-        if now.duration_since(self.saved_at).is_ok_and(|d| d >= SAVE_EVERY) {
+        if written.is_ok() && now.duration_since(self.saved_at).is_ok_and(|d| d >= SAVE_EVERY) {
             self.saved_at = now;
-            return self.save();
+            written = self.save();
         }
-        Ok(())
+        written
     }
 
-    /// Writes today's record if samples were added since the last write.
+    /// Writes today's record if samples were added since the last successful write.
     pub fn save(&mut self) -> Result<(), StoreError> {
-        if !std::mem::replace(&mut self.unsaved, false) {
+        if !(self.unsaved && self.writable) {
             return Ok(());
         }
-        store::save_day(&self.dir, &self.day, &self.record)
+        store::save_day(&self.dir, &self.day, &self.record)?;
+        self.unsaved = false;
+        Ok(())
     }
 }
 
@@ -145,10 +155,58 @@ mod tests {
         ];
         let scopes = [scope("app-discord-1.scope", "discord"), scope("app-discord-2.scope", "discord")];
         let before = HashMap::from([(SHELL.to_owned(), 1_000_000), (CHAT_A.to_owned(), 0)]);
-        let usage = usage_by_key(&units, &scopes, &before, Duration::from_secs(2));
+        let usage = usage_by_key(&units, &scopes, None, &before, Duration::from_secs(2));
         assert_eq!(usage.keys().collect::<Vec<_>>(), ["discord", "plasma-plasmashell.service"], "xterm is neither");
         assert_eq!(usage["plasma-plasmashell.service"], (300 * MIB, 25.0), "0.5 s of CPU in 2 s");
         assert_eq!(usage["discord"], (300 * MIB, 50.0), "a unit new since the last sample counts no CPU");
+        // Another user's Plasma on the same machine is not this user's.
+        let theirs = unit(&SHELL.replace("1000", "1001"), 900 * MIB, 0);
+        let both = [units[0].clone(), theirs];
+        let own = usage_by_key(
+            &both,
+            &[],
+            Some("/user.slice/user-1000.slice/user@1000.service"),
+            &before,
+            Duration::from_secs(2),
+        );
+        assert_eq!(own["plasma-plasmashell.service"].0, 300 * MIB);
+        assert_eq!(
+            usage_by_key(&both, &[], None, &before, Duration::from_secs(2))["plasma-plasmashell.service"].0,
+            1200 * MIB
+        );
+    }
+
+    #[test]
+    fn a_failed_write_keeps_the_samples_for_the_next_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let record = dir.path().join("usage");
+        std::fs::write(&record, b"a file where the folder should be").unwrap();
+        let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000);
+        let (mut recorder, _) = Recorder::open(record.clone(), None, start);
+        let shell = [unit(SHELL, MIB, 0)];
+        recorder.add(&shell, &[], start).unwrap();
+        recorder.add(&shell, &[], start + Duration::from_secs(2)).unwrap();
+        assert!(recorder.save().is_err());
+        std::fs::remove_file(&record).unwrap();
+        std::fs::create_dir(&record).unwrap();
+        recorder.add(&shell, &[], start + Duration::from_secs(4)).unwrap();
+        recorder.save().unwrap();
+        assert_eq!(store::load_day(&record, &store::day_of(start)).unwrap()["plasma-plasmashell.service"].samples, 2);
+    }
+
+    #[test]
+    fn a_record_that_cannot_be_read_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000);
+        // A folder where the day's file should be: reading it fails (EISDIR), whoever runs this.
+        let file = dir.path().join(format!("{}.json", store::day_of(now)));
+        std::fs::create_dir(&file).unwrap();
+        let (mut recorder, problem) = Recorder::open(dir.path().into(), None, now);
+        assert!(matches!(problem, Some(StoreError::Read { .. })), "{problem:?}");
+        recorder.add(&[unit(SHELL, MIB, 0)], &[], now).unwrap();
+        recorder.add(&[unit(SHELL, MIB, 0)], &[], now + Duration::from_secs(2)).unwrap();
+        recorder.save().unwrap();
+        assert!(file.is_dir(), "not replaced");
     }
 
     #[test]
@@ -156,7 +214,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000);
         let at = |s: u64| start + Duration::from_secs(s);
-        let (mut recorder, problem) = Recorder::open(dir.path().into(), start);
+        let (mut recorder, problem) = Recorder::open(dir.path().into(), None, start);
         assert!(problem.is_none());
         let units = |cpu| [unit(SHELL, 300 * MIB, cpu)];
         for s in (0..=58).step_by(2) {
@@ -171,7 +229,7 @@ mod tests {
         assert_eq!(shell.cpu_stats().unwrap().max, 1, "10 ms of CPU a second");
         recorder.add(&units(620_000), &[], at(62)).unwrap();
         recorder.save().unwrap();
-        let (mut again, _) = Recorder::open(dir.path().into(), at(70));
+        let (mut again, _) = Recorder::open(dir.path().into(), None, at(70));
         again.add(&units(700_000), &[], at(70)).unwrap();
         again.add(&units(720_000), &[], at(72)).unwrap();
         again.save().unwrap();
@@ -183,7 +241,7 @@ mod tests {
     fn a_new_day_writes_the_old_one_and_starts_empty() {
         let dir = tempfile::tempdir().unwrap();
         let evening = SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_035_190);
-        let (mut recorder, _) = Recorder::open(dir.path().into(), evening);
+        let (mut recorder, _) = Recorder::open(dir.path().into(), None, evening);
         let shell = [unit(SHELL, 300 * MIB, 0)];
         for s in [0, 2, 4, 12] {
             recorder.add(&shell, &[], evening + Duration::from_secs(s)).unwrap();
@@ -200,7 +258,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000);
         std::fs::write(dir.path().join(format!("{}.json", store::day_of(now))), b"{\"plasma-plasma").unwrap();
-        let (mut recorder, problem) = Recorder::open(dir.path().into(), now);
+        let (mut recorder, problem) = Recorder::open(dir.path().into(), None, now);
         assert!(matches!(problem, Some(StoreError::Corrupt { .. })), "{problem:?}");
         recorder.add(&[unit(SHELL, MIB, 0)], &[], now).unwrap();
         recorder.add(&[unit(SHELL, MIB, 0)], &[], now + Duration::from_secs(2)).unwrap();
