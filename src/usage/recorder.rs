@@ -180,12 +180,13 @@ mod tests {
     fn a_failed_write_keeps_the_samples_for_the_next_one() {
         let dir = tempfile::tempdir().unwrap();
         let record = dir.path().join("usage");
-        std::fs::write(&record, b"a file where the folder should be").unwrap();
         let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000);
-        let (mut recorder, _) = Recorder::open(record.clone(), None, start);
+        let (mut recorder, problem) = Recorder::open(record.clone(), None, start);
+        assert!(problem.is_none(), "no folder yet is no record yet");
         let shell = [unit(SHELL, MIB, 0)];
         recorder.add(&shell, &[], start).unwrap();
         recorder.add(&shell, &[], start + Duration::from_secs(2)).unwrap();
+        std::fs::write(&record, b"a file where the folder should be").unwrap();
         assert!(recorder.save().is_err());
         std::fs::remove_file(&record).unwrap();
         std::fs::create_dir(&record).unwrap();
