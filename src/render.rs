@@ -319,7 +319,7 @@ pub fn suggest_table(apps: &[crate::usage::AppLimits], record: &std::path::Path)
                     s.samples
                 ),
             ),
-            None => ("-".to_owned(), format!("{} more day(s) of use needed", MIN_DAYS.saturating_sub(app.days))),
+            None => ("-".to_owned(), format!("{} more day(s) of use needed", app.days_needed())),
         };
         let now = limits(app.memory_high, app.memory_max);
         let _ = writeln!(out, "{:<16}  {:>4}  {now:<17}  {suggested:<17}  {evidence}", app.name, app.days);

@@ -207,6 +207,17 @@ pub struct AppLimits {
     pub suggestion: Option<Suggestion>,
 }
 
+impl AppLimits {
+    /// Days of use still needed before a suggestion (0 once there is one).
+    pub fn days_needed(&self) -> usize {
+        if self.suggestion.is_some() {
+            0
+        } else {
+            MIN_DAYS.saturating_sub(self.days)
+        }
+    }
+}
+
 /// Every catalog app of `profile` on record in the newest `SUGGEST_DAYS` of `days` (oldest
 /// first, as `store::load_days` gives them), in catalog order, with its suggestion.
 pub fn app_limits(profile: &crate::profile::Profile, days: &[(String, DayRecord)]) -> Vec<AppLimits> {

@@ -31,10 +31,22 @@ fn key_of(unit: &str, scopes: &[ScopeStatus]) -> Option<String> {
     scopes.iter().find(|s| s.unit == unit)?.app.clone()
 }
 
-/// Each key's usage in this sample, summed over its units below `within` (a cgroup path:
-/// the user's own manager, so another user's session on the same machine is not counted;
-/// None: every unit). CPU is each unit's usage_usec since `before` (its value at the last
-/// sample; a unit not seen then counts none) over `elapsed`.
+/// The units recorded, each with its key: those below `within` (a cgroup path: the user's own
+/// manager, so another user's session on the same machine is not counted; None: every unit)
+/// that are a catalog app's or a Plasma component.
+fn recorded<'a>(
+    units: &'a [UnitSample],
+    scopes: &[ScopeStatus],
+    within: Option<&str>,
+) -> Vec<(&'a UnitSample, String)> {
+    let top = within.map(|top| top.trim_start_matches('/'));
+    let own = |unit: &UnitSample| top.is_none_or(|top| unit.path.starts_with(top));
+    units.iter().filter(|u| own(u)).filter_map(|u| Some((u, key_of(u.name(), scopes)?))).collect()
+}
+
+/// Each key's usage in this sample, summed over its units below `within` (see `recorded`).
+/// CPU is each unit's usage_usec since `before` (its value at the last sample; a unit not
+/// seen then counts none) over `elapsed`.
 pub fn usage_by_key(
     units: &[UnitSample],
     scopes: &[ScopeStatus],
@@ -42,13 +54,15 @@ pub fn usage_by_key(
     before: &HashMap<String, u64>,
     elapsed: Duration,
 ) -> Usage {
+    usage_of(&recorded(units, scopes, within), before, elapsed)
+}
+
+fn usage_of(recorded: &[(&UnitSample, String)], before: &HashMap<String, u64>, elapsed: Duration) -> Usage {
     let mut usage = Usage::new();
     let wall_usec = elapsed.as_micros().max(1) as f64;
-    let own = |unit: &UnitSample| within.is_none_or(|top| unit.path.starts_with(top.trim_start_matches('/')));
-    for unit in units.iter().filter(|u| own(u)) {
-        let Some(key) = key_of(unit.name(), scopes) else { continue };
+    for (unit, key) in recorded {
         let cpu_usec = before.get(&unit.path).map_or(0, |b| unit.cpu_usec.saturating_sub(*b));
-        let entry = usage.entry(key).or_default();
+        let entry = usage.entry(key.clone()).or_default();
         entry.0 += unit.memory;
         entry.1 += cpu_usec as f64 * 100.0 / wall_usec;
     }
@@ -93,9 +107,10 @@ impl Recorder {
     /// same). The first sample only notes the units' CPU time.
     pub fn add(&mut self, units: &[UnitSample], scopes: &[ScopeStatus], now: SystemTime) -> Result<(), StoreError> {
         let elapsed = self.before.1.and_then(|at| now.duration_since(at).ok());
-        let within = self.within.as_deref();
-        let usage = elapsed.map(|elapsed| usage_by_key(units, scopes, within, &self.before.0, elapsed));
-        self.before = (units.iter().map(|u| (u.path.clone(), u.cpu_usec)).collect(), Some(now));
+        // Only the recorded units' CPU time is kept for the next tick: a handful, not the tree.
+        let recorded = recorded(units, scopes, self.within.as_deref());
+        let usage = elapsed.map(|elapsed| usage_of(&recorded, &self.before.0, elapsed));
+        self.before = (recorded.iter().map(|(u, _)| (u.path.clone(), u.cpu_usec)).collect(), Some(now));
         let today = store::day_of(now);
         let mut written = Ok(());
         if today != self.day {

@@ -368,7 +368,7 @@ fn learnt_row(app: &AppLimits) -> LearntRow {
             ),
         ),
         None => {
-            let more = ballast::usage::MIN_DAYS.saturating_sub(app.days);
+            let more = app.days_needed();
             (String::new(), format!("{more} more day{} of use needed", if more == 1 { "" } else { "s" }))
         }
     };
