@@ -56,7 +56,7 @@ impl Governor {
         &mut self,
         manager: &UserManager,
         profile: &Profile,
-        statuses: &[ScopeStatus],
+        statuses: &mut [ScopeStatus],
         tick: u64,
         mode: CgroupMode,
     ) {
@@ -73,6 +73,10 @@ impl Governor {
                         eprintln!("ballast: cgroup v1: the kernel does not enforce MemoryHigh, so governed apps are held at MemoryMax only");
                     }
                     self.emptied.extend(step.emptied().into_iter().map(|unit| (unit.to_owned(), tick)));
+                    // Read before the step: thawed now, so the "App frozen" notifications close
+                    // in this tick.
+                    let thawed = step.thawed();
+                    statuses.iter_mut().filter(|s| thawed.contains(&s.unit.as_str())).for_each(|s| s.frozen = false);
                 }
                 Err(e) => {
                     eprintln!("ballast: {e}; not tried again while these units run");

@@ -6,7 +6,6 @@
 
 use super::alerts::{Alert, AlertChange, AlertKey};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use zbus::zvariant::Value;
 
 #[zbus::proxy(
@@ -42,9 +41,6 @@ pub trait Notifications {
 /// The action key of "Open dashboard"; the choices' keys are `Choice::key`.
 pub const OPEN_DASHBOARD: &str = "dashboard";
 
-/// What was shown: each alert key's notification id and alert (for its actions).
-type Shown = Arc<Mutex<HashMap<AlertKey, (u32, Alert)>>>;
-
 /// An action the user invoked on one of the agent's notifications (ActionInvoked): its key,
 /// and the alert the notification showed.
 pub struct Invoked {
@@ -61,8 +57,8 @@ pub struct Notifier {
 }
 
 impl Notifier {
-    /// Starts the notifier's tasks: one sends, one follows the server's signals. The receiver
-    /// yields the actions invoked on the agent's notifications.
+    /// Starts the notifier's task, which sends the changes and follows the server's signals.
+    /// The receiver yields the actions invoked on the agent's notifications.
     pub async fn new(
         connection: &zbus::Connection,
     ) -> zbus::Result<(Notifier, tokio::sync::mpsc::UnboundedReceiver<Invoked>)> {
@@ -70,9 +66,9 @@ impl Notifier {
         let signals = proxy.inner().receive_all_signals().await?;
         let (changes, queue) = tokio::sync::mpsc::unbounded_channel();
         let (invoked, actions) = tokio::sync::mpsc::unbounded_channel();
-        let shown = Shown::default();
-        tokio::spawn(send_all(proxy, queue, shown.clone()));
-        tokio::spawn(follow_server(signals, shown, invoked));
+        let server = Server { signals, shown: Shown::default(), invoked };
+        let sender = Sender { proxy, said_missing: false, capable: None };
+        tokio::spawn(send_all(sender, server, queue));
         Ok((Notifier { changes }, actions))
     }
 
@@ -82,37 +78,66 @@ impl Notifier {
     }
 }
 
-/// Follows the server's signals in the order it sent them, until the bus goes. An action
-/// invoked on one of the agent's notifications is passed on with its alert, looked up before
-/// the NotificationClosed that follows (Plasma closes a notification as soon as one of its
-/// actions is invoked) forgets it. A notification the user dismissed or that was closed is
-/// forgotten: its actions can no longer be invoked, and its id is not reused. An expired one
-/// (reason 1) is kept: Plasma keeps it in its history, where the end of its condition still
-/// closes it.
-async fn follow_server(
-    mut signals: zbus::proxy::SignalStream<'static>,
-    shown: Shown,
-    invoked: tokio::sync::mpsc::UnboundedSender<Invoked>,
-) {
-    use futures_util::StreamExt;
-    let lock = || shown.lock().expect("the notifier's lock is never poisoned");
-    while let Some(message) = signals.next().await {
-        if let Some(Ok(args)) = ActionInvoked::from_message(message.clone()).as_ref().map(ActionInvoked::args) {
-            let alert = lock().values().find(|(id, _)| *id == args.id).map(|(_, alert)| alert.clone());
-            if let Some(alert) = alert {
-                let _ = invoked.send(Invoked { action_key: args.action_key.clone(), alert });
-            }
-        } else if let Some(Ok(args)) = NotificationClosed::from_message(message).as_ref().map(NotificationClosed::args)
-        {
-            if args.reason != EXPIRED {
-                lock().retain(|_, (id, _)| *id != args.id);
-            }
+/// A signal of the notification server about one of its notifications (by id).
+#[derive(Debug, PartialEq)]
+enum ServerSignal {
+    /// ActionInvoked: the user pressed the action `key`.
+    Invoked { id: u32, key: String },
+    /// NotificationClosed, for `reason` (Desktop Notifications spec: 1 expired, 2 dismissed
+    /// by the user, 3 closed by CloseNotification, 4 other).
+    Closed { id: u32, reason: u32 },
+}
+
+impl ServerSignal {
+    /// The signal `message` is, where it is one of the two.
+    fn from_message(message: zbus::Message) -> Option<ServerSignal> {
+        if let Some(signal) = ActionInvoked::from_message(message.clone()) {
+            let args = signal.args().ok()?;
+            return Some(ServerSignal::Invoked { id: args.id, key: args.action_key });
         }
+        let signal = NotificationClosed::from_message(message)?;
+        let args = signal.args().ok()?;
+        Some(ServerSignal::Closed { id: args.id, reason: args.reason })
     }
 }
 
 /// NotificationClosed's reason for a notification that expired (Desktop Notifications spec).
 const EXPIRED: u32 = 1;
+
+/// What is shown: each alert key's notification id and alert (for its actions). It follows
+/// the server's signals and the server's answers in the order the server sent them: Plasma
+/// gives a Notify that replaces notification N the id N again, even when N was closed just
+/// before, so a NotificationClosed of N taken after the answer would forget the new one.
+#[derive(Default)]
+struct Shown(HashMap<AlertKey, (u32, Alert)>);
+
+impl Shown {
+    /// Follows one of the server's signals. An action invoked on one of the agent's
+    /// notifications is passed on with its alert, looked up before the NotificationClosed
+    /// that follows (Plasma closes a notification as soon as one of its actions is invoked)
+    /// forgets it. A notification the user dismissed or that was closed is forgotten: its
+    /// actions can no longer be invoked, and its id is not replaced. An expired one (reason 1)
+    /// is kept: Plasma keeps it in its history, where the end of its condition still closes it.
+    fn follow(&mut self, signal: ServerSignal) -> Option<Invoked> {
+        match signal {
+            ServerSignal::Invoked { id, key } => {
+                let (_, alert) = self.0.values().find(|(shown, _)| *shown == id)?;
+                Some(Invoked { action_key: key, alert: alert.clone() })
+            }
+            ServerSignal::Closed { reason: EXPIRED, .. } => None,
+            ServerSignal::Closed { id, .. } => {
+                self.0.retain(|_, (shown, _)| *shown != id);
+                None
+            }
+        }
+    }
+
+    /// The id of the notification shown for `key`; 0 (none, in Notify's replaces_id) where
+    /// none is.
+    fn id(&self, key: &AlertKey) -> u32 {
+        self.0.get(key).map_or(0, |(id, _)| *id)
+    }
+}
 
 /// The actions of an alert: "Open dashboard", then its choices (key, label pairs as the
 /// Desktop Notifications spec has them); none where the server shows none.
@@ -122,17 +147,6 @@ fn actions(alert: &Alert, shown: bool) -> Vec<&'static str> {
     }
     let choices = alert.choices.iter().flat_map(|c| [c.key(), c.label()]);
     [OPEN_DASHBOARD, "Open dashboard"].into_iter().chain(choices).collect()
-}
-
-/// Whether the server shows actions (GetCapabilities lists `actions`); None while it does
-/// not answer. Asked before the first notification, not at start: an activatable server that
-/// is not running keeps the call waiting for the bus's activation timeout.
-async fn server_actions(proxy: &NotificationsProxy<'static>) -> Option<bool> {
-    let actions = proxy.get_capabilities().await.ok()?.iter().any(|c| c == "actions");
-    if !actions {
-        eprintln!("ballast: the notification server shows no actions (GetCapabilities): freeze, give more and stop are in the tray menu");
-    }
-    Some(actions)
 }
 
 /// Of changes queued while the server was busy, the last for each key, in the order of
@@ -152,31 +166,72 @@ fn latest_per_key(changes: Vec<AlertChange>) -> Vec<AlertChange> {
     latest
 }
 
-/// The notifier's task: sends the changes as they come, until the agent drops its sender.
+/// The notifier's task: follows the server's signals, and sends the changes as they come,
+/// until the agent drops its sender.
 async fn send_all(
-    proxy: NotificationsProxy<'static>,
+    mut sender: Sender,
+    mut server: Server,
     mut queue: tokio::sync::mpsc::UnboundedReceiver<AlertChange>,
-    shown: Shown,
 ) {
-    let mut sender = Sender { proxy, shown, said_missing: false, capable: None };
-    while let Some(first) = queue.recv().await {
+    use futures_util::StreamExt;
+    loop {
+        let first = tokio::select! {
+            Some(message) = server.signals.next() => {
+                server.follow(message);
+                continue;
+            }
+            change = queue.recv() => change,
+        };
+        let Some(first) = first else { return };
         let mut waiting = vec![first];
         while let Ok(change) = queue.try_recv() {
             waiting.push(change);
         }
         for change in latest_per_key(waiting) {
             match change {
-                AlertChange::Show(alert) => sender.show(alert).await,
-                AlertChange::Clear(key) => sender.close(&key).await,
+                AlertChange::Show(alert) => sender.show(alert, &mut server).await,
+                AlertChange::Clear(key) => sender.close(&key, &mut server).await,
             }
         }
     }
 }
 
-/// The notifier task's state: what is shown, and what it learnt of the server.
+/// The server's side: its signals, what they leave shown, and where invoked actions go.
+struct Server {
+    signals: zbus::proxy::SignalStream<'static>,
+    shown: Shown,
+    invoked: tokio::sync::mpsc::UnboundedSender<Invoked>,
+}
+
+impl Server {
+    fn follow(&mut self, message: zbus::Message) {
+        if let Some(invoked) = ServerSignal::from_message(message).and_then(|signal| self.shown.follow(signal)) {
+            let _ = self.invoked.send(invoked);
+        }
+    }
+
+    /// The server's answer to `call`, once every signal it sent before it is followed: zbus
+    /// reads the bus in order, so those are in the stream by the time the answer is.
+    async fn answer<T>(&mut self, call: impl std::future::Future<Output = T>) -> T {
+        use futures_util::{FutureExt, StreamExt};
+        tokio::pin!(call);
+        let answer = loop {
+            tokio::select! {
+                biased;
+                answer = &mut call => break answer,
+                Some(message) = self.signals.next() => self.follow(message),
+            }
+        };
+        while let Some(Some(message)) = self.signals.next().now_or_never() {
+            self.follow(message);
+        }
+        answer
+    }
+}
+
+/// The sending side: the server's proxy, and what it learnt of the server.
 struct Sender {
     proxy: NotificationsProxy<'static>,
-    shown: Shown,
     /// A failure to reach the server was said (once, until one answers again).
     said_missing: bool,
     /// Whether the server shows actions; None until it answers GetCapabilities.
@@ -185,21 +240,20 @@ struct Sender {
 
 impl Sender {
     /// Shows `alert`, in place of the notification of its key where one is shown.
-    async fn show(&mut self, alert: Alert) {
+    async fn show(&mut self, alert: Alert, server: &mut Server) {
         if self.capable.is_none() {
-            self.capable = server_actions(&self.proxy).await;
+            self.capable = self.server_actions(server).await;
         }
-        let replaces = self.lock().get(&alert.key).map_or(0, |(id, _)| *id);
         let actions = actions(&alert, self.capable.unwrap_or(true));
         let mut hints = HashMap::new();
         hints.insert("urgency", Value::from(alert.urgency as u8));
         hints.insert("desktop-entry", Value::from("io.ballast.Ballast"));
-        let sent =
-            self.proxy.notify("ballast", replaces, "ballast", &alert.summary, &alert.body, &actions, hints, -1).await;
-        match sent {
+        let replaces = server.shown.id(&alert.key);
+        let call = self.proxy.notify("ballast", replaces, "ballast", &alert.summary, &alert.body, &actions, hints, -1);
+        match server.answer(call).await {
             Ok(id) => {
                 self.said_missing = false;
-                self.lock().insert(alert.key.clone(), (id, alert));
+                server.shown.0.insert(alert.key.clone(), (id, alert));
             }
             Err(e) if !std::mem::replace(&mut self.said_missing, true) => {
                 eprintln!("ballast: no notification server answers ({e}); notifications are skipped until one does")
@@ -209,15 +263,22 @@ impl Sender {
     }
 
     /// Closes the notification of `key`, where one is shown.
-    async fn close(&mut self, key: &AlertKey) {
-        let id = self.lock().remove(key).map(|(id, _)| id);
-        if let Some(id) = id {
-            let _ = self.proxy.close_notification(id).await;
+    async fn close(&mut self, key: &AlertKey, server: &mut Server) {
+        if let Some((id, _)) = server.shown.0.remove(key) {
+            let _ = server.answer(self.proxy.close_notification(id)).await;
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<AlertKey, (u32, Alert)>> {
-        self.shown.lock().expect("the notifier's lock is never poisoned")
+    /// Whether the server shows actions (GetCapabilities lists `actions`); None while it does
+    /// not answer. Asked before the first notification, not at start: an activatable server
+    /// that is not running keeps the call waiting for the bus's activation timeout.
+    async fn server_actions(&self, server: &mut Server) -> Option<bool> {
+        let capabilities = server.answer(self.proxy.get_capabilities()).await.ok()?;
+        let actions = capabilities.iter().any(|c| c == "actions");
+        if !actions {
+            eprintln!("ballast: the notification server shows no actions (GetCapabilities): freeze, give more and stop are in the tray menu");
+        }
+        Some(actions)
     }
 }
 
@@ -235,6 +296,25 @@ mod tests {
         let plain = Alert { choices: Vec::new(), unit: None, urgency: Urgency::Low, ..frozen };
         assert_eq!(actions(&plain, true), ["dashboard", "Open dashboard"]);
         assert!(Choice::ALL.iter().all(|c| Choice::from_key(c.key()) == Some(*c)));
+    }
+
+    #[test]
+    fn signals_and_answers_in_server_order_keep_what_is_open() {
+        let (a, b) = (AlertKey::Frozen("a.scope".into()), AlertKey::Frozen("b.scope".into()));
+        let mut shown = Shown::default();
+        shown.0.insert(a.clone(), (7, frozen_alert("a.scope", "first".into())));
+        shown.0.insert(b.clone(), (8, frozen_alert("b.scope", "other".into())));
+        let invoked = shown.follow(ServerSignal::Invoked { id: 7, key: "thaw".into() });
+        assert_eq!(invoked.map(|i| (i.action_key, i.alert.body)), Some(("thaw".into(), "first".into())));
+        // Plasma closes 7 when its action is pressed, then answers a Notify replacing 7 with
+        // the id 7 again: in this order, the new notification is kept.
+        assert!(shown.follow(ServerSignal::Closed { id: 7, reason: 2 }).is_none());
+        assert_eq!(shown.id(&a), 0, "closed: not replaced");
+        shown.0.insert(a.clone(), (7, frozen_alert("a.scope", "again".into())));
+        assert_eq!((shown.id(&a), shown.id(&b)), (7, 8));
+        shown.follow(ServerSignal::Closed { id: 8, reason: EXPIRED });
+        assert_eq!(shown.id(&b), 8, "expired: kept in Plasma's history, still closed by the agent");
+        assert!(shown.follow(ServerSignal::Invoked { id: 9, key: "thaw".into() }).is_none(), "not ours");
     }
 
     #[test]

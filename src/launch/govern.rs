@@ -219,6 +219,14 @@ impl Step {
         }
     }
 
+    /// The units the step thaws (a frozen app started again): both ends of the gather.
+    pub fn thawed(&self) -> Vec<&str> {
+        match self {
+            Step::Gather { from, into, thaw: true, .. } => vec![from, into],
+            _ => Vec::new(),
+        }
+    }
+
     /// The units the step moves every process out of.
     pub fn emptied(&self) -> Vec<&str> {
         match self {
@@ -417,6 +425,8 @@ mod tests {
         assert_eq!(plan(&profile, &frozen), [gather(true)]);
         let frozen = [units[0].clone(), Observed { frozen: true, ..units[1].clone() }];
         assert_eq!(plan(&profile, &frozen), [gather(true)], "the new home is thawed already: said all the same");
+        assert_eq!(gather(true).thawed(), ["app-discord-4242.scope", "app-ballast-discord-1.scope"]);
+        assert!(gather(false).thawed().is_empty());
     }
 
     #[test]

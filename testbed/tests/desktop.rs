@@ -183,13 +183,7 @@ impl Env {
         frozen("1")?;
         self.frozen_told(told + 1)?;
         let home = self.launched_again_runs_thawed("hog")?;
-        // Known bug, open (#17 notes, session 14): with the hog stalling beside it the agent
-        // has left this notification open, reproduced in the guest; with a quiet app it is
-        // closed within seconds. Told here, loudly, until it is fixed, not failed: the rest
-        // of the case still holds every other assertion.
-        if let Err(e) = self.frozen_closed() {
-            println!("  KNOWN BUG, not yet fixed: the CLI freeze's App frozen notification stayed open: {e}");
-        }
+        self.frozen_closed()?;
         // systemd fails the stop job of a frozen unit: `ballast stop` thaws it first.
         self.user(&format!("~/.local/bin/ballast freeze {home} && ~/.local/bin/ballast stop {home}"))?;
         let mut state = String::new();
@@ -808,8 +802,7 @@ fn a_memory_max_kill_stays_in_the_scope_and_is_reported(env: &Env) -> Result<(),
 /// whose action was pressed) and the next stall is told anew, on a new popup; `ballast
 /// freeze` goes through the agent (an "App frozen" notification); a frozen app launched
 /// again is thawed (the new process joins it running, not frozen, and the scope it left is
-/// thawed too); a frozen app stops when told to. That the last stuck notification is closed is
-/// told, not asserted, while its known bug is open (#17 notes).
+/// thawed too); a frozen app stops when told to; the last stuck notification is closed.
 fn an_app_stuck_at_memory_high_is_reported_until_it_stops(env: &Env) -> Result<(), String> {
     env.config(Some(MISBEHAVING_APPS))?;
     // Before the notification: Qt's bridge exports the trees once asked (org.a11y.Status).
@@ -823,13 +816,7 @@ fn an_app_stuck_at_memory_high_is_reported_until_it_stops(env: &Env) -> Result<(
         // The presses are done: Qt's accessibility bridge, busy with every popup's tree, is
         // turned off before the last check, as it is for the cases after this one.
         env.accessibility(false)?;
-        // Known bug, open (#17 notes, session 14), the same as the App frozen one above: after
-        // a launch gathered the stalling app, the agent ticks on but has left its notification
-        // open. Told here, loudly, until it is fixed.
-        if let Err(e) = last_stuck_notification_is_closed(env) {
-            println!("  KNOWN BUG, not yet fixed: the stuck app's last notification stayed open: {e}");
-        }
-        Ok(())
+        last_stuck_notification_is_closed(env)
     });
     result.and(env.accessibility(false)).and(env.config(None))
 }
