@@ -14,6 +14,7 @@ pub mod gpu;
 pub mod kconfig;
 pub mod launch;
 pub mod profile;
+pub mod protect;
 pub mod render;
 pub mod sample;
 pub mod tray;

@@ -142,6 +142,7 @@ fn doctor_exit_code_follows_its_verdicts() {
             "systemd-user",
             "pressure-triggers",
             "systemd-oomd",
+            "session-protection",
             "scope-limits",
             "nvidia",
             "vaapi-env",

@@ -22,9 +22,32 @@ let
   cpuList = { cores, threadsPerCore, first, count }:
     if first + count > cores then throw "cores ${toString first}..${toString (first + count - 1)} do not exist on a ${toString cores}-core CPU"
     else ranges (builtins.concatLists (genList (thread: genList (core: first + core + thread * cores) count) threadsPerCore));
+
+  # MemoryLow= that keeps the Plasma session out of reclaim: the profile's
+  # protect.session_memory_low capped at a tenth of RAM, as uresourced caps its reservation
+  # (the agent caps it the same way, src/protect.rs). memory.low is hierarchical (kernel
+  # cgroup-v2.rst), so user.slice, user-UID.slice, user@UID.service and the user manager's
+  # session.slice all need it.
+  sessionMemoryLow = ballast:
+    let
+      wanted = units.parseSize ballast.protect.session_memory_low;
+      cap = units.parseSize ballast.machine.ram / 10;
+    in
+    units.formatSize (if wanted < cap then wanted else cap);
 in
 {
-  inherit ranges cpuList;
+  inherit ranges cpuList sessionMemoryLow;
+
+  # The user manager's drop-ins of the session's protection, as home-manager's
+  # xdg.configFile entries (under ~/.config/systemd/user): MemoryLow= of session.slice, and
+  # with protect.app_slice_oomd, ManagedOOMMemoryPressure=kill on the launch slice.
+  sessionDropIns = ballast:
+    {
+      "systemd/user/session.slice.d/ballast-protect.conf".text = "[Slice]\nMemoryLow=${sessionMemoryLow ballast}\n";
+    }
+    // (if ballast.protect.app_slice_oomd then {
+      "systemd/user/${ballast.launch.slice}.d/ballast-protect.conf".text = "[Slice]\nManagedOOMMemoryPressure=kill\n";
+    } else { });
 
   # AllowedCPUs for system.slice (os) and the user's app.slice (workload): the profile's
   # core split, os cores first.

@@ -6,7 +6,7 @@ let
     cpu = [ "march" "mtune" "optimize" ];
     gpu = [ "vendor" "architecture" ];
     storage = [ "kind" "scheduler" ];
-    ballast = [ "machine" "budget" "zram" "sysctl" "app" ];
+    ballast = [ "machine" "budget" "zram" "sysctl" "protect" "app" ];
   };
 
   # The descriptive attributes that restate `ballast` numbers, recomputed from it.

@@ -90,6 +90,10 @@ let
       { id = "chromium"; name = "Chromium"; desktop_ids = [ "chromium-browser" "chromium" "org.chromium.Chromium" ]; exec = "chromium"; toolkit = "chromium"; category = "browser"; memory_high = "3G"; memory_max = "4G"; cpu_quota = "300%"; exes = [ "chromium-browser" ".chromium-wrapped" ]; }
       { id = "brave"; name = "Brave"; desktop_ids = [ "brave-browser" "com.brave.Browser" ]; exec = "brave"; toolkit = "chromium"; category = "browser"; memory_high = "3G"; memory_max = "4G"; cpu_quota = "300%"; exes = [ "brave-browser*" ]; }
     ];
+    protect = {
+      session_memory_low = "250M";
+      app_slice_oomd = true;
+    };
     tune = {
       kwin = {
         backend = "OpenGL";

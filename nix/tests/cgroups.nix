@@ -1,7 +1,8 @@
 # nix/lib/cgroups.nix: slice limits, core split.
 let
   c = import ../lib/cgroups.nix;
-  machine = (import ../profiles/shoshin.nix).ballast.machine;
+  profile = (import ../profiles/shoshin.nix).ballast;
+  inherit (profile) machine;
 in
 {
   split = { expr = c.split machine; expected = { os = "0-1,4-5"; workload = "2-3,6-7"; }; };
@@ -20,6 +21,11 @@ in
   };
   ranges = { expr = c.ranges [ 7 0 1 2 4 5 ]; expected = "0-2,4-5,7"; };
   noSuchCores = { throws = c.cpuList { cores = 4; threadsPerCore = 2; first = 3; count = 2; }; };
+  sessionMemoryLow = { expr = c.sessionMemoryLow profile; expected = "250M"; };
+  sessionMemoryLowCapped = {
+    expr = c.sessionMemoryLow (profile // { machine = machine // { ram = "2G"; }; });
+    expected = "214748364";
+  };
   displayManager = { expr = c.displayManager.OOMScoreAdjust; expected = -900; };
   delegatesCpuset = { expr = c.userDelegate; expected = "cpu cpuset io memory pids"; };
 }

@@ -36,7 +36,31 @@ in
   };
   userSlice = {
     expr = cgroups.systemd.slices.user;
-    expected = { overrideStrategy = "asDropin"; sliceConfig = { MemoryHigh = "12G"; MemoryMax = "14G"; CPUQuota = "600%"; }; };
+    expected = { overrideStrategy = "asDropin"; sliceConfig = { MemoryHigh = "12G"; MemoryMax = "14G"; CPUQuota = "600%"; MemoryLow = "250M"; }; };
+  };
+  protectSession = {
+    expr = [
+      cgroups.systemd.slices."user-"
+      cgroups.systemd.services."user@".serviceConfig.MemoryLow
+      cgroups.systemd.user.slices.session
+      cgroups.systemd.user.slices.app.sliceConfig.ManagedOOMMemoryPressure
+      cgroups.systemd.oomd.enable
+    ];
+    expected = [
+      { overrideStrategy = "asDropin"; sliceConfig.MemoryLow = "250M"; }
+      "250M"
+      { overrideStrategy = "asDropin"; sliceConfig.MemoryLow = "250M"; }
+      "kill"
+      true
+    ];
+  };
+  protectSessionOff = {
+    expr = (nixos [{ ballast.cgroups = { enable = true; protectSession.enable = false; }; }]).systemd ? oomd;
+    expected = false;
+  };
+  protectSessionNixosOomdWins = {
+    expr = (nixos [{ ballast.cgroups.enable = true; systemd.oomd.enable = false; }]).systemd.oomd.enable;
+    expected = false;
   };
   coreSplit = {
     expr = [ cgroups.systemd.slices.system.sliceConfig.AllowedCPUs cgroups.systemd.user.slices.app.sliceConfig.AllowedCPUs cgroups.systemd.services."user@".serviceConfig.Delegate ];
@@ -52,7 +76,24 @@ in
       ballast.profile = ballastLib.extendProfile ballastLib.reference { ballast.machine.ram = "32G"; };
       ballast.cgroups.enable = true;
     }]).systemd.slices.user.sliceConfig;
-    expected = { MemoryHigh = "24G"; MemoryMax = "28G"; CPUQuota = "600%"; };
+    expected = { MemoryHigh = "24G"; MemoryMax = "28G"; CPUQuota = "600%"; MemoryLow = "250M"; };
+  };
+  homeProtectsSession = {
+    expr = let files = (hm { }).xdg.configFile; in [
+      files."systemd/user/session.slice.d/ballast-protect.conf".text
+      files."systemd/user/app.slice.d/ballast-protect.conf".text
+    ];
+    expected = [ "[Slice]\nMemoryLow=250M\n" "[Slice]\nManagedOOMMemoryPressure=kill\n" ];
+  };
+  homeProtectionFollowsSettings = {
+    expr =
+      let files = (hm { checkConfig = false; settings.protect = { session_memory_low = "1G"; app_slice_oomd = false; }; }).xdg.configFile;
+      in [ files."systemd/user/session.slice.d/ballast-protect.conf".text (files ? "systemd/user/app.slice.d/ballast-protect.conf") ];
+    expected = [ "[Slice]\nMemoryLow=1G\n" false ];
+  };
+  homeProtectionOff = {
+    expr = builtins.filter ((import ../lib/base.nix).hasPrefix "systemd/") (builtins.attrNames (hm { protectSession = false; }).xdg.configFile);
+    expected = [ "systemd/user/ballast.service" "systemd/user/graphical-session.target.wants/ballast.service" ];
   };
   systemLibsOffByDefault = { expr = memory ? nixpkgs; expected = false; };
   systemLibsOverlay = {
@@ -89,7 +130,12 @@ in
   # What home-manager links into ~/.config/systemd/user: the unit and its enablement.
   homeAgentFiles = {
     expr = builtins.filter ((import ../lib/base.nix).hasPrefix "systemd/") (builtins.attrNames (hm { }).xdg.configFile);
-    expected = [ "systemd/user/ballast.service" "systemd/user/graphical-session.target.wants/ballast.service" ];
+    expected = [
+      "systemd/user/app.slice.d/ballast-protect.conf"
+      "systemd/user/ballast.service"
+      "systemd/user/graphical-session.target.wants/ballast.service"
+      "systemd/user/session.slice.d/ballast-protect.conf"
+    ];
   };
   # The unit home-manager writes holds every line of ballast's own (its INI sorts them).
   homeAgentText = {
@@ -102,7 +148,10 @@ in
   };
   homePackage = { expr = names (hm { }).home.packages; expected = [ "ballast" ]; };
   homeNothingToWrite = { expr = (hm { }).xdg.configFile ? "ballast/config.toml"; expected = false; };
-  homeAutostartOff = { expr = [ ((hm { autostart = false; }) ? systemd) ((hm { autostart = false; }) ? xdg) ]; expected = [ false false ]; };
+  homeAutostartOff = {
+    expr = let c = hm { autostart = false; protectSession = false; }; in [ (c ? systemd) (c ? xdg) ];
+    expected = [ false false ];
+  };
   homeDisabled = {
     expr = let c = (home [ ]).config; in [ c.home.packages c.xdg.configFile c.systemd.user.services c.home.activation c.nixpkgs.overlays ];
     expected = [ [ ] { } { } { } [ ] ];

@@ -136,6 +136,9 @@ struct Agent {
     usage: Option<crate::usage::recorder::Recorder>,
     /// Whether a failure to write the usage record was said (it is said once).
     usage_failed: bool,
+    /// Whether the profile's session protection was set in the user manager (tried once per
+    /// profile: at start, and after an edit).
+    protected: bool,
 }
 
 /// Runs the agent until Quit (tray) or the session bus goes away.
@@ -326,6 +329,7 @@ impl Agent {
             oomd: Vec::new(),
             last_kill: HashMap::new(),
             usage_failed: false,
+            protected: false,
             budget: Budget::new(profile.clone()),
             profile_mtime: profile_file_mtime(profile_file.as_deref()),
             sampler,
@@ -390,6 +394,9 @@ impl Agent {
             self.installed = installed(&self.profile);
         }
         let sample = self.sampler.sample().map_err(|e| AgentError::Sample(e.to_string()))?;
+        if !std::mem::replace(&mut self.protected, true) {
+            self.protect_session(sample.meminfo.total).await;
+        }
         let mut report = self.budget.evaluate(&sample);
         let (events, held) = self.watch_scopes(&sample).await;
         if let Some(usage) = &mut self.usage {
@@ -623,6 +630,28 @@ impl Agent {
         (events, held)
     }
 
+    /// Sets the profile's session protection in the user manager, until it stops: MemoryLow=
+    /// of session.slice (capped at a tenth of `ram`, bytes) and ManagedOOMMemoryPressure= of the
+    /// launch slice. Says what it set, or why not; `ballast doctor` says whether the system's
+    /// levels above the user manager grant the protection.
+    async fn protect_session(&self, ram: u64) {
+        let Some(manager) = &self.manager else { return };
+        if !self.mode.per_unit() {
+            eprintln!("ballast: cgroup v1 has no memory.low: the session is not protected from reclaim");
+            return;
+        }
+        let low = crate::protect::session_memory_low(&self.profile.protect, ram);
+        let oom = if self.profile.protect.app_slice_oomd { "kill" } else { "auto" };
+        let slice = &self.profile.launch.slice;
+        match manager.protect_session(low, slice, oom).await {
+            Ok(()) => eprintln!(
+                "ballast: session.slice MemoryLow={}, {slice} ManagedOOMMemoryPressure={oom}, until logout",
+                crate::render::human(low)
+            ),
+            Err(e) => eprintln!("ballast: {e}; the session is not protected (`ballast doctor` says more)"),
+        }
+    }
+
     /// Keeps every governed catalog app within its limits (see governor.rs).
     async fn govern(&mut self, statuses: &mut [ScopeStatus]) {
         let Some(manager) = &self.manager else { return };
@@ -647,6 +676,7 @@ impl Agent {
                 self.governor = governor::Governor::default();
                 self.shared.lock().expect("the agent's state lock is never poisoned").profile = profile.clone();
                 self.profile = profile;
+                self.protected = false;
                 self.send_alert(AlertChange::Clear(AlertKey::Config));
             }
             Err(e) => {

@@ -85,6 +85,10 @@ pub struct Facts {
     pub pressure_trigger: Result<(), String>,
     /// `systemctl is-active systemd-oomd`: whether systemd-oomd runs.
     pub oomd: CommandOutcome,
+    /// `systemctl --user show -p ManagedOOMMemoryPressure --value` of the launch slice.
+    pub app_slice_oom: CommandOutcome,
+    /// The memory.low of session.slice and of each cgroup above it; Err says why it was not read.
+    pub session_protection: Result<SessionProtection, String>,
     /// First line of /proc/driver/nvidia/version; None when no NVIDIA driver is loaded.
     pub nvidia_version: Option<String>,
     /// nvidia_drm's modeset parameter; None when the module is not loaded.
@@ -101,6 +105,17 @@ pub struct Facts {
     pub baloo: Result<BalooFacts, Unread>,
     /// Kernel messages of this boot that mention a segfault; Err says why none were read.
     pub segfaults: Result<Vec<String>, Unread>,
+}
+
+/// What protects session.slice from reclaim (see crate::protect).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SessionProtection {
+    /// memory.low from the root's child down to session.slice.
+    pub chain: Vec<crate::protect::Level>,
+    /// The cgroup2 mount has `memory_recursiveprot`.
+    pub recursive: bool,
+    /// MemTotal, bytes (the protection is capped at a tenth of it).
+    pub ram: u64,
 }
 
 /// Baloo's indexing settings from baloofilerc `[General]`.
@@ -121,7 +136,7 @@ fn check(id: &str, verdict: Verdict, message: impl Into<String>, fix: Option<&st
 }
 
 /// Runs every check of `facts` against `profile`, in order: zram, sysctl, idle memory, cgroup,
-/// systemd user manager, scope limits, NVIDIA, VA-API environment, vainfo, vdpauinfo, Baloo, segfaults.
+/// systemd user manager, pressure triggers, systemd-oomd, session protection, scope limits, NVIDIA, VA-API environment, vainfo, vdpauinfo, Baloo, segfaults.
 pub fn checks(profile: &Profile, facts: &Facts) -> Vec<Check> {
     vec![
         zram(profile, &facts.report),
@@ -130,7 +145,8 @@ pub fn checks(profile: &Profile, facts: &Facts) -> Vec<Check> {
         cgroup(facts.report.sources.cgroup),
         systemd_user(&facts.systemd_user),
         pressure_trigger(&facts.pressure_trigger),
-        oomd(&facts.oomd),
+        oomd(&facts.oomd, &facts.app_slice_oom, &profile.launch.slice),
+        session_protection(profile, &facts.session_protection),
         scope_limits(profile, facts.report.sources.cgroup, &facts.units),
         nvidia(&facts.nvidia_version, facts.nvidia_modeset),
         vaapi_env(facts.nvidia_version.is_some(), facts.libva_driver_name.as_deref(), facts.nvd_backend.as_deref()),
@@ -315,12 +331,10 @@ fn pressure_trigger(armed: &Result<(), String>) -> Check {
 
 /// Whether systemd-oomd runs: it kills on sustained pressure before the kernel's OOM killer
 /// has to, and ballast names its kills.
-fn oomd(outcome: &CommandOutcome) -> Check {
-    const FIX: &str = "NixOS: systemd.oomd.enable = true (the default) with systemd.oomd.enableUserSlices = true; Debian: apt install systemd-oomd";
+fn oomd(outcome: &CommandOutcome, app_slice: &CommandOutcome, slice: &str) -> Check {
+    const FIX: &str = "NixOS: systemd.oomd.enable = true (the default; ballast.cgroups.enable sets it and hands app.slice to it); Debian: apt install systemd-oomd";
     match outcome {
-        CommandOutcome::Ran { stdout, .. } if stdout.trim() == "active" => {
-            check("systemd-oomd", Verdict::Pass, "systemd-oomd runs; ballast tells of its kills and why", None)
-        }
+        CommandOutcome::Ran { stdout, .. } if stdout.trim() == "active" => oomd_app_slice(app_slice, slice),
         CommandOutcome::Ran { stdout, stderr, .. } => check(
             "systemd-oomd",
             Verdict::Warn,
@@ -337,6 +351,66 @@ fn oomd(outcome: &CommandOutcome) -> Check {
             check("systemd-oomd", Verdict::Warn, "systemctl is-active did not answer in time", Some(FIX))
         }
     }
+}
+
+/// systemd-oomd runs: whether it watches the launch slice (ManagedOOMMemoryPressure=kill), so
+/// that under sustained pressure it kills an app there before the desktop loses memory.
+fn oomd_app_slice(app_slice: &CommandOutcome, slice: &str) -> Check {
+    let fix = format!("the agent sets it at start with [protect] app_slice_oomd = true; or systemctl --user set-property {slice} ManagedOOMMemoryPressure=kill; NixOS: ballast.cgroups.enable = true sets it for every user");
+    match app_slice {
+        CommandOutcome::Ran { stdout, .. } if stdout.trim() == "kill" => check(
+            "systemd-oomd",
+            Verdict::Pass,
+            format!("systemd-oomd runs and kills in {slice} under sustained pressure, before the desktop; ballast tells of its kills and why"),
+            None,
+        ),
+        CommandOutcome::Ran { stdout, stderr, .. } => check(
+            "systemd-oomd",
+            Verdict::Warn,
+            format!(
+                "systemd-oomd runs, but {slice} is not in its care (ManagedOOMMemoryPressure={}): an app there is not killed before the desktop loses memory",
+                first_line(stdout, stderr)
+            ),
+            Some(&fix),
+        ),
+        CommandOutcome::Missing | CommandOutcome::TimedOut => {
+            check("systemd-oomd", Verdict::Warn, format!("systemd-oomd runs; the user manager did not say whether it watches {slice}"), Some(&fix))
+        }
+    }
+}
+
+/// Whether session.slice keeps the profile's protection from reclaim: memory.low on it and
+/// on every level above it (crate::protect).
+fn session_protection(profile: &Profile, facts: &Result<SessionProtection, String>) -> Check {
+    let facts = match facts {
+        Ok(facts) => facts,
+        Err(why) => return check("session-protection", Verdict::Skip, format!("not read: {why}"), None),
+    };
+    let wanted = crate::protect::session_memory_low(&profile.protect, facts.ram);
+    if wanted == 0 {
+        return check("session-protection", Verdict::Skip, "turned off ([protect] session_memory_low = \"0\")", None);
+    }
+    let found = crate::protect::protection(&facts.chain, facts.recursive, wanted);
+    if found.short.is_empty() {
+        let message = format!("session.slice keeps {} from reclaim (memory.low from user.slice down)", human(wanted));
+        return check("session-protection", Verdict::Pass, message, None);
+    }
+    let want = human(wanted);
+    let system: Vec<&String> = found.short.iter().filter(|unit| *unit != "session.slice").collect();
+    let fix = if system.is_empty() {
+        format!("the agent sets it at start; or systemctl --user set-property session.slice MemoryLow={want}")
+    } else {
+        let commands: Vec<String> =
+            system.iter().map(|unit| format!("systemctl set-property {unit} MemoryLow={want}")).collect();
+        format!("NixOS: ballast.cgroups.enable = true (protectSession); elsewhere, as root: {}", commands.join("; "))
+    };
+    let message = format!(
+        "session.slice keeps {} of {} from reclaim: memory.low is short at {}",
+        human(found.effective),
+        human(wanted),
+        found.short.join(", ")
+    );
+    check("session-protection", Verdict::Warn, message, Some(&fix))
 }
 
 /// Whether every governed catalog app runs in one unit with its catalog limits (the

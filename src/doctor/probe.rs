@@ -1,6 +1,6 @@
 //! Gathers the doctor's facts: a sample, sysctls, and what external tools say.
 
-use super::{BalooFacts, Facts, Unread};
+use super::{BalooFacts, Facts, SessionProtection, Unread};
 use crate::budget::Budget;
 use crate::profile::Profile;
 use crate::sample::{SampleError, Sampler};
@@ -88,6 +88,11 @@ pub fn gather(sampler: &mut Sampler, profile: &Profile) -> Result<Facts, SampleE
         .map(drop)
         .map_err(|e| e.to_string()),
         oomd: run("systemctl", &["is-active", "systemd-oomd"]),
+        app_slice_oom: run(
+            "systemctl",
+            &["--user", "show", "-p", "ManagedOOMMemoryPressure", "--value", &profile.launch.slice],
+        ),
+        session_protection: session_protection(&root, sample.meminfo.total),
         nvidia_version,
         nvidia_modeset,
         libva_driver_name: std::env::var("LIBVA_DRIVER_NAME").ok(),
@@ -97,6 +102,25 @@ pub fn gather(sampler: &mut Sampler, profile: &Profile) -> Result<Facts, SampleE
         baloo: baloo_facts(),
         segfaults: segfaults(),
     })
+}
+
+/// session.slice's cgroup as the user manager names it, and memory.low of it and of every
+/// cgroup above it, under `root`.
+fn session_protection(root: &Path, ram: u64) -> Result<SessionProtection, String> {
+    let cgroup = match run("systemctl", &["--user", "show", "-p", "ControlGroup", "--value", "session.slice"]) {
+        CommandOutcome::Ran { success: true, stdout, .. } if stdout.trim().starts_with('/') => stdout.trim().to_owned(),
+        CommandOutcome::Ran { stdout, stderr, .. } => {
+            return Err(format!(
+                "the user manager names no cgroup for session.slice ({})",
+                super::first_line(&stdout, &stderr)
+            ))
+        }
+        CommandOutcome::Missing => return Err("systemctl is not installed".into()),
+        CommandOutcome::TimedOut => return Err("systemctl --user show did not answer in time".into()),
+    };
+    let chain = crate::protect::read_chain(&root.join("sys/fs/cgroup"), &cgroup).map_err(|e| e.to_string())?;
+    let mounts = std::fs::read_to_string(root.join("proc/mounts")).unwrap_or_default();
+    Ok(SessionProtection { chain, recursive: crate::protect::recursive_protection(&mounts), ram })
 }
 
 /// Reads baloofilerc as KDE reads it (ballast's KConfig cascade, checked against

@@ -32,6 +32,8 @@ fn facts(sample: &Sample) -> Facts {
         systemd_user: CommandOutcome::Ran { success: true, stdout: "running\n".into(), stderr: String::new() },
         pressure_trigger: Ok(()),
         oomd: CommandOutcome::Ran { success: true, stdout: "active\n".into(), stderr: String::new() },
+        app_slice_oom: CommandOutcome::Ran { success: true, stdout: "kill\n".into(), stderr: String::new() },
+        session_protection: Ok(protected_session(&[250 << 20, 250 << 20, 250 << 20, 250 << 20])),
         nvidia_version: Some("NVRM version: NVIDIA UNIX x86_64 Kernel Module  580.95.05".into()),
         nvidia_modeset: Some(true),
         libva_driver_name: Some("nvidia".into()),
@@ -56,6 +58,19 @@ fn facts(sample: &Sample) -> Facts {
         }),
         segfaults: Ok(Vec::new()),
     }
+}
+
+/// session.slice of user 1000 on a 16 GiB machine with recursive protection, and the
+/// memory.low of user.slice, user-1000.slice, user@1000.service and session.slice.
+fn protected_session(lows: &[u64; 4]) -> SessionProtection {
+    let units = ["user.slice", "user-1000.slice", "user@1000.service", "session.slice"];
+    let chain = (0..4)
+        .map(|depth| crate::protect::Level {
+            cgroup: format!("/{}", units[..=depth].join("/")),
+            memory_low: lows[depth],
+        })
+        .collect();
+    SessionProtection { chain, recursive: true, ram: 16 << 30 }
 }
 
 fn reference_zram() -> (Vec<ZramDevice>, Vec<SwapArea>) {
@@ -85,6 +100,7 @@ fn every_check_has_a_fix_when_it_warns_or_fails() {
     f.systemd_user = CommandOutcome::Missing;
     f.pressure_trigger = Err("the kernel refused the trigger".into());
     f.oomd = CommandOutcome::TimedOut;
+    f.session_protection = Ok(protected_session(&[0, 0, 0, 0]));
     f.nvidia_modeset = Some(false);
     f.vainfo = CommandOutcome::Missing;
     f.vdpauinfo =
@@ -232,4 +248,45 @@ fn polling_pressure_and_no_oomd_are_warnings_with_what_to_do() {
         ids(&reference).contains(&"pressure-triggers".to_owned())
             && ids(&reference).contains(&"systemd-oomd".to_owned())
     );
+}
+
+#[test]
+fn the_session_is_protected_only_when_every_level_grants_it() {
+    let mut f = facts(&sample(reference_zram().0, reference_zram().1, GIB));
+    let of = |f: &Facts| checks(&Profile::embedded(), f).into_iter().find(|c| c.id == "session-protection").unwrap();
+    let pass = of(&f);
+    assert_eq!(
+        (pass.verdict, pass.message.as_str()),
+        (Verdict::Pass, "session.slice keeps 250M from reclaim (memory.low from user.slice down)")
+    );
+    // What an unprivileged agent can set alone: the system's levels are missing.
+    f.session_protection = Ok(protected_session(&[0, 0, 0, 250 << 20]));
+    let short = of(&f);
+    assert_eq!(short.verdict, Verdict::Warn);
+    assert_eq!(short.message, "session.slice keeps 0 of 250M from reclaim: memory.low is short at user.slice");
+    assert_eq!(
+        short.fix.as_deref(),
+        Some("NixOS: ballast.cgroups.enable = true (protectSession); elsewhere, as root: systemctl set-property user.slice MemoryLow=250M")
+    );
+    // The system grants it, the user manager has not set it (no agent running).
+    f.session_protection = Ok(protected_session(&[250 << 20, 0, 0, 0]));
+    let unset = of(&f);
+    assert!(unset.message.ends_with("short at session.slice"), "{}", unset.message);
+    assert!(unset
+        .fix
+        .as_deref()
+        .is_some_and(|fix| fix.contains("systemctl --user set-property session.slice MemoryLow=250M")));
+    f.session_protection = Err("cannot read /sys/fs/cgroup/user.slice/memory.low: no such file".into());
+    assert_eq!(of(&f).verdict, Verdict::Skip);
+}
+
+#[test]
+fn oomd_that_does_not_watch_the_app_slice_is_a_warning() {
+    let mut f = facts(&sample(reference_zram().0, reference_zram().1, GIB));
+    f.app_slice_oom = CommandOutcome::Ran { success: true, stdout: "auto\n".into(), stderr: String::new() };
+    let all = checks(&Profile::embedded(), &f);
+    let oomd = all.iter().find(|c| c.id == "systemd-oomd").unwrap();
+    assert_eq!(oomd.verdict, Verdict::Warn);
+    assert!(oomd.message.contains("app.slice is not in its care (ManagedOOMMemoryPressure=auto)"), "{}", oomd.message);
+    assert!(oomd.fix.as_deref().is_some_and(|fix| fix.contains("app_slice_oomd = true")));
 }

@@ -290,6 +290,23 @@ impl UserManager {
         set.map_err(|e| changing(unit, "change the limits of", &e))
     }
 
+    /// Protects the session until the user manager stops (SetUnitProperties with
+    /// runtime=true): MemoryLow= (bytes) of session.slice, and ManagedOOMMemoryPressure=
+    /// ("kill", or "auto": systemd's default) of `app_slice`, the slice apps run in.
+    pub async fn protect_session(
+        &self,
+        memory_low: u64,
+        app_slice: &str,
+        managed_oom: &str,
+    ) -> Result<(), LaunchError> {
+        let low = [("MemoryLow", Value::from(memory_low))];
+        let set = self.manager.set_unit_properties("session.slice", true, &low).await;
+        set.map_err(|e| changing("session.slice", "protect", &e))?;
+        let oom = [("ManagedOOMMemoryPressure", Value::from(managed_oom))];
+        let set = self.manager.set_unit_properties(app_slice, true, &oom).await;
+        set.map_err(|e| changing(app_slice, "hand to systemd-oomd", &e))
+    }
+
     /// Running app units: ours and those other launchers start (app-*.scope, app-*.service).
     pub async fn app_units(&self) -> Result<Vec<ListedUnit>, LaunchError> {
         let units = self

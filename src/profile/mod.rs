@@ -33,6 +33,8 @@ pub struct Profile {
     /// The budget categories, in matching order (`[[category]]`).
     #[serde(rename = "category")]
     pub categories: Vec<Category>,
+    /// How the session is kept from losing memory first (`[protect]`).
+    pub protect: ProtectSettings,
     /// Where and how `ballast launch` starts apps (`[launch]`).
     pub launch: LaunchSettings,
     /// When the agent's alerts (desktop notifications) fire (`[notify]` in the TOML).
@@ -67,6 +69,16 @@ pub struct AlertSettings {
     pub zram_full: f64,
     /// Least time between two notices of the same limit hit on the same scope.
     pub cooldown_seconds: u32,
+}
+
+/// How the session is kept from losing memory first (`[protect]`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProtectSettings {
+    /// MemoryLow= of the user manager's session.slice, capped at 10 % of RAM; 0: none.
+    pub session_memory_low: ByteSize,
+    /// ManagedOOMMemoryPressure=kill on the launch slice, for systemd-oomd.
+    pub app_slice_oomd: bool,
 }
 
 /// Where and how `ballast launch` starts apps (`[launch]`).

@@ -28,6 +28,19 @@ in
       '';
     };
 
+    protectSession = lib.mkOption {
+      type = lib.types.bool;
+      default = true;
+      description = ''
+        Drop-ins for the user manager, from the profile's [protect]: MemoryLow= of
+        session.slice (where Plasma's units run), and ManagedOOMMemoryPressure=kill on the
+        launch slice (app.slice) when `app_slice_oomd` is on. They hold from login, before the
+        agent starts (which sets the same at runtime). The levels above the user manager
+        need root: the NixOS module's ballast.cgroups sets them; `ballast doctor` says what
+        is missing.
+      '';
+    };
+
     tune = {
       kwin = lib.mkEnableOption "`ballast tune kwin --apply` at activation (the profile's [tune.kwin])";
       baloo = lib.mkEnableOption "`ballast tune baloo --apply` at activation (the profile's [tune.baloo])";
@@ -49,6 +62,10 @@ in
 
     (lib.mkIf cfg.autostart {
       systemd.user.services.ballast = ballastLib.systemd.agentUnit exe;
+    })
+
+    (lib.mkIf cfg.protectSession {
+      xdg.configFile = ballastLib.cgroups.sessionDropIns (ballastLib.config.merge cfg.profile.ballast (ballastLib.config.normalize cfg.settings));
     })
 
     (lib.mkIf (tune != null) {

@@ -1,5 +1,5 @@
-# Slices: the user slice's limits, the OS/workload core split, the display manager's
-# protection. Every number comes from the hardware profile (nix/lib/cgroups.nix).
+# Slices: the user slice's limits, the OS/workload core split, the session's and the display
+# manager's protection. Every number comes from the hardware profile (nix/lib/cgroups.nix).
 { config, lib, ... }:
 
 let
@@ -62,6 +62,27 @@ in
       };
     };
 
+    protectSession = {
+      enable = lib.mkOption {
+        type = lib.types.bool;
+        default = true;
+        description = ''
+          Make every user's desktop the last thing to lose memory: MemoryLow= on user.slice,
+          user-UID.slice, user@UID.service and the user manager's session.slice (where
+          Plasma's units run; memory protection is hierarchical, so each level needs it), and
+          systemd-oomd on with ManagedOOMMemoryPressure=kill on the users' app.slice, so under
+          sustained pressure an app is killed there before the desktop is starved.
+        '';
+      };
+      memoryLow = lib.mkOption {
+        type = lib.types.str;
+        default = ballastLib.cgroups.sessionMemoryLow config.ballast.profile.ballast;
+        defaultText = lib.literalExpression "ballast.profile.ballast.protect.session_memory_low, at most a tenth of the machine's RAM";
+        example = "512M";
+        description = "MemoryLow= of the session and of every level above it.";
+      };
+    };
+
     protectDisplayManager = lib.mkOption {
       type = lib.types.bool;
       default = true;
@@ -94,6 +115,26 @@ in
         overrideStrategy = "asDropin";
         serviceConfig.Delegate = ballastLib.cgroups.userDelegate;
       };
+    })
+    (lib.mkIf cfg.protectSession.enable {
+      systemd.slices.user.sliceConfig.MemoryLow = cfg.protectSession.memoryLow;
+      systemd.slices."user-" = {
+        overrideStrategy = "asDropin";
+        sliceConfig.MemoryLow = cfg.protectSession.memoryLow;
+      };
+      systemd.services."user@" = {
+        overrideStrategy = "asDropin";
+        serviceConfig.MemoryLow = cfg.protectSession.memoryLow;
+      };
+      systemd.user.slices.session = {
+        overrideStrategy = "asDropin";
+        sliceConfig.MemoryLow = cfg.protectSession.memoryLow;
+      };
+      systemd.user.slices.app = {
+        overrideStrategy = "asDropin";
+        sliceConfig.ManagedOOMMemoryPressure = "kill";
+      };
+      systemd.oomd.enable = lib.mkDefault true;
     })
     (lib.mkIf cfg.protectDisplayManager {
       systemd.services.display-manager.serviceConfig = ballastLib.cgroups.displayManager;
