@@ -12,6 +12,7 @@ use ballast::profile::{self, Origin, Profile};
 use ballast::render;
 use ballast::sample::Sampler;
 use ballast::tune;
+use ballast::{atomic, xdg};
 use clap::Parser;
 use cli::{AutostartAction, Cli, Command};
 use std::io::{IsTerminal, Write};
@@ -64,10 +65,25 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Status { json, watch } => status_command(profile_file.is_some(), &root, profile, json, watch),
         Command::Doctor { json } => doctor_command(&profile, &root, json),
         Command::Apps { json } => apps(&profile, json),
-        Command::Tune { target, apply, rollback, status, to, force, plasma, session, json, dry_run: _ } => {
+        Command::Tune {
+            target,
+            apply,
+            rollback,
+            status,
+            measure,
+            settle,
+            to,
+            force,
+            plasma,
+            session,
+            json,
+            dry_run: _,
+        } => {
             let session = tune_session(plasma.as_deref(), session.as_deref());
             let places = tune::Places::from_env(session.plasma.kconfig());
-            if apply {
+            if measure {
+                tune_measure(&profile, target, &session, &places, Duration::from_secs(settle), json)
+            } else if apply {
                 tune_apply(&profile, target, &session, &places)
             } else if rollback {
                 tune_rollback(&places, target, to.as_deref(), force)
@@ -171,8 +187,8 @@ fn suggest_command(profile: &Profile, explicit: Option<&Path>, json: bool, apply
         eprintln!("ballast: nothing to apply: no app has enough evidence yet");
         return Ok(1);
     }
-    let path = explicit.map_or_else(|| ballast::xdg::config_home().join("ballast/config.toml"), Path::to_path_buf);
-    let backups = ballast::xdg::state_dir().join("backups");
+    let path = explicit.map_or_else(|| xdg::config_home().join("ballast/config.toml"), Path::to_path_buf);
+    let backups = xdg::state_dir().join("backups");
     // With --json, stdout holds the JSON alone.
     let say = |text: String| if json { eprint!("{text}") } else { print!("{text}") };
     match ballast::usage::apply::write_profile(&path, &backups, &limits, agent::now())? {
@@ -438,10 +454,98 @@ fn tune_apply(profile: &Profile, target: tune::Target, session: &tune::Session, 
         let connection = zbus::Connection::session().await.ok();
         Ok(tune::apply_and_tell(profile, target, session, places, connection.as_ref()).await?)
     })?;
+    say_applied(&applied, target, session)
+}
+
+/// Applies `target` and measures what it saved (tune::measure): PSS of each component it
+/// touches before, and `settle` after; progress on stderr, the table (or JSON) on stdout, and
+/// the measurement kept for the dashboard in $XDG_STATE_HOME/ballast/savings.json.
+fn tune_measure(
+    profile: &Profile,
+    target: tune::Target,
+    session: &tune::Session,
+    places: &tune::Places,
+    settle: Duration,
+    json: bool,
+) -> Result<i32> {
+    let components = tune::measure::components(target, session);
+    let (applied, rows) = block_on(async {
+        let manager = UserManager::connect().await?;
+        let connection = zbus::Connection::session().await.ok();
+        // A fresh start is not a saving: what is restarted after the apply is restarted first.
+        restart_and_settle(&manager, &components, settle).await;
+        eprintln!("ballast: reading the memory of {}", names(&components));
+        let before = read_pss(&manager, &components).await;
+        let applied = tune::apply_and_tell(profile, target, session, places, connection.as_ref()).await?;
+        restart_and_settle(&manager, &components, settle).await;
+        if !components.iter().any(|c| c.restart) {
+            eprintln!("ballast: waiting {} s for the settings to settle", settle.as_secs());
+            tokio::time::sleep(settle).await;
+        }
+        let after = read_pss(&manager, &components).await;
+        Ok((applied, tune::measure::rows(&components, before, after)))
+    })?;
+    let code = if json { 0 } else { say_applied(&applied, target, session)? };
+    let measurement = tune::measure::Measurement {
+        time: agent::now(),
+        target: target.name().into(),
+        settle_seconds: settle.as_secs(),
+        rows,
+    };
+    let file = xdg::state_dir().join("savings.json");
+    if let Err(e) = std::fs::create_dir_all(xdg::state_dir())
+        .and_then(|()| atomic::write(&file, serde_json::to_string_pretty(&measurement)?.as_bytes()))
+    {
+        eprintln!("ballast: the measurement is not kept for the dashboard: cannot write {}: {e}", file.display());
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&measurement)?);
+    } else {
+        print!("{}", tune::measure::render(&measurement));
+    }
+    Ok(code)
+}
+
+/// Restarts the components that take their settings only at a start, and waits `settle`.
+async fn restart_and_settle(manager: &UserManager, components: &[tune::measure::Component], settle: Duration) {
+    let restarted: Vec<&str> = components.iter().filter(|c| c.restart).map(|c| c.unit).collect();
+    for unit in &restarted {
+        if manager.control_group(unit).await.is_some() {
+            if let Err(e) = manager.restart(unit).await {
+                eprintln!("ballast: {e}");
+            }
+        }
+    }
+    if !restarted.is_empty() {
+        eprintln!("ballast: restarted {}; waiting {} s for it to settle", restarted.join(", "), settle.as_secs());
+        tokio::time::sleep(settle).await;
+    }
+}
+
+/// Each component's PSS now, or why it was not read.
+async fn read_pss(manager: &UserManager, components: &[tune::measure::Component]) -> Vec<Result<u64, String>> {
+    let mut read = Vec::with_capacity(components.len());
+    for component in components {
+        read.push(match manager.control_group(component.unit).await {
+            Some(cgroup) => ballast::sample::pss::cgroup_pss(Path::new("/"), &cgroup)
+                .map(|pss| pss.bytes)
+                .map_err(|e| e.to_string()),
+            None => Err(format!("not running ({} has no processes)", component.unit)),
+        });
+    }
+    read
+}
+
+fn names(components: &[tune::measure::Component]) -> String {
+    components.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
+}
+
+/// What an apply wrote, refused and told; 1 when it refused and wrote nothing.
+fn say_applied(applied: &tune::Applied, target: tune::Target, session: &tune::Session) -> Result<i32> {
     let refusals = tune::refusals(&applied.plans);
     refusals.iter().for_each(|line| eprintln!("ballast: {line}"));
     tune::unread(&applied.plans, session).iter().for_each(|line| println!("{line}"));
-    let Some(backup) = applied.backup else {
+    let Some(backup) = &applied.backup else {
         if !refusals.is_empty() {
             return Ok(1);
         }

@@ -150,3 +150,17 @@ fn locks_in_system_files_are_named_and_status_agrees_with_kreadconfig5() {
         "the user's value overrides an unlocked system one"
     );
 }
+
+#[test]
+fn measure_without_a_user_manager_changes_nothing_and_says_why() {
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join(".config");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(config.join("kdeglobals"), KDEGLOBALS).unwrap();
+    let out = ballast(home.path(), &["tune", "kwin", "--measure", "--settle", "1", "--plasma", "6"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no D-Bus session bus"), "{err}");
+    assert_eq!(std::fs::read(config.join("kdeglobals")).unwrap(), KDEGLOBALS, "nothing applied without a measurement");
+    assert!(!home.path().join(".local/state/ballast/savings.json").exists());
+}

@@ -97,6 +97,13 @@ pub enum Command {
         /// Each target setting: the value in its file and, where the program can tell, live.
         #[arg(long, group = "action")]
         status: bool,
+        /// Apply, and measure what it saved: the memory (PSS) of KWin and plasmashell (kwin) and
+        /// Baloo's indexer (baloo, restarted) before, and after a settle time.
+        #[arg(long, group = "action")]
+        measure: bool,
+        /// With --measure: seconds to wait after the apply before the second reading.
+        #[arg(long, requires = "measure", value_name = "SECONDS", default_value_t = 60)]
+        settle: u64,
         /// With --rollback: the backup to restore (a name under $XDG_STATE_HOME/ballast/backups).
         #[arg(long, requires = "rollback", value_name = "TIME")]
         to: Option<String>,
@@ -111,8 +118,8 @@ pub enum Command {
         /// XDG_SESSION_TYPE); keys that session's KWin does not use are not written.
         #[arg(long, value_parser = ["x11", "wayland"])]
         session: Option<String>,
-        /// With --status: print JSON.
-        #[arg(long, requires = "status")]
+        /// With --status or --measure: print JSON.
+        #[arg(long)]
         json: bool,
     },
     /// The kills the agent saw and the choices made, oldest first.

@@ -25,6 +25,8 @@ trait Manager {
 
     fn stop_unit(&self, name: &str, mode: &str) -> zbus::Result<OwnedObjectPath>;
 
+    fn restart_unit(&self, name: &str, mode: &str) -> zbus::Result<OwnedObjectPath>;
+
     fn attach_processes_to_unit(&self, name: &str, subcgroup: &str, pids: &[u32]) -> zbus::Result<()>;
 
     fn get_unit_processes(&self, name: &str) -> zbus::Result<Vec<(String, u32, String)>>;
@@ -268,6 +270,20 @@ impl UserManager {
             .await
             .map(|_| ())
             .map_err(|e| LaunchError::StopFailed { unit: unit.to_owned(), detail: dbus_message(&e) })
+    }
+
+    /// Restarts a running unit (RestartUnit, mode "replace"); returns once systemd has queued
+    /// the job.
+    pub async fn restart(&self, unit: &str) -> Result<(), LaunchError> {
+        self.manager.restart_unit(unit, "replace").await.map(|_| ()).map_err(|e| changing(unit, "restart", &e))
+    }
+
+    /// The cgroup of a running unit (ControlGroup, below the cgroup2 mount); None when the
+    /// unit is not loaded or has no processes.
+    pub async fn control_group(&self, unit: &str) -> Option<String> {
+        let properties = self.properties_of(unit).await.ok()?;
+        let cgroup = properties.get("ControlGroup")?.downcast_ref::<String>().ok()?;
+        (!cgroup.is_empty()).then_some(cgroup)
     }
 
     /// Freezes every process of a unit (FreezeUnit, systemd 246+: the cgroup v2 freezer);

@@ -7,6 +7,7 @@ mod files;
 pub mod meminfo;
 pub mod pressure;
 pub mod process;
+pub mod pss;
 pub mod trigger;
 pub mod zram;
 

@@ -3,6 +3,7 @@
 //! running programs. `plan` is pure; `files` and `reload` (telling the running programs) are the edges.
 
 mod files;
+pub mod measure;
 mod plan;
 pub mod reload;
 mod run;

@@ -1135,6 +1135,39 @@ fn tune_reaches_baloo_6(env: &Env) -> Result<(), String> {
     result.and(rolled)
 }
 
+/// `ballast tune all --measure` in the Plasma 6 Wayland session: the memory (PSS summed over
+/// each unit's processes) of kwin_wayland, plasmashell and baloo_file before the apply and
+/// after a settle time (Baloo restarted before each reading), as JSON and kept in
+/// savings.json for the dashboard. Each reading is real: within a fifth of what a shell sums
+/// from the units' smaps_rollup right after. Rolled back after; the table is printed for the
+/// README.
+fn tune_measure_reports_real_savings(env: &Env) -> Result<(), String> {
+    // Baloo indexing on, its indexer started by the session's own unit (see tune_reaches_baloo_6).
+    env.user("kwriteconfig6 --file baloofilerc --group 'Basic Settings' --key Indexing-Enabled true && systemctl --user start kde-baloo.service")?;
+    let measured = env.user("~/.local/bin/ballast tune all --measure --settle 20 --json");
+    let rolled = env.user("~/.local/bin/ballast tune all --rollback");
+    let measured = measured?;
+    rolled?;
+    let json: serde_json::Value = serde_json::from_str(&measured).map_err(|e| format!("{e}: {measured}"))?;
+    let kept = env.user("cat ~/.local/state/ballast/savings.json")?;
+    if serde_json::from_str::<serde_json::Value>(&kept).ok().as_ref() != Some(&json) {
+        return Err(format!("savings.json is not the measurement printed: {kept}"));
+    }
+    for unit in ["plasma-kwin_wayland.service", "plasma-plasmashell.service", "kde-baloo.service"] {
+        let row = json["rows"].as_array().into_iter().flatten().find(|r| r["unit"] == unit);
+        let row = row.ok_or_else(|| format!("no row for {unit}: {json}"))?;
+        let (before, after) = (row["before"].as_u64().unwrap_or(0), row["after"].as_u64().unwrap_or(0));
+        let summed = env.user(&format!("cg=$(systemctl --user show -P ControlGroup {unit}); for p in $(cat /sys/fs/cgroup$cg/cgroup.procs); do cat /proc/$p/smaps_rollup; done | awk '/^Pss:/ {{ s += $2 }} END {{ print s * 1024 }}'"))?;
+        let summed: f64 = summed.trim().parse().map_err(|e| format!("{e}: {summed:?}"))?;
+        if before == 0 || after == 0 || (after as f64 - summed).abs() > summed / 5.0 {
+            return Err(format!("{unit}: before {before}, after {after}, a shell's sum now {summed}: {row}"));
+        }
+    }
+    let measurement: ballast::tune::measure::Measurement = serde_json::from_value(json).map_err(|e| e.to_string())?;
+    print!("{}", ballast::tune::measure::render(&measurement));
+    Ok(())
+}
+
 /// The X11 session (SDDM autologin into plasmax11, a new login): the session starts the agent,
 /// its gauge is in plasmashell's tray (target/testbed/desktop-x11.png), and `ballast tune
 /// kwin` reaches kwin_x11 6, which takes GLPreferBufferSwap and WindowsBlockCompositing live
@@ -1473,6 +1506,7 @@ fn main() {
             ),
             ("tune_applies_and_rolls_back_against_kwin_wayland", tune_applies_and_rolls_back_against_kwin_wayland),
             ("tune_reaches_baloo_6", tune_reaches_baloo_6),
+            ("tune_measure_reports_real_savings", tune_measure_reports_real_savings),
             ("kconfig_reads_and_writes_as_kf6_does", kconfig_reads_and_writes_as_kf6_does),
             (
                 "an_x11_session_runs_the_agent_and_tune_reaches_kwin_x11",
