@@ -12,7 +12,7 @@ use ballast::profile::{self, Origin, Profile};
 use ballast::render;
 use ballast::sample::Sampler;
 use ballast::tune;
-use ballast::{atomic, xdg};
+use ballast::xdg;
 use clap::Parser;
 use cli::{AutostartAction, Cli, Command};
 use std::io::{IsTerminal, Write};
@@ -492,11 +492,8 @@ fn tune_measure(
         settle_seconds: settle.as_secs(),
         rows,
     };
-    let file = xdg::state_dir().join("savings.json");
-    if let Err(e) = std::fs::create_dir_all(xdg::state_dir())
-        .and_then(|()| atomic::write(&file, serde_json::to_string_pretty(&measurement)?.as_bytes()))
-    {
-        eprintln!("ballast: the measurement is not kept for the dashboard: cannot write {}: {e}", file.display());
+    if let Err(e) = tune::measure::save(&tune::measure::saved_path(), &measurement) {
+        eprintln!("ballast: the measurement is not kept for the dashboard: {e}");
     }
     if json {
         println!("{}", serde_json::to_string_pretty(&measurement)?);

@@ -154,7 +154,7 @@ fn every_api_method_answers() {
     let wrong = agent_call(&s, "Tune", &["string:kwin", "string:explode"]).unwrap_err();
     assert!(wrong.contains("preview, apply or rollback"), "{wrong}");
     let doctor: serde_json::Value = serde_json::from_str(&agent_call(&s, "Doctor", &[]).unwrap()).unwrap();
-    assert_eq!(doctor.as_array().unwrap().len(), 14);
+    assert_eq!(doctor.as_array().unwrap().len(), 15);
     // Suggestions() reads the user's usage record: three days of Discord at 0.5 to 1 GiB.
     let record = s.home().join(".local/state/ballast/usage");
     let mut discord = ballast::usage::DayUsage::default();
@@ -166,6 +166,13 @@ fn every_api_method_answers() {
     let learnt: serde_json::Value = serde_json::from_str(&agent_call(&s, "Suggestions", &[]).unwrap()).unwrap();
     assert_eq!((learnt[0]["app"].as_str(), learnt[0]["days"].as_u64()), (Some("discord"), Some(3)), "{learnt}");
     assert!(learnt[0]["suggestion"]["memory_max"].as_u64().unwrap() >= 1300 << 20, "peak 1007M x 1.3: {learnt}");
+    // Savings() reads the last `tune --measure`: none yet, then the one kept.
+    assert_eq!(agent_call(&s, "Savings", &[]).unwrap(), "null");
+    let measured =
+        ballast::tune::measure::Measurement { time: 1, target: "kwin".into(), settle_seconds: 60, rows: Vec::new() };
+    ballast::tune::measure::save(&s.home().join(".local/state/ballast/savings.json"), &measured).unwrap();
+    let kept: serde_json::Value = serde_json::from_str(&agent_call(&s, "Savings", &[]).unwrap()).unwrap();
+    assert_eq!((kept["target"].as_str(), kept["settle_seconds"].as_u64()), (Some("kwin"), Some(60)), "{kept}");
 
     // The CLI asks the running agent: its report carries the agent's 64G budget, not the
     // embedded 3.5G one this command would load by itself.

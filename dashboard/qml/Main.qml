@@ -220,6 +220,7 @@ ApplicationWindow {
                             output: dashboard.tuneOutput
                             failed: dashboard.tuneFailed
                             busy: dashboard.tuneBusy
+                            savings: dashboard.savings
                             onTuneRequested: (target, action) => dashboard.tune(target, action)
                         }
                     }

@@ -9,6 +9,8 @@ Card {
     property string output
     property bool failed
     property bool busy
+    // The last `ballast tune --measure`: { rows: [...], whenText }.
+    property var savings: ({ rows: [], whenText: "" })
     signal tuneRequested(string target, string action)
 
     readonly property string target: ["kwin", "baloo", "all"][targetBox.currentIndex]
@@ -97,5 +99,52 @@ Card {
                 }
             }
         }
+    }
+
+    Label {
+        Layout.fillWidth: true
+        Layout.topMargin: 6
+        text: "Measured savings"
+        font.weight: Font.DemiBold
+    }
+    Label {
+        visible: card.savings.rows.length === 0
+        Layout.fillWidth: true
+        text: "Not measured yet: `ballast tune all --measure` applies and reads what KWin, plasmashell and Baloo use before and after."
+        opacity: 0.7
+        wrapMode: Text.WordWrap
+    }
+    RowLayout {
+        visible: card.savings.rows.length > 0
+        Layout.fillWidth: true
+        spacing: 12
+        Label { Layout.preferredWidth: 100; text: "" }
+        Label { Layout.preferredWidth: 70; text: "Before"; opacity: 0.7; horizontalAlignment: Text.AlignRight }
+        Label { Layout.preferredWidth: 70; text: "After"; opacity: 0.7; horizontalAlignment: Text.AlignRight }
+        Label { Layout.preferredWidth: 110; text: "Saved"; opacity: 0.7; horizontalAlignment: Text.AlignRight }
+        Label { Layout.fillWidth: true; text: "Seed's claim"; opacity: 0.7 }
+    }
+    Repeater {
+        model: card.savings.rows
+        delegate: RowLayout {
+            required property var modelData
+            required property int index
+            objectName: "saving-" + index
+            Layout.fillWidth: true
+            spacing: 12
+            Label { Layout.preferredWidth: 100; text: modelData.component; font.weight: Font.DemiBold }
+            Label { Layout.preferredWidth: 70; text: modelData.beforeText; horizontalAlignment: Text.AlignRight }
+            Label { Layout.preferredWidth: 70; text: modelData.afterText; horizontalAlignment: Text.AlignRight }
+            Label { objectName: "saved"; Layout.preferredWidth: 110; text: modelData.savingsText; horizontalAlignment: Text.AlignRight }
+            Label { Layout.fillWidth: true; text: modelData.claimText; opacity: 0.7; elide: Text.ElideRight }
+        }
+    }
+    Label {
+        visible: card.savings.whenText !== ""
+        Layout.fillWidth: true
+        text: "PSS of each unit's processes · " + card.savings.whenText
+        opacity: 0.6
+        wrapMode: Text.WordWrap
+        font.pointSize: Qt.application.font.pointSize * 0.9
     }
 }

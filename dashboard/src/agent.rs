@@ -3,7 +3,7 @@
 //! runs the window's requests, and posts what it learns back as `Update`s. Without an agent
 //! it says so and tries again every 2 s.
 
-use crate::report::{AppLimits, CatalogApp, DoctorCheck};
+use crate::report::{AppLimits, CatalogApp, DoctorCheck, Measurement};
 use crate::view::{self, Trends, View};
 use ballast::agent::api::{self, Agent1Proxy, ApiError, HISTORY_SECONDS};
 use ballast::agent::command::Choice;
@@ -124,7 +124,7 @@ async fn follow(
         Ok(changes) => changes,
         Err(e) => return Lost::Bus(api::reply_text(e)),
     };
-    let mut catalog: Option<(Instant, Vec<CatalogApp>, Vec<AppLimits>)> = None;
+    let mut catalog: Option<Catalog> = None;
     let mut live = false;
     let mut ticker = tokio::time::interval(REFRESH);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -142,15 +142,17 @@ async fn follow(
                 }
             }
         }
-        if catalog.as_ref().is_none_or(|(asked, ..)| asked.elapsed() >= CATALOG_REFRESH) {
+        if catalog.as_ref().is_none_or(|c| c.asked.elapsed() >= CATALOG_REFRESH) {
             // An older agent without Apps() still shows everything but the Launch buttons;
-            // one without Suggestions(), or a record it cannot read, no learnt limits.
+            // one without Suggestions(), or a record it cannot read, no learnt limits; one
+            // without Savings(), or no measurement, no savings.
             let apps = agent.catalog().await.unwrap_or_default();
             let learnt = agent.learnt_limits().await.unwrap_or_default();
-            catalog = Some((Instant::now(), apps, learnt));
+            let savings = agent.measured_savings().await.ok().flatten();
+            catalog = Some(Catalog { asked: Instant::now(), apps, learnt, savings });
         }
-        let (apps, learnt) = catalog.as_ref().map_or((&[][..], &[][..]), |(_, a, l)| (a.as_slice(), l.as_slice()));
-        match refresh(&agent, apps, learnt, trends).await {
+        let empty = Catalog { asked: Instant::now(), apps: Vec::new(), learnt: Vec::new(), savings: None };
+        match refresh(&agent, catalog.as_ref().unwrap_or(&empty), trends).await {
             Ok(view) => {
                 if !live {
                     live = true;
@@ -163,12 +165,15 @@ async fn follow(
     }
 }
 
-async fn refresh(
-    agent: &Agent1Proxy<'_>,
-    apps: &[CatalogApp],
-    learnt: &[AppLimits],
-    trends: &mut Trends,
-) -> Result<View, Lost> {
+/// What the agent answers that changes slowly, asked every CATALOG_REFRESH.
+struct Catalog {
+    asked: Instant,
+    apps: Vec<CatalogApp>,
+    learnt: Vec<AppLimits>,
+    savings: Option<Measurement>,
+}
+
+async fn refresh(agent: &Agent1Proxy<'_>, catalog: &Catalog, trends: &mut Trends) -> Result<View, Lost> {
     let report = agent.report().await.map_err(lost)?;
     let history = agent.history_points(HISTORY_SECONDS).await.map_err(lost)?;
     let scopes = agent.scope_statuses().await.unwrap_or_default();
@@ -181,9 +186,10 @@ async fn refresh(
         report: &report,
         history: &history,
         scopes: &scopes,
-        apps,
+        apps: &catalog.apps,
         events: &events,
-        learnt,
+        learnt: &catalog.learnt,
+        savings: catalog.savings.as_ref(),
         trends,
     };
     Ok(view::build(&inputs))

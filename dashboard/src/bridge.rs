@@ -30,6 +30,7 @@ pub mod qobject {
         #[qproperty(QVariant, apps, READ, NOTIFY = view_changed)]
         #[qproperty(QVariant, events, READ, NOTIFY = view_changed)]
         #[qproperty(QVariant, learnt, READ, NOTIFY = view_changed)]
+        #[qproperty(QVariant, savings, READ, NOTIFY = view_changed)]
         #[qproperty(bool, has_view, READ, NOTIFY = view_changed)]
         #[qproperty(QVariant, doctor_checks, READ, NOTIFY = doctor_changed)]
         #[qproperty(QString, doctor_error, READ, NOTIFY = doctor_changed)]
@@ -97,6 +98,7 @@ pub struct DashboardRust {
     apps: QVariant,
     events: QVariant,
     learnt: QVariant,
+    savings: QVariant,
     has_view: bool,
     doctor_checks: QVariant,
     doctor_error: QString,
@@ -127,6 +129,7 @@ impl Default for DashboardRust {
             apps: parts.apps,
             events: parts.events,
             learnt: parts.learnt,
+            savings: parts.savings,
             has_view: false,
             doctor_checks: to_qvariant(&serde_json::json!([])),
             doctor_error: QString::default(),
@@ -154,6 +157,7 @@ struct ViewParts {
     apps: QVariant,
     events: QVariant,
     learnt: QVariant,
+    savings: QVariant,
 }
 
 impl From<&View> for ViewParts {
@@ -173,6 +177,7 @@ impl From<&View> for ViewParts {
             apps: part("apps"),
             events: part("events"),
             learnt: part("learnt"),
+            savings: part("savings"),
         }
     }
 }
@@ -281,6 +286,7 @@ impl qobject::Dashboard {
                 fields.apps = parts.apps;
                 fields.events = parts.events;
                 fields.learnt = parts.learnt;
+                fields.savings = parts.savings;
                 fields.has_view = true;
                 self.view_changed();
             }

@@ -3,6 +3,7 @@
 
 pub use ballast::agent::api::{CatalogApp, DoctorCheck, HistoryPoint, Report, ScopeStatus};
 pub use ballast::events::Event;
+pub use ballast::tune::measure::Measurement;
 pub use ballast::usage::AppLimits;
 use serde::Deserialize;
 
@@ -27,6 +28,7 @@ impl Fixture {
                 apps: Vec::new(),
                 events: Vec::new(),
                 learnt: Vec::new(),
+                savings: None,
                 doctor: Vec::new(),
                 tune_preview: None,
             },
@@ -51,6 +53,9 @@ pub struct Session {
     /// What Suggestions() answered: the apps on the usage record.
     #[serde(default)]
     pub learnt: Vec<AppLimits>,
+    /// What Savings() answered: the last `ballast tune --measure`.
+    #[serde(default)]
+    pub savings: Option<Measurement>,
     #[serde(default)]
     pub doctor: Vec<DoctorCheck>,
     /// What Tune(kwin, preview) answered.

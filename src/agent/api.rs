@@ -62,6 +62,9 @@ mod client {
         /// The apps on the usage record with their limits and the suggested ones as JSON (the
         /// `ballast suggest --json` schema).
         fn suggestions(&self) -> zbus::Result<String>;
+        /// The last `ballast tune --measure` as JSON (the `--json` schema), `null` when none
+        /// was taken.
+        fn savings(&self) -> zbus::Result<String>;
         /// The new report (Status()'s JSON), sent when what the tray shows changed.
         #[zbus(signal)]
         fn report_changed(&self, report: &str) -> zbus::Result<()>;
@@ -123,6 +126,11 @@ impl Agent1Proxy<'_> {
     /// The apps on the usage record, each with its limits and the suggested ones (Suggestions()).
     pub async fn learnt_limits(&self) -> Result<Vec<crate::usage::AppLimits>, ApiError> {
         decode("Suggestions", self.suggestions().await)
+    }
+
+    /// The last measurement of what tuning saved (Savings()); None when none was taken.
+    pub async fn measured_savings(&self) -> Result<Option<crate::tune::measure::Measurement>, ApiError> {
+        decode("Savings", self.savings().await)
     }
 
     /// The running app units with their use, limits and memory events (Scopes()).
@@ -212,6 +220,13 @@ mod server {
             let profile = self.snapshot(|s| s.profile.clone());
             let (apps, _) = crate::usage::store::user_app_limits(&profile).map_err(failed)?;
             Ok(encode(&apps))
+        }
+
+        /// The last `ballast tune --measure` ([`Measurement`](crate::tune::measure::Measurement))
+        /// as JSON, `null` when none was taken.
+        async fn savings(&self) -> fdo::Result<String> {
+            let measurement = crate::tune::measure::load(&crate::tune::measure::saved_path()).map_err(failed)?;
+            Ok(encode(&measurement))
         }
 
         /// Running app units ([`ScopeStatus`]es) as JSON: the `ballast scopes --json` schema.

@@ -6,6 +6,7 @@ use super::{Session, Target};
 use crate::launch::DisplayServer;
 use crate::render::human;
 use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
 
 /// A Plasma component whose memory a target's settings change.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -68,6 +69,11 @@ impl Row {
     pub fn savings(&self) -> Option<i64> {
         Some(self.before? as i64 - self.after? as i64)
     }
+
+    /// The savings in whole percent of `before` (negative: it grew).
+    pub fn saved_percent(&self) -> Option<i64> {
+        Some((self.savings()? as f64 * 100.0 / self.before?.max(1) as f64).round() as i64)
+    }
 }
 
 /// The rows of `components`, from their readings `before` and `after` (bytes, or why none).
@@ -100,6 +106,62 @@ pub struct Measurement {
     pub rows: Vec<Row>,
 }
 
+/// Where the last measurement is kept: $XDG_STATE_HOME/ballast/savings.json.
+pub fn saved_path() -> PathBuf {
+    crate::xdg::state_dir().join("savings.json")
+}
+
+/// The last measurement kept at `path`; None when none was taken.
+pub fn load(path: &Path) -> Result<Option<Measurement>, MeasureError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(MeasureError::Read { path: path.to_owned(), source }),
+    };
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| MeasureError::Parse { path: path.to_owned(), reason: e.to_string() })
+}
+
+/// Keeps `measurement` at `path` (written atomically, its folder made).
+pub fn save(path: &Path, measurement: &Measurement) -> Result<(), MeasureError> {
+    let json = serde_json::to_string_pretty(measurement).expect("a measurement serializes");
+    let written = path
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| crate::atomic::write(path, json.as_bytes()));
+    written.map_err(|source| MeasureError::Write { path: path.to_owned(), source })
+}
+
+/// The kept measurement could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum MeasureError {
+    /// savings.json could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// savings.json is not a measurement.
+    #[error("{path} is not a measurement ({reason}); `ballast tune TARGET --measure` writes it anew")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// serde_json's message.
+        reason: String,
+    },
+    /// savings.json could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
 /// The table `tune --measure` prints: the seed's "Expected Savings" with measured Before,
 /// After and Savings.
 pub fn render(measurement: &Measurement) -> String {
@@ -109,7 +171,10 @@ pub fn render(measurement: &Measurement) -> String {
         "Component", "Unit", "Before", "After", "Savings", "Seed's claim"
     )];
     for row in &measurement.rows {
-        let savings = row.savings().map_or("-".to_owned(), |saved| saving(saved, row.before.unwrap_or(0)));
+        let savings = row.savings().zip(row.saved_percent()).map_or("-".to_owned(), |(saved, percent)| {
+            let amount = if saved < 0 { format!("-{}", human(saved.unsigned_abs())) } else { human(saved as u64) };
+            format!("{amount} ({percent}%)")
+        });
         let unit = if row.restarted { format!("{} *", row.unit) } else { row.unit.clone() };
         lines.push(format!(
             "{:<13} {:<28} {:>8} {:>8} {:>14}  {}",
@@ -135,13 +200,6 @@ pub fn render(measurement: &Measurement) -> String {
     lines.join("\n") + "\n"
 }
 
-/// "12M (8%)", "-3M (-2%)": bytes saved and their share of `before`.
-fn saving(saved: i64, before: u64) -> String {
-    let share = if before == 0 { 0.0 } else { saved as f64 * 100.0 / before as f64 };
-    let amount = if saved < 0 { format!("-{}", human(saved.unsigned_abs())) } else { human(saved as u64) };
-    format!("{amount} ({share:.0}%)")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,6 +220,18 @@ mod tests {
         assert_eq!(units(Target::Baloo, None), ["kde-baloo.service"]);
         assert_eq!(units(Target::All, None).len(), 3);
         assert!(components(Target::All, &session(None)).iter().all(|c| c.restart == (c.name == "Baloo")));
+    }
+
+    #[test]
+    fn a_measurement_is_kept_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ballast/savings.json");
+        assert_eq!(load(&path).unwrap(), None, "none taken yet");
+        let measurement = Measurement { time: 7, target: "kwin".into(), settle_seconds: 60, rows: Vec::new() };
+        save(&path, &measurement).unwrap();
+        assert_eq!(load(&path).unwrap(), Some(measurement));
+        std::fs::write(&path, "{").unwrap();
+        assert!(matches!(load(&path), Err(MeasureError::Parse { .. })));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! trends, notices. Pure (data in, data out) so every figure is tested without Qt; the bridge
 //! hands these structs to QML as plain lists and maps (camelCase keys).
 
-use crate::report::{AppLimits, CatalogApp, Event, HistoryPoint, Report, ScopeStatus, Session};
+use crate::report::{AppLimits, CatalogApp, Event, HistoryPoint, Measurement, Report, ScopeStatus, Session};
 use ballast::budget::{CategoryLine, ZramState, SCHEMA_VERSION};
 use ballast::gpu::GpuSource;
 use ballast::sample::Pressure;
@@ -31,6 +31,8 @@ pub struct View {
     pub events: Vec<EventRow>,
     /// The apps on the usage record: limits now and learnt.
     pub learnt: Vec<LearntRow>,
+    /// What tuning saved, as `ballast tune --measure` measured it last.
+    pub savings: SavingsView,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -239,6 +241,28 @@ pub struct LearntRow {
     pub evidence_text: String,
 }
 
+/// The last measurement of what tuning saved: a row per component and when it was taken.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SavingsView {
+    pub rows: Vec<SavingRow>,
+    /// "tune all, 3 h ago, read 60 s after the apply"; empty when nothing was measured.
+    pub when_text: String,
+}
+
+/// One component: PSS before and after the apply, and the seed's claim.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SavingRow {
+    pub component: String,
+    pub before_text: String,
+    pub after_text: String,
+    /// "12 MiB (8%)"; "-3 MiB (-1%)" when it grew; "–" without both readings.
+    pub savings_text: String,
+    /// The seed's claim, or empty.
+    pub claim_text: String,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AppButton {
@@ -314,6 +338,8 @@ pub struct Inputs<'a> {
     pub events: &'a [Event],
     /// The apps on the usage record (Suggestions()).
     pub learnt: &'a [AppLimits],
+    /// The last `ballast tune --measure` (Savings()).
+    pub savings: Option<&'a Measurement>,
     pub trends: &'a Trends,
 }
 
@@ -351,7 +377,32 @@ pub fn build(inputs: &Inputs) -> View {
             .collect(),
         events: inputs.events.iter().rev().map(|e| event_row(e, inputs.now)).collect(),
         learnt: inputs.learnt.iter().map(learnt_row).collect(),
+        savings: inputs.savings.map(|m| savings(m, inputs.now)).unwrap_or_default(),
     }
+}
+
+fn savings(measurement: &Measurement, now: u64) -> SavingsView {
+    let size = |bytes: Option<u64>| bytes.map_or("–".to_owned(), size_text);
+    let rows = measurement
+        .rows
+        .iter()
+        .map(|row| SavingRow {
+            component: row.component.clone(),
+            before_text: size(row.before),
+            after_text: size(row.after),
+            savings_text: row.savings().zip(row.saved_percent()).map_or("–".to_owned(), |(saved, percent)| {
+                format!("{}{} ({percent}%)", if saved < 0 { "-" } else { "" }, size_text(saved.unsigned_abs()))
+            }),
+            claim_text: row.claim.clone().unwrap_or_default(),
+        })
+        .collect();
+    let when_text = format!(
+        "tune {}, {}, read {} s after the apply",
+        measurement.target,
+        ago_text(now.saturating_sub(measurement.time)),
+        measurement.settle_seconds
+    );
+    SavingsView { rows, when_text }
 }
 
 fn learnt_row(app: &AppLimits) -> LearntRow {
@@ -397,6 +448,7 @@ pub fn of_session(session: &Session) -> View {
         apps: &session.apps,
         events: &session.events,
         learnt: &session.learnt,
+        savings: session.savings.as_ref(),
         trends: &trends,
     })
 }

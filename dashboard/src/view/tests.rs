@@ -230,3 +230,23 @@ fn learnt_limits_sit_beside_the_current_ones_with_their_evidence() {
     assert_eq!(view.learnt[0].evidence_text, "p95 1.8 GiB, peak 1.8 GiB · 4 days, 480 samples");
     assert_eq!(view.learnt[1].evidence_text, "2 more days of use needed");
 }
+
+#[test]
+fn measured_savings_show_before_after_and_the_seeds_claim() {
+    let view = of_session(&session());
+    let rows: Vec<(&str, &str, &str, &str)> = view
+        .savings
+        .rows
+        .iter()
+        .map(|r| (r.component.as_str(), r.before_text.as_str(), r.savings_text.as_str(), r.claim_text.as_str()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("KWin", "39 MiB", "1 KiB (0%)", "150-300MB -> 100-200MB"),
+            ("Plasma shell", "1.4 GiB", "-13 KiB (0%)", ""),
+            ("Baloo", "6 MiB", "16 KiB (0%)", "")
+        ]
+    );
+    assert_eq!(view.savings.when_text, "tune all, 3 h ago, read 20 s after the apply");
+}

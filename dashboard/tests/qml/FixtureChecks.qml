@@ -42,6 +42,7 @@ Checks {
             check(find("why", find("event-2")).text.indexOf("systemd-oomd: memory pressure in app.slice") === 0, "the oomd kill says why: " + find("why", find("event-2")).text);
             check(find("suggested", find("learnt-0")).text === "→ 2.2 GiB / 2.4 GiB", "Discord's learnt limits: " + find("suggested", find("learnt-0")).text);
             check(!find("suggested", find("learnt-1")).visible, "Signal has too little evidence: no suggestion");
+            check(find("saved", find("saving-2")).text === "16 KiB (0%)", "Baloo's measured saving: " + find("saved", find("saving-2")).text);
             check(!find("launch-teams").enabled, "Teams is not installed: no launch");
             check(find("launch-discord").enabled && find("launch-discord").highlighted, "Discord installed and running");
 
