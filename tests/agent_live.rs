@@ -111,7 +111,7 @@ fn tray_item_and_its_menu() {
 
 #[test]
 fn one_notification_per_breach_and_recovery_clears_it() {
-    let (s, file) = start(TINY_BUDGET);
+    let (mut s, file) = start(TINY_BUDGET);
     let shown = s.wait_dunst_notifications(1).unwrap();
     assert_eq!(shown[0].summary, "Total memory over budget");
     assert_eq!((shown[0].urgency.as_str(), shown[0].app_name.as_str()), ("NORMAL", "ballast"));
@@ -132,6 +132,11 @@ fn one_notification_per_breach_and_recovery_clears_it() {
     let config = shown.iter().find(|n| n.summary == "ballast: config not loaded").expect("a config notification");
     assert!(config.body.contains("ballast.toml:2:") && config.body.contains("previous settings"), "{}", config.body);
     assert!(s.name_has_owner(AGENT).unwrap(), "the agent keeps running");
+
+    // Stopped (SIGTERM, as systemd stops it), the agent closes what no one else would: the
+    // config's notification tells of a condition only it watches.
+    s.stop("ballast").unwrap();
+    s.wait_until("the agent's stop closes its notification", || Ok(s.dunst_count()?.displayed == 0)).unwrap();
 }
 
 #[test]

@@ -128,3 +128,43 @@ fn module_examples_use_real_options() {
         "docs/nix.md has a NixOS and a home-manager example"
     );
 }
+
+/// The settings `ballast suggest --apply` prints when the profile file is Nix-managed are
+/// taken by the home-manager module as they are: pasted into a configuration, they declare
+/// nothing unknown and land in the config file it writes.
+#[test]
+fn suggested_home_manager_settings_evaluate_in_the_module() {
+    let lines = ballast::usage::apply::home_manager_settings(&[
+        ("discord", 1536 << 20, 2560 << 20),
+        ("claude-desktop", 1 << 30, 2 << 30),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("suggested.nix");
+    std::fs::write(
+        &file,
+        format!(
+            "{{ inputs, ... }}:\n{{\n  imports = [ inputs.ballast.homeManagerModules.default ];\n  programs.ballast.enable = true;\n  programs.ballast.checkConfig = false;\n  {lines}}}\n"
+        ),
+    )
+    .unwrap();
+    let result = eval_json(&format!(
+        r#"let
+          m = import {support};
+          e = m.evalHome {{ modules = [ (import {file}) ]; specialArgs.inputs.ballast = {flake}; }};
+        in {{
+          inherit (e) undeclared;
+          toml = e.config.xdg.configFile."ballast/config.toml".source.text;
+        }}"#,
+        support = nix_path("nix/tests/support/modules.nix"),
+        file = common::nix_abs(&file),
+        flake = flake_outputs(),
+    ));
+    assert_eq!(result["undeclared"], serde_json::json!([]), "{lines}");
+    let toml = result["toml"].as_str().unwrap_or_default();
+    for entry in [
+        "id = \"discord\"\nmemory_high = \"1.5G\"\nmemory_max = \"2.5G\"",
+        "id = \"claude-desktop\"\nmemory_high = \"1G\"\nmemory_max = \"2G\"",
+    ] {
+        assert!(toml.contains(entry), "{entry:?} not in the config file home-manager writes:\n{toml}");
+    }
+}

@@ -36,6 +36,15 @@ pub enum AlertKey {
     Frozen(String),
 }
 
+impl AlertKey {
+    /// Whether the notification tells of a condition, which the agent closes when it ends (a
+    /// breach, pressure, zram, an app held or frozen, a config that did not load), rather than
+    /// of an event told once (a limit hit, a kill, an action's outcome).
+    pub fn is_condition(&self) -> bool {
+        !matches!(self, AlertKey::Scope { .. } | AlertKey::Action(_) | AlertKey::Kill(_))
+    }
+}
+
 /// A notification's urgency, as the `urgency` hint's byte of the freedesktop Desktop
 /// Notifications spec.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -439,6 +448,14 @@ mod tests {
     /// One tick with no app held at MemoryHigh.
     fn tick(policy: &mut AlertPolicy, report: &Report, events: &[ScopeEvent]) -> Vec<AlertChange> {
         policy.update(&settings(), &Profile::embedded().sample, report, events, &[], || None)
+    }
+
+    #[test]
+    fn conditions_are_closed_by_the_agent_events_are_told_once() {
+        assert!(AlertKey::Breach("total".into()).is_condition());
+        assert!(AlertKey::Frozen("app-x.scope".into()).is_condition());
+        assert!(!AlertKey::Kill("app-x.scope".into()).is_condition());
+        assert!(!AlertKey::Action("launch".into()).is_condition());
     }
 
     #[test]

@@ -245,13 +245,16 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
     }
     // At logout the bus may be going away: the tray's goodbye is not waited for long.
     if let Some(tray) = agent.tray.take() {
-        let _ = tokio::time::timeout(TRAY_SHUTDOWN, tray.shutdown()).await;
+        let _ = tokio::time::timeout(SHUTDOWN_WAIT, tray.shutdown()).await;
+    }
+    if let Some(notifier) = agent.notifier.take() {
+        notifier.close_conditions(SHUTDOWN_WAIT).await;
     }
     Ok(())
 }
 
 /// How long the agent waits for its tray item to unregister when it quits.
-const TRAY_SHUTDOWN: Duration = Duration::from_secs(2);
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(2);
 
 /// SIGTERM (systemd stopping the unit, the session ending) or SIGINT (Ctrl+C): the agent
 /// quits as from the tray, keeping what it recorded. A signal that cannot be caught is never.

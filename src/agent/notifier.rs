@@ -54,6 +54,8 @@ pub struct Invoked {
 /// activation timeout (25 s in dbus-daemon).
 pub struct Notifier {
     changes: tokio::sync::mpsc::UnboundedSender<AlertChange>,
+    /// Answered when the task has closed what it showed, after the last change.
+    closed: tokio::sync::oneshot::Receiver<()>,
 }
 
 impl Notifier {
@@ -68,13 +70,26 @@ impl Notifier {
         let (invoked, actions) = tokio::sync::mpsc::unbounded_channel();
         let server = Server { signals, shown: Shown::default(), invoked };
         let sender = Sender { proxy, said_missing: false, capable: None };
-        tokio::spawn(send_all(sender, server, queue));
-        Ok((Notifier { changes }, actions))
+        let (done, closed) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            send_all(sender, server, queue).await;
+            let _ = done.send(());
+        });
+        Ok((Notifier { changes, closed }, actions))
     }
 
     /// Queues a change; it is sent after those queued before it.
     pub fn apply(&self, change: AlertChange) {
         let _ = self.changes.send(change);
+    }
+
+    /// The agent stops: once the changes queued are sent, the notifications of conditions
+    /// are closed, since no one will close them when their condition ends (a restarted agent
+    /// does not know their ids); those of events stay. Waits `timeout` at most (at logout the
+    /// server may be gone).
+    pub async fn close_conditions(self, timeout: std::time::Duration) {
+        drop(self.changes);
+        let _ = tokio::time::timeout(timeout, self.closed).await;
     }
 }
 
@@ -182,7 +197,7 @@ async fn send_all(
             }
             change = queue.recv() => change,
         };
-        let Some(first) = first else { return };
+        let Some(first) = first else { return sender.close_conditions(&mut server).await };
         let mut waiting = vec![first];
         while let Ok(change) = queue.try_recv() {
             waiting.push(change);
@@ -266,6 +281,14 @@ impl Sender {
     async fn close(&mut self, key: &AlertKey, server: &mut Server) {
         if let Some((id, _)) = server.shown.0.remove(key) {
             let _ = server.answer(self.proxy.close_notification(id)).await;
+        }
+    }
+
+    /// Closes the notifications shown of conditions (AlertKey::is_condition).
+    async fn close_conditions(&mut self, server: &mut Server) {
+        let conditions: Vec<AlertKey> = server.shown.0.keys().filter(|key| key.is_condition()).cloned().collect();
+        for key in conditions {
+            self.close(&key, server).await;
         }
     }
 
