@@ -116,6 +116,10 @@ impl ServerSignal {
     }
 }
 
+/// How long a call to the notification server may take: dbus-daemon's own default reply
+/// timeout.
+const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(25);
+
 /// NotificationClosed's reason for a notification that expired (Desktop Notifications spec).
 const EXPIRED: u32 = 1;
 
@@ -226,9 +230,13 @@ impl Server {
     }
 
     /// The server's answer to `call`, once every signal it sent before it is followed: zbus
-    /// reads the bus in order, so those are in the stream by the time the answer is.
-    async fn answer<T>(&mut self, call: impl std::future::Future<Output = T>) -> T {
+    /// reads the bus in order, so those are in the stream by the time the answer is. A server
+    /// that does not answer within `CALL_TIMEOUT` (plasmashell has gone minutes without an
+    /// answer in the test world) fails the call, so that one call does not hold up every
+    /// change after it.
+    async fn answer<R>(&mut self, call: impl std::future::Future<Output = zbus::Result<R>>) -> zbus::Result<R> {
         use futures_util::{FutureExt, StreamExt};
+        let call = tokio::time::timeout(CALL_TIMEOUT, call);
         tokio::pin!(call);
         let answer = loop {
             tokio::select! {
@@ -240,7 +248,7 @@ impl Server {
         while let Some(Some(message)) = self.signals.next().now_or_never() {
             self.follow(message);
         }
-        answer
+        answer.unwrap_or_else(|_| Err(zbus::Error::Failure(format!("no answer within {} s", CALL_TIMEOUT.as_secs()))))
     }
 }
 

@@ -157,7 +157,10 @@ impl Env {
             testbed::wait(&format!("cgroup.events frozen {want}"), Duration::from_secs(90), || {
                 Ok(self.cgroup_file(unit, "cgroup.events").is_ok_and(|e| e.contains(&format!("frozen {want}"))))
             })
-            .map_err(|e| e.to_string())
+            .map_err(|e| {
+                let agent = self.user("journalctl --user -u ballast.service -n 15 --no-pager; ~/.local/bin/ballast events | tail -n 5").unwrap_or_else(|e| e);
+                format!("{e}; the agent's log and its last events:\n{agent}")
+            })
         };
         self.press("Freeze", "freeze")?;
         frozen("1")?;
