@@ -195,8 +195,9 @@ impl Env {
         value.trim().parse().map_err(|e| format!("{unit} ActiveEnterTimestampMonotonic {value:?}: {e}"))
     }
 
-    /// The unit and its .wants/ link as home-manager writes them from `programs.ballast.enable
-    /// = true` (nix/tests/support/home-manager.nix), with ballast's package at ~/pkg.
+    /// The unit, its .wants/ link and the session's drop-ins as home-manager writes them from
+    /// `programs.ballast.enable = true` (nix/tests/support/home-manager.nix), with ballast's
+    /// package at ~/pkg.
     fn install_as_home_manager(&self) -> Result<(), String> {
         let package = self.home("pkg");
         fs::create_dir_all(package.join("bin")).map_err(|e| e.to_string())?;
@@ -213,16 +214,23 @@ impl Env {
                   package = {{ type = "derivation"; name = "ballast"; outPath = {package}; meta.mainProgram = "ballast"; }}; }};
               }} ]; }}).config;
               units = builtins.filter (name: builtins.substring 0 13 name == "systemd/user/") (builtins.attrNames c.xdg.configFile);
-            in map (name: {{ inherit name; text = c.xdg.configFile.${{name}}.source.text; }}) units"#,
+              # A `text` entry (the session's drop-ins) has no source in the stand-in; home-manager
+              # writes it to a store file all the same.
+              textOf = file: if file.source != null then file.source.text else file.text;
+            in map (name: {{ inherit name; text = textOf c.xdg.configFile.${{name}}; }}) units"#,
             support = nix_common::nix_path("nix/tests/support/modules.nix"),
             module = nix_common::nix_path("nix/modules/home/ballast.nix"),
             package = nix_common::nix_string(package.to_str().expect("UTF-8")),
         ));
-        // home-manager links each file to one store file named like the unit.
-        let store = self.write("store/ballast.service", "")?;
-        for file in files.as_array().expect("a list") {
-            fs::write(&store, file["text"].as_str().expect("text")).map_err(|e| e.to_string())?;
-            let link = self.home(&format!(".config/{}", file["name"].as_str().expect("a name")));
+        // home-manager links each file to a store file named like it, one per content: the
+        // unit and its .wants/ link share one (systemd then sees the unit enabled).
+        let files = files.as_array().expect("a list");
+        for file in files {
+            let (name, text) = (file["name"].as_str().expect("a name"), file["text"].as_str().expect("text"));
+            let first = files.iter().position(|f| f["text"] == file["text"]).expect("itself");
+            let store =
+                self.write(&format!("store/{first}/{}", name.rsplit('/').next().expect("a file name")), text)?;
+            let link = self.home(&format!(".config/{name}"));
             fs::create_dir_all(link.parent().expect("a parent")).map_err(|e| e.to_string())?;
             symlink(&store, &link).map_err(|e| format!("{}: {e}", link.display()))?;
         }
