@@ -109,10 +109,11 @@ pub fn read_chain(root: &Path, cgroup: &str) -> Result<Vec<Level>, ProtectError>
 
 /// Whether the cgroup2 mount in `mounts` (/proc/mounts) has `memory_recursiveprot`.
 pub fn recursive_protection(mounts: &str) -> bool {
-    mounts
-        .lines()
-        .filter_map(|line| line.split_whitespace().nth(3).filter(|_| line.split_whitespace().nth(2) == Some("cgroup2")))
-        .any(|options| options.split(',').any(|o| o == "memory_recursiveprot"))
+    // Fields: device, mount point, type, options (proc(5), /proc/mounts).
+    mounts.lines().map(|line| line.split_whitespace().collect::<Vec<_>>()).any(|fields| {
+        fields.get(2) == Some(&"cgroup2")
+            && fields.get(3).is_some_and(|o| o.split(',').any(|o| o == "memory_recursiveprot"))
+    })
 }
 
 #[cfg(test)]

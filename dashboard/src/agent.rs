@@ -151,8 +151,8 @@ async fn follow(
             let savings = agent.measured_savings().await.ok().flatten();
             catalog = Some(Catalog { asked: Instant::now(), apps, learnt, savings });
         }
-        let empty = Catalog { asked: Instant::now(), apps: Vec::new(), learnt: Vec::new(), savings: None };
-        match refresh(&agent, catalog.as_ref().unwrap_or(&empty), trends).await {
+        let current = catalog.as_ref().expect("asked above when missing");
+        match refresh(&agent, current, trends).await {
             Ok(view) => {
                 if !live {
                     live = true;

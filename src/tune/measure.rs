@@ -70,9 +70,13 @@ impl Row {
         Some(self.before? as i64 - self.after? as i64)
     }
 
-    /// The savings in whole percent of `before` (negative: it grew).
-    pub fn saved_percent(&self) -> Option<i64> {
-        Some((self.savings()? as f64 * 100.0 / self.before?.max(1) as f64).round() as i64)
+    /// The savings as "12M (8%)", "-3M (-2%)" when it grew, sizes written by `size`; None
+    /// unless both readings were taken.
+    pub fn savings_text(&self, size: impl Fn(u64) -> String) -> Option<String> {
+        let saved = self.savings()?;
+        let percent = (saved as f64 * 100.0 / self.before?.max(1) as f64).round() as i64;
+        let sign = if saved < 0 { "-" } else { "" };
+        Some(format!("{sign}{} ({percent}%)", size(saved.unsigned_abs())))
     }
 }
 
@@ -171,10 +175,7 @@ pub fn render(measurement: &Measurement) -> String {
         "Component", "Unit", "Before", "After", "Savings", "Seed's claim"
     )];
     for row in &measurement.rows {
-        let savings = row.savings().zip(row.saved_percent()).map_or("-".to_owned(), |(saved, percent)| {
-            let amount = if saved < 0 { format!("-{}", human(saved.unsigned_abs())) } else { human(saved as u64) };
-            format!("{amount} ({percent}%)")
-        });
+        let savings = row.savings_text(human).unwrap_or_else(|| "-".to_owned());
         let unit = if row.restarted { format!("{} *", row.unit) } else { row.unit.clone() };
         lines.push(format!(
             "{:<13} {:<28} {:>8} {:>8} {:>14}  {}",

@@ -390,9 +390,7 @@ fn savings(measurement: &Measurement, now: u64) -> SavingsView {
             component: row.component.clone(),
             before_text: size(row.before),
             after_text: size(row.after),
-            savings_text: row.savings().zip(row.saved_percent()).map_or("–".to_owned(), |(saved, percent)| {
-                format!("{}{} ({percent}%)", if saved < 0 { "-" } else { "" }, size_text(saved.unsigned_abs()))
-            }),
+            savings_text: row.savings_text(size_text).unwrap_or_else(|| "–".to_owned()),
             claim_text: row.claim.clone().unwrap_or_default(),
         })
         .collect();
