@@ -168,6 +168,19 @@ fn actions(alert: &Alert, shown: bool) -> Vec<&'static str> {
     [OPEN_DASHBOARD, "Open dashboard"].into_iter().chain(choices).collect()
 }
 
+/// Notify's expire_timeout (Desktop Notifications spec: -1 the server's default, 0 never).
+/// A condition that offers choices (an app stuck or near its limit, pressure with the largest
+/// app, an app frozen) stays on screen until the user chooses, dismisses it, or the condition
+/// ends and the agent closes it: Plasma's default hides the popup after 5 s, easily missed
+/// before the kill. Events, and alerts shown without actions, take the server's default.
+fn expire_timeout(alert: &Alert, with_actions: bool) -> i32 {
+    if with_actions && alert.key.is_condition() && !alert.choices.is_empty() {
+        0
+    } else {
+        -1
+    }
+}
+
 /// Of changes queued while the server was busy, the last for each key, in the order of
 /// those last changes: a notification updated or closed before it was sent is not sent
 /// (plasmashell under load takes longer per notification than a tick, and the queue would
@@ -272,7 +285,8 @@ impl Sender {
         hints.insert("urgency", Value::from(alert.urgency as u8));
         hints.insert("desktop-entry", Value::from("io.ballast.Ballast"));
         let replaces = server.shown.id(&alert.key);
-        let call = self.proxy.notify("ballast", replaces, "ballast", &alert.summary, &alert.body, &actions, hints, -1);
+        let timeout = expire_timeout(&alert, !actions.is_empty());
+        let call = self.proxy.notify("ballast", replaces, "ballast", &alert.summary, &alert.body, &actions, hints, timeout);
         match server.answer(call).await {
             Ok(id) => {
                 self.said_missing = false;
@@ -327,6 +341,17 @@ mod tests {
         let plain = Alert { choices: Vec::new(), unit: None, urgency: Urgency::Low, ..frozen };
         assert_eq!(actions(&plain, true), ["dashboard", "Open dashboard"]);
         assert!(Choice::ALL.iter().all(|c| Choice::from_key(c.key()) == Some(*c)));
+    }
+
+    #[test]
+    fn conditions_with_choices_stay_until_chosen_and_the_rest_expire() {
+        let frozen = frozen_alert("app-x.scope", "X: frozen".into());
+        assert_eq!(expire_timeout(&frozen, true), 0, "stays until thawed, dismissed or closed");
+        assert_eq!(expire_timeout(&frozen, false), -1, "nothing to press: the server's default");
+        let plain = Alert { choices: Vec::new(), ..frozen.clone() };
+        assert_eq!(expire_timeout(&plain, true), -1);
+        let kill = Alert { key: AlertKey::Kill("app-x.scope".into()), ..frozen };
+        assert_eq!(expire_timeout(&kill, true), -1, "an event is told, not waited on");
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub struct Notification {
     pub id: Option<u32>,
     /// The actions: key, label, key, label...
     pub actions: Vec<String>,
+    /// expire_timeout in ms: -1 the server's default, 0 never.
+    pub expire_timeout: i32,
 }
 
 struct Block<'a> {
@@ -89,6 +91,8 @@ pub fn notifications(log: &str) -> Vec<Notification> {
                 replaces: call.values("uint32").first()?.parse().ok()?,
                 id: answer(call),
                 actions: call.first_array.iter().map(|a| a.to_string()).collect(),
+                // Notify's only int32 argument.
+                expire_timeout: call.values("int32").first()?.parse().ok()?,
             })
         })
         .collect()
@@ -144,6 +148,9 @@ mod tests {
         assert_eq!(all[0].body, "Total memory uses 1017M, above its 100M target (idle state)");
         assert_eq!(all[0].actions, ["dashboard", "Open dashboard"]);
         assert_eq!(closed(LOG), [2]);
+        assert!(all.iter().all(|n| n.expire_timeout == -1), "the server's default");
+        let never = LOG.replace("   int32 -1", "   int32 0");
+        assert!(notifications(&never).iter().all(|n| n.expire_timeout == 0));
     }
 
     /// notify-send in the guest with one action, pressed on plasmashell's popup through
