@@ -286,7 +286,8 @@ impl Sender {
         hints.insert("desktop-entry", Value::from("io.ballast.Ballast"));
         let replaces = server.shown.id(&alert.key);
         let timeout = expire_timeout(&alert, !actions.is_empty());
-        let call = self.proxy.notify("ballast", replaces, "ballast", &alert.summary, &alert.body, &actions, hints, timeout);
+        let call =
+            self.proxy.notify("ballast", replaces, "ballast", &alert.summary, &alert.body, &actions, hints, timeout);
         match server.answer(call).await {
             Ok(id) => {
                 self.said_missing = false;
