@@ -382,7 +382,11 @@ fn held_alert(scope: &HeldAtLimit, ticks: u32, sample: &SampleSettings) -> Alert
     let (summary, body) = match scope.limit {
         Limit::MemoryHigh => (
             format!("{who} stuck at its memory limit"),
-            format!("{who} is held at its {limit} MemoryHigh and stalled {stall:.0}% of the last 10 s ({how_long}). It will not be killed: freeze it, give it more memory, or stop it."),
+            format!("{who} is held at its {limit} MemoryHigh and stalled {stall:.0}% of the last 10 s ({how_long}). {}: freeze it, give it more memory, or stop it.", if scope.oomd {
+                "The kernel will not kill it, but systemd-oomd may if the stall lasts"
+            } else {
+                "It will not be killed"
+            }),
         ),
         Limit::MemoryMax => (
             format!("{who} near its memory limit"),
@@ -428,6 +432,7 @@ mod tests {
             current: 149 << 20,
             stall,
             pushed,
+            oomd: false,
         }]
     }
 
@@ -585,6 +590,16 @@ mod tests {
     }
 
     #[test]
+    fn where_oomd_watches_the_slice_the_stuck_app_is_not_told_it_is_safe() {
+        let mut policy = AlertPolicy::default();
+        let held = [HeldAtLimit { oomd: true, ..held_hold(98.0, true)[0].clone() }];
+        let told = policy.update(&settings(), &Profile::embedded().sample, &report(|_| {}), &[], &held, || None);
+        let Some(AlertChange::Show(alert)) = told.first() else { panic!("not told: {told:?}") };
+        assert!(alert.body.contains("systemd-oomd may if the stall lasts"), "{}", alert.body);
+        assert!(!alert.body.contains("It will not be killed"), "{}", alert.body);
+    }
+
+    #[test]
     fn a_choice_ends_the_stuck_episode_and_a_new_stall_is_told_anew() {
         let mut policy = AlertPolicy::default();
         let (fine, sample) = (report(|_| {}), Profile::embedded().sample);
@@ -609,6 +624,7 @@ mod tests {
         assert_eq!(shown(&first), ["show Hold stuck at its memory limit"]);
         let AlertChange::Show(alert) = &first[0] else { unreachable!() };
         assert!(alert.body.contains("its memory pressure trigger fired"), "{}", alert.body);
+        assert!(alert.body.contains("It will not be killed"), "{}", alert.body);
         assert!(!policy.calm(), "a held app keeps the base tick");
         // An app with only a MemoryMax: near it, the kernel kills next.
         let near = HeldAtLimit {

@@ -617,7 +617,8 @@ impl Agent {
                 .or(self.scopes_watched.then_some(MemoryEvents::default()));
             events.extend(launch::scope_events(&who, before.as_ref(), status));
             let pushed = status.control_group.as_ref().is_some_and(|cgroup| self.pressed.contains(cgroup));
-            held.extend(launch::held_at_limit(&who, status, pushed));
+            let oomd = self.oomd_watches(status);
+            held.extend(launch::held_at_limit(&who, status, pushed).map(|h| launch::HeldAtLimit { oomd, ..h }));
             if let Some(now) = status.events {
                 counters.insert(status.unit.clone(), now);
             }
@@ -653,6 +654,14 @@ impl Agent {
             ),
             Err(e) => eprintln!("ballast: {e}; the session is not protected (`ballast doctor` says more)"),
         }
+    }
+
+    /// Whether the agent handed the slice `status` runs in to systemd-oomd (`[protect]
+    /// app_slice_oomd`, set on the launch slice).
+    fn oomd_watches(&self, status: &ScopeStatus) -> bool {
+        let slice = self.profile.launch.slice.as_str();
+        self.profile.protect.app_slice_oomd
+            && status.control_group.as_deref().is_some_and(|cgroup| cgroup.split('/').any(|level| level == slice))
     }
 
     /// Keeps every governed catalog app within its limits (see governor.rs).

@@ -275,6 +275,10 @@ pub struct HeldAtLimit {
     /// The unit's PSI trigger fired since the last look: the kernel measured the stall, so
     /// it need not be seen to last.
     pub pushed: bool,
+    /// Its slice is in systemd-oomd's care (ManagedOOMMemoryPressure=kill, `[protect]
+    /// app_slice_oomd`): a stall that lasts gets it killed there, MemoryHigh or not. The
+    /// agent sets it; `held_at_limit` leaves it false.
+    pub oomd: bool,
 }
 
 /// Whether this scope is held at its limit right now: memory.current within 10 % of its
@@ -301,6 +305,7 @@ pub fn held_at_limit(who: &str, status: &ScopeStatus, pushed: bool) -> Option<He
         current,
         stall,
         pushed,
+        oomd: false,
     })
 }
 

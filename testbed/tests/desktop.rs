@@ -27,7 +27,13 @@ const NOTIFY_LOG: &str = "/tmp/notify.log";
 const GAUGE: [[u8; 3]; 4] = [OK_RGB, NEAR_RGB, BREACH_RGB, TRACK_RGB];
 /// Two catalog apps that misbehave at once: Burst grows until its MemoryMax kills it (in a
 /// shell that stays, with a sleep beside it); Hog grows into its MemoryHigh and stays there.
+/// app.slice is not handed to systemd-oomd here: its default limit (60 % for 30 s) kills a
+/// stalled app before the presses under TCG are done (seen on CI); the oomd case hands it
+/// over with its own limit.
 const MISBEHAVING_APPS: &str = r#"
+[protect]
+app_slice_oomd = false
+
 [[app]]
 id = "burst"
 name = "Burst"
@@ -878,7 +884,8 @@ fn stuck_app_is_told_and_held(env: &Env, unit: &str) -> Result<(), String> {
             all.iter().any(|n| is_stuck(n) && n.id.is_some())
         })?;
     let first = stuck.iter().find(|n| is_stuck(n)).expect("waited for above");
-    if !first.body.contains("its memory pressure trigger fired") {
+    // Not in systemd-oomd's care here (MISBEHAVING_APPS): the kernel will not kill it.
+    if !first.body.contains("its memory pressure trigger fired") || !first.body.contains("It will not be killed") {
         return Err(format!("not told at the trigger's event (the kernel's push) but later: {:?}", first.body));
     }
     let offered: Vec<&str> = first.actions.iter().skip(2).step_by(2).map(String::as_str).collect();
