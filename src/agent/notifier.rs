@@ -68,7 +68,7 @@ impl Notifier {
         let signals = proxy.inner().receive_all_signals().await?;
         let (changes, queue) = tokio::sync::mpsc::unbounded_channel();
         let (invoked, actions) = tokio::sync::mpsc::unbounded_channel();
-        let server = Server { signals, shown: Shown::default(), invoked };
+        let server = Server { signals, shown: Shown::default(), invoked, late: Default::default() };
         let sender = Sender { proxy, said_missing: false, capable: None };
         let (done, closed) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {
@@ -120,6 +120,17 @@ impl ServerSignal {
 /// timeout.
 const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(25);
 
+/// A call still waiting for the server's answer after `CALL_TIMEOUT`.
+type Pending<R> = std::pin::Pin<Box<dyn std::future::Future<Output = zbus::Result<R>> + Send>>;
+
+/// The id the server answered to a Notify after `CALL_TIMEOUT`, with the alert and the
+/// key's change count when it was sent (`Shown::changed`).
+struct LateAnswer {
+    generation: u64,
+    alert: Alert,
+    id: u32,
+}
+
 /// NotificationClosed's reason for a notification that expired (Desktop Notifications spec).
 const EXPIRED: u32 = 1;
 
@@ -128,9 +139,29 @@ const EXPIRED: u32 = 1;
 /// gives a Notify that replaces notification N the id N again, even when N was closed just
 /// before, so a NotificationClosed of N taken after the answer would forget the new one.
 #[derive(Default)]
-struct Shown(HashMap<AlertKey, (u32, Alert)>);
+struct Shown(HashMap<AlertKey, (u32, Alert)>, HashMap<AlertKey, u64>);
 
 impl Shown {
+    /// Counts a change sent for `key` (a Notify or a close); the count at a Notify tells
+    /// whether its late answer is still the latest for the key.
+    fn changed(&mut self, key: &AlertKey) -> u64 {
+        let generation = self.1.entry(key.clone()).or_default();
+        *generation += 1;
+        *generation
+    }
+
+    /// A Notify's answer that came after `CALL_TIMEOUT`: the server did show it. Kept where
+    /// no change for its key was sent since; else the id to close (Plasma gives a replacing
+    /// Notify the id it replaced, which is then still in use and not closed).
+    fn late(&mut self, answer: LateAnswer) -> Option<u32> {
+        let LateAnswer { generation, alert, id } = answer;
+        if self.1.get(&alert.key) == Some(&generation) {
+            self.0.insert(alert.key.clone(), (id, alert));
+            return None;
+        }
+        (self.id(&alert.key) != id).then_some(id)
+    }
+
     /// Follows one of the server's signals. An action invoked on one of the agent's
     /// notifications is passed on with its alert, looked up before the NotificationClosed
     /// that follows (Plasma closes a notification as soon as one of its actions is invoked)
@@ -212,6 +243,13 @@ async fn send_all(
                 server.follow(message);
                 continue;
             }
+            Some(late) = server.late.next() => {
+                if let Some(id) = late.and_then(|answer| server.shown.late(answer)) {
+                    let proxy = sender.proxy.clone();
+                    let _ = server.answer_in_time(Box::pin(async move { proxy.close_notification(id).await })).await;
+                }
+                continue;
+            }
             change = queue.recv() => change,
         };
         let Some(first) = first else { return sender.close_conditions(&mut server).await };
@@ -233,6 +271,11 @@ struct Server {
     signals: zbus::proxy::SignalStream<'static>,
     shown: Shown,
     invoked: tokio::sync::mpsc::UnboundedSender<Invoked>,
+    /// Notify calls the server had not answered within `CALL_TIMEOUT`: a late answer still
+    /// names a notification shown, which must be kept or closed (`Shown::late`), never lost.
+    late: futures_util::stream::FuturesUnordered<
+        std::pin::Pin<Box<dyn std::future::Future<Output = Option<LateAnswer>> + Send>>,
+    >,
 }
 
 impl Server {
@@ -243,25 +286,34 @@ impl Server {
     }
 
     /// The server's answer to `call`, once every signal it sent before it is followed: zbus
-    /// reads the bus in order, so those are in the stream by the time the answer is. A server
-    /// that does not answer within `CALL_TIMEOUT` (plasmashell has gone minutes without an
-    /// answer in the test world) fails the call, so that one call does not hold up every
-    /// change after it.
-    async fn answer<R>(&mut self, call: impl std::future::Future<Output = zbus::Result<R>>) -> zbus::Result<R> {
+    /// reads the bus in order, so those are in the stream by the time the answer is. A call
+    /// the server has not answered within `CALL_TIMEOUT` (plasmashell has gone minutes
+    /// without an answer in the test world) is handed back still pending, so that one call
+    /// does not hold up every change after it.
+    async fn answer<R>(&mut self, mut call: Pending<R>) -> Result<zbus::Result<R>, Pending<R>> {
         use futures_util::{FutureExt, StreamExt};
-        let call = tokio::time::timeout(CALL_TIMEOUT, call);
-        tokio::pin!(call);
+        let deadline = tokio::time::sleep(CALL_TIMEOUT);
+        tokio::pin!(deadline);
         let answer = loop {
             tokio::select! {
                 biased;
                 answer = &mut call => break answer,
+                () = &mut deadline => return Err(call),
                 Some(message) = self.signals.next() => self.follow(message),
             }
         };
         while let Some(Some(message)) = self.signals.next().now_or_never() {
             self.follow(message);
         }
-        answer.unwrap_or_else(|_| Err(zbus::Error::Failure(format!("no answer within {} s", CALL_TIMEOUT.as_secs()))))
+        Ok(answer)
+    }
+
+    /// The answer to `call`, or a failure where the server has not answered in time (the
+    /// call is left to finish unheard: a close or a question needs no late answer).
+    async fn answer_in_time<R>(&mut self, call: Pending<R>) -> zbus::Result<R> {
+        self.answer(call)
+            .await
+            .unwrap_or_else(|_| Err(zbus::Error::Failure(format!("no answer within {} s", CALL_TIMEOUT.as_secs()))))
     }
 }
 
@@ -286,24 +338,35 @@ impl Sender {
         hints.insert("desktop-entry", Value::from("io.ballast.Ballast"));
         let replaces = server.shown.id(&alert.key);
         let timeout = expire_timeout(&alert, !actions.is_empty());
-        let call =
-            self.proxy.notify("ballast", replaces, "ballast", &alert.summary, &alert.body, &actions, hints, timeout);
-        match server.answer(call).await {
-            Ok(id) => {
+        let (proxy, summary, body) = (self.proxy.clone(), alert.summary.clone(), alert.body.clone());
+        let call = Box::pin(async move {
+            proxy.notify("ballast", replaces, "ballast", &summary, &body, &actions, hints, timeout).await
+        });
+        let generation = server.shown.changed(&alert.key);
+        let failure = match server.answer(call).await {
+            Ok(Ok(id)) => {
                 self.said_missing = false;
                 server.shown.0.insert(alert.key.clone(), (id, alert));
+                return;
             }
-            Err(e) if !std::mem::replace(&mut self.said_missing, true) => {
-                eprintln!("ballast: no notification server answers ({e}); notifications are skipped until one does")
+            Ok(Err(e)) => e.to_string(),
+            Err(pending) => {
+                let late = async move { Some(LateAnswer { generation, alert, id: pending.await.ok()? }) };
+                server.late.push(Box::pin(late));
+                format!("no answer within {} s", CALL_TIMEOUT.as_secs())
             }
-            Err(_) => {}
+        };
+        if !std::mem::replace(&mut self.said_missing, true) {
+            eprintln!("ballast: no notification server answers ({failure}); notifications are skipped until one does")
         }
     }
 
     /// Closes the notification of `key`, where one is shown.
     async fn close(&mut self, key: &AlertKey, server: &mut Server) {
+        server.shown.changed(key);
         if let Some((id, _)) = server.shown.0.remove(key) {
-            let _ = server.answer(self.proxy.close_notification(id)).await;
+            let proxy = self.proxy.clone();
+            let _ = server.answer_in_time(Box::pin(async move { proxy.close_notification(id).await })).await;
         }
     }
 
@@ -319,7 +382,8 @@ impl Sender {
     /// not answer. Asked before the first notification, not at start: an activatable server
     /// that is not running keeps the call waiting for the bus's activation timeout.
     async fn server_actions(&self, server: &mut Server) -> Option<bool> {
-        let capabilities = server.answer(self.proxy.get_capabilities()).await.ok()?;
+        let proxy = self.proxy.clone();
+        let capabilities = server.answer_in_time(Box::pin(async move { proxy.get_capabilities().await })).await.ok()?;
         let actions = capabilities.iter().any(|c| c == "actions");
         if !actions {
             eprintln!("ballast: the notification server shows no actions (GetCapabilities): freeze, give more and stop are in the tray menu");
@@ -342,6 +406,34 @@ mod tests {
         let plain = Alert { choices: Vec::new(), unit: None, urgency: Urgency::Low, ..frozen };
         assert_eq!(actions(&plain, true), ["dashboard", "Open dashboard"]);
         assert!(Choice::ALL.iter().all(|c| Choice::from_key(c.key()) == Some(*c)));
+    }
+
+    #[test]
+    fn a_late_answer_is_kept_when_still_the_latest_else_closed() {
+        let key = AlertKey::Frozen("a.scope".into());
+        let alert = |body: &str| frozen_alert("a.scope", body.into());
+        let mut shown = Shown::default();
+        // A Notify unanswered in time, then answered with 7: nothing changed since, kept.
+        let generation = shown.changed(&key);
+        assert_eq!(shown.late(LateAnswer { generation, alert: alert("first"), id: 7 }), None);
+        assert_eq!(shown.id(&key), 7, "kept, so the end of its condition closes it");
+        // Unanswered in time, and the condition ended (a close sent) before the answer: the
+        // late one is closed.
+        let generation = shown.changed(&key);
+        shown.0.remove(&key);
+        shown.changed(&key);
+        assert_eq!(shown.late(LateAnswer { generation, alert: alert("second"), id: 9 }), Some(9));
+        assert_eq!(shown.id(&key), 0);
+        // Unanswered in time, then a newer Notify answered 11: the late 10 is closed, 11 kept.
+        let generation = shown.changed(&key);
+        shown.changed(&key);
+        shown.0.insert(key.clone(), (11, alert("newer")));
+        assert_eq!(shown.late(LateAnswer { generation, alert: alert("third"), id: 10 }), Some(10));
+        // Plasma answers a replacing Notify with the id it replaced: that one stays.
+        let generation = shown.changed(&key);
+        shown.changed(&key);
+        assert_eq!(shown.late(LateAnswer { generation, alert: alert("fourth"), id: 11 }), None);
+        assert_eq!(shown.id(&key), 11);
     }
 
     #[test]
