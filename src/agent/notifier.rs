@@ -139,13 +139,18 @@ const EXPIRED: u32 = 1;
 /// gives a Notify that replaces notification N the id N again, even when N was closed just
 /// before, so a NotificationClosed of N taken after the answer would forget the new one.
 #[derive(Default)]
-struct Shown(HashMap<AlertKey, (u32, Alert)>, HashMap<AlertKey, u64>);
+struct Shown {
+    /// The id and alert of each notification the server holds, by key.
+    ids: HashMap<AlertKey, (u32, Alert)>,
+    /// How many changes (Notify or close) were sent for each key (`Shown::changed`).
+    changes: HashMap<AlertKey, u64>,
+}
 
 impl Shown {
     /// Counts a change sent for `key` (a Notify or a close); the count at a Notify tells
     /// whether its late answer is still the latest for the key.
     fn changed(&mut self, key: &AlertKey) -> u64 {
-        let generation = self.1.entry(key.clone()).or_default();
+        let generation = self.changes.entry(key.clone()).or_default();
         *generation += 1;
         *generation
     }
@@ -155,8 +160,8 @@ impl Shown {
     /// Notify the id it replaced, which is then still in use and not closed).
     fn late(&mut self, answer: LateAnswer) -> Option<u32> {
         let LateAnswer { generation, alert, id } = answer;
-        if self.1.get(&alert.key) == Some(&generation) {
-            self.0.insert(alert.key.clone(), (id, alert));
+        if self.changes.get(&alert.key) == Some(&generation) {
+            self.ids.insert(alert.key.clone(), (id, alert));
             return None;
         }
         (self.id(&alert.key) != id).then_some(id)
@@ -171,12 +176,12 @@ impl Shown {
     fn follow(&mut self, signal: ServerSignal) -> Option<Invoked> {
         match signal {
             ServerSignal::Invoked { id, key } => {
-                let (_, alert) = self.0.values().find(|(shown, _)| *shown == id)?;
+                let (_, alert) = self.ids.values().find(|(shown, _)| *shown == id)?;
                 Some(Invoked { action_key: key, alert: alert.clone() })
             }
             ServerSignal::Closed { reason: EXPIRED, .. } => None,
             ServerSignal::Closed { id, .. } => {
-                self.0.retain(|_, (shown, _)| *shown != id);
+                self.ids.retain(|_, (shown, _)| *shown != id);
                 None
             }
         }
@@ -185,7 +190,7 @@ impl Shown {
     /// The id of the notification shown for `key`; 0 (none, in Notify's replaces_id) where
     /// none is.
     fn id(&self, key: &AlertKey) -> u32 {
-        self.0.get(key).map_or(0, |(id, _)| *id)
+        self.ids.get(key).map_or(0, |(id, _)| *id)
     }
 }
 
@@ -239,15 +244,17 @@ async fn send_all(
     use futures_util::StreamExt;
     loop {
         let first = tokio::select! {
-            Some(message) = server.signals.next() => {
-                server.follow(message);
-                continue;
-            }
+            biased;
             Some(late) = server.late.next() => {
+                server.follow_queued();
                 if let Some(id) = late.and_then(|answer| server.shown.late(answer)) {
                     let proxy = sender.proxy.clone();
                     let _ = server.answer_in_time(Box::pin(async move { proxy.close_notification(id).await })).await;
                 }
+                continue;
+            }
+            Some(message) = server.signals.next() => {
+                server.follow(message);
                 continue;
             }
             change = queue.recv() => change,
@@ -291,7 +298,7 @@ impl Server {
     /// without an answer in the test world) is handed back still pending, so that one call
     /// does not hold up every change after it.
     async fn answer<R>(&mut self, mut call: Pending<R>) -> Result<zbus::Result<R>, Pending<R>> {
-        use futures_util::{FutureExt, StreamExt};
+        use futures_util::StreamExt;
         let deadline = tokio::time::sleep(CALL_TIMEOUT);
         tokio::pin!(deadline);
         let answer = loop {
@@ -302,10 +309,17 @@ impl Server {
                 Some(message) = self.signals.next() => self.follow(message),
             }
         };
+        self.follow_queued();
+        Ok(answer)
+    }
+
+    /// Follows the signals already read from the bus: those the server sent before an
+    /// answer just taken.
+    fn follow_queued(&mut self) {
+        use futures_util::{FutureExt, StreamExt};
         while let Some(Some(message)) = self.signals.next().now_or_never() {
             self.follow(message);
         }
-        Ok(answer)
     }
 
     /// The answer to `call`, or a failure where the server has not answered in time (the
@@ -346,7 +360,7 @@ impl Sender {
         let failure = match server.answer(call).await {
             Ok(Ok(id)) => {
                 self.said_missing = false;
-                server.shown.0.insert(alert.key.clone(), (id, alert));
+                server.shown.ids.insert(alert.key.clone(), (id, alert));
                 return;
             }
             Ok(Err(e)) => e.to_string(),
@@ -364,7 +378,7 @@ impl Sender {
     /// Closes the notification of `key`, where one is shown.
     async fn close(&mut self, key: &AlertKey, server: &mut Server) {
         server.shown.changed(key);
-        if let Some((id, _)) = server.shown.0.remove(key) {
+        if let Some((id, _)) = server.shown.ids.remove(key) {
             let proxy = self.proxy.clone();
             let _ = server.answer_in_time(Box::pin(async move { proxy.close_notification(id).await })).await;
         }
@@ -372,7 +386,7 @@ impl Sender {
 
     /// Closes the notifications shown of conditions (AlertKey::is_condition).
     async fn close_conditions(&mut self, server: &mut Server) {
-        let conditions: Vec<AlertKey> = server.shown.0.keys().filter(|key| key.is_condition()).cloned().collect();
+        let conditions: Vec<AlertKey> = server.shown.ids.keys().filter(|key| key.is_condition()).cloned().collect();
         for key in conditions {
             self.close(&key, server).await;
         }
@@ -420,14 +434,14 @@ mod tests {
         // Unanswered in time, and the condition ended (a close sent) before the answer: the
         // late one is closed.
         let generation = shown.changed(&key);
-        shown.0.remove(&key);
+        shown.ids.remove(&key);
         shown.changed(&key);
         assert_eq!(shown.late(LateAnswer { generation, alert: alert("second"), id: 9 }), Some(9));
         assert_eq!(shown.id(&key), 0);
         // Unanswered in time, then a newer Notify answered 11: the late 10 is closed, 11 kept.
         let generation = shown.changed(&key);
         shown.changed(&key);
-        shown.0.insert(key.clone(), (11, alert("newer")));
+        shown.ids.insert(key.clone(), (11, alert("newer")));
         assert_eq!(shown.late(LateAnswer { generation, alert: alert("third"), id: 10 }), Some(10));
         // Plasma answers a replacing Notify with the id it replaced: that one stays.
         let generation = shown.changed(&key);
@@ -451,15 +465,15 @@ mod tests {
     fn signals_and_answers_in_server_order_keep_what_is_open() {
         let (a, b) = (AlertKey::Frozen("a.scope".into()), AlertKey::Frozen("b.scope".into()));
         let mut shown = Shown::default();
-        shown.0.insert(a.clone(), (7, frozen_alert("a.scope", "first".into())));
-        shown.0.insert(b.clone(), (8, frozen_alert("b.scope", "other".into())));
+        shown.ids.insert(a.clone(), (7, frozen_alert("a.scope", "first".into())));
+        shown.ids.insert(b.clone(), (8, frozen_alert("b.scope", "other".into())));
         let invoked = shown.follow(ServerSignal::Invoked { id: 7, key: "thaw".into() });
         assert_eq!(invoked.map(|i| (i.action_key, i.alert.body)), Some(("thaw".into(), "first".into())));
         // Plasma closes 7 when its action is pressed, then answers a Notify replacing 7 with
         // the id 7 again: in this order, the new notification is kept.
         assert!(shown.follow(ServerSignal::Closed { id: 7, reason: 2 }).is_none());
         assert_eq!(shown.id(&a), 0, "closed: not replaced");
-        shown.0.insert(a.clone(), (7, frozen_alert("a.scope", "again".into())));
+        shown.ids.insert(a.clone(), (7, frozen_alert("a.scope", "again".into())));
         assert_eq!((shown.id(&a), shown.id(&b)), (7, 8));
         shown.follow(ServerSignal::Closed { id: 8, reason: EXPIRED });
         assert_eq!(shown.id(&b), 8, "expired: kept in Plasma's history, still closed by the agent");
