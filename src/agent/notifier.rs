@@ -156,15 +156,15 @@ impl Shown {
     }
 
     /// A Notify's answer that came after `CALL_TIMEOUT`: the server did show it. Kept where
-    /// no change for its key was sent since; else the id to close (Plasma gives a replacing
-    /// Notify the id it replaced, which is then still in use and not closed).
-    fn late(&mut self, answer: LateAnswer) -> Option<u32> {
+    /// no change for its key was sent since; else true: the id is to be closed (except where
+    /// it is the key's current id: Plasma gives a replacing Notify the id it replaced).
+    fn late(&mut self, answer: LateAnswer) -> bool {
         let LateAnswer { generation, alert, id } = answer;
         if self.changes.get(&alert.key) == Some(&generation) {
             self.ids.insert(alert.key.clone(), (id, alert));
-            return None;
+            return false;
         }
-        (self.id(&alert.key) != id).then_some(id)
+        self.id(&alert.key) != id
     }
 
     /// Follows one of the server's signals. An action invoked on one of the agent's
@@ -246,10 +246,8 @@ async fn send_all(
         let first = tokio::select! {
             biased;
             Some(late) = server.late.next() => {
-                server.follow_queued();
-                if let Some(id) = late.and_then(|answer| server.shown.late(answer)) {
-                    let proxy = sender.proxy.clone();
-                    let _ = server.answer_in_time(Box::pin(async move { proxy.close_notification(id).await })).await;
+                if let Some(answer) = late {
+                    sender.take_late(answer, &mut server).await;
                 }
                 continue;
             }
@@ -375,6 +373,23 @@ impl Sender {
         }
     }
 
+    /// Follows a Notify's answer that came after `CALL_TIMEOUT`: its id is kept, or closed
+    /// where its alert changed since (`Shown::late`).
+    async fn take_late(&self, answer: LateAnswer, server: &mut Server) {
+        server.follow_queued();
+        let id = answer.id;
+        let close = server.shown.late(answer);
+        let fate = if close { "closed: its alert changed since" } else { "kept" };
+        eprintln!(
+            "ballast: the notification server answered a Notify after {} s (id {id}); {fate}",
+            CALL_TIMEOUT.as_secs()
+        );
+        if close {
+            let proxy = self.proxy.clone();
+            let _ = server.answer_in_time(Box::pin(async move { proxy.close_notification(id).await })).await;
+        }
+    }
+
     /// Closes the notification of `key`, where one is shown.
     async fn close(&mut self, key: &AlertKey, server: &mut Server) {
         server.shown.changed(key);
@@ -429,24 +444,24 @@ mod tests {
         let mut shown = Shown::default();
         // A Notify unanswered in time, then answered with 7: nothing changed since, kept.
         let generation = shown.changed(&key);
-        assert_eq!(shown.late(LateAnswer { generation, alert: alert("first"), id: 7 }), None);
+        assert!(!shown.late(LateAnswer { generation, alert: alert("first"), id: 7 }), "kept");
         assert_eq!(shown.id(&key), 7, "kept, so the end of its condition closes it");
         // Unanswered in time, and the condition ended (a close sent) before the answer: the
         // late one is closed.
         let generation = shown.changed(&key);
         shown.ids.remove(&key);
         shown.changed(&key);
-        assert_eq!(shown.late(LateAnswer { generation, alert: alert("second"), id: 9 }), Some(9));
+        assert!(shown.late(LateAnswer { generation, alert: alert("second"), id: 9 }), "closed");
         assert_eq!(shown.id(&key), 0);
         // Unanswered in time, then a newer Notify answered 11: the late 10 is closed, 11 kept.
         let generation = shown.changed(&key);
         shown.changed(&key);
         shown.ids.insert(key.clone(), (11, alert("newer")));
-        assert_eq!(shown.late(LateAnswer { generation, alert: alert("third"), id: 10 }), Some(10));
+        assert!(shown.late(LateAnswer { generation, alert: alert("third"), id: 10 }), "closed");
         // Plasma answers a replacing Notify with the id it replaced: that one stays.
         let generation = shown.changed(&key);
         shown.changed(&key);
-        assert_eq!(shown.late(LateAnswer { generation, alert: alert("fourth"), id: 11 }), None);
+        assert!(!shown.late(LateAnswer { generation, alert: alert("fourth"), id: 11 }), "kept");
         assert_eq!(shown.id(&key), 11);
     }
 
