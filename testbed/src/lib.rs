@@ -202,6 +202,14 @@ impl Vm {
         loop {
             let status = agent.execute("guest-exec-status", json!({ "pid": pid }))?;
             if status["exited"].as_bool() == Some(true) {
+                // The agent keeps at most 16 MiB of each stream (qga GUEST_EXEC_MAX_OUTPUT):
+                // a part is not passed off as the whole.
+                if status["out-truncated"].as_bool() == Some(true) || status["err-truncated"].as_bool() == Some(true) {
+                    return Err(TestbedError::Command {
+                        command: what,
+                        detail: "its output was cut at the guest agent's 16 MiB".into(),
+                    });
+                }
                 let text = |key: &str| {
                     let bytes = base64::engine::general_purpose::STANDARD
                         .decode(status[key].as_str().unwrap_or_default())

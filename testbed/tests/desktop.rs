@@ -142,10 +142,17 @@ impl Env {
     }
 
     /// Runs `body` with dbus-monitor logging the session's notification traffic to
-    /// NOTIFY_LOG (a transient unit, stopped afterwards whatever `body` returns).
+    /// NOTIFY_LOG (a transient unit, stopped afterwards whatever `body` returns): the calls
+    /// to the server, its answers (only its own: every answer on the bus, the user manager's
+    /// to each `systemctl show`, made the log outgrow what the guest agent passes back), its
+    /// ActionInvoked and NotificationClosed. A failure keeps the log in the share.
     fn with_notify_log(&self, body: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
-        self.user(&format!("systemd-run --user --quiet --unit={NOTIFY_MONITOR} -p StandardOutput=file:{NOTIFY_LOG} dbus-monitor --session \"type='method_call',interface='org.freedesktop.Notifications'\" \"type='method_return'\" \"type='signal',interface='org.freedesktop.Notifications',member='ActionInvoked'\" \"type='signal',interface='org.freedesktop.Notifications',member='NotificationClosed'\" && sleep 2"))?;
+        self.user(&format!("systemd-run --user --quiet --unit={NOTIFY_MONITOR} -p StandardOutput=file:{NOTIFY_LOG} dbus-monitor --session \"type='method_call',interface='org.freedesktop.Notifications'\" \"type='method_return',sender='org.freedesktop.Notifications'\" \"type='signal',interface='org.freedesktop.Notifications',member='ActionInvoked'\" \"type='signal',interface='org.freedesktop.Notifications',member='NotificationClosed'\" && sleep 2"))?;
         let result = body();
+        if result.is_err() {
+            // Kept for a look after the failure: the run directory's share.
+            let _ = self.root(&["cp", NOTIFY_LOG, "/mnt/host/notify-failed.log"]);
+        }
         let stopped = self.user(&format!("systemctl --user stop {NOTIFY_MONITOR}; rm -f {NOTIFY_LOG}"));
         result.and(stopped.map(|_| ()))
     }
