@@ -202,6 +202,7 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
     let mut cadence = cadence::Cadence::new(agent.profile.sample.tick(), agent.profile.sample.idle_tick());
     let mut last_tick = Instant::now();
     let mut next = last_tick + cadence.base();
+    let timer = cadence::TickTimer::new();
     let stop = stop_signal();
     tokio::pin!(stop);
     loop {
@@ -212,15 +213,17 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
             }
         };
         let (command, reply) = tokio::select! {
-            _ = tokio::time::sleep_until(next) => {
+            () = timer.sleep_until(next) => {
                 let quiet = agent.tick().await?;
                 last_tick = Instant::now();
                 next = last_tick + cadence.after_tick(quiet, agent.wakers.armed());
                 continue;
             }
             wake = agent.wakers.next() => {
+                if wake.settles() {
+                    cadence.wake();
+                }
                 agent.woken(wake);
-                cadence.wake();
                 next = next.min((Instant::now() + WAKE_DELAY).max(last_tick + MIN_WAKE_GAP));
                 continue;
             }

@@ -37,6 +37,18 @@ pub enum Wake {
     OomdKilled(crate::agent::kills::OomdKill),
 }
 
+impl Wake {
+    /// Whether the ticks after this wake-up stay at the base tick for a while (`Cadence::
+    /// wake`): a new unit is adopted over a few ticks, and the others come with changes to
+    /// follow. A pressure trigger asks for one look only: while the stall lasts the kernel
+    /// fires it again every 2 s, and a reading over the threshold keeps the base tick by
+    /// itself (not calm); a stall of a moment (seen at idle in the guest) costs one tick,
+    /// not six.
+    pub fn settles(&self) -> bool {
+        !matches!(self, Wake::Pressure(_))
+    }
+}
+
 /// A task that stops when dropped.
 struct Task(JoinHandle<()>);
 
@@ -262,6 +274,12 @@ pub fn manager_cgroup(self_cgroup: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_pressure_trigger_asks_for_one_look() {
+        assert!(!Wake::Pressure("system".into()).settles());
+        assert!([Wake::NewUnit, Wake::SessionEvents, Wake::Profile].iter().all(Wake::settles));
+    }
 
     #[test]
     fn the_manager_cgroup_is_the_path_up_to_user_at() {
