@@ -120,6 +120,11 @@ impl ServerSignal {
 /// timeout.
 const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(25);
 
+/// What a call the server has not answered within `CALL_TIMEOUT` is said to have met.
+fn no_answer() -> String {
+    format!("no answer within {} s", CALL_TIMEOUT.as_secs())
+}
+
 /// A call still waiting for the server's answer after `CALL_TIMEOUT`.
 type Pending<R> = std::pin::Pin<Box<dyn std::future::Future<Output = zbus::Result<R>> + Send>>;
 
@@ -153,6 +158,14 @@ impl Shown {
         let generation = self.changes.entry(key.clone()).or_default();
         *generation += 1;
         *generation
+    }
+
+    /// Drops the change counts where `none_pending` (no late answer holds one): they are only
+    /// read against a late answer's, and would otherwise grow by a key per app launched.
+    fn forget_changes(&mut self, none_pending: bool) {
+        if none_pending {
+            self.changes.clear();
+        }
     }
 
     /// A Notify's answer that came after `CALL_TIMEOUT`: the server did show it. Kept where
@@ -262,6 +275,7 @@ async fn send_all(
         while let Ok(change) = queue.try_recv() {
             waiting.push(change);
         }
+        server.shown.forget_changes(server.late.is_empty());
         for change in latest_per_key(waiting) {
             match change {
                 AlertChange::Show(alert) => sender.show(alert, &mut server).await,
@@ -323,9 +337,7 @@ impl Server {
     /// The answer to `call`, or a failure where the server has not answered in time (the
     /// call is left to finish unheard: a close or a question needs no late answer).
     async fn answer_in_time<R>(&mut self, call: Pending<R>) -> zbus::Result<R> {
-        self.answer(call)
-            .await
-            .unwrap_or_else(|_| Err(zbus::Error::Failure(format!("no answer within {} s", CALL_TIMEOUT.as_secs()))))
+        self.answer(call).await.unwrap_or_else(|_| Err(zbus::Error::Failure(no_answer())))
     }
 }
 
@@ -365,7 +377,7 @@ impl Sender {
             Err(pending) => {
                 let late = async move { Some(LateAnswer { generation, alert, id: pending.await.ok()? }) };
                 server.late.push(Box::pin(late));
-                format!("no answer within {} s", CALL_TIMEOUT.as_secs())
+                no_answer()
             }
         };
         if !std::mem::replace(&mut self.said_missing, true) {
@@ -385,8 +397,7 @@ impl Sender {
             CALL_TIMEOUT.as_secs()
         );
         if close {
-            let proxy = self.proxy.clone();
-            let _ = server.answer_in_time(Box::pin(async move { proxy.close_notification(id).await })).await;
+            self.close_id(id, server).await;
         }
     }
 
@@ -394,9 +405,14 @@ impl Sender {
     async fn close(&mut self, key: &AlertKey, server: &mut Server) {
         server.shown.changed(key);
         if let Some((id, _)) = server.shown.ids.remove(key) {
-            let proxy = self.proxy.clone();
-            let _ = server.answer_in_time(Box::pin(async move { proxy.close_notification(id).await })).await;
+            self.close_id(id, server).await;
         }
+    }
+
+    /// CloseNotification(id), its answer awaited in time or not at all.
+    async fn close_id(&self, id: u32, server: &mut Server) {
+        let proxy = self.proxy.clone();
+        let _ = server.answer_in_time(Box::pin(async move { proxy.close_notification(id).await })).await;
     }
 
     /// Closes the notifications shown of conditions (AlertKey::is_condition).
@@ -463,6 +479,18 @@ mod tests {
         shown.changed(&key);
         assert!(!shown.late(LateAnswer { generation, alert: alert("fourth"), id: 11 }), "kept");
         assert_eq!(shown.id(&key), 11);
+    }
+
+    #[test]
+    fn change_counts_are_kept_only_while_a_late_answer_may_read_them() {
+        let key = AlertKey::Frozen("a.scope".into());
+        let mut shown = Shown::default();
+        let generation = shown.changed(&key);
+        shown.forget_changes(false);
+        let alert = frozen_alert("a.scope", "late".into());
+        assert!(!shown.late(LateAnswer { generation, alert, id: 7 }), "pending: its count kept");
+        shown.forget_changes(true);
+        assert!(shown.changes.is_empty(), "none pending: one count per key launched is not kept");
     }
 
     #[test]

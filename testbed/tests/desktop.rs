@@ -151,7 +151,7 @@ impl Env {
         let result = body();
         if result.is_err() {
             // Kept for a look after the failure: the run directory's share.
-            let _ = self.root(&["cp", NOTIFY_LOG, "/mnt/host/notify-failed.log"]);
+            let _ = self.root(&["cp", NOTIFY_LOG, &format!("{GUEST_SHARE}/notify-failed.log")]);
         }
         let stopped = self.user(&format!("systemctl --user stop {NOTIFY_MONITOR}; rm -f {NOTIFY_LOG}"));
         result.and(stopped.map(|_| ()))
@@ -818,8 +818,7 @@ fn a_memory_max_kill_stays_in_the_scope_and_is_reported(env: &Env) -> Result<(),
 /// whose action was pressed) and the next stall is told anew, on a new popup; `ballast
 /// freeze` goes through the agent (an "App frozen" notification); a frozen app launched
 /// again is thawed (the new process joins it running, not frozen, and the scope it left is
-/// thawed too); a frozen app stops when told to; the last stuck notification is closed, also where
-/// plasmashell answered its Notify after the agent's call timeout.
+/// thawed too); a frozen app stops when told to; the last stuck notification is closed.
 fn an_app_stuck_at_memory_high_is_reported_until_it_stops(env: &Env) -> Result<(), String> {
     env.config(Some(MISBEHAVING_APPS))?;
     // Before the notification: Qt's bridge exports the trees once asked (org.a11y.Status).
