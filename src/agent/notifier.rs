@@ -149,7 +149,14 @@ struct Shown {
     ids: HashMap<AlertKey, (u32, Alert)>,
     /// How many changes (Notify or close) were sent for each key (`Shown::changed`).
     changes: HashMap<AlertKey, u64>,
+    /// Events (a limit hit, a kill, an outcome) that expired into the server's history, oldest
+    /// first: their ids are kept for an action invoked there, the latest `EXPIRED_EVENTS_KEPT`.
+    expired_events: std::collections::VecDeque<(AlertKey, u32)>,
 }
+
+/// How many expired events keep their ids: each launch and kill brings a key of its own, so
+/// keeping them all would grow the agent over a long session.
+const EXPIRED_EVENTS_KEPT: usize = 32;
 
 impl Shown {
     /// Counts a change sent for `key` (a Notify or a close); the count at a Notify tells
@@ -174,7 +181,7 @@ impl Shown {
     fn late(&mut self, answer: LateAnswer) -> bool {
         let LateAnswer { generation, alert, id } = answer;
         if self.changes.get(&alert.key) == Some(&generation) {
-            self.ids.insert(alert.key.clone(), (id, alert));
+            self.showing(id, alert);
             return false;
         }
         self.id(&alert.key) != id
@@ -192,10 +199,36 @@ impl Shown {
                 let (_, alert) = self.ids.values().find(|(shown, _)| *shown == id)?;
                 Some(Invoked { action_key: key, alert: alert.clone() })
             }
-            ServerSignal::Closed { reason: EXPIRED, .. } => None,
+            ServerSignal::Closed { id, reason: EXPIRED } => {
+                self.expired(id);
+                None
+            }
             ServerSignal::Closed { id, .. } => {
                 self.ids.retain(|_, (shown, _)| *shown != id);
+                self.expired_events.retain(|(_, shown)| *shown != id);
                 None
+            }
+        }
+    }
+
+    /// The server shows `alert` as notification `id` (on screen again, if it had expired).
+    fn showing(&mut self, id: u32, alert: Alert) {
+        self.expired_events.retain(|(key, _)| *key != alert.key);
+        self.ids.insert(alert.key.clone(), (id, alert));
+    }
+
+    /// Notification `id` expired. A condition's stays (the end of its condition closes it in
+    /// the history); an event's is queued, and the oldest beyond `EXPIRED_EVENTS_KEPT` are
+    /// forgotten.
+    fn expired(&mut self, id: u32) {
+        let Some(key) = self.ids.iter().find(|(key, (shown, _))| *shown == id && !key.is_condition()).map(|(k, _)| k)
+        else {
+            return;
+        };
+        self.expired_events.push_back((key.clone(), id));
+        if self.expired_events.len() > EXPIRED_EVENTS_KEPT {
+            if let Some((oldest, id)) = self.expired_events.pop_front() {
+                self.ids.retain(|key, (shown, _)| *key != oldest || *shown != id);
             }
         }
     }
@@ -370,7 +403,7 @@ impl Sender {
         let failure = match server.answer(call).await {
             Ok(Ok(id)) => {
                 self.said_missing = false;
-                server.shown.ids.insert(alert.key.clone(), (id, alert));
+                server.shown.showing(id, alert);
                 return;
             }
             Ok(Err(e)) => e.to_string(),
@@ -521,6 +554,33 @@ mod tests {
         shown.follow(ServerSignal::Closed { id: 8, reason: EXPIRED });
         assert_eq!(shown.id(&b), 8, "expired: kept in Plasma's history, still closed by the agent");
         assert!(shown.follow(ServerSignal::Invoked { id: 9, key: "thaw".into() }).is_none(), "not ours");
+    }
+
+    #[test]
+    fn expired_events_keep_only_the_latest_ids_and_conditions_keep_theirs() {
+        let kill = |n: u32| AlertKey::Kill(format!("app-{n}.scope"));
+        let alert = |key: AlertKey| Alert { key, ..frozen_alert("x.scope", "killed".into()) };
+        let frozen = AlertKey::Frozen("a.scope".into());
+        let mut shown = Shown::default();
+        shown.ids.insert(frozen.clone(), (1, frozen_alert("a.scope", "frozen".into())));
+        shown.follow(ServerSignal::Closed { id: 1, reason: EXPIRED });
+        let kills = u32::try_from(EXPIRED_EVENTS_KEPT).unwrap() + 5;
+        for n in 0..kills {
+            shown.showing(100 + n, alert(kill(n)));
+            shown.follow(ServerSignal::Closed { id: 100 + n, reason: EXPIRED });
+        }
+        assert_eq!(shown.ids.len(), EXPIRED_EVENTS_KEPT + 1, "the latest events and the condition");
+        assert_eq!(shown.id(&kill(4)), 0, "the oldest forgotten");
+        assert_eq!(shown.id(&kill(5)), 105);
+        assert_eq!(shown.id(&frozen), 1, "a condition's is kept until the agent closes it");
+        let invoked = shown.follow(ServerSignal::Invoked { id: 100 + kills - 1, key: "dashboard".into() });
+        assert!(invoked.is_some(), "an action in the history still reaches the agent");
+        // Shown again (Plasma reuses the id it replaces): on screen, out of the queue; one
+        // cleared from the history: out of both.
+        shown.showing(110, alert(kill(10)));
+        shown.follow(ServerSignal::Closed { id: 120, reason: 2 });
+        assert_eq!(shown.expired_events.len(), EXPIRED_EVENTS_KEPT - 2);
+        assert_eq!((shown.id(&kill(10)), shown.id(&kill(20))), (110, 0));
     }
 
     #[test]
