@@ -338,6 +338,34 @@ fn new_processes_appear_at_once_and_new_fds_within_a_full_scan() {
     assert!(!has(&sampler.sample(), 6000));
 }
 
+/// Another user's process is tried once, then left alone until the next full scan.
+/// Root reads every fdinfo, so only a user sees a refusal; CI (root) skips it.
+#[test]
+fn refused_processes_are_tried_again_only_at_a_full_scan() {
+    use ballast::gpu::fdinfo::FULL_SCAN_EVERY;
+    use std::os::unix::fs::PermissionsExt;
+    if unsafe { libc::geteuid() } == 0 {
+        eprintln!("skipped: root is never refused an fdinfo");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&fixture("amdgpu"), dir.path());
+    write(dir.path(), "proc/7000/fdinfo/5", &CLIENT.replace("id:\t1", "id:\t70"));
+    let fdinfo = dir.path().join("proc/7000/fdinfo");
+    fs::set_permissions(&fdinfo, fs::Permissions::from_mode(0o000)).unwrap();
+    let mut sampler = GpuSampler::new(dir.path());
+    let refused = |r: &GpuReport| r.notes.iter().any(|n| n.contains("fdinfo of 1 processes not readable"));
+    assert!(refused(&sampler.sample()));
+    fs::set_permissions(&fdinfo, fs::Permissions::from_mode(0o755)).unwrap();
+    let has = |r: &GpuReport| r.processes.iter().any(|p| p.pid == 7000);
+    for _ in 1..FULL_SCAN_EVERY {
+        let r = sampler.sample();
+        assert!(refused(&r) && !has(&r), "not tried again before the full scan");
+    }
+    let r = sampler.sample();
+    assert!(!refused(&r) && has(&r), "tried again by the full scan");
+}
+
 /// The agent may move the sampler onto another thread (tokio's blocking pool).
 #[test]
 fn sampler_and_report_are_send() {

@@ -260,15 +260,17 @@ pub struct Walk {
 
 /// A process's fds are all looked at on first sight and every `FULL_SCAN_EVERY` walks;
 /// in between only those that held DRM clients are re-read, since checking every fd of
-/// every process is most of a walk's cost. So a process that opens its first DRM file
-/// late, or a reused PID, shows up within `FULL_SCAN_EVERY` walks.
+/// every process is most of a walk's cost, and another user's process (its fdinfo refused)
+/// is not tried again. So a process that opens its first DRM file late, or a reused PID,
+/// shows up within `FULL_SCAN_EVERY` walks.
 pub const FULL_SCAN_EVERY: u32 = 10;
 
 /// Walks ROOT/proc for DRM clients, remembering between walks which fds held them.
 #[derive(Debug, Default)]
 pub struct Walker {
-    /// Per PID, its fds that held DRM clients at the last walk (empty: none).
-    drm_fds: HashMap<u32, Vec<u32>>,
+    /// Per PID, its fds that held DRM clients at the last walk (empty: none; None: its
+    /// fdinfo may not be read).
+    drm_fds: HashMap<u32, Option<Vec<u32>>>,
     walks: u32,
     buffer: Vec<u8>,
 }
@@ -289,16 +291,18 @@ impl Walker {
         let mut drm_fds = HashMap::with_capacity(pids.len());
         for pid in pids {
             let process = proc_dir.join(pid.to_string());
-            let (fds, links) = match self.drm_fds.remove(&pid) {
-                Some(known) if !full => (known, None),
-                _ => match list_fds(&process) {
-                    Ok(fds) => (fds, Some(FdLinks::open(&process))),
-                    Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
-                        walk.unreadable_processes += 1;
-                        continue;
-                    }
-                    Err(_) => continue,
-                },
+            let listed = match self.drm_fds.remove(&pid).filter(|_| !full) {
+                Some(known) => known.map(|fds| (fds, None)).ok_or(io::ErrorKind::PermissionDenied),
+                None => list_fds(&process).map(|fds| (fds, Some(FdLinks::open(&process)))).map_err(|e| e.kind()),
+            };
+            let (fds, links) = match listed {
+                Ok(listed) => listed,
+                Err(io::ErrorKind::PermissionDenied) => {
+                    walk.unreadable_processes += 1;
+                    drm_fds.insert(pid, None);
+                    continue;
+                }
+                Err(_) => continue,
             };
             let mut held = Vec::new();
             for fd in fds {
@@ -315,7 +319,7 @@ impl Walker {
                     walk.clients.push(FoundClient { pid, fd, key, client });
                 }
             }
-            drm_fds.insert(pid, held);
+            drm_fds.insert(pid, Some(held));
         }
         self.drm_fds = drm_fds;
         Ok(walk)
