@@ -9,6 +9,7 @@ use crate::events::{Event, Kind};
 use crate::profile::Profile;
 use crate::render::human;
 use crate::sample::cgroup;
+use crate::sample::files::OpenFiles;
 use futures_util::StreamExt;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -83,20 +84,30 @@ pub struct KillWatch {
     dir: PathBuf,
     total: u64,
     units: HashMap<String, u64>,
+    /// The user manager's memory.events, held open: read every tick.
+    events: OpenFiles,
+    buffer: Vec<u8>,
 }
 
 impl KillWatch {
     /// Starts from the counts as they are now: kills before the agent started are not news.
     pub fn new(dir: PathBuf) -> KillWatch {
-        let total = oom_kills(&dir).unwrap_or(0);
-        let units = unit_kills(&dir);
-        KillWatch { dir, total, units }
+        let mut watch =
+            KillWatch { total: 0, units: unit_kills(&dir), dir, events: OpenFiles::new(1), buffer: Vec::new() };
+        watch.total = watch.oom_kills().unwrap_or(0);
+        watch
+    }
+
+    /// The session's memory.events `oom_kill`; None when unreadable.
+    fn oom_kills(&mut self) -> Option<u64> {
+        self.events.read(&self.dir.join("memory.events"), &mut self.buffer).ok()?;
+        oom_kill(std::str::from_utf8(&self.buffer).ok()?)
     }
 
     /// The units with kills since the last call; reads the units only when the session's
     /// count rose. A unit that appeared since the last look counts from zero.
     pub fn check(&mut self) -> Vec<Killed> {
-        let Some(total) = oom_kills(&self.dir) else { return Vec::new() };
+        let Some(total) = self.oom_kills() else { return Vec::new() };
         if total <= self.total {
             self.total = total;
             return Vec::new();
@@ -136,8 +147,12 @@ impl KillWatch {
 
 /// memory.events `oom_kill` of the cgroup `dir`; None when unreadable.
 fn oom_kills(dir: &Path) -> Option<u64> {
-    let text = std::fs::read_to_string(dir.join("memory.events")).ok()?;
-    cgroup::parse_events(&text).ok().map(|events| events.oom_kill)
+    oom_kill(&std::fs::read_to_string(dir.join("memory.events")).ok()?)
+}
+
+/// `oom_kill` of memory.events `text`; None when malformed.
+fn oom_kill(text: &str) -> Option<u64> {
+    cgroup::parse_events(text).ok().map(|events| events.oom_kill)
 }
 
 /// `oom_kill` of every unit below `dir`, by path relative to it.

@@ -9,10 +9,15 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 pub struct OpenFiles {
-    /// The open file, and whether it was read since the last sweep.
-    files: HashMap<PathBuf, (File, bool)>,
+    /// The open file, and how many sweeps passed since it was last read.
+    files: HashMap<PathBuf, (File, u32)>,
     capacity: usize,
 }
+
+/// A file unread for more sweeps than this is closed: a unit's memory.stat is read only
+/// every few samples ([`super::STAT_EVERY_SAMPLES`]), and opening it again costs more than
+/// the read it spares.
+const UNREAD_SWEEPS_KEPT: u32 = super::STAT_EVERY_SAMPLES;
 
 impl OpenFiles {
     /// Keeps at most `capacity` files open; reads beyond that open and close as usual.
@@ -22,8 +27,8 @@ impl OpenFiles {
 
     /// Reads the whole file at `path` into `buffer`.
     pub fn read(&mut self, path: &Path, buffer: &mut Vec<u8>) -> io::Result<()> {
-        if let Some((file, seen)) = self.files.get_mut(path) {
-            *seen = true;
+        if let Some((file, unread)) = self.files.get_mut(path) {
+            *unread = 0;
             match read_whole(file, buffer) {
                 Ok(()) => return Ok(()),
                 // The process exited or the cgroup went away (or a new one took its
@@ -36,14 +41,18 @@ impl OpenFiles {
         let file = File::open(path)?;
         read_whole(&file, buffer)?;
         if self.files.len() < self.capacity {
-            self.files.insert(path.to_path_buf(), (file, true));
+            self.files.insert(path.to_path_buf(), (file, 0));
         }
         Ok(())
     }
 
-    /// Closes the files not read since the last sweep (processes and units gone).
+    /// Closes the files unread for over `UNREAD_SWEEPS_KEPT` sweeps (processes and units
+    /// gone).
     pub fn sweep(&mut self) {
-        self.files.retain(|_, (_, seen)| std::mem::take(seen));
+        self.files.retain(|_, (_, unread)| {
+            *unread += 1;
+            *unread <= UNREAD_SWEEPS_KEPT
+        });
     }
 
     #[cfg(test)]
@@ -126,10 +135,12 @@ mod tests {
         std::fs::write(&b, "b").unwrap();
         let mut files = OpenFiles::new(8);
         let mut buffer = Vec::new();
-        files.read(&a, &mut buffer).unwrap();
         files.read(&b, &mut buffer).unwrap();
-        files.sweep();
-        files.read(&a, &mut buffer).unwrap();
+        for _ in 0..UNREAD_SWEEPS_KEPT {
+            files.read(&a, &mut buffer).unwrap();
+            files.sweep();
+        }
+        assert_eq!(files.len(), 2, "a file read every few samples stays open");
         files.sweep();
         assert_eq!(files.len(), 1);
     }
@@ -146,8 +157,7 @@ mod tests {
         // A regular file stays readable through its handle; /proc and cgroupfs handles
         // fail instead (ESRCH, ENODEV), which the live test below exercises.
         files.read(&path, &mut buffer).unwrap();
-        files.sweep();
-        files.sweep();
+        (0..=UNREAD_SWEEPS_KEPT).for_each(|_| files.sweep());
         assert!(files.is_empty());
     }
 

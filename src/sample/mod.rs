@@ -3,7 +3,7 @@
 //! trees in tests and on `/` in production.
 
 pub mod cgroup;
-mod files;
+pub(crate) mod files;
 pub mod meminfo;
 pub mod pressure;
 pub mod process;

@@ -83,6 +83,8 @@ pub struct Recorder {
     unsaved: bool,
     /// False while today's file exists but could not be read: it is not replaced.
     writable: bool,
+    /// Whether the days beyond `store::KEEP_DAYS` were removed since the day began.
+    pruned: bool,
 }
 
 impl Recorder {
@@ -97,7 +99,8 @@ impl Recorder {
         };
         let writable = !matches!(problem, Some(StoreError::Read { .. }));
         let before = (HashMap::new(), None);
-        let recorder = Recorder { dir, within, day, record, before, saved_at: now, unsaved: false, writable };
+        let recorder =
+            Recorder { dir, within, day, record, before, saved_at: now, unsaved: false, writable, pruned: false };
         (recorder, problem)
     }
 
@@ -116,6 +119,7 @@ impl Recorder {
         if today != self.day {
             written = self.save();
             (self.day, self.record, self.unsaved, self.writable) = (today, DayRecord::new(), false, true);
+            self.pruned = false;
         }
         let at = now.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
         for (key, (memory, cpu)) in usage.into_iter().flatten() {
@@ -136,6 +140,10 @@ impl Recorder {
         }
         store::save_day(&self.dir, &self.day, &self.record)?;
         self.unsaved = false;
+        if !self.pruned {
+            store::forget_old_days(&self.dir)?;
+            self.pruned = true;
+        }
         Ok(())
     }
 }

@@ -84,12 +84,15 @@ pub fn load_day(dir: &Path, day: &str) -> Result<DayRecord, StoreError> {
     })
 }
 
-/// Writes `record` as the day `day` (temporary file, then rename), and removes the files of
-/// days beyond the newest `KEEP_DAYS`.
+/// Writes `record` as the day `day` (temporary file, then rename).
 pub fn save_day(dir: &Path, day: &str, record: &DayRecord) -> Result<(), StoreError> {
     let path = dir.join(format!("{day}.json"));
     let json = serde_json::to_vec(record).expect("a record is plain data");
-    crate::atomic::write(&path, &json).map_err(|source| StoreError::Write { path, source })?;
+    crate::atomic::write(&path, &json).map_err(|source| StoreError::Write { path, source })
+}
+
+/// Removes the files of days beyond the newest `KEEP_DAYS` in `dir`.
+pub fn forget_old_days(dir: &Path) -> Result<(), StoreError> {
     let days = day_names(dir)?;
     for old in &days[..days.len().saturating_sub(KEEP_DAYS)] {
         let _ = std::fs::remove_file(dir.join(format!("{old}.json")));
@@ -172,6 +175,7 @@ mod tests {
             let name = format!("2026-{:02}-{:02}", 1 + day / 28, 1 + day % 28);
             save_day(dir.path(), &name, &record(day as u64)).unwrap();
         }
+        forget_old_days(dir.path()).unwrap();
         let days = day_names(dir.path()).unwrap();
         assert_eq!(days.len(), KEEP_DAYS);
         assert_eq!(days[0], "2026-01-04", "the two oldest went");
