@@ -314,9 +314,11 @@ struct UnitDir {
 }
 
 /// The cgroup tree is walked again every this many samples (at the idle tick of 30 s,
-/// every 2 minutes), when a unit it found is gone, or when told ([`Sampler::rescan`]):
-/// listing every directory is most of a quiet sample's system calls.
-const WALK_EVERY_SAMPLES: u32 = 4;
+/// every 8 minutes; at the 2 s tick under pressure, every 32 s), when a unit it found is
+/// gone, or when told ([`Sampler::rescan`]: the agent does on the user manager's UnitNew, so
+/// only system units wait for the walk). A walk lists some 50 directories, five system
+/// calls each: more than two quiet samples.
+const WALK_EVERY_SAMPLES: u32 = 16;
 
 impl Sampler {
     /// A sampler of this host (root `/`).
