@@ -190,7 +190,7 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
     }
     agent.tick().await?;
     let (commands, mut command_queue) = tokio::sync::mpsc::unbounded_channel();
-    let tray = BallastTray { view: agent.view.clone().expect("set by the first tick"), commands };
+    let tray = BallastTray::new(agent.view.clone().expect("set by the first tick"), commands);
     // assume_sni_available: the agent may start before plasmashell's watcher.
     agent.tray = tray
         .assume_sni_available(true)
@@ -433,7 +433,7 @@ impl Agent {
         let same_gist = self.view.as_ref().is_some_and(|old| old.gist() == view.gist());
         self.view = Some(view.clone());
         if let Some(tray) = &self.tray {
-            tray.update(|tray| tray.view = view).await;
+            tray.update(|tray| tray.show(view)).await;
         }
         if let Ok(emitter) = zbus::object_server::SignalEmitter::new(&self.connection, OBJECT_PATH) {
             let _ = api::Api::report_changed(&emitter, &report_json).await;
