@@ -289,7 +289,7 @@ struct PageCache {
 }
 
 /// memory.stat is read again after this many samples (at the idle tick of 30 s, every 2
-/// minutes), or sooner when memory.current moved by more than `PageCache::drift`.
+/// minutes), or sooner when memory.current moved (`PageCache::reusable`).
 const STAT_EVERY_SAMPLES: u32 = 4;
 
 impl PageCache {

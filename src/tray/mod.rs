@@ -99,6 +99,11 @@ impl TrayView {
         (self.status, self.percent, self.marks, running)
     }
 
+    /// What the gauge is drawn from: the fill (% of the budget), the colour and the marks.
+    fn gauge_inputs(&self) -> (u32, Status, Marks) {
+        (self.percent, self.status, self.marks)
+    }
+
     /// The view of `report`; `installed` is per `profile.apps` entry, `scopes` the running app units.
     pub fn new(report: &Report, profile: &Profile, installed: &[bool], scopes: &[ScopeStatus]) -> TrayView {
         let total = &report.total;
@@ -197,7 +202,7 @@ impl BallastTray {
 
     /// Shows `view`; the gauge is drawn again only when what it shows changed.
     pub fn show(&mut self, view: TrayView) {
-        if (view.percent, view.status, view.marks) != (self.view.percent, self.view.status, self.view.marks) {
+        if view.gauge_inputs() != self.view.gauge_inputs() {
             self.icons = draw(&view);
         }
         self.view = view;
@@ -235,7 +240,8 @@ impl BallastTray {
 
 /// The gauge of `view` at every `ICON_SIZES`.
 fn draw(view: &TrayView) -> Vec<ksni::Icon> {
-    ICON_SIZES.into_iter().map(|size| gauge(view.percent, view.status, view.marks, size)).collect()
+    let (percent, status, marks) = view.gauge_inputs();
+    ICON_SIZES.into_iter().map(|size| gauge(percent, status, marks, size)).collect()
 }
 
 impl ksni::Tray for BallastTray {
