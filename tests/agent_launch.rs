@@ -99,8 +99,17 @@ impl Env {
         lines[lines.len().saturating_sub(10)..].join("\n")
     }
 
-    fn wait(&self, what: &str, mut done: impl FnMut() -> Result<bool, String>) -> Result<(), String> {
-        let deadline = Instant::now() + Duration::from_secs(15);
+    fn wait(&self, what: &str, done: impl FnMut() -> Result<bool, String>) -> Result<(), String> {
+        self.wait_up_to(Duration::from_secs(15), what, done)
+    }
+
+    fn wait_up_to(
+        &self,
+        limit: Duration,
+        what: &str,
+        mut done: impl FnMut() -> Result<bool, String>,
+    ) -> Result<(), String> {
+        let deadline = Instant::now() + limit;
         let mut last = String::new();
         while Instant::now() < deadline {
             match done() {
@@ -411,8 +420,9 @@ fn govern_launched_leaves_desktop_units_alone(env: &Env) -> Result<(), String> {
 const CHROMIUM: &str = "/usr/lib/chromium/chromium";
 
 /// Debian's Chromium launched through ballast moves its browser process into
-/// `app-org.chromium.Chromium-<pid>.scope` (FACTS.md); 10 s later every chromium process
-/// is in ballast's one scope for it, under the entry's MemoryMax, and `scopes` lists one unit.
+/// `app-org.chromium.Chromium-<pid>.scope` (FACTS.md); once the agent gathered it back, every
+/// chromium process is in ballast's one scope for it, under the entry's MemoryMax, and
+/// `scopes` lists one unit.
 fn chromium_stays_within_its_limits(env: &Env) -> Result<(), String> {
     if !std::path::Path::new(CHROMIUM).exists() {
         return if std::env::var_os("CI").is_some() {
@@ -436,20 +446,24 @@ fn chromium_stays_within_its_limits(env: &Env) -> Result<(), String> {
         .output()
         .map_err(|e| e.to_string())?;
     let unit = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    std::thread::sleep(Duration::from_secs(10));
-    let checked = chromium_processes_in(env, &unit);
+    // The case is only worth its name while Chromium really moves itself out: it does so
+    // seconds after its start (later on a loaded machine), and the agent gathers it back.
+    let checked = env
+        .wait_up_to(GATHERED_WITHIN, "Chromium moved into a scope of its own and was gathered back", || {
+            Ok(env.agent_said().contains("from app-org.chromium.Chromium-"))
+        })
+        .and_then(|()| chromium_processes_in(env, &unit));
     let said = env.agent_said();
     let _ = env.manager.command(&env.ballast).arg("--profile").arg(&env.profile).args(["stop", "chromium"]).output();
     env.reprofile("")?;
     checked.map_err(|e| {
         format!("{e}\nlaunch said: {unit} {}\nthe agent said:\n{said}", String::from_utf8_lossy(&out.stderr))
-    })?;
-    // The case is only worth its name while Chromium really moves itself out.
-    if !said.contains("from app-org.chromium.Chromium-") {
-        return Err(format!("Chromium did not move into a scope of its own, so nothing was gathered: {said}"));
-    }
-    Ok(())
+    })
 }
+
+/// How long Chromium may take to move itself out and the agent to gather it back: it moved
+/// 11-12 s after its start under TCG (FACTS.md), and CI's two cores are busy.
+const GATHERED_WITHIN: Duration = Duration::from_secs(45);
 
 /// Every process running Chromium's binary is in `unit`, which has MemoryMax=800M, and the
 /// app has no other unit with processes.

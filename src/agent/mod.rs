@@ -122,6 +122,8 @@ struct Agent {
     event_log_failed: bool,
     /// Cgroups whose pressure trigger fired since the last tick.
     pressed: Vec<String>,
+    /// Whether the user manager loaded an app unit since the last tick (its UnitNew).
+    unit_new: bool,
     /// Units that failed with `oom-kill` since the last tick.
     failed: Vec<String>,
     /// systemd-oomd's kills below the user manager since the last tick.
@@ -331,6 +333,7 @@ impl Agent {
             usage: mode.per_unit().then(|| open_usage_record(manager_cgroup.clone())),
             manager_cgroup,
             pressed: Vec::new(),
+            unit_new: false,
             failed: Vec::new(),
             oomd: Vec::new(),
             last_kill: HashMap::new(),
@@ -571,23 +574,28 @@ impl Agent {
             wake::Wake::Pressure(cgroup) if !self.pressed.contains(&cgroup) => self.pressed.push(cgroup),
             wake::Wake::UnitOomKilled(unit) if !self.failed.contains(&unit) => self.failed.push(unit),
             wake::Wake::OomdKilled(kill) => self.oomd.push(kill),
-            wake::Wake::NewUnit => self.sampler.rescan(),
+            wake::Wake::NewUnit => {
+                self.unit_new = true;
+                self.sampler.rescan();
+            }
             _ => {}
         }
     }
 
     /// Running app scopes, what happened to them since the last tick, and which are held at
     /// their MemoryHigh now. On cgroup v2 the sample already holds every app unit; elsewhere systemd is asked
-    /// over D-Bus, every `DBUS_SCOPE_TICKS` ticks to keep idle wakeups down.
+    /// over D-Bus, every `DBUS_SCOPE_TICKS` ticks to keep idle wakeups down, and at once when
+    /// it loaded an app unit (an app that moved itself out is gathered without waiting).
     async fn watch_scopes(
         &mut self,
         sample: &crate::sample::Sample,
     ) -> (Vec<launch::ScopeEvent>, Vec<launch::HeldAtLimit>) {
+        let unit_new = std::mem::take(&mut self.unit_new);
         let mut statuses = if self.mode.per_unit() {
             launch::statuses_from_units(&self.profile, &sample.units)
         } else {
             let Some(manager) = &self.manager else { return Default::default() };
-            if self.ticks % DBUS_SCOPE_TICKS != 1 {
+            if !unit_new && self.ticks % DBUS_SCOPE_TICKS != 1 {
                 return Default::default();
             }
             let Ok(units) = manager.app_units().await else { return Default::default() };
