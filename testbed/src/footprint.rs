@@ -10,20 +10,31 @@
 //! beside the agent's: what the agent's tray item costs the desktop (a NeedsAttention item,
 //! which Plasma's tray pulses, kept both drawing every frame).
 //!
-//! Under TCG every instruction is emulated, so the guest's CPU figures are far above native.
-//! A fixed workload ([`REFERENCE`]) run in the guest and on the host gives the slowdown, and
-//! the agent's CPU divided by it estimates the native figure.
+//! Under TCG every instruction is emulated, so the guest's CPU figures are far above native,
+//! and not by one factor: user code is translated once and then runs a few times slower, while
+//! each system call, page fault and interrupt is emulated at a far higher cost. Two fixed
+//! workloads run in the guest and on the host give the two slowdowns: [`REFERENCE`] for user
+//! time and [`KERNEL_REFERENCE`] for system time. The agent's user and system time, each
+//! divided by its own, estimate the native figure.
 
-/// The reference workload: single-threaded, CPU-bound, the same program in the guest and on
-/// a Debian host (gzip).
+/// The user-time reference: single-threaded, CPU-bound, the same program in the guest and on a
+/// Debian host (gzip); its user time is what counts.
 pub const REFERENCE: &str = "head -c 64M /dev/zero | gzip -1 > /dev/null";
 
-/// Bash lines that run [`REFERENCE`] and print `reference_ticks N`: its CPU as this shell's
-/// waited-for children (cutime + cstime, clock ticks). The shell's pid from BASHPID:
-/// systemd-run takes a doubled dollar for an escaped one.
+/// The system-time reference: a file the kernel formats at each read, opened, read and closed
+/// 20000 times, as the agent does with /proc and cgroup files at each tick (Perl, which every
+/// Debian system has); its system time is what counts.
+pub const KERNEL_REFERENCE: &str =
+    r#"perl -e 'for (1..20000) { open my $f, "<", "/proc/meminfo" or die $!; local $/; my $t = <$f> }'"#;
+
+/// Bash lines that run both references and print `reference_ticks N` (the user time of
+/// [`REFERENCE`]) and `kernel_reference_ticks N` (the system time of [`KERNEL_REFERENCE`]):
+/// this shell's waited-for children's cutime and cstime (clock ticks), read with the `read`
+/// builtin so that no other child counts. The shell's pid from BASHPID: systemd-run takes a
+/// doubled dollar for an escaped one.
 fn reference_ticks() -> String {
     format!(
-        "me=$BASHPID\nchildren() {{ awk '{{print $16 + $17}}' /proc/$me/stat; }}\nr0=$(children); {REFERENCE}; r1=$(children)\necho \"reference_ticks $((r1 - r0))\"\n"
+        "me=$BASHPID\nchildren() {{ local f; read -ra f < /proc/$me/stat; echo $((f[$1 - 1])); }}\nr0=$(children 16); {REFERENCE}; r1=$(children 16)\necho \"reference_ticks $((r1 - r0))\"\nk0=$(children 17); {KERNEL_REFERENCE}; k1=$(children 17)\necho \"kernel_reference_ticks $((k1 - k0))\"\n"
     )
 }
 
@@ -48,12 +59,14 @@ pub fn script(seconds: u64) -> String {
         r#"pid=$(systemctl --user show -P MainPID ballast.service)
 [ "${{pid:-0}}" -gt 0 ] || {{ echo "ballast.service is not running" >&2; exit 1; }}
 {DESKTOP}switches() {{ cat /proc/$pid/task/*/status | awk -v k="^$1_ctxt_switches:" '$0 ~ k {{n += $2}} END {{print n}}'; }}
-{}t0=$(ticks $pid); s0=$(ticks $shell); k0=$(ticks $kwin); w0=$(switches voluntary); p0=$(switches nonvoluntary); e0=$(date +%s.%N)
+{}utime() {{ awk '{{print $14}}' /proc/$1/stat; }}; stime() {{ awk '{{print $15}}' /proc/$1/stat; }}
+u0=$(utime $pid); t0=$(stime $pid); s0=$(ticks $shell); k0=$(ticks $kwin); w0=$(switches voluntary); p0=$(switches nonvoluntary); e0=$(date +%s.%N)
 top -b -d 2 -n {samples} -p $pid > /tmp/ballast-top.log
-t1=$(ticks $pid); s1=$(ticks $shell); k1=$(ticks $kwin); w1=$(switches voluntary); p1=$(switches nonvoluntary); e1=$(date +%s.%N)
+u1=$(utime $pid); t1=$(stime $pid); s1=$(ticks $shell); k1=$(ticks $kwin); w1=$(switches voluntary); p1=$(switches nonvoluntary); e1=$(date +%s.%N)
 echo "elapsed $(echo "$e1 $e0" | awk '{{print $1 - $2}}')"
 echo "clk_tck $(getconf CLK_TCK)"
-echo "cpu_ticks $((t1 - t0))"
+echo "user_ticks $((u1 - u0))"
+echo "system_ticks $((t1 - t0))"
 echo "plasmashell_ticks $((s1 - s0))"
 echo "kwin_ticks $((k1 - k0))"
 echo "wakeups $((w1 - w0))"
@@ -75,8 +88,10 @@ pub struct Footprint {
     pub rss: u64,
     /// KiB of anonymous memory (heap, stacks): what the process itself costs.
     pub anon: u64,
-    /// % of one CPU over the interval.
-    pub cpu_percent: f64,
+    /// % of one CPU spent in user mode over the interval.
+    pub user_percent: f64,
+    /// % of one CPU spent in the kernel (system time) over the interval.
+    pub system_percent: f64,
     /// Voluntary context switches per second: times the agent woke up and slept again.
     pub wakeups_per_second: f64,
     /// Involuntary context switches per second: times it was preempted while running.
@@ -89,19 +104,34 @@ pub struct Footprint {
     pub top_cpu: Vec<f64>,
     /// top's RES column at the last sample, as top prints it (KiB, or with a unit suffix).
     pub top_res: String,
-    /// CPU seconds the reference workload took in the guest.
-    pub reference: f64,
-    /// CPU seconds it took on the host ([`host_reference`]), once measured.
-    pub host_reference: Option<f64>,
+    /// What the reference workloads took in the guest.
+    pub reference: Reference,
+    /// What they took on the host ([`host_reference`]), once measured.
+    pub host_reference: Option<Reference>,
 }
 
-/// CPU seconds the reference workload takes on this machine, measured as in the guest.
-pub fn host_reference() -> std::io::Result<f64> {
+/// CPU seconds the reference workloads took on one machine.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Reference {
+    /// User seconds of [`REFERENCE`].
+    pub user: f64,
+    /// System seconds of [`KERNEL_REFERENCE`].
+    pub system: f64,
+}
+
+impl Reference {
+    /// Reads `reference_ticks` and `kernel_reference_ticks` from `text`, in `clk_tck` ticks.
+    fn parse(text: &str) -> Result<Self, String> {
+        let seconds = |key: &str| Ok::<_, String>(value(text, key)? / value(text, "clk_tck")?);
+        Ok(Reference { user: seconds("reference_ticks")?, system: seconds("kernel_reference_ticks")? })
+    }
+}
+
+/// The reference workloads on this machine, measured as in the guest.
+pub fn host_reference() -> std::io::Result<Reference> {
     let script = format!("{}echo \"clk_tck $(getconf CLK_TCK)\"\n", reference_ticks());
     let out = std::process::Command::new("bash").args(["-c", &script]).output()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let ticks = |key: &str| value(&text, key).map_err(std::io::Error::other);
-    Ok(ticks("reference_ticks")? / ticks("clk_tck")?)
+    Reference::parse(&String::from_utf8_lossy(&out.stdout)).map_err(std::io::Error::other)
 }
 
 /// The number on the `key value` (or `key: value`) line of `text`; Err names a missing key.
@@ -124,23 +154,46 @@ pub fn parse(out: &str) -> Result<Footprint, String> {
         elapsed,
         rss: value("VmRSS")? as u64,
         anon: value("RssAnon")? as u64,
-        cpu_percent: percent("cpu_ticks")?,
+        user_percent: percent("user_ticks")?,
+        system_percent: percent("system_ticks")?,
         plasmashell_cpu_percent: percent("plasmashell_ticks")?,
         kwin_cpu_percent: percent("kwin_ticks")?,
         wakeups_per_second: value("wakeups")? / elapsed,
         preempted_per_second: value("preempted")? / elapsed,
         top_cpu: rows.iter().filter_map(|w| w[8].parse().ok()).collect(),
         top_res: rows.last().map_or("-".into(), |w| w[5].to_owned()),
-        reference: value("reference_ticks")? / value("clk_tck")?,
+        reference: Reference::parse(head)?,
         host_reference: None,
     })
 }
 
+/// How many times slower the guest ran each reference than the host.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Slowdown {
+    pub user: f64,
+    pub system: f64,
+}
+
 impl Footprint {
-    /// How many times slower the guest ran the reference workload than the host; None until
-    /// the host's figure is in, or when either is zero.
-    pub fn slowdown(&self) -> Option<f64> {
-        self.host_reference.filter(|host| *host > 0.0 && self.reference > 0.0).map(|host| self.reference / host)
+    /// % of one CPU, user and system time together.
+    pub fn cpu_percent(&self) -> f64 {
+        self.user_percent + self.system_percent
+    }
+
+    /// How many times slower the guest ran the references than the host; None until the
+    /// host's figures are in, or when any is zero.
+    pub fn slowdown(&self) -> Option<Slowdown> {
+        let (guest, host) = (self.reference, self.host_reference?);
+        [guest.user, guest.system, host.user, host.system]
+            .iter()
+            .all(|s| *s > 0.0)
+            .then(|| Slowdown { user: guest.user / host.user, system: guest.system / host.system })
+    }
+
+    /// The agent's estimated native % of one CPU: its user and system time, each divided by
+    /// its own slowdown.
+    pub fn native_percent(&self) -> Option<f64> {
+        self.slowdown().map(|s| self.user_percent / s.user + self.system_percent / s.system)
     }
 }
 
@@ -161,7 +214,7 @@ impl std::fmt::Display for Footprint {
             "ballast (/proc)",
             self.rss,
             self.anon,
-            self.cpu_percent,
+            self.cpu_percent(),
             self.wakeups_per_second,
             self.preempted_per_second
         )?;
@@ -181,16 +234,25 @@ impl std::fmt::Display for Footprint {
             "  the desktop beside it (/proc): plasmashell {:.2}%, KWin {:.2}% CPU",
             self.plasmashell_cpu_percent, self.kwin_cpu_percent
         )?;
-        if let Some(slowdown) = self.slowdown() {
-            write!(
-                f,
-                "\n  `{REFERENCE}` took {:.2} s of CPU in the guest, {:.3} s on this host: TCG is {slowdown:.0}x slower,\n  so natively the agent would use about {:.4}% CPU",
-                self.reference,
-                self.host_reference.unwrap_or_default(),
-                self.cpu_percent / slowdown
-            )?;
-        }
-        Ok(())
+        write!(f, "\n  the agent's CPU: {:.3}% user, {:.3}% system", self.user_percent, self.system_percent)?;
+        let (Some(slowdown), Some(host), Some(native)) = (self.slowdown(), self.host_reference, self.native_percent())
+        else {
+            return Ok(());
+        };
+        let guest = self.reference;
+        write!(
+            f,
+            "\n  user time:   `{REFERENCE}` took {:.2} s in the guest, {:.3} s on this host: {:.0}x slower\n  system time: `{KERNEL_REFERENCE}` took {:.2} s in the guest, {:.3} s on this host: {:.0}x slower\n  so natively the agent would use about {native:.4}% CPU ({:.4}% user, {:.4}% system; {:.4}% with the user time's slowdown alone)",
+            guest.user,
+            host.user,
+            slowdown.user,
+            guest.system,
+            host.system,
+            slowdown.system,
+            self.user_percent / slowdown.user,
+            self.system_percent / slowdown.system,
+            self.cpu_percent() / slowdown.user
+        )
     }
 }
 
@@ -198,41 +260,59 @@ impl std::fmt::Display for Footprint {
 mod tests {
     use super::*;
 
-    /// The script's output in the guest over 60 s (procps-ng's top), the release agent idle
+    /// The script's output in the guest over 61 s (procps-ng's top), the release agent idle
     /// under TCG with its PSI triggers armed, in the guest's Wayland session once plasmashell
-    /// and KWin had settled (`testbed bench`, 2026-12-02).
+    /// and KWin had settled (`testbed bench`, 2026-12-03).
     const OUT: &str = include_str!("../fixtures/footprint.out");
+
+    /// The percent of one CPU that `ticks` clock ticks are over the fixture's interval.
+    fn percent(ticks: f64) -> f64 {
+        ticks / 100.0 / 60.8107 * 100.0
+    }
 
     #[test]
     fn figures_from_proc_and_top() {
         let f = parse(OUT).unwrap();
-        assert_eq!((f.rss, f.anon, f.top_res.as_str()), (11596, 2400, "11596"));
-        assert!((f.cpu_percent - 12.0 / 100.0 / 61.3665 * 100.0).abs() < 1e-9);
-        assert!((f.wakeups_per_second - 6.0 / 61.3665).abs() < 1e-9);
-        assert!((f.preempted_per_second - 1.0 / 61.3665).abs() < 1e-9);
-        assert!((f.plasmashell_cpu_percent - 33.0 / 100.0 / 61.3665 * 100.0).abs() < 1e-9);
-        assert!((f.kwin_cpu_percent - 43.0 / 100.0 / 61.3665 * 100.0).abs() < 1e-9);
+        assert_eq!((f.rss, f.anon, f.top_res.as_str()), (11556, 2472, "11556"));
+        assert!((f.user_percent - percent(3.0)).abs() < 1e-9);
+        assert!((f.system_percent - percent(4.0)).abs() < 1e-9);
+        assert!((f.cpu_percent() - percent(7.0)).abs() < 1e-9);
+        assert!((f.wakeups_per_second - 6.0 / 60.8107).abs() < 1e-9);
+        assert_eq!(f.preempted_per_second, 0.0);
+        assert!((f.plasmashell_cpu_percent - percent(21.0)).abs() < 1e-9);
+        assert!((f.kwin_cpu_percent - percent(24.0)).abs() < 1e-9);
         assert_eq!(f.top_cpu.len(), 30);
-        assert!((f.reference - 4.2).abs() < 1e-9, "420 ticks at 100 per second");
+        assert_eq!(f.reference, Reference { user: 0.88, system: 3.08 }, "ticks at 100 per second");
         assert_eq!(f.slowdown(), None, "no host figure yet");
+        assert_eq!(f.native_percent(), None);
         assert!(f.to_string().contains("ballast (/proc)"));
     }
 
     #[test]
-    fn the_native_estimate_divides_by_the_slowdown() {
-        let f = Footprint { host_reference: Some(0.525), ..parse(OUT).unwrap() };
-        assert!((f.slowdown().unwrap() - 8.0).abs() < 1e-9);
+    fn user_and_system_time_are_each_divided_by_their_own_slowdown() {
+        let f = Footprint { host_reference: Some(Reference { user: 0.22, system: 0.154 }), ..parse(OUT).unwrap() };
+        assert_eq!(f.slowdown(), Some(Slowdown { user: 4.0, system: 20.0 }));
+        let native = percent(3.0) / 4.0 + percent(4.0) / 20.0;
+        assert!((f.native_percent().unwrap() - native).abs() < 1e-9);
         let text = f.to_string();
-        assert!(text.contains("TCG is 8x slower") && text.contains(&format!("{:.4}%", f.cpu_percent / 8.0)), "{text}");
-        assert_eq!(Footprint { host_reference: Some(0.0), ..f }.slowdown(), None);
+        assert!(text.contains("4x slower") && text.contains("20x slower"), "{text}");
+        assert!(text.contains(&format!("about {native:.4}% CPU")), "{text}");
+        assert!(text.contains(&format!("{:.4}% with the user time's slowdown alone", percent(7.0) / 4.0)), "{text}");
+        let no_system = Footprint { host_reference: Some(Reference { user: 0.22, system: 0.0 }), ..f };
+        assert_eq!(no_system.slowdown(), None);
     }
 
     #[test]
-    fn the_reference_is_timed_on_this_host_as_in_the_guest() {
-        let seconds = host_reference().unwrap();
-        assert!(seconds > 0.0 && seconds < 60.0, "{seconds} s of CPU");
+    fn the_references_are_timed_on_this_host_as_in_the_guest() {
+        let host = host_reference().unwrap();
+        assert!(host.user > 0.0 && host.user < 60.0, "{host:?}");
+        assert!(host.system > 0.0 && host.system < 60.0, "{host:?}");
         let script = script(60);
-        assert_eq!((script.matches("reference_ticks").count(), script.matches("clk_tck").count()), (1, 1));
+        assert_eq!(
+            (script.matches("reference_ticks").count(), script.matches("clk_tck").count()),
+            (2, 1),
+            "the user and the kernel reference, one clock rate"
+        );
         let syntax = std::process::Command::new("bash").args(["-n", "-c", &script]).status().unwrap();
         assert!(syntax.success(), "bash -n on the script:\n{script}");
     }
@@ -241,5 +321,7 @@ mod tests {
     fn missing_figures_are_named() {
         assert_eq!(parse("elapsed 1\n"), Err("no `top` section in the output".into()));
         assert_eq!(parse("elapsed 1\ntop\n"), Err("no VmRSS in the output".into()));
+        let without_kernel_reference = OUT.replace("kernel_reference_ticks", "other");
+        assert_eq!(parse(&without_kernel_reference), Err("no kernel_reference_ticks in the output".into()));
     }
 }
