@@ -38,7 +38,7 @@ bench: deps-bench
 		printf "  idle RSS of ballast status --watch: %s kB\n" "$$(ps -o rss= -p $$pid | tr -d ' ')"; \
 		kill $$pid
 	@echo
-	@echo "The agent in a real Plasma 6 session (the testbed guest; needs root, about 10 minutes):"
+	@echo "The agent in a real Plasma 6 session, then its own idle tick timed there and here (the testbed guest; needs root, about 20 minutes):"
 	$(CARGO) build --release --locked --workspace --quiet
 	$(CARGO) run --release --locked --quiet -p testbed -- bench --dir target/testbed/bench
 

@@ -108,6 +108,45 @@ pub struct Footprint {
     pub reference: Reference,
     /// What they took on the host ([`host_reference`]), once measured.
     pub host_reference: Option<Reference>,
+    /// The agent's own idle tick timed in the guest and on the host, once measured.
+    pub calibration: Option<Calibration>,
+}
+
+/// The agent's own idle tick, the same fixture workload (testbed/calibrate.sh) timed in the
+/// guest and on the host: the slowdown of the agent's code itself.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Calibration {
+    /// CPU seconds in the guest.
+    pub guest: f64,
+    /// CPU seconds on the host.
+    pub host: f64,
+    /// Seconds each was measured over.
+    pub seconds: f64,
+}
+
+impl Calibration {
+    /// How many times slower the guest ran it; None when either took no measurable time.
+    pub fn slowdown(&self) -> Option<f64> {
+        (self.guest > 0.0 && self.host > 0.0).then(|| self.guest / self.host)
+    }
+}
+
+/// The CPU seconds and the interval (s) in calibrate.sh's output (`key value` pairs):
+/// perf's task-clock (ms) where it ran, else the user and system clock ticks.
+pub fn calibration_seconds(out: &str) -> Result<(f64, f64), String> {
+    let words: Vec<&str> = out.split_whitespace().collect();
+    let value = |key: &str| {
+        words
+            .windows(2)
+            .find(|pair| pair[0] == key)
+            .and_then(|pair| pair[1].parse::<f64>().ok())
+            .ok_or(format!("no {key} in calibrate.sh's output"))
+    };
+    let cpu = match value("task_clock_ms") {
+        Ok(ms) => ms / 1e3,
+        Err(_) => (value("user_ticks")? + value("system_ticks")?) / value("clk_tck")?,
+    };
+    Ok((cpu, value("seconds")?))
 }
 
 /// CPU seconds the reference workloads took on one machine.
@@ -164,6 +203,7 @@ pub fn parse(out: &str) -> Result<Footprint, String> {
         top_res: rows.last().map_or("-".into(), |w| w[5].to_owned()),
         reference: Reference::parse(head)?,
         host_reference: None,
+        calibration: None,
     })
 }
 
@@ -190,8 +230,14 @@ impl Footprint {
             .then(|| Slowdown { user: guest.user / host.user, system: guest.system / host.system })
     }
 
-    /// The agent's estimated native % of one CPU: its user and system time, each divided by
-    /// its own slowdown.
+    /// The agent's estimated native % of one CPU: its CPU divided by its own tick's slowdown
+    /// ([`Calibration`]).
+    pub fn calibrated_percent(&self) -> Option<f64> {
+        self.calibration?.slowdown().map(|slowdown| self.cpu_percent() / slowdown)
+    }
+
+    /// The agent's estimated native % of one CPU from the reference workloads: its user and
+    /// system time, each divided by its own slowdown.
     pub fn native_percent(&self) -> Option<f64> {
         self.slowdown().map(|s| self.user_percent / s.user + self.system_percent / s.system)
     }
@@ -235,6 +281,17 @@ impl std::fmt::Display for Footprint {
             self.plasmashell_cpu_percent, self.kwin_cpu_percent
         )?;
         write!(f, "\n  the agent's CPU: {:.3}% user, {:.3}% system", self.user_percent, self.system_percent)?;
+        if let (Some(c), Some(slowdown), Some(native)) =
+            (self.calibration, self.calibration.and_then(|c| c.slowdown()), self.calibrated_percent())
+        {
+            write!(
+                f,
+                "\n  its own idle tick (testbed/calibrate.sh, {:.0} s): {:.2} s of CPU in the guest, {:.1} ms on this host: {slowdown:.0}x slower,\n  so natively the agent would use about {native:.4}% CPU",
+                c.seconds,
+                c.guest,
+                c.host * 1e3
+            )?;
+        }
         let (Some(slowdown), Some(host), Some(native)) = (self.slowdown(), self.host_reference, self.native_percent())
         else {
             return Ok(());
@@ -242,7 +299,7 @@ impl std::fmt::Display for Footprint {
         let guest = self.reference;
         write!(
             f,
-            "\n  user time:   `{REFERENCE}` took {:.2} s in the guest, {:.3} s on this host: {:.0}x slower\n  system time: `{KERNEL_REFERENCE}` took {:.2} s in the guest, {:.3} s on this host: {:.0}x slower\n  so natively the agent would use about {native:.4}% CPU ({:.4}% user, {:.4}% system; {:.4}% with the user time's slowdown alone)",
+            "\n  user time:   `{REFERENCE}` took {:.2} s in the guest, {:.3} s on this host: {:.0}x slower\n  system time: `{KERNEL_REFERENCE}` took {:.2} s in the guest, {:.3} s on this host: {:.0}x slower\n  by these two references, about {native:.4}% CPU natively ({:.4}% user, {:.4}% system; {:.4}% with the user time's slowdown alone)",
             guest.user,
             host.user,
             slowdown.user,
@@ -300,6 +357,37 @@ mod tests {
         assert!(text.contains(&format!("{:.4}% with the user time's slowdown alone", percent(7.0) / 4.0)), "{text}");
         let no_system = Footprint { host_reference: Some(Reference { user: 0.22, system: 0.0 }), ..f };
         assert_eq!(no_system.slowdown(), None);
+    }
+
+    /// calibrate.sh's output in the guest (no perf there: clock ticks) and on this host (perf's
+    /// task-clock), 300 s each after 200 s of warming up, at once (2026-12-03).
+    const CALIBRATE_GUEST: &str = include_str!("../fixtures/calibrate-guest.out");
+    const CALIBRATE_HOST: &str = include_str!("../fixtures/calibrate-host.out");
+    /// 10 + 8 clock ticks at 100 per second, and 16.15 ms.
+    const GUEST_CPU: f64 = 0.18;
+    const HOST_CPU: f64 = 0.01615;
+
+    #[test]
+    fn the_agents_own_tick_gives_the_calibrated_estimate() {
+        let (guest, seconds) = calibration_seconds(CALIBRATE_GUEST).unwrap();
+        let (host, _) = calibration_seconds(CALIBRATE_HOST).unwrap();
+        assert_eq!(seconds, 300.0);
+        assert!((guest - GUEST_CPU).abs() < 1e-9, "clock ticks at 100 per second: {guest}");
+        assert!((host - HOST_CPU).abs() < 1e-9, "perf's task-clock in ms: {host}");
+        let f = Footprint { calibration: Some(Calibration { guest, host, seconds }), ..parse(OUT).unwrap() };
+        let native = percent(7.0) / (GUEST_CPU / HOST_CPU);
+        assert!((f.calibrated_percent().unwrap() - native).abs() < 1e-9);
+        assert!(f.to_string().contains(&format!("about {native:.4}% CPU")), "{f}");
+        let unmeasured = Calibration { host: 0.0, ..f.calibration.unwrap() };
+        assert_eq!(Footprint { calibration: Some(unmeasured), ..f }.calibrated_percent(), None);
+        assert_eq!(calibration_seconds("seconds 300\n"), Err("no user_ticks in calibrate.sh's output".into()));
+    }
+
+    #[test]
+    fn the_calibration_script_is_valid_bash() {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/calibrate.sh");
+        let syntax = std::process::Command::new("bash").args(["-n", script]).status().unwrap();
+        assert!(syntax.success());
     }
 
     #[test]

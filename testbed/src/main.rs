@@ -45,10 +45,15 @@ enum Command {
     Down,
     /// Boot a fresh guest, install ballast as a user has it (the release binaries), log in
     /// anew, and measure the idle agent for SECONDS beside `top -b -d 2` (`make bench`); the
-    /// raw measurement is kept in the run directory's footprint.out.
+    /// raw measurement is kept in the run directory's footprint.out. Then the agent's own
+    /// idle tick is timed in the guest and on this host (testbed/calibrate.sh) for the native
+    /// estimate.
     Bench {
         #[arg(long, default_value_t = 60)]
         seconds: u64,
+        /// How long calibrate.sh warms the agent up and then times it (s); 0 skips it.
+        #[arg(long, default_value_t = 300)]
+        calibrate: u64,
         /// Where ballast and ballast-dashboard are.
         #[arg(long, value_name = "DIR", default_value = "target/release")]
         binaries: PathBuf,
@@ -94,8 +99,8 @@ fn main() -> Result<()> {
             vm.power_off()?;
             None
         }
-        Command::Bench { seconds, binaries } => {
-            bench(&cache, &cli.dir, &binaries, seconds)?;
+        Command::Bench { seconds, calibrate, binaries } => {
+            bench(&cache, &cli.dir, &binaries, seconds, calibrate)?;
             None
         }
     };
@@ -109,11 +114,57 @@ fn main() -> Result<()> {
 
 /// `bench`: a fresh guest, ballast installed and started by a new login, then 30 s to settle
 /// before the measurement. The script's own output is kept in `dir`/footprint.out.
-fn bench(cache: &std::path::Path, dir: &std::path::Path, binaries: &std::path::Path, seconds: u64) -> Result<()> {
+/// The fixture tree calibrate.sh runs the agent on.
+const CALIBRATION_TREE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/plasma-v2-idle");
+
+/// Runs testbed/calibrate.sh in the guest and on this host at once (the host's agent takes a
+/// few ms of CPU), each warming up and then timing for `seconds`; the raw outputs are kept in
+/// `dir`/calibrate-{guest,host}.out.
+fn calibrate_tick(
+    vm: &Vm,
+    dir: &std::path::Path,
+    binaries: &std::path::Path,
+    seconds: u64,
+) -> Result<footprint::Calibration> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/calibrate.sh");
+    let share = vm.share();
+    std::fs::copy(script, share.join("calibrate.sh"))?;
+    let copied = std::process::Command::new("cp").arg("-a").arg(CALIBRATION_TREE).arg(share.join("tree")).status()?;
+    anyhow::ensure!(copied.success(), "copying {CALIBRATION_TREE} to the guest's share failed");
+    let span = seconds.to_string();
+    let host = std::process::Command::new("bash")
+        .arg(script)
+        .arg(binaries.join("ballast"))
+        .args([CALIBRATION_TREE, &span, &span])
+        .stdout(std::process::Stdio::piped())
+        .spawn()?;
+    eprintln!("testbed: timing the agent's own idle tick in the guest and here ({} minutes)", 2 * seconds / 60);
+    let guest = vm.exec_user(
+        &format!("bash /mnt/host/calibrate.sh /mnt/host/ballast /mnt/host/tree {span} {span}"),
+        Duration::from_secs(2 * seconds + 120),
+    )?;
+    anyhow::ensure!(guest.success(), "calibrate.sh failed in the guest: {}{}", guest.stdout, guest.stderr);
+    let host = String::from_utf8_lossy(&host.wait_with_output()?.stdout).into_owned();
+    std::fs::write(dir.join("calibrate-guest.out"), &guest.stdout)?;
+    std::fs::write(dir.join("calibrate-host.out"), &host)?;
+    let ((guest, seconds), (host, _)) = (
+        footprint::calibration_seconds(&guest.stdout).map_err(anyhow::Error::msg)?,
+        footprint::calibration_seconds(&host).map_err(anyhow::Error::msg)?,
+    );
+    Ok(footprint::Calibration { guest, host, seconds })
+}
+
+fn bench(
+    cache: &std::path::Path,
+    dir: &std::path::Path,
+    binaries: &std::path::Path,
+    seconds: u64,
+    calibrate: u64,
+) -> Result<()> {
     let image = build_image(cache)?;
     eprintln!(
-        "testbed: booting a fresh guest; the boot, the login and the measurement take about {} minutes under TCG",
-        6 + seconds / 60
+        "testbed: booting a fresh guest; the boot, the login and the measurements take about {} minutes under TCG",
+        6 + (seconds + 2 * calibrate) / 60
     );
     let vm = Vm::boot(&image, dir)?;
     let measured = (|| -> Result<footprint::Footprint> {
@@ -137,7 +188,11 @@ fn bench(cache: &std::path::Path, dir: &std::path::Path, binaries: &std::path::P
         let out = vm.exec_user(&footprint::script(seconds), Duration::from_secs(seconds + 120))?;
         anyhow::ensure!(out.success(), "the measurement failed: {}{}", out.stdout, out.stderr);
         std::fs::write(dir.join("footprint.out"), &out.stdout)?;
-        footprint::parse(&out.stdout).map_err(anyhow::Error::msg)
+        let mut measured = footprint::parse(&out.stdout).map_err(anyhow::Error::msg)?;
+        if calibrate > 0 {
+            measured.calibration = Some(calibrate_tick(&vm, dir, binaries, calibrate)?);
+        }
+        Ok(measured)
     })();
     let _ = vm.power_off();
     let mut measured = measured?;
