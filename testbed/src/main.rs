@@ -112,8 +112,6 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// `bench`: a fresh guest, ballast installed and started by a new login, then 30 s to settle
-/// before the measurement. The script's own output is kept in `dir`/footprint.out.
 /// The fixture tree calibrate.sh runs the agent on.
 const CALIBRATION_TREE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/plasma-v2-idle");
 
@@ -154,6 +152,10 @@ fn calibrate_tick(
     Ok(footprint::Calibration { guest, host, seconds })
 }
 
+/// `bench`: a fresh guest, ballast installed and started by a new login, then 30 s to settle
+/// before the measurement, then the agent's own idle tick timed there and here (`calibrate`
+/// seconds of warm-up, then as many timed; 0 skips it). The script's own output is kept in
+/// `dir`/footprint.out.
 fn bench(
     cache: &std::path::Path,
     dir: &std::path::Path,
