@@ -23,7 +23,7 @@ case "${1:-}" in
   # chromium: the browser that moves itself out of its scope, which the agent gathers back.
   test)  packages=(procps libkf5config-bin nix-bin dbus dbus-user-session systemd passwd xvfb kwin-x11 baloo-kf5 dunst libnotify-bin kded5 plasma-workspace debootstrap e2fsprogs chromium "${qt[@]}") ;;
   # debootstrap, e2fsprogs (and qemu below): the guest `testbed bench` measures the agent in;
-  # linux-perf: `perf stat` times the idle cgroup v2 tick natively (benches/agent.rs).
+  # linux-perf: `perf stat` times the agent's idle tick natively (testbed/calibrate.sh).
   bench) packages=(procps dbus dbus-user-session systemd passwd xvfb dunst kded5 plasma-workspace debootstrap e2fsprogs linux-perf "${qt[@]}") ;;
   *) echo "usage: $0 run|test|bench" >&2; exit 64 ;;
 esac

@@ -281,15 +281,14 @@ impl std::fmt::Display for Footprint {
             self.plasmashell_cpu_percent, self.kwin_cpu_percent
         )?;
         write!(f, "\n  the agent's CPU: {:.3}% user, {:.3}% system", self.user_percent, self.system_percent)?;
-        if let (Some(c), Some(slowdown), Some(native)) =
-            (self.calibration, self.calibration.and_then(|c| c.slowdown()), self.calibrated_percent())
-        {
+        if let (Some(c), Some(native)) = (self.calibration, self.calibrated_percent()) {
             write!(
                 f,
-                "\n  its own idle tick (testbed/calibrate.sh, {:.0} s): {:.2} s of CPU in the guest, {:.1} ms on this host: {slowdown:.0}x slower,\n  so natively the agent would use about {native:.4}% CPU",
+                "\n  its own idle tick (testbed/calibrate.sh, {:.0} s): {:.2} s of CPU in the guest, {:.1} ms on this host: {:.0}x slower,\n  so natively the agent would use about {native:.4}% CPU",
                 c.seconds,
                 c.guest,
-                c.host * 1e3
+                c.host * 1e3,
+                c.guest / c.host
             )?;
         }
         let (Some(slowdown), Some(host), Some(native)) = (self.slowdown(), self.host_reference, self.native_percent())
