@@ -15,6 +15,7 @@ use crate::sample::trigger::{self, MEMORY_TRIGGER};
 use futures_util::StreamExt;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
@@ -75,6 +76,27 @@ pub struct Wakers {
     new_units: Option<Task>,
     oom_killed: Option<Task>,
     oomd: Option<Task>,
+    episodes: Episodes,
+}
+
+/// How long a trigger stays quiet before its next fire begins a new pressure episode: while
+/// a stall lasts the kernel fires it once a window (2 s).
+const EPISODE_GAP: Duration = Duration::from_secs(10);
+
+/// When each source's trigger last fired, to tell the first fire of an episode from the ones
+/// that go on with it.
+#[derive(Debug, Default)]
+struct Episodes {
+    last: HashMap<String, Instant>,
+}
+
+impl Episodes {
+    /// Notes that `source`'s trigger fired at `at`; true when that begins an episode (no fire
+    /// in the `EPISODE_GAP` before it). Sources quiet for longer are forgotten.
+    fn begins(&mut self, source: &str, at: Instant) -> bool {
+        self.last.retain(|_, last| at.saturating_duration_since(*last) < EPISODE_GAP);
+        self.last.insert(source.to_owned(), at).is_none()
+    }
 }
 
 impl Wakers {
@@ -97,6 +119,7 @@ impl Wakers {
             new_units: None,
             oom_killed: None,
             oomd: None,
+            episodes: Episodes::default(),
         };
         match trigger::arm(&root.join("proc/pressure/memory"), MEMORY_TRIGGER) {
             Ok(file) => wakers.system = watch_trigger(file, "system".into(), wakers.sender.clone()),
@@ -189,9 +212,17 @@ impl Wakers {
         }
     }
 
-    /// The next wake-up.
+    /// The next wake-up. The first fire of each pressure episode is said, with its time (UTC,
+    /// RFC 3339): when the kernel's event reached the agent.
     pub async fn next(&mut self) -> Wake {
-        self.receiver.recv().await.expect("the wakers hold a sender")
+        let wake = self.receiver.recv().await.expect("the wakers hold a sender");
+        if let Wake::Pressure(source) = &wake {
+            if self.episodes.begins(source, Instant::now()) {
+                let at = humantime::format_rfc3339_millis(SystemTime::now());
+                eprintln!("ballast: the memory pressure trigger on {source} fired at {at}");
+            }
+        }
+        wake
     }
 
     /// How pressure is learnt, for the report.
@@ -257,7 +288,7 @@ fn watch_files(watches: Vec<(PathBuf, inotify::WatchMask, Wake)>, sender: Unboun
             // memory.events changes at each limit hit, up to 100 times a second (the kernel's
             // notify interval) while an app is throttled: one wake a second is enough, and
             // inotify merges the same event queued meanwhile.
-            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            tokio::time::sleep(Duration::from_secs(1)).await;
         }
     })))
 }
@@ -279,6 +310,18 @@ mod tests {
     fn only_a_pressure_trigger_asks_for_one_look() {
         assert!(!Wake::Pressure("system".into()).settles());
         assert!([Wake::NewUnit, Wake::SessionEvents, Wake::Profile].iter().all(Wake::settles));
+    }
+
+    #[test]
+    fn a_fire_begins_an_episode_after_a_quiet_gap() {
+        let (mut episodes, start) = (Episodes::default(), Instant::now());
+        let after = |secs| start + Duration::from_secs(secs);
+        assert!(episodes.begins("system", start));
+        assert!(!episodes.begins("system", after(2)), "the stall goes on: fired again a window later");
+        assert!(episodes.begins("/app.slice/app-hog.scope", after(3)), "each source has its own");
+        assert!(!episodes.begins("system", after(11)), "9 s after the last fire");
+        assert!(episodes.begins("system", after(21)), "10 s quiet");
+        assert_eq!(episodes.last.len(), 1, "the app's trigger, quiet for 18 s, is forgotten");
     }
 
     #[test]

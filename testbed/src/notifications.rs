@@ -7,6 +7,8 @@
 //! on its own line indented by three spaces (`   string "..."`, `   uint32 7`); nested values
 //! are indented further.
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 /// One Notify call (freedesktop Desktop Notifications spec 1.2, "Notify").
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Notification {
@@ -20,6 +22,9 @@ pub struct Notification {
     pub actions: Vec<String>,
     /// expire_timeout in ms: -1 the server's default, 0 never.
     pub expire_timeout: i32,
+    /// When dbus-monitor saw the call (its header's `time=`, seconds since the Unix epoch
+    /// with µs): the bus delivered it by then.
+    pub sent: Option<SystemTime>,
 }
 
 struct Block<'a> {
@@ -37,6 +42,13 @@ impl<'a> Block<'a> {
 
     fn values(&self, kind: &str) -> Vec<&'a str> {
         self.args.iter().filter(|(k, _)| *k == kind).map(|(_, v)| *v).collect()
+    }
+
+    /// The header's `time=`: seconds.microseconds since the Unix epoch.
+    fn time(&self) -> Option<SystemTime> {
+        let (seconds, micros) = self.field("time")?.split_once('.')?;
+        let since_epoch = Duration::from_secs(seconds.parse().ok()?) + Duration::from_micros(micros.parse().ok()?);
+        Some(UNIX_EPOCH + since_epoch)
     }
 
     fn is_call(&self, member: &str) -> bool {
@@ -93,6 +105,7 @@ pub fn notifications(log: &str) -> Vec<Notification> {
                 actions: call.first_array.iter().map(|a| a.to_string()).collect(),
                 // Notify's only int32 argument.
                 expire_timeout: call.values("int32").first()?.parse().ok()?,
+                sent: call.time(),
             })
         })
         .collect()
@@ -147,6 +160,8 @@ mod tests {
         assert_eq!(seen, [("Total memory over budget", 0, Some(2)), ("Plasma desktop over budget", 0, Some(3))]);
         assert_eq!(all[0].body, "Total memory uses 1017M, above its 100M target (idle state)");
         assert_eq!(all[0].actions, ["dashboard", "Open dashboard"]);
+        let sent = all[0].sent.expect("dbus-monitor's time=").duration_since(UNIX_EPOCH).unwrap();
+        assert_eq!(sent, Duration::from_micros(1_796_053_868_956_086));
         assert_eq!(closed(LOG), [2]);
         assert!(all.iter().all(|n| n.expire_timeout == -1), "the server's default");
         let never = LOG.replace("   int32 -1", "   int32 0");
