@@ -139,6 +139,40 @@ fn one_notification_per_breach_and_recovery_clears_it() {
     s.wait_until("the agent's stop closes its notification", || Ok(s.dunst_count()?.displayed == 0)).unwrap();
 }
 
+/// A notification never waits for the server's answer to another: with dunst stopped (as
+/// plasmashell under memory pressure answers late), the breach's Notify goes unanswered, and
+/// the config error's Notify still goes out at once, not after the agent's 25 s wait for the
+/// first answer. Once dunst runs again, it shows both.
+#[test]
+fn a_notification_does_not_wait_for_the_answer_to_another() {
+    let (mut s, file) = start(TINY_BUDGET);
+    s.wait_dunst_notifications(1).unwrap();
+    std::fs::write(&file, ROOMY_BUDGET).unwrap();
+    s.wait_until("recovery closes the notification", || Ok(s.dunst_count()?.displayed == 0)).unwrap();
+    let calls = s.monitor("type='method_call',interface='org.freedesktop.Notifications',member='Notify'").unwrap();
+    let dunst = s.pid("dunst").expect("dunst runs");
+    signal(dunst, "-STOP");
+    std::fs::write(&file, TINY_BUDGET).unwrap();
+    calls.wait_for("Total memory over budget").unwrap();
+    std::fs::write(&file, "[budget]\nidle_total = \"lots\"\n").unwrap();
+    let text = calls.wait_for("ballast: config not loaded").unwrap();
+    signal(dunst, "-CONT");
+    let sent = testbed::notifications::notifications(&text);
+    let at = |summary: &str| sent.iter().find(|n| n.summary == summary).and_then(|n| n.sent).unwrap();
+    let apart = at("ballast: config not loaded").duration_since(at("Total memory over budget")).unwrap();
+    assert!(apart < Duration::from_secs(10), "the second Notify waited {apart:?} for the first's answer");
+    let shown = s.wait_dunst_notifications(3).unwrap();
+    let summaries: Vec<&str> = shown.iter().map(|n| n.summary.as_str()).collect();
+    assert_eq!(summaries[1..], ["Total memory over budget", "ballast: config not loaded"], "dunst shows both");
+    assert!(!s.log("ballast").contains("no notification server answers"), "{}", s.log("ballast"));
+}
+
+/// Sends `signal` (`kill`'s `-STOP`, `-CONT`) to `pid`.
+fn signal(pid: u32, signal: &str) {
+    let status = std::process::Command::new("kill").args([signal, &pid.to_string()]).status().unwrap();
+    assert!(status.success(), "kill {signal} {pid}");
+}
+
 #[test]
 fn every_api_method_answers() {
     let (s, _) = start(ROOMY_BUDGET);

@@ -48,10 +48,11 @@ pub struct Invoked {
     pub alert: Alert,
 }
 
-/// Sends notifications from a task of its own, one change after another in order, so the
-/// agent's tick never waits for the notification server: plasmashell under load answers in
-/// seconds, and an activatable server that cannot start keeps the bus from answering for its
-/// activation timeout (25 s in dbus-daemon).
+/// Sends notifications from a task of its own, so the agent's tick never waits for the
+/// notification server: plasmashell under load answers in seconds, and an activatable server
+/// that cannot start keeps the bus from answering for its activation timeout (25 s in
+/// dbus-daemon). Each notification's changes go in order; none waits for the server's answer
+/// to another.
 pub struct Notifier {
     changes: tokio::sync::mpsc::UnboundedSender<AlertChange>,
     /// Answered when the task has closed what it showed, after the last change.
@@ -68,7 +69,14 @@ impl Notifier {
         let signals = proxy.inner().receive_all_signals().await?;
         let (changes, queue) = tokio::sync::mpsc::unbounded_channel();
         let (invoked, actions) = tokio::sync::mpsc::unbounded_channel();
-        let server = Server { signals, shown: Shown::default(), invoked, late: Default::default() };
+        let server = Server {
+            signals,
+            shown: Shown::default(),
+            invoked,
+            calls: Default::default(),
+            unanswered: Default::default(),
+            late: Default::default(),
+        };
         let sender = Sender { proxy, said_missing: false, capable: None };
         let (done, closed) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {
@@ -78,7 +86,7 @@ impl Notifier {
         Ok((Notifier { changes, closed }, actions))
     }
 
-    /// Queues a change; it is sent after those queued before it.
+    /// Queues a change; it is sent after those of its key queued before it.
     pub fn apply(&self, change: AlertChange) {
         let _ = self.changes.send(change);
     }
@@ -125,7 +133,7 @@ fn no_answer() -> String {
     format!("no answer within {} s", CALL_TIMEOUT.as_secs())
 }
 
-/// A call still waiting for the server's answer after `CALL_TIMEOUT`.
+/// A call to the server, waiting for its answer.
 type Pending<R> = std::pin::Pin<Box<dyn std::future::Future<Output = zbus::Result<R>> + Send>>;
 
 /// The id the server answered to a Notify after `CALL_TIMEOUT`, with the alert and the
@@ -280,49 +288,69 @@ fn latest_per_key(changes: Vec<AlertChange>) -> Vec<AlertChange> {
     latest
 }
 
-/// The notifier's task: follows the server's signals, and sends the changes as they come,
-/// until the agent drops its sender.
+/// The notifier's task: follows the server's signals and answers, and sends the changes as
+/// they come, until the agent drops its sender; then closes the conditions it showed.
 async fn send_all(
     mut sender: Sender,
     mut server: Server,
     mut queue: tokio::sync::mpsc::UnboundedReceiver<AlertChange>,
 ) {
     use futures_util::StreamExt;
-    loop {
-        let first = tokio::select! {
+    // Changes not sent yet: those of a key whose Notify is unanswered wait for its id.
+    let mut waiting: Vec<AlertChange> = Vec::new();
+    let mut open = true;
+    while open || !waiting.is_empty() || !server.calls.is_empty() {
+        tokio::select! {
             biased;
+            Some(answered) = server.calls.next() => {
+                if let Some(answered) = answered {
+                    sender.take_answer(answered, &mut server);
+                }
+            }
             Some(late) = server.late.next() => {
                 if let Some(answer) = late {
-                    sender.take_late(answer, &mut server).await;
+                    sender.take_late(answer, &mut server);
                 }
-                continue;
             }
-            Some(message) = server.signals.next() => {
-                server.follow(message);
-                continue;
-            }
-            change = queue.recv() => change,
-        };
-        let Some(first) = first else { return sender.close_conditions(&mut server).await };
-        let mut waiting = vec![first];
+            Some(message) = server.signals.next() => server.follow(message),
+            change = queue.recv(), if open => match change {
+                Some(change) => waiting.push(change),
+                None => open = false,
+            },
+        }
         while let Ok(change) = queue.try_recv() {
             waiting.push(change);
         }
-        server.shown.forget_changes(server.late.is_empty());
-        for change in latest_per_key(waiting) {
-            match change {
-                AlertChange::Show(alert) => sender.show(alert, &mut server).await,
-                AlertChange::Clear(key) => sender.close(&key, &mut server).await,
-            }
-        }
+        waiting = sender.send_ready(latest_per_key(std::mem::take(&mut waiting)), &mut server).await;
     }
+    sender.close_conditions(&mut server);
+    while server.calls.next().await.is_some() {}
 }
 
-/// The server's side: its signals, what they leave shown, and where invoked actions go.
+/// A call to the server in flight: a Notify's answer, or None for a call whose answer tells
+/// nothing (CloseNotification).
+type Call = std::pin::Pin<Box<dyn std::future::Future<Output = Option<Answered>> + Send>>;
+
+/// The server's answer to a Notify of `alert`: its id, its failure, or the call still
+/// pending after `CALL_TIMEOUT`.
+struct Answered {
+    generation: u64,
+    alert: Alert,
+    answer: Result<zbus::Result<u32>, Pending<u32>>,
+}
+
+/// The server's side: its signals, what they leave shown, the calls it has not answered yet,
+/// and where invoked actions go.
 struct Server {
     signals: zbus::proxy::SignalStream<'static>,
     shown: Shown,
     invoked: tokio::sync::mpsc::UnboundedSender<Invoked>,
+    /// Calls sent and not answered yet, each for `CALL_TIMEOUT` at most. Many are in flight
+    /// at once: a notification (a choice before the kill) never waits for the server's
+    /// answer to another (plasmashell under memory pressure answers in seconds).
+    calls: futures_util::stream::FuturesUnordered<Call>,
+    /// The keys whose Notify is in `calls`: their next change waits for its id.
+    unanswered: std::collections::HashSet<AlertKey>,
     /// Notify calls the server had not answered within `CALL_TIMEOUT`: a late answer still
     /// names a notification shown, which must be kept or closed (`Shown::late`), never lost.
     late: futures_util::stream::FuturesUnordered<
@@ -337,29 +365,9 @@ impl Server {
         }
     }
 
-    /// The server's answer to `call`, once every signal it sent before it is followed: zbus
-    /// reads the bus in order, so those are in the stream by the time the answer is. A call
-    /// the server has not answered within `CALL_TIMEOUT` (plasmashell has gone minutes
-    /// without an answer in the test world) is handed back still pending, so that one call
-    /// does not hold up every change after it.
-    async fn answer<R>(&mut self, mut call: Pending<R>) -> Result<zbus::Result<R>, Pending<R>> {
-        use futures_util::StreamExt;
-        let deadline = tokio::time::sleep(CALL_TIMEOUT);
-        tokio::pin!(deadline);
-        let answer = loop {
-            tokio::select! {
-                biased;
-                answer = &mut call => break answer,
-                () = &mut deadline => return Err(call),
-                Some(message) = self.signals.next() => self.follow(message),
-            }
-        };
-        self.follow_queued();
-        Ok(answer)
-    }
-
     /// Follows the signals already read from the bus: those the server sent before an
-    /// answer just taken.
+    /// answer just taken (zbus reads the bus in order, so they are in the stream by the time
+    /// the answer is).
     fn follow_queued(&mut self) {
         use futures_util::{FutureExt, StreamExt};
         while let Some(Some(message)) = self.signals.next().now_or_never() {
@@ -367,10 +375,33 @@ impl Server {
         }
     }
 
-    /// The answer to `call`, or a failure where the server has not answered in time (the
-    /// call is left to finish unheard: a close or a question needs no late answer).
-    async fn answer_in_time<R>(&mut self, call: Pending<R>) -> zbus::Result<R> {
-        self.answer(call).await.unwrap_or_else(|_| Err(zbus::Error::Failure(no_answer())))
+    /// The answer to `call`, its signals followed meanwhile, or a failure where the server
+    /// has not answered within `CALL_TIMEOUT` (the call is left to finish unheard). Only
+    /// while no other call is in flight: their answers would be taken out of order.
+    async fn answer_alone<R>(&mut self, mut call: Pending<R>) -> zbus::Result<R> {
+        use futures_util::StreamExt;
+        let deadline = tokio::time::sleep(CALL_TIMEOUT);
+        tokio::pin!(deadline);
+        let answer = loop {
+            tokio::select! {
+                biased;
+                answer = &mut call => break answer,
+                () = &mut deadline => return Err(zbus::Error::Failure(no_answer())),
+                Some(message) = self.signals.next() => self.follow(message),
+            }
+        };
+        self.follow_queued();
+        answer
+    }
+
+    /// Sends `call`, a Notify of `alert` (its key's change `generation`), to be answered in
+    /// `calls`.
+    fn send_notify(&mut self, generation: u64, alert: Alert, mut call: Pending<u32>) {
+        self.unanswered.insert(alert.key.clone());
+        self.calls.push(Box::pin(async move {
+            let answer = tokio::time::timeout(CALL_TIMEOUT, &mut call).await.map_err(|_| call);
+            Some(Answered { generation, alert, answer })
+        }));
     }
 }
 
@@ -384,9 +415,27 @@ struct Sender {
 }
 
 impl Sender {
+    /// Sends `changes` (one per key) but those whose key waits for a Notify's answer, which
+    /// are handed back.
+    async fn send_ready(&mut self, changes: Vec<AlertChange>, server: &mut Server) -> Vec<AlertChange> {
+        server.shown.forget_changes(server.late.is_empty() && server.calls.is_empty());
+        let mut waiting = Vec::new();
+        for change in changes {
+            match change {
+                AlertChange::Show(alert) if server.unanswered.contains(&alert.key) => {
+                    waiting.push(AlertChange::Show(alert))
+                }
+                AlertChange::Clear(key) if server.unanswered.contains(&key) => waiting.push(AlertChange::Clear(key)),
+                AlertChange::Show(alert) => self.show(alert, server).await,
+                AlertChange::Clear(key) => self.close(&key, server),
+            }
+        }
+        waiting
+    }
+
     /// Shows `alert`, in place of the notification of its key where one is shown.
     async fn show(&mut self, alert: Alert, server: &mut Server) {
-        if self.capable.is_none() {
+        if self.capable.is_none() && server.calls.is_empty() {
             self.capable = self.server_actions(server).await;
         }
         let actions = actions(&alert, self.capable.unwrap_or(true));
@@ -400,7 +449,17 @@ impl Sender {
             proxy.notify("ballast", replaces, "ballast", &summary, &body, &actions, hints, timeout).await
         });
         let generation = server.shown.changed(&alert.key);
-        let failure = match server.answer(call).await {
+        server.send_notify(generation, alert, call);
+    }
+
+    /// Follows a Notify's answer (after the signals the server sent before it): the id it
+    /// shows, or why not, said once. A call unanswered in `CALL_TIMEOUT` goes on as late, and
+    /// its key's next change is sent meanwhile.
+    fn take_answer(&mut self, answered: Answered, server: &mut Server) {
+        server.follow_queued();
+        let Answered { generation, alert, answer } = answered;
+        server.unanswered.remove(&alert.key);
+        let failure = match answer {
             Ok(Ok(id)) => {
                 self.said_missing = false;
                 server.shown.showing(id, alert);
@@ -420,7 +479,7 @@ impl Sender {
 
     /// Follows a Notify's answer that came after `CALL_TIMEOUT`: its id is kept, or closed
     /// where its alert changed since (`Shown::late`).
-    async fn take_late(&self, answer: LateAnswer, server: &mut Server) {
+    fn take_late(&self, answer: LateAnswer, server: &mut Server) {
         server.follow_queued();
         let id = answer.id;
         let close = server.shown.late(answer);
@@ -430,29 +489,34 @@ impl Sender {
             CALL_TIMEOUT.as_secs()
         );
         if close {
-            self.close_id(id, server).await;
+            self.close_id(id, server);
         }
     }
 
     /// Closes the notification of `key`, where one is shown.
-    async fn close(&mut self, key: &AlertKey, server: &mut Server) {
+    fn close(&self, key: &AlertKey, server: &mut Server) {
         server.shown.changed(key);
         if let Some((id, _)) = server.shown.ids.remove(key) {
-            self.close_id(id, server).await;
+            self.close_id(id, server);
         }
     }
 
-    /// CloseNotification(id), its answer awaited in time or not at all.
-    async fn close_id(&self, id: u32, server: &mut Server) {
+    /// Sends CloseNotification(id); its answer, which tells nothing, is awaited in `calls`
+    /// for `CALL_TIMEOUT` at most. A Notify sent after it reaches the server after it (the
+    /// bus keeps one connection's messages in order).
+    fn close_id(&self, id: u32, server: &mut Server) {
         let proxy = self.proxy.clone();
-        let _ = server.answer_in_time(Box::pin(async move { proxy.close_notification(id).await })).await;
+        server.calls.push(Box::pin(async move {
+            let _ = tokio::time::timeout(CALL_TIMEOUT, proxy.close_notification(id)).await;
+            None
+        }));
     }
 
     /// Closes the notifications shown of conditions (AlertKey::is_condition).
-    async fn close_conditions(&mut self, server: &mut Server) {
+    fn close_conditions(&self, server: &mut Server) {
         let conditions: Vec<AlertKey> = server.shown.ids.keys().filter(|key| key.is_condition()).cloned().collect();
         for key in conditions {
-            self.close(&key, server).await;
+            self.close(&key, server);
         }
     }
 
@@ -461,7 +525,7 @@ impl Sender {
     /// that is not running keeps the call waiting for the bus's activation timeout.
     async fn server_actions(&self, server: &mut Server) -> Option<bool> {
         let proxy = self.proxy.clone();
-        let capabilities = server.answer_in_time(Box::pin(async move { proxy.get_capabilities().await })).await.ok()?;
+        let capabilities = server.answer_alone(Box::pin(async move { proxy.get_capabilities().await })).await.ok()?;
         let actions = capabilities.iter().any(|c| c == "actions");
         if !actions {
             eprintln!("ballast: the notification server shows no actions (GetCapabilities): freeze, give more and stop are in the tray menu");

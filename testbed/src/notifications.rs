@@ -29,7 +29,8 @@ pub struct Notification {
 
 struct Block<'a> {
     header: &'a str,
-    /// Top-level arguments: (type, value), strings without their quotes.
+    /// Top-level arguments: (type, value as printed: strings in their quotes, over several
+    /// lines where the string has newlines).
     args: Vec<(&'a str, &'a str)>,
     /// The strings of the first top-level array (`   array [` ... `   ]`), in order.
     first_array: Vec<&'a str>,
@@ -40,8 +41,10 @@ impl<'a> Block<'a> {
         self.header.split([' ', ';']).find_map(|word| word.strip_prefix(name)?.strip_prefix('='))
     }
 
+    /// The values of the top-level arguments of type `kind`, strings without their quotes.
     fn values(&self, kind: &str) -> Vec<&'a str> {
-        self.args.iter().filter(|(k, _)| *k == kind).map(|(_, v)| *v).collect()
+        let unquoted = |v: &'a str| v.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(v);
+        self.args.iter().filter(|(k, _)| *k == kind).map(|(_, v)| unquoted(v)).collect()
     }
 
     /// The header's `time=`: seconds.microseconds since the Unix epoch.
@@ -56,11 +59,23 @@ impl<'a> Block<'a> {
     }
 }
 
+/// Whether `line` begins a message: dbus-monitor prints a string's newlines as they are, so
+/// an unindented line may also go on the string above it.
+fn is_header(line: &str) -> bool {
+    ["method call ", "method return ", "signal ", "error "].iter().any(|kind| line.starts_with(kind))
+}
+
 fn blocks(log: &str) -> Vec<Block<'_>> {
+    let offset = |part: &str| part.as_ptr() as usize - log.as_ptr() as usize;
     let mut blocks: Vec<Block> = Vec::new();
     for line in log.lines() {
-        if !line.starts_with(' ') {
+        if is_header(line) {
             blocks.push(Block { header: line, args: Vec::new(), first_array: Vec::new() });
+        } else if !line.starts_with(' ') {
+            // The rest of the last top-level string: its value runs on to this line's end.
+            if let Some((_, value)) = blocks.last_mut().and_then(|b| b.args.last_mut()) {
+                *value = &log[offset(value)..offset(line) + line.len()];
+            }
         } else if let (Some(block), Some(item)) = (blocks.last_mut(), line.strip_prefix("      string ")) {
             // Arrays are the only nested values before the first array's end.
             if block.args.iter().filter(|(k, _)| *k == "array").count() == 1
@@ -71,8 +86,7 @@ fn blocks(log: &str) -> Vec<Block<'_>> {
         } else if let (Some(block), Some(arg)) =
             (blocks.last_mut(), line.strip_prefix("   ").filter(|a| !a.starts_with(' ')))
         {
-            let (kind, value) = arg.split_once(' ').unwrap_or((arg, ""));
-            block.args.push((kind, value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value)));
+            block.args.push(arg.split_once(' ').unwrap_or((arg, &arg[arg.len()..])));
         }
     }
     blocks
@@ -192,6 +206,25 @@ mod tests {
         assert_eq!(closed(CLOSED), [10]);
         assert_eq!(server_closed(CLOSED), [(10, 3)]);
         assert!(server_closed(LOG).is_empty() && server_closed(PRESSED).is_empty());
+    }
+
+    /// The agent's two Notify calls while dunst was stopped (tests/agent_live.rs), from
+    /// dbus-monitor 1.14 on this host: the config error's body has a newline, printed as is.
+    const MULTILINE: &str = include_str!("../fixtures/multiline-body.dbus-monitor");
+
+    #[test]
+    fn a_body_with_a_newline_stays_whole() {
+        let all = notifications(MULTILINE);
+        let summaries: Vec<&str> = all.iter().map(|n| n.summary.as_str()).collect();
+        assert_eq!(summaries, ["Total memory over budget", "ballast: config not loaded"]);
+        let body = &all[1].body;
+        assert!(
+            body.starts_with("/tmp/") && body.ends_with("found \"lots\"\nThe previous settings stay in use."),
+            "{body:?}"
+        );
+        assert_eq!((all[1].actions.len(), all[1].expire_timeout), (2, -1));
+        let apart = all[1].sent.unwrap().duration_since(all[0].sent.unwrap()).unwrap();
+        assert_eq!(apart, Duration::from_micros(1_002_116));
     }
 
     #[test]
