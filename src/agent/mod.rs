@@ -79,8 +79,9 @@ const DBUS_SCOPE_TICKS: u64 = 3;
 
 /// How soon a tick follows a wake-up: events that come together are read in one tick.
 const WAKE_DELAY: Duration = Duration::from_millis(200);
-/// The least time between a tick and one a wake-up brings: pressure that lasts fires its
-/// trigger every 2 s, and more than a tick a second is only cost.
+/// The least time between a tick and one a wake-up brings (but the first fire of a pressure
+/// episode, `Wake::is_news`): pressure that lasts fires its trigger every 2 s, and more than
+/// a tick a second is only cost.
 const MIN_WAKE_GAP: Duration = Duration::from_secs(1);
 
 /// A unit's failing with `oom-kill` this soon after its kill was logged is the same kill.
@@ -225,8 +226,9 @@ pub async fn run(profile_file: Option<PathBuf>, root: PathBuf) -> Result<(), Age
                 if wake.settles() {
                     cadence.wake();
                 }
+                let gap = if wake.is_news() { Duration::ZERO } else { MIN_WAKE_GAP };
                 agent.woken(wake);
-                next = next.min((Instant::now() + WAKE_DELAY).max(last_tick + MIN_WAKE_GAP));
+                next = next.min((Instant::now() + WAKE_DELAY).max(last_tick + gap));
                 continue;
             }
             Some(command) = command_queue.recv() => (command, None),
@@ -571,7 +573,7 @@ impl Agent {
     /// Notes what woke the agent, for the next tick.
     fn woken(&mut self, wake: wake::Wake) {
         match wake {
-            wake::Wake::Pressure(cgroup) if !self.pressed.contains(&cgroup) => self.pressed.push(cgroup),
+            wake::Wake::Pressure { source, .. } if !self.pressed.contains(&source) => self.pressed.push(source),
             wake::Wake::UnitOomKilled(unit) if !self.failed.contains(&unit) => self.failed.push(unit),
             wake::Wake::OomdKilled(kill) => self.oomd.push(kill),
             wake::Wake::NewUnit => {

@@ -24,8 +24,13 @@ use tokio::task::JoinHandle;
 /// Why the agent was woken.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Wake {
-    /// A PSI trigger fired: "system", or the cgroup path of the unit or slice.
-    Pressure(String),
+    /// A PSI trigger fired.
+    Pressure {
+        /// "system", or the cgroup path of the unit or slice.
+        source: String,
+        /// Whether the fire begins a pressure episode (`Wakers::next`).
+        begins: bool,
+    },
     /// The user manager's memory.events changed (limit hits, OOM kills in the session).
     SessionEvents,
     /// The user manager loaded an app unit (`launch::cgroup::is_app_unit`).
@@ -46,7 +51,14 @@ impl Wake {
     /// itself (not calm); a stall of a moment (seen at idle in the guest) costs one tick,
     /// not six.
     pub fn settles(&self) -> bool {
-        !matches!(self, Wake::Pressure(_))
+        !matches!(self, Wake::Pressure { .. })
+    }
+
+    /// Whether the tick it brings may come sooner than a second after the last: the first
+    /// fire of a pressure episode is news that reaches the user within 2 s; the fires that go
+    /// on with it (every 2 s) and the other wakes wait out the gap.
+    pub fn is_news(&self) -> bool {
+        matches!(self, Wake::Pressure { begins: true, .. })
     }
 }
 
@@ -215,9 +227,10 @@ impl Wakers {
     /// The next wake-up. The first fire of each pressure episode is said, with its time (UTC,
     /// RFC 3339): when the kernel's event reached the agent.
     pub async fn next(&mut self) -> Wake {
-        let wake = self.receiver.recv().await.expect("the wakers hold a sender");
-        if let Wake::Pressure(source) = &wake {
-            if self.episodes.begins(source, Instant::now()) {
+        let mut wake = self.receiver.recv().await.expect("the wakers hold a sender");
+        if let Wake::Pressure { source, begins } = &mut wake {
+            *begins = self.episodes.begins(source, Instant::now());
+            if *begins {
                 let at = humantime::format_rfc3339_millis(SystemTime::now());
                 eprintln!("ballast: the memory pressure trigger on {source} fired at {at}");
             }
@@ -245,7 +258,7 @@ impl Wakers {
     }
 }
 
-/// A task sending `Wake::Pressure(source)` each time the trigger fires; it ends when its
+/// A task sending `Wake::Pressure` for `source` each time the trigger fires; it ends when its
 /// cgroup is removed (POLLERR). None when the file cannot be polled.
 fn watch_trigger(file: std::fs::File, source: String, sender: UnboundedSender<Wake>) -> Option<Task> {
     let interest = Interest::PRIORITY | Interest::ERROR;
@@ -258,7 +271,7 @@ fn watch_trigger(file: std::fs::File, source: String, sender: UnboundedSender<Wa
         while let Ok(mut guard) = fd.ready(interest).await {
             let ready = guard.ready();
             guard.clear_ready();
-            if ready.is_error() || sender.send(Wake::Pressure(source.clone())).is_err() {
+            if ready.is_error() || sender.send(Wake::Pressure { source: source.clone(), begins: false }).is_err() {
                 return;
             }
         }
@@ -307,8 +320,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_a_pressure_trigger_asks_for_one_look() {
-        assert!(!Wake::Pressure("system".into()).settles());
+    fn a_pressure_trigger_asks_for_one_look_and_its_first_fire_is_news() {
+        let fire = |begins| Wake::Pressure { source: "system".into(), begins };
+        assert!(!fire(true).settles() && !fire(false).settles());
+        assert!(fire(true).is_news() && !fire(false).is_news());
+        assert!(!Wake::NewUnit.is_news());
         assert!([Wake::NewUnit, Wake::SessionEvents, Wake::Profile].iter().all(Wake::settles));
     }
 
