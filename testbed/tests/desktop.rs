@@ -212,7 +212,7 @@ impl Env {
 
     /// The last "App frozen" notification is gone once its app was thawed by the launch that
     /// gathered it (120 s at most: plasmashell, slow under TCG with the hog stalling beside
-    /// it, may hold up the agent's queue for a minute and more): the agent closed it
+    /// it, may take a minute and more to answer the Notify whose id the close needs): the agent closed it
     /// (CloseNotification), or plasmashell did, dismissing it itself (NotificationClosed with
     /// reason 2 or 3; the agent then has nothing left to close; an expired one, reason 1,
     /// stays in Plasma's history, where the agent must still close it).
@@ -227,9 +227,9 @@ impl Env {
             Ok(last.is_some_and(gone))
         })
         .map_err(|e| {
-            // Those sent after it, and whether plasmashell answered each (an id): the agent's
-            // queue waits on each answer. The agent's own account: a restart forgets what
-            // it showed.
+            // Those sent after it, and whether plasmashell answered each (an id): a
+            // notification's close waits for its Notify's answer. The agent's own account: a
+            // restart forgets what it showed.
             let after: Vec<(&str, Option<u32>)> =
                 all.iter().skip_while(|n| n.id != last).skip(1).map(|n| (n.summary.as_str(), n.id)).collect();
             let agent = self.user("systemctl --user show -P NRestarts ballast.service; journalctl --user -u ballast.service -n 20 --no-pager").unwrap_or_else(|e| e);
@@ -838,8 +838,8 @@ fn an_app_stuck_at_memory_high_is_reported_until_it_stops(env: &Env) -> Result<(
 }
 
 /// The last stuck notification is closed: by the agent (CloseNotification, within 3 ticks of
-/// the choice or the stop; plasmashell, slow under TCG, may hold up the agent's queue for a
-/// minute and more), or by plasmashell itself, which closes a notification as soon as one of
+/// the choice or the stop; plasmashell, slow under TCG, may take a minute and more to answer
+/// the Notify whose id the close needs), or by plasmashell itself, which closes a notification as soon as one of
 /// its actions is pressed (when no new stall was told after the last press). plasmashell's
 /// answer (the id) to the last stuck Notify is waited for first; a failure says every stuck
 /// notification, every close and press, and the agent's log.
