@@ -212,10 +212,10 @@ impl Env {
 
     /// The last "App frozen" notification is gone once its app was thawed by the launch that
     /// gathered it (120 s at most: plasmashell, slow under TCG with the hog stalling beside
-    /// it, may take a minute and more to answer the Notify whose id the close needs): the agent closed it
-    /// (CloseNotification), or plasmashell did, dismissing it itself (NotificationClosed with
-    /// reason 2 or 3; the agent then has nothing left to close; an expired one, reason 1,
-    /// stays in Plasma's history, where the agent must still close it).
+    /// it, may take a minute and more to answer the Notify whose id the close needs): the
+    /// agent closed it (CloseNotification), or plasmashell did, dismissing it itself
+    /// (NotificationClosed with reason 2 or 3; the agent then has nothing left to close; an
+    /// expired one, reason 1, stays in Plasma's history, where the agent must still close it).
     fn frozen_closed(&self) -> Result<(), String> {
         let last = self.frozen_told(1)?.last().and_then(|n| n.id);
         let (mut closed, mut by_server, mut all) = (Vec::new(), Vec::new(), Vec::new());
