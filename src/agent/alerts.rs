@@ -83,6 +83,16 @@ pub enum AlertChange {
     Clear(AlertKey),
 }
 
+impl AlertChange {
+    /// The notification it changes.
+    pub fn key(&self) -> &AlertKey {
+        match self {
+            AlertChange::Show(alert) => &alert.key,
+            AlertChange::Clear(key) => key,
+        }
+    }
+}
+
 /// Decides each tick which notifications to show, update or close: sustained readings,
 /// hysteresis and the cooldown of limit hits.
 #[derive(Default)]

@@ -276,13 +276,9 @@ fn expire_timeout(alert: &Alert, with_actions: bool) -> i32 {
 /// (plasmashell under load takes longer per notification than a tick, and the queue would
 /// otherwise lag behind by minutes).
 fn latest_per_key(changes: Vec<AlertChange>) -> Vec<AlertChange> {
-    let key = |change: &AlertChange| match change {
-        AlertChange::Show(alert) => alert.key.clone(),
-        AlertChange::Clear(key) => key.clone(),
-    };
     let mut latest: Vec<AlertChange> = Vec::with_capacity(changes.len());
     for change in changes {
-        latest.retain(|earlier| key(earlier) != key(&change));
+        latest.retain(|earlier| earlier.key() != change.key());
         latest.push(change);
     }
     latest
@@ -419,13 +415,10 @@ impl Sender {
     /// are handed back.
     async fn send_ready(&mut self, changes: Vec<AlertChange>, server: &mut Server) -> Vec<AlertChange> {
         server.shown.forget_changes(server.late.is_empty() && server.calls.is_empty());
-        let mut waiting = Vec::new();
-        for change in changes {
+        let (waiting, ready): (Vec<_>, Vec<_>) =
+            changes.into_iter().partition(|change| server.unanswered.contains(change.key()));
+        for change in ready {
             match change {
-                AlertChange::Show(alert) if server.unanswered.contains(&alert.key) => {
-                    waiting.push(AlertChange::Show(alert))
-                }
-                AlertChange::Clear(key) if server.unanswered.contains(&key) => waiting.push(AlertChange::Clear(key)),
                 AlertChange::Show(alert) => self.show(alert, server).await,
                 AlertChange::Clear(key) => self.close(&key, server),
             }
